@@ -1,0 +1,96 @@
+// API keys: minting (shown once), listing, revoking, and authenticating a presented key.
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm'
+import type { ApiKey } from '@mailroom/contract'
+import type { Database, Tx } from '../db/client.js'
+import { withoutTenant } from '../db/scope.js'
+import { newUuid, toPublicId } from '../lib/ids.js'
+import { pageOf, type CursorPosition } from '../lib/cursor.js'
+import { apiKeys, type ApiKeyRow } from './tables.js'
+import { generateKey, hashKey, keyPrefix, KEY_PATTERN } from './secret.js'
+
+export function apiKeyToWire(k: ApiKeyRow): ApiKey {
+  return {
+    id: toPublicId('apiKey', k.id),
+    tenantId: toPublicId('tenant', k.tenantId),
+    scope: k.scope,
+    inboxId: k.inboxId ? toPublicId('inbox', k.inboxId) : null,
+    name: k.name,
+    prefix: k.prefix,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+    createdAt: k.createdAt.toISOString(),
+  }
+}
+
+export interface NewKeyInput {
+  tenantId: string
+  scope: 'tenant' | 'inbox'
+  inboxId?: string | null
+  name?: string | null
+  expiresAt?: Date | null
+}
+
+export async function createApiKey(tx: Tx, input: NewKeyInput): Promise<{ row: ApiKeyRow; key: string }> {
+  const material = generateKey(input.scope)
+  const [row] = await tx
+    .insert(apiKeys)
+    .values({
+      tenantId: input.tenantId,
+      id: newUuid(),
+      scope: input.scope,
+      inboxId: input.inboxId ?? null,
+      name: input.name ?? null,
+      prefix: material.prefix,
+      hash: material.hash,
+      expiresAt: input.expiresAt ?? null,
+    })
+    .returning()
+  return { row: row!, key: material.key }
+}
+
+export async function listApiKeys(tx: Tx, limit: number, after: CursorPosition | null) {
+  const rows = await tx
+    .select()
+    .from(apiKeys)
+    .where(after ? or(lt(apiKeys.createdAt, after.createdAt), and(eq(apiKeys.createdAt, after.createdAt), lt(apiKeys.id, after.id))) : undefined)
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(limit + 1)
+  return pageOf(rows, limit)
+}
+
+export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<boolean> {
+  const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, id))
+  if (!existing) return false
+  await tx.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+  return true
+}
+
+export type AuthResult =
+  | { ok: true; tenantId: string; keyId: string; scope: 'tenant' | 'inbox'; inboxId: string | null; tenantSuspended: boolean }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' }
+
+/** Resolves a presented key through the SECURITY DEFINER lookup; no tenant is set while doing so. */
+export async function authenticate(database: Database, key: string, now: Date): Promise<AuthResult> {
+  if (!KEY_PATTERN.test(key)) return { ok: false, reason: 'malformed' }
+  const rows = (await withoutTenant(database, (tx) =>
+    tx.execute(sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`),
+  )) as unknown as {
+    tenant_id: string
+    key_id: string
+    scope: 'tenant' | 'inbox'
+    inbox_id: string | null
+    expires_at: string | Date | null
+    revoked_at: string | Date | null
+    tenant_suspended: boolean
+  }[]
+  const r = rows[0]
+  if (!r) return { ok: false, reason: 'unknown' }
+  if (r.revoked_at) return { ok: false, reason: 'revoked' }
+  if (r.expires_at && new Date(r.expires_at).getTime() <= now.getTime()) return { ok: false, reason: 'expired' }
+  return { ok: true, tenantId: r.tenant_id, keyId: r.key_id, scope: r.scope, inboxId: r.inbox_id, tenantSuspended: r.tenant_suspended }
+}
+
+export async function touchApiKey(tx: Tx, id: string, now: Date): Promise<void> {
+  await tx.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, id))
+}

@@ -1,0 +1,156 @@
+// The `mailroom` command: start, migrate, tenant create|list, key create.
+import { parseArgs } from 'node:util'
+import { sql } from 'drizzle-orm'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { openStores, StartupError } from './db/open.js'
+import { withTenant } from './db/scope.js'
+import { fromPublicId, toPublicId } from './lib/ids.js'
+import { startMailroom } from './server.js'
+import { createRootTenant, createTenantWithKey, getTenant } from './tenancy/service.js'
+import { createApiKey } from './apikeys/service.js'
+import { getInbox } from './inboxes/service.js'
+
+const USAGE = `usage: mailroom <command>
+
+  start                                       run the HTTP API, SMTP server and workers
+  migrate                                     apply database migrations (creates the runtime role)
+  tenant create --name <name> [--parent <tenantId>] [--json]
+  tenant list [--json]
+  key create --tenant <tenantId> [--inbox <inboxId>] [--name <name>] [--json]
+
+Environment: DATABASE_URL (unset: embedded PGlite under MAILROOM_DATA_DIR, default ./.mailroom),
+MAILROOM_HTTP_PORT, MAILROOM_SMTP_PORT, MAILROOM_HOST, MAILROOM_DOMAIN, MAILROOM_OPERATOR_KEY ...`
+
+class UsageError extends Error {}
+
+function flags(args: string[], options: Record<string, { type: 'string' | 'boolean' }>) {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+function need(v: string | boolean | undefined, name: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`missing --${name}`)
+  return v
+}
+
+async function withStores<T>(config: Config, fn: (s: Awaited<ReturnType<typeof openStores>>) => Promise<T>): Promise<T> {
+  const stores = await openStores(config, { poolSize: 2 })
+  try {
+    return await fn(stores)
+  } finally {
+    await stores.close()
+  }
+}
+
+export async function runCli(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+  const [cmd, sub, ...rest] = argv
+  const config = loadConfig()
+  switch (cmd) {
+    case 'start': {
+      const running = await startMailroom({ config })
+      const stop = async () => {
+        await running.stop()
+        process.exit(0)
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+      return -1 // keep running
+    }
+    case 'migrate': {
+      await withStores(config, async () => {})
+      out('migrations applied')
+      return 0
+    }
+    case 'tenant': {
+      if (sub === 'create') {
+        const f = flags(rest, { name: { type: 'string' }, parent: { type: 'string' }, json: { type: 'boolean' } })
+        const name = need(f.name, 'name')
+        const result = await withStores(config, async ({ runtime }) => {
+          if (typeof f.parent !== 'string') return createRootTenant(runtime, name)
+          const parentId = fromPublicId('tenant', f.parent)
+          if (!parentId) throw new UsageError(`--parent: not a tenant id: ${f.parent}`)
+          return withTenant(runtime, { tenantId: parentId }, async (tx) => {
+            if (!(await getTenant(tx, parentId))) throw new UsageError(`no tenant ${f.parent}`)
+            return createTenantWithKey(tx, { parentId, name })
+          })
+        })
+        const tenantId = toPublicId('tenant', result.tenant.id)
+        if (f.json) out(JSON.stringify({ tenantId, apiKey: result.apiKey }))
+        else out(`tenant ${tenantId} (${name})\ntenant key (shown once): ${result.apiKey}`)
+        return 0
+      }
+      if (sub === 'list') {
+        const f = flags(rest, { json: { type: 'boolean' } })
+        const rows = await withStores(config, async ({ owner }) =>
+          (await owner.db.execute(sql`select * from mailroom_admin_tenants()`)) as unknown as {
+            id: string
+            parent_id: string | null
+            name: string
+            status: string
+            created_at: string | Date
+          }[],
+        )
+        const list = rows.map((r) => ({
+          id: toPublicId('tenant', r.id),
+          parentId: r.parent_id ? toPublicId('tenant', r.parent_id) : null,
+          name: r.name,
+          status: r.status,
+          createdAt: new Date(r.created_at).toISOString(),
+        }))
+        if (f.json) out(JSON.stringify(list))
+        else if (list.length === 0) out('no tenants')
+        else for (const t of list) out(`${t.id}  ${t.status.padEnd(9)}  ${t.name}${t.parentId ? `  (parent ${t.parentId})` : ''}`)
+        return 0
+      }
+      throw new UsageError(`unknown command: tenant ${sub ?? ''}`.trim())
+    }
+    case 'key': {
+      if (sub !== 'create') throw new UsageError(`unknown command: key ${sub ?? ''}`.trim())
+      const f = flags(rest, { tenant: { type: 'string' }, inbox: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } })
+      const tenantArg = need(f.tenant, 'tenant')
+      const tenantId = fromPublicId('tenant', tenantArg)
+      if (!tenantId) throw new UsageError(`--tenant: not a tenant id: ${tenantArg}`)
+      const inboxId = typeof f.inbox === 'string' ? fromPublicId('inbox', f.inbox) : null
+      if (typeof f.inbox === 'string' && !inboxId) throw new UsageError(`--inbox: not an inbox id: ${f.inbox}`)
+      const { row, key } = await withStores(config, ({ runtime }) =>
+        withTenant(runtime, { tenantId }, async (tx) => {
+          if (!(await getTenant(tx, tenantId))) throw new UsageError(`no tenant ${tenantArg}`)
+          if (inboxId && !(await getInbox(tx, inboxId))) throw new UsageError(`no inbox ${f.inbox} in tenant ${tenantArg}`)
+          return createApiKey(tx, { tenantId, scope: inboxId ? 'inbox' : 'tenant', inboxId, name: typeof f.name === 'string' ? f.name : null })
+        }),
+      )
+      if (f.json) out(JSON.stringify({ keyId: toPublicId('apiKey', row.id), apiKey: key }))
+      else out(`key ${toPublicId('apiKey', row.id)} (shown once): ${key}`)
+      return 0
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE)
+      return cmd === undefined ? 1 : 0
+    default:
+      throw new UsageError(`unknown command: ${cmd}`)
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)
+if (isMain) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code)
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError) {
+        process.stderr.write(`mailroom: ${err.message}\n`)
+        if (err instanceof UsageError) process.stderr.write(`run "mailroom help" for usage\n`)
+      } else {
+        process.stderr.write(`mailroom: ${(err as Error).message ?? String(err)}\n`)
+      }
+      process.exit(1)
+    },
+  )
+}

@@ -1,0 +1,87 @@
+// The one place that reads the environment. Everything else receives a Config.
+import { z } from 'zod'
+
+const port = z.coerce.number().int().min(0).max(65535)
+
+const postgresUrl = z
+  .string()
+  .refine((s) => {
+    try {
+      const u = new URL(s)
+      return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.pathname.length > 1
+    } catch {
+      return false
+    }
+  }, 'must be a postgres:// URL with a database name, e.g. postgres://user@127.0.0.1:5432/mailroom')
+
+const domain = z
+  .string()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a domain name')
+
+const EnvSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  MAILROOM_RUNTIME_DATABASE_URL: postgresUrl.optional(),
+  MAILROOM_DATA_DIR: z.string().min(1).default('./.mailroom'),
+  MAILROOM_HTTP_PORT: port.default(3000),
+  MAILROOM_SMTP_PORT: port.default(2525),
+  MAILROOM_HOST: z.string().min(1).default('127.0.0.1'),
+  MAILROOM_DOMAIN: domain.default('mailroom.localhost'),
+  MAILROOM_MASTER_KEY: z.string().optional(),
+  MAILROOM_OPERATOR_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  MAILROOM_RELAY_URL: z.string().url().optional(),
+  MAILROOM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+})
+
+export interface Config {
+  /** Owner connection (migrations). Unset: embedded PGlite under dataDir. */
+  databaseUrl: string | undefined
+  /** Connection the server runs its queries on, as the runtime role. */
+  runtimeDatabaseUrl: string | undefined
+  dataDir: string
+  httpPort: number
+  smtpPort: number
+  host: string
+  domain: string
+  masterKey: string | undefined
+  operatorKey: string | undefined
+  relayUrl: string | undefined
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+}
+
+export const RUNTIME_ROLE = 'mailroom_app'
+
+/** The runtime URL: the owner URL with the runtime role as user (password from the env, if any). */
+export function deriveRuntimeUrl(ownerUrl: string, password?: string): string {
+  const u = new URL(ownerUrl)
+  u.username = RUNTIME_ROLE
+  u.password = password ?? ''
+  return u.toString()
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = EnvSchema.safeParse(cleaned)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new ConfigError(`invalid configuration: ${issue.path.join('.')} ${issue.message}`)
+  }
+  const e = parsed.data
+  return {
+    databaseUrl: e.DATABASE_URL,
+    runtimeDatabaseUrl:
+      e.MAILROOM_RUNTIME_DATABASE_URL ??
+      (e.DATABASE_URL ? deriveRuntimeUrl(e.DATABASE_URL, env.MAILROOM_RUNTIME_DB_PASSWORD) : undefined),
+    dataDir: e.MAILROOM_DATA_DIR,
+    httpPort: e.MAILROOM_HTTP_PORT,
+    smtpPort: e.MAILROOM_SMTP_PORT,
+    host: e.MAILROOM_HOST,
+    domain: e.MAILROOM_DOMAIN,
+    masterKey: e.MAILROOM_MASTER_KEY,
+    operatorKey: e.MAILROOM_OPERATOR_KEY,
+    relayUrl: e.MAILROOM_RELAY_URL,
+    logLevel: e.MAILROOM_LOG_LEVEL,
+  }
+}

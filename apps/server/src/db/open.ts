@@ -1,0 +1,58 @@
+// Opens the stores for a process: the owner connection (migrations, operator listing) and the
+// runtime connection (everything else, as mailroom_app). On PGlite both are the same handle.
+import { sql } from 'drizzle-orm'
+import type { Config } from '../config.js'
+import { openPglite, openPostgres, type Database } from './client.js'
+import { migrate } from './migrate.js'
+
+export interface Stores {
+  runtime: Database
+  owner: Database
+  embedded: boolean
+  close(): Promise<void>
+}
+
+export class StartupError extends Error {}
+
+function describeConnectError(url: string, err: unknown): string {
+  const u = new URL(url)
+  const code = (err as { code?: string }).code
+  const reason = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' ? 'host not found' : (err as Error).message
+  return `cannot reach the database at ${u.hostname}:${u.port || 5432}/${u.pathname.slice(1)} as ${decodeURIComponent(u.username) || 'default user'}: ${reason}`
+}
+
+async function ping(database: Database, url: string): Promise<void> {
+  try {
+    await database.db.execute(sql`select 1`)
+  } catch (err) {
+    await database.close().catch(() => {})
+    throw new StartupError(describeConnectError(url, err))
+  }
+}
+
+export async function openStores(config: Config, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<Stores> {
+  const doMigrate = opts.migrate ?? true
+  if (!config.databaseUrl) {
+    const db = await openPglite(config.dataDir)
+    if (doMigrate) await migrate(db)
+    return { runtime: db, owner: db, embedded: true, close: () => db.close() }
+  }
+  const owner = openPostgres({ url: config.databaseUrl, max: 2, runtime: false })
+  await ping(owner, config.databaseUrl)
+  if (doMigrate) await migrate(owner, { runtimePassword: process.env.MAILROOM_RUNTIME_DB_PASSWORD })
+  const runtime = openPostgres({ url: config.runtimeDatabaseUrl!, max: opts.poolSize ?? 10, runtime: true })
+  try {
+    await ping(runtime, config.runtimeDatabaseUrl!)
+  } catch (err) {
+    await owner.close()
+    throw err
+  }
+  return {
+    runtime,
+    owner,
+    embedded: false,
+    async close() {
+      await Promise.all([runtime.close(), owner.close()])
+    },
+  }
+}

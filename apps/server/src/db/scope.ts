@@ -1,0 +1,53 @@
+// The one door to tenant data: a transaction bound to a tenant (and optionally an inbox).
+import { sql } from 'drizzle-orm'
+import type { Database, Tx } from './client.js'
+
+export interface TenantScope {
+  /** Internal uuid of the tenant. */
+  tenantId: string
+  /** Internal uuid of the inbox, for inbox-scoped (inbox key) requests. */
+  inboxId?: string | null
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * Runs `fn` in one transaction as the runtime role with `app.tenant_id` (and `app.inbox_id`) set
+ * locally, so row-level security confines every statement to that tenant. Handler code has no
+ * other path to tenant-owned tables.
+ */
+export async function withTenant<T>(database: Database, scope: TenantScope, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) {
+    throw new Error('withTenant: tenantId/inboxId must be uuids')
+  }
+  return database.db.transaction(async (tx) => {
+    if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
+    await tx.execute(
+      sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`,
+    )
+    return fn(tx)
+  })
+}
+
+/**
+ * Runs `fn` as the runtime role with no tenant set: only the narrow SECURITY DEFINER lookups
+ * (`mailroom_authenticate`, `mailroom_route`) return anything here.
+ */
+export async function withoutTenant<T>(database: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return database.db.transaction(async (tx) => {
+    if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
+    return fn(tx)
+  })
+}
+
+/**
+ * Re-binds an open tenant transaction to another tenant. Only for the few operations that must
+ * write under two tenants atomically (a parent creating a child and its first key); callers must
+ * have proven the target is the current tenant's descendant first.
+ */
+export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
+  if (!UUID.test(scope.tenantId)) throw new Error('rebindTenant: tenantId must be a uuid')
+  await tx.execute(
+    sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`,
+  )
+}

@@ -1,0 +1,80 @@
+// The HTTP door: builds the Hono app from its dependencies. No domain logic lives here.
+import { randomBytes } from 'node:crypto'
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { bodyLimit } from 'hono/body-limit'
+import { sql } from 'drizzle-orm'
+import type { AppEnv, Deps } from './context.js'
+import { ApiError, errorBody, handleError, validationError } from './errors.js'
+import { authMiddleware } from './auth.js'
+import { registerTenantRoutes } from '../tenancy/routes.js'
+import { registerApiKeyRoutes } from '../apikeys/routes.js'
+import { registerInboxRoutes } from '../inboxes/routes.js'
+
+export const API_VERSION = '0.1.0'
+const MAX_JSON_BODY = 1024 * 1024
+
+export function createApp(deps: Deps) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.target === 'json' ? 'body' : result.target, result.error)
+    },
+  })
+
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id')
+    const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : `req_${randomBytes(12).toString('hex')}`
+    c.set('requestId', requestId)
+    c.header('X-Request-Id', requestId)
+    await next()
+  })
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_JSON_BODY,
+      onError: () => {
+        throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BODY} bytes`)
+      },
+    }),
+  )
+  app.use('/v1/*', authMiddleware(deps))
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A tenant key (`mr_tk_...`), an inbox key (`mr_ik_...`) or the operator key.',
+  })
+
+  registerTenantRoutes(app, deps)
+  registerApiKeyRoutes(app, deps)
+  registerInboxRoutes(app, deps)
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Mailroom API',
+      version: API_VERSION,
+      description: 'Email for AI agents: tenants, inboxes, keys and mail. Errors answer `{ error: { code, message, requestId } }`.',
+    },
+  })
+  app.get('/docs', (c) =>
+    c.html(`<!doctype html><html><head><title>Mailroom API</title><meta charset="utf-8"/></head>
+<body><script id="api-reference" data-url="/openapi.json"></script>
+<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+<noscript>The API description is at <a href="/openapi.json">/openapi.json</a>.</noscript></body></html>`),
+  )
+  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/readyz', async (c) => {
+    try {
+      await deps.database.db.execute(sql`select 1`)
+      return c.json({ ok: true })
+    } catch {
+      return c.json(errorBody('service_unavailable', 'database unreachable', c.get('requestId')), 503)
+    }
+  })
+
+  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`, c.get('requestId')), 404))
+  app.onError((err, c) => handleError(err, c, deps.log))
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,84 @@
+// Authentication: Bearer key -> Principal; `Mailroom-Tenant` lets a parent act in a descendant.
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv, Deps, Principal } from './context.js'
+import { ApiError, notFound } from './errors.js'
+import { authenticate, touchApiKey } from '../apikeys/service.js'
+import { safeEqual } from '../apikeys/secret.js'
+import { withTenant } from '../db/scope.js'
+import { fromPublicId } from '../lib/ids.js'
+import { getTenant } from '../tenancy/service.js'
+import { sql } from 'drizzle-orm'
+import { tenants } from '../tenancy/tables.js'
+
+const TOUCH_EVERY_MS = 60_000
+
+export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
+  const lastTouched = new Map<string, number>()
+
+  return async (c, next) => {
+    const header = c.req.header('authorization')
+    if (!header) throw new ApiError('unauthorized', 'missing API key: send Authorization: Bearer <key>')
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (!m) throw new ApiError('unauthorized', 'malformed Authorization header: expected Bearer <key>')
+    const key = m[1]!
+    const actAs = c.req.header('mailroom-tenant')
+
+    let principal: Principal
+    if (deps.config.operatorKey && key.length === deps.config.operatorKey.length && safeEqual(key, deps.config.operatorKey)) {
+      principal = { kind: 'operator', tenantId: null, inboxId: null }
+      if (actAs) principal = { ...principal, tenantId: await resolveActAs(deps, null, actAs) }
+    } else {
+      const now = deps.clock.now()
+      const auth = await authenticate(deps.database, key, now)
+      if (!auth.ok) {
+        const messages = {
+          malformed: 'malformed API key: keys look like mr_tk_... or mr_ik_...',
+          unknown: 'invalid API key',
+          revoked: 'this API key has been revoked',
+          expired: 'this API key has expired',
+        }
+        throw new ApiError('unauthorized', messages[auth.reason])
+      }
+      if (auth.tenantSuspended) throw new ApiError('tenant_suspended', 'this tenant is suspended')
+      if (auth.scope === 'inbox') {
+        if (actAs) throw new ApiError('forbidden', 'an inbox key cannot act in another tenant')
+        principal = { kind: 'inbox', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId: auth.tenantId, inboxId: auth.inboxId! }
+      } else {
+        const tenantId = actAs ? await resolveActAs(deps, auth.tenantId, actAs) : auth.tenantId
+        principal = { kind: 'tenant', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId, inboxId: null }
+      }
+      const last = lastTouched.get(auth.keyId) ?? 0
+      if (now.getTime() - last > TOUCH_EVERY_MS) {
+        lastTouched.set(auth.keyId, now.getTime())
+        if (lastTouched.size > 100_000) lastTouched.clear()
+        await withTenant(deps.database, { tenantId: auth.tenantId }, (tx) => touchApiKey(tx, auth.keyId, now))
+      }
+    }
+    c.set('principal', principal)
+    await next()
+  }
+}
+
+/**
+ * The tenant named by `Mailroom-Tenant`: the caller itself or one of its descendants (the
+ * operator may name any tenant). Anything else is "not found", like a missing id.
+ */
+async function resolveActAs(deps: Deps, callerTenantId: string | null, header: string): Promise<string> {
+  const target = fromPublicId('tenant', header.trim())
+  if (!target) throw notFound('tenant')
+  const row = await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) => getTenant(tx, target))
+  if (!row) throw notFound('tenant')
+  if (row.status === 'suspended') throw new ApiError('tenant_suspended', 'that tenant is suspended')
+  // An ancestor between the caller and the target may be suspended too.
+  const suspended = await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) =>
+    tx.execute(sql`select 1 from ${tenants} where id = any(${row.ancestors}::uuid[]) and status = 'suspended'`),
+  )
+  if ((suspended as unknown as unknown[]).length > 0) throw new ApiError('tenant_suspended', 'that tenant is suspended')
+  return target
+}
+
+/** The tenant scope a handler works in. */
+export function scopeOf(p: Principal): { tenantId: string; inboxId: string | null } {
+  if (p.tenantId === null) throw new ApiError('forbidden', 'the operator key acts inside a tenant: send Mailroom-Tenant: <tenantId>')
+  return { tenantId: p.tenantId, inboxId: p.inboxId }
+}

@@ -1,0 +1,33 @@
+// What every request carries: its id, the caller (after auth) and the app's dependencies.
+import type { Config } from '../config.js'
+import type { Database } from '../db/client.js'
+import type { Clock } from '../lib/clock.js'
+import type { Logger } from '../lib/log.js'
+
+export interface Deps {
+  database: Database
+  config: Config
+  clock: Clock
+  log: Logger
+}
+
+/** Who is calling, resolved by the auth middleware. Ids are internal uuids. */
+export type Principal =
+  | {
+      kind: 'tenant'
+      keyId: string
+      /** The tenant the key belongs to. */
+      keyTenantId: string
+      /** The tenant this request acts in: the key's own, or a descendant named by Mailroom-Tenant. */
+      tenantId: string
+      inboxId: null
+    }
+  | { kind: 'inbox'; keyId: string; keyTenantId: string; tenantId: string; inboxId: string }
+  | { kind: 'operator'; tenantId: string | null; inboxId: null }
+
+export interface AppEnv {
+  Variables: {
+    requestId: string
+    principal: Principal
+  }
+}

@@ -1,0 +1,57 @@
+// One error type with a code from the closed set; one handler shapes every error body.
+import { ERROR_STATUS, type ErrorCode, type ErrorEnvelope } from '@mailroom/contract'
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ZodError } from 'zod'
+import type { Logger } from '../lib/log.js'
+
+export interface Issue {
+  path: string
+  message: string
+}
+
+export class ApiError extends Error {
+  readonly status: number
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly issues?: Issue[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message)
+    this.status = ERROR_STATUS[code]
+  }
+}
+
+/** The one answer for "missing" and "someone else's": same status, same body. */
+export const notFound = (what: string) => new ApiError('not_found', `${what} not found`)
+
+export function validationError(where: string, error: ZodError): ApiError {
+  const issues = error.issues.map((i) => ({
+    path: [where, ...i.path.map(String)].join('.'),
+    message: i.message,
+  }))
+  const first = issues[0]
+  return new ApiError('validation_error', first ? `${first.path}: ${first.message}` : 'invalid request', issues)
+}
+
+export function errorBody(code: ErrorCode, message: string, requestId: string, issues?: Issue[]): ErrorEnvelope {
+  return { error: { code, message, requestId, ...(issues ? { issues } : {}) } }
+}
+
+export function handleError(err: Error, c: Context, log: Logger): Response {
+  const requestId = (c.get('requestId') as string | undefined) ?? 'unknown'
+  if (err instanceof ApiError) {
+    for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v)
+    return c.json(errorBody(err.code, err.message, requestId, err.issues), err.status as 400)
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status
+    const code: ErrorCode =
+      status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 401 ? 'unauthorized' : 'bad_request'
+    const message = status === 400 && /json/i.test(err.message) ? 'request body is not valid JSON' : err.message || 'bad request'
+    return c.json(errorBody(code, message, requestId), ERROR_STATUS[code] as 400)
+  }
+  log.error('unhandled error', { requestId, err: err.stack ?? String(err) })
+  return c.json(errorBody('internal_error', 'internal error', requestId), 500)
+}

@@ -1,0 +1,107 @@
+// /v1/inboxes: tenant keys manage inboxes; an inbox key sees only its own.
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import { z } from 'zod'
+import { CreateInboxRequest, CreateInboxResponse, Inbox, InboxList, ListQuery, UpdateInboxRequest } from '@mailroom/contract'
+import type { AppEnv, Deps } from '../http/context.js'
+import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
+import { notFound } from '../http/errors.js'
+import { scopeOf } from '../http/auth.js'
+import { withTenant } from '../db/scope.js'
+import { createInbox, deleteInbox, getInbox, inboxToWire, listInboxes, updateInbox } from './service.js'
+
+export const InboxIdParam = z.object({ id: z.string().describe('Inbox id (`inb_...`).') })
+
+export function registerInboxRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
+  const { database, config } = deps
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'post',
+      path: '/v1/inboxes',
+      operationId: 'createInbox',
+      tags: ['inboxes'],
+      summary: 'Create an inbox (an agent\'s mailbox), optionally with an inbox key.',
+      request: body(CreateInboxRequest),
+      responses: { 201: json(CreateInboxResponse, 'The inbox (and its key, shown once).'), ...conflictError },
+    }),
+    async (c) => {
+      const input = c.req.valid('json')
+      const { tenantId } = scopeOf(c.get('principal'))
+      const { inbox, apiKey } = await withTenant(database, { tenantId }, (tx) =>
+        createInbox(tx, { tenantId, domain: config.domain, ...input }),
+      )
+      return reply(c, CreateInboxResponse, { ...inboxToWire(inbox), ...(apiKey ? { apiKey } : {}) }, 201)
+    },
+  )
+
+  app.openapi(
+    defineRoute('inbox', {
+      method: 'get',
+      path: '/v1/inboxes',
+      operationId: 'listInboxes',
+      tags: ['inboxes'],
+      summary: "List the tenant's inboxes (an inbox key sees only its own).",
+      request: { query: ListQuery },
+      responses: { 200: json(InboxList, 'A page of inboxes, newest first.') },
+    }),
+    async (c) => {
+      const q = c.req.valid('query')
+      const page = await withTenant(database, scopeOf(c.get('principal')), (tx) => listInboxes(tx, q.limit, cursorOf(q.after)))
+      return reply(c, InboxList, { data: page.rows.map(inboxToWire), nextCursor: page.nextCursor }, 200)
+    },
+  )
+
+  app.openapi(
+    defineRoute('inbox', {
+      method: 'get',
+      path: '/v1/inboxes/{id}',
+      operationId: 'getInbox',
+      tags: ['inboxes'],
+      summary: 'Get an inbox.',
+      request: { params: InboxIdParam },
+      responses: { 200: json(Inbox, 'The inbox.') },
+    }),
+    async (c) => {
+      const id = pathId('inbox', c.req.valid('param').id, 'inbox')
+      const row = await withTenant(database, scopeOf(c.get('principal')), (tx) => getInbox(tx, id))
+      if (!row) throw notFound('inbox')
+      return reply(c, Inbox, inboxToWire(row), 200)
+    },
+  )
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'patch',
+      path: '/v1/inboxes/{id}',
+      operationId: 'updateInbox',
+      tags: ['inboxes'],
+      summary: "Change an inbox's display name or metadata.",
+      request: { params: InboxIdParam, ...body(UpdateInboxRequest) },
+      responses: { 200: json(Inbox, 'The updated inbox.') },
+    }),
+    async (c) => {
+      const id = pathId('inbox', c.req.valid('param').id, 'inbox')
+      const row = await withTenant(database, scopeOf(c.get('principal')), (tx) => updateInbox(tx, id, c.req.valid('json')))
+      if (!row) throw notFound('inbox')
+      return reply(c, Inbox, inboxToWire(row), 200)
+    },
+  )
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'delete',
+      path: '/v1/inboxes/{id}',
+      operationId: 'deleteInbox',
+      tags: ['inboxes'],
+      summary: 'Delete an inbox, its address, its keys and its mail.',
+      request: { params: InboxIdParam },
+      responses: { 204: { description: 'Deleted.' } },
+    }),
+    async (c) => {
+      const id = pathId('inbox', c.req.valid('param').id, 'inbox')
+      const found = await withTenant(database, scopeOf(c.get('principal')), (tx) => deleteInbox(tx, id))
+      if (!found) throw notFound('inbox')
+      return c.body(null, 204)
+    },
+  )
+}

@@ -1,0 +1,98 @@
+// Inboxes: one agent's mailbox. Creating one also claims its address in the global routing table.
+import { randomBytes } from 'node:crypto'
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import type { Inbox } from '@mailroom/contract'
+import type { Tx } from '../db/client.js'
+import { pgErrorCode } from '../db/client.js'
+import { newUuid, toPublicId } from '../lib/ids.js'
+import { pageOf, type CursorPosition } from '../lib/cursor.js'
+import { ApiError } from '../http/errors.js'
+import { createApiKey } from '../apikeys/service.js'
+import { addressRoutes, inboxes, type InboxRow } from './tables.js'
+
+export function inboxToWire(i: InboxRow): Inbox {
+  return {
+    id: toPublicId('inbox', i.id),
+    tenantId: toPublicId('tenant', i.tenantId),
+    address: i.address,
+    displayName: i.displayName,
+    metadata: (i.metadata ?? {}) as Inbox['metadata'],
+    createdAt: i.createdAt.toISOString(),
+    updatedAt: i.updatedAt.toISOString(),
+  }
+}
+
+export interface CreateInboxInput {
+  tenantId: string
+  domain: string
+  name?: string | undefined
+  displayName?: string | undefined
+  metadata?: Record<string, unknown> | undefined
+  createKey?: boolean | undefined
+}
+
+const generatedLocalPart = () => `agent-${randomBytes(6).toString('hex')}`
+
+async function insertInbox(tx: Tx, tenantId: string, address: string, input: CreateInboxInput): Promise<InboxRow> {
+  const id = newUuid()
+  const [row] = await tx
+    .insert(inboxes)
+    .values({ tenantId, id, address, displayName: input.displayName ?? null, metadata: input.metadata ?? {} })
+    .returning()
+  await tx.insert(addressRoutes).values({ address, tenantId, inboxId: id })
+  return row!
+}
+
+/**
+ * Creates the inbox and its route in a savepoint, so a taken address leaves the transaction
+ * usable. A taken address answers `address_taken` whoever holds it: nothing says which tenant.
+ */
+export async function createInbox(tx: Tx, input: CreateInboxInput): Promise<{ inbox: InboxRow; apiKey?: string }> {
+  const attempts = input.name ? 1 : 5
+  for (let i = 0; i < attempts; i++) {
+    const address = `${input.name ?? generatedLocalPart()}@${input.domain}`.toLowerCase()
+    try {
+      const inbox = await tx.transaction((sp) => insertInbox(sp as unknown as Tx, input.tenantId, address, input))
+      if (!input.createKey) return { inbox }
+      const { key } = await createApiKey(tx, { tenantId: input.tenantId, scope: 'inbox', inboxId: inbox.id, name: 'default' })
+      return { inbox, apiKey: key }
+    } catch (err) {
+      if (pgErrorCode(err) !== '23505') throw err
+    }
+  }
+  throw new ApiError('address_taken', input.name ? `the address ${input.name}@${input.domain} is taken` : 'could not allocate an address; try again')
+}
+
+export async function getInbox(tx: Tx, id: string): Promise<InboxRow | null> {
+  const [row] = await tx.select().from(inboxes).where(eq(inboxes.id, id))
+  return row ?? null
+}
+
+export async function listInboxes(tx: Tx, limit: number, after: CursorPosition | null) {
+  const rows = await tx
+    .select()
+    .from(inboxes)
+    .where(after ? or(lt(inboxes.createdAt, after.createdAt), and(eq(inboxes.createdAt, after.createdAt), lt(inboxes.id, after.id))) : undefined)
+    .orderBy(desc(inboxes.createdAt), desc(inboxes.id))
+    .limit(limit + 1)
+  return pageOf(rows, limit)
+}
+
+export async function updateInbox(
+  tx: Tx,
+  id: string,
+  patch: { displayName?: string | null | undefined; metadata?: Record<string, unknown> | undefined },
+): Promise<InboxRow | null> {
+  const [row] = await tx
+    .update(inboxes)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(eq(inboxes.id, id))
+    .returning()
+  return row ?? null
+}
+
+/** Deletes the inbox; its route, keys (and later its mail) go with it by cascade. */
+export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
+  const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id })
+  return rows.length > 0
+}

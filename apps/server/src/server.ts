@@ -1,0 +1,112 @@
+// Starts one Mailroom process: HTTP API, SMTP door (and later the workers) on shared stores.
+import { createServer, type Server } from 'node:http'
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { getRequestListener } from '@hono/node-server'
+import type { SMTPServer } from 'smtp-server'
+import type { Config } from './config.js'
+import { openStores, StartupError, type Stores } from './db/open.js'
+import { createApp } from './http/app.js'
+import type { Deps } from './http/context.js'
+import { systemClock, type Clock } from './lib/clock.js'
+import { createLogger, type Logger } from './lib/log.js'
+import { createSmtpServer } from './smtp/server.js'
+import { createRootTenant } from './tenancy/service.js'
+
+export interface Running {
+  httpPort: number
+  smtpPort: number
+  stores: Stores
+  deps: Deps
+  stop(): Promise<void>
+}
+
+function listen(server: Pick<Server, 'listen' | 'once' | 'address'>, port: number, host: string, what: string, env: string) {
+  return new Promise<number>((resolveListen, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new StartupError(`${what} port ${port} on ${host} is already in use (set ${env} to another port)`))
+      else if (err.code === 'EACCES') reject(new StartupError(`${what} port ${port} on ${host} needs privileges (set ${env} above 1023)`))
+      else if (err.code === 'EADDRNOTAVAIL') reject(new StartupError(`${what} cannot listen on ${host}: no such local address (check MAILROOM_HOST)`))
+      else reject(err)
+    })
+    server.listen(port, host, () => {
+      const addr = server.address()
+      resolveListen(typeof addr === 'object' && addr ? addr.port : port)
+    })
+  })
+}
+
+/** On the first embedded start: a `dev` tenant, its key printed once with a curl that works. */
+async function bootstrapDevTenant(config: Config, stores: Stores, print: (s: string) => void, httpPort: number) {
+  const marker = resolve(config.dataDir, 'dev-tenant.json')
+  if (existsSync(marker)) {
+    const { tenantId } = JSON.parse(readFileSync(marker, 'utf8')) as { tenantId: string }
+    print(`Mailroom dev tenant ${tenantId} (its key was printed on the first start; mint another with: pnpm mailroom key create --tenant ${tenantId})`)
+    return
+  }
+  const { tenant, apiKey } = await createRootTenant(stores.runtime, 'dev')
+  const { toPublicId } = await import('./lib/ids.js')
+  const tenantId = toPublicId('tenant', tenant.id)
+  mkdirSync(config.dataDir, { recursive: true })
+  writeFileSync(marker, JSON.stringify({ tenantId }) + '\n')
+  const base = `http://${config.host}:${httpPort}`
+  print(
+    [
+      '',
+      `Created the dev tenant ${tenantId}. Its tenant key (shown once, keep it):`,
+      '',
+      `  ${apiKey}`,
+      '',
+      'Try it:',
+      `  curl -s -X POST ${base}/v1/inboxes -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" -d '{"name":"hello"}'`,
+      '',
+    ].join('\n'),
+  )
+}
+
+export interface StartOptions {
+  config: Config
+  clock?: Clock
+  log?: Logger
+  print?: (s: string) => void
+}
+
+export async function startMailroom({ config, clock = systemClock, log, print = (s) => process.stdout.write(s + '\n') }: StartOptions): Promise<Running> {
+  const logger = log ?? createLogger(config.logLevel)
+  const stores = await openStores(config)
+  const deps: Deps = { database: stores.runtime, config, clock, log: logger }
+  const app = createApp(deps)
+  const http = createServer(getRequestListener(app.fetch))
+  let smtp: SMTPServer | undefined
+  try {
+    const httpPort = await listen(http, config.httpPort, config.host, 'HTTP', 'MAILROOM_HTTP_PORT')
+    smtp = createSmtpServer(deps)
+    smtp.on('error', (err) => logger.error('smtp error', { err: String(err) }))
+    const smtpPort = await listen(smtp.server as Server, config.smtpPort, config.host, 'SMTP', 'MAILROOM_SMTP_PORT')
+    if (stores.embedded) await bootstrapDevTenant(config, stores, print, httpPort)
+    logger.info('mailroom started', { http: `${config.host}:${httpPort}`, smtp: `${config.host}:${smtpPort}`, database: stores.embedded ? 'embedded' : 'postgres' })
+    let stopping: Promise<void> | undefined
+    return {
+      httpPort,
+      smtpPort,
+      stores,
+      deps,
+      stop() {
+        stopping ??= (async () => {
+          http.closeAllConnections?.()
+          await Promise.all([
+            new Promise<void>((r) => http.close(() => r())),
+            new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r())),
+          ])
+          await stores.close()
+        })()
+        return stopping
+      },
+    }
+  } catch (err) {
+    http.close()
+    smtp?.close()
+    await stores.close()
+    throw err
+  }
+}

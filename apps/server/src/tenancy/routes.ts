@@ -1,0 +1,188 @@
+// /v1/tenants and /v1/me.
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import { z } from 'zod'
+import {
+  CreateTenantRequest,
+  CreateTenantResponse,
+  ListQuery,
+  Me,
+  Tenant,
+  TenantList,
+  UpdateTenantRequest,
+} from '@mailroom/contract'
+import type { AppEnv, Deps } from '../http/context.js'
+import { body, conflictError, cursorOf, defineRoute, json, reply } from '../http/route.js'
+import { ApiError, notFound } from '../http/errors.js'
+import { scopeOf } from '../http/auth.js'
+import { withTenant } from '../db/scope.js'
+import { fromPublicId, toPublicId } from '../lib/ids.js'
+import {
+  createRootTenant,
+  createTenantWithKey,
+  deleteTenant,
+  effectiveLimits,
+  getTenant,
+  limitsExceeding,
+  listChildren,
+  tenantToWire,
+  updateTenant,
+} from './service.js'
+import { getInbox, inboxToWire } from '../inboxes/service.js'
+
+const IdParam = z.object({ id: z.string().describe('Tenant id (`tnt_...`).') })
+
+export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
+  const { database } = deps
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'post',
+      path: '/v1/tenants',
+      operationId: 'createTenant',
+      tags: ['tenants'],
+      summary: 'Create a child tenant of the caller (the operator key creates top-level tenants).',
+      request: body(CreateTenantRequest),
+      responses: { 201: json(CreateTenantResponse, 'The tenant and its first tenant key (shown once).'), ...conflictError },
+    }),
+    async (c) => {
+      const input = c.req.valid('json')
+      const p = c.get('principal')
+      if (p.kind === 'operator' && p.tenantId === null) {
+        const { tenant, apiKey } = await createRootTenant(database, input.name)
+        const updated = input.limits || input.metadata
+          ? await withTenant(database, { tenantId: tenant.id }, (tx) => updateTenant(tx, tenant.id, { limits: input.limits, metadata: input.metadata }))
+          : tenant
+        return reply(c, CreateTenantResponse, { ...tenantToWire(updated ?? tenant), apiKey }, 201)
+      }
+      const { tenantId } = scopeOf(p)
+      const result = await withTenant(database, { tenantId }, async (tx) => {
+        const over = limitsExceeding(input.limits, await effectiveLimits(tx, tenantId))
+        if (over.length) throw new ApiError('validation_error', `limits exceed the parent's: ${over.join(', ')}`, over.map((o) => ({ path: 'body.limits', message: o })))
+        return createTenantWithKey(tx, { parentId: tenantId, name: input.name, limits: input.limits, metadata: input.metadata })
+      })
+      return reply(c, CreateTenantResponse, { ...tenantToWire(result.tenant), apiKey: result.apiKey }, 201)
+    },
+  )
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'get',
+      path: '/v1/tenants',
+      operationId: 'listTenants',
+      tags: ['tenants'],
+      summary: 'List the direct children of the calling tenant.',
+      request: { query: ListQuery },
+      responses: { 200: json(TenantList, 'A page of tenants, newest first.') },
+    }),
+    async (c) => {
+      const q = c.req.valid('query')
+      const { tenantId } = scopeOf(c.get('principal'))
+      const page = await withTenant(database, { tenantId }, (tx) => listChildren(tx, tenantId, q.limit, cursorOf(q.after)))
+      return reply(c, TenantList, { data: page.rows.map(tenantToWire), nextCursor: page.nextCursor }, 200)
+    },
+  )
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'get',
+      path: '/v1/tenants/{id}',
+      operationId: 'getTenant',
+      tags: ['tenants'],
+      summary: 'Get the calling tenant or one of its descendants.',
+      request: { params: IdParam },
+      responses: { 200: json(Tenant, 'The tenant.') },
+    }),
+    async (c) => {
+      const id = fromPublicId('tenant', c.req.valid('param').id)
+      const { tenantId } = scopeOf(c.get('principal'))
+      const row = id ? await withTenant(database, { tenantId }, (tx) => getTenant(tx, id)) : null
+      if (!row) throw notFound('tenant')
+      return reply(c, Tenant, tenantToWire(row), 200)
+    },
+  )
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'patch',
+      path: '/v1/tenants/{id}',
+      operationId: 'updateTenant',
+      tags: ['tenants'],
+      summary: 'Rename, suspend/resume or set the limits of a descendant (name and metadata of itself).',
+      request: { params: IdParam, ...body(UpdateTenantRequest) },
+      responses: { 200: json(Tenant, 'The updated tenant.') },
+    }),
+    async (c) => {
+      const id = fromPublicId('tenant', c.req.valid('param').id)
+      const patch = c.req.valid('json')
+      const { tenantId } = scopeOf(c.get('principal'))
+      const row = await withTenant(database, { tenantId }, async (tx) => {
+        const existing = id ? await getTenant(tx, id) : null
+        if (!existing) throw notFound('tenant')
+        if (existing.id === tenantId && (patch.status !== undefined || patch.limits !== undefined)) {
+          throw new ApiError('forbidden', "a tenant's status and limits are set by its parent")
+        }
+        if (patch.limits && existing.parentId) {
+          const over = limitsExceeding(patch.limits, await effectiveLimits(tx, existing.parentId))
+          if (over.length) throw new ApiError('validation_error', `limits exceed the parent's: ${over.join(', ')}`, over.map((o) => ({ path: 'body.limits', message: o })))
+        }
+        return updateTenant(tx, existing.id, patch)
+      })
+      if (!row) throw notFound('tenant')
+      return reply(c, Tenant, tenantToWire(row), 200)
+    },
+  )
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'delete',
+      path: '/v1/tenants/{id}',
+      operationId: 'deleteTenant',
+      tags: ['tenants'],
+      summary: 'Delete a descendant tenant with all of its data and its own descendants.',
+      request: { params: IdParam },
+      responses: { 204: { description: 'Deleted.' } },
+    }),
+    async (c) => {
+      const id = fromPublicId('tenant', c.req.valid('param').id)
+      const { tenantId } = scopeOf(c.get('principal'))
+      await withTenant(database, { tenantId }, async (tx) => {
+        const existing = id ? await getTenant(tx, id) : null
+        if (!existing) throw notFound('tenant')
+        if (existing.id === tenantId) throw new ApiError('forbidden', 'a tenant cannot delete itself; its parent can')
+        await deleteTenant(tx, existing.id)
+      })
+      return c.body(null, 204)
+    },
+  )
+
+  app.openapi(
+    defineRoute('inbox', {
+      method: 'get',
+      path: '/v1/me',
+      operationId: 'getMe',
+      tags: ['tenants'],
+      summary: 'What the calling key is: its tenant and, for an inbox key, its inbox.',
+      responses: { 200: json(Me, 'The caller.') },
+    }),
+    async (c) => {
+      const p = c.get('principal')
+      const scope = scopeOf(p)
+      const { tenant, inbox } = await withTenant(database, scope, async (tx) => ({
+        tenant: await getTenant(tx, scope.tenantId),
+        inbox: scope.inboxId ? await getInbox(tx, scope.inboxId) : null,
+      }))
+      if (!tenant) throw notFound('tenant')
+      return reply(
+        c,
+        Me,
+        {
+          keyId: p.kind === 'operator' ? null : toPublicId('apiKey', p.keyId),
+          scope: p.kind,
+          tenant: tenantToWire(tenant),
+          inbox: inbox ? inboxToWire(inbox) : null,
+        },
+        200,
+      )
+    },
+  )
+}

@@ -1,0 +1,123 @@
+// Tenants: the tree, creation with a first key, updates and deletion. All calls run inside a
+// tenant-scoped transaction (db/scope.ts); RLS confines them to the caller's subtree.
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import type { Tenant, TenantLimits } from '@mailroom/contract'
+import type { Database, Tx } from '../db/client.js'
+import { rebindTenant, withTenant } from '../db/scope.js'
+import { newUuid, toPublicId } from '../lib/ids.js'
+import { pageOf, type CursorPosition } from '../lib/cursor.js'
+import { tenants, type TenantRow } from './tables.js'
+import { createApiKey } from '../apikeys/service.js'
+
+export function tenantToWire(t: TenantRow): Tenant {
+  return {
+    id: toPublicId('tenant', t.id),
+    parentId: t.parentId ? toPublicId('tenant', t.parentId) : null,
+    name: t.name,
+    status: t.status,
+    limits: t.limits,
+    metadata: (t.metadata ?? {}) as Tenant['metadata'],
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  }
+}
+
+export async function getTenant(tx: Tx, id: string): Promise<TenantRow | null> {
+  const [row] = await tx.select().from(tenants).where(eq(tenants.id, id))
+  return row ?? null
+}
+
+/** True when `id` is a strict descendant of `ancestorId` (as far as the caller can see). */
+export function isDescendant(row: TenantRow, ancestorId: string): boolean {
+  return row.ancestors.includes(ancestorId)
+}
+
+/** The limits in force for a tenant: the tightest value along its ancestry. */
+export async function effectiveLimits(tx: Tx, tenantId: string): Promise<TenantLimits> {
+  const rows = await tx.execute<{ limits: TenantLimits }>(
+    sql`select t.limits from tenants t, tenants me where me.id = ${tenantId} and (t.id = me.id or t.id = any(me.ancestors))`,
+  )
+  const out: Record<string, number> = {}
+  for (const r of rows as unknown as { limits: TenantLimits }[]) {
+    for (const [k, v] of Object.entries(r.limits ?? {})) {
+      if (typeof v === 'number') out[k] = Math.min(out[k] ?? Infinity, v)
+    }
+  }
+  return out as TenantLimits
+}
+
+/** Every limit asked for a child must fit inside its parent's effective limits. */
+export function limitsExceeding(asked: TenantLimits | undefined, parent: TenantLimits): string[] {
+  const bad: string[] = []
+  for (const [k, cap] of Object.entries(parent)) {
+    if (typeof cap !== 'number') continue
+    const v = asked?.[k as keyof TenantLimits]
+    if (v === null || (typeof v === 'number' && v > cap)) bad.push(`${k} (parent allows ${cap})`)
+  }
+  return bad
+}
+
+interface CreateTenantInput {
+  parentId: string | null
+  name: string
+  limits?: TenantLimits | undefined
+  metadata?: Record<string, unknown> | undefined
+}
+
+/**
+ * Creates a tenant and its first tenant key in the caller's transaction. For a child the
+ * transaction is bound to the parent; it is re-bound to the child to write the child's key, and
+ * back to the parent afterwards.
+ */
+export async function createTenantWithKey(tx: Tx, input: CreateTenantInput): Promise<{ tenant: TenantRow; apiKey: string }> {
+  const id = newUuid()
+  if (input.parentId === null) await rebindTenant(tx, { tenantId: id })
+  const [tenant] = await tx
+    .insert(tenants)
+    .values({ id, parentId: input.parentId, name: input.name, limits: input.limits ?? {}, metadata: input.metadata ?? {} })
+    .returning()
+  await rebindTenant(tx, { tenantId: id })
+  const { key } = await createApiKey(tx, { tenantId: id, scope: 'tenant', name: 'default' })
+  if (input.parentId) await rebindTenant(tx, { tenantId: input.parentId })
+  return { tenant: tenant!, apiKey: key }
+}
+
+/** A top-level tenant, for the operator (CLI, operator key, first embedded start). */
+export async function createRootTenant(database: Database, name: string): Promise<{ tenant: TenantRow; apiKey: string }> {
+  const placeholder = newUuid()
+  return withTenant(database, { tenantId: placeholder }, (tx) => createTenantWithKey(tx, { parentId: null, name }))
+}
+
+export async function listChildren(tx: Tx, parentId: string, limit: number, after: CursorPosition | null) {
+  const rows = await tx
+    .select()
+    .from(tenants)
+    .where(
+      and(
+        eq(tenants.parentId, parentId),
+        after ? or(lt(tenants.createdAt, after.createdAt), and(eq(tenants.createdAt, after.createdAt), lt(tenants.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(desc(tenants.createdAt), desc(tenants.id))
+    .limit(limit + 1)
+  return pageOf(rows, limit)
+}
+
+export async function updateTenant(
+  tx: Tx,
+  id: string,
+  patch: { name?: string | undefined; status?: 'active' | 'suspended' | undefined; limits?: TenantLimits | undefined; metadata?: Record<string, unknown> | undefined },
+): Promise<TenantRow | null> {
+  const [row] = await tx
+    .update(tenants)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(eq(tenants.id, id))
+    .returning()
+  return row ?? null
+}
+
+/** Deletes a descendant and, by cascade, everything it and its descendants own. */
+export async function deleteTenant(tx: Tx, id: string): Promise<boolean> {
+  const rows = await tx.delete(tenants).where(eq(tenants.id, id)).returning({ id: tenants.id })
+  return rows.length > 0
+}

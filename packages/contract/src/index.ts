@@ -1,0 +1,4 @@
+// @mailroom/contract: the wire format shared by the server and the SDK. Depends on zod only.
+export * from './errors.js'
+export * from './common.js'
+export * from './tenancy.js'

@@ -1,0 +1,158 @@
+// Tenants, API keys, inboxes and the caller's identity.
+import { z } from 'zod'
+import { Metadata, Timestamp, listOf, publicId } from './common.js'
+
+export const TenantStatus = z.enum(['active', 'suspended'])
+export type TenantStatus = z.infer<typeof TenantStatus>
+
+export const TenantLimits = z
+  .object({
+    maxInboxes: z.number().int().min(0).nullable().optional(),
+    maxMessageBytes: z.number().int().min(1024).nullable().optional(),
+    sendPerMinute: z.number().int().min(0).nullable().optional(),
+    sendPerDay: z.number().int().min(0).nullable().optional(),
+    receivePerMinute: z.number().int().min(0).nullable().optional(),
+  })
+  .strict()
+  .meta({ id: 'TenantLimits' })
+export type TenantLimits = z.infer<typeof TenantLimits>
+
+export const Tenant = z
+  .object({
+    id: publicId('tenant'),
+    parentId: publicId('tenant').nullable(),
+    name: z.string(),
+    status: TenantStatus,
+    limits: TenantLimits,
+    metadata: Metadata,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Tenant' })
+export type Tenant = z.infer<typeof Tenant>
+
+const TenantName = z.string().trim().min(1).max(200)
+
+export const CreateTenantRequest = z
+  .object({ name: TenantName, limits: TenantLimits.optional(), metadata: Metadata.optional() })
+  .strict()
+  .meta({ id: 'CreateTenantRequest' })
+export type CreateTenantRequest = z.infer<typeof CreateTenantRequest>
+
+export const CreateTenantResponse = Tenant.extend({
+  apiKey: z.string().describe('A tenant key for the new tenant. Shown once.'),
+}).meta({ id: 'CreateTenantResponse' })
+export type CreateTenantResponse = z.infer<typeof CreateTenantResponse>
+
+export const UpdateTenantRequest = z
+  .object({
+    name: TenantName.optional(),
+    status: TenantStatus.optional(),
+    limits: TenantLimits.optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict()
+  .meta({ id: 'UpdateTenantRequest' })
+export type UpdateTenantRequest = z.infer<typeof UpdateTenantRequest>
+
+export const TenantList = listOf(Tenant, 'TenantList')
+
+export const ApiKeyScope = z.enum(['tenant', 'inbox'])
+export type ApiKeyScope = z.infer<typeof ApiKeyScope>
+
+export const ApiKey = z
+  .object({
+    id: publicId('apiKey'),
+    tenantId: publicId('tenant'),
+    scope: ApiKeyScope,
+    inboxId: publicId('inbox').nullable(),
+    name: z.string().nullable(),
+    prefix: z.string().describe('The public start of the key, to recognise it.'),
+    expiresAt: Timestamp.nullable(),
+    revokedAt: Timestamp.nullable(),
+    lastUsedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+  })
+  .meta({ id: 'ApiKey' })
+export type ApiKey = z.infer<typeof ApiKey>
+
+export const CreateApiKeyRequest = z
+  .object({
+    scope: ApiKeyScope.default('tenant'),
+    inboxId: publicId('inbox').optional().describe('Required when scope is `inbox`.'),
+    name: z.string().trim().min(1).max(200).optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the key stops working.'),
+  })
+  .strict()
+  .refine((b) => (b.scope === 'inbox') === (b.inboxId !== undefined), {
+    message: 'inboxId is required for scope `inbox` and not allowed for scope `tenant`',
+    path: ['inboxId'],
+  })
+  .meta({ id: 'CreateApiKeyRequest' })
+export type CreateApiKeyRequest = z.input<typeof CreateApiKeyRequest>
+
+export const CreateApiKeyResponse = ApiKey.extend({
+  key: z.string().describe('The secret. Shown once; store it now.'),
+}).meta({ id: 'CreateApiKeyResponse' })
+export type CreateApiKeyResponse = z.infer<typeof CreateApiKeyResponse>
+
+export const ApiKeyList = listOf(ApiKey, 'ApiKeyList')
+
+export const Inbox = z
+  .object({
+    id: publicId('inbox'),
+    tenantId: publicId('tenant'),
+    address: z.string(),
+    displayName: z.string().nullable(),
+    metadata: Metadata,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Inbox' })
+export type Inbox = z.infer<typeof Inbox>
+
+export const LocalPart = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9](?:[a-z0-9._+-]*[a-z0-9])?$/, 'letters, digits and . _ + - (not at the ends)')
+  .refine((s) => !s.includes('..'), 'no consecutive dots')
+
+export const CreateInboxRequest = z
+  .object({
+    name: LocalPart.optional().describe('Local part of the address; generated when omitted.'),
+    displayName: z.string().trim().max(200).optional(),
+    metadata: Metadata.optional(),
+    createKey: z.boolean().default(false).describe('Also mint an inbox key for the new inbox (shown once).'),
+  })
+  .strict()
+  .meta({ id: 'CreateInboxRequest' })
+export type CreateInboxRequest = z.input<typeof CreateInboxRequest>
+
+export const CreateInboxResponse = Inbox.extend({
+  apiKey: z.string().optional().describe('Inbox key, when `createKey` was true. Shown once.'),
+}).meta({ id: 'CreateInboxResponse' })
+export type CreateInboxResponse = z.infer<typeof CreateInboxResponse>
+
+export const UpdateInboxRequest = z
+  .object({
+    displayName: z.string().trim().max(200).nullable().optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict()
+  .meta({ id: 'UpdateInboxRequest' })
+export type UpdateInboxRequest = z.infer<typeof UpdateInboxRequest>
+
+export const InboxList = listOf(Inbox, 'InboxList')
+
+export const Me = z
+  .object({
+    keyId: publicId('apiKey').nullable().describe('null for the operator key.'),
+    scope: z.enum(['tenant', 'inbox', 'operator']),
+    tenant: Tenant,
+    inbox: Inbox.nullable().describe('For an inbox key: its inbox.'),
+  })
+  .meta({ id: 'Me' })
+export type Me = z.infer<typeof Me>
