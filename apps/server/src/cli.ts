@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { openStores, StartupError } from './db/open.js'
 import { withTenant } from './db/scope.js'
+import { rawRows } from './db/client.js'
 import { fromPublicId, toPublicId } from './lib/ids.js'
 import { startMailroom } from './server.js'
 import { createRootTenant, createTenantWithKey, getTenant } from './tenancy/service.js'
@@ -85,13 +86,10 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       if (sub === 'list') {
         const f = flags(rest, { json: { type: 'boolean' } })
         const rows = await withStores(config, async ({ owner }) =>
-          (await owner.db.execute(sql`select * from mailroom_admin_tenants()`)) as unknown as {
-            id: string
-            parent_id: string | null
-            name: string
-            status: string
-            created_at: string | Date
-          }[],
+          rawRows<{ id: string; parent_id: string | null; name: string; status: string; created_at: string | Date }>(
+            owner.db,
+            sql`select * from mailroom_admin_tenants()`,
+          ),
         )
         const list = rows.map((r) => ({
           id: toPublicId('tenant', r.id),

@@ -66,14 +66,17 @@ async function bootstrapDevTenant(config: Config, stores: Stores, print: (s: str
 
 export interface StartOptions {
   config: Config
+  /** Already-open stores (tests); the caller keeps ownership and closes them. */
+  stores?: Stores
   clock?: Clock
   log?: Logger
   print?: (s: string) => void
 }
 
-export async function startMailroom({ config, clock = systemClock, log, print = (s) => process.stdout.write(s + '\n') }: StartOptions): Promise<Running> {
+export async function startMailroom({ config, stores: given, clock = systemClock, log, print = (s) => process.stdout.write(s + '\n') }: StartOptions): Promise<Running> {
   const logger = log ?? createLogger(config.logLevel)
-  const stores = await openStores(config)
+  const stores = given ?? (await openStores(config))
+  const closeStores = () => (given ? Promise.resolve() : stores.close())
   const deps: Deps = { database: stores.runtime, config, clock, log: logger }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
@@ -98,7 +101,7 @@ export async function startMailroom({ config, clock = systemClock, log, print = 
             new Promise<void>((r) => http.close(() => r())),
             new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r())),
           ])
-          await stores.close()
+          await closeStores()
         })()
         return stopping
       },
@@ -106,7 +109,7 @@ export async function startMailroom({ config, clock = systemClock, log, print = 
   } catch (err) {
     http.close()
     smtp?.close()
-    await stores.close()
+    await closeStores()
     throw err
   }
 }

@@ -1,7 +1,7 @@
 // API keys: minting (shown once), listing, revoking, and authenticating a presented key.
 import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm'
 import type { ApiKey } from '@mailroom/contract'
-import type { Database, Tx } from '../db/client.js'
+import { rawRows, type Database, type Tx } from '../db/client.js'
 import { withoutTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { pageOf, type CursorPosition } from '../lib/cursor.js'
@@ -73,9 +73,8 @@ export type AuthResult =
 /** Resolves a presented key through the SECURITY DEFINER lookup; no tenant is set while doing so. */
 export async function authenticate(database: Database, key: string, now: Date): Promise<AuthResult> {
   if (!KEY_PATTERN.test(key)) return { ok: false, reason: 'malformed' }
-  const rows = (await withoutTenant(database, (tx) =>
-    tx.execute(sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`),
-  )) as unknown as {
+  const rows = await withoutTenant(database, (tx) =>
+    rawRows<{
     tenant_id: string
     key_id: string
     scope: 'tenant' | 'inbox'
@@ -83,7 +82,8 @@ export async function authenticate(database: Database, key: string, now: Date): 
     expires_at: string | Date | null
     revoked_at: string | Date | null
     tenant_suspended: boolean
-  }[]
+  }>(tx, sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`),
+  )
   const r = rows[0]
   if (!r) return { ok: false, reason: 'unknown' }
   if (r.revoked_at) return { ok: false, reason: 'revoked' }

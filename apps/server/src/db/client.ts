@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { SQL } from 'drizzle-orm'
 import * as schema from './schema.js'
 
 export type Schema = typeof schema
@@ -20,6 +21,8 @@ export interface Database {
    * always the superuser, so each transaction switches with SET LOCAL ROLE.
    */
   sessionIsRuntimeRole: boolean
+  /** The connection URL (real Postgres only). */
+  url?: string
   /** LISTEN on a dedicated connection; returns the function that stops listening. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>
   close(): Promise<void>
@@ -42,6 +45,7 @@ export function openPostgres({ url, max = 10, runtime }: PostgresOptions): Datab
   return {
     kind: 'postgres',
     db: drizzlePg(sql, { schema }) as unknown as Db,
+    url,
     sessionIsRuntimeRole: runtime,
     async listen(channel, onPayload) {
       const sub = await sql.listen(channel, onPayload)
@@ -101,4 +105,13 @@ export function pgConstraint(err: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause
   }
   return undefined
+}
+
+/**
+ * Runs raw SQL and returns its rows: postgres.js answers an array, PGlite `{ rows }`.
+ * Column names come back as Postgres spells them (snake_case).
+ */
+export async function rawRows<T>(db: Pick<Db, 'execute'>, query: SQL): Promise<T[]> {
+  const res = (await db.execute(query)) as unknown as T[] | { rows: T[] }
+  return Array.isArray(res) ? res : res.rows
 }

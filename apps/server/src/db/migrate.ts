@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { migrate as migratePg } from 'drizzle-orm/postgres-js/migrator'
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import { sql } from 'drizzle-orm'
-import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
+import { drizzle } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
 import type { PgliteDatabase } from 'drizzle-orm/pglite'
 import type { Database } from './client.js'
 
@@ -14,11 +15,14 @@ export async function migrate(database: Database, opts: { runtimePassword?: stri
   if (database.kind === 'pglite') {
     await migratePglite(database.db as unknown as PgliteDatabase, { migrationsFolder: MIGRATIONS_FOLDER })
   } else {
-    const db = database.db as unknown as PostgresJsDatabase
-    await db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(727274)`)
-      await migratePg(tx as unknown as PostgresJsDatabase, { migrationsFolder: MIGRATIONS_FOLDER })
-    })
+    // One connection holds a session lock for the whole run, so concurrent starts queue up.
+    const conn = postgres(database.url!, { max: 1, onnotice: () => {} })
+    try {
+      await conn`select pg_advisory_lock(727274)`
+      await migratePg(drizzle(conn), { migrationsFolder: MIGRATIONS_FOLDER })
+    } finally {
+      await conn.end({ timeout: 5 })
+    }
   }
   if (opts.runtimePassword) {
     await database.db.execute(sql.raw(`ALTER ROLE mailroom_app PASSWORD '${opts.runtimePassword.replaceAll("'", "''")}'`))

@@ -16,8 +16,18 @@ export class StartupError extends Error {}
 
 function describeConnectError(url: string, err: unknown): string {
   const u = new URL(url)
-  const code = (err as { code?: string }).code
-  const reason = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' ? 'host not found' : (err as Error).message
+  let inner: unknown = err
+  while (inner && typeof inner === 'object' && 'cause' in inner && (inner as { cause?: unknown }).cause) inner = (inner as { cause: unknown }).cause
+  const code = (inner as { code?: string }).code
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ENOTFOUND: 'host not found',
+    ETIMEDOUT: 'timed out',
+    CONNECT_TIMEOUT: 'timed out',
+    '3D000': 'no such database',
+    '28P01': 'password authentication failed',
+  }
+  const reason = (code && reasons[code]) ?? String((inner as Error).message ?? inner).split('\n')[0]
   return `cannot reach the database at ${u.hostname}:${u.port || 5432}/${u.pathname.slice(1)} as ${decodeURIComponent(u.username) || 'default user'}: ${reason}`
 }
 

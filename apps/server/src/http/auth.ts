@@ -7,7 +7,7 @@ import { safeEqual } from '../apikeys/secret.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getTenant } from '../tenancy/service.js'
-import { sql } from 'drizzle-orm'
+import { and, eq, inArray } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
 
 const TOUCH_EVERY_MS = 60_000
@@ -70,10 +70,12 @@ async function resolveActAs(deps: Deps, callerTenantId: string | null, header: s
   if (!row) throw notFound('tenant')
   if (row.status === 'suspended') throw new ApiError('tenant_suspended', 'that tenant is suspended')
   // An ancestor between the caller and the target may be suspended too.
-  const suspended = await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) =>
-    tx.execute(sql`select 1 from ${tenants} where id = any(${row.ancestors}::uuid[]) and status = 'suspended'`),
-  )
-  if ((suspended as unknown as unknown[]).length > 0) throw new ApiError('tenant_suspended', 'that tenant is suspended')
+  const suspended = row.ancestors.length
+    ? await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) =>
+        tx.select({ id: tenants.id }).from(tenants).where(and(inArray(tenants.id, row.ancestors), eq(tenants.status, 'suspended'))),
+      )
+    : []
+  if (suspended.length > 0) throw new ApiError('tenant_suspended', 'that tenant is suspended')
   return target
 }
 

@@ -2,7 +2,7 @@
 // tenant-scoped transaction (db/scope.ts); RLS confines them to the caller's subtree.
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
 import type { Tenant, TenantLimits } from '@mailroom/contract'
-import type { Database, Tx } from '../db/client.js'
+import { rawRows, type Database, type Tx } from '../db/client.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { pageOf, type CursorPosition } from '../lib/cursor.js'
@@ -34,11 +34,12 @@ export function isDescendant(row: TenantRow, ancestorId: string): boolean {
 
 /** The limits in force for a tenant: the tightest value along its ancestry. */
 export async function effectiveLimits(tx: Tx, tenantId: string): Promise<TenantLimits> {
-  const rows = await tx.execute<{ limits: TenantLimits }>(
+  const rows = await rawRows<{ limits: TenantLimits }>(
+    tx,
     sql`select t.limits from tenants t, tenants me where me.id = ${tenantId} and (t.id = me.id or t.id = any(me.ancestors))`,
   )
   const out: Record<string, number> = {}
-  for (const r of rows as unknown as { limits: TenantLimits }[]) {
+  for (const r of rows) {
     for (const [k, v] of Object.entries(r.limits ?? {})) {
       if (typeof v === 'number') out[k] = Math.min(out[k] ?? Infinity, v)
     }

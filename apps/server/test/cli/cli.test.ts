@@ -1,0 +1,123 @@
+// The `mailroom` CLI as users run it: a child process, real database, real ports.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDb, type TestDb } from '../helpers/db.js'
+import { runCli, startCli, stopChild } from '../helpers/spawn.js'
+
+let db: TestDb
+const dirs: string[] = []
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'mailroom-cli-'))
+  dirs.push(d)
+  return d
+}
+beforeAll(async () => {
+  db = await createTestDb()
+})
+afterAll(async () => {
+  await db?.close()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+/** Where the CLI should keep its data: this file's Postgres database, or an embedded store. */
+const storeEnv = () => (db.ownerUrl ? { DATABASE_URL: db.ownerUrl } : { MAILROOM_DATA_DIR: sharedDir })
+let sharedDir: string
+
+describe('mailroom CLI', () => {
+  beforeAll(() => {
+    sharedDir = tempDir()
+  })
+
+  it('tenant create --json, tenant list, key create', async () => {
+    const created = await runCli(['tenant', 'create', '--name', 'acme', '--json'], storeEnv())
+    expect(created.stderr).toBe('')
+    expect(created.code).toBe(0)
+    const { tenantId, apiKey } = JSON.parse(created.stdout.trim())
+    expect(tenantId).toMatch(/^tnt_[0-9a-f]{32}$/)
+    expect(apiKey).toMatch(/^mr_tk_/)
+
+    const child = await runCli(['tenant', 'create', '--name', 'acme-client', '--parent', tenantId, '--json'], storeEnv())
+    expect(child.code).toBe(0)
+    const childId = JSON.parse(child.stdout).tenantId
+
+    const list = await runCli(['tenant', 'list', '--json'], storeEnv())
+    expect(list.code).toBe(0)
+    const tenants = JSON.parse(list.stdout)
+    expect(tenants).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: tenantId, name: 'acme', parentId: null }),
+        expect.objectContaining({ id: childId, name: 'acme-client', parentId: tenantId }),
+      ]),
+    )
+    const human = await runCli(['tenant', 'list'], storeEnv())
+    expect(human.stdout).toContain(`${tenantId}  active     acme`)
+
+    const key = await runCli(['key', 'create', '--tenant', tenantId, '--json'], storeEnv())
+    expect(key.code).toBe(0)
+    expect(JSON.parse(key.stdout).apiKey).toMatch(/^mr_tk_/)
+
+    const missing = await runCli(['key', 'create', '--tenant', `tnt_${'0'.repeat(32)}`], storeEnv())
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/^mailroom: no tenant tnt_0+\n/)
+  })
+
+  it('bad configuration stops with one clear line and a non-zero exit, no stack trace', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ DATABASE_URL: 'not a url' }, /^mailroom: invalid configuration: DATABASE_URL must be a postgres:\/\/ URL/],
+      [{ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nothing' }, /^mailroom: cannot reach the database at 127\.0\.0\.1:1\/nothing as nobody: connection refused/],
+      [{ MAILROOM_HTTP_PORT: 'eighty' }, /^mailroom: invalid configuration: MAILROOM_HTTP_PORT/],
+    ]
+    for (const [env, expected] of cases) {
+      const res = await runCli(['migrate'], { MAILROOM_DATA_DIR: tempDir(), ...env })
+      expect(res.code).toBe(1)
+      expect(res.stderr).toMatch(expected)
+      expect(res.stderr.trim().split('\n')).toHaveLength(1)
+      expect(res.stderr).not.toMatch(/\s+at /)
+    }
+    const usage = await runCli(['frobnicate'], {})
+    expect(usage.code).toBe(1)
+    expect(usage.stderr).toContain('unknown command: frobnicate')
+  })
+
+  it('a port in use stops start with one clear line', async () => {
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const port = (blocker.address() as { port: number }).port
+    try {
+      const res = await runCli(['start'], { ...storeEnv(), MAILROOM_HTTP_PORT: String(port), MAILROOM_SMTP_PORT: '0' })
+      expect(res.code).toBe(1)
+      expect(res.stderr.trim()).toBe(`mailroom: HTTP port ${port} on 127.0.0.1 is already in use (set MAILROOM_HTTP_PORT to another port)`)
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('first embedded start creates the dev tenant and prints a key and a curl that works', async () => {
+    const dataDir = tempDir()
+    const env = { MAILROOM_DATA_DIR: dataDir, MAILROOM_HTTP_PORT: '0', MAILROOM_SMTP_PORT: '0', MAILROOM_LOG_LEVEL: 'warn' }
+    const first = await startCli(env, /Try it:\n\s+curl .*\n/)
+    let curlLine: string
+    try {
+      const out = first.stdout()
+      expect(out).toMatch(/Created the dev tenant tnt_[0-9a-f]{32}/)
+      curlLine = out.split('\n').find((l) => l.trim().startsWith('curl '))!.trim()
+      const { stdout } = await promisify(execFile)('sh', ['-c', curlLine])
+      const inbox = JSON.parse(stdout)
+      expect(inbox.address).toBe('hello@mailroom.localhost')
+    } finally {
+      await stopChild(first.child)
+    }
+    // Second start: same store, no new tenant, the key is not printed again.
+    const second = await startCli(env, /dev tenant tnt_/)
+    try {
+      expect(second.stdout()).not.toMatch(/mr_tk_/)
+    } finally {
+      await stopChild(second.child)
+    }
+  })
+})

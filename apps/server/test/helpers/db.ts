@@ -1,0 +1,58 @@
+// A database of the test file's own: a clone of the migrated template on real Postgres, or a
+// fresh in-memory PGlite. Never shared between files, dropped afterwards.
+import { randomBytes } from 'node:crypto'
+import postgres from 'postgres'
+import { inject } from 'vitest'
+import { openPglite, openPostgres, type Database } from '../../src/db/client.js'
+import { migrate } from '../../src/db/migrate.js'
+import { deriveRuntimeUrl } from '../../src/config.js'
+import type { Stores } from '../../src/db/open.js'
+
+export const TEST_URL = process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
+export const onPostgres = Boolean(TEST_URL)
+
+export interface TestDb extends Stores {
+  /** Owner URL of this file's database (Postgres only). */
+  ownerUrl: string | undefined
+  runtimeUrl: string | undefined
+}
+
+export async function createTestDb(): Promise<TestDb> {
+  if (!TEST_URL) {
+    const db: Database = await openPglite(undefined)
+    await migrate(db)
+    return { runtime: db, owner: db, embedded: true, ownerUrl: undefined, runtimeUrl: undefined, close: () => db.close() }
+  }
+  const template = inject('templateDatabase')
+  const name = `mailroom_t_${randomBytes(6).toString('hex')}`
+  const admin = postgres(TEST_URL, { max: 1, onnotice: () => {} })
+  // Cloning needs the template to be idle; another file cloning at the same moment retries.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.unsafe(template ? `create database ${name} template ${template}` : `create database ${name}`)
+      break
+    } catch (err) {
+      if (attempt > 50 || !/being accessed by other users/.test(String(err))) throw err
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100))
+    }
+  }
+  const url = new URL(TEST_URL)
+  url.pathname = `/${name}`
+  const ownerUrl = url.toString()
+  const runtimeUrl = deriveRuntimeUrl(ownerUrl)
+  const owner = openPostgres({ url: ownerUrl, max: 2, runtime: false })
+  if (!template) await migrate(owner)
+  const runtime = openPostgres({ url: runtimeUrl, max: 10, runtime: true })
+  return {
+    runtime,
+    owner,
+    embedded: false,
+    ownerUrl,
+    runtimeUrl,
+    async close() {
+      await Promise.all([runtime.close(), owner.close()])
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end()
+    },
+  }
+}

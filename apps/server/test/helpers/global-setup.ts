@@ -1,0 +1,39 @@
+// Once per run: on real Postgres, migrate a template database that each test file clones
+// (a database per file, never shared). On PGlite, say which suites will be skipped.
+import postgres from 'postgres'
+import type { TestProject } from 'vitest/node'
+import { openPostgres } from '../../src/db/client.js'
+import { migrate } from '../../src/db/migrate.js'
+
+export const TEST_URL = process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabase: string | null
+  }
+}
+
+export default async function setup(project: TestProject) {
+  if (!TEST_URL) {
+    project.provide('templateDatabase', null)
+    process.stdout.write(
+      '\n[mailroom] No MAILROOM_TEST_DATABASE_URL/DATABASE_URL: running on embedded PGlite.\n' +
+        '[mailroom] Skipped: suites that prove the real security boundary (runtime role catalog checks,\n' +
+        '[mailroom] two server processes on one Postgres). Set MAILROOM_TEST_DATABASE_URL to run them.\n\n',
+    )
+    return
+  }
+  const name = `mailroom_tpl_${process.pid}_${Date.now().toString(36)}`
+  const admin = postgres(TEST_URL, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`)
+  const url = new URL(TEST_URL)
+  url.pathname = `/${name}`
+  const db = openPostgres({ url: url.toString(), max: 1, runtime: false })
+  await migrate(db)
+  await db.close()
+  project.provide('templateDatabase', name)
+  return async () => {
+    await admin.unsafe(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  }
+}

@@ -1,0 +1,107 @@
+// A real Mailroom process in the test (HTTP + SMTP on loopback, port 0) over the file's database,
+// plus factories that create tenants, keys and inboxes the way users do.
+import { loadConfig, type Config } from '../../src/config.js'
+import { startMailroom, type Running } from '../../src/server.js'
+import { silentLogger } from '../../src/lib/log.js'
+import { createRootTenant } from '../../src/tenancy/service.js'
+import { toPublicId } from '../../src/lib/ids.js'
+import type { Clock } from '../../src/lib/clock.js'
+import { createTestDb, type TestDb } from './db.js'
+
+export interface TestServer {
+  db: TestDb
+  running: Running
+  baseUrl: string
+  config: Config
+  stop(): Promise<void>
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    ...loadConfig({}),
+    httpPort: 0,
+    smtpPort: 0,
+    host: '127.0.0.1',
+    domain: 'agents.test',
+    logLevel: 'silent',
+    ...overrides,
+  }
+}
+
+export async function startTestServer(opts: { config?: Partial<Config>; clock?: Clock; db?: TestDb } = {}): Promise<TestServer> {
+  const db = opts.db ?? (await createTestDb())
+  const config = testConfig(opts.config)
+  const running = await startMailroom({ config, stores: db, log: silentLogger, print: () => {}, ...(opts.clock ? { clock: opts.clock } : {}) })
+  return {
+    db,
+    running,
+    config,
+    baseUrl: `http://127.0.0.1:${running.httpPort}`,
+    async stop() {
+      await running.stop()
+      if (!opts.db) await db.close()
+    },
+  }
+}
+
+/** A tiny HTTP client for tests: JSON in, { status, body, headers } out. */
+export function client(baseUrl: string, key?: string, extraHeaders: Record<string, string> = {}) {
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(baseUrl + path, {
+      method,
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...extraHeaders,
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    })
+    const text = await res.text()
+    let parsed: any = text
+    try {
+      parsed = text ? JSON.parse(text) : null
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed, headers: res.headers, text }
+  }
+  return {
+    get: (p: string, h?: Record<string, string>) => call('GET', p, undefined, h),
+    post: (p: string, b?: unknown, h?: Record<string, string>) => call('POST', p, b ?? {}, h),
+    patch: (p: string, b?: unknown, h?: Record<string, string>) => call('PATCH', p, b ?? {}, h),
+    delete: (p: string, h?: Record<string, string>) => call('DELETE', p, undefined, h),
+    call,
+  }
+}
+
+export interface TenantFixture {
+  id: string
+  key: string
+  api: ReturnType<typeof client>
+}
+
+/** A top-level tenant with its tenant key, made as the operator would. */
+export async function makeTenant(server: TestServer, name = 'acme'): Promise<TenantFixture> {
+  const { tenant, apiKey } = await createRootTenant(server.db.runtime, name)
+  return { id: toPublicId('tenant', tenant.id), key: apiKey, api: client(server.baseUrl, apiKey) }
+}
+
+export interface InboxFixture {
+  id: string
+  address: string
+  key: string
+  api: ReturnType<typeof client>
+}
+
+export async function makeInbox(server: TestServer, tenant: TenantFixture, name?: string): Promise<InboxFixture> {
+  const res = await tenant.api.post('/v1/inboxes', { ...(name ? { name } : {}), createKey: true })
+  if (res.status !== 201) throw new Error(`makeInbox: ${res.status} ${res.text}`)
+  return { id: res.body.id, address: res.body.address, key: res.body.apiKey, api: client(server.baseUrl, res.body.apiKey) }
+}
+
+export async function makeChild(parent: TenantFixture, server: TestServer, name = 'child'): Promise<TenantFixture> {
+  const res = await parent.api.post('/v1/tenants', { name })
+  if (res.status !== 201) throw new Error(`makeChild: ${res.status} ${res.text}`)
+  return { id: res.body.id, key: res.body.apiKey, api: client(server.baseUrl, res.body.apiKey) }
+}

@@ -1,0 +1,67 @@
+// Runs the real `mailroom` CLI as a child process (through tsx, as `pnpm mailroom` does).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url))
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
+const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
+
+/** The environment of a child: no inherited Mailroom or database variables. */
+export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('MAILROOM_') && k !== 'DATABASE_URL' && !k.startsWith('VITEST') && k !== 'NODE_ENV') env[k] = v
+  }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v
+  return env
+}
+
+export function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(TSX, [CLI, ...args], { cwd: SERVER_DIR, env: cleanEnv(env) })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`mailroom ${args.join(' ')} timed out\n${stdout}\n${stderr}`))
+    }, timeoutMs)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** Starts `mailroom start` and resolves once `until` matches its stdout. */
+export function startCli(env: Record<string, string | undefined>, until: RegExp, timeoutMs = 60_000) {
+  return new Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }>((resolve, reject) => {
+    const child = spawn(TSX, [CLI, 'start'], { cwd: SERVER_DIR, env: cleanEnv(env) })
+    let stdout = ''
+    let stderr = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`mailroom start did not print ${until}\n${stdout}\n${stderr}`))
+    }, timeoutMs)
+    child.stdout!.on('data', (d) => {
+      stdout += d
+      if (until.test(stdout)) {
+        clearTimeout(timer)
+        resolve({ child, stdout: () => stdout, stderr: () => stderr })
+      }
+    })
+    child.stderr!.on('data', (d) => (stderr += d))
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`mailroom start exited ${code}\n${stdout}\n${stderr}`))
+    })
+  })
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const closed = new Promise((r) => child.once('close', r))
+  child.kill('SIGTERM')
+  await closed
+}

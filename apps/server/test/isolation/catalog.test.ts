@@ -1,0 +1,98 @@
+// Catalog checks on real Postgres: the schema rules of DESIGN section 3 hold for every table,
+// including tables added later, and the runtime role cannot escape row-level security.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
+import { pgErrorCode, rawRows } from '../../src/db/client.js'
+import { createTestDb, onPostgres, type TestDb } from '../helpers/db.js'
+
+/** Global lookup tables: unique by something other than tenant_id on purpose (DESIGN §3). */
+const GLOBAL_TABLES = new Set(['address_routes'])
+
+let db: TestDb
+beforeAll(async () => {
+  db = await createTestDb()
+})
+afterAll(() => db?.close())
+
+const q = <T>(query: ReturnType<typeof sql>) => rawRows<T>(db.owner.db, query)
+
+describe.skipIf(!onPostgres)('catalog (real Postgres)', () => {
+  it('every table holding tenant_id has RLS enabled and forced, and policies for the runtime role', async () => {
+    const rows = await q<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean; policies: number }>(sql`
+      select c.relname, c.relrowsecurity, c.relforcerowsecurity,
+             (select count(*)::int from pg_policy p where p.polrelid = c.oid
+                and (select oid from pg_roles where rolname = 'mailroom_app') = any(p.polroles)) as policies
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and c.relkind in ('r', 'p')
+        and (exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)
+             or c.relname = 'tenants')`)
+    expect(rows.length).toBeGreaterThanOrEqual(4)
+    for (const r of rows) {
+      expect({ table: r.relname, rls: r.relrowsecurity, forced: r.relforcerowsecurity }).toEqual({ table: r.relname, rls: true, forced: true })
+      expect(r.policies, `${r.relname} has no policy for mailroom_app`).toBeGreaterThan(0)
+    }
+  })
+
+  it('every policy for the runtime role reads the tenant with the nullif recipe', async () => {
+    const rows = await q<{ table: string; name: string; qual: string | null; check: string | null }>(sql`
+      select c.relname as table, p.polname as name, pg_get_expr(p.polqual, p.polrelid) as qual, pg_get_expr(p.polwithcheck, p.polrelid) as check
+      from pg_policy p join pg_class c on c.oid = p.polrelid
+      where (select oid from pg_roles where rolname = 'mailroom_app') = any(p.polroles)`)
+    for (const r of rows) {
+      for (const expr of [r.qual, r.check]) {
+        if (expr === null) continue
+        expect(expr, `${r.table}.${r.name}`).toContain("NULLIF(current_setting('app.tenant_id'::text, true), ''::text)")
+      }
+    }
+  })
+
+  it('tenant_id leads every primary key and unique index of tenant-owned tables', async () => {
+    const rows = await q<{ table: string; index: string; first: string }>(sql`
+      select c.relname as table, i.relname as index, a.attname as first
+      from pg_index x join pg_class c on c.oid = x.indrelid join pg_class i on i.oid = x.indexrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_attribute a on a.attrelid = c.oid and a.attnum = x.indkey[0]
+      where n.nspname = 'public' and (x.indisunique or x.indisprimary)
+        and exists (select 1 from pg_attribute t where t.attrelid = c.oid and t.attname = 'tenant_id')`)
+    const offending = rows.filter((r) => !GLOBAL_TABLES.has(r.table) && r.first !== 'tenant_id')
+    expect(offending).toEqual([])
+    expect(rows.length).toBeGreaterThan(0)
+  })
+
+  it('every foreign key between tenant-owned tables includes tenant_id', async () => {
+    const rows = await q<{ name: string; from: string; to: string; cols: string[] }>(sql`
+      select con.conname as name, src.relname as from, dst.relname as to,
+             array(select a.attname from unnest(con.conkey) k join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k)::text[] as cols
+      from pg_constraint con join pg_class src on src.oid = con.conrelid join pg_class dst on dst.oid = con.confrelid
+      where con.contype = 'f' and dst.relname <> 'tenants'
+        and exists (select 1 from pg_attribute t where t.attrelid = dst.oid and t.attname = 'tenant_id')`)
+    expect(rows.length).toBeGreaterThan(0)
+    for (const r of rows) expect(r.cols, `${r.name} (${r.from} -> ${r.to})`).toContain('tenant_id')
+  })
+
+  it('the runtime role is not superuser, cannot bypass RLS, owns nothing and cannot become an owner', async () => {
+    const [role] = await q<{ rolsuper: boolean; rolbypassrls: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(
+      sql`select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles where rolname = 'mailroom_app'`,
+    )
+    expect(role).toEqual({ rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false })
+    const owned = await q<{ relname: string }>(sql`
+      select c.relname from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname = 'mailroom_app'`)
+    expect(owned).toEqual([])
+    // Membership in any role that owns a table or is privileged would let it SET ROLE out.
+    const escapes = await q<{ rolname: string }>(sql`
+      select r.rolname from pg_roles r
+      where r.rolname <> 'mailroom_app' and pg_has_role('mailroom_app', r.oid, 'MEMBER')`)
+    expect(escapes).toEqual([])
+  })
+
+  it('as the runtime role itself: SET ROLE to the owner fails, RLS cannot be switched off', async () => {
+    const [owner] = await q<{ owner: string }>(sql`select pg_get_userbyid(relowner) as owner from pg_class where relname = 'inboxes'`)
+    const runtime = db.runtime.db
+    await expect(runtime.execute(sql.raw(`set role ${owner!.owner}`))).rejects.toThrow()
+    await expect(runtime.execute(sql`set row_security = off`).then(() => runtime.execute(sql`select count(*) from inboxes`))).rejects.toThrow()
+    await expect(runtime.execute(sql`alter table inboxes disable row level security`)).rejects.toThrow()
+    await expect(runtime.execute(sql`select * from mailroom_admin_tenants()`)).rejects.toSatisfy((e) => pgErrorCode(e) === '42501')
+    const [me] = await rawRows<{ u: string }>(runtime, sql`select current_user as u`)
+    expect(me!.u).toBe('mailroom_app')
+  })
+})

@@ -1,0 +1,130 @@
+// Row-level security with the runtime role: nothing without a tenant, nothing of another tenant,
+// not even through a foreign key. Runs on real Postgres and on PGlite.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
+import { rawRows } from '../../src/db/client.js'
+import { withTenant, withoutTenant } from '../../src/db/scope.js'
+import { createRootTenant } from '../../src/tenancy/service.js'
+import { createInbox } from '../../src/inboxes/service.js'
+import { apiKeys } from '../../src/apikeys/tables.js'
+import { inboxes, addressRoutes } from '../../src/inboxes/tables.js'
+import { tenants } from '../../src/tenancy/tables.js'
+import { newUuid } from '../../src/lib/ids.js'
+import { pgErrorCode } from '../../src/db/client.js'
+import { createTestDb, type TestDb } from '../helpers/db.js'
+
+let db: TestDb
+beforeAll(async () => {
+  db = await createTestDb()
+})
+afterAll(() => db?.close())
+
+async function tenantWithInbox(name: string) {
+  const { tenant } = await createRootTenant(db.runtime, name)
+  const { inbox } = await withTenant(db.runtime, { tenantId: tenant.id }, (tx) =>
+    createInbox(tx, { tenantId: tenant.id, domain: 'rls.test', createKey: true }),
+  )
+  return { tenantId: tenant.id, inboxId: inbox.id }
+}
+
+/** Every table of the public schema holding tenant_id, read from the catalog (new ones included). */
+async function tenantTables(): Promise<string[]> {
+  const rows = await rawRows<{ relname: string }>(db.owner.db, sql`
+    select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'public' and c.relkind = 'r'
+      and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)`)
+  return [...rows.map((r) => r.relname), 'tenants']
+}
+
+describe('row-level security for the runtime role', () => {
+  it('with no tenant set, sees zero rows in every tenant-owned table', async () => {
+    await tenantWithInbox('a')
+    const tables = await tenantTables()
+    expect(tables.length).toBeGreaterThanOrEqual(4)
+    for (const table of tables) {
+      const rows = await withoutTenant(db.runtime, (tx) => rawRows<{ n: number }>(tx, sql.raw(`select count(*)::int as n from ${table}`)))
+      expect({ table, n: rows[0]!.n }).toEqual({ table, n: 0 })
+    }
+    // ... while the owner's view proves there is data to hide.
+    const [total] = await rawRows<{ n: number }>(db.owner.db, sql`select count(*)::int as n from inboxes`)
+    if (db.owner !== db.runtime) expect(total!.n).toBeGreaterThan(0)
+  })
+
+  it('with tenant A set, sees only A in every table', async () => {
+    const a = await tenantWithInbox('a')
+    const b = await tenantWithInbox('b')
+    for (const table of await tenantTables()) {
+      const col = table === 'tenants' ? 'id' : 'tenant_id'
+      const rows = await withTenant(db.runtime, { tenantId: a.tenantId }, (tx) =>
+        rawRows<{ t: string }>(tx, sql.raw(`select distinct ${col}::text as t from ${table}`)),
+      )
+      expect(rows.map((r) => r.t).filter((t) => t === b.tenantId)).toEqual([])
+    }
+  })
+
+  it("with tenant A set, cannot update or delete B's rows", async () => {
+    const a = await tenantWithInbox('a')
+    const b = await tenantWithInbox('b')
+    await withTenant(db.runtime, { tenantId: a.tenantId }, async (tx) => {
+      const upd = await tx.update(inboxes).set({ displayName: 'pwned' }).where(sql`${inboxes.id} = ${b.inboxId}`).returning()
+      expect(upd).toEqual([])
+      const del = await tx.delete(inboxes).where(sql`${inboxes.id} = ${b.inboxId}`).returning()
+      expect(del).toEqual([])
+      const delT = await tx.delete(tenants).where(sql`${tenants.id} = ${b.tenantId}`).returning()
+      expect(delT).toEqual([])
+    })
+    const still = await withTenant(db.runtime, { tenantId: b.tenantId }, (tx) => tx.select().from(inboxes))
+    expect(still.map((i) => i.displayName)).toEqual([null])
+  })
+
+  it("with tenant A set, cannot insert rows under B's tenant_id", async () => {
+    const a = await tenantWithInbox('a')
+    const b = await tenantWithInbox('b')
+    const attempt = withTenant(db.runtime, { tenantId: a.tenantId }, (tx) =>
+      tx.insert(inboxes).values({ tenantId: b.tenantId, id: newUuid(), address: `x-${newUuid()}@rls.test` }),
+    )
+    await expect(attempt).rejects.toSatisfy((e) => pgErrorCode(e) === '42501')
+  })
+
+  it("cannot point at B's inbox through a foreign key", async () => {
+    const a = await tenantWithInbox('a')
+    const b = await tenantWithInbox('b')
+    // A's key row claiming B's inbox: the composite FK (tenant_id, inbox_id) has no such row in A.
+    const keyAttempt = withTenant(db.runtime, { tenantId: a.tenantId }, (tx) =>
+      tx.insert(apiKeys).values({ tenantId: a.tenantId, id: newUuid(), scope: 'inbox', inboxId: b.inboxId, prefix: 'mr_ik_xxxxxxxx', hash: 'x' }),
+    )
+    await expect(keyAttempt).rejects.toSatisfy((e) => pgErrorCode(e) === '23503')
+    const routeAttempt = withTenant(db.runtime, { tenantId: a.tenantId }, (tx) =>
+      tx.insert(addressRoutes).values({ address: `steal-${newUuid()}@rls.test`, tenantId: a.tenantId, inboxId: b.inboxId }),
+    )
+    await expect(routeAttempt).rejects.toSatisfy((e) => pgErrorCode(e) === '23503')
+  })
+
+  it('a tenant cannot create a child under a tenant it cannot see, nor forge its ancestry', async () => {
+    const a = await tenantWithInbox('a')
+    const b = await tenantWithInbox('b')
+    const attempt = withTenant(db.runtime, { tenantId: a.tenantId }, (tx) =>
+      tx.insert(tenants).values({ id: newUuid(), parentId: b.tenantId, name: 'sneaky', ancestors: [a.tenantId] }),
+    )
+    await expect(attempt).rejects.toSatisfy((e) => pgErrorCode(e) === '23503')
+  })
+
+  it('an inbox-scoped transaction sees only its own inbox', async () => {
+    const a = await tenantWithInbox('a')
+    const second = await withTenant(db.runtime, { tenantId: a.tenantId }, (tx) => createInbox(tx, { tenantId: a.tenantId, domain: 'rls.test' }))
+    const seen = await withTenant(db.runtime, { tenantId: a.tenantId, inboxId: a.inboxId }, (tx) => tx.select({ id: inboxes.id }).from(inboxes))
+    expect(seen.map((r) => r.id)).toEqual([a.inboxId])
+    expect(seen.map((r) => r.id)).not.toContain(second.inbox.id)
+  })
+
+  it('the lookup functions return only what they must', async () => {
+    const a = await tenantWithInbox('a')
+    const [route] = await withTenant(db.runtime, { tenantId: a.tenantId }, (tx) => tx.select().from(addressRoutes))
+    const found = await withoutTenant(db.runtime, (tx) =>
+      rawRows<Record<string, unknown>>(tx, sql`select * from mailroom_route(${route!.address.toUpperCase()})`),
+    )
+    expect(found).toEqual([{ tenant_id: a.tenantId, inbox_id: a.inboxId, tenant_suspended: false }])
+    const none = await withoutTenant(db.runtime, (tx) => rawRows(tx, sql`select * from mailroom_authenticate('mr_tk_nope', 'nope')`))
+    expect(none).toEqual([])
+  })
+})
