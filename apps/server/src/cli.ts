@@ -10,6 +10,8 @@ import { startMailroom } from './server.js'
 import { createRootTenant, createTenantWithKey, getTenant } from './tenancy/service.js'
 import { createApiKey } from './apikeys/service.js'
 import { getInbox } from './inboxes/service.js'
+import { TenantCrypto } from './crypto/service.js'
+import { keyringFromConfig, MasterKeyError } from './crypto/keyring.js'
 
 const USAGE = `usage: mailroom <command>
 
@@ -70,12 +72,13 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
         const f = flags(rest, { name: { type: 'string' }, parent: { type: 'string' }, json: { type: 'boolean' } })
         const name = need(f.name, 'name')
         const result = await withStores(config, async ({ runtime }) => {
-          if (typeof f.parent !== 'string') return createRootTenant(runtime, name)
+          const crypto = new TenantCrypto(keyringFromConfig(config))
+          if (typeof f.parent !== 'string') return createRootTenant(runtime, crypto, name)
           const parentId = fromPublicId('tenant', f.parent)
           if (!parentId) throw new UsageError(`--parent: not a tenant id: ${f.parent}`)
           return withTenant(runtime, { tenantId: parentId }, async (tx) => {
             if (!(await getTenant(tx, parentId))) throw new UsageError(`no tenant ${f.parent}`)
-            return createTenantWithKey(tx, { parentId, name })
+            return createTenantWithKey(tx, crypto, { parentId, name })
           })
         })
         const tenantId = toPublicId('tenant', result.tenant.id)
@@ -142,7 +145,7 @@ if (isMain) {
       if (code >= 0) process.exit(code)
     },
     (err: unknown) => {
-      if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError) {
+      if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError || err instanceof MasterKeyError) {
         process.stderr.write(`mailroom: ${err.message}\n`)
         if (err instanceof UsageError) process.stderr.write(`run "mailroom help" for usage\n`)
       } else {

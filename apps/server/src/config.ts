@@ -29,7 +29,13 @@ const EnvSchema = z.object({
   MAILROOM_DOMAIN: domain.default('mailroom.localhost'),
   MAILROOM_MASTER_KEY: z.string().optional(),
   MAILROOM_OPERATOR_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  MAILROOM_MASTER_KEY_OLD: z.string().optional(),
   MAILROOM_RELAY_URL: z.string().url().optional(),
+  MAILROOM_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(25 * 1024 * 1024),
+  MAILROOM_SMTP_TLS_KEY: z.string().optional(),
+  MAILROOM_SMTP_TLS_CERT: z.string().optional(),
+  MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
+  MAILROOM_INBOUND_AUTH: z.enum(['on', 'off']).default('on'),
   MAILROOM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 
@@ -44,6 +50,14 @@ export interface Config {
   host: string
   domain: string
   masterKey: string | undefined
+  /** Older master keys (comma-separated in the env), still accepted for unwrapping during rotation. */
+  masterKeyOld: string[]
+  /** Hard cap on one message's size; tenants may set lower. */
+  maxMessageBytes: number
+  smtpTls: { keyPath: string; certPath: string } | null
+  smtpMaxConnectionsPerIp: number
+  /** Verify SPF/DKIM/DMARC of inbound mail (needs DNS). */
+  inboundAuth: boolean
   operatorKey: string | undefined
   relayUrl: string | undefined
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -64,6 +78,9 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = EnvSchema.safeParse(cleaned)
+  if (parsed.success && Boolean(parsed.data.MAILROOM_SMTP_TLS_KEY) !== Boolean(parsed.data.MAILROOM_SMTP_TLS_CERT)) {
+    throw new ConfigError('invalid configuration: MAILROOM_SMTP_TLS_KEY and MAILROOM_SMTP_TLS_CERT go together')
+  }
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     throw new ConfigError(`invalid configuration: ${issue.path.join('.')} ${issue.message}`)
@@ -80,6 +97,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.MAILROOM_HOST,
     domain: e.MAILROOM_DOMAIN,
     masterKey: e.MAILROOM_MASTER_KEY,
+    masterKeyOld: (e.MAILROOM_MASTER_KEY_OLD ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+    maxMessageBytes: e.MAILROOM_MAX_MESSAGE_BYTES,
+    smtpTls: e.MAILROOM_SMTP_TLS_KEY && e.MAILROOM_SMTP_TLS_CERT ? { keyPath: e.MAILROOM_SMTP_TLS_KEY, certPath: e.MAILROOM_SMTP_TLS_CERT } : null,
+    smtpMaxConnectionsPerIp: e.MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP,
+    inboundAuth: e.MAILROOM_INBOUND_AUTH === 'on',
     operatorKey: e.MAILROOM_OPERATOR_KEY,
     relayUrl: e.MAILROOM_RELAY_URL,
     logLevel: e.MAILROOM_LOG_LEVEL,

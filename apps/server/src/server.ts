@@ -12,6 +12,12 @@ import { systemClock, type Clock } from './lib/clock.js'
 import { createLogger, type Logger } from './lib/log.js'
 import { createSmtpServer } from './smtp/server.js'
 import { createRootTenant } from './tenancy/service.js'
+import { keyringFromConfig } from './crypto/keyring.js'
+import { TenantCrypto } from './crypto/service.js'
+import { Hub } from './events/hub.js'
+import { createParser } from './messages/parser.js'
+import { Ingest } from './messages/ingest.js'
+import { systemResolver, type DnsResolver } from './mail/authentication.js'
 
 export interface Running {
   httpPort: number
@@ -37,14 +43,14 @@ function listen(server: Pick<Server, 'listen' | 'once' | 'address'>, port: numbe
 }
 
 /** On the first embedded start: a `dev` tenant, its key printed once with a curl that works. */
-async function bootstrapDevTenant(config: Config, stores: Stores, print: (s: string) => void, httpPort: number) {
+async function bootstrapDevTenant(config: Config, stores: Stores, crypto: TenantCrypto, print: (s: string) => void, httpPort: number) {
   const marker = resolve(config.dataDir, 'dev-tenant.json')
   if (existsSync(marker)) {
     const { tenantId } = JSON.parse(readFileSync(marker, 'utf8')) as { tenantId: string }
     print(`Mailroom dev tenant ${tenantId} (its key was printed on the first start; mint another with: pnpm mailroom key create --tenant ${tenantId})`)
     return
   }
-  const { tenant, apiKey } = await createRootTenant(stores.runtime, 'dev')
+  const { tenant, apiKey } = await createRootTenant(stores.runtime, crypto, 'dev')
   const { toPublicId } = await import('./lib/ids.js')
   const tenantId = toPublicId('tenant', tenant.id)
   mkdirSync(config.dataDir, { recursive: true })
@@ -71,22 +77,46 @@ export interface StartOptions {
   clock?: Clock
   log?: Logger
   print?: (s: string) => void
+  /** DNS for SPF/DKIM/DMARC checks of inbound mail (tests pass a fake). */
+  resolver?: DnsResolver
+  /** Lease of a parse job before another process may take it over (seconds). */
+  ingestLeaseSeconds?: number
 }
 
-export async function startMailroom({ config, stores: given, clock = systemClock, log, print = (s) => process.stdout.write(s + '\n') }: StartOptions): Promise<Running> {
+export async function startMailroom(opts: StartOptions): Promise<Running> {
+  const { config, stores: given, clock = systemClock, log, print = (s) => process.stdout.write(s + '\n') } = opts
   const logger = log ?? createLogger(config.logLevel)
+  const keyring = keyringFromConfig(config)
   const stores = given ?? (await openStores(config))
-  const closeStores = () => (given ? Promise.resolve() : stores.close())
-  const deps: Deps = { database: stores.runtime, config, clock, log: logger }
+  const crypto = new TenantCrypto(keyring)
+  const hub = new Hub(logger)
+  const parser = createParser()
+  const ingest = new Ingest({
+    database: stores.runtime,
+    crypto,
+    parser,
+    log: logger,
+    resolver: config.inboundAuth ? (opts.resolver ?? systemResolver) : null,
+    leaseSeconds: opts.ingestLeaseSeconds ?? 60,
+  })
+  const closeStores = async () => {
+    await ingest.stop()
+    await hub.stop()
+    await parser.close()
+    if (!given) await stores.close()
+  }
+  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, ingest }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   let smtp: SMTPServer | undefined
   try {
+    await hub.start(stores.runtime)
+    ingest.startSweeper()
     const httpPort = await listen(http, config.httpPort, config.host, 'HTTP', 'MAILROOM_HTTP_PORT')
     smtp = createSmtpServer(deps)
     smtp.on('error', (err) => logger.error('smtp error', { err: String(err) }))
     const smtpPort = await listen(smtp.server as Server, config.smtpPort, config.host, 'SMTP', 'MAILROOM_SMTP_PORT')
-    if (stores.embedded) await bootstrapDevTenant(config, stores, print, httpPort)
+    if (stores.embedded && !given) await bootstrapDevTenant(config, stores, crypto, print, httpPort)
     logger.info('mailroom started', { http: `${config.host}:${httpPort}`, smtp: `${config.host}:${smtpPort}`, database: stores.embedded ? 'embedded' : 'postgres' })
     let stopping: Promise<void> | undefined
     return {

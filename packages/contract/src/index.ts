@@ -2,3 +2,4 @@
 export * from './errors.js'
 export * from './common.js'
 export * from './tenancy.js'
+export * from './messages.js'

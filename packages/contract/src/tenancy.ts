@@ -156,3 +156,13 @@ export const Me = z
   })
   .meta({ id: 'Me' })
 export type Me = z.infer<typeof Me>
+
+export const InboxLimits = z
+  .object({
+    sendPerMinute: z.number().int().min(0).nullable().optional(),
+    sendPerDay: z.number().int().min(0).nullable().optional(),
+    receivePerMinute: z.number().int().min(0).nullable().optional(),
+  })
+  .strict()
+  .meta({ id: 'InboxLimits' })
+export type InboxLimits = z.infer<typeof InboxLimits>

@@ -9,6 +9,8 @@ import { authMiddleware } from './auth.js'
 import { registerTenantRoutes } from '../tenancy/routes.js'
 import { registerApiKeyRoutes } from '../apikeys/routes.js'
 import { registerInboxRoutes } from '../inboxes/routes.js'
+import { registerMessageRoutes } from '../messages/routes.js'
+import { registerEventRoutes } from '../events/routes.js'
 
 export const API_VERSION = '0.1.0'
 const MAX_JSON_BODY = 1024 * 1024
@@ -47,6 +49,8 @@ export function createApp(deps: Deps) {
   registerTenantRoutes(app, deps)
   registerApiKeyRoutes(app, deps)
   registerInboxRoutes(app, deps)
+  registerMessageRoutes(app, deps)
+  registerEventRoutes(app, deps)
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -3,12 +3,18 @@ import type { Config } from '../config.js'
 import type { Database } from '../db/client.js'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/log.js'
+import type { TenantCrypto } from '../crypto/service.js'
+import type { Hub } from '../events/hub.js'
+import type { Ingest } from '../messages/ingest.js'
 
 export interface Deps {
   database: Database
   config: Config
   clock: Clock
   log: Logger
+  crypto: TenantCrypto
+  hub: Hub
+  ingest: Ingest
 }
 
 /** Who is calling, resolved by the auth middleware. Ids are internal uuids. */

@@ -1,5 +1,6 @@
 // Inboxes (tenant-owned) and the global address -> inbox routing table.
-import { foreignKey, index, jsonb, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core'
+import { bigint, foreignKey, index, jsonb, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core'
+import type { InboxLimits } from '@mailroom/contract'
 import { tenantIdColumn, timestamps } from '../db/columns.js'
 
 export const inboxes = pgTable(
@@ -10,6 +11,13 @@ export const inboxes = pgTable(
     address: text('address').notNull(),
     displayName: text('display_name'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    limits: jsonb('limits').$type<InboxLimits>().notNull().default({}),
+    /**
+     * Arrival counter. Taken with a row lock as the last write of the transaction that makes a
+     * message visible, so per inbox the order of `seq` is the order of commits: a reader that sees
+     * seq N has seen every seq below N. Wait cursors rely on it.
+     */
+    lastSeq: bigint('last_seq', { mode: 'number' }).notNull().default(0),
     ...timestamps,
   },
   (t) => [

@@ -1,19 +1,165 @@
-// The SMTP door. Until inbound mail lands it only checks recipients against the routing table
-// and refuses everything with a clear reply.
-import { SMTPServer } from 'smtp-server'
+// The SMTP door: recipients checked against the routing table, per-tenant size and rate limits,
+// a cap on connections per client address, STARTTLS when a certificate is configured, and `250`
+// only after the raw message is committed. Everything else happens in the ingest path.
+import { readFileSync } from 'node:fs'
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server'
+import { sql } from 'drizzle-orm'
 import type { Deps } from '../http/context.js'
+import { rawRows } from '../db/client.js'
+import { withTenant, withoutTenant } from '../db/scope.js'
+import { effectiveLimits } from '../tenancy/service.js'
+import { consume } from '../limits/service.js'
+import type { Recipient } from '../messages/ingest.js'
+import { inboxes } from '../inboxes/tables.js'
+import { eq } from 'drizzle-orm'
+import type { TenantLimits, InboxLimits } from '@mailroom/contract'
+
+type SmtpError = Error & { responseCode: number }
+const smtpError = (code: number, message: string): SmtpError => Object.assign(new Error(message), { responseCode: code })
+
+interface SessionState {
+  recipients: (Recipient & { maxBytes: number })[]
+}
+
+const LIMITS_TTL_MS = 5_000
 
 export function createSmtpServer(deps: Deps): SMTPServer {
-  return new SMTPServer({
-    name: deps.config.domain,
-    banner: 'Mailroom',
+  const { config, database, log, clock } = deps
+  const perIp = new Map<string, number>()
+  const state = new WeakMap<SMTPServerSession, SessionState>()
+  const limitsCache = new Map<string, { at: number; limits: TenantLimits; inbox: InboxLimits }>()
+
+  const ourDomain = (domain: string) => domain === config.domain
+
+  async function limitsFor(tenantId: string, inboxId: string) {
+    const key = `${tenantId}:${inboxId}`
+    const hit = limitsCache.get(key)
+    if (hit && Date.now() - hit.at < LIMITS_TTL_MS) return hit
+    const value = await withTenant(database, { tenantId }, async (tx) => {
+      const [inbox] = await tx.select({ limits: inboxes.limits }).from(inboxes).where(eq(inboxes.id, inboxId))
+      return { at: Date.now(), limits: await effectiveLimits(tx, tenantId), inbox: inbox?.limits ?? {} }
+    })
+    if (limitsCache.size > 50_000) limitsCache.clear()
+    limitsCache.set(key, value)
+    return value
+  }
+
+  const tls = config.smtpTls ? { key: readFileSync(config.smtpTls.keyPath), cert: readFileSync(config.smtpTls.certPath) } : null
+
+  const server = new SMTPServer({
+    name: config.domain,
+    banner: 'Mailroom ESMTP',
+    size: config.maxMessageBytes,
     authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     logger: false,
-    onRcptTo(_address, _session, callback) {
-      const err = new Error('5.3.2 this Mailroom does not accept mail yet') as Error & { responseCode: number }
-      err.responseCode = 550
-      callback(err)
+    socketTimeout: 60_000,
+    closeTimeout: 5_000,
+
+    onConnect(session, callback) {
+      const ip = session.remoteAddress
+      const n = (perIp.get(ip) ?? 0) + 1
+      if (n > config.smtpMaxConnectionsPerIp) {
+        return callback(smtpError(421, '4.7.0 Too many connections from your address, try again later'))
+      }
+      perIp.set(ip, n)
+      ;(session as SMTPServerSession & { counted?: boolean }).counted = true
+      callback()
+    },
+
+    onClose(session) {
+      if (!(session as SMTPServerSession & { counted?: boolean }).counted) return
+      const ip = session.remoteAddress
+      const n = (perIp.get(ip) ?? 1) - 1
+      if (n <= 0) perIp.delete(ip)
+      else perIp.set(ip, n)
+    },
+
+    onMailFrom(_address, session, callback) {
+      state.set(session, { recipients: [] })
+      callback()
+    },
+
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      const rcpt = address.address.toLowerCase()
+      const domain = rcpt.slice(rcpt.lastIndexOf('@') + 1)
+      void (async () => {
+        const [route] = await withoutTenant(database, (tx) =>
+          rawRows<{ tenant_id: string; inbox_id: string; tenant_suspended: boolean }>(tx, sql`select * from mailroom_route(${rcpt})`),
+        )
+        if (!route) {
+          if (!ourDomain(domain)) throw smtpError(550, '5.7.1 Relaying denied: this server only accepts mail for its own domains')
+          throw smtpError(550, `5.1.1 <${rcpt}>: no such mailbox`)
+        }
+        if (route.tenant_suspended) throw smtpError(451, '4.7.1 Mailbox temporarily unavailable, try again later')
+        const { limits, inbox } = await limitsFor(route.tenant_id, route.inbox_id)
+        const maxBytes = Math.min(config.maxMessageBytes, limits.maxMessageBytes ?? Infinity)
+        const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, string> | false) : false
+        const declared = args ? Number(args.SIZE ?? 0) : 0
+        if (declared > maxBytes) throw smtpError(552, `5.3.4 Message too big for <${rcpt}> (limit ${maxBytes} bytes)`)
+        if (limits.receivePerMinute != null || inbox.receivePerMinute != null) {
+          const now = clock.now()
+          const ok = await withTenant(database, { tenantId: route.tenant_id }, async (tx) => {
+            if (inbox.receivePerMinute != null) {
+              const r = await consume(tx, route.tenant_id, `recv:inbox:${route.inbox_id}`, inbox.receivePerMinute, 60, now)
+              if (!r.ok) return false
+            }
+            if (limits.receivePerMinute != null) {
+              const r = await consume(tx, route.tenant_id, 'recv:tenant', limits.receivePerMinute, 60, now)
+              if (!r.ok) throw new RollbackSignal()
+            }
+            return true
+          }).catch((err) => {
+            if (err instanceof RollbackSignal) return false
+            throw err
+          })
+          if (!ok) throw smtpError(451, '4.7.1 Rate limit reached for this recipient, try again later')
+        }
+        const s = state.get(session) ?? { recipients: [] }
+        s.recipients.push({ tenantId: route.tenant_id, inboxId: route.inbox_id, address: rcpt, maxBytes })
+        state.set(session, s)
+      })().then(
+        () => callback(),
+        (err: unknown) => {
+          if ((err as SmtpError).responseCode) return callback(err as SmtpError)
+          log.error('smtp rcpt failed', { err: String(err) })
+          callback(smtpError(451, '4.3.0 Temporary server error, try again later'))
+        },
+      )
+    },
+
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = []
+      let size = 0
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size <= config.maxMessageBytes) chunks.push(chunk)
+      })
+      stream.on('error', (err) => callback(err))
+      stream.on('end', () => {
+        if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded || size > config.maxMessageBytes) {
+          return callback(smtpError(552, `5.3.4 Message too big (limit ${config.maxMessageBytes} bytes)`))
+        }
+        const recipients = state.get(session)?.recipients ?? []
+        const tooBig = recipients.find((r) => size > r.maxBytes)
+        if (tooBig) return callback(smtpError(552, `5.3.4 Message too big for <${tooBig.address}> (limit ${tooBig.maxBytes} bytes)`))
+        if (recipients.length === 0) return callback(smtpError(554, '5.5.1 No valid recipients'))
+        const raw = Buffer.concat(chunks, size)
+        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : null
+        deps.ingest
+          .accept(recipients, raw, { mailFrom, remoteIp: session.remoteAddress, helo: session.hostNameAppearsAs })
+          .then(
+            (stored) => callback(null, `2.0.0 Ok: queued as ${stored.map((s) => s.rawId.slice(0, 8)).join(',')}`),
+            (err: unknown) => {
+              log.error('smtp accept failed', { err: String((err as Error).stack ?? err) })
+              callback(smtpError(451, '4.3.0 Temporary failure storing the message, try again later'))
+            },
+          )
+      })
     },
   })
+  return server
 }
+
+class RollbackSignal extends Error {}

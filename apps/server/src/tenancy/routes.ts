@@ -32,7 +32,7 @@ import { getInbox, inboxToWire } from '../inboxes/service.js'
 const IdParam = z.object({ id: z.string().describe('Tenant id (`tnt_...`).') })
 
 export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
-  const { database } = deps
+  const { database, crypto } = deps
 
   app.openapi(
     defineRoute('tenant', {
@@ -48,7 +48,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const input = c.req.valid('json')
       const p = c.get('principal')
       if (p.kind === 'operator' && p.tenantId === null) {
-        const { tenant, apiKey } = await createRootTenant(database, input.name)
+        const { tenant, apiKey } = await createRootTenant(database, crypto, input.name)
         const updated = input.limits || input.metadata
           ? await withTenant(database, { tenantId: tenant.id }, (tx) => updateTenant(tx, tenant.id, { limits: input.limits, metadata: input.metadata }))
           : tenant
@@ -58,7 +58,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const result = await withTenant(database, { tenantId }, async (tx) => {
         const over = limitsExceeding(input.limits, await effectiveLimits(tx, tenantId))
         if (over.length) throw new ApiError('validation_error', `limits exceed the parent's: ${over.join(', ')}`, over.map((o) => ({ path: 'body.limits', message: o })))
-        return createTenantWithKey(tx, { parentId: tenantId, name: input.name, limits: input.limits, metadata: input.metadata })
+        return createTenantWithKey(tx, crypto, { parentId: tenantId, name: input.name, limits: input.limits, metadata: input.metadata })
       })
       return reply(c, CreateTenantResponse, { ...tenantToWire(result.tenant), apiKey: result.apiKey }, 201)
     },
@@ -149,7 +149,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         const existing = id ? await getTenant(tx, id) : null
         if (!existing) throw notFound('tenant')
         if (existing.id === tenantId) throw new ApiError('forbidden', 'a tenant cannot delete itself; its parent can')
-        await deleteTenant(tx, existing.id)
+        await deleteTenant(tx, crypto, tenantId, existing.id)
       })
       return c.body(null, 204)
     },

@@ -8,6 +8,7 @@ import { newUuid, toPublicId } from '../lib/ids.js'
 import { pageOf, type CursorPosition } from '../lib/cursor.js'
 import { tenants, type TenantRow } from './tables.js'
 import { createApiKey } from '../apikeys/service.js'
+import type { TenantCrypto } from '../crypto/service.js'
 
 export function tenantToWire(t: TenantRow): Tenant {
   return {
@@ -70,7 +71,7 @@ interface CreateTenantInput {
  * transaction is bound to the parent; it is re-bound to the child to write the child's key, and
  * back to the parent afterwards.
  */
-export async function createTenantWithKey(tx: Tx, input: CreateTenantInput): Promise<{ tenant: TenantRow; apiKey: string }> {
+export async function createTenantWithKey(tx: Tx, crypto: TenantCrypto, input: CreateTenantInput): Promise<{ tenant: TenantRow; apiKey: string }> {
   const id = newUuid()
   if (input.parentId === null) await rebindTenant(tx, { tenantId: id })
   const [tenant] = await tx
@@ -78,15 +79,16 @@ export async function createTenantWithKey(tx: Tx, input: CreateTenantInput): Pro
     .values({ id, parentId: input.parentId, name: input.name, limits: input.limits ?? {}, metadata: input.metadata ?? {} })
     .returning()
   await rebindTenant(tx, { tenantId: id })
+  await crypto.createKey(tx, id)
   const { key } = await createApiKey(tx, { tenantId: id, scope: 'tenant', name: 'default' })
   if (input.parentId) await rebindTenant(tx, { tenantId: input.parentId })
   return { tenant: tenant!, apiKey: key }
 }
 
 /** A top-level tenant, for the operator (CLI, operator key, first embedded start). */
-export async function createRootTenant(database: Database, name: string): Promise<{ tenant: TenantRow; apiKey: string }> {
+export async function createRootTenant(database: Database, crypto: TenantCrypto, name: string): Promise<{ tenant: TenantRow; apiKey: string }> {
   const placeholder = newUuid()
-  return withTenant(database, { tenantId: placeholder }, (tx) => createTenantWithKey(tx, { parentId: null, name }))
+  return withTenant(database, { tenantId: placeholder }, (tx) => createTenantWithKey(tx, crypto, { parentId: null, name }))
 }
 
 export async function listChildren(tx: Tx, parentId: string, limit: number, after: CursorPosition | null) {
@@ -117,8 +119,21 @@ export async function updateTenant(
   return row ?? null
 }
 
-/** Deletes a descendant and, by cascade, everything it and its descendants own. */
-export async function deleteTenant(tx: Tx, id: string): Promise<boolean> {
+/**
+ * Deletes a descendant and, by cascade, everything it and its descendants own. Their data keys
+ * are destroyed first (crypto-shredding): from then on no copy of their rows can be decrypted.
+ */
+export async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId: string, id: string): Promise<boolean> {
+  const subtree = await tx
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(or(eq(tenants.id, id), sql`${id}::uuid = any(${tenants.ancestors})`))
+  if (subtree.length === 0) return false
+  for (const t of subtree) {
+    await rebindTenant(tx, { tenantId: t.id })
+    await crypto.destroyKeys(tx, [t.id])
+  }
+  await rebindTenant(tx, { tenantId: callerTenantId })
   const rows = await tx.delete(tenants).where(eq(tenants.id, id)).returning({ id: tenants.id })
   return rows.length > 0
 }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, type TestDb } from '../helpers/db.js'
 import { runCli, startCli, stopChild } from '../helpers/spawn.js'
+import { TEST_MASTER_KEY } from '../helpers/server.js'
 
 let db: TestDb
 const dirs: string[] = []
@@ -25,7 +26,7 @@ afterAll(async () => {
 })
 
 /** Where the CLI should keep its data: this file's Postgres database, or an embedded store. */
-const storeEnv = () => (db.ownerUrl ? { DATABASE_URL: db.ownerUrl } : { MAILROOM_DATA_DIR: sharedDir })
+const storeEnv = () => (db.ownerUrl ? { DATABASE_URL: db.ownerUrl, MAILROOM_MASTER_KEY: TEST_MASTER_KEY } : { MAILROOM_DATA_DIR: sharedDir })
 let sharedDir: string
 
 describe('mailroom CLI', () => {
@@ -77,7 +78,7 @@ describe('mailroom CLI', () => {
       expect(res.code).toBe(1)
       expect(res.stderr).toMatch(expected)
       expect(res.stderr.trim().split('\n')).toHaveLength(1)
-      expect(res.stderr).not.toMatch(/\s+at /)
+      expect(res.stderr).not.toMatch(/\n\s+at /)
     }
     const usage = await runCli(['frobnicate'], {})
     expect(usage.code).toBe(1)

@@ -1,6 +1,8 @@
 // A real Mailroom process in the test (HTTP + SMTP on loopback, port 0) over the file's database,
 // plus factories that create tenants, keys and inboxes the way users do.
+import { randomBytes } from 'node:crypto'
 import { loadConfig, type Config } from '../../src/config.js'
+import type { DnsResolver } from '../../src/mail/authentication.js'
 import { startMailroom, type Running } from '../../src/server.js'
 import { silentLogger } from '../../src/lib/log.js'
 import { createRootTenant } from '../../src/tenancy/service.js'
@@ -16,9 +18,14 @@ export interface TestServer {
   stop(): Promise<void>
 }
 
+/** One master key per test process; tests never depend on a dev key file. */
+export const TEST_MASTER_KEY = randomBytes(32).toString('base64')
+
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     ...loadConfig({}),
+    masterKey: TEST_MASTER_KEY,
+    inboundAuth: false,
     httpPort: 0,
     smtpPort: 0,
     host: '127.0.0.1',
@@ -28,10 +35,26 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   }
 }
 
-export async function startTestServer(opts: { config?: Partial<Config>; clock?: Clock; db?: TestDb } = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  config?: Partial<Config>
+  clock?: Clock
+  db?: TestDb
+  resolver?: DnsResolver
+  ingestLeaseSeconds?: number
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const db = opts.db ?? (await createTestDb())
   const config = testConfig(opts.config)
-  const running = await startMailroom({ config, stores: db, log: silentLogger, print: () => {}, ...(opts.clock ? { clock: opts.clock } : {}) })
+  const running = await startMailroom({
+    config,
+    stores: db,
+    log: silentLogger,
+    print: () => {},
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.resolver ? { resolver: opts.resolver } : {}),
+    ...(opts.ingestLeaseSeconds ? { ingestLeaseSeconds: opts.ingestLeaseSeconds } : {}),
+  })
   return {
     db,
     running,
@@ -83,7 +106,7 @@ export interface TenantFixture {
 
 /** A top-level tenant with its tenant key, made as the operator would. */
 export async function makeTenant(server: TestServer, name = 'acme'): Promise<TenantFixture> {
-  const { tenant, apiKey } = await createRootTenant(server.db.runtime, name)
+  const { tenant, apiKey } = await createRootTenant(server.db.runtime, server.running.deps.crypto, name)
   return { id: toPublicId('tenant', tenant.id), key: apiKey, api: client(server.baseUrl, apiKey) }
 }
 

@@ -12,15 +12,19 @@ import { tenants } from '../../src/tenancy/tables.js'
 import { newUuid } from '../../src/lib/ids.js'
 import { pgErrorCode } from '../../src/db/client.js'
 import { createTestDb, type TestDb } from '../helpers/db.js'
+import { TEST_MASTER_KEY } from '../helpers/server.js'
+import { TenantCrypto } from '../../src/crypto/service.js'
+import { MasterKeyring } from '../../src/crypto/masterKey.js'
 
 let db: TestDb
+const crypto = new TenantCrypto(MasterKeyring.fromStrings(TEST_MASTER_KEY))
 beforeAll(async () => {
   db = await createTestDb()
 })
 afterAll(() => db?.close())
 
 async function tenantWithInbox(name: string) {
-  const { tenant } = await createRootTenant(db.runtime, name)
+  const { tenant } = await createRootTenant(db.runtime, crypto, name)
   const { inbox } = await withTenant(db.runtime, { tenantId: tenant.id }, (tx) =>
     createInbox(tx, { tenantId: tenant.id, domain: 'rls.test', createKey: true }),
   )

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { sendMail, settled } from '../helpers/mail.js'
 
 interface Operation {
   method: string
@@ -62,7 +63,17 @@ beforeAll(async () => {
   const revoked = await t1.api.post('/v1/api-keys', { scope: 'tenant' })
   revokedKey = revoked.body.key
   expect((await t1.api.delete(`/v1/api-keys/${revoked.body.id}`)).status).toBe(204)
-  ids = { tenants: child.id, inboxes: inbox1.id, 'api-keys': key.body.id }
+  await sendMail(server, { to: inbox1.address, subject: 'fixture', text: 'hello', attachments: [{ filename: 'a.txt', content: 'A' }] })
+  await settled(server)
+  const [message] = (await inbox1.api.get(`/v1/inboxes/${inbox1.id}/messages`)).body.data
+  ids = {
+    tenants: child.id,
+    inboxes: inbox1.id,
+    'api-keys': key.body.id,
+    messages: message.id,
+    attachments: message.attachments[0].id,
+    threads: message.threadId,
+  }
 })
 afterAll(() => server?.stop())
 
@@ -188,5 +199,6 @@ describe('security matrix over every route in the OpenAPI document', () => {
     expect(get.status).toBe(200)
     expect((await inbox1.api.get(`/v1/inboxes/${inbox1.id}`)).status).toBe(200)
     expect((await t1.api.get(`/v1/tenants/${ids.tenants}`)).status).toBe(200)
+    expect((await inbox1.api.get(`/v1/inboxes/${inbox1.id}/messages/${ids.messages}/attachments/${ids.attachments}`)).text).toBe('A')
   })
 })

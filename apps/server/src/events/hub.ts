@@ -1,0 +1,74 @@
+// One LISTEN connection per process, fanned out in memory: a commit on any node wakes the waiters
+// and stream subscribers of this node whose inbox or tenant it concerns.
+import type { Database } from '../db/client.js'
+import type { Logger } from '../lib/log.js'
+
+export const MAIL_CHANNEL = 'mailroom_mail'
+
+export interface Arrival {
+  tenantId: string
+  inboxId: string
+  /** inbox seq of the message that became visible */
+  seq: number
+  /** tenant event seq of its event */
+  eventSeq: number
+}
+
+type Listener = (a: Arrival) => void
+
+export class Hub {
+  private readonly byInbox = new Map<string, Set<Listener>>()
+  private readonly byTenant = new Map<string, Set<Listener>>()
+  private stopListening: (() => Promise<void>) | null = null
+
+  constructor(private readonly log: Logger) {}
+
+  async start(database: Database): Promise<void> {
+    this.stopListening = await database.listen(MAIL_CHANNEL, (payload) => this.dispatch(payload))
+  }
+
+  async stop(): Promise<void> {
+    await this.stopListening?.()
+    this.stopListening = null
+  }
+
+  get waiterCount(): number {
+    let n = 0
+    for (const s of this.byInbox.values()) n += s.size
+    return n
+  }
+
+  private dispatch(payload: string) {
+    let a: Arrival
+    try {
+      const v = JSON.parse(payload) as { t: string; i: string; s: number; e: number }
+      a = { tenantId: v.t, inboxId: v.i, seq: v.s, eventSeq: v.e }
+    } catch {
+      this.log.warn('bad notification payload', { payload })
+      return
+    }
+    for (const l of this.byInbox.get(a.inboxId) ?? []) l(a)
+    for (const l of this.byTenant.get(a.tenantId) ?? []) l(a)
+  }
+
+  onInbox(inboxId: string, l: Listener): () => void {
+    return add(this.byInbox, inboxId, l)
+  }
+
+  onTenant(tenantId: string, l: Listener): () => void {
+    return add(this.byTenant, tenantId, l)
+  }
+}
+
+function add(map: Map<string, Set<Listener>>, key: string, l: Listener): () => void {
+  let set = map.get(key)
+  if (!set) map.set(key, (set = new Set()))
+  set.add(l)
+  return () => {
+    set!.delete(l)
+    if (set!.size === 0 && map.get(key) === set) map.delete(key)
+  }
+}
+
+/** The payload an ingest transaction sends with pg_notify (delivered on commit). */
+export const arrivalPayload = (a: Arrival) => JSON.stringify({ t: a.tenantId, i: a.inboxId, s: a.seq, e: a.eventSeq })

@@ -1,0 +1,77 @@
+// GET /v1/events: the caller's events as Server-Sent Events, resuming from Last-Event-ID.
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import { streamSSE } from 'hono/streaming'
+import { z } from 'zod'
+import type { AppEnv, Deps } from '../http/context.js'
+import { defineRoute } from '../http/route.js'
+import { ApiError } from '../http/errors.js'
+import { scopeOf } from '../http/auth.js'
+import { sql } from 'drizzle-orm'
+import { withTenant } from '../db/scope.js'
+import { rawRows } from '../db/client.js'
+import { eventToWire, eventsAfter } from './service.js'
+
+const HEARTBEAT_MS = 15_000
+const BATCH = 200
+
+export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
+  app.openapi(
+    defineRoute('inbox', {
+      method: 'get',
+      path: '/v1/events',
+      operationId: 'streamEvents',
+      tags: ['events'],
+      summary: "A Server-Sent Events stream of the caller's events (an inbox key: its inbox's only).",
+      description: 'Each event carries an `id`; reconnect with `Last-Event-ID` (or `?after=`) to resume without gaps.',
+      request: {
+        query: z.object({ after: z.string().regex(/^\d{1,18}$/).optional().describe('Resume after this event id.') }),
+        headers: z.object({ 'last-event-id': z.string().optional() }),
+      },
+      responses: { 200: { description: 'text/event-stream of Event objects.', content: { 'text/event-stream': { schema: z.string() } } } },
+    }),
+    async (c) => {
+      const scope = scopeOf(c.get('principal'))
+      const fromHeader = c.req.header('last-event-id')
+      const start = fromHeader ?? c.req.valid('query').after ?? null
+      if (start !== null && !/^\d{1,18}$/.test(start)) throw new ApiError('validation_error', 'Last-Event-ID: not an event id')
+      // Without a position the stream starts at the newest event: only what happens from now on.
+      let last =
+        start !== null
+          ? Number(start)
+          : await withTenant(deps.database, scope, async (tx) => {
+              const [row] = await rawRows<{ event_seq: string | number }>(tx, sql`select event_seq from tenants where id = ${scope.tenantId}`)
+              return Number(row?.event_seq ?? 0)
+            })
+      return streamSSE(c, async (stream) => {
+        const signal = c.req.raw.signal
+        let wake: (() => void) | null = null
+        const off = deps.hub.onTenant(scope.tenantId, () => wake?.())
+        stream.onAbort(() => wake?.())
+        try {
+          while (!signal.aborted && !stream.aborted) {
+            const woken = new Promise<void>((r) => (wake = r))
+            for (;;) {
+              const rows = await withTenant(deps.database, scope, async (tx) => {
+                const list = await eventsAfter(tx, last, BATCH, scope.inboxId)
+                if (list.length === 0) return []
+                const cipher = await deps.crypto.cipher(tx, scope.tenantId)
+                return list.map((e) => eventToWire(e, cipher))
+              })
+              for (const e of rows) {
+                await stream.writeSSE({ id: e.id, event: e.type, data: JSON.stringify(e) })
+                last = Number(e.id)
+              }
+              if (rows.length < BATCH) break
+            }
+            let timer: NodeJS.Timeout | undefined
+            await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, HEARTBEAT_MS)))])
+            clearTimeout(timer)
+            if (!stream.aborted) await stream.write(': keep-alive\n\n')
+          }
+        } finally {
+          off()
+        }
+      })
+    },
+  )
+}

@@ -1,0 +1,25 @@
+// The per-tenant event log behind SSE (and later webhooks): ids are commit-ordered per tenant.
+import { sql } from 'drizzle-orm'
+import { bigint, foreignKey, pgTable, primaryKey, text, timestamp, uuid, index } from 'drizzle-orm/pg-core'
+import { tenantIdColumn } from '../db/columns.js'
+import { inboxes } from '../inboxes/tables.js'
+import { bytea } from '../messages/tables.js'
+
+export const events = pgTable(
+  'events',
+  {
+    tenantId: tenantIdColumn(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    type: text('type').notNull(),
+    inboxId: uuid('inbox_id'),
+    /** JSON payload, encrypted: it may carry subjects and previews. */
+    dataEnc: bytea('data_enc').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.seq] }),
+    foreignKey({ columns: [t.tenantId, t.inboxId], foreignColumns: [inboxes.tenantId, inboxes.id] }).onDelete('cascade'),
+    index('events_inbox_idx').on(t.tenantId, t.inboxId, t.seq),
+  ],
+)
+export type EventRow = typeof events.$inferSelect

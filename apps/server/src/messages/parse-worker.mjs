@@ -1,0 +1,55 @@
+// Worker thread: parses one raw message with mailparser. Plain JS so it loads without a TS loader.
+import { simpleParser } from 'mailparser'
+
+const flat = (a) => {
+  if (!a) return []
+  const list = Array.isArray(a) ? a : [a]
+  const out = []
+  const walk = (v) => {
+    for (const x of v) {
+      if (x.group) walk(x.group)
+      else if (x.address) out.push({ address: String(x.address).toLowerCase(), name: x.name ? String(x.name) : null })
+    }
+  }
+  for (const obj of list) walk(obj.value ?? [])
+  return out
+}
+
+const idsOf = (v) => {
+  if (!v) return []
+  const s = Array.isArray(v) ? v.join(' ') : String(v)
+  return s.match(/<[^<>\s]+>/g) ?? []
+}
+
+export default async function parse(raw) {
+  const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+  const p = await simpleParser(buf, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true })
+  const headers = (p.headerLines ?? []).map((h) => {
+    const i = h.line.indexOf(':')
+    return { name: i > 0 ? h.line.slice(0, i).trim() : h.key, value: (i > 0 ? h.line.slice(i + 1) : '').replace(/\r?\n[ \t]+/g, ' ').trim() }
+  })
+  const date = p.date instanceof Date && !Number.isNaN(p.date.getTime()) ? p.date.toISOString() : null
+  const from = flat(p.from)[0] ?? null
+  return {
+    headers,
+    subject: typeof p.subject === 'string' ? p.subject : null,
+    from,
+    to: flat(p.to),
+    cc: flat(p.cc),
+    replyTo: flat(p.replyTo),
+    date,
+    text: typeof p.text === 'string' ? p.text : null,
+    html: typeof p.html === 'string' ? p.html : null,
+    messageId: idsOf(p.messageId)[0] ?? null,
+    inReplyTo: idsOf(p.inReplyTo)[0] ?? null,
+    references: idsOf(p.references),
+    attachments: (p.attachments ?? []).map((a) => ({
+      filename: a.filename ?? null,
+      contentType: a.contentType || 'application/octet-stream',
+      size: a.size ?? a.content?.length ?? 0,
+      contentId: a.contentId ?? null,
+      inline: a.contentDisposition === 'inline' || a.related === true,
+      content: new Uint8Array(a.content ?? []),
+    })),
+  }
+}

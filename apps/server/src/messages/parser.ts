@@ -1,0 +1,58 @@
+// Parsing off the accept path: mailparser runs in worker threads with a time limit, so one slow
+// or hostile message cannot hold up the rest (or the event loop).
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
+import type { StoredAddress } from './tables.js'
+
+export interface ParsedAttachment {
+  filename: string | null
+  contentType: string
+  size: number
+  contentId: string | null
+  inline: boolean
+  content: Uint8Array
+}
+
+export interface ParsedMessage {
+  headers: { name: string; value: string }[]
+  subject: string | null
+  from: StoredAddress | null
+  to: StoredAddress[]
+  cc: StoredAddress[]
+  replyTo: StoredAddress[]
+  date: string | null
+  text: string | null
+  html: string | null
+  messageId: string | null
+  inReplyTo: string | null
+  references: string[]
+  attachments: ParsedAttachment[]
+}
+
+export interface MailParser {
+  parse(raw: Buffer): Promise<ParsedMessage>
+  close(): Promise<void>
+}
+
+const WORKER = fileURLToPath(new URL('./parse-worker.mjs', import.meta.url))
+
+export function createParser(opts: { threads?: number; timeoutMs?: number } = {}): MailParser {
+  const threads = opts.threads ?? Math.max(1, Math.min(4, availableParallelism()))
+  const timeoutMs = opts.timeoutMs ?? 15_000
+  const pool = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: threads, idleTimeout: 30_000 })
+  return {
+    async parse(raw) {
+      const signal = AbortSignal.timeout(timeoutMs)
+      try {
+        return (await pool.run(raw, { signal })) as ParsedMessage
+      } catch (err) {
+        if (signal.aborted) throw new Error(`parsing took longer than ${timeoutMs} ms`)
+        throw err
+      }
+    },
+    async close() {
+      await pool.destroy()
+    },
+  }
+}

@@ -1,0 +1,243 @@
+// Reading mail: wire shapes (decrypting content with the tenant's key), lists with filters,
+// threads, raw bytes, attachments, deletion.
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm'
+import type { AttachmentInfo, Message, MessageSummary, Thread } from '@mailroom/contract'
+import type { Tx } from '../db/client.js'
+import type { Cipher } from '../crypto/service.js'
+import { toPublicId } from '../lib/ids.js'
+import { encodeCursor, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { attachments, messages, rawMessages, threads, type AttachmentRow, type MessageRow, type ThreadRow } from './tables.js'
+
+/** Where each encrypted column's blob belongs: binds ciphertext to its row. */
+export const ctx = {
+  raw: (rawId: string) => `raw_messages.data:${rawId}`,
+  subject: (id: string) => `messages.subject:${id}`,
+  text: (id: string) => `messages.text:${id}`,
+  html: (id: string) => `messages.html:${id}`,
+  headers: (id: string) => `messages.headers:${id}`,
+  preview: (id: string) => `messages.preview:${id}`,
+  attachment: (id: string) => `attachments.content:${id}`,
+  threadSubject: (id: string) => `threads.subject:${id}`,
+  event: (seq: number) => `events.data:${seq}`,
+}
+
+const PREVIEW_CHARS = 200
+
+export function previewOf(text: string | null, html: string | null): string | null {
+  const source =
+    text ??
+    (html
+      ? html
+          .replace(/<(style|script)[\s\S]*?<\/\1>/gi, ' ')
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/&nbsp;/g, ' ')
+          .replace(/&amp;/g, '&')
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+      : null)
+  if (source === null) return null
+  return source.replace(/\s+/g, ' ').trim().slice(0, PREVIEW_CHARS)
+}
+
+function attachmentToWire(a: Pick<AttachmentRow, 'id' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>): AttachmentInfo {
+  return { id: toPublicId('attachment', a.id), filename: a.filename, contentType: a.contentType, size: a.size, contentId: a.contentId, inline: a.inline }
+}
+
+type AttachmentMeta = Pick<AttachmentRow, 'id' | 'messageId' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>
+
+export function summaryToWire(m: MessageRow, atts: AttachmentMeta[], cipher: Cipher): MessageSummary {
+  const a = m.addresses
+  return {
+    id: toPublicId('message', m.id),
+    inboxId: toPublicId('inbox', m.inboxId),
+    threadId: m.threadId ? toPublicId('thread', m.threadId) : null,
+    direction: m.direction,
+    status: m.status as MessageSummary['status'],
+    from: a?.from ?? (m.fromAddress ? { address: m.fromAddress, name: null } : null),
+    to: a?.to ?? [],
+    cc: a?.cc ?? [],
+    subject: cipher.openNullable(ctx.subject(m.id), m.subjectEnc),
+    date: m.date?.toISOString() ?? null,
+    messageId: m.messageIdHeader,
+    attachments: atts.map(attachmentToWire),
+    size: m.size,
+    parseStatus: m.parseStatus,
+    receivedAt: m.receivedAt.toISOString(),
+    preview: cipher.openNullable(ctx.preview(m.id), m.previewEnc),
+  }
+}
+
+export function messageToWire(m: MessageRow, atts: AttachmentMeta[], cipher: Cipher): Message {
+  const { preview: _preview, ...base } = summaryToWire(m, atts, cipher)
+  const headersJson = cipher.openNullable(ctx.headers(m.id), m.headersEnc)
+  return {
+    ...base,
+    replyTo: m.addresses?.replyTo ?? [],
+    inReplyTo: m.inReplyTo,
+    references: m.references,
+    text: cipher.openNullable(ctx.text(m.id), m.textEnc),
+    html: cipher.openNullable(ctx.html(m.id), m.htmlEnc),
+    headers: headersJson ? (JSON.parse(headersJson) as Message['headers']) : [],
+    authentication: (m.auth as Message['authentication']) ?? null,
+    parseError: m.parseError,
+  }
+}
+
+const attachmentMeta = {
+  id: attachments.id,
+  messageId: attachments.messageId,
+  filename: attachments.filename,
+  contentType: attachments.contentType,
+  size: attachments.size,
+  contentId: attachments.contentId,
+  inline: attachments.inline,
+}
+
+export async function attachmentsOf(tx: Tx, messageIds: string[]): Promise<Map<string, AttachmentMeta[]>> {
+  const out = new Map<string, AttachmentMeta[]>()
+  if (messageIds.length === 0) return out
+  const rows = await tx.select(attachmentMeta).from(attachments).where(inArray(attachments.messageId, messageIds)).orderBy(asc(attachments.position))
+  for (const r of rows) {
+    const list = out.get(r.messageId) ?? []
+    list.push(r)
+    out.set(r.messageId, list)
+  }
+  return out
+}
+
+export async function getMessage(tx: Tx, inboxId: string, id: string): Promise<MessageRow | null> {
+  const [row] = await tx.select().from(messages).where(and(eq(messages.inboxId, inboxId), eq(messages.id, id)))
+  return row ?? null
+}
+
+export interface ListFilters {
+  from?: string | undefined
+  to?: string | undefined
+  subject?: string | undefined
+  since?: string | undefined
+  until?: string | undefined
+  hasAttachments?: boolean | undefined
+  threadId?: string | null | undefined
+  direction?: 'inbound' | 'outbound' | undefined
+}
+
+/** Rows scanned at most per list request when filtering on encrypted content (subject). */
+const MAX_SCAN = 2000
+
+/**
+ * Newest first, keyset-paginated on (received_at, id). Filters on clear columns run in SQL; the
+ * subject filter runs after decryption, scanning at most MAX_SCAN rows per request (a page may then
+ * come back short, with a cursor to continue).
+ */
+export async function listMessages(tx: Tx, cipher: Cipher, inboxId: string, f: ListFilters, limit: number, after: CursorPosition | null) {
+  const where: (SQL | undefined)[] = [eq(messages.inboxId, inboxId)]
+  if (f.from) where.push(eq(messages.fromAddress, f.from.toLowerCase()))
+  if (f.to) where.push(sql`${f.to.toLowerCase()} = any(${messages.toAddresses})`)
+  if (f.since) where.push(gte(messages.receivedAt, new Date(f.since)))
+  if (f.until) where.push(lte(messages.receivedAt, new Date(f.until)))
+  if (f.hasAttachments !== undefined) where.push(eq(messages.hasAttachments, f.hasAttachments))
+  if (f.threadId !== undefined) where.push(f.threadId === null ? sql`false` : eq(messages.threadId, f.threadId))
+  if (f.direction) where.push(eq(messages.direction, f.direction))
+  const needle = f.subject?.toLowerCase()
+  const picked: MessageRow[] = []
+  let position = after
+  let scanned = 0
+  for (;;) {
+    const batch = await tx
+      .select()
+      .from(messages)
+      .where(
+        and(
+          ...where,
+          position
+            ? or(lt(messages.receivedAt, position.createdAt), and(eq(messages.receivedAt, position.createdAt), lt(messages.id, position.id)))
+            : undefined,
+        ),
+      )
+      .orderBy(desc(messages.receivedAt), desc(messages.id))
+      .limit(needle ? 200 : limit + 1)
+    scanned += batch.length
+    for (const m of batch) {
+      if (needle && !(cipher.openNullable(ctx.subject(m.id), m.subjectEnc) ?? '').toLowerCase().includes(needle)) continue
+      picked.push(m)
+      if (picked.length > limit) break
+    }
+    if (!needle || picked.length > limit || batch.length < 200) break
+    const last = batch[batch.length - 1]!
+    position = { createdAt: last.receivedAt, id: last.id }
+    if (scanned >= MAX_SCAN) {
+      // Bounded work per request: hand back what we have and a cursor to scan on from.
+      const atts = await attachmentsOf(tx, picked.map((m) => m.id))
+      return { rows: picked, atts, nextCursor: encodeCursor(position) }
+    }
+  }
+  const page = pageOf(
+    picked.map((row) => ({ row, createdAt: row.receivedAt, id: row.id })),
+    limit,
+  )
+  const rows = page.rows.map((p) => p.row)
+  const atts = await attachmentsOf(tx, rows.map((m) => m.id))
+  return { rows, atts, nextCursor: page.nextCursor }
+}
+
+export async function getRaw(tx: Tx, cipher: Cipher, rawId: string): Promise<Buffer | null> {
+  const [row] = await tx.select({ dataEnc: rawMessages.dataEnc }).from(rawMessages).where(eq(rawMessages.id, rawId))
+  return row ? cipher.open(ctx.raw(rawId), row.dataEnc) : null
+}
+
+export async function getAttachment(tx: Tx, cipher: Cipher, messageId: string, id: string) {
+  const [row] = await tx.select().from(attachments).where(and(eq(attachments.messageId, messageId), eq(attachments.id, id)))
+  if (!row) return null
+  return { row, content: cipher.open(ctx.attachment(row.id), row.contentEnc) }
+}
+
+/** Deletes a message (attachments by cascade) and its raw bytes once no other copy uses them. */
+export async function deleteMessage(tx: Tx, m: MessageRow): Promise<void> {
+  await tx.delete(messages).where(eq(messages.id, m.id))
+  const [other] = await tx.select({ id: messages.id }).from(messages).where(eq(messages.rawId, m.rawId)).limit(1)
+  if (!other) await tx.delete(rawMessages).where(eq(rawMessages.id, m.rawId))
+  if (m.threadId) {
+    await tx
+      .update(threads)
+      .set({ messageCount: sql`greatest(${threads.messageCount} - 1, 0)` })
+      .where(eq(threads.id, m.threadId))
+  }
+}
+
+export function threadToWire(t: ThreadRow, cipher: Cipher): Thread {
+  return {
+    id: toPublicId('thread', t.id),
+    inboxId: toPublicId('inbox', t.inboxId),
+    subject: cipher.openNullable(ctx.threadSubject(t.id), t.subjectEnc),
+    messageCount: t.messageCount,
+    lastMessageAt: t.lastMessageAt.toISOString(),
+    createdAt: t.createdAt.toISOString(),
+  }
+}
+
+export async function listThreads(tx: Tx, inboxId: string, limit: number, after: CursorPosition | null) {
+  const rows = await tx
+    .select()
+    .from(threads)
+    .where(
+      and(
+        eq(threads.inboxId, inboxId),
+        gt(threads.messageCount, 0),
+        after ? or(lt(threads.lastMessageAt, after.createdAt), and(eq(threads.lastMessageAt, after.createdAt), lt(threads.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(desc(threads.lastMessageAt), desc(threads.id))
+    .limit(limit + 1)
+  const page = pageOf(
+    rows.map((row) => ({ row, createdAt: row.lastMessageAt, id: row.id })),
+    limit,
+  )
+  return { rows: page.rows.map((p) => p.row), nextCursor: page.nextCursor }
+}
+
+export async function getThread(tx: Tx, inboxId: string, id: string) {
+  const [t] = await tx.select().from(threads).where(and(eq(threads.inboxId, inboxId), eq(threads.id, id)))
+  if (!t) return null
+  const rows = await tx.select().from(messages).where(eq(messages.threadId, id)).orderBy(asc(messages.receivedAt), asc(messages.id)).limit(500)
+  return { thread: t, messages: rows, atts: await attachmentsOf(tx, rows.map((m) => m.id)) }
+}

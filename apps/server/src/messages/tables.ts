@@ -1,0 +1,128 @@
+// Mail: raw bytes (kept byte-exact), parsed messages, attachments and threads. Content columns
+// (`*_enc`) hold AES-256-GCM ciphertext under the tenant's data key; addresses, sizes and times
+// stay in clear for indexing.
+import { sql } from 'drizzle-orm'
+import { bigint, boolean, customType, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core'
+import { tenantIdColumn } from '../db/columns.js'
+import { inboxes } from '../inboxes/tables.js'
+
+export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+  toDriver: (v) => v,
+})
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+
+/** One row per accepted SMTP transaction per tenant (or per sent message): the exact bytes. */
+export const rawMessages = pgTable(
+  'raw_messages',
+  {
+    tenantId: tenantIdColumn(),
+    id: uuid('id').notNull(),
+    dataEnc: bytea('data_enc').notNull(),
+    size: integer('size').notNull(),
+    sha256: text('sha256').notNull(),
+    mailFrom: text('mail_from'),
+    remoteIp: text('remote_ip'),
+    helo: text('helo'),
+    createdAt: ts('created_at').notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+)
+
+export const threads = pgTable(
+  'threads',
+  {
+    tenantId: tenantIdColumn(),
+    id: uuid('id').notNull(),
+    inboxId: uuid('inbox_id').notNull(),
+    subjectEnc: bytea('subject_enc'),
+    messageCount: integer('message_count').notNull().default(0),
+    lastMessageAt: ts('last_message_at').notNull().default(sql`now()`),
+    createdAt: ts('created_at').notNull().default(sql`now()`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId, t.inboxId], foreignColumns: [inboxes.tenantId, inboxes.id] }).onDelete('cascade'),
+    index('threads_inbox_last_idx').on(t.tenantId, t.inboxId, t.lastMessageAt, t.id),
+  ],
+)
+
+export interface StoredAddress {
+  address: string
+  name: string | null
+}
+
+export const messages = pgTable(
+  'messages',
+  {
+    tenantId: tenantIdColumn(),
+    id: uuid('id').notNull(),
+    inboxId: uuid('inbox_id').notNull(),
+    rawId: uuid('raw_id').notNull(),
+    threadId: uuid('thread_id'),
+    direction: text('direction', { enum: ['inbound', 'outbound'] }).notNull(),
+    status: text('status').notNull().default('received'),
+    /** Per-inbox arrival order, set when the message becomes visible to waiters (see inboxes.last_seq). */
+    seq: bigint('seq', { mode: 'number' }),
+    parseStatus: text('parse_status', { enum: ['pending', 'parsed', 'failed'] }).notNull().default('pending'),
+    parseError: text('parse_error'),
+    fromAddress: text('from_address'),
+    toAddresses: text('to_addresses').array().notNull().default(sql`'{}'::text[]`),
+    /** from/to/cc/reply-to with display names, as parsed */
+    addresses: jsonb('addresses').$type<{ from: StoredAddress | null; to: StoredAddress[]; cc: StoredAddress[]; replyTo: StoredAddress[] }>(),
+    messageIdHeader: text('message_id_header'),
+    inReplyTo: text('in_reply_to'),
+    references: text('references').array().notNull().default(sql`'{}'::text[]`),
+    subjectEnc: bytea('subject_enc'),
+    textEnc: bytea('text_enc'),
+    htmlEnc: bytea('html_enc'),
+    headersEnc: bytea('headers_enc'),
+    previewEnc: bytea('preview_enc'),
+    date: ts('date'),
+    size: integer('size').notNull(),
+    hasAttachments: boolean('has_attachments').notNull().default(false),
+    auth: jsonb('auth').$type<{ spf: string; dkim: string; dmarc: string }>(),
+    receivedAt: ts('received_at').notNull().default(sql`now()`),
+    updatedAt: ts('updated_at').notNull().default(sql`now()`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId, t.inboxId], foreignColumns: [inboxes.tenantId, inboxes.id] }).onDelete('cascade'),
+    foreignKey({ columns: [t.tenantId, t.rawId], foreignColumns: [rawMessages.tenantId, rawMessages.id] }),
+    foreignKey({ columns: [t.tenantId, t.threadId], foreignColumns: [threads.tenantId, threads.id] }).onDelete('set null'),
+    index('messages_inbox_received_idx').on(t.tenantId, t.inboxId, t.receivedAt, t.id),
+    index('messages_inbox_seq_idx').on(t.tenantId, t.inboxId, t.seq),
+    index('messages_inbox_msgid_idx').on(t.tenantId, t.inboxId, t.messageIdHeader),
+    index('messages_thread_idx').on(t.tenantId, t.threadId, t.receivedAt),
+    index('messages_raw_idx').on(t.tenantId, t.rawId),
+  ],
+)
+
+export const attachments = pgTable(
+  'attachments',
+  {
+    tenantId: tenantIdColumn(),
+    id: uuid('id').notNull(),
+    messageId: uuid('message_id').notNull(),
+    /** Denormalised so an inbox-scoped request's RLS policy can check it directly. */
+    inboxId: uuid('inbox_id').notNull(),
+    filename: text('filename'),
+    contentType: text('content_type').notNull(),
+    size: integer('size').notNull(),
+    contentId: text('content_id'),
+    inline: boolean('inline').notNull().default(false),
+    contentEnc: bytea('content_enc').notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
+    index('attachments_message_idx').on(t.tenantId, t.messageId, t.position),
+  ],
+)
+
+export type MessageRow = typeof messages.$inferSelect
+export type ThreadRow = typeof threads.$inferSelect
+export type AttachmentRow = typeof attachments.$inferSelect

@@ -1,0 +1,172 @@
+// waitForMessage on the server: a long-poll with cursor semantics. The cursor is the inbox's
+// commit-ordered arrival counter (inboxes.last_seq), so a message that arrives between two polls
+// is never missed and one from before the wait is never returned.
+import { and, asc, eq, gt, gte } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
+import { RE2JS } from 're2js'
+import type { MatchMode, WaitQuery } from '@mailroom/contract'
+import type { Database } from '../db/client.js'
+import { rawRows } from '../db/client.js'
+import { withTenant, type TenantScope } from '../db/scope.js'
+import type { TenantCrypto } from '../crypto/service.js'
+import type { Hub } from '../events/hub.js'
+import { ApiError, notFound } from '../http/errors.js'
+import { getInbox } from '../inboxes/service.js'
+import { messages, type MessageRow } from './tables.js'
+import { attachmentsOf, ctx } from './service.js'
+
+export interface WaitCursor {
+  /** inbox seq already looked at */
+  seq: number
+  /** received_at lower bound (ms), from the moment the first wait began */
+  notBefore: number
+}
+
+export function encodeWaitCursor(c: WaitCursor): string {
+  return `w1.${c.seq.toString(36)}.${c.notBefore.toString(36)}`
+}
+
+export function decodeWaitCursor(s: string): WaitCursor | null {
+  const m = /^w1\.([0-9a-z]{1,13})\.([0-9a-z]{1,13})$/.exec(s)
+  if (!m) return null
+  return { seq: parseInt(m[1]!, 36), notBefore: parseInt(m[2]!, 36) }
+}
+
+type Test = (value: string) => boolean
+
+const MAX_PATTERN = 500
+const MAX_SUBJECT_SCAN = 4096
+
+/** One matcher per field. Regular expressions run on RE2 (linear time): no pattern can burn CPU. */
+function compile(field: string, value: string, mode: MatchMode): Test {
+  if (mode === 'exact') {
+    const v = value.toLowerCase()
+    return (s) => s.toLowerCase() === v
+  }
+  if (mode === 'contains') {
+    const v = value.toLowerCase()
+    return (s) => s.toLowerCase().includes(v)
+  }
+  if (value.length > MAX_PATTERN) throw new ApiError('validation_error', `${field}: pattern longer than ${MAX_PATTERN} characters`)
+  let re: RE2JS
+  try {
+    re = RE2JS.compile(value, RE2JS.CASE_INSENSITIVE)
+  } catch (err) {
+    throw new ApiError('validation_error', `${field}: not a supported regular expression (${(err as Error).message})`, [
+      { path: `query.${field}`, message: 'invalid regular expression' },
+    ])
+  }
+  return (s) => re.matcher(s.slice(0, MAX_SUBJECT_SCAN)).find()
+}
+
+export interface Matcher {
+  needsSubject: boolean
+  test(m: { from: string | null; to: string[]; subject: string | null; hasAttachments: boolean }): boolean
+}
+
+export function compileMatcher(q: Pick<WaitQuery, 'from' | 'fromMatch' | 'to' | 'toMatch' | 'subject' | 'subjectMatch' | 'hasAttachments'>): Matcher {
+  const from = q.from !== undefined ? compile('from', q.from, q.fromMatch ?? 'exact') : null
+  const to = q.to !== undefined ? compile('to', q.to, q.toMatch ?? 'exact') : null
+  const subject = q.subject !== undefined ? compile('subject', q.subject, q.subjectMatch ?? 'contains') : null
+  const hasAttachments = q.hasAttachments as boolean | undefined
+  return {
+    needsSubject: subject !== null,
+    test(m) {
+      if (from && !(m.from !== null && from(m.from))) return false
+      if (to && !m.to.some((a) => to(a))) return false
+      if (subject && !(m.subject !== null && subject(m.subject))) return false
+      if (hasAttachments !== undefined && m.hasAttachments !== hasAttachments) return false
+      return true
+    },
+  }
+}
+
+export interface WaitDeps {
+  database: Database
+  crypto: TenantCrypto
+  hub: Hub
+}
+
+export type WaitOutcome = { kind: 'message'; row: MessageRow; cursor: WaitCursor } | { kind: 'timeout'; cursor: WaitCursor }
+
+const SCAN_BATCH = 100
+
+/** Starts a wait: the cursor is "now", taken by the server (the inbox's counter and clock). */
+export async function startCursor(deps: WaitDeps, scope: TenantScope, inboxId: string): Promise<WaitCursor> {
+  return withTenant(deps.database, scope, async (tx) => {
+    const inbox = await getInbox(tx, inboxId)
+    if (!inbox) throw notFound('inbox')
+    const [now] = await rawRows<{ ms: string | number }>(tx, sql`select (extract(epoch from now()) * 1000)::bigint as ms`)
+    return { seq: inbox.lastSeq, notBefore: Number(now!.ms) }
+  })
+}
+
+async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, cursor: WaitCursor, matcher: Matcher) {
+  return withTenant(deps.database, scope, async (tx) => {
+    const rows = await tx
+      .select()
+      .from(messages)
+      .where(and(eq(messages.inboxId, inboxId), gt(messages.seq, cursor.seq), gte(messages.receivedAt, new Date(cursor.notBefore))))
+      .orderBy(asc(messages.seq))
+      .limit(SCAN_BATCH)
+    // Rows below notBefore are skipped by the query but still advance the cursor.
+    const [top] = await rawRows<{ last_seq: string | number }>(tx, sql`select last_seq from inboxes where id = ${inboxId}`)
+    if (top === undefined) throw notFound('inbox')
+    const cipher = matcher.needsSubject ? await deps.crypto.cipher(tx, scope.tenantId) : null
+    for (const row of rows) {
+      const subject = cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null
+      if (matcher.test({ from: row.fromAddress, to: row.toAddresses, subject, hasAttachments: row.hasAttachments })) {
+        return { match: row, upTo: row.seq!, more: false }
+      }
+    }
+    const more = rows.length === SCAN_BATCH
+    const upTo = more ? rows[rows.length - 1]!.seq! : Math.max(cursor.seq, Number(top.last_seq))
+    return { match: null, upTo, more }
+  })
+}
+
+export async function waitForMessage(
+  deps: WaitDeps,
+  scope: TenantScope,
+  inboxId: string,
+  cursor: WaitCursor,
+  matcher: Matcher,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<WaitOutcome> {
+  const deadline = Date.now() + timeoutMs
+  let cur = { ...cursor }
+  for (;;) {
+    // Listen before looking, so an arrival between the look and the sleep still wakes us.
+    let wake!: () => void
+    const woken = new Promise<void>((r) => (wake = r))
+    const off = deps.hub.onInbox(inboxId, (a) => {
+      if (a.seq > cur.seq) wake()
+    })
+    let timer: NodeJS.Timeout | undefined
+    const onAbort = () => wake()
+    try {
+      const r = await scan(deps, scope, inboxId, cur, matcher)
+      if (r.match) return { kind: 'message', row: r.match, cursor: { ...cur, seq: r.upTo } }
+      cur = { ...cur, seq: r.upTo }
+      if (r.more) continue
+      const remaining = deadline - Date.now()
+      if (remaining <= 0 || signal?.aborted) return { kind: 'timeout', cursor: cur }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      await Promise.race([woken, new Promise<void>((r2) => (timer = setTimeout(r2, remaining)))])
+      if (signal?.aborted) return { kind: 'timeout', cursor: cur }
+      if (Date.now() >= deadline) {
+        // One last look: something may have landed right at the deadline.
+        const last = await scan(deps, scope, inboxId, cur, matcher)
+        if (last.match) return { kind: 'message', row: last.match, cursor: { ...cur, seq: last.upTo } }
+        return { kind: 'timeout', cursor: { ...cur, seq: last.upTo } }
+      }
+    } finally {
+      off()
+      if (timer) clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+export { attachmentsOf }
