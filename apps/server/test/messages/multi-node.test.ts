@@ -1,0 +1,73 @@
+// Two Mailroom processes on one Postgres: mail taken in by one wakes a waiter on the other, through
+// LISTEN/NOTIFY (one listening connection per process, fanned out in memory).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeInbox, makeTenant, startTestServer, TEST_MASTER_KEY, type TestServer } from '../helpers/server.js'
+import { cleanEnv, stopChild } from '../helpers/spawn.js'
+import { onPostgres } from '../helpers/db.js'
+import nodemailer from 'nodemailer'
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
+const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
+
+/** A second server process over the same database; resolves with its ports once it is up. */
+function startNode(databaseUrl: string) {
+  return new Promise<{ child: ChildProcess; http: number; smtp: number }>((resolve, reject) => {
+    const child = spawn(TSX, [CLI, 'start'], {
+      env: cleanEnv({
+        DATABASE_URL: databaseUrl,
+        MAILROOM_MASTER_KEY: TEST_MASTER_KEY,
+        MAILROOM_HTTP_PORT: '0',
+        MAILROOM_SMTP_PORT: '0',
+        MAILROOM_DOMAIN: 'agents.test',
+        MAILROOM_INBOUND_AUTH: 'off',
+        MAILROOM_LOG_LEVEL: 'info',
+      }),
+    })
+    let err = ''
+    const timer = setTimeout(() => reject(new Error(`second node did not start:\n${err}`)), 60_000)
+    child.stderr!.on('data', (d) => {
+      err += d
+      const m = /"msg":"mailroom started","http":"[\d.]+:(\d+)","smtp":"[\d.]+:(\d+)"/.exec(err)
+      if (m) {
+        clearTimeout(timer)
+        resolve({ child, http: Number(m[1]), smtp: Number(m[2]) })
+      }
+    })
+    child.on('close', (code) => reject(new Error(`second node exited ${code}:\n${err}`)))
+  })
+}
+
+describe.skipIf(!onPostgres)('two server processes on one Postgres', () => {
+  let a: TestServer
+  let b: Awaited<ReturnType<typeof startNode>>
+  beforeAll(async () => {
+    a = await startTestServer()
+    b = await startNode(a.db.ownerUrl!)
+  })
+  afterAll(async () => {
+    if (b) await stopChild(b.child)
+    await a?.stop()
+  })
+
+  it('mail taken in by one process wakes a waiter on the other', async () => {
+    const t = await makeTenant(a)
+    const inbox = await makeInbox(a, t)
+    // The waiter holds on node A...
+    const waiting = inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=20&subject=cross-node`)
+    await new Promise((r) => setTimeout(r, 300))
+    // ...while the mail arrives over SMTP at node B.
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: b.smtp, secure: false, ignoreTLS: true })
+    await transport.sendMail({ from: 'x@example.com', to: inbox.address, subject: 'cross-node hello', text: 'hi' })
+    transport.close()
+    const res = await waiting
+    expect(res.status).toBe(200)
+    expect(res.body.message.subject).toBe('cross-node hello')
+    // Node B serves the same data (it is the same database).
+    const viaB = await fetch(`http://127.0.0.1:${b.http}/v1/inboxes/${inbox.id}/messages/${res.body.message.id}`, {
+      headers: { authorization: `Bearer ${inbox.key}` },
+    })
+    expect(viaB.status).toBe(200)
+  })
+})

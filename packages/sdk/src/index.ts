@@ -1,0 +1,22 @@
+// @mailroom/sdk: the public TypeScript client of Mailroom, email for AI agents.
+export { Mailroom, DEFAULT_BASE_URL, type MailroomOptions } from './client.js'
+export { Inbox } from './inbox.js'
+export { PageList } from './core/pagination.js'
+export type { RequestOptions, FetchLike } from './core/http.js'
+export {
+  MailroomError,
+  MailroomTimeoutError,
+  MailroomAbortError,
+  MailroomConnectionError,
+  MailroomRateLimitError,
+  MailroomNotFoundError,
+  MailroomAuthError,
+  MailroomValidationError,
+  type ClientErrorCode,
+  type ErrorIssue,
+} from './core/errors.js'
+export { Tenants } from './resources/tenants.js'
+export { ApiKeys } from './resources/api-keys.js'
+export { Inboxes } from './resources/inboxes.js'
+export { Messages, Threads } from './resources/messages.js'
+export type * from './types.js'

@@ -1,0 +1,130 @@
+// /v1/inboxes/{id}/messages and /threads: the mail of one inbox.
+import type { HttpClient, RequestOptions } from '../core/http.js'
+import { PageList } from '../core/pagination.js'
+import { isoTime, seg } from '../core/path.js'
+import type { ListParams, Message, MessageListParams, MessageSummary, Page, Thread, ThreadWithMessages } from '../types.js'
+
+/**
+ * The messages of one inbox. Reach it as `inbox.messages`.
+ *
+ * @example
+ * for await (const msg of inbox.messages.list({ hasAttachments: true })) {
+ *   for (const att of msg.attachments) await inbox.messages.attachment(msg.id, att.id)
+ * }
+ */
+export class Messages {
+  readonly #http: HttpClient
+  readonly #base: string
+
+  constructor(http: HttpClient, inboxId: string) {
+    this.#http = http
+    this.#base = `/v1/inboxes/${seg(inboxId, 'inbox id')}/messages`
+  }
+
+  /**
+   * The inbox's messages as summaries (no bodies: `get(id)` has them), newest first, filtered
+   * (filters combine with AND; `from` / `to` exact address, `subject` contains, case-insensitive).
+   *
+   * @example
+   * for await (const msg of inbox.messages.list({ from: 'alice@example.com', since: new Date(Date.now() - 86_400_000) })) {
+   *   console.log(msg.subject)
+   * }
+   */
+  list(params: MessageListParams = {}, options?: RequestOptions): PageList<MessageSummary> {
+    const { limit, since, until, ...filters } = params
+    return new PageList(
+      (page, opts) =>
+        this.#http.json<Page<MessageSummary>>({
+          method: 'GET',
+          path: this.#base,
+          query: { ...filters, since: isoTime(since), until: isoTime(until), ...page },
+          options: opts,
+        }),
+      limit,
+      options,
+    )
+  }
+
+  /**
+   * One message with its text, HTML and attachment list.
+   *
+   * @example
+   * const msg = await inbox.messages.get('msg_...')
+   */
+  async get(messageId: string, options?: RequestOptions): Promise<Message> {
+    return this.#http.json({ method: 'GET', path: `${this.#base}/${seg(messageId, 'message id')}`, options })
+  }
+
+  /**
+   * The message exactly as received (RFC 822 bytes), e.g. to verify signatures or archive it.
+   *
+   * @example
+   * const eml = await inbox.messages.raw(msg.id)
+   * console.log(new TextDecoder().decode(eml).split('\r\n\r\n')[0]) // the headers
+   */
+  async raw(messageId: string, options?: RequestOptions): Promise<Uint8Array> {
+    return this.#http.json<Uint8Array>({ method: 'GET', path: `${this.#base}/${seg(messageId, 'message id')}/raw`, options, read: 'bytes' })
+  }
+
+  /**
+   * The bytes of one attachment.
+   *
+   * @example
+   * const [first] = msg.attachments
+   * if (first) console.log(first.filename, (await inbox.messages.attachment(msg.id, first.id)).length)
+   */
+  async attachment(messageId: string, attachmentId: string, options?: RequestOptions): Promise<Uint8Array> {
+    const path = `${this.#base}/${seg(messageId, 'message id')}/attachments/${seg(attachmentId, 'attachment id')}`
+    return this.#http.json<Uint8Array>({ method: 'GET', path, options, read: 'bytes' })
+  }
+
+  /**
+   * Deletes a message (and its raw bytes and attachments).
+   *
+   * @example
+   * await inbox.messages.delete(msg.id)
+   */
+  async delete(messageId: string, options?: RequestOptions): Promise<void> {
+    await this.#http.request({ method: 'DELETE', path: `${this.#base}/${seg(messageId, 'message id')}`, options, read: 'none' })
+  }
+}
+
+/**
+ * The conversations of one inbox. Reach it as `inbox.threads`.
+ *
+ * @example
+ * for await (const thread of inbox.threads.list()) console.log(thread.id, thread.subject)
+ */
+export class Threads {
+  readonly #http: HttpClient
+  readonly #base: string
+
+  constructor(http: HttpClient, inboxId: string) {
+    this.#http = http
+    this.#base = `/v1/inboxes/${seg(inboxId, 'inbox id')}/threads`
+  }
+
+  /**
+   * The inbox's threads, most recent first.
+   *
+   * @example
+   * const { data } = await inbox.threads.list().page({ limit: 10 })
+   */
+  list(params: ListParams = {}, options?: RequestOptions): PageList<Thread> {
+    return new PageList(
+      (page, opts) => this.#http.json<Page<Thread>>({ method: 'GET', path: this.#base, query: { ...page }, options: opts }),
+      params.limit,
+      options,
+    )
+  }
+
+  /**
+   * One thread with its messages (summaries).
+   *
+   * @example
+   * const thread = await inbox.threads.get(msg.threadId!)
+   */
+  async get(threadId: string, options?: RequestOptions): Promise<ThreadWithMessages> {
+    return this.#http.json({ method: 'GET', path: `${this.#base}/${seg(threadId, 'thread id')}`, options })
+  }
+}

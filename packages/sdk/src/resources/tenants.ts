@@ -1,0 +1,93 @@
+// /v1/tenants: a tenant's children and descendants.
+import type { HttpClient, RequestOptions } from '../core/http.js'
+import { PageList } from '../core/pagination.js'
+import { seg } from '../core/path.js'
+import type { CreateTenantParams, CreatedTenant, ListParams, Page, Tenant, UpdateTenantParams } from '../types.js'
+
+/**
+ * Child tenants: a platform's own customers. Reach it as `mailroom.tenants` (tenant key).
+ *
+ * @example
+ * const child = await mailroom.tenants.create({ name: 'Acme', limits: { maxInboxes: 5 } })
+ * const acme = new Mailroom({ apiKey: child.apiKey }) // or mailroom.withTenant(child.id)
+ */
+export class Tenants {
+  readonly #http: HttpClient
+  constructor(http: HttpClient) {
+    this.#http = http
+  }
+
+  /**
+   * Creates a child of the calling tenant; returns it with its first tenant key (shown once).
+   *
+   * @example
+   * const { id, apiKey } = await mailroom.tenants.create({ name: 'Acme', metadata: { plan: 'pro' } })
+   */
+  async create(params: CreateTenantParams, options?: RequestOptions): Promise<CreatedTenant> {
+    return this.#http.json({ method: 'POST', path: '/v1/tenants', body: params, options })
+  }
+
+  /**
+   * The direct children of the calling tenant, newest first.
+   *
+   * @example
+   * for await (const tenant of mailroom.tenants.list()) console.log(tenant.id, tenant.name)
+   */
+  list(params: ListParams = {}, options?: RequestOptions): PageList<Tenant> {
+    return new PageList(
+      (page, opts) => this.#http.json<Page<Tenant>>({ method: 'GET', path: '/v1/tenants', query: { ...page }, options: opts }),
+      params.limit,
+      options,
+    )
+  }
+
+  /**
+   * The calling tenant or one of its descendants.
+   *
+   * @example
+   * const tenant = await mailroom.tenants.get('tnt_...')
+   */
+  async get(id: string, options?: RequestOptions): Promise<Tenant> {
+    return this.#http.json({ method: 'GET', path: `/v1/tenants/${seg(id, 'tenant id')}`, options })
+  }
+
+  /**
+   * Renames a tenant, or (for a descendant) sets its status, limits or metadata.
+   *
+   * @example
+   * await mailroom.tenants.update('tnt_...', { limits: { sendPerDay: 1000 } })
+   */
+  async update(id: string, params: UpdateTenantParams, options?: RequestOptions): Promise<Tenant> {
+    return this.#http.json({ method: 'PATCH', path: `/v1/tenants/${seg(id, 'tenant id')}`, body: params, options })
+  }
+
+  /**
+   * Deletes a descendant tenant with all of its data and its own descendants. Irreversible.
+   *
+   * @example
+   * await mailroom.tenants.delete('tnt_...')
+   */
+  async delete(id: string, options?: RequestOptions): Promise<void> {
+    await this.#http.request({ method: 'DELETE', path: `/v1/tenants/${seg(id, 'tenant id')}`, options, read: 'none' })
+  }
+
+  /**
+   * Suspends a descendant: its keys (and its subtree's) stop working until `resume`.
+   *
+   * @example
+   * await mailroom.tenants.suspend('tnt_...')
+   */
+  async suspend(id: string, options?: RequestOptions): Promise<Tenant> {
+    return this.update(id, { status: 'suspended' }, options)
+  }
+
+  /**
+   * Lifts a suspension.
+   *
+   * @example
+   * await mailroom.tenants.resume('tnt_...')
+   */
+  async resume(id: string, options?: RequestOptions): Promise<Tenant> {
+    return this.update(id, { status: 'active' }, options)
+  }
+}
