@@ -12,6 +12,7 @@ import { createApiKey } from './apikeys/service.js'
 import { getInbox } from './inboxes/service.js'
 import { TenantCrypto } from './crypto/service.js'
 import { keyringFromConfig, MasterKeyError } from './crypto/keyring.js'
+import { rotateMasterKey } from './crypto/rotate.js'
 
 const USAGE = `usage: mailroom <command>
 
@@ -20,6 +21,8 @@ const USAGE = `usage: mailroom <command>
   tenant create --name <name> [--parent <tenantId>] [--json]
   tenant list [--json]
   key create --tenant <tenantId> [--inbox <inboxId>] [--name <name>] [--json]
+  keys rotate-master                          rewrap every tenant's data key with MAILROOM_MASTER_KEY
+                                              (old keys in MAILROOM_MASTER_KEY_OLD, comma-separated)
 
 Environment: DATABASE_URL (unset: embedded PGlite under MAILROOM_DATA_DIR, default ./.mailroom),
 MAILROOM_HTTP_PORT, MAILROOM_SMTP_PORT, MAILROOM_HOST, MAILROOM_DOMAIN, MAILROOM_OPERATOR_KEY ...`
@@ -107,6 +110,14 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
         return 0
       }
       throw new UsageError(`unknown command: tenant ${sub ?? ''}`.trim())
+    }
+    case 'keys': {
+      if (sub !== 'rotate-master') throw new UsageError(`unknown command: keys ${sub ?? ''}`.trim())
+      flags(rest, {})
+      const crypto = new TenantCrypto(keyringFromConfig(config))
+      const result = await withStores(config, ({ owner, runtime }) => rotateMasterKey(owner, runtime, crypto))
+      out(`rewrapped ${result.rewrapped} of ${result.tenants} tenant keys with master key ${crypto.keyring.current.id}`)
+      return 0
     }
     case 'key': {
       if (sub !== 'create') throw new UsageError(`unknown command: key ${sub ?? ''}`.trim())
