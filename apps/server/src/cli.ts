@@ -117,7 +117,8 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       const crypto = new TenantCrypto(keyringFromConfig(config))
       const result = await withStores(config, ({ owner, runtime }) => rotateMasterKey(owner, runtime, crypto))
       out(`rewrapped ${result.rewrapped} of ${result.tenants} tenant keys with master key ${crypto.keyring.current.id}`)
-      return 0
+      for (const f of result.failed) process.stderr.write(`mailroom: could not unwrap the key of tenant ${toPublicId('tenant', f.tenantId)}: ${f.reason} (add its master key to MAILROOM_MASTER_KEY_OLD)\n`)
+      return result.failed.length ? 1 : 0
     }
     case 'key': {
       if (sub !== 'create') throw new UsageError(`unknown command: key ${sub ?? ''}`.trim())

@@ -80,6 +80,11 @@ describe('mailroom CLI', () => {
       expect(res.stderr.trim().split('\n')).toHaveLength(1)
       expect(res.stderr).not.toMatch(/\n\s+at /)
     }
+    const noKey = await runCli(['start'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nothing' })
+    expect(noKey.code).toBe(1)
+    expect(noKey.stderr).toMatch(/^mailroom: MAILROOM_MASTER_KEY is required with DATABASE_URL/)
+    const badKey = await runCli(['start'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nothing', MAILROOM_MASTER_KEY: 'short' })
+    expect(badKey.stderr).toMatch(/^mailroom: invalid MAILROOM_MASTER_KEY/)
     const usage = await runCli(['frobnicate'], {})
     expect(usage.code).toBe(1)
     expect(usage.stderr).toContain('unknown command: frobnicate')
