@@ -4,7 +4,7 @@ import type { ApiKey } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { withoutTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { pageOf, type CursorPosition } from '../lib/cursor.js'
+import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
 import { apiKeys, type ApiKeyRow } from './tables.js'
 import { generateKey, hashKey, keyPrefix, KEY_PATTERN } from './secret.js'
 
@@ -51,12 +51,13 @@ export async function createApiKey(tx: Tx, input: NewKeyInput): Promise<{ row: A
 
 export async function listApiKeys(tx: Tx, limit: number, after: CursorPosition | null) {
   const rows = await tx
-    .select()
+    .select({ row: apiKeys, at: microsOf(apiKeys.createdAt) })
     .from(apiKeys)
-    .where(after ? or(lt(apiKeys.createdAt, after.createdAt), and(eq(apiKeys.createdAt, after.createdAt), lt(apiKeys.id, after.id))) : undefined)
+    .where(afterPos(apiKeys.createdAt, apiKeys.id, after))
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
     .limit(limit + 1)
-  return pageOf(rows, limit)
+  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
+  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
 }
 
 export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<boolean> {

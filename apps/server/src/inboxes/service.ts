@@ -5,7 +5,7 @@ import type { Inbox } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { pgErrorCode } from '../db/client.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { pageOf, type CursorPosition } from '../lib/cursor.js'
+import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
 import { ApiError } from '../http/errors.js'
 import { createApiKey } from '../apikeys/service.js'
 import { addressRoutes, inboxes, type InboxRow } from './tables.js'
@@ -70,12 +70,13 @@ export async function getInbox(tx: Tx, id: string): Promise<InboxRow | null> {
 
 export async function listInboxes(tx: Tx, limit: number, after: CursorPosition | null) {
   const rows = await tx
-    .select()
+    .select({ row: inboxes, at: microsOf(inboxes.createdAt) })
     .from(inboxes)
-    .where(after ? or(lt(inboxes.createdAt, after.createdAt), and(eq(inboxes.createdAt, after.createdAt), lt(inboxes.id, after.id))) : undefined)
+    .where(afterPos(inboxes.createdAt, inboxes.id, after))
     .orderBy(desc(inboxes.createdAt), desc(inboxes.id))
     .limit(limit + 1)
-  return pageOf(rows, limit)
+  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
+  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
 }
 
 export async function updateInbox(

@@ -5,7 +5,7 @@ import type { AttachmentInfo, Message, MessageSummary, Thread } from '@mailroom/
 import type { Tx } from '../db/client.js'
 import type { Cipher } from '../crypto/service.js'
 import { toPublicId } from '../lib/ids.js'
-import { encodeCursor, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { after as afterPos, encodeCursor, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
 import { attachments, messages, rawMessages, threads, type AttachmentRow, type MessageRow, type ThreadRow } from './tables.js'
 
 /** Where each encrypted column's blob belongs: binds ciphertext to its row. */
@@ -139,43 +139,35 @@ export async function listMessages(tx: Tx, cipher: Cipher, inboxId: string, f: L
   if (f.threadId !== undefined) where.push(f.threadId === null ? sql`false` : eq(messages.threadId, f.threadId))
   if (f.direction) where.push(eq(messages.direction, f.direction))
   const needle = f.subject?.toLowerCase()
-  const picked: MessageRow[] = []
+  const picked: { row: MessageRow; at: string; id: string }[] = []
   let position = after
   let scanned = 0
   for (;;) {
     const batch = await tx
-      .select()
+      .select({ row: messages, at: microsOf(messages.receivedAt) })
       .from(messages)
-      .where(
-        and(
-          ...where,
-          position
-            ? or(lt(messages.receivedAt, position.createdAt), and(eq(messages.receivedAt, position.createdAt), lt(messages.id, position.id)))
-            : undefined,
-        ),
-      )
+      .where(and(...where, afterPos(messages.receivedAt, messages.id, position)))
       .orderBy(desc(messages.receivedAt), desc(messages.id))
       .limit(needle ? 200 : limit + 1)
     scanned += batch.length
-    for (const m of batch) {
+    for (const b of batch) {
+      const m = b.row
       if (needle && !(cipher.openNullable(ctx.subject(m.id), m.subjectEnc) ?? '').toLowerCase().includes(needle)) continue
-      picked.push(m)
+      picked.push({ row: m, at: b.at, id: m.id })
       if (picked.length > limit) break
     }
     if (!needle || picked.length > limit || batch.length < 200) break
     const last = batch[batch.length - 1]!
-    position = { createdAt: last.receivedAt, id: last.id }
+    position = { at: last.at, id: last.row.id }
     if (scanned >= MAX_SCAN) {
       // Bounded work per request: hand back what we have and a cursor to scan on from.
-      const atts = await attachmentsOf(tx, picked.map((m) => m.id))
-      return { rows: picked, atts, nextCursor: encodeCursor(position) }
+      const rows = picked.map((p) => p.row)
+      const atts = await attachmentsOf(tx, rows.map((m) => m.id))
+      return { rows, atts, nextCursor: encodeCursor(position) }
     }
   }
-  const page = pageOf(
-    picked.map((row) => ({ row, createdAt: row.receivedAt, id: row.id })),
-    limit,
-  )
-  const rows = page.rows.map((p) => p.row)
+  const page = pageOf(picked, limit)
+  const rows = page.items.map((p) => p.row)
   const atts = await attachmentsOf(tx, rows.map((m) => m.id))
   return { rows, atts, nextCursor: page.nextCursor }
 }
@@ -217,22 +209,13 @@ export function threadToWire(t: ThreadRow, cipher: Cipher): Thread {
 
 export async function listThreads(tx: Tx, inboxId: string, limit: number, after: CursorPosition | null) {
   const rows = await tx
-    .select()
+    .select({ row: threads, at: microsOf(threads.lastMessageAt) })
     .from(threads)
-    .where(
-      and(
-        eq(threads.inboxId, inboxId),
-        gt(threads.messageCount, 0),
-        after ? or(lt(threads.lastMessageAt, after.createdAt), and(eq(threads.lastMessageAt, after.createdAt), lt(threads.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(threads.inboxId, inboxId), gt(threads.messageCount, 0), afterPos(threads.lastMessageAt, threads.id, after)))
     .orderBy(desc(threads.lastMessageAt), desc(threads.id))
     .limit(limit + 1)
-  const page = pageOf(
-    rows.map((row) => ({ row, createdAt: row.lastMessageAt, id: row.id })),
-    limit,
-  )
-  return { rows: page.rows.map((p) => p.row), nextCursor: page.nextCursor }
+  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
+  return { rows: page.items.map((p) => p.row), nextCursor: page.nextCursor }
 }
 
 export async function getThread(tx: Tx, inboxId: string, id: string) {

@@ -5,7 +5,7 @@ import type { Tenant, TenantLimits } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { pageOf, type CursorPosition } from '../lib/cursor.js'
+import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
 import { tenants, type TenantRow } from './tables.js'
 import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
@@ -93,17 +93,13 @@ export async function createRootTenant(database: Database, crypto: TenantCrypto,
 
 export async function listChildren(tx: Tx, parentId: string, limit: number, after: CursorPosition | null) {
   const rows = await tx
-    .select()
+    .select({ row: tenants, at: microsOf(tenants.createdAt) })
     .from(tenants)
-    .where(
-      and(
-        eq(tenants.parentId, parentId),
-        after ? or(lt(tenants.createdAt, after.createdAt), and(eq(tenants.createdAt, after.createdAt), lt(tenants.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(tenants.parentId, parentId), afterPos(tenants.createdAt, tenants.id, after)))
     .orderBy(desc(tenants.createdAt), desc(tenants.id))
     .limit(limit + 1)
-  return pageOf(rows, limit)
+  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
+  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
 }
 
 export async function updateTenant(

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
 import { client, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { withTenant } from '../../src/db/scope.js'
+import { fromPublicId, newUuid } from '../../src/lib/ids.js'
+import { inboxes } from '../../src/inboxes/tables.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -75,6 +79,31 @@ describe('inboxes', () => {
     expect((await t.api.delete(`/v1/inboxes/${inbox.id}`)).status).toBe(404)
     expect((await inbox.api.get('/v1/me')).status).toBe(401)
     expect((await t.api.post('/v1/inboxes', { name: inbox.address.split('@')[0] })).status).toBe(201)
+  })
+
+  it('paginates rows that share a millisecond without skipping any (cursor keeps microseconds)', async () => {
+    const t = await makeTenant(server)
+    const tenantId = fromPublicId('tenant', t.id)!
+    const stamps = ['.123456', '.123400', '.123100', '.123001', '.122999']
+    await withTenant(server.db.runtime, { tenantId }, async (tx) => {
+      for (const [i, us] of stamps.entries()) {
+        await tx.insert(inboxes).values({
+          tenantId,
+          id: newUuid(),
+          address: `same-ms-${i}-${Date.now()}@agents.test`,
+          createdAt: sql`${`2026-01-01 00:00:00${us}+00`}::timestamptz`,
+        })
+      }
+    })
+    const seen: string[] = []
+    let after = ''
+    for (let guard = 0; guard < 10; guard++) {
+      const page = await t.api.get(`/v1/inboxes?limit=1${after ? `&after=${after}` : ''}`)
+      seen.push(...page.body.data.map((i: { address: string }) => i.address))
+      if (!page.body.nextCursor) break
+      after = page.body.nextCursor
+    }
+    expect(seen.map((a) => a.split('-')[2])).toEqual(['0', '1', '2', '3', '4'])
   })
 
   it('a malformed id is the same 404 as a missing one', async () => {
