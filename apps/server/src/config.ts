@@ -36,6 +36,16 @@ const EnvSchema = z.object({
   MAILROOM_SMTP_TLS_CERT: z.string().optional(),
   MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
   MAILROOM_INBOUND_AUTH: z.enum(['on', 'off']).default('on'),
+  MAILROOM_RETENTION_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(3600),
+  MAILROOM_INGEST_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  MAILROOM_DKIM_SELECTOR: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/i, 'must be a DNS label').default('mailroom'),
+  MAILROOM_DKIM_PRIVATE_KEY: z.string().optional(),
+  MAILROOM_IP_POOLS: z
+    .string()
+    .regex(/^\s*[a-z0-9_-]+=[0-9a-f.:,\s]+(;\s*[a-z0-9_-]+=[0-9a-f.:,\s]+)*;?\s*$/i, 'must look like shared=192.0.2.10;premium=192.0.2.20,192.0.2.21')
+    .optional(),
+  MAILROOM_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  MAILROOM_DELIVERY_TENANT_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(8),
   MAILROOM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 
@@ -58,8 +68,21 @@ export interface Config {
   smtpMaxConnectionsPerIp: number
   /** Verify SPF/DKIM/DMARC of inbound mail (needs DNS). */
   inboundAuth: boolean
+  /** How often the retention purge runs. */
+  retentionIntervalSeconds: number
+  /** How long a parse job stays leased to the process that took the message before another may take it over. */
+  ingestLeaseSeconds: number
   operatorKey: string | undefined
   relayUrl: string | undefined
+  /** DKIM selector of the deployment key that signs mail from the default domain. */
+  dkimSelector: string
+  /** The deployment DKIM key: a PEM, or a path to one. Unset: generated into dataDir on first start. */
+  dkimPrivateKey: string | undefined
+  /** Source addresses external delivery binds to, by pool name (`shared` is the default pool). */
+  ipPools: Record<string, string[]>
+  /** Deliveries in flight per process, and per tenant across the deployment. */
+  deliveryConcurrency: number
+  deliveryTenantInFlight: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
 }
 
@@ -74,6 +97,17 @@ export function deriveRuntimeUrl(ownerUrl: string, password?: string): string {
 }
 
 export class ConfigError extends Error {}
+
+/** `shared=192.0.2.10;premium=192.0.2.20,192.0.2.21` -> { shared: [...], premium: [...] } */
+export function parseIpPools(value: string | undefined): Record<string, string[]> {
+  const pools: Record<string, string[]> = {}
+  for (const part of (value ?? '').split(';')) {
+    const [name, addrs] = part.split('=')
+    if (!name?.trim() || !addrs) continue
+    pools[name.trim().toLowerCase()] = addrs.split(',').map((a) => a.trim()).filter(Boolean)
+  }
+  return pools
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
@@ -102,8 +136,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpTls: e.MAILROOM_SMTP_TLS_KEY && e.MAILROOM_SMTP_TLS_CERT ? { keyPath: e.MAILROOM_SMTP_TLS_KEY, certPath: e.MAILROOM_SMTP_TLS_CERT } : null,
     smtpMaxConnectionsPerIp: e.MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP,
     inboundAuth: e.MAILROOM_INBOUND_AUTH === 'on',
+    retentionIntervalSeconds: e.MAILROOM_RETENTION_INTERVAL_SECONDS,
+    ingestLeaseSeconds: e.MAILROOM_INGEST_LEASE_SECONDS,
     operatorKey: e.MAILROOM_OPERATOR_KEY,
     relayUrl: e.MAILROOM_RELAY_URL,
+    dkimSelector: e.MAILROOM_DKIM_SELECTOR,
+    dkimPrivateKey: e.MAILROOM_DKIM_PRIVATE_KEY,
+    ipPools: parseIpPools(e.MAILROOM_IP_POOLS),
+    deliveryConcurrency: e.MAILROOM_DELIVERY_CONCURRENCY,
+    deliveryTenantInFlight: e.MAILROOM_DELIVERY_TENANT_IN_FLIGHT,
     logLevel: e.MAILROOM_LOG_LEVEL,
   }
 }

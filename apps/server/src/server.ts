@@ -15,9 +15,14 @@ import { createRootTenant } from './tenancy/service.js'
 import { keyringFromConfig } from './crypto/keyring.js'
 import { TenantCrypto } from './crypto/service.js'
 import { Hub } from './events/hub.js'
-import { createParser } from './messages/parser.js'
+import { createParser, type MailParser } from './messages/parser.js'
 import { Ingest } from './messages/ingest.js'
 import { systemResolver, type DnsResolver } from './mail/authentication.js'
+import { DeliveryWorker, type DeliveryOptions } from './delivery/worker.js'
+import { relayTransport, type OutboundTransport } from './delivery/transport.js'
+import { loadDkim } from './delivery/dkim.js'
+import { ApiRequestMeter } from './usage/service.js'
+import { startRetention } from './retention/service.js'
 
 export interface Running {
   httpPort: number
@@ -81,6 +86,15 @@ export interface StartOptions {
   resolver?: DnsResolver
   /** Lease of a parse job before another process may take it over (seconds). */
   ingestLeaseSeconds?: number
+  /** Parses raw messages (tests pass one that fails); the caller keeps ownership. Default: mailparser in worker threads. */
+  parser?: MailParser
+  /** Outbound delivery tuning (tests: fast retries, small reputation windows, a custom transport). */
+  delivery?: Partial<Omit<DeliveryOptions, 'database' | 'crypto' | 'ingest' | 'log' | 'transport'>> & {
+    /** Replaces the relay transport built from MAILROOM_RELAY_URL (null: hold external mail). */
+    transport?: OutboundTransport | null
+    /** false: do not start the delivery workers (sends stay queued). */
+    start?: boolean
+  }
 }
 
 export async function startMailroom(opts: StartOptions): Promise<Running> {
@@ -90,28 +104,50 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const stores = given ?? (await openStores(config))
   const crypto = new TenantCrypto(keyring)
   const hub = new Hub(logger)
-  const parser = createParser()
+  const parser = opts.parser ?? createParser()
   const ingest = new Ingest({
     database: stores.runtime,
     crypto,
     parser,
     log: logger,
     resolver: config.inboundAuth ? (opts.resolver ?? systemResolver) : null,
-    leaseSeconds: opts.ingestLeaseSeconds ?? 60,
+    leaseSeconds: opts.ingestLeaseSeconds ?? config.ingestLeaseSeconds,
   })
+  const { transport: givenTransport, start: startDelivery = true, ...deliveryTuning } = opts.delivery ?? {}
+  const delivery = new DeliveryWorker({
+    database: stores.runtime,
+    crypto,
+    ingest,
+    log: logger,
+    transport:
+      givenTransport !== undefined ? givenTransport : config.relayUrl ? relayTransport(config.relayUrl, { maxConnections: Math.min(config.deliveryConcurrency, 16) }) : null,
+    dkim: loadDkim(config, { persist: !given, log: logger }),
+    ipPools: config.ipPools,
+    concurrency: config.deliveryConcurrency,
+    tenantInFlight: config.deliveryTenantInFlight,
+    ...deliveryTuning,
+  })
+  const usage = new ApiRequestMeter(stores.runtime, logger)
+  let stopRetention = () => {}
   const closeStores = async () => {
+    stopRetention()
+    await usage.stop()
+    await delivery.stop()
     await ingest.stop()
     await hub.stop()
-    await parser.close()
+    if (!opts.parser) await parser.close()
     if (!given) await stores.close()
   }
-  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, ingest }
+  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, ingest, delivery, usage }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   let smtp: SMTPServer | undefined
   try {
     await hub.start(stores.runtime)
     ingest.startSweeper()
+    if (startDelivery) delivery.start()
+    usage.start()
+    stopRetention = startRetention(stores.runtime, clock, logger, config.retentionIntervalSeconds * 1000)
     const httpPort = await listen(http, config.httpPort, config.host, 'HTTP', 'MAILROOM_HTTP_PORT')
     smtp = createSmtpServer(deps)
     smtp.on('error', (err) => logger.error('smtp error', { err: String(err) }))

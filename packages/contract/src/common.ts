@@ -9,6 +9,8 @@ export const ID_PREFIXES = {
   attachment: 'att',
   thread: 'thr',
   event: 'evt',
+  rule: 'rul',
+  audit: 'aud',
 } as const
 export type IdKind = keyof typeof ID_PREFIXES
 

@@ -78,6 +78,7 @@ export const MessageListQuery = z.object({
   hasAttachments: bool.optional(),
   threadId: publicId('thread').optional(),
   direction: MessageDirection.optional(),
+  includeHidden: bool.optional().describe('Include mail from senders blocked with blockMode `hide`.'),
 })
 export type MessageListQuery = z.input<typeof MessageListQuery>
 
@@ -123,12 +124,16 @@ export type WaitResponse = z.infer<typeof WaitResponse>
 
 export const EventType = z.enum([
   'message.received',
+  'message.queued',
+  'message.sending',
   'message.sent',
   'message.delivered',
   'message.deferred',
   'message.bounced',
   'message.suppressed',
+  'message.held',
   'sending.paused',
+  'sending.resumed',
 ])
 export type EventType = z.infer<typeof EventType>
 

@@ -12,6 +12,9 @@ export const TenantLimits = z
     sendPerMinute: z.number().int().min(0).nullable().optional(),
     sendPerDay: z.number().int().min(0).nullable().optional(),
     receivePerMinute: z.number().int().min(0).nullable().optional(),
+    maxStoredBytes: z.number().int().min(0).nullable().optional().describe('Quota: bytes of mail stored.'),
+    maxMessagesPerDay: z.number().int().min(0).nullable().optional().describe('Quota: messages received per UTC day.'),
+    retentionDays: z.number().int().min(1).max(36500).nullable().optional().describe('Mail older than this is deleted.'),
   })
   .strict()
   .meta({ id: 'TenantLimits' })
@@ -162,6 +165,7 @@ export const InboxLimits = z
     sendPerMinute: z.number().int().min(0).nullable().optional(),
     sendPerDay: z.number().int().min(0).nullable().optional(),
     receivePerMinute: z.number().int().min(0).nullable().optional(),
+    retentionDays: z.number().int().min(1).max(36500).nullable().optional(),
   })
   .strict()
   .meta({ id: 'InboxLimits' })

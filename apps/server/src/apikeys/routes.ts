@@ -10,6 +10,8 @@ import { withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
 import { apiKeyToWire, createApiKey, listApiKeys, revokeApiKey } from './service.js'
+import { actorOf, audit } from '../audit/service.js'
+import { toPublicId } from '../lib/ids.js'
 
 export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const { database, clock } = deps
@@ -26,7 +28,8 @@ export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const input = c.req.valid('json')
-      const { tenantId } = scopeOf(c.get('principal'))
+      const p = c.get('principal')
+      const { tenantId } = scopeOf(p)
       const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null
       if (expiresAt && expiresAt.getTime() <= clock.now().getTime()) {
         throw new ApiError('validation_error', 'body.expiresAt: must be in the future', [{ path: 'body.expiresAt', message: 'must be in the future' }])
@@ -37,7 +40,13 @@ export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           inboxId = fromPublicId('inbox', input.inboxId!)
           if (!inboxId || !(await getInbox(tx, inboxId))) throw notFound('inbox')
         }
-        return createApiKey(tx, { tenantId, scope: input.scope, inboxId, name: input.name ?? null, expiresAt })
+        const created = await createApiKey(tx, { tenantId, scope: input.scope, inboxId, name: input.name ?? null, expiresAt })
+        await audit(tx, tenantId, actorOf(p), 'api_key.created', { type: 'api_key', id: toPublicId('apiKey', created.row.id) }, {
+          scope: input.scope,
+          inboxId: input.inboxId ?? null,
+          prefix: created.row.prefix,
+        })
+        return created
       })
       return reply(c, CreateApiKeyResponse, { ...apiKeyToWire(row), key }, 201)
     },
@@ -73,8 +82,13 @@ export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const id = pathId('apiKey', c.req.valid('param').id, 'api key')
-      const { tenantId } = scopeOf(c.get('principal'))
-      const found = await withTenant(database, { tenantId }, (tx) => revokeApiKey(tx, id, clock.now()))
+      const p = c.get('principal')
+      const { tenantId } = scopeOf(p)
+      const found = await withTenant(database, { tenantId }, async (tx) => {
+        const ok = await revokeApiKey(tx, id, clock.now())
+        if (ok) await audit(tx, tenantId, actorOf(p), 'api_key.revoked', { type: 'api_key', id: toPublicId('apiKey', id) })
+        return ok
+      })
       if (!found) throw notFound('api key')
       return c.body(null, 204)
     },

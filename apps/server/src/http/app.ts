@@ -11,6 +11,11 @@ import { registerApiKeyRoutes } from '../apikeys/routes.js'
 import { registerInboxRoutes } from '../inboxes/routes.js'
 import { registerMessageRoutes } from '../messages/routes.js'
 import { registerEventRoutes } from '../events/routes.js'
+import { registerDeliveryRoutes } from '../delivery/routes.js'
+import { registerRuleRoutes } from '../rules/routes.js'
+import { registerUsageRoutes } from '../usage/routes.js'
+import { registerAuditRoutes } from '../audit/routes.js'
+import { idempotencyMiddleware } from '../idempotency/middleware.js'
 
 export const API_VERSION = '0.1.0'
 const MAX_JSON_BODY = 1024 * 1024
@@ -29,16 +34,21 @@ export function createApp(deps: Deps) {
     c.header('X-Request-Id', requestId)
     await next()
   })
-  app.use(
-    '/v1/*',
+  // Sends carry attachments as base64: room for the largest message (4/3 of it) plus the JSON around it.
+  const maxSendBody = Math.ceil((deps.config.maxMessageBytes * 4) / 3) + MAX_JSON_BODY
+  const limitTo = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_JSON_BODY,
+      maxSize,
       onError: () => {
-        throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BODY} bytes`)
+        throw new ApiError('payload_too_large', `request body over ${maxSize} bytes`)
       },
-    }),
-  )
+    })
+  const jsonLimit = limitTo(MAX_JSON_BODY)
+  const sendLimit = limitTo(maxSendBody)
+  const SEND_PATH = /^\/v1\/inboxes\/[^/]+\/messages(\/[^/]+\/(reply|forward))?$/
+  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && SEND_PATH.test(c.req.path) ? sendLimit : jsonLimit)(c, next))
   app.use('/v1/*', authMiddleware(deps))
+  app.use('/v1/*', idempotencyMiddleware(deps))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -51,6 +61,10 @@ export function createApp(deps: Deps) {
   registerInboxRoutes(app, deps)
   registerMessageRoutes(app, deps)
   registerEventRoutes(app, deps)
+  registerDeliveryRoutes(app, deps)
+  registerRuleRoutes(app, deps)
+  registerUsageRoutes(app, deps)
+  registerAuditRoutes(app, deps)
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -7,6 +7,7 @@ import { safeEqual } from '../apikeys/secret.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getTenant } from '../tenancy/service.js'
+import { utcDay } from '../usage/service.js'
 import { and, eq, inArray } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
 
@@ -55,6 +56,7 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
       }
     }
     c.set('principal', principal)
+    if (principal.tenantId) deps.usage.record(principal.tenantId, principal.inboxId, utcDay(deps.clock.now()))
     await next()
   }
 }

@@ -6,6 +6,8 @@ import type { Logger } from '../lib/log.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
 import type { Ingest } from '../messages/ingest.js'
+import type { ApiRequestMeter } from '../usage/service.js'
+import type { DeliveryWorker } from '../delivery/worker.js'
 
 export interface Deps {
   database: Database
@@ -15,6 +17,10 @@ export interface Deps {
   crypto: TenantCrypto
   hub: Hub
   ingest: Ingest
+  /** Counts API requests per tenant/inbox/day for usage metering. */
+  usage: ApiRequestMeter
+  /** Outbound delivery workers (absent: sends stay queued until a worker runs). */
+  delivery?: DeliveryWorker
 }
 
 /** Who is calling, resolved by the auth middleware. Ids are internal uuids. */

@@ -8,6 +8,8 @@ import { notFound } from '../http/errors.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'
 import { createInbox, deleteInbox, getInbox, inboxToWire, listInboxes, updateInbox } from './service.js'
+import { actorOf, audit } from '../audit/service.js'
+import { toPublicId } from '../lib/ids.js'
 
 export const InboxIdParam = z.object({ id: z.string().describe('Inbox id (`inb_...`).') })
 
@@ -26,10 +28,16 @@ export function registerInboxRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const input = c.req.valid('json')
-      const { tenantId } = scopeOf(c.get('principal'))
-      const { inbox, apiKey } = await withTenant(database, { tenantId }, (tx) =>
-        createInbox(tx, { tenantId, domain: config.domain, ...input }),
-      )
+      const p = c.get('principal')
+      const { tenantId } = scopeOf(p)
+      const { inbox, apiKey } = await withTenant(database, { tenantId }, async (tx) => {
+        const created = await createInbox(tx, { tenantId, domain: config.domain, ...input })
+        await audit(tx, tenantId, actorOf(p), 'inbox.created', { type: 'inbox', id: toPublicId('inbox', created.inbox.id) }, {
+          address: created.inbox.address,
+          withKey: Boolean(created.apiKey),
+        })
+        return created
+      })
       return reply(c, CreateInboxResponse, { ...inboxToWire(inbox), ...(apiKey ? { apiKey } : {}) }, 201)
     },
   )
@@ -81,7 +89,13 @@ export function registerInboxRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const id = pathId('inbox', c.req.valid('param').id, 'inbox')
-      const row = await withTenant(database, scopeOf(c.get('principal')), (tx) => updateInbox(tx, id, c.req.valid('json')))
+      const p = c.get('principal')
+      const scope = scopeOf(p)
+      const row = await withTenant(database, scope, async (tx) => {
+        const updated = await updateInbox(tx, id, c.req.valid('json'))
+        if (updated) await audit(tx, scope.tenantId, actorOf(p), 'inbox.updated', { type: 'inbox', id: toPublicId('inbox', id) }, { ...c.req.valid('json') })
+        return updated
+      })
       if (!row) throw notFound('inbox')
       return reply(c, Inbox, inboxToWire(row), 200)
     },
@@ -99,7 +113,15 @@ export function registerInboxRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const id = pathId('inbox', c.req.valid('param').id, 'inbox')
-      const found = await withTenant(database, scopeOf(c.get('principal')), (tx) => deleteInbox(tx, id))
+      const p = c.get('principal')
+      const scope = scopeOf(p)
+      const found = await withTenant(database, scope, async (tx) => {
+        const existing = await getInbox(tx, id)
+        if (!existing) return false
+        await deleteInbox(tx, id)
+        await audit(tx, scope.tenantId, actorOf(p), 'inbox.deleted', { type: 'inbox', id: toPublicId('inbox', id) }, { address: existing.address })
+        return true
+      })
       if (!found) throw notFound('inbox')
       return c.body(null, 204)
     },

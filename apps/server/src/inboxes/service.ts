@@ -1,6 +1,8 @@
 // Inboxes: one agent's mailbox. Creating one also claims its address in the global routing table.
 import { randomBytes } from 'node:crypto'
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import { count, desc, eq, sql } from 'drizzle-orm'
+import { tenants } from '../tenancy/tables.js'
+import { effectiveLimits } from '../tenancy/service.js'
 import type { Inbox } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { pgErrorCode } from '../db/client.js'
@@ -48,6 +50,13 @@ async function insertInbox(tx: Tx, tenantId: string, address: string, input: Cre
  * usable. A taken address answers `address_taken` whoever holds it: nothing says which tenant.
  */
 export async function createInbox(tx: Tx, input: CreateInboxInput): Promise<{ inbox: InboxRow; apiKey?: string }> {
+  // Quota: the tenant row is locked so concurrent creations count one at a time.
+  const { maxInboxes } = await effectiveLimits(tx, input.tenantId)
+  if (maxInboxes != null) {
+    await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, input.tenantId)).for('update')
+    const [row] = await tx.select({ n: count() }).from(inboxes)
+    if ((row?.n ?? 0) >= maxInboxes) throw new ApiError('quota_exceeded', `this tenant may have at most ${maxInboxes} inboxes`)
+  }
   const attempts = input.name ? 1 : 5
   for (let i = 0; i < attempts; i++) {
     const address = `${input.name ?? generatedLocalPart()}@${input.domain}`.toLowerCase()

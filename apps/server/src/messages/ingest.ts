@@ -2,9 +2,9 @@
 // answers 250 only after this commits), then parse off the accept path, thread, verify SPF/DKIM/
 // DMARC, and make the message visible to waiters, streams and (later) webhooks.
 import { createHash } from 'node:crypto'
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm'
+import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm'
 import type { Database, Tx } from '../db/client.js'
-import { rawRows } from '../db/client.js'
+import { pgErrorCode, rawRows } from '../db/client.js'
 import { rebindTenant, withTenant, withoutTenant } from '../db/scope.js'
 import type { TenantCrypto, Cipher } from '../crypto/service.js'
 import type { Logger } from '../lib/log.js'
@@ -12,6 +12,8 @@ import { newUuid, toPublicId } from '../lib/ids.js'
 import { jobs } from '../jobs/tables.js'
 import { inboxes } from '../inboxes/tables.js'
 import { appendEvent } from '../events/service.js'
+import { effectiveLimits } from '../tenancy/service.js'
+import { addStoredBytes, countReceived, utcDay } from '../usage/service.js'
 import { arrivalPayload, MAIL_CHANNEL } from '../events/hub.js'
 import { verifyMessage, type DnsResolver, type AuthResults } from '../mail/authentication.js'
 import type { MailParser, ParsedMessage } from './parser.js'
@@ -22,6 +24,18 @@ export interface Recipient {
   tenantId: string
   inboxId: string
   address: string
+  /** From a sender blocked with blockMode `hide`: stored, but kept out of lists, waits and events. */
+  hidden?: boolean
+}
+
+/** A tenant's storage or daily quota refused the message (nothing was stored for anyone). */
+export class QuotaError extends Error {
+  constructor(
+    readonly kind: 'storage' | 'daily',
+    readonly tenantId: string,
+  ) {
+    super(kind === 'storage' ? 'storage quota exceeded' : 'daily message quota reached')
+  }
 }
 
 export interface Envelope {
@@ -100,7 +114,14 @@ export class Ingest {
           status: 'received',
           size: raw.length,
           toAddresses: [r.address],
+          hidden: r.hidden ?? false,
         }))
+        // Quotas and usage move in this same transaction: exact counts, nothing half-written.
+        const limits = await effectiveLimits(tx, tenantId)
+        const day = utcDay(new Date())
+        if (!(await countReceived(tx, tenantId, rows.map((r) => r.inboxId), day, limits.maxMessagesPerDay))) throw new QuotaError('daily', tenantId)
+        const perInbox = rows.map((r) => ({ inboxId: r.inboxId, bytes: raw.length }))
+        if (!(await addStoredBytes(tx, tenantId, perInbox, raw.length, day, limits.maxStoredBytes))) throw new QuotaError('storage', tenantId)
         await tx.insert(messages).values(rows)
         await tx.insert(jobs).values({
           tenantId,
@@ -195,8 +216,22 @@ export class Ingest {
     if (parseResult.ok) parsed = parseResult.p
     else parseError = parseResult.err.slice(0, 500)
 
+    try {
+      await this.commit(tenantId, rawId, parsed, parseError, auth)
+    } catch (err) {
+      // Content the database refuses (a data error, not a lost connection) would fail the same way
+      // on every retry and leave the message pending for ever: keep it visible as unparsed instead.
+      if (!parsed || !isDataError(err)) throw err
+      const reason = String((err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? err).slice(0, 300)
+      this.o.log.warn('ingest: parsed content could not be stored, keeping the message unparsed', { rawId, err: reason })
+      await this.commit(tenantId, rawId, null, `parsed content could not be stored: ${reason}`, auth)
+    }
+  }
+
+  /** Makes the pending copies of one raw message visible: content, seq, event, notification. */
+  private async commit(tenantId: string, rawId: string, parsed: ParsedMessage | null, parseError: string | null, auth: AuthResults | null): Promise<void> {
     const notifications: string[] = []
-    await withTenant(database, { tenantId }, async (tx) => {
+    await withTenant(this.o.database, { tenantId }, async (tx) => {
       const pending = await tx
         .select()
         .from(messages)
@@ -210,6 +245,7 @@ export class Ingest {
       await tx.delete(jobs).where(and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId)))
       // Last: the counters (row locks held only until commit), the events and the notifications.
       for (const m of visible) {
+        if (m.hidden) continue
         const [row] = await rawRows<{ last_seq: number | string }>(
           tx,
           sql`update ${inboxes} set last_seq = last_seq + 1 where tenant_id = ${tenantId} and id = ${m.inboxId} returning last_seq`,
@@ -239,7 +275,12 @@ export class Ingest {
     if (!p) {
       const [row] = await tx
         .update(messages)
-        .set({ parseStatus: 'failed', parseError: parseError ?? 'unparseable', updatedAt: sql`now()` })
+        .set({
+          parseStatus: 'failed',
+          parseError: parseError ?? 'unparseable',
+          auth: auth ? { spf: auth.spf, dkim: auth.dkim, dmarc: auth.dmarc } : null,
+          updatedAt: sql`now()`,
+        })
         .where(eq(messages.id, m.id))
         .returning()
       return row!
@@ -306,7 +347,13 @@ export class Ingest {
       const [hit] = await tx
         .select({ threadId: messages.threadId })
         .from(messages)
-        .where(and(eq(messages.inboxId, m.inboxId), sql`${p.messageId} = any(${messages.references})`, isNotNull(messages.threadId)))
+        .where(
+          and(
+            eq(messages.inboxId, m.inboxId),
+            or(sql`${p.messageId} = any(${messages.references})`, eq(messages.inReplyTo, p.messageId)),
+            isNotNull(messages.threadId),
+          ),
+        )
         .limit(1)
       threadId = hit?.threadId ?? null
     }
@@ -327,6 +374,11 @@ export class Ingest {
     })
     return id
   }
+}
+
+/** Postgres data exceptions (22xxx) and limits such as an index row too large (54xxx). */
+function isDataError(err: unknown): boolean {
+  return /^(22|54)/.test(pgErrorCode(err) ?? '')
 }
 
 export const publicMessageId = (id: string) => toPublicId('message', id)

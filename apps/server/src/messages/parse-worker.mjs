@@ -1,6 +1,10 @@
 // Worker thread: parses one raw message with mailparser. Plain JS so it loads without a TS loader.
 import { simpleParser } from 'mailparser'
 
+// These fields are stored in clear text/jsonb columns, where Postgres refuses U+0000 (a sender can
+// put one in with an encoded word): the message would never get stored. Encrypted fields keep it.
+const clean = (s) => (typeof s === 'string' ? s.replaceAll('\u0000', '\uFFFD') : s)
+
 const flat = (a) => {
   if (!a) return []
   const list = Array.isArray(a) ? a : [a]
@@ -8,7 +12,7 @@ const flat = (a) => {
   const walk = (v) => {
     for (const x of v) {
       if (x.group) walk(x.group)
-      else if (x.address) out.push({ address: String(x.address).toLowerCase(), name: x.name ? String(x.name) : null })
+      else if (x.address) out.push({ address: clean(String(x.address).toLowerCase()), name: x.name ? clean(String(x.name)) : null })
     }
   }
   for (const obj of list) walk(obj.value ?? [])
@@ -18,7 +22,17 @@ const flat = (a) => {
 const idsOf = (v) => {
   if (!v) return []
   const s = Array.isArray(v) ? v.join(' ') : String(v)
-  return s.match(/<[^<>\s]+>/g) ?? []
+  // Longer than a header line may be (RFC 5322: 998) is no real id, and too long for the id index.
+  return (s.match(/<[^<>\s]+>/g) ?? []).filter((id) => id.length <= 998).map(clean)
+}
+
+// mailparser puts the parse time in `date` when the header is missing or unparseable; the API
+// promises the Date header itself, so read it from the header line.
+const dateOf = (headers) => {
+  const h = headers.find((x) => x.name.toLowerCase() === 'date')
+  if (!h || !h.value) return null
+  const d = new Date(h.value)
+  return Number.isNaN(d.getTime()) ? null : d.toISOString()
 }
 
 export default async function parse(raw) {
@@ -28,7 +42,7 @@ export default async function parse(raw) {
     const i = h.line.indexOf(':')
     return { name: i > 0 ? h.line.slice(0, i).trim() : h.key, value: (i > 0 ? h.line.slice(i + 1) : '').replace(/\r?\n[ \t]+/g, ' ').trim() }
   })
-  const date = p.date instanceof Date && !Number.isNaN(p.date.getTime()) ? p.date.toISOString() : null
+  const date = dateOf(headers)
   const from = flat(p.from)[0] ?? null
   return {
     headers,
@@ -44,10 +58,10 @@ export default async function parse(raw) {
     inReplyTo: idsOf(p.inReplyTo)[0] ?? null,
     references: idsOf(p.references),
     attachments: (p.attachments ?? []).map((a) => ({
-      filename: a.filename ?? null,
-      contentType: a.contentType || 'application/octet-stream',
+      filename: clean(a.filename) ?? null,
+      contentType: clean(a.contentType) || 'application/octet-stream',
       size: a.size ?? a.content?.length ?? 0,
-      contentId: a.contentId ?? null,
+      contentId: clean(a.contentId) ?? null,
       inline: a.contentDisposition === 'inline' || a.related === true,
       content: new Uint8Array(a.content ?? []),
     })),

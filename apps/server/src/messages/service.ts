@@ -1,12 +1,14 @@
 // Reading mail: wire shapes (decrypting content with the tenant's key), lists with filters,
 // threads, raw bytes, attachments, deletion.
-import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm'
 import type { AttachmentInfo, Message, MessageSummary, Thread } from '@mailroom/contract'
-import type { Tx } from '../db/client.js'
+import { rawRows, type Tx } from '../db/client.js'
+import { rebindTenant } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { after as afterPos, encodeCursor, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
 import { attachments, messages, rawMessages, threads, type AttachmentRow, type MessageRow, type ThreadRow } from './tables.js'
+import { addStoredBytes, utcDay } from '../usage/service.js'
 
 /** Where each encrypted column's blob belongs: binds ciphertext to its row. */
 export const ctx = {
@@ -119,6 +121,7 @@ export interface ListFilters {
   hasAttachments?: boolean | undefined
   threadId?: string | null | undefined
   direction?: 'inbound' | 'outbound' | undefined
+  includeHidden?: boolean | undefined
 }
 
 /** Rows scanned at most per list request when filtering on encrypted content (subject). */
@@ -134,10 +137,13 @@ export async function listMessages(tx: Tx, cipher: Cipher, inboxId: string, f: L
   if (f.from) where.push(eq(messages.fromAddress, f.from.toLowerCase()))
   if (f.to) where.push(sql`${f.to.toLowerCase()} = any(${messages.toAddresses})`)
   if (f.since) where.push(gte(messages.receivedAt, new Date(f.since)))
-  if (f.until) where.push(lte(messages.receivedAt, new Date(f.until)))
+  // receivedAt is shown to the millisecond but stored to the microsecond: an `until` copied from the
+  // API must still include that message, so it covers its whole millisecond.
+  if (f.until) where.push(lt(messages.receivedAt, new Date(new Date(f.until).getTime() + 1)))
   if (f.hasAttachments !== undefined) where.push(eq(messages.hasAttachments, f.hasAttachments))
   if (f.threadId !== undefined) where.push(f.threadId === null ? sql`false` : eq(messages.threadId, f.threadId))
   if (f.direction) where.push(eq(messages.direction, f.direction))
+  if (!f.includeHidden) where.push(eq(messages.hidden, false))
   const needle = f.subject?.toLowerCase()
   const picked: { row: MessageRow; at: string; id: string }[] = []
   let position = after
@@ -186,8 +192,15 @@ export async function getAttachment(tx: Tx, cipher: Cipher, messageId: string, i
 /** Deletes a message (attachments by cascade) and its raw bytes once no other copy uses them. */
 export async function deleteMessage(tx: Tx, m: MessageRow): Promise<void> {
   await tx.delete(messages).where(eq(messages.id, m.id))
+  // Copies in other inboxes of the tenant are invisible to an inbox-scoped request, and so is the
+  // raw row once its last visible copy is gone: decide about the raw in the tenant's scope.
+  const [scope] = await rawRows<{ inbox_id: string }>(tx, sql`select current_setting('app.inbox_id', true) as inbox_id`)
+  if (scope?.inbox_id) await rebindTenant(tx, { tenantId: m.tenantId })
   const [other] = await tx.select({ id: messages.id }).from(messages).where(eq(messages.rawId, m.rawId)).limit(1)
   if (!other) await tx.delete(rawMessages).where(eq(rawMessages.id, m.rawId))
+  // The tenant stores the raw bytes once, however many of its inboxes got them.
+  await addStoredBytes(tx, m.tenantId, [{ inboxId: m.inboxId, bytes: -m.size }], other ? 0 : -m.size, utcDay(new Date()), null)
+  if (scope?.inbox_id) await rebindTenant(tx, { tenantId: m.tenantId, inboxId: scope.inbox_id })
   if (m.threadId) {
     await tx
       .update(threads)

@@ -83,6 +83,8 @@ export const messages = pgTable(
     date: ts('date'),
     size: integer('size').notNull(),
     hasAttachments: boolean('has_attachments').notNull().default(false),
+    /** Accepted from a sender blocked with blockMode `hide`: kept, but out of lists and waits. */
+    hidden: boolean('hidden').notNull().default(false),
     auth: jsonb('auth').$type<{ spf: string; dkim: string; dmarc: string }>(),
     receivedAt: ts('received_at').notNull().default(sql`now()`),
     updatedAt: ts('updated_at').notNull().default(sql`now()`),

@@ -106,7 +106,9 @@ async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, cursor:
     const rows = await tx
       .select()
       .from(messages)
-      .where(and(eq(messages.inboxId, inboxId), gt(messages.seq, cursor.seq), gte(messages.receivedAt, new Date(cursor.notBefore))))
+      .where(
+        and(eq(messages.inboxId, inboxId), gt(messages.seq, cursor.seq), gte(messages.receivedAt, new Date(cursor.notBefore)), eq(messages.hidden, false)),
+      )
       .orderBy(asc(messages.seq))
       .limit(SCAN_BATCH)
     // Rows below notBefore are skipped by the query but still advance the cursor.

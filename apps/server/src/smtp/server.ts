@@ -6,11 +6,13 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp
 import { sql } from 'drizzle-orm'
 import type { Deps } from '../http/context.js'
 import { rawRows } from '../db/client.js'
-import { withTenant, withoutTenant } from '../db/scope.js'
+import { rebindTenant, withTenant, withoutTenant } from '../db/scope.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
-import type { Recipient } from '../messages/ingest.js'
+import { QuotaError, type Recipient } from '../messages/ingest.js'
+import { inboundVerdict } from '../rules/service.js'
 import { inboxes } from '../inboxes/tables.js'
+import { tenants } from '../tenancy/tables.js'
 import { eq } from 'drizzle-orm'
 import type { TenantLimits, InboxLimits } from '@mailroom/contract'
 
@@ -37,6 +39,11 @@ export function createSmtpServer(deps: Deps): SMTPServer {
     if (hit && Date.now() - hit.at < LIMITS_TTL_MS) return hit
     const value = await withTenant(database, { tenantId }, async (tx) => {
       const [inbox] = await tx.select({ limits: inboxes.limits }).from(inboxes).where(eq(inboxes.id, inboxId))
+      // A tenant cannot see its ancestors under RLS, so their caps would be missed: read the
+      // chain from the root's scope, which sees the whole subtree.
+      const [me] = await tx.select({ ancestors: tenants.ancestors }).from(tenants).where(eq(tenants.id, tenantId))
+      const root = me?.ancestors[0]
+      if (root) await rebindTenant(tx, { tenantId: root })
       return { at: Date.now(), limits: await effectiveLimits(tx, tenantId), inbox: inbox?.limits ?? {} }
     })
     if (limitsCache.size > 50_000) limitsCache.clear()
@@ -116,8 +123,12 @@ export function createSmtpServer(deps: Deps): SMTPServer {
           })
           if (!ok) throw smtpError(451, '4.7.1 Rate limit reached for this recipient, try again later')
         }
+        // The tenant's (and inbox's) allow/block lists on the envelope sender.
+        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : null
+        const verdict = await withTenant(database, { tenantId: route.tenant_id }, (tx) => inboundVerdict(tx, route.inbox_id, mailFrom))
+        if (verdict === 'reject') throw smtpError(550, `5.7.1 <${rcpt}> does not accept mail from this sender`)
         const s = state.get(session) ?? { recipients: [] }
-        s.recipients.push({ tenantId: route.tenant_id, inboxId: route.inbox_id, address: rcpt, maxBytes })
+        s.recipients.push({ tenantId: route.tenant_id, inboxId: route.inbox_id, address: rcpt, maxBytes, hidden: verdict === 'hide' })
         state.set(session, s)
       })().then(
         () => callback(),
@@ -152,6 +163,13 @@ export function createSmtpServer(deps: Deps): SMTPServer {
           .then(
             (stored) => callback(null, `2.0.0 Ok: queued as ${stored.map((s) => s.rawId.slice(0, 8)).join(',')}`),
             (err: unknown) => {
+              if (err instanceof QuotaError) {
+                return callback(
+                  err.kind === 'storage'
+                    ? smtpError(552, '5.2.2 Mailbox full: the recipient is over its storage quota')
+                    : smtpError(452, '4.2.2 The recipient has reached its daily message quota, try again later'),
+                )
+              }
               log.error('smtp accept failed', { err: String((err as Error).stack ?? err) })
               callback(smtpError(451, '4.3.0 Temporary failure storing the message, try again later'))
             },

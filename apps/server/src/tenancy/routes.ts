@@ -28,6 +28,7 @@ import {
   updateTenant,
 } from './service.js'
 import { getInbox, inboxToWire } from '../inboxes/service.js'
+import { actorOf, audit } from '../audit/service.js'
 
 const IdParam = z.object({ id: z.string().describe('Tenant id (`tnt_...`).') })
 
@@ -49,16 +50,19 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const p = c.get('principal')
       if (p.kind === 'operator' && p.tenantId === null) {
         const { tenant, apiKey } = await createRootTenant(database, crypto, input.name)
-        const updated = input.limits || input.metadata
-          ? await withTenant(database, { tenantId: tenant.id }, (tx) => updateTenant(tx, tenant.id, { limits: input.limits, metadata: input.metadata }))
-          : tenant
+        const updated = await withTenant(database, { tenantId: tenant.id }, async (tx) => {
+          await audit(tx, tenant.id, actorOf(p), 'tenant.created', { type: 'tenant', id: toPublicId('tenant', tenant.id) }, { name: input.name })
+          return input.limits || input.metadata ? updateTenant(tx, tenant.id, { limits: input.limits, metadata: input.metadata }) : tenant
+        })
         return reply(c, CreateTenantResponse, { ...tenantToWire(updated ?? tenant), apiKey }, 201)
       }
       const { tenantId } = scopeOf(p)
       const result = await withTenant(database, { tenantId }, async (tx) => {
         const over = limitsExceeding(input.limits, await effectiveLimits(tx, tenantId))
         if (over.length) throw new ApiError('validation_error', `limits exceed the parent's: ${over.join(', ')}`, over.map((o) => ({ path: 'body.limits', message: o })))
-        return createTenantWithKey(tx, crypto, { parentId: tenantId, name: input.name, limits: input.limits, metadata: input.metadata })
+        const created = await createTenantWithKey(tx, crypto, { parentId: tenantId, name: input.name, limits: input.limits, metadata: input.metadata })
+        await audit(tx, created.tenant.id, actorOf(p), 'tenant.created', { type: 'tenant', id: toPublicId('tenant', created.tenant.id) }, { name: input.name, limits: input.limits ?? {} })
+        return created
       })
       return reply(c, CreateTenantResponse, { ...tenantToWire(result.tenant), apiKey: result.apiKey }, 201)
     },
@@ -114,7 +118,8 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     async (c) => {
       const id = fromPublicId('tenant', c.req.valid('param').id)
       const patch = c.req.valid('json')
-      const { tenantId } = scopeOf(c.get('principal'))
+      const p = c.get('principal')
+      const { tenantId } = scopeOf(p)
       const row = await withTenant(database, { tenantId }, async (tx) => {
         const existing = id ? await getTenant(tx, id) : null
         if (!existing) throw notFound('tenant')
@@ -125,7 +130,11 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           const over = limitsExceeding(patch.limits, await effectiveLimits(tx, existing.parentId))
           if (over.length) throw new ApiError('validation_error', `limits exceed the parent's: ${over.join(', ')}`, over.map((o) => ({ path: 'body.limits', message: o })))
         }
-        return updateTenant(tx, existing.id, patch)
+        const updated = await updateTenant(tx, existing.id, patch)
+        const action =
+          patch.status && patch.status !== existing.status ? (patch.status === 'suspended' ? 'tenant.suspended' : 'tenant.resumed') : 'tenant.updated'
+        await audit(tx, existing.id, actorOf(p), action, { type: 'tenant', id: toPublicId('tenant', existing.id) }, { ...patch })
+        return updated
       })
       if (!row) throw notFound('tenant')
       return reply(c, Tenant, tenantToWire(row), 200)
@@ -144,12 +153,15 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const id = fromPublicId('tenant', c.req.valid('param').id)
-      const { tenantId } = scopeOf(c.get('principal'))
+      const p = c.get('principal')
+      const { tenantId } = scopeOf(p)
       await withTenant(database, { tenantId }, async (tx) => {
         const existing = id ? await getTenant(tx, id) : null
         if (!existing) throw notFound('tenant')
         if (existing.id === tenantId) throw new ApiError('forbidden', 'a tenant cannot delete itself; its parent can')
         await deleteTenant(tx, crypto, tenantId, existing.id)
+        // Recorded with the caller: the deleted tenant's own log is gone with it.
+        await audit(tx, tenantId, actorOf(p), 'tenant.deleted', { type: 'tenant', id: toPublicId('tenant', existing.id) }, { name: existing.name })
       })
       return c.body(null, 204)
     },

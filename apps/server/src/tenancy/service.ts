@@ -35,10 +35,8 @@ export function isDescendant(row: TenantRow, ancestorId: string): boolean {
 
 /** The limits in force for a tenant: the tightest value along its ancestry. */
 export async function effectiveLimits(tx: Tx, tenantId: string): Promise<TenantLimits> {
-  const rows = await rawRows<{ limits: TenantLimits }>(
-    tx,
-    sql`select t.limits from tenants t, tenants me where me.id = ${tenantId} and (t.id = me.id or t.id = any(me.ancestors))`,
-  )
+  // Through a narrow lookup: under RLS a tenant cannot see its ancestors, whose caps bind it.
+  const rows = await rawRows<{ limits: TenantLimits }>(tx, sql`select limits from mailroom_limit_chain(${tenantId})`)
   const out: Record<string, number> = {}
   for (const r of rows) {
     for (const [k, v] of Object.entries(r.limits ?? {})) {

@@ -1,4 +1,6 @@
-// Real SMTP in tests: nodemailer talking to the server's SMTP port on loopback.
+// Real SMTP in tests: nodemailer talking to the server's SMTP port on loopback, plus a bare socket
+// client for checking the exact replies of the door.
+import { connect, type Socket } from 'node:net'
 import nodemailer from 'nodemailer'
 import type { TestServer } from './server.js'
 
@@ -6,14 +8,17 @@ export interface OutgoingMail {
   from?: string
   to: string | string[]
   cc?: string | string[]
+  replyTo?: string | string[]
   subject?: string
   text?: string
   html?: string
+  date?: Date
   messageId?: string
   inReplyTo?: string
   references?: string | string[]
   attachments?: { filename: string; content: string | Buffer; contentType?: string }[]
   headers?: Record<string, string>
+  envelope?: { from: string; to: string[] }
 }
 
 export function smtpTransport(server: TestServer, opts: { pool?: boolean } = {}) {
@@ -37,7 +42,10 @@ export async function sendMail(server: TestServer, mail: OutgoingMail) {
   }
 }
 
-/** Sends raw RFC 5322 bytes as they are (no rewriting). */
+/**
+ * Sends raw RFC 5322 bytes without rewriting headers or body. SMTP itself still applies: nodemailer
+ * turns bare CR/LF into CRLF, dot-stuffs, and ends the data with CRLF . CRLF (see `smtpCanonical`).
+ */
 export async function sendRaw(server: TestServer, envelope: { from: string; to: string[] }, raw: Buffer | string) {
   const transport = smtpTransport(server)
   try {
@@ -47,5 +55,131 @@ export async function sendRaw(server: TestServer, envelope: { from: string; to: 
   }
 }
 
+/**
+ * What any SMTP transfer of `raw` delivers: every line break CRLF, and a final CRLF (DATA ends with
+ * CRLF . CRLF, so a message cannot end without one).
+ */
+export function smtpCanonical(raw: Buffer): Buffer {
+  const out: number[] = []
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i]!
+    if (b === 0x0d) {
+      out.push(0x0d, 0x0a)
+      if (raw[i + 1] === 0x0a) i++
+    } else if (b === 0x0a) out.push(0x0d, 0x0a)
+    else out.push(b)
+  }
+  const buf = Buffer.from(out)
+  return buf.length >= 2 && buf[buf.length - 2] === 0x0d && buf[buf.length - 1] === 0x0a ? buf : Buffer.concat([buf, Buffer.from('\r\n')])
+}
+
 /** Until every accepted message has been parsed and made visible. */
 export const settled = (server: TestServer) => server.running.deps.ingest.idle()
+
+/** GET returning the body as bytes (raw messages, attachments). */
+export async function fetchBytes(server: TestServer, key: string, path: string) {
+  const res = await fetch(server.baseUrl + path, { headers: { authorization: `Bearer ${key}` } })
+  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) }
+}
+
+/** Every page of a list endpoint, following `nextCursor`. */
+export async function listAll<T = any>(api: { get: (p: string) => Promise<{ status: number; body: any }> }, path: string, limit = 100): Promise<T[]> {
+  const out: T[] = []
+  let after: string | null = null
+  for (;;) {
+    const sep = path.includes('?') ? '&' : '?'
+    const res = await api.get(`${path}${sep}limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`)
+    if (res.status !== 200) throw new Error(`listAll ${path}: ${res.status} ${JSON.stringify(res.body)}`)
+    out.push(...res.body.data)
+    after = res.body.nextCursor
+    if (!after) return out
+  }
+}
+
+/** A bare SMTP client: send a line, read the complete (possibly multi-line) reply. */
+export interface SmtpSession {
+  socket: Socket
+  /** The greeting, or the refusal sent instead of it. */
+  greeting: string
+  command(line: string): Promise<string>
+  /** Sends bytes as they are (DATA content, already dot-stuffed and terminated by the caller). */
+  write(bytes: Buffer | string): Promise<string>
+  /** Stops reading the socket (before handing it to TLS). */
+  detach(): void
+  close(): Promise<void>
+}
+
+export function openSmtp(port: number, host = '127.0.0.1'): Promise<SmtpSession> {
+  return smtpOver(connect(port, host), true)
+}
+
+/** Talks SMTP over an open socket (plain, or TLS after STARTTLS); `greeted`: wait for the banner first. */
+export function smtpOver(socket: Socket, greeted: boolean): Promise<SmtpSession> {
+  return new Promise((resolve, reject) => {
+    let buffer = ''
+    let waiter: ((reply: string) => void) | null = null
+    let closed = false
+    const replies: string[] = []
+    const take = () => {
+      // A reply is complete at a line `NNN text` (a space, not a dash, after the code).
+      const m = /(^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(buffer)
+      if (!m) return
+      const end = m.index + m[0].length
+      const reply = buffer.slice(0, end)
+      buffer = buffer.slice(end)
+      if (waiter) {
+        const w = waiter
+        waiter = null
+        w(reply)
+      } else replies.push(reply)
+      take()
+    }
+    const next = () =>
+      new Promise<string>((res, rej) => {
+        if (replies.length) return res(replies.shift()!)
+        if (closed) return rej(new Error('connection closed'))
+        waiter = res
+      })
+    const onData = (d: Buffer) => {
+      buffer += d.toString('latin1')
+      take()
+    }
+    socket.on('data', onData)
+    socket.on('error', (err) => reject(err))
+    socket.on('close', () => {
+      closed = true
+      if (waiter) {
+        const w = waiter
+        waiter = null
+        w(buffer ? buffer : 'closed')
+      }
+    })
+    const session: SmtpSession = {
+      socket,
+      greeting: '',
+      command(line) {
+        socket.write(line + '\r\n')
+        return next()
+      },
+      write(bytes) {
+        socket.write(bytes)
+        return next()
+      },
+      detach() {
+        socket.removeListener('data', onData)
+      },
+      close() {
+        if (closed) return Promise.resolve()
+        return new Promise((r) => {
+          socket.once('close', () => r())
+          socket.end()
+        })
+      },
+    }
+    if (!greeted) return resolve(session)
+    next().then((g) => {
+      session.greeting = g
+      resolve(session)
+    }, reject)
+  })
+}

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto'
 import { loadConfig, type Config } from '../../src/config.js'
 import type { DnsResolver } from '../../src/mail/authentication.js'
-import { startMailroom, type Running } from '../../src/server.js'
+import type { MailParser } from '../../src/messages/parser.js'
+import { startMailroom, type Running, type StartOptions } from '../../src/server.js'
 import { silentLogger } from '../../src/lib/log.js'
 import { createRootTenant } from '../../src/tenancy/service.js'
 import { toPublicId } from '../../src/lib/ids.js'
@@ -41,6 +42,9 @@ export interface TestServerOptions {
   db?: TestDb
   resolver?: DnsResolver
   ingestLeaseSeconds?: number
+  parser?: MailParser
+  /** Outbound delivery options (transport, retry timing, reputation thresholds ...). */
+  delivery?: StartOptions['delivery']
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -54,6 +58,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
     ...(opts.ingestLeaseSeconds ? { ingestLeaseSeconds: opts.ingestLeaseSeconds } : {}),
+    ...(opts.parser ? { parser: opts.parser } : {}),
+    ...(opts.delivery ? { delivery: opts.delivery } : {}),
   })
   return {
     db,

@@ -34,29 +34,58 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
   })
 }
 
-/** Starts `mailroom start` and resolves once `until` matches its stdout. */
-export function startCli(env: Record<string, string | undefined>, until: RegExp, timeoutMs = 60_000) {
-  return new Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }>((resolve, reject) => {
-    const child = spawn(TSX, [CLI, 'start'], { cwd: SERVER_DIR, env: cleanEnv(env) })
+/**
+ * Starts `mailroom start` and resolves once `until` matches its stdout (or, with `on: 'stderr'`, its
+ * stderr, where the JSON log lines go), with the match.
+ */
+export function startCli(
+  env: Record<string, string | undefined>,
+  until: RegExp,
+  timeoutMs = 60_000,
+  opts: { on?: 'stdout' | 'stderr'; /** In a process group of its own, for `killChild`. */ group?: boolean } = {},
+) {
+  const on = opts.on ?? 'stdout'
+  return new Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; match: RegExpMatchArray }>((resolve, reject) => {
+    const child = spawn(TSX, [CLI, 'start'], { cwd: SERVER_DIR, env: cleanEnv(env), detached: opts.group ?? false })
     let stdout = ''
     let stderr = ''
+    let done = false
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`mailroom start did not print ${until}\n${stdout}\n${stderr}`))
     }, timeoutMs)
+    const check = () => {
+      const match = (on === 'stdout' ? stdout : stderr).match(until)
+      if (match && !done) {
+        done = true
+        clearTimeout(timer)
+        resolve({ child, stdout: () => stdout, stderr: () => stderr, match })
+      }
+    }
     child.stdout!.on('data', (d) => {
       stdout += d
-      if (until.test(stdout)) {
-        clearTimeout(timer)
-        resolve({ child, stdout: () => stdout, stderr: () => stderr })
-      }
+      check()
     })
-    child.stderr!.on('data', (d) => (stderr += d))
+    child.stderr!.on('data', (d) => {
+      stderr += d
+      check()
+    })
     child.on('close', (code) => {
       clearTimeout(timer)
       reject(new Error(`mailroom start exited ${code}\n${stdout}\n${stderr}`))
     })
   })
+}
+
+/**
+ * SIGKILLs a child started with `group: true` and everything it started (tsx runs the server in a
+ * child process of its own): no shutdown code runs, as in a crash. Resolves once the server is gone.
+ */
+export async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const closed = new Promise((r) => child.once('close', r))
+  process.kill(-child.pid!, 'SIGKILL')
+  await closed
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {

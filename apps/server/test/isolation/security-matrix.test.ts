@@ -24,6 +24,8 @@ const SEGMENT_KINDS: Record<string, string> = {
   attachments: 'att',
   webhooks: 'whk',
   domains: 'dom',
+  suppressions: 'xxx',
+  'sender-rules': 'rul',
 }
 
 /** A valid body for each write, so validation never hides the answer under test. */
@@ -33,6 +35,14 @@ const BODIES: Record<string, unknown> = {
   createApiKey: { scope: 'tenant' },
   createInbox: { name: 'matrix' },
   updateInbox: { displayName: 'x' },
+  sendMessage: { to: 'matrix@example.com', subject: 'matrix', text: 'x' },
+  replyToMessage: { text: 'x' },
+  forwardMessage: { to: 'matrix@example.com' },
+  setInboxLimits: { sendPerMinute: 10 },
+  createSuppression: { address: 'matrix@example.com' },
+  updateSending: { ipPool: 'shared' },
+  resumeSending: {},
+  createSenderRule: { direction: 'inbound', action: 'block', pattern: 'matrix.example' },
 }
 
 let server: TestServer
@@ -65,6 +75,9 @@ beforeAll(async () => {
   expect((await t1.api.delete(`/v1/api-keys/${revoked.body.id}`)).status).toBe(204)
   await sendMail(server, { to: inbox1.address, subject: 'fixture', text: 'hello', attachments: [{ filename: 'a.txt', content: 'A' }] })
   await settled(server)
+  expect((await t1.api.post('/v1/suppressions', { address: 'fixture@example.com' })).status).toBe(201)
+  const rule = await t1.api.post('/v1/sender-rules', { direction: 'inbound', action: 'block', pattern: 'fixture.example' })
+  expect(rule.status).toBe(201)
   const [message] = (await inbox1.api.get(`/v1/inboxes/${inbox1.id}/messages`)).body.data
   ids = {
     tenants: child.id,
@@ -73,6 +86,8 @@ beforeAll(async () => {
     messages: message.id,
     attachments: message.attachments[0].id,
     threads: message.threadId,
+    suppressions: 'fixture@example.com',
+    'sender-rules': rule.body.id,
   }
 })
 afterAll(() => server?.stop())

@@ -1,0 +1,72 @@
+// Writing and reading the audit log. Entries are written in the transaction of the action itself,
+// so an action and its record commit together.
+import { and, desc, eq } from 'drizzle-orm'
+import type { AuditEntry } from '@mailroom/contract'
+import type { Tx } from '../db/client.js'
+import type { Principal } from '../http/context.js'
+import { newUuid, toPublicId } from '../lib/ids.js'
+import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { auditLog } from './tables.js'
+
+export interface Actor {
+  kind: 'tenant' | 'inbox' | 'operator' | 'system'
+  tenantId: string | null
+  keyId: string | null
+}
+
+export function actorOf(p: Principal): Actor {
+  if (p.kind === 'operator') return { kind: 'operator', tenantId: null, keyId: null }
+  return { kind: p.kind, tenantId: p.keyTenantId, keyId: p.keyId }
+}
+
+export const SYSTEM: Actor = { kind: 'system', tenantId: null, keyId: null }
+
+export async function audit(
+  tx: Tx,
+  tenantId: string,
+  actor: Actor,
+  action: string,
+  target: { type: string; id: string | null },
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  await tx.insert(auditLog).values({
+    tenantId,
+    id: newUuid(),
+    actorKind: actor.kind,
+    actorTenantId: actor.tenantId,
+    actorKeyId: actor.keyId,
+    action,
+    targetType: target.type,
+    targetId: target.id,
+    details,
+  })
+}
+
+/** Newest first; RLS limits it to the caller's tenant and its descendants. */
+export async function listAudit(tx: Tx, limit: number, after: CursorPosition | null, tenantId?: string) {
+  const rows = await tx
+    .select({ row: auditLog, at: microsOf(auditLog.createdAt) })
+    .from(auditLog)
+    .where(and(tenantId ? eq(auditLog.tenantId, tenantId) : undefined, afterPos(auditLog.createdAt, auditLog.id, after)))
+    .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
+    .limit(limit + 1)
+  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
+  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+}
+
+export function auditToWire(r: typeof auditLog.$inferSelect): AuditEntry {
+  return {
+    id: toPublicId('audit', r.id),
+    tenantId: toPublicId('tenant', r.tenantId),
+    actor: {
+      kind: r.actorKind,
+      tenantId: r.actorTenantId ? toPublicId('tenant', r.actorTenantId) : null,
+      keyId: r.actorKeyId ? toPublicId('apiKey', r.actorKeyId) : null,
+    },
+    action: r.action,
+    targetType: r.targetType,
+    targetId: r.targetId,
+    details: r.details,
+    createdAt: r.createdAt.toISOString(),
+  }
+}

@@ -1,0 +1,314 @@
+// The send path (send, reply, forward): validate -> sending paused? -> compose -> size -> limits,
+// decided atomically in the same transaction that stores the message and its outbox rows. The
+// sender's copy is stored parsed (no parse job) and threaded with the messages it refers to.
+import { createHash } from 'node:crypto'
+import { and, asc, eq, inArray, isNotNull, sql } from 'drizzle-orm'
+import type { ForwardRequest, ReplyRequest, SendRequest, SentMessage } from '@mailroom/contract'
+import type { Tx } from '../db/client.js'
+import { withTenant, type TenantScope } from '../db/scope.js'
+import type { Cipher } from '../crypto/service.js'
+import type { Deps } from '../http/context.js'
+import { ApiError, notFound } from '../http/errors.js'
+import { newUuid } from '../lib/ids.js'
+import { getInbox } from '../inboxes/service.js'
+import type { InboxRow } from '../inboxes/tables.js'
+import { effectiveLimits } from '../tenancy/service.js'
+import { consume } from '../limits/service.js'
+import { appendEvent } from '../events/service.js'
+import { attachments, messages, rawMessages, threads, type MessageRow } from '../messages/tables.js'
+import { attachmentsOf, ctx, getMessage, previewOf, summaryToWire } from '../messages/service.js'
+import {
+  checkHeaderValue,
+  checkRecipientCount,
+  compose,
+  DraftErrors,
+  headersOf,
+  newMessageIdHeader,
+  parseAttachments,
+  parseHeaders,
+  parseRecipients,
+  stripSubjectPrefixes,
+  uniqueRecipients,
+  type Address,
+  type Draft,
+} from './compose.js'
+import { outbox, sendingStates, suppressions, type OutboxRow } from './tables.js'
+import { aggregateStatus, deliveryToWire, notifyTenant } from './status.js'
+
+export type SendKind =
+  | { type: 'send'; body: SendRequest }
+  | { type: 'reply'; messageId: string; body: ReplyRequest }
+  | { type: 'forward'; messageId: string; body: ForwardRequest }
+
+export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: string, kind: SendKind): Promise<SentMessage> {
+  const out = await withTenant(deps.database, scope, async (tx) => {
+    const inbox = await getInbox(tx, inboxId)
+    if (!inbox) throw notFound('inbox')
+    const cipher = await deps.crypto.cipher(tx, scope.tenantId)
+    const draft = await buildDraft(tx, cipher, deps, inbox, kind)
+
+    const [state] = await tx.select().from(sendingStates).where(eq(sendingStates.tenantId, scope.tenantId))
+    if (state?.paused) throw new ApiError('sending_paused', `sending is paused for this tenant: ${state.pausedReason ?? 'no reason given'}`)
+
+    const raw = await compose(draft)
+    const limits = await effectiveLimits(tx, scope.tenantId)
+    const maxBytes = Math.min(deps.config.maxMessageBytes, limits.maxMessageBytes ?? Infinity)
+    if (raw.length > maxBytes) throw new ApiError('payload_too_large', `message is ${raw.length} bytes; the limit is ${maxBytes}`)
+
+    await consumeSendLimits(tx, deps, scope.tenantId, inbox, limits)
+    return storeOutbound(tx, cipher, inbox, draft, raw)
+  })
+  if (out.queued > 0) deps.delivery?.kick()
+  return out.sent
+}
+
+/** Per-tenant and per-inbox, per minute and per day; all or nothing (a 429 rolls back the lot). */
+async function consumeSendLimits(tx: Tx, deps: Deps, tenantId: string, inbox: InboxRow, tenantLimits: { sendPerMinute?: number | null; sendPerDay?: number | null }) {
+  const now = deps.clock.now()
+  const own = inbox.limits ?? {}
+  const min = (a: number | null | undefined, b: number | null | undefined) =>
+    typeof a === 'number' ? (typeof b === 'number' ? Math.min(a, b) : a) : typeof b === 'number' ? b : null
+  const checks: [string, number | null, number, 'tenant' | 'inbox'][] = [
+    ['send:tenant:min', tenantLimits.sendPerMinute ?? null, 60, 'tenant'],
+    ['send:tenant:day', tenantLimits.sendPerDay ?? null, 86_400, 'tenant'],
+    [`send:inbox:${inbox.id}:min`, min(own.sendPerMinute, tenantLimits.sendPerMinute), 60, 'inbox'],
+    [`send:inbox:${inbox.id}:day`, min(own.sendPerDay, tenantLimits.sendPerDay), 86_400, 'inbox'],
+  ]
+  for (const [key, limit, window, who] of checks) {
+    if (limit === null) continue
+    const r = await consume(tx, tenantId, key, limit, window, now)
+    if (!r.ok) {
+      throw new ApiError(
+        'rate_limited',
+        `${who === 'tenant' ? 'tenant' : 'inbox'} sending limit reached (${limit} per ${window === 60 ? 'minute' : 'day'}); retry in ${r.retryAfter}s`,
+        undefined,
+        { 'Retry-After': String(r.retryAfter) },
+      )
+    }
+  }
+}
+
+async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, kind: SendKind): Promise<Draft> {
+  const errors = new DraftErrors()
+  const body = kind.body
+  const from: Address = { address: inbox.address, name: inbox.displayName }
+  let to = parseRecipients(body.to, 'body.to', errors)
+  const cc = parseRecipients(body.cc, 'body.cc', errors)
+  const bcc = parseRecipients(body.bcc, 'body.bcc', errors)
+  const replyTo = parseRecipients(body.replyTo, 'body.replyTo', errors)
+  const headers = parseHeaders(body.headers, errors)
+  const atts = parseAttachments(body.attachments, errors)
+  if (body.subject !== undefined) checkHeaderValue(body.subject, 'body.subject', errors)
+  let subject = body.subject ?? ''
+  let text = body.text ?? null
+  let html = body.html ?? null
+  let inReplyTo: string | null = null
+  let references: string[] = []
+
+  if (kind.type !== 'send') {
+    const original = await getMessage(tx, inbox.id, kind.messageId)
+    if (!original) throw notFound('message')
+    const origSubject = cipher.openNullable(ctx.subject(original.id), original.subjectEnc) ?? ''
+    if (original.messageIdHeader) {
+      references = [...original.references, original.messageIdHeader].slice(-30)
+    }
+    if (kind.type === 'reply') {
+      inReplyTo = original.messageIdHeader
+      if (body.subject === undefined) subject = /^re\s*:/i.test(origSubject) ? origSubject : `Re: ${stripSubjectPrefixes(origSubject)}`
+      const a = original.addresses
+      const base: Address[] =
+        original.direction === 'outbound'
+          ? (a?.to ?? []).map((x) => ({ address: x.address.toLowerCase(), name: x.name }))
+          : (a?.replyTo?.length ? a.replyTo : a?.from ? [a.from] : original.fromAddress ? [{ address: original.fromAddress, name: null }] : []).map((x) => ({
+              address: x.address.toLowerCase(),
+              name: x.name,
+            }))
+      const mine = inbox.address.toLowerCase()
+      const seen = new Set(to.map((x) => x.address))
+      const add = (list: Address[], x: Address) => {
+        if (x.address === mine || seen.has(x.address)) return
+        seen.add(x.address)
+        list.push(x)
+      }
+      const replyTo: Address[] = []
+      for (const x of base) add(replyTo, x)
+      to = [...replyTo, ...to]
+      if ((kind.body as ReplyRequest).replyAll) {
+        for (const x of a?.to ?? []) add(to, { address: x.address.toLowerCase(), name: x.name })
+        for (const x of a?.cc ?? []) add(cc, { address: x.address.toLowerCase(), name: x.name })
+      }
+      if (to.length === 0 && cc.length === 0) errors.add('body.to', 'the original message has no address to reply to: give `to`')
+    } else {
+      if (body.subject === undefined) subject = `Fwd: ${stripSubjectPrefixes(origSubject)}`
+      const a = original.addresses
+      const fmt = (x: { address: string; name: string | null } | null | undefined) => (x ? (x.name ? `${x.name} <${x.address}>` : x.address) : '')
+      const header = [
+        '---------- Forwarded message ---------',
+        `From: ${fmt(a?.from ?? (original.fromAddress ? { address: original.fromAddress, name: null } : null))}`,
+        `Date: ${(original.date ?? original.receivedAt).toUTCString()}`,
+        `Subject: ${origSubject}`,
+        `To: ${(a?.to ?? []).map(fmt).join(', ')}`,
+      ]
+      const origText = cipher.openNullable(ctx.text(original.id), original.textEnc)
+      const origHtml = cipher.openNullable(ctx.html(original.id), original.htmlEnc)
+      text = `${text ?? ''}\n\n${header.join('\n')}\n\n${origText ?? ''}`.replace(/^\n+/, '')
+      if (origHtml || html) {
+        const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+        html = `${html ?? (body.text ? `<p>${esc(body.text)}</p>` : '')}<br><div>${header.map(esc).join('<br>')}</div><br>${origHtml ?? `<pre>${esc(origText ?? '')}</pre>`}`
+      }
+      if ((kind.body as ForwardRequest).includeAttachments !== false) {
+        const metas = (await attachmentsOf(tx, [original.id])).get(original.id) ?? []
+        const rows = metas.length ? await tx.select().from(attachments).where(inArray(attachments.id, metas.map((m) => m.id))).orderBy(asc(attachments.position)) : []
+        for (const r of rows) {
+          atts.push({
+            filename: r.filename ?? 'attachment',
+            content: cipher.open(ctx.attachment(r.id), r.contentEnc),
+            contentType: r.contentType,
+            contentId: r.contentId,
+            inline: r.inline,
+          })
+        }
+      }
+    }
+  }
+  const draft: Draft = {
+    from,
+    to,
+    cc,
+    bcc,
+    replyTo,
+    subject,
+    text,
+    html,
+    attachments: atts,
+    headers,
+    inReplyTo,
+    references,
+    messageId: newMessageIdHeader(inbox.address.split('@')[1] ?? deps.config.domain),
+    date: deps.clock.now(),
+  }
+  checkRecipientCount(draft, errors)
+  errors.throwIfAny()
+  return draft
+}
+
+async function threadFor(tx: Tx, cipher: Cipher, tenantId: string, inboxId: string, d: Draft): Promise<string> {
+  const refs = [...new Set([d.inReplyTo, ...d.references].filter((r): r is string => !!r))].slice(-50)
+  if (refs.length) {
+    const [hit] = await tx
+      .select({ threadId: messages.threadId })
+      .from(messages)
+      .where(and(eq(messages.inboxId, inboxId), inArray(messages.messageIdHeader, refs), isNotNull(messages.threadId)))
+      .limit(1)
+    if (hit?.threadId) {
+      await tx
+        .update(threads)
+        .set({ messageCount: sql`${threads.messageCount} + 1`, lastMessageAt: sql`greatest(${threads.lastMessageAt}, now())` })
+        .where(eq(threads.id, hit.threadId))
+      return hit.threadId
+    }
+  }
+  const id = newUuid()
+  await tx.insert(threads).values({
+    tenantId,
+    id,
+    inboxId,
+    subjectEnc: cipher.sealNullable(ctx.threadSubject(id), stripSubjectPrefixes(d.subject) || null),
+    messageCount: 1,
+  })
+  return id
+}
+
+/** Stores the sender's copy (raw, message, attachments, thread) and one outbox row per recipient. */
+async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, raw: Buffer): Promise<{ sent: SentMessage; queued: number }> {
+  const tenantId = inbox.tenantId
+  const rawId = newUuid()
+  const id = newUuid()
+  await tx.insert(rawMessages).values({
+    tenantId,
+    id: rawId,
+    dataEnc: cipher.seal(ctx.raw(rawId), raw),
+    size: raw.length,
+    sha256: createHash('sha256').update(raw).digest('hex'),
+    mailFrom: inbox.address,
+  })
+  const threadId = await threadFor(tx, cipher, tenantId, inbox.id, d)
+  const recipients = uniqueRecipients(d)
+  const suppressed = new Map(
+    (await tx.select().from(suppressions).where(inArray(suppressions.address, recipients))).map((s) => [s.address, s]),
+  )
+  const rows: (typeof outbox.$inferInsert)[] = recipients.map((r) => {
+    const s = suppressed.get(r)
+    return {
+      tenantId,
+      id: newUuid(),
+      messageId: id,
+      inboxId: inbox.id,
+      recipient: r,
+      status: s ? 'suppressed' : 'queued',
+      lastError: s ? `address is on the suppression list (${s.reason})` : null,
+      finishedAt: s ? sql`now()` : null,
+    } as typeof outbox.$inferInsert
+  })
+  const status = aggregateStatus(rows.map((r) => r.status!))
+  const [row] = await tx
+    .insert(messages)
+    .values({
+      tenantId,
+      id,
+      inboxId: inbox.id,
+      rawId,
+      threadId,
+      direction: 'outbound',
+      status,
+      parseStatus: 'parsed',
+      fromAddress: d.from.address,
+      toAddresses: recipients,
+      addresses: { from: d.from, to: d.to, cc: d.cc, replyTo: d.replyTo },
+      messageIdHeader: d.messageId,
+      inReplyTo: d.inReplyTo,
+      references: d.references,
+      subjectEnc: cipher.sealNullable(ctx.subject(id), d.subject),
+      textEnc: cipher.sealNullable(ctx.text(id), d.text),
+      htmlEnc: cipher.sealNullable(ctx.html(id), d.html),
+      headersEnc: cipher.seal(ctx.headers(id), JSON.stringify(headersOf(raw))),
+      previewEnc: cipher.sealNullable(ctx.preview(id), previewOf(d.text, d.html)),
+      date: d.date,
+      size: raw.length,
+      hasAttachments: d.attachments.length > 0,
+    })
+    .returning()
+  if (d.attachments.length) {
+    await tx.insert(attachments).values(
+      d.attachments.map((a, position) => {
+        const attId = newUuid()
+        return {
+          tenantId,
+          id: attId,
+          messageId: id,
+          inboxId: inbox.id,
+          filename: a.filename,
+          contentType: a.contentType,
+          size: a.content.length,
+          contentId: a.contentId,
+          inline: a.inline,
+          contentEnc: cipher.seal(ctx.attachment(attId), a.content),
+          position,
+        }
+      }),
+    )
+  }
+  const stored: OutboxRow[] = await tx.insert(outbox).values(rows).returning()
+  const atts = (await attachmentsOf(tx, [id])).get(id) ?? []
+  const summary = summaryToWire(row as MessageRow, atts, cipher)
+  await appendEvent(tx, cipher, tenantId, 'message.queued', inbox.id, { message: summary })
+  const supp = stored.filter((r) => r.status === 'suppressed')
+  if (supp.length) {
+    await appendEvent(tx, cipher, tenantId, 'message.suppressed', inbox.id, {
+      message: { id: summary.id, inboxId: summary.inboxId, status },
+      recipients: supp.map((r) => r.recipient),
+    })
+  }
+  await notifyTenant(tx, tenantId, inbox.id)
+  return { sent: { ...summary, deliveries: stored.map(deliveryToWire) }, queued: stored.length - supp.length }
+}

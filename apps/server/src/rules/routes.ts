@@ -1,0 +1,121 @@
+// /v1/sender-rules: allow/block lists per tenant or per inbox (tenant keys only).
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import { z } from 'zod'
+import { and, desc, eq } from 'drizzle-orm'
+import { CreateSenderRuleRequest, ListQuery, SenderRule, SenderRuleList } from '@mailroom/contract'
+import type { AppEnv, Deps } from '../http/context.js'
+import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
+import { ApiError, notFound } from '../http/errors.js'
+import { scopeOf } from '../http/auth.js'
+import { rebindTenant, withTenant } from '../db/scope.js'
+import { fromPublicId, newUuid } from '../lib/ids.js'
+import { after as afterPos, microsOf, pageOf } from '../lib/cursor.js'
+import { getInbox } from '../inboxes/service.js'
+import { getTenant } from '../tenancy/service.js'
+import { actorOf, audit } from '../audit/service.js'
+import { senderRules } from './tables.js'
+import { normalisePattern, ruleToWire } from './service.js'
+
+export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
+  const { database } = deps
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'post',
+      path: '/v1/sender-rules',
+      operationId: 'createSenderRule',
+      tags: ['administration'],
+      summary: 'Add an allow or block rule (an address or a domain), inbound or outbound, for the tenant or one inbox.',
+      description:
+        'Inbound: mail from a blocked sender is refused at SMTP (`blockMode: reject`) or accepted and kept hidden (`hide`); where allow rules exist, other senders are refused. ' +
+        'Outbound: where allow rules exist, sending to anyone else is refused. A rule made by an ancestor acting inside a tenant cannot be removed by that tenant.',
+      request: body(CreateSenderRuleRequest),
+      responses: { 201: json(SenderRule, 'The rule.'), ...conflictError },
+    }),
+    async (c) => {
+      const input = c.req.valid('json')
+      const p = c.get('principal')
+      const { tenantId } = scopeOf(p)
+      const row = await withTenant(database, { tenantId }, async (tx) => {
+        let inboxId: string | null = null
+        if (input.inboxId) {
+          inboxId = fromPublicId('inbox', input.inboxId)
+          if (!inboxId || !(await getInbox(tx, inboxId))) throw notFound('inbox')
+        }
+        const [created] = await tx
+          .insert(senderRules)
+          .values({
+            tenantId,
+            id: newUuid(),
+            inboxId,
+            direction: input.direction,
+            action: input.action,
+            pattern: normalisePattern(input.pattern),
+            blockMode: input.blockMode,
+            setByTenantId: p.kind === 'operator' ? tenantId : p.keyTenantId,
+          })
+          .returning()
+        await audit(tx, tenantId, actorOf(p), 'sender_rule.created', { type: 'sender_rule', id: created!.id }, { ...input })
+        return created!
+      })
+      return reply(c, SenderRule, ruleToWire(row), 201)
+    },
+  )
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'get',
+      path: '/v1/sender-rules',
+      operationId: 'listSenderRules',
+      tags: ['administration'],
+      summary: "The tenant's allow and block rules.",
+      request: { query: ListQuery },
+      responses: { 200: json(SenderRuleList, 'A page of rules, newest first.') },
+    }),
+    async (c) => {
+      const q = c.req.valid('query')
+      const page = await withTenant(database, scopeOf(c.get('principal')), async (tx) => {
+        const rows = await tx
+          .select({ row: senderRules, at: microsOf(senderRules.createdAt) })
+          .from(senderRules)
+          .where(afterPos(senderRules.createdAt, senderRules.id, cursorOf(q.after)))
+          .orderBy(desc(senderRules.createdAt), desc(senderRules.id))
+          .limit(q.limit + 1)
+        return pageOf(rows.map((r) => ({ ...r, id: r.row.id })), q.limit)
+      })
+      return reply(c, SenderRuleList, { data: page.items.map((i) => ruleToWire(i.row)), nextCursor: page.nextCursor }, 200)
+    },
+  )
+
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'delete',
+      path: '/v1/sender-rules/{id}',
+      operationId: 'deleteSenderRule',
+      tags: ['administration'],
+      summary: 'Remove a rule (not one an ancestor set).',
+      request: { params: z.object({ id: z.string().describe('Rule id (`rul_...`).') }) },
+      responses: { 204: { description: 'Removed.' } },
+    }),
+    async (c) => {
+      const id = pathId('rule', c.req.valid('param').id, 'sender rule')
+      const p = c.get('principal')
+      const { tenantId } = scopeOf(p)
+      await withTenant(database, { tenantId }, async (tx) => {
+        const [rule] = await tx.select().from(senderRules).where(eq(senderRules.id, id))
+        if (!rule) throw notFound('sender rule')
+        // The setter must be visible from the caller's own key tenant: itself or a descendant.
+        if (p.kind !== 'operator' && rule.setByTenantId !== p.keyTenantId) {
+          // Seen from the caller's own key tenant (the acting tenant or its ancestor).
+          await rebindTenant(tx, { tenantId: p.keyTenantId })
+          const visible = await getTenant(tx, rule.setByTenantId)
+          await rebindTenant(tx, { tenantId })
+          if (!visible) throw new ApiError('forbidden', 'this rule was set by a parent tenant and can only be removed by it')
+        }
+        await tx.delete(senderRules).where(and(eq(senderRules.id, id)))
+        await audit(tx, tenantId, actorOf(p), 'sender_rule.deleted', { type: 'sender_rule', id }, { pattern: rule.pattern })
+      })
+      return c.body(null, 204)
+    },
+  )
+}

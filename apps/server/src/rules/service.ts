@@ -1,0 +1,63 @@
+// Allow/block lists: how a platform keeps an agent from mailing the world, and keeps unwanted
+// senders out. A domain pattern matches the domain and its subdomains.
+import { and, eq, isNull, or } from 'drizzle-orm'
+import type { SenderRule } from '@mailroom/contract'
+import type { Tx } from '../db/client.js'
+import { toPublicId } from '../lib/ids.js'
+import { senderRules, type SenderRuleRow } from './tables.js'
+
+export function normalisePattern(p: string): string {
+  return p.trim().toLowerCase().replace(/^@/, '')
+}
+
+export function matches(pattern: string, address: string): boolean {
+  const a = address.trim().toLowerCase()
+  if (pattern.includes('@')) return a === pattern
+  const domain = a.slice(a.lastIndexOf('@') + 1)
+  return domain === pattern || domain.endsWith(`.${pattern}`)
+}
+
+async function rulesFor(tx: Tx, inboxId: string, direction: 'inbound' | 'outbound'): Promise<SenderRuleRow[]> {
+  return tx
+    .select()
+    .from(senderRules)
+    .where(and(eq(senderRules.direction, direction), or(isNull(senderRules.inboxId), eq(senderRules.inboxId, inboxId))))
+}
+
+/**
+ * What to do with mail from `sender` to an inbox: a matching block wins; where allow rules exist
+ * (the inbox's, else the tenant's), a sender outside them is refused.
+ */
+export async function inboundVerdict(tx: Tx, inboxId: string, sender: string | null): Promise<'accept' | 'reject' | 'hide'> {
+  const rules = await rulesFor(tx, inboxId, 'inbound')
+  if (rules.length === 0) return 'accept'
+  const from = sender ?? ''
+  const block = rules.find((r) => r.action === 'block' && from !== '' && matches(r.pattern, from))
+  if (block) return block.blockMode
+  const allows = rules.filter((r) => r.action === 'allow')
+  const scoped = allows.some((r) => r.inboxId) ? allows.filter((r) => r.inboxId) : allows
+  if (scoped.length > 0 && !scoped.some((r) => from !== '' && matches(r.pattern, from))) return 'reject'
+  return 'accept'
+}
+
+/** The recipients an inbox may not send to (blocked, or outside an allow list). */
+export async function outboundRefused(tx: Tx, inboxId: string, recipients: string[]): Promise<string[]> {
+  const rules = await rulesFor(tx, inboxId, 'outbound')
+  if (rules.length === 0) return []
+  const allows = rules.filter((r) => r.action === 'allow')
+  const blocks = rules.filter((r) => r.action === 'block')
+  return recipients.filter((to) => blocks.some((r) => matches(r.pattern, to)) || (allows.length > 0 && !allows.some((r) => matches(r.pattern, to))))
+}
+
+export function ruleToWire(r: SenderRuleRow): SenderRule {
+  return {
+    id: toPublicId('rule', r.id),
+    inboxId: r.inboxId ? toPublicId('inbox', r.inboxId) : null,
+    setByTenantId: toPublicId('tenant', r.setByTenantId),
+    direction: r.direction,
+    action: r.action,
+    pattern: r.pattern,
+    blockMode: r.blockMode,
+    createdAt: r.createdAt.toISOString(),
+  }
+}

@@ -1,0 +1,199 @@
+// Usage metering and the storage quota. Counters move in the same transaction as what they count
+// (a message stored, a message sent), so they match what happened exactly, also under concurrency.
+import { sql } from 'drizzle-orm'
+import type { UsageRow } from '@mailroom/contract'
+import { rawRows, type Database, type Tx } from '../db/client.js'
+import { withTenant } from '../db/scope.js'
+import type { Logger } from '../lib/log.js'
+import { toPublicId } from '../lib/ids.js'
+import { NIL_UUID } from './tables.js'
+
+export const utcDay = (d: Date): string => d.toISOString().slice(0, 10)
+
+type Counter = 'messages_received' | 'messages_sent' | 'api_requests'
+
+async function bump(tx: Tx, tenantId: string, inboxId: string, day: string, column: Counter, n: number): Promise<void> {
+  await tx.execute(sql`
+    insert into usage_daily (tenant_id, day, inbox_id, ${sql.raw(column)}) values (${tenantId}, ${day}, ${inboxId}, ${n})
+    on conflict (tenant_id, day, inbox_id) do update set ${sql.raw(column)} = usage_daily.${sql.raw(column)} + excluded.${sql.raw(column)}`)
+}
+
+/** Counts messages received (per inbox and for the tenant) and, within the quota, admits them. */
+export async function countReceived(tx: Tx, tenantId: string, inboxIds: string[], day: string, maxPerDay: number | null | undefined): Promise<boolean> {
+  const n = inboxIds.length
+  if (maxPerDay != null) {
+    const rows = await rawRows(
+      tx,
+      sql`insert into usage_daily (tenant_id, day, inbox_id, messages_received) values (${tenantId}, ${day}, ${NIL_UUID}, ${n})
+          on conflict (tenant_id, day, inbox_id) do update set messages_received = usage_daily.messages_received + excluded.messages_received
+          where usage_daily.messages_received + excluded.messages_received <= ${maxPerDay}
+          returning 1`,
+    )
+    if (rows.length === 0 || n > maxPerDay) return false
+  } else {
+    await bump(tx, tenantId, NIL_UUID, day, 'messages_received', n)
+  }
+  for (const inboxId of [...inboxIds].sort()) await bump(tx, tenantId, inboxId, day, 'messages_received', 1)
+  return true
+}
+
+export async function countSent(tx: Tx, tenantId: string, inboxId: string, day: string, n = 1): Promise<void> {
+  await bump(tx, tenantId, NIL_UUID, day, 'messages_sent', n)
+  await bump(tx, tenantId, inboxId, day, 'messages_sent', n)
+}
+
+/**
+ * Moves the stored-bytes gauges (tenant total and per inbox) and today's snapshot of them. With a
+ * quota, growth that would cross it is refused atomically (returns false, nothing changes).
+ */
+export async function addStoredBytes(
+  tx: Tx,
+  tenantId: string,
+  perInbox: { inboxId: string; bytes: number }[],
+  tenantDelta: number,
+  day: string,
+  maxStoredBytes: number | null | undefined,
+): Promise<boolean> {
+  const guard = maxStoredBytes != null && tenantDelta > 0 ? sql`where storage_usage.bytes + excluded.bytes <= ${maxStoredBytes}` : sql``
+  if (maxStoredBytes != null && tenantDelta > maxStoredBytes) return false
+  const total = await rawRows<{ bytes: string | number }>(
+    tx,
+    sql`insert into storage_usage (tenant_id, inbox_id, bytes) values (${tenantId}, ${NIL_UUID}, ${tenantDelta})
+        on conflict (tenant_id, inbox_id) do update set bytes = greatest(storage_usage.bytes + excluded.bytes, 0) ${guard}
+        returning bytes`,
+  )
+  if (total.length === 0) return false
+  await snapshot(tx, tenantId, NIL_UUID, day, Number(total[0]!.bytes))
+  for (const { inboxId, bytes } of [...perInbox].sort((a, b) => (a.inboxId < b.inboxId ? -1 : 1))) {
+    const [row] = await rawRows<{ bytes: string | number }>(
+      tx,
+      sql`insert into storage_usage (tenant_id, inbox_id, bytes) values (${tenantId}, ${inboxId}, ${bytes})
+          on conflict (tenant_id, inbox_id) do update set bytes = greatest(storage_usage.bytes + excluded.bytes, 0)
+          returning bytes`,
+    )
+    await snapshot(tx, tenantId, inboxId, day, Number(row!.bytes))
+  }
+  return true
+}
+
+async function snapshot(tx: Tx, tenantId: string, inboxId: string, day: string, bytes: number) {
+  await tx.execute(sql`
+    insert into usage_daily (tenant_id, day, inbox_id, bytes_stored) values (${tenantId}, ${day}, ${inboxId}, ${bytes})
+    on conflict (tenant_id, day, inbox_id) do update set bytes_stored = excluded.bytes_stored`)
+}
+
+/**
+ * API requests are counted in memory and written once a second (and on stop): one upsert per
+ * tenant/inbox/day instead of a write per request.
+ */
+export class ApiRequestMeter {
+  private pending = new Map<string, number>()
+  private timer: NodeJS.Timeout | null = null
+  private flushing: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly database: Database,
+    private readonly log: Logger,
+  ) {}
+
+  record(tenantId: string, inboxId: string | null, day: string): void {
+    const key = `${tenantId}|${inboxId ?? NIL_UUID}|${day}`
+    this.pending.set(key, (this.pending.get(key) ?? 0) + 1)
+  }
+
+  start(intervalMs = 1000): void {
+    this.timer = setInterval(() => void this.flush(), intervalMs)
+    this.timer.unref()
+  }
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.pending.size === 0) return
+      const batch = this.pending
+      this.pending = new Map()
+      const byTenant = new Map<string, { inboxId: string; day: string; n: number }[]>()
+      for (const [key, n] of batch) {
+        const [tenantId, inboxId, day] = key.split('|') as [string, string, string]
+        const list = byTenant.get(tenantId) ?? []
+        list.push({ inboxId, day, n })
+        byTenant.set(tenantId, list)
+      }
+      for (const [tenantId, list] of byTenant) {
+        try {
+          await withTenant(this.database, { tenantId }, async (tx) => {
+            for (const { inboxId, day, n } of list) {
+              if (inboxId !== NIL_UUID) await bump(tx, tenantId, inboxId, day, 'api_requests', n)
+              await bump(tx, tenantId, NIL_UUID, day, 'api_requests', n)
+            }
+          })
+        } catch (err) {
+          // A tenant deleted meanwhile: its counts go with it. Anything else is worth a line.
+          this.log.warn('usage flush failed', { tenantId, err: String(err) })
+        }
+      }
+    })
+    return this.flushing
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    await this.flush()
+  }
+}
+
+interface UsageSum {
+  tenant_id: string | null
+  inbox_id: string | null
+  day: string | null
+  received: string | number
+  sent: string | number
+  api: string | number
+  stored: string | number
+}
+
+/**
+ * The caller's and its descendants' usage between two days, grouped. RLS already limits the rows
+ * to the caller's subtree. Stored bytes are the gauge on the last day of the range that has one.
+ */
+export async function usageReport(tx: Tx, from: string, to: string, groupBy: 'tenant' | 'inbox' | 'day') {
+  const inboxFilter = groupBy === 'inbox' ? sql`inbox_id <> ${NIL_UUID}` : sql`inbox_id = ${NIL_UUID}`
+  const groupCols = groupBy === 'day' ? sql`day` : groupBy === 'inbox' ? sql`tenant_id, inbox_id` : sql`tenant_id`
+  const rows = await rawRows<UsageSum>(
+    tx,
+    sql`
+    with r as (
+      select *, row_number() over (partition by tenant_id, inbox_id order by day desc) as latest
+      from usage_daily where day between ${from}::date and ${to}::date and ${inboxFilter}
+    )
+    select sum(messages_received) as received, sum(messages_sent) as sent, sum(api_requests) as api,
+           ${groupBy === 'day' ? sql`sum(bytes_stored)` : sql`sum(case when latest = 1 then bytes_stored else 0 end)`} as stored,
+           ${groupBy === 'day' ? sql`null::uuid` : sql`min(tenant_id::text)::uuid`} as tenant_id,
+           ${groupBy === 'inbox' ? sql`min(inbox_id::text)::uuid` : sql`null::uuid`} as inbox_id,
+           ${groupBy === 'day' ? sql`min(day)::text` : sql`null::text`} as day
+    from r group by ${groupCols} order by ${groupCols}`,
+  )
+  const data: UsageRow[] = rows.map((r) => ({
+    tenantId: r.tenant_id ? toPublicId('tenant', r.tenant_id) : null,
+    inboxId: r.inbox_id ? toPublicId('inbox', r.inbox_id) : null,
+    day: r.day,
+    messagesReceived: Number(r.received),
+    messagesSent: Number(r.sent),
+    apiRequests: Number(r.api),
+    bytesStored: Number(r.stored),
+  }))
+  const [t] = await rawRows<{ received: string | number; sent: string | number; api: string | number; stored: string | number }>(
+    tx,
+    sql`
+    with r as (
+      select *, row_number() over (partition by tenant_id order by day desc) as latest
+      from usage_daily where day between ${from}::date and ${to}::date and inbox_id = ${NIL_UUID}
+    )
+    select coalesce(sum(messages_received), 0) as received, coalesce(sum(messages_sent), 0) as sent,
+           coalesce(sum(api_requests), 0) as api, coalesce(sum(case when latest = 1 then bytes_stored else 0 end), 0) as stored
+    from r`,
+  )
+  return {
+    data,
+    total: { messagesReceived: Number(t!.received), messagesSent: Number(t!.sent), apiRequests: Number(t!.api), bytesStored: Number(t!.stored) },
+  }
+}

@@ -1,0 +1,42 @@
+// Retention with a controllable clock: mail older than retentionDays goes, newer mail stays.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { sendMail, settled } from '../helpers/mail.js'
+import { purgeExpired } from '../../src/retention/service.js'
+import { silentLogger } from '../../src/lib/log.js'
+
+let server: TestServer
+let offsetDays = 0
+const clock = { now: () => new Date(Date.now() + offsetDays * 86_400_000) }
+beforeAll(async () => {
+  server = await startTestServer({ clock })
+})
+afterAll(() => server?.stop())
+
+describe('retention', () => {
+  it("purges mail past the tenant's retention, in batches, leaving other tenants alone", async () => {
+    const parent = await makeTenant(server)
+    const child = await makeChild(parent, server)
+    const keep = await makeInbox(server, child)
+    const short = await makeInbox(server, child)
+    const unaffected = await makeTenant(server)
+    const unaffectedInbox = await makeInbox(server, unaffected)
+    await parent.api.patch(`/v1/tenants/${child.id}`, { limits: { retentionDays: 30 } })
+    for (let i = 0; i < 5; i++) await sendMail(server, { to: keep.address, subject: `old ${i}` })
+    await sendMail(server, { to: short.address, subject: 'old short' })
+    await sendMail(server, { to: unaffectedInbox.address, subject: 'forever' })
+    await settled(server)
+
+    // Ten days later nothing is due for the 30-day tenant.
+    offsetDays = 10
+    expect((await purgeExpired(server.running.deps.database, clock, silentLogger, 2)).deleted).toBe(0)
+    // A month later all of it is; the tenant without retention keeps its mail.
+    offsetDays = 31
+    const r = await purgeExpired(server.running.deps.database, clock, silentLogger, 2)
+    expect(r.deleted).toBe(6)
+    expect((await keep.api.get(`/v1/inboxes/${keep.id}/messages`)).body.data).toEqual([])
+    expect((await short.api.get(`/v1/inboxes/${short.id}/messages`)).body.data).toEqual([])
+    expect((await unaffectedInbox.api.get(`/v1/inboxes/${unaffectedInbox.id}/messages`)).body.data).toHaveLength(1)
+    offsetDays = 0
+  })
+})
