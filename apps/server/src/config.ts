@@ -46,6 +46,12 @@ const EnvSchema = z.object({
     .optional(),
   MAILROOM_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   MAILROOM_DELIVERY_TENANT_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(8),
+  MAILROOM_WEBHOOK_ALLOW_PRIVATE: z.enum(['none', 'loopback', 'private']).default('none'),
+  MAILROOM_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(10),
+  MAILROOM_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  MAILROOM_WEBHOOK_TENANT_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(4),
+  MAILROOM_WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(60).default(3 * 86400),
+  MAILROOM_WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(0).default(0),
   MAILROOM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 
@@ -83,6 +89,16 @@ export interface Config {
   /** Deliveries in flight per process, and per tenant across the deployment. */
   deliveryConcurrency: number
   deliveryTenantInFlight: number
+  /** Webhook targets on loopback (`loopback`) or also private ranges (`private`); link-local and metadata addresses never. */
+  webhookAllowPrivate: 'none' | 'loopback' | 'private'
+  webhookTimeoutSeconds: number
+  /** Webhook requests in flight per process, and per tenant across the deployment. */
+  webhookConcurrency: number
+  webhookTenantInFlight: number
+  /** An endpoint failing without a success for this long is disabled (and a delivery older than this stops retrying). */
+  webhookDisableAfterSeconds: number
+  /** ... or after this many consecutive failures (0: only the time window). */
+  webhookDisableAfterFailures: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
 }
 
@@ -145,6 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ipPools: parseIpPools(e.MAILROOM_IP_POOLS),
     deliveryConcurrency: e.MAILROOM_DELIVERY_CONCURRENCY,
     deliveryTenantInFlight: e.MAILROOM_DELIVERY_TENANT_IN_FLIGHT,
+    webhookAllowPrivate: e.MAILROOM_WEBHOOK_ALLOW_PRIVATE,
+    webhookTimeoutSeconds: e.MAILROOM_WEBHOOK_TIMEOUT_SECONDS,
+    webhookConcurrency: e.MAILROOM_WEBHOOK_CONCURRENCY,
+    webhookTenantInFlight: e.MAILROOM_WEBHOOK_TENANT_IN_FLIGHT,
+    webhookDisableAfterSeconds: e.MAILROOM_WEBHOOK_DISABLE_AFTER_SECONDS,
+    webhookDisableAfterFailures: e.MAILROOM_WEBHOOK_DISABLE_AFTER_FAILURES,
     logLevel: e.MAILROOM_LOG_LEVEL,
   }
 }

@@ -23,6 +23,7 @@ import { relayTransport, type OutboundTransport } from './delivery/transport.js'
 import { loadDkim } from './delivery/dkim.js'
 import { ApiRequestMeter } from './usage/service.js'
 import { startRetention } from './retention/service.js'
+import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js'
 
 export interface Running {
   httpPort: number
@@ -95,6 +96,11 @@ export interface StartOptions {
     /** false: do not start the delivery workers (sends stay queued). */
     start?: boolean
   }
+  /** Webhook delivery tuning (tests: fast retries, short timeouts, a fake DNS for targets). */
+  webhooks?: Partial<Omit<WebhookWorkerOptions, 'database' | 'crypto' | 'log'>> & {
+    /** false: do not start the webhook workers (deliveries stay pending). */
+    start?: boolean
+  }
 }
 
 export async function startMailroom(opts: StartOptions): Promise<Running> {
@@ -127,18 +133,32 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     tenantInFlight: config.deliveryTenantInFlight,
     ...deliveryTuning,
   })
+  const { start: startWebhooks = true, ...webhookTuning } = opts.webhooks ?? {}
+  const webhooks = new WebhookWorker({
+    database: stores.runtime,
+    crypto,
+    log: logger,
+    allowPrivate: config.webhookAllowPrivate,
+    timeoutMs: config.webhookTimeoutSeconds * 1000,
+    concurrency: config.webhookConcurrency,
+    tenantInFlight: config.webhookTenantInFlight,
+    disableAfterMs: config.webhookDisableAfterSeconds * 1000,
+    disableAfterFailures: config.webhookDisableAfterFailures,
+    ...webhookTuning,
+  })
   const usage = new ApiRequestMeter(stores.runtime, logger)
   let stopRetention = () => {}
   const closeStores = async () => {
     stopRetention()
     await usage.stop()
+    await webhooks.stop()
     await delivery.stop()
     await ingest.stop()
     await hub.stop()
     if (!opts.parser) await parser.close()
     if (!given) await stores.close()
   }
-  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, ingest, delivery, usage }
+  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, ingest, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   let smtp: SMTPServer | undefined
@@ -146,6 +166,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     await hub.start(stores.runtime)
     ingest.startSweeper()
     if (startDelivery) delivery.start()
+    if (startWebhooks) await webhooks.start()
     usage.start()
     stopRetention = startRetention(stores.runtime, clock, logger, config.retentionIntervalSeconds * 1000)
     const httpPort = await listen(http, config.httpPort, config.host, 'HTTP', 'MAILROOM_HTTP_PORT')

@@ -1,5 +1,5 @@
 // API keys: minting (shown once), listing, revoking, and authenticating a presented key.
-import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm'
+import { and, desc, eq, isNull, sql } from 'drizzle-orm'
 import type { ApiKey } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { withoutTenant } from '../db/scope.js'

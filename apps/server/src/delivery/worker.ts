@@ -16,6 +16,8 @@ import { outbox, sendingStates, type OutboxRow } from './tables.js'
 import { aggregateStatus, notifyTenant } from './status.js'
 import { DeliveryError, type OutboundTransport } from './transport.js'
 import type { DkimSigner } from './dkim.js'
+import { signMessage, type SignOptions } from '../mail/authentication.js'
+import { dkimKeyFor } from '../domains/service.js'
 import { DEFAULT_REPUTATION, judge, suppress, type ReputationOptions } from './reputation.js'
 
 export interface DeliveryOptions {
@@ -175,10 +177,12 @@ export class DeliveryWorker {
           message: { id: toPublicId('message', msg.id), inboxId: toPublicId('inbox', msg.inboxId), status: 'sending' },
         })
       }
-      return { row, from: msg.fromAddress ?? '', raw, route: route ?? null, pool: state?.ipPool ?? 'shared' }
+      // Mail from one of the tenant's verified custom domains is signed with that domain's key.
+      const domainKey = route ? null : await dkimKeyFor(tx, cipher, (msg.fromAddress ?? '').split('@')[1] ?? '')
+      return { row, from: msg.fromAddress ?? '', raw, route: route ?? null, pool: state?.ipPool ?? 'shared', domainKey }
     })
     if (!prep || !prep.raw) return
-    const outcome = await this.attempt(prep.row, prep.from, prep.raw, prep.route, prep.pool)
+    const outcome = await this.attempt(prep.row, prep.from, prep.raw, prep.route, prep.pool, prep.domainKey)
     await this.finish(tenantId, prep.row, outcome)
   }
 
@@ -188,6 +192,7 @@ export class DeliveryWorker {
     raw: Buffer,
     route: { tenant_id: string; inbox_id: string; tenant_suspended: boolean } | null,
     pool: string,
+    domainKey: SignOptions | null = null,
   ): Promise<Outcome> {
     if (route) {
       if (route.tenant_suspended) return { status: 'bounced', route: 'internal', detail: '550 recipient unavailable', hard: true }
@@ -206,7 +211,8 @@ export class DeliveryWorker {
     if (!transport) return { status: 'held', route: 'external', detail: HELD_NO_RELAY }
     let signed = raw
     try {
-      if (this.o.dkim) signed = await this.o.dkim.sign(raw, from.split('@')[1] ?? '')
+      if (domainKey) signed = await signMessage(raw, domainKey)
+      else if (this.o.dkim) signed = await this.o.dkim.sign(raw, from.split('@')[1] ?? '')
     } catch (err) {
       return { status: 'deferred', route: 'external', detail: `DKIM signing failed: ${(err as Error).message}` }
     }

@@ -7,6 +7,7 @@ import { toPublicId } from '../lib/ids.js'
 import { ctx } from '../messages/service.js'
 import { tenants } from '../tenancy/tables.js'
 import { events, type EventRow } from './tables.js'
+import { fanOutEvent } from '../webhooks/service.js'
 import { sql } from 'drizzle-orm'
 
 /**
@@ -20,6 +21,8 @@ export async function appendEvent(tx: Tx, cipher: Cipher, tenantId: string, type
   )
   const seq = Number(row!.event_seq)
   await tx.insert(events).values({ tenantId, seq, type, inboxId, dataEnc: cipher.seal(ctx.event(seq), JSON.stringify(data)) })
+  // Same transaction: the event and its webhook deliveries commit (or roll back) together.
+  await fanOutEvent(tx, cipher, tenantId, seq, type, inboxId, data)
   return seq
 }
 

@@ -15,6 +15,8 @@ import { registerDeliveryRoutes } from '../delivery/routes.js'
 import { registerRuleRoutes } from '../rules/routes.js'
 import { registerUsageRoutes } from '../usage/routes.js'
 import { registerAuditRoutes } from '../audit/routes.js'
+import { registerWebhookRoutes } from '../webhooks/routes.js'
+import { registerDomainRoutes } from '../domains/routes.js'
 import { idempotencyMiddleware } from '../idempotency/middleware.js'
 
 export const API_VERSION = '0.1.0'
@@ -65,6 +67,8 @@ export function createApp(deps: Deps) {
   registerRuleRoutes(app, deps)
   registerUsageRoutes(app, deps)
   registerAuditRoutes(app, deps)
+  registerWebhookRoutes(app, deps)
+  registerDomainRoutes(app, deps)
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

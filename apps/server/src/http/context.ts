@@ -8,6 +8,8 @@ import type { Hub } from '../events/hub.js'
 import type { Ingest } from '../messages/ingest.js'
 import type { ApiRequestMeter } from '../usage/service.js'
 import type { DeliveryWorker } from '../delivery/worker.js'
+import type { WebhookWorker } from '../webhooks/worker.js'
+import type { DnsResolver } from '../mail/authentication.js'
 
 export interface Deps {
   database: Database
@@ -21,6 +23,10 @@ export interface Deps {
   usage: ApiRequestMeter
   /** Outbound delivery workers (absent: sends stay queued until a worker runs). */
   delivery?: DeliveryWorker
+  /** Webhook delivery workers (absent: deliveries stay pending until a worker runs). */
+  webhooks?: WebhookWorker
+  /** DNS for custom-domain verification (`node:dns` in production, a fake in tests). */
+  resolver?: DnsResolver
 }
 
 /** Who is calling, resolved by the auth middleware. Ids are internal uuids. */

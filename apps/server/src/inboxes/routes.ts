@@ -9,6 +9,7 @@ import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'
 import { createInbox, deleteInbox, getInbox, inboxToWire, listInboxes, updateInbox } from './service.js'
 import { actorOf, audit } from '../audit/service.js'
+import { requireVerifiedDomain } from '../domains/service.js'
 import { toPublicId } from '../lib/ids.js'
 
 export const InboxIdParam = z.object({ id: z.string().describe('Inbox id (`inb_...`).') })
@@ -31,7 +32,9 @@ export function registerInboxRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const p = c.get('principal')
       const { tenantId } = scopeOf(p)
       const { inbox, apiKey } = await withTenant(database, { tenantId }, async (tx) => {
-        const created = await createInbox(tx, { tenantId, domain: config.domain, ...input })
+        const { domain: requested, ...rest } = input
+        const domain = requested && requested !== config.domain ? await requireVerifiedDomain(tx, requested) : config.domain
+        const created = await createInbox(tx, { ...rest, tenantId, domain })
         await audit(tx, tenantId, actorOf(p), 'inbox.created', { type: 'inbox', id: toPublicId('inbox', created.inbox.id) }, {
           address: created.inbox.address,
           withKey: Boolean(created.apiKey),

@@ -1,6 +1,6 @@
 // Reading mail: wire shapes (decrypting content with the tenant's key), lists with filters,
 // threads, raw bytes, attachments, deletion.
-import { and, asc, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm'
 import type { AttachmentInfo, Message, MessageSummary, Thread } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
 import { rebindTenant } from '../db/scope.js'

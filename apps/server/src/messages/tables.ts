@@ -2,7 +2,7 @@
 // (`*_enc`) hold AES-256-GCM ciphertext under the tenant's data key; addresses, sizes and times
 // stay in clear for indexing.
 import { sql } from 'drizzle-orm'
-import { bigint, boolean, customType, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core'
+import { bigint, boolean, customType, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { tenantIdColumn } from '../db/columns.js'
 import { inboxes } from '../inboxes/tables.js'
 

@@ -6,13 +6,13 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp
 import { sql } from 'drizzle-orm'
 import type { Deps } from '../http/context.js'
 import { rawRows } from '../db/client.js'
-import { rebindTenant, withTenant, withoutTenant } from '../db/scope.js'
+import { withTenant, withoutTenant } from '../db/scope.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
 import { QuotaError, type Recipient } from '../messages/ingest.js'
 import { inboundVerdict } from '../rules/service.js'
+import { isVerifiedDomain } from '../domains/routing.js'
 import { inboxes } from '../inboxes/tables.js'
-import { tenants } from '../tenancy/tables.js'
 import { eq } from 'drizzle-orm'
 import type { TenantLimits, InboxLimits } from '@mailroom/contract'
 
@@ -39,11 +39,6 @@ export function createSmtpServer(deps: Deps): SMTPServer {
     if (hit && Date.now() - hit.at < LIMITS_TTL_MS) return hit
     const value = await withTenant(database, { tenantId }, async (tx) => {
       const [inbox] = await tx.select({ limits: inboxes.limits }).from(inboxes).where(eq(inboxes.id, inboxId))
-      // A tenant cannot see its ancestors under RLS, so their caps would be missed: read the
-      // chain from the root's scope, which sees the whole subtree.
-      const [me] = await tx.select({ ancestors: tenants.ancestors }).from(tenants).where(eq(tenants.id, tenantId))
-      const root = me?.ancestors[0]
-      if (root) await rebindTenant(tx, { tenantId: root })
       return { at: Date.now(), limits: await effectiveLimits(tx, tenantId), inbox: inbox?.limits ?? {} }
     })
     if (limitsCache.size > 50_000) limitsCache.clear()
@@ -96,7 +91,9 @@ export function createSmtpServer(deps: Deps): SMTPServer {
           rawRows<{ tenant_id: string; inbox_id: string; tenant_suspended: boolean }>(tx, sql`select * from mailroom_route(${rcpt})`),
         )
         if (!route) {
-          if (!ourDomain(domain)) throw smtpError(550, '5.7.1 Relaying denied: this server only accepts mail for its own domains')
+          if (!ourDomain(domain) && !(await isVerifiedDomain(database, domain))) {
+            throw smtpError(550, '5.7.1 Relaying denied: this server only accepts mail for its own domains')
+          }
           throw smtpError(550, `5.1.1 <${rcpt}>: no such mailbox`)
         }
         if (route.tenant_suspended) throw smtpError(451, '4.7.1 Mailbox temporarily unavailable, try again later')

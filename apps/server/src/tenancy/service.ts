@@ -1,6 +1,6 @@
 // Tenants: the tree, creation with a first key, updates and deletion. All calls run inside a
 // tenant-scoped transaction (db/scope.ts); RLS confines them to the caller's subtree.
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import { and, desc, eq, or, sql } from 'drizzle-orm'
 import type { Tenant, TenantLimits } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { rebindTenant, withTenant } from '../db/scope.js'

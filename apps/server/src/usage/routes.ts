@@ -2,7 +2,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { UsageQuery, UsageReport } from '@mailroom/contract'
 import type { AppEnv, Deps } from '../http/context.js'
-import { defineRoute, json, reply } from '../http/route.js'
+import { defineRoute, reply } from '../http/route.js'
 import { ApiError } from '../http/errors.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'

@@ -65,7 +65,7 @@ describe('mailroom CLI', () => {
     const missing = await runCli(['key', 'create', '--tenant', `tnt_${'0'.repeat(32)}`], storeEnv())
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/^mailroom: no tenant tnt_0+\n/)
-  })
+  }, 180_000)
 
   it('bad configuration stops with one clear line and a non-zero exit, no stack trace', async () => {
     const cases: [Record<string, string>, RegExp][] = [
@@ -88,7 +88,7 @@ describe('mailroom CLI', () => {
     const usage = await runCli(['frobnicate'], {})
     expect(usage.code).toBe(1)
     expect(usage.stderr).toContain('unknown command: frobnicate')
-  })
+  }, 120_000)
 
   it('a port in use stops start with one clear line', async () => {
     const blocker = createServer()
@@ -101,7 +101,7 @@ describe('mailroom CLI', () => {
     } finally {
       blocker.close()
     }
-  })
+  }, 120_000)
 
   it('first embedded start creates the dev tenant and prints a key and a curl that works', async () => {
     const dataDir = tempDir()
@@ -125,5 +125,5 @@ describe('mailroom CLI', () => {
     } finally {
       await stopChild(second.child)
     }
-  })
+  }, 180_000)
 })
