@@ -15,6 +15,8 @@ import type { InboxRow } from '../inboxes/tables.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
 import { appendEvent } from '../events/service.js'
+import { countSent, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
+import { outboundRefused } from '../rules/service.js'
 import { attachments, messages, rawMessages, threads, type MessageRow } from '../messages/tables.js'
 import { attachmentsOf, ctx, getMessage, previewOf, summaryToWire } from '../messages/service.js'
 import {
@@ -55,7 +57,18 @@ export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: strin
     const maxBytes = Math.min(deps.config.maxMessageBytes, limits.maxMessageBytes ?? Infinity)
     if (raw.length > maxBytes) throw new ApiError('payload_too_large', `message is ${raw.length} bytes; the limit is ${maxBytes}`)
 
+    // A platform's allow/block lists keep its agents from mailing the world.
+    const refused = await outboundRefused(tx, inbox.id, uniqueRecipients(draft))
+    if (refused.length) throw new ApiError('forbidden', `not allowed to send to ${refused.join(', ')} (the tenant's outbound sender rules)`)
+
     await consumeSendLimits(tx, deps, scope.tenantId, inbox, limits)
+    // The sender's copy is stored mail: the storage quota and usage move with it
+    // (in the lock order of usage/service.ts: storage gauges, then daily counters).
+    const day = utcDay(deps.clock.now())
+    const totals = await reserveStorage(tx, scope.tenantId, [{ inboxId: inbox.id, bytes: raw.length }], raw.length, limits.maxStoredBytes)
+    if (!totals) throw new ApiError('quota_exceeded', 'this tenant is over its storage quota')
+    await countSent(tx, scope.tenantId, inbox.id, day)
+    await snapshotStorage(tx, scope.tenantId, totals, day)
     return storeOutbound(tx, cipher, inbox, draft, raw)
   })
   if (out.queued > 0) deps.delivery?.kick()

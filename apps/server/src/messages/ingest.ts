@@ -13,7 +13,7 @@ import { jobs } from '../jobs/tables.js'
 import { inboxes } from '../inboxes/tables.js'
 import { appendEvent } from '../events/service.js'
 import { effectiveLimits } from '../tenancy/service.js'
-import { addStoredBytes, countReceived, utcDay } from '../usage/service.js'
+import { countReceived, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
 import { arrivalPayload, MAIL_CHANNEL } from '../events/hub.js'
 import { verifyMessage, type DnsResolver, type AuthResults } from '../mail/authentication.js'
 import type { MailParser, ParsedMessage } from './parser.js'
@@ -86,7 +86,8 @@ export class Ingest {
       if (!list.some((x) => x.inboxId === r.inboxId)) list.push(r)
       byTenant.set(r.tenantId, list)
     }
-    const tenantIds = [...byTenant.keys()]
+    // Tenants in id order: concurrent multi-tenant messages lock rows in one order.
+    const tenantIds = [...byTenant.keys()].sort()
     if (tenantIds.length === 0) return []
     const sha256 = createHash('sha256').update(raw).digest('hex')
     const stored = await withTenant(this.o.database, { tenantId: tenantIds[0]! }, async (tx) => {
@@ -117,11 +118,14 @@ export class Ingest {
           hidden: r.hidden ?? false,
         }))
         // Quotas and usage move in this same transaction: exact counts, nothing half-written.
+        // (In the lock order of usage/service.ts: storage gauges, then daily counters.)
         const limits = await effectiveLimits(tx, tenantId)
         const day = utcDay(new Date())
-        if (!(await countReceived(tx, tenantId, rows.map((r) => r.inboxId), day, limits.maxMessagesPerDay))) throw new QuotaError('daily', tenantId)
         const perInbox = rows.map((r) => ({ inboxId: r.inboxId, bytes: raw.length }))
-        if (!(await addStoredBytes(tx, tenantId, perInbox, raw.length, day, limits.maxStoredBytes))) throw new QuotaError('storage', tenantId)
+        const totals = await reserveStorage(tx, tenantId, perInbox, raw.length, limits.maxStoredBytes)
+        if (!totals) throw new QuotaError('storage', tenantId)
+        if (!(await countReceived(tx, tenantId, rows.map((r) => r.inboxId), day, limits.maxMessagesPerDay))) throw new QuotaError('daily', tenantId)
+        await snapshotStorage(tx, tenantId, totals, day)
         await tx.insert(messages).values(rows)
         await tx.insert(jobs).values({
           tenantId,

@@ -45,6 +45,9 @@ export async function countSent(tx: Tx, tenantId: string, inboxId: string, day: 
 /**
  * Moves the stored-bytes gauges (tenant total and per inbox) and today's snapshot of them. With a
  * quota, growth that would cross it is refused atomically (returns false, nothing changes).
+ *
+ * Lock order, the same in every transaction that touches usage: storage_usage (tenant row, then
+ * inboxes by id), then usage_daily (tenant row, then inboxes by id). No two writers deadlock.
  */
 export async function addStoredBytes(
   tx: Tx,
@@ -54,16 +57,30 @@ export async function addStoredBytes(
   day: string,
   maxStoredBytes: number | null | undefined,
 ): Promise<boolean> {
+  const totals = await reserveStorage(tx, tenantId, perInbox, tenantDelta, maxStoredBytes)
+  if (!totals) return false
+  await snapshotStorage(tx, tenantId, totals, day)
+  return true
+}
+
+/** The storage_usage half of addStoredBytes: the new totals, or null when over the quota. */
+export async function reserveStorage(
+  tx: Tx,
+  tenantId: string,
+  perInbox: { inboxId: string; bytes: number }[],
+  tenantDelta: number,
+  maxStoredBytes: number | null | undefined,
+): Promise<Map<string, number> | null> {
+  if (maxStoredBytes != null && tenantDelta > maxStoredBytes) return null
   const guard = maxStoredBytes != null && tenantDelta > 0 ? sql`where storage_usage.bytes + excluded.bytes <= ${maxStoredBytes}` : sql``
-  if (maxStoredBytes != null && tenantDelta > maxStoredBytes) return false
   const total = await rawRows<{ bytes: string | number }>(
     tx,
     sql`insert into storage_usage (tenant_id, inbox_id, bytes) values (${tenantId}, ${NIL_UUID}, ${tenantDelta})
         on conflict (tenant_id, inbox_id) do update set bytes = greatest(storage_usage.bytes + excluded.bytes, 0) ${guard}
         returning bytes`,
   )
-  if (total.length === 0) return false
-  await snapshot(tx, tenantId, NIL_UUID, day, Number(total[0]!.bytes))
+  if (total.length === 0) return null
+  const totals = new Map<string, number>([[NIL_UUID, Number(total[0]!.bytes)]])
   for (const { inboxId, bytes } of [...perInbox].sort((a, b) => (a.inboxId < b.inboxId ? -1 : 1))) {
     const [row] = await rawRows<{ bytes: string | number }>(
       tx,
@@ -71,9 +88,14 @@ export async function addStoredBytes(
           on conflict (tenant_id, inbox_id) do update set bytes = greatest(storage_usage.bytes + excluded.bytes, 0)
           returning bytes`,
     )
-    await snapshot(tx, tenantId, inboxId, day, Number(row!.bytes))
+    totals.set(inboxId, Number(row!.bytes))
   }
-  return true
+  return totals
+}
+
+/** Today's usage_daily snapshot of the gauges (tenant row first: NIL_UUID sorts first). */
+export async function snapshotStorage(tx: Tx, tenantId: string, totals: Map<string, number>, day: string): Promise<void> {
+  for (const [inboxId, bytes] of [...totals].sort(([a], [b]) => (a < b ? -1 : 1))) await snapshot(tx, tenantId, inboxId, day, bytes)
 }
 
 async function snapshot(tx: Tx, tenantId: string, inboxId: string, day: string, bytes: number) {
@@ -121,10 +143,12 @@ export class ApiRequestMeter {
       for (const [tenantId, list] of byTenant) {
         try {
           await withTenant(this.database, { tenantId }, async (tx) => {
-            for (const { inboxId, day, n } of list) {
-              if (inboxId !== NIL_UUID) await bump(tx, tenantId, inboxId, day, 'api_requests', n)
-              await bump(tx, tenantId, NIL_UUID, day, 'api_requests', n)
-            }
+            // Tenant rows first, then inboxes by id: the lock order every usage writer keeps.
+            const byDay = new Map<string, number>()
+            for (const { day, n } of list) byDay.set(day, (byDay.get(day) ?? 0) + n)
+            for (const [day, n] of byDay) await bump(tx, tenantId, NIL_UUID, day, 'api_requests', n)
+            const inboxRows = list.filter((x) => x.inboxId !== NIL_UUID).sort((a, b) => (a.inboxId < b.inboxId ? -1 : 1))
+            for (const { inboxId, day, n } of inboxRows) await bump(tx, tenantId, inboxId, day, 'api_requests', n)
           })
         } catch (err) {
           // A tenant deleted meanwhile: its counts go with it. Anything else is worth a line.

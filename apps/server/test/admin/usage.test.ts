@@ -32,6 +32,11 @@ describe('GET /v1/usage', () => {
     await Promise.all(jobs)
     transport.close()
     await settled(server)
+    // Concurrent sends: 4 from a2 (each stored as the sender's copy too).
+    const sends = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => a2.api.post(`/v1/inboxes/${a2.id}/messages`, { to: `c${i}@customer.example`, subject: 's', text: 'x' })),
+    )
+    expect(sends.map((r) => r.status)).toEqual([201, 201, 201, 201])
     // API requests: 9 by a1's key (plus the list calls below, counted after the flush).
     await Promise.all(Array.from({ length: 9 }, () => a1.api.get('/v1/me')))
     await server.running.deps.usage.flush()
@@ -39,7 +44,7 @@ describe('GET /v1/usage', () => {
     const q = `/v1/usage?from=${today()}&to=${today()}`
     const byTenant = (await root.api.get(`${q}&groupBy=tenant`)).body
     const rowOf = (id: string) => byTenant.data.find((r: { tenantId: string }) => r.tenantId === id)
-    expect(rowOf(a.id)).toMatchObject({ messagesReceived: 12 + 7 + 3, messagesSent: 0 })
+    expect(rowOf(a.id)).toMatchObject({ messagesReceived: 12 + 7 + 3, messagesSent: 4 })
     expect(rowOf(b.id)).toMatchObject({ messagesReceived: 5 + 3 })
     expect(rowOf(a.id).apiRequests).toBeGreaterThanOrEqual(9)
     expect(byTenant.total.messagesReceived).toBe(30)
@@ -47,12 +52,12 @@ describe('GET /v1/usage', () => {
     const byInbox = (await a.api.get(`${q}&groupBy=inbox`)).body.data
     const inboxRow = (id: string) => byInbox.find((r: { inboxId: string }) => r.inboxId === id)
     expect(inboxRow(a1.id)).toMatchObject({ messagesReceived: 15, apiRequests: 9 })
-    expect(inboxRow(a2.id).messagesReceived).toBe(7)
+    expect(inboxRow(a2.id)).toMatchObject({ messagesReceived: 7, messagesSent: 4 })
     expect(byInbox.find((r: { inboxId: string }) => r.inboxId === b1.id)).toBeUndefined()
 
     // Stored bytes equal the sizes of what is stored.
     const sizes = async (inbox: typeof a1) =>
-      (await inbox.api.get(`/v1/inboxes/${inbox.id}/messages?limit=100`)).body.data.reduce((s: number, m: { size: number }) => s + m.size, 0)
+      (await inbox.api.get(`/v1/inboxes/${inbox.id}/messages?limit=100`)).body.data.reduce((sum: number, m: { size: number }) => sum + m.size, 0)
     expect(inboxRow(a1.id).bytesStored).toBe(await sizes(a1))
     expect(inboxRow(a2.id).bytesStored).toBe(await sizes(a2))
 
