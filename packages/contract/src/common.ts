@@ -11,6 +11,9 @@ export const ID_PREFIXES = {
   event: 'evt',
   rule: 'rul',
   audit: 'aud',
+  domain: 'dom',
+  webhook: 'whk',
+  webhookDelivery: 'whd',
 } as const
 export type IdKind = keyof typeof ID_PREFIXES
 

@@ -134,6 +134,7 @@ export const EventType = z.enum([
   'message.held',
   'sending.paused',
   'sending.resumed',
+  'webhook.disabled',
 ])
 export type EventType = z.infer<typeof EventType>
 

@@ -129,6 +129,13 @@ export const CreateInboxRequest = z
     displayName: z.string().trim().max(200).optional(),
     metadata: Metadata.optional(),
     createKey: z.boolean().default(false).describe('Also mint an inbox key for the new inbox (shown once).'),
+    domain: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .max(253)
+      .optional()
+      .describe("A verified custom domain of this tenant (`POST /v1/domains`); omitted: the deployment's domain."),
   })
   .strict()
   .meta({ id: 'CreateInboxRequest' })

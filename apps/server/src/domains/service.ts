@@ -143,6 +143,7 @@ export async function checkRecords(d: DomainRow, platformDomain: string, resolve
  * later failed check updates the record states but does not take the domain away.
  */
 export async function verifyDomain(tx: Tx, d: DomainRow, records: DnsRecord[]): Promise<{ row: DomainRow; claimedElsewhere: boolean }> {
+  if (d.status !== 'verified' && (await claimedElsewhere(tx, d.name))) return { row: d, claimedElsewhere: true }
   const ready = records.filter((r) => r.required).every((r) => r.state === 'verified')
   let status = d.status
   let elsewhere = false

@@ -6,7 +6,7 @@ import { pgErrorCode, rawRows } from '../../src/db/client.js'
 import { createTestDb, onPostgres, type TestDb } from '../helpers/db.js'
 
 /** Global lookup tables: unique by something other than tenant_id on purpose (DESIGN §3). */
-const GLOBAL_TABLES = new Set(['address_routes'])
+const GLOBAL_TABLES = new Set(['address_routes', 'domain_claims'])
 
 let db: TestDb
 beforeAll(async () => {

@@ -24,6 +24,7 @@ const SEGMENT_KINDS: Record<string, string> = {
   attachments: 'att',
   webhooks: 'whk',
   domains: 'dom',
+  deliveries: 'whd',
   suppressions: 'xxx',
   'sender-rules': 'rul',
 }
@@ -43,6 +44,12 @@ const BODIES: Record<string, unknown> = {
   updateSending: { ipPool: 'shared' },
   resumeSending: {},
   createSenderRule: { direction: 'inbound', action: 'block', pattern: 'matrix.example' },
+  createWebhook: { url: 'https://matrix.invalid/hook' },
+  updateWebhook: { description: 'x' },
+  replayWebhookDelivery: {},
+  createDomain: { name: 'matrix.example' },
+  verifyDomain: {},
+  updateDomain: { catchAllInboxId: null },
 }
 
 let server: TestServer
@@ -73,6 +80,10 @@ beforeAll(async () => {
   const revoked = await t1.api.post('/v1/api-keys', { scope: 'tenant' })
   revokedKey = revoked.body.key
   expect((await t1.api.delete(`/v1/api-keys/${revoked.body.id}`)).status).toBe(204)
+  const hook = await t1.api.post('/v1/webhooks', { url: 'https://matrix.invalid/hook' })
+  expect(hook.status).toBe(201)
+  const domain = await t1.api.post('/v1/domains', { name: 'fixture.example' })
+  expect(domain.status).toBe(201)
   await sendMail(server, { to: inbox1.address, subject: 'fixture', text: 'hello', attachments: [{ filename: 'a.txt', content: 'A' }] })
   await settled(server)
   expect((await t1.api.post('/v1/suppressions', { address: 'fixture@example.com' })).status).toBe(201)
@@ -88,6 +99,9 @@ beforeAll(async () => {
     threads: message.threadId,
     suppressions: 'fixture@example.com',
     'sender-rules': rule.body.id,
+    webhooks: hook.body.id,
+    domains: domain.body.id,
+    deliveries: (await t1.api.get(`/v1/webhooks/${hook.body.id}/deliveries`)).body.data[0].id,
   }
 })
 afterAll(() => server?.stop())
