@@ -56,7 +56,7 @@ function suppressionToWire(s: SuppressionRow) {
   return { address: s.address, reason: s.reason, detail: s.detail, createdAt: s.createdAt.toISOString() }
 }
 
-const INBOX_LIMIT_KEYS = ['sendPerMinute', 'sendPerDay', 'receivePerMinute'] as const
+const INBOX_LIMIT_KEYS = ['sendPerMinute', 'sendPerDay', 'receivePerMinute', 'retentionDays'] as const
 
 export function registerDeliveryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const { database } = deps
