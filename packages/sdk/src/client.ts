@@ -5,8 +5,15 @@ import { seg } from './core/path.js'
 import { readEnv } from './core/runtime.js'
 import { Inbox } from './inbox.js'
 import { ApiKeys } from './resources/api-keys.js'
+import { AuditLog } from './resources/audit-log.js'
+import { Domains } from './resources/domains.js'
+import { Events } from './resources/events.js'
 import { Inboxes } from './resources/inboxes.js'
+import { SenderRules } from './resources/sender-rules.js'
+import { Suppressions } from './resources/suppressions.js'
 import { Tenants } from './resources/tenants.js'
+import { Usage } from './resources/usage.js'
+import { Webhooks } from './resources/webhooks.js'
 import type { CreateInboxParams, Me } from './types.js'
 
 /** Module-private option set by `withTenant`: the tenant named in `Mailroom-Tenant`. */
@@ -66,12 +73,26 @@ export interface MailroomOptions {
 export class Mailroom {
   /** The server's root URL this client talks to. */
   readonly baseUrl: string
-  /** Child tenants: create, list, get, update, delete, suspend, resume. */
+  /** Child tenants: create, list, get, update, delete, suspend, resume; sending state. */
   readonly tenants: Tenants
   /** The tenant's API keys: create, list, revoke. */
   readonly apiKeys: ApiKeys
-  /** The tenant's inboxes: create, list, get, update, delete. */
+  /** The tenant's inboxes: create, list, get, update, delete, getLimits, setLimits. */
   readonly inboxes: Inboxes
+  /** The event stream (Server-Sent Events): `mailroom.events.stream()`. */
+  readonly events: Events
+  /** Usage reports for billing, as JSON or CSV. */
+  readonly usage: Usage
+  /** Administrative actions of the tenant and its descendants. */
+  readonly auditLog: AuditLog
+  /** Allow and block rules on senders and recipients. */
+  readonly senderRules: SenderRules
+  /** Addresses mail is no longer sent to. */
+  readonly suppressions: Suppressions
+  /** Custom domains and their DNS records. */
+  readonly domains: Domains
+  /** Webhook endpoints, their deliveries and replay. */
+  readonly webhooks: Webhooks
   readonly #http: HttpClient
   readonly #options: MailroomOptions
 
@@ -98,6 +119,13 @@ export class Mailroom {
     this.tenants = new Tenants(this.#http)
     this.apiKeys = new ApiKeys(this.#http)
     this.inboxes = new Inboxes(this.#http)
+    this.events = new Events(this.#http)
+    this.usage = new Usage(this.#http)
+    this.auditLog = new AuditLog(this.#http)
+    this.senderRules = new SenderRules(this.#http)
+    this.suppressions = new Suppressions(this.#http)
+    this.domains = new Domains(this.#http)
+    this.webhooks = new Webhooks(this.#http)
   }
 
   /**

@@ -8,6 +8,8 @@ import type {
   AttachmentInput,
   ForwardParams,
   InboxData,
+  InboxLimits,
+  InboxLimitsState,
   MatchMode,
   Matcher,
   Message,
@@ -15,6 +17,7 @@ import type {
   ReceivedMessage,
   ReplyParams,
   SendParams,
+  SentMessage,
   UpdateInboxParams,
   WaitForMessageOptions,
 } from './types.js'
@@ -56,7 +59,7 @@ function matcherQuery(field: 'from' | 'to' | 'subject', matcher: Matcher | undef
   return { [field]: value, [`${field}Match`]: mode }
 }
 
-const asList = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v])
+const asList = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v])
 
 async function encodeAttachment(a: AttachmentInput) {
   let content: string
@@ -64,7 +67,21 @@ async function encodeAttachment(a: AttachmentInput) {
   else if (a.content instanceof Uint8Array) content = toBase64(a.content)
   else if (a.content instanceof ArrayBuffer) content = toBase64(new Uint8Array(a.content))
   else content = toBase64(new Uint8Array(await a.content.arrayBuffer()))
-  return { filename: a.filename, contentType: a.contentType ?? 'application/octet-stream', content }
+  const { contentId, inline } = a
+  return { filename: a.filename, contentType: a.contentType ?? 'application/octet-stream', content, contentId, inline }
+}
+
+/** A send/reply/forward body as the API takes it: recipient lists as arrays, attachments as base64. */
+async function wireBody<P extends { to?: unknown; cc?: unknown; bcc?: unknown; replyTo?: unknown; attachments?: AttachmentInput[] }>(params: P) {
+  const { to, cc, bcc, replyTo, attachments } = params
+  return {
+    ...params,
+    to: asList(to),
+    cc: asList(cc),
+    bcc: asList(bcc),
+    replyTo: asList(replyTo),
+    attachments: attachments ? await Promise.all(attachments.map(encodeAttachment)) : undefined,
+  }
 }
 
 interface WaitAnswer {
@@ -205,6 +222,28 @@ export class Inbox implements InboxData {
   }
 
   /**
+   * A cursor for "now", taken by the server. Take it before you trigger an email (a sign-up, a
+   * password reset), then pass it as `since` to `waitForMessage`: the message cannot slip in
+   * between the trigger and the wait.
+   *
+   * @example
+   * const since = await inbox.cursor()
+   * await fetch('https://app.example/signup', { method: 'POST', body: JSON.stringify({ email: inbox.address }) })
+   * const msg = await inbox.waitForMessage({ since, subject: /verification code/i })
+   */
+  async cursor(options: RequestOptions = {}): Promise<string> {
+    const res = await this.#http.request<WaitAnswer | undefined>({
+      method: 'GET',
+      path: `${this.#base}/messages/wait`,
+      query: { timeout: 0 },
+      options,
+    })
+    const cursor = res.headers.get('mailroom-cursor') ?? res.data?.cursor
+    if (!cursor) throw new TypeError('cursor: the server answered without a cursor')
+    return cursor
+  }
+
+  /**
    * Sends an email from this inbox. Attachments are bytes (or base64 strings); the SDK encodes them.
    *
    * @example
@@ -216,15 +255,8 @@ export class Inbox implements InboxData {
    *   attachments: [{ filename: 'report.csv', contentType: 'text/csv', content: new TextEncoder().encode('a,b\n1,2\n') }],
    * })
    */
-  async send(params: SendParams, options?: RequestOptions): Promise<Message> {
-    const body = {
-      ...params,
-      to: asList(params.to),
-      cc: asList(params.cc),
-      bcc: asList(params.bcc),
-      attachments: params.attachments ? await Promise.all(params.attachments.map(encodeAttachment)) : undefined,
-    }
-    return this.#http.json({ method: 'POST', path: `${this.#base}/messages`, body, options })
+  async send(params: SendParams, options?: RequestOptions): Promise<SentMessage> {
+    return this.#http.json({ method: 'POST', path: `${this.#base}/messages`, body: await wireBody(params), options })
   }
 
   /**
@@ -234,9 +266,10 @@ export class Inbox implements InboxData {
    * const msg = await inbox.waitForMessage({ subject: 'question' })
    * await inbox.reply(msg, { text: 'Here is the answer.', replyAll: true })
    */
-  async reply(message: { id: string } | string, params: ReplyParams, options?: RequestOptions): Promise<Message> {
+  async reply(message: { id: string } | string, params: ReplyParams, options?: RequestOptions): Promise<SentMessage> {
     const id = typeof message === 'string' ? message : message.id
-    return this.#http.json({ method: 'POST', path: `${this.#base}/messages/${seg(id, 'message id')}/reply`, body: params, options })
+    const body = await wireBody(params)
+    return this.#http.json({ method: 'POST', path: `${this.#base}/messages/${seg(id, 'message id')}/reply`, body, options })
   }
 
   /**
@@ -245,10 +278,32 @@ export class Inbox implements InboxData {
    * @example
    * await inbox.forward(msg, { to: 'human@example.com', text: 'Can you take this one?' })
    */
-  async forward(message: { id: string } | string, params: ForwardParams, options?: RequestOptions): Promise<Message> {
+  async forward(message: { id: string } | string, params: ForwardParams, options?: RequestOptions): Promise<SentMessage> {
     const id = typeof message === 'string' ? message : message.id
-    const body = { ...params, to: asList(params.to) }
+    const body = await wireBody(params)
     return this.#http.json({ method: 'POST', path: `${this.#base}/messages/${seg(id, 'message id')}/forward`, body, options })
+  }
+
+  /**
+   * This inbox's own limits and the ones in force (the tightest of its own and its tenant chain's).
+   *
+   * @example
+   * const { limits, effective } = await inbox.getLimits()
+   * console.log(`may send ${effective.sendPerDay ?? 'unlimited'} a day`)
+   */
+  async getLimits(options?: RequestOptions): Promise<InboxLimitsState> {
+    return this.#http.json({ method: 'GET', path: `${this.#base}/limits`, options })
+  }
+
+  /**
+   * Replaces this inbox's own limits (tenant key): a limit left out or null is removed. None may
+   * be above its tenant's (400).
+   *
+   * @example
+   * await inbox.setLimits({ sendPerMinute: 5, sendPerDay: 100 })
+   */
+  async setLimits(limits: InboxLimits, options?: RequestOptions): Promise<InboxLimitsState> {
+    return this.#http.json({ method: 'PUT', path: `${this.#base}/limits`, body: limits, options })
   }
 
   /**

@@ -89,6 +89,12 @@ export interface TenantLimits {
   sendPerMinute?: number | null
   sendPerDay?: number | null
   receivePerMinute?: number | null
+  /** Quota: bytes of mail stored. */
+  maxStoredBytes?: number | null
+  /** Quota: messages received per UTC day. */
+  maxMessagesPerDay?: number | null
+  /** Mail older than this many days is deleted (1-36500). */
+  retentionDays?: number | null
 }
 
 /**
@@ -231,6 +237,8 @@ export interface CreateInboxParams {
   metadata?: Metadata
   /** Also mint an inbox key (`mr_ik_...`), returned once as `inbox.apiKey`. */
   createKey?: boolean
+  /** A verified custom domain of the tenant (see `mailroom.domains`); omitted: the deployment's domain. */
+  domain?: string
 }
 
 /**
@@ -470,6 +478,8 @@ export interface MessageListParams extends ListParams {
   hasAttachments?: boolean
   threadId?: string
   direction?: MessageDirection
+  /** Also list mail from senders blocked with `blockMode: 'hide'` (see `mailroom.senderRules`). */
+  includeHidden?: boolean
 }
 
 /**
@@ -518,10 +528,57 @@ export interface WaitForMessageOptions {
 }
 
 /**
+ * Where one recipient's copy of an outbound message is.
+ *
+ * @example
+ * if (sent.deliveries.some((d) => d.status === 'bounced')) console.warn('bounced')
+ */
+export type DeliveryStatus = 'queued' | 'sending' | 'deferred' | 'sent' | 'delivered' | 'bounced' | 'suppressed' | 'held'
+
+/**
+ * The delivery of an outbound message to one recipient.
+ *
+ * @example
+ * for (const d of sent.deliveries) console.log(d.recipient, d.status, d.lastError)
+ */
+export interface Delivery {
+  recipient: string
+  status: DeliveryStatus
+  /** `internal`: an inbox on this platform; `external`: through the relay. null until routed. */
+  route: 'internal' | 'external' | null
+  attempts: number
+  /** Why it was deferred, bounced, suppressed or held. */
+  lastError: string | null
+  nextAttemptAt: string | null
+  updatedAt: string
+}
+
+/**
+ * What `send`, `reply` and `forward` return: the outbound message as a summary (no bodies: get it
+ * with `inbox.messages.get(sent.id)`), with one delivery per recipient.
+ *
+ * @example
+ * const sent: SentMessage = await inbox.send({ to: 'alice@example.com', subject: 'Hi', text: 'Hello' })
+ * console.log(sent.id, sent.status, sent.deliveries.map((d) => d.status))
+ */
+export interface SentMessage extends MessageSummary {
+  deliveries: Delivery[]
+}
+
+/**
+ * A recipient: `'alice@example.com'`, `'Alice <alice@example.com>'` or `{ address, name }`.
+ *
+ * @example
+ * const to: Recipient[] = ['bob@example.com', { address: 'alice@example.com', name: 'Alice' }]
+ */
+export type Recipient = string | { address: string; name?: string | null }
+
+/**
  * A file to send. `content` is raw bytes or a base64 string.
  *
  * @example
  * const att: AttachmentInput = { filename: 'report.csv', contentType: 'text/csv', content: new TextEncoder().encode('a,b\n') }
+ * const logo: AttachmentInput = { filename: 'logo.png', contentType: 'image/png', content: png, contentId: 'logo', inline: true }
  */
 export interface AttachmentInput {
   filename: string
@@ -529,48 +586,74 @@ export interface AttachmentInput {
   contentType?: string
   /** Bytes (Uint8Array, ArrayBuffer, Blob) or a string that is already base64. */
   content: Uint8Array | ArrayBuffer | Blob | string
+  /** For an inline image referenced from the HTML as `cid:<contentId>`. */
+  contentId?: string
+  inline?: boolean
 }
 
 /**
- * Body of `inbox.send()`. Recipients are addresses (`a@b.c` or `Name <a@b.c>`).
+ * Body of `inbox.send()`. Recipients are addresses (`a@b.c`, `Name <a@b.c>` or `{ address, name }`);
+ * at most 50 in all.
  *
  * @example
  * await inbox.send({ to: 'alice@example.com', subject: 'Hi', text: 'Hello!' })
  */
 export interface SendParams {
-  to: string | string[]
-  cc?: string | string[]
-  bcc?: string | string[]
-  subject: string
+  to: Recipient | Recipient[]
+  cc?: Recipient | Recipient[]
+  bcc?: Recipient | Recipient[]
+  subject?: string
   text?: string
   html?: string
   attachments?: AttachmentInput[]
-  /** Extra headers, e.g. `{ 'X-Campaign': 'q3' }`. */
+  /** Custom headers: `X-*` and `List-Unsubscribe*` only, e.g. `{ 'X-Campaign': 'q3' }`. */
   headers?: Record<string, string>
+  replyTo?: Recipient | Recipient[]
 }
 
 /**
- * Body of `inbox.reply()`.
+ * Body of `inbox.reply()`. The subject defaults to `Re: <original>`; In-Reply-To and References are
+ * set by the server.
  *
  * @example
  * await inbox.reply(msg, { text: 'Thanks!', replyAll: true })
  */
 export interface ReplyParams {
+  subject?: string
   text?: string
   html?: string
-  /** Also reply to the other recipients (To and Cc). */
+  attachments?: AttachmentInput[]
+  /** Custom headers: `X-*` and `List-Unsubscribe*` only. */
+  headers?: Record<string, string>
+  replyTo?: Recipient | Recipient[]
+  /** Also reply to the other recipients (To and Cc) of the original. */
   replyAll?: boolean
+  /** Extra recipients. */
+  to?: Recipient | Recipient[]
+  cc?: Recipient | Recipient[]
+  bcc?: Recipient | Recipient[]
 }
 
 /**
- * Body of `inbox.forward()`.
+ * Body of `inbox.forward()`: the original is quoted, with its attachments unless
+ * `includeAttachments` is false.
  *
  * @example
  * await inbox.forward(msg, { to: 'boss@example.com', text: 'FYI' })
  */
 export interface ForwardParams {
-  to: string | string[]
+  to: Recipient | Recipient[]
+  cc?: Recipient | Recipient[]
+  bcc?: Recipient | Recipient[]
+  subject?: string
   text?: string
+  html?: string
+  attachments?: AttachmentInput[]
+  /** Custom headers: `X-*` and `List-Unsubscribe*` only. */
+  headers?: Record<string, string>
+  replyTo?: Recipient | Recipient[]
+  /** Default true. */
+  includeAttachments?: boolean
 }
 
 /**
@@ -580,3 +663,524 @@ export interface ForwardParams {
  * for await (const thread of inbox.threads.list({ limit: 50 })) console.log(thread.subject)
  */
 export type ThreadListParams = ListParams
+
+/**
+ * Why an address is on the suppression list.
+ *
+ * @example
+ * if (s.reason === 'complaint') console.warn(s.address, 'marked us as spam')
+ */
+export type SuppressionReason = 'hard_bounce' | 'complaint' | 'manual'
+
+/**
+ * An address mail is no longer sent to (its deliveries are recorded as `suppressed`).
+ *
+ * @example
+ * for await (const s of mailroom.suppressions.list()) console.log(s.address, s.reason, s.detail)
+ */
+export interface Suppression {
+  address: string
+  reason: SuppressionReason
+  detail: string | null
+  createdAt: string
+}
+
+/**
+ * Body of `mailroom.suppressions.create()`.
+ *
+ * @example
+ * await mailroom.suppressions.create({ address: 'optout@example.com', detail: 'asked to stop' })
+ */
+export interface CreateSuppressionParams {
+  address: string
+  detail?: string
+}
+
+/**
+ * An inbox's own sending and receiving limits; `null` or absent: none of its own.
+ *
+ * @example
+ * const limits: InboxLimits = { sendPerMinute: 10, sendPerDay: 100 }
+ */
+export interface InboxLimits {
+  sendPerMinute?: number | null
+  sendPerDay?: number | null
+  receivePerMinute?: number | null
+  retentionDays?: number | null
+}
+
+/**
+ * An inbox's own limits and the ones in force (the tightest of the inbox's and its tenant chain's).
+ *
+ * @example
+ * const { limits, effective } = await inbox.getLimits()
+ * console.log(limits.sendPerDay, effective.sendPerDay)
+ */
+export interface InboxLimitsState {
+  inboxId: string
+  /** The inbox's own limits. */
+  limits: InboxLimits
+  /** What applies: the tightest of the inbox's and its tenant chain's. */
+  effective: InboxLimits
+}
+
+/**
+ * A tenant's sending state: paused (automatically, on a bad bounce or complaint rate) and why,
+ * its reputation window and the IP pool its external mail leaves from.
+ *
+ * @example
+ * const state = await mailroom.tenants.sending('tnt_...')
+ * if (state.paused) console.warn(state.pausedReason, state.bounceRate)
+ */
+export interface SendingState {
+  tenantId: string
+  paused: boolean
+  pausedReason: string | null
+  pausedAt: string | null
+  /** `shared` unless a pool was assigned. */
+  ipPool: string
+  /** Hard bounces / external sends over the reputation window. */
+  bounceRate: number
+  complaintRate: number
+  windowSends: number
+}
+
+/**
+ * Body of `mailroom.tenants.updateSending()`.
+ *
+ * @example
+ * await mailroom.tenants.updateSending('tnt_...', { ipPool: 'dedicated-1' })
+ */
+export interface UpdateSendingParams {
+  /** A pool the operator configured (`MAILROOM_IP_POOLS`), or `shared`. */
+  ipPool: string
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/**
+ * What happened.
+ *
+ * @example
+ * if (event.type === 'message.received') console.log(event.data)
+ */
+export type EventType =
+  | 'message.received'
+  | 'message.queued'
+  | 'message.sending'
+  | 'message.sent'
+  | 'message.delivered'
+  | 'message.deferred'
+  | 'message.bounced'
+  | 'message.suppressed'
+  | 'message.held'
+  | 'sending.paused'
+  | 'sending.resumed'
+  | 'webhook.disabled'
+
+/**
+ * One event of the tenant's stream (`mailroom.events.stream()`). `id` increases per tenant: keep
+ * the last one to resume from it.
+ *
+ * @example
+ * for await (const event of mailroom.events.stream()) console.log(event.id, event.type, event.inboxId)
+ */
+export interface MailroomEvent {
+  /** Increasing per tenant; pass as `after` to resume right after this event. */
+  id: string
+  type: EventType
+  createdAt: string
+  inboxId: string | null
+  data: Record<string, unknown>
+}
+
+/**
+ * Options of `mailroom.events.stream()`.
+ *
+ * @example
+ * const controller = new AbortController()
+ * for await (const e of mailroom.events.stream({ after: savedId, signal: controller.signal })) savedId = e.id
+ */
+export interface EventStreamParams {
+  /** Resume after this event id; omitted: only events from now on. */
+  after?: string
+  /** Ends the stream (the loop simply stops; no error). */
+  signal?: AbortSignal
+  /**
+   * Reconnections in a row that may fail before the stream throws (default `Infinity`). A
+   * connection that delivers an event resets the count.
+   */
+  maxReconnects?: number
+  /**
+   * A connection that sends nothing (the server sends a keep-alive every 15 s) for this many
+   * milliseconds is considered dead and replaced (default 45 000).
+   */
+  idleTimeout?: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// Administration: usage, audit log, sender rules
+
+/**
+ * How a usage report is broken down.
+ *
+ * @example
+ * await mailroom.usage.get({ from: '2025-01-01', to: '2025-01-31', groupBy: 'day' })
+ */
+export type UsageGroupBy = 'tenant' | 'inbox' | 'day'
+
+/**
+ * Query of `mailroom.usage.get()` and `.csv()`: whole UTC days, both ends included (at most 366).
+ * A `Date` is taken as its UTC day.
+ *
+ * @example
+ * const params: UsageParams = { from: '2025-01-01', to: new Date(), groupBy: 'inbox' }
+ */
+export interface UsageParams {
+  /** First UTC day (`YYYY-MM-DD` or a Date), inclusive. */
+  from: string | Date
+  /** Last UTC day (`YYYY-MM-DD` or a Date), inclusive. */
+  to: string | Date
+  /** Default `tenant`. */
+  groupBy?: UsageGroupBy
+}
+
+/**
+ * Usage counters of a period.
+ *
+ * @example
+ * const { total }: { total: UsageCounters } = await mailroom.usage.get({ from: '2025-01-01', to: '2025-01-31' })
+ */
+export interface UsageCounters {
+  messagesReceived: number
+  messagesSent: number
+  apiRequests: number
+  /** Bytes of mail stored at the end of the period (its last day). */
+  bytesStored: number
+}
+
+/**
+ * One row of a usage report: a tenant, an inbox or a day, depending on `groupBy` (the other keys are null).
+ *
+ * @example
+ * for (const row of report.data) console.log(row.tenantId, row.inboxId, row.day, row.messagesSent)
+ */
+export interface UsageRow extends UsageCounters {
+  tenantId: string | null
+  inboxId: string | null
+  day: string | null
+}
+
+/**
+ * Usage of the caller and its descendants over a period.
+ *
+ * @example
+ * const report: UsageReport = await mailroom.usage.get({ from: '2025-01-01', to: '2025-01-31' })
+ * console.log(report.total.messagesReceived)
+ */
+export interface UsageReport {
+  from: string
+  to: string
+  groupBy: UsageGroupBy
+  data: UsageRow[]
+  /** The caller and all its descendants, rolled up. */
+  total: UsageCounters
+}
+
+/**
+ * Who did something recorded in the audit log.
+ *
+ * @example
+ * if (entry.actor.kind === 'operator') console.log('done by the operator')
+ */
+export interface AuditActor {
+  kind: 'tenant' | 'inbox' | 'operator' | 'system'
+  tenantId: string | null
+  keyId: string | null
+}
+
+/**
+ * One administrative action: who, with which key, did what to what, when.
+ *
+ * @example
+ * for await (const e of mailroom.auditLog.list()) console.log(e.createdAt, e.action, e.targetType, e.targetId)
+ */
+export interface AuditEntry {
+  id: string
+  tenantId: string
+  actor: AuditActor
+  /** e.g. `tenant.created`, `tenant.suspended`, `api_key.revoked`, `inbox.deleted`. */
+  action: string
+  targetType: string
+  targetId: string | null
+  details: Record<string, unknown>
+  createdAt: string
+}
+
+/**
+ * Filters of `mailroom.auditLog.list()`.
+ *
+ * @example
+ * for await (const e of mailroom.auditLog.list({ tenantId: 'tnt_...' })) console.log(e.action)
+ */
+export interface AuditListParams extends ListParams {
+  /** Only this tenant (the caller or a descendant). */
+  tenantId?: string
+}
+
+/**
+ * Whether a sender rule applies to mail received or mail sent.
+ *
+ * @example
+ * const direction: SenderRuleDirection = 'inbound'
+ */
+export type SenderRuleDirection = 'inbound' | 'outbound'
+
+/**
+ * An allow or block rule on senders (inbound) or recipients (outbound). Where allow rules exist,
+ * everything else is refused.
+ *
+ * @example
+ * for await (const rule of mailroom.senderRules.list()) console.log(rule.direction, rule.action, rule.pattern)
+ */
+export interface SenderRule {
+  id: string
+  /** null: the whole tenant. */
+  inboxId: string | null
+  /** The tenant whose key made the rule: an ancestor's rule cannot be removed by the tenant it binds. */
+  setByTenantId: string
+  direction: SenderRuleDirection
+  action: 'allow' | 'block'
+  pattern: string
+  /** Inbound blocks: refuse at SMTP (`reject`), or accept and keep hidden (`hide`). */
+  blockMode: 'reject' | 'hide'
+  createdAt: string
+}
+
+/**
+ * Body of `mailroom.senderRules.create()`. `pattern` is an address (`a@b.com`) or a domain
+ * (`b.com` or `@b.com`).
+ *
+ * @example
+ * await mailroom.senderRules.create({ direction: 'inbound', action: 'block', pattern: 'spam.example', blockMode: 'hide' })
+ */
+export interface CreateSenderRuleParams {
+  /** Only this inbox; omitted: the whole tenant. */
+  inboxId?: string
+  direction: SenderRuleDirection
+  action: 'allow' | 'block'
+  pattern: string
+  /** Default `reject`. */
+  blockMode?: 'reject' | 'hide'
+}
+
+// ---------------------------------------------------------------------------------------------
+// Domains
+
+/**
+ * The state of one DNS record as last checked.
+ *
+ * @example
+ * const missing = domain.records.filter((r) => r.required && r.state !== 'verified')
+ */
+export type DnsRecordState = 'unchecked' | 'verified' | 'missing' | 'mismatch' | 'error'
+
+/**
+ * A DNS record to publish for a custom domain.
+ *
+ * @example
+ * for (const r of domain.records) console.log(r.type, r.name, r.value, r.priority ?? '')
+ */
+export interface DnsRecord {
+  purpose: 'verification' | 'mx' | 'spf' | 'dkim' | 'dmarc'
+  type: 'TXT' | 'MX'
+  name: string
+  value: string
+  priority?: number
+  /** Needed for the domain to become verified. */
+  required: boolean
+  state: DnsRecordState
+  /** What was found instead, or the DNS error. */
+  detail: string | null
+}
+
+/**
+ * A custom domain of the tenant: inboxes can be created on it once it is verified.
+ *
+ * @example
+ * const domain: Domain = await mailroom.domains.verify('dom_...')
+ * if (domain.status === 'verified') await mailroom.createInbox({ name: 'support', domain: domain.name })
+ */
+export interface Domain {
+  id: string
+  name: string
+  status: 'pending' | 'verified'
+  records: DnsRecord[]
+  /** Mail to unknown addresses of the domain goes here; null: refused (550). */
+  catchAllInboxId: string | null
+  verifiedAt: string | null
+  lastCheckedAt: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/**
+ * Body of `mailroom.domains.create()`.
+ *
+ * @example
+ * await mailroom.domains.create({ name: 'mail.example.com' })
+ */
+export interface CreateDomainParams {
+  name: string
+}
+
+/**
+ * Body of `mailroom.domains.update()`.
+ *
+ * @example
+ * await mailroom.domains.update('dom_...', { catchAllInboxId: inbox.id })
+ */
+export interface UpdateDomainParams {
+  /** null: no catch-all (mail to unknown addresses is refused). */
+  catchAllInboxId: string | null
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks
+
+/**
+ * Whether an endpoint receives deliveries (one that keeps failing is disabled by the server).
+ *
+ * @example
+ * if (hook.status === 'disabled') await mailroom.webhooks.update(hook.id, { status: 'enabled' })
+ */
+export type WebhookStatus = 'enabled' | 'disabled'
+
+/**
+ * `full`: message events carry the whole parsed message (the receiver needs no fetch); `summary`: less.
+ *
+ * @example
+ * await mailroom.webhooks.create({ url, payload: 'summary' })
+ */
+export type WebhookPayloadMode = 'full' | 'summary'
+
+/**
+ * A webhook endpoint, signed with Standard Webhooks (check with `verifyWebhook`).
+ *
+ * @example
+ * for await (const hook of mailroom.webhooks.list()) console.log(hook.url, hook.status, hook.eventTypes)
+ */
+export interface Webhook {
+  id: string
+  url: string
+  /** Only this inbox's events; null: the whole tenant. */
+  inboxId: string | null
+  /** Event types sent to this endpoint; empty: all. */
+  eventTypes: EventType[]
+  payload: WebhookPayloadMode
+  description: string | null
+  status: WebhookStatus
+  disabledReason: string | null
+  disabledAt: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/**
+ * A new endpoint with its signing secret (`whsec_...`, shown once: store it now).
+ *
+ * @example
+ * const { id, secret } = await mailroom.webhooks.create({ url: 'https://example.com/hooks/mailroom' })
+ */
+export interface CreatedWebhook extends Webhook {
+  secret: string
+}
+
+/**
+ * Body of `mailroom.webhooks.create()`.
+ *
+ * @example
+ * await mailroom.webhooks.create({ url: 'https://example.com/hook', eventTypes: ['message.received'], inboxId: inbox.id })
+ */
+export interface CreateWebhookParams {
+  /** An http(s) URL without credentials. */
+  url: string
+  inboxId?: string
+  /** Default: all. */
+  eventTypes?: EventType[]
+  /** Default `full`. */
+  payload?: WebhookPayloadMode
+  description?: string
+}
+
+/**
+ * Body of `mailroom.webhooks.update()`; `status: 'enabled'` re-enables a disabled endpoint (its
+ * pending deliveries resume).
+ *
+ * @example
+ * await mailroom.webhooks.update('whk_...', { eventTypes: ['message.received', 'message.bounced'] })
+ */
+export interface UpdateWebhookParams {
+  url?: string
+  eventTypes?: EventType[]
+  payload?: WebhookPayloadMode
+  description?: string | null
+  status?: WebhookStatus
+}
+
+/**
+ * Where one webhook delivery is.
+ *
+ * @example
+ * for await (const d of mailroom.webhooks.deliveries('whk_...', { status: 'failed' })) console.log(d.id)
+ */
+export type WebhookDeliveryStatus = 'pending' | 'sending' | 'succeeded' | 'failed'
+
+/**
+ * One attempt to deliver an event to an endpoint.
+ *
+ * @example
+ * for (const a of delivery.attemptLog) console.log(a.at, a.statusCode ?? a.error, a.durationMs)
+ */
+export interface WebhookAttempt {
+  attempt: number
+  at: string
+  durationMs: number
+  statusCode: number | null
+  error: string | null
+}
+
+/**
+ * One event sent (or to be sent) to an endpoint, with its latest attempts.
+ *
+ * @example
+ * const { data } = await mailroom.webhooks.deliveries('whk_...').page({ limit: 10 })
+ * for (const d of data) console.log(d.eventType, d.status, d.lastStatusCode)
+ */
+export interface WebhookDelivery {
+  /** Also the `webhook-id` header: stable across retries and replays. */
+  id: string
+  webhookId: string
+  eventId: string
+  eventType: EventType
+  status: WebhookDeliveryStatus
+  attempts: number
+  nextAttemptAt: string | null
+  lastStatusCode: number | null
+  lastError: string | null
+  succeededAt: string | null
+  createdAt: string
+  /** The latest attempts, newest first (at most 20). */
+  attemptLog: WebhookAttempt[]
+}
+
+/**
+ * Filters of `mailroom.webhooks.deliveries()`.
+ *
+ * @example
+ * for await (const d of mailroom.webhooks.deliveries('whk_...', { status: 'failed' })) await mailroom.webhooks.replay(d.webhookId, d.id)
+ */
+export interface WebhookDeliveryListParams extends ListParams {
+  status?: WebhookDeliveryStatus
+}

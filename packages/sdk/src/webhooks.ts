@@ -1,7 +1,17 @@
 // Verifying Mailroom webhooks (Standard Webhooks scheme) with Web Crypto only: runs on Node 18+,
 // Deno, Bun, Cloudflare Workers and browsers alike.
 
-/** The request is not a genuine, fresh Mailroom webhook: answer it with 400 and do not act on it. */
+/**
+ * The request is not a genuine, fresh Mailroom webhook: answer it with 400 and do not act on it.
+ *
+ * @example
+ * try {
+ *   await verifyWebhook({ payload, headers, secret })
+ * } catch (err) {
+ *   if (err instanceof WebhookVerificationError) return new Response('bad signature', { status: 400 })
+ *   throw err
+ * }
+ */
 export class WebhookVerificationError extends Error {
   constructor(message: string) {
     super(message)
@@ -9,8 +19,20 @@ export class WebhookVerificationError extends Error {
   }
 }
 
+/**
+ * Request headers as a `Headers` object or a plain record (Node's `req.headers`).
+ *
+ * @example
+ * const headers: WebhookHeaders = req.headers
+ */
 export type WebhookHeaders = Headers | Record<string, string | string[] | undefined>
 
+/**
+ * What `verifyWebhook` needs.
+ *
+ * @example
+ * const opts: VerifyWebhookOptions = { payload: await request.text(), headers: request.headers, secret: process.env.MAILROOM_WEBHOOK_SECRET! }
+ */
 export interface VerifyWebhookOptions {
   /** The raw request body, exactly as received (do not re-serialise parsed JSON). */
   payload: string | Uint8Array
@@ -106,7 +128,13 @@ export async function verifyWebhook<T = MailroomWebhookEvent>(opts: VerifyWebhoo
   }
 }
 
-/** The body of every Mailroom webhook. */
+/**
+ * The body of every Mailroom webhook.
+ *
+ * @example
+ * const event = await verifyWebhook<MailroomWebhookEvent>({ payload, headers, secret })
+ * if (event.type === 'message.received') console.log(event.data.message.subject)
+ */
 export interface MailroomWebhookEvent {
   type: string
   timestamp: string

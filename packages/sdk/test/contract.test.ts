@@ -3,10 +3,32 @@
 import * as contract from '@mailroom/contract'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import type * as sdk from '../src/types.js'
-import { apiKeyFixture, inboxFixture, messageFixture, summaryFixture, tenantFixture, threadFixture } from './helpers.js'
+import {
+  apiKeyFixture,
+  auditFixture,
+  deliveryFixture,
+  domainFixture,
+  eventFixture,
+  inboxFixture,
+  inboxLimitsFixture,
+  messageFixture,
+  senderRuleFixture,
+  sendingStateFixture,
+  sentFixture,
+  summaryFixture,
+  suppressionFixture,
+  tenantFixture,
+  threadFixture,
+  usageFixture,
+  webhookDeliveryFixture,
+  webhookFixture,
+} from './helpers.js'
 
 /** An intersection written out as one object type, for exact comparison. */
 type Flat<T> = { [K in keyof T]: T[K] }
+/** What a schema parses to / accepts (zod's own `z.infer` / `z.input`; zod is not a dependency of this package). */
+type Out<S> = S extends { _zod: { output: infer O } } ? O : never
+type In<S> = S extends { _zod: { input: infer I } } ? I : never
 
 describe('types mirror the contract', () => {
   it('resources are the same types', () => {
@@ -28,6 +50,48 @@ describe('types mirror the contract', () => {
     expectTypeOf<Flat<sdk.ThreadWithMessages>>().toEqualTypeOf<contract.ThreadWithMessages>()
     expectTypeOf<sdk.MatchMode>().toEqualTypeOf<contract.MatchMode>()
     expectTypeOf<Flat<sdk.ReceivedMessage>>().toEqualTypeOf<Flat<contract.WaitResponse['message'] & { cursor: contract.WaitResponse['cursor'] }>>()
+    expectTypeOf<sdk.EventType>().toEqualTypeOf<contract.EventType>()
+    expectTypeOf<sdk.MailroomEvent>().toEqualTypeOf<contract.Event>()
+  })
+
+  it('sending: deliveries, suppressions, limits, sending state', () => {
+    expectTypeOf<sdk.DeliveryStatus>().toEqualTypeOf<contract.DeliveryStatus>()
+    expectTypeOf<sdk.Delivery>().toEqualTypeOf<contract.Delivery>()
+    expectTypeOf<Flat<sdk.SentMessage>>().toEqualTypeOf<contract.SentMessage>()
+    expectTypeOf<{ data: sdk.Delivery[] }>().toEqualTypeOf<Out<typeof contract.DeliveryList>>()
+    expectTypeOf<sdk.Recipient>().toEqualTypeOf<contract.Recipient>()
+    expectTypeOf<sdk.Suppression>().toEqualTypeOf<contract.Suppression>()
+    expectTypeOf<sdk.Page<sdk.Suppression>>().toEqualTypeOf<Out<typeof contract.SuppressionList>>()
+    expectTypeOf<sdk.InboxLimits>().toEqualTypeOf<contract.InboxLimits>()
+    expectTypeOf<sdk.InboxLimitsState>().toEqualTypeOf<contract.InboxLimitsResponse>()
+    expectTypeOf<sdk.SendingState>().toEqualTypeOf<contract.SendingState>()
+  })
+
+  it('administration: usage, audit log, sender rules', () => {
+    expectTypeOf<sdk.UsageReport>().toEqualTypeOf<contract.UsageReport>()
+    expectTypeOf<Flat<sdk.UsageRow>>().toEqualTypeOf<contract.UsageRow>()
+    expectTypeOf<sdk.UsageCounters>().toEqualTypeOf<Out<typeof contract.UsageCounters>>()
+    expectTypeOf<sdk.UsageGroupBy>().toEqualTypeOf<NonNullable<contract.UsageQuery['groupBy']>>()
+    expectTypeOf<sdk.AuditEntry>().toEqualTypeOf<contract.AuditEntry>()
+    expectTypeOf<sdk.Page<sdk.AuditEntry>>().toEqualTypeOf<Out<typeof contract.AuditList>>()
+    expectTypeOf<sdk.SenderRule>().toEqualTypeOf<contract.SenderRule>()
+    expectTypeOf<sdk.Page<sdk.SenderRule>>().toEqualTypeOf<Out<typeof contract.SenderRuleList>>()
+  })
+
+  it('domains and webhooks', () => {
+    expectTypeOf<sdk.DnsRecord>().toEqualTypeOf<contract.DnsRecord>()
+    expectTypeOf<sdk.DnsRecordState>().toEqualTypeOf<Out<typeof contract.DnsRecordState>>()
+    expectTypeOf<sdk.Domain>().toEqualTypeOf<contract.Domain>()
+    expectTypeOf<sdk.Page<sdk.Domain>>().toEqualTypeOf<Out<typeof contract.DomainList>>()
+    expectTypeOf<sdk.WebhookStatus>().toEqualTypeOf<contract.WebhookStatus>()
+    expectTypeOf<sdk.WebhookPayloadMode>().toEqualTypeOf<Out<typeof contract.WebhookPayloadMode>>()
+    expectTypeOf<sdk.Webhook>().toEqualTypeOf<contract.Webhook>()
+    expectTypeOf<Flat<sdk.CreatedWebhook>>().toEqualTypeOf<contract.CreateWebhookResponse>()
+    expectTypeOf<sdk.Page<sdk.Webhook>>().toEqualTypeOf<Out<typeof contract.WebhookList>>()
+    expectTypeOf<sdk.WebhookDeliveryStatus>().toEqualTypeOf<Out<typeof contract.WebhookDeliveryStatus>>()
+    expectTypeOf<sdk.WebhookAttempt>().toEqualTypeOf<Out<typeof contract.WebhookAttempt>>()
+    expectTypeOf<sdk.WebhookDelivery>().toEqualTypeOf<contract.WebhookDelivery>()
+    expectTypeOf<sdk.Page<sdk.WebhookDelivery>>().toEqualTypeOf<Out<typeof contract.WebhookDeliveryList>>()
   })
 
   it('request bodies accept what the contract accepts, and send nothing it refuses', () => {
@@ -41,7 +105,29 @@ describe('types mirror the contract', () => {
     // Message filters: the same names; Dates become ISO strings, the page params come from the list.
     type ListFilters = Omit<contract.MessageListQuery, 'limit' | 'after'>
     expectTypeOf<keyof sdk.MessageListParams>().toEqualTypeOf<keyof ListFilters | 'limit'>()
-    expectTypeOf<Omit<ListFilters, 'hasAttachments'>>().toExtend<Omit<sdk.MessageListParams, 'limit'>>()
+    expectTypeOf<Omit<ListFilters, 'hasAttachments' | 'includeHidden'>>().toExtend<Omit<sdk.MessageListParams, 'limit'>>()
+    expectTypeOf<sdk.MessageListParams['includeHidden']>().toEqualTypeOf<boolean | undefined>()
+    // Send, reply, forward: the same fields; attachments' content may also be bytes, which the SDK base64-encodes.
+    type Wire<P> = Flat<Omit<P, 'attachments'> & { attachments?: contract.OutgoingAttachment[] }>
+    expectTypeOf<Wire<sdk.SendParams>>().toEqualTypeOf<contract.SendRequest>()
+    expectTypeOf<Wire<sdk.ReplyParams>>().toEqualTypeOf<contract.ReplyRequest>()
+    expectTypeOf<Wire<sdk.ForwardParams>>().toEqualTypeOf<contract.ForwardRequest>()
+    expectTypeOf<Flat<Omit<sdk.AttachmentInput, 'content'>>>().toEqualTypeOf<Flat<Omit<contract.OutgoingAttachment, 'content'>>>()
+    expectTypeOf<contract.OutgoingAttachment['content']>().toExtend<sdk.AttachmentInput['content']>()
+    expectTypeOf<sdk.CreateSuppressionParams>().toEqualTypeOf<In<typeof contract.CreateSuppressionRequest>>()
+    expectTypeOf<sdk.UpdateSendingParams>().toEqualTypeOf<In<typeof contract.UpdateSendingRequest>>()
+    expectTypeOf<sdk.CreateSenderRuleParams>().toEqualTypeOf<contract.CreateSenderRuleRequest>()
+    expectTypeOf<sdk.CreateDomainParams>().toEqualTypeOf<contract.CreateDomainRequest>()
+    expectTypeOf<sdk.UpdateDomainParams>().toEqualTypeOf<contract.UpdateDomainRequest>()
+    expectTypeOf<sdk.CreateWebhookParams>().toEqualTypeOf<contract.CreateWebhookRequest>()
+    expectTypeOf<sdk.UpdateWebhookParams>().toEqualTypeOf<contract.UpdateWebhookRequest>()
+    // Usage: the report's days (a Date is sent as its UTC day); the CSV format is usage.csv()'s job.
+    type UsageWire = Flat<Omit<sdk.UsageParams, 'from' | 'to'> & { from: string; to: string }>
+    expectTypeOf<UsageWire>().toEqualTypeOf<Flat<Omit<contract.UsageQuery, 'format'>>>()
+    // Audit log filters: the query minus the page params the list adds.
+    // (`limit` is coerced from the query string: its input type is unknown.)
+    expectTypeOf<keyof sdk.AuditListParams>().toEqualTypeOf<Exclude<keyof In<typeof contract.AuditQuery>, 'after'>>()
+    expectTypeOf<sdk.AuditListParams['tenantId']>().toEqualTypeOf<In<typeof contract.AuditQuery>['tenantId']>()
   })
 
   it('the fixtures the tests use are valid wire objects', () => {
@@ -51,5 +137,17 @@ describe('types mirror the contract', () => {
     expect(() => contract.Message.strict().parse(messageFixture())).not.toThrow()
     expect(() => contract.MessageSummary.strict().parse(summaryFixture())).not.toThrow()
     expect(() => contract.ThreadWithMessages.strict().parse(threadFixture())).not.toThrow()
+    expect(() => contract.Delivery.strict().parse(deliveryFixture())).not.toThrow()
+    expect(() => contract.SentMessage.strict().parse(sentFixture())).not.toThrow()
+    expect(() => contract.Suppression.strict().parse(suppressionFixture())).not.toThrow()
+    expect(() => contract.InboxLimitsResponse.strict().parse(inboxLimitsFixture())).not.toThrow()
+    expect(() => contract.SendingState.strict().parse(sendingStateFixture())).not.toThrow()
+    expect(() => contract.UsageReport.strict().parse(usageFixture())).not.toThrow()
+    expect(() => contract.AuditEntry.strict().parse(auditFixture())).not.toThrow()
+    expect(() => contract.SenderRule.strict().parse(senderRuleFixture())).not.toThrow()
+    expect(() => contract.Event.strict().parse(eventFixture())).not.toThrow()
+    expect(() => contract.Domain.strict().parse(domainFixture())).not.toThrow()
+    expect(() => contract.Webhook.strict().parse(webhookFixture())).not.toThrow()
+    expect(() => contract.WebhookDelivery.strict().parse(webhookDeliveryFixture())).not.toThrow()
   })
 })

@@ -3,7 +3,26 @@
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { Mailroom, type MailroomOptions } from '../src/index.js'
-import type { ApiKey, InboxData, Message, MessageSummary, Tenant, ThreadWithMessages } from '../src/types.js'
+import type {
+  ApiKey,
+  AuditEntry,
+  Delivery,
+  Domain,
+  InboxData,
+  InboxLimitsState,
+  MailroomEvent,
+  Message,
+  MessageSummary,
+  SenderRule,
+  SendingState,
+  SentMessage,
+  Suppression,
+  Tenant,
+  ThreadWithMessages,
+  UsageReport,
+  Webhook,
+  WebhookDelivery,
+} from '../src/types.js'
 
 export const BASE = 'http://mailroom.test'
 export const server = setupServer()
@@ -102,6 +121,139 @@ export const threadFixture = (over: Partial<ThreadWithMessages> = {}): ThreadWit
   ...over,
 })
 
+export const deliveryFixture = (over: Partial<Delivery> = {}): Delivery => ({
+  recipient: 'alice@example.com',
+  status: 'queued',
+  route: 'external',
+  attempts: 0,
+  lastError: null,
+  nextAttemptAt: NOW,
+  updatedAt: NOW,
+  ...over,
+})
+
+export const sentFixture = (over: Partial<SentMessage> = {}): SentMessage => ({
+  ...summaryFixture({ direction: 'outbound', status: 'queued' }),
+  deliveries: [deliveryFixture()],
+  ...over,
+})
+
+export const suppressionFixture = (over: Partial<Suppression> = {}): Suppression => ({
+  address: 'gone@example.com',
+  reason: 'hard_bounce',
+  detail: '550 no such user',
+  createdAt: NOW,
+  ...over,
+})
+
+export const inboxLimitsFixture = (over: Partial<InboxLimitsState> = {}): InboxLimitsState => ({
+  inboxId: id('inb'),
+  limits: { sendPerDay: 100 },
+  effective: { sendPerMinute: 60, sendPerDay: 100, receivePerMinute: null },
+  ...over,
+})
+
+export const sendingStateFixture = (over: Partial<SendingState> = {}): SendingState => ({
+  tenantId: id('tnt'),
+  paused: false,
+  pausedReason: null,
+  pausedAt: null,
+  ipPool: 'shared',
+  bounceRate: 0,
+  complaintRate: 0,
+  windowSends: 12,
+  ...over,
+})
+
+export const usageFixture = (over: Partial<UsageReport> = {}): UsageReport => ({
+  from: '2025-01-01',
+  to: '2025-01-31',
+  groupBy: 'tenant',
+  data: [{ tenantId: id('tnt'), inboxId: null, day: null, messagesReceived: 3, messagesSent: 1, apiRequests: 20, bytesStored: 4096 }],
+  total: { messagesReceived: 3, messagesSent: 1, apiRequests: 20, bytesStored: 4096 },
+  ...over,
+})
+
+export const auditFixture = (over: Partial<AuditEntry> = {}): AuditEntry => ({
+  id: id('aud'),
+  tenantId: id('tnt'),
+  actor: { kind: 'tenant', tenantId: id('tnt'), keyId: id('key') },
+  action: 'inbox.created',
+  targetType: 'inbox',
+  targetId: id('inb'),
+  details: { name: 'support' },
+  createdAt: NOW,
+  ...over,
+})
+
+export const senderRuleFixture = (over: Partial<SenderRule> = {}): SenderRule => ({
+  id: id('rul'),
+  inboxId: null,
+  setByTenantId: id('tnt'),
+  direction: 'inbound',
+  action: 'block',
+  pattern: 'spam.example',
+  blockMode: 'reject',
+  createdAt: NOW,
+  ...over,
+})
+
+export const eventFixture = (over: Partial<MailroomEvent> = {}): MailroomEvent => ({
+  id: '1',
+  type: 'message.received',
+  createdAt: NOW,
+  inboxId: id('inb'),
+  data: { messageId: id('msg') },
+  ...over,
+})
+
+export const domainFixture = (over: Partial<Domain> = {}): Domain => ({
+  id: id('dom'),
+  name: 'mail.example.com',
+  status: 'pending',
+  records: [
+    { purpose: 'verification', type: 'TXT', name: '_mailroom.mail.example.com', value: 'mailroom-verify=abc', required: true, state: 'unchecked', detail: null },
+    { purpose: 'mx', type: 'MX', name: 'mail.example.com', value: 'mx.agents.test', priority: 10, required: true, state: 'unchecked', detail: null },
+  ],
+  catchAllInboxId: null,
+  verifiedAt: null,
+  lastCheckedAt: null,
+  createdAt: NOW,
+  updatedAt: NOW,
+  ...over,
+})
+
+export const webhookFixture = (over: Partial<Webhook> = {}): Webhook => ({
+  id: id('whk'),
+  url: 'https://hooks.example.com/mailroom',
+  inboxId: null,
+  eventTypes: ['message.received'],
+  payload: 'full',
+  description: null,
+  status: 'enabled',
+  disabledReason: null,
+  disabledAt: null,
+  createdAt: NOW,
+  updatedAt: NOW,
+  ...over,
+})
+
+export const webhookDeliveryFixture = (over: Partial<WebhookDelivery> = {}): WebhookDelivery => ({
+  id: id('whd'),
+  webhookId: id('whk'),
+  eventId: '7',
+  eventType: 'message.received',
+  status: 'failed',
+  attempts: 1,
+  nextAttemptAt: null,
+  lastStatusCode: 500,
+  lastError: 'HTTP 500',
+  succeededAt: null,
+  createdAt: NOW,
+  attemptLog: [{ attempt: 1, at: NOW, durationMs: 12, statusCode: 500, error: null }],
+  ...over,
+})
+
 /** Collects (clones of) the requests a handler sees, to assert on their shape afterwards. */
 export function recorder() {
   const requests: Request[] = []
@@ -110,5 +262,31 @@ export function recorder() {
     record(request: Request) {
       requests.push(request.clone())
     },
+  }
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/** What a request looked like on the wire, for asserting request shapes in one `toEqual`. */
+export interface Seen {
+  method: string
+  path: string
+  query: Record<string, string>
+  body: unknown
+  idempotencyKey: string | null
+  accept: string | null
+}
+
+/** Reads a request (a clone: the handler may still read it) into a `Seen`. */
+export async function seen(request: Request): Promise<Seen> {
+  const url = new URL(request.url)
+  const text = await request.clone().text()
+  return {
+    method: request.method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    body: text ? JSON.parse(text) : undefined,
+    idempotencyKey: request.headers.get('idempotency-key'),
+    accept: request.headers.get('accept'),
   }
 }

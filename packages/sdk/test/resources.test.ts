@@ -3,11 +3,9 @@ import { MessageListQuery } from '@mailroom/contract'
 import { http, HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
 import { Inbox } from '../src/index.js'
-import { BASE, apiKeyFixture, client, inboxFixture, messageFixture, recorder, server, summaryFixture, tenantFixture, threadFixture, useMsw } from './helpers.js'
+import { BASE, UUID, apiKeyFixture, client, inboxFixture, messageFixture, recorder, server, summaryFixture, tenantFixture, threadFixture, useMsw } from './helpers.js'
 
 useMsw()
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 describe('tenants', () => {
   it('create posts the body with an idempotency key and returns the tenant and its key', async () => {

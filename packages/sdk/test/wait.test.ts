@@ -192,3 +192,44 @@ describe('waitForMessage', () => {
     expect(rec.queries.map((q) => q.cursor)).toEqual([undefined, 'k1', 'k1'])
   })
 })
+
+describe('inbox.cursor', () => {
+  it('asks the server for "now" (a wait with timeout=0, no cursor) and returns the Mailroom-Cursor', async () => {
+    const rec = record()
+    server.use(
+      http.get(WAIT, ({ request }) => {
+        rec.push(request)
+        // The cursor taken before the trigger is the one the next wait starts from.
+        if (rec.queries.length === 1) return new HttpResponse(null, { status: 204, headers: { 'Mailroom-Cursor': 'now-1' } })
+        return HttpResponse.json({ message: messageFixture({ subject: 'Your code 123456' }), cursor: 'after-code' })
+      }),
+    )
+    const inbox = await inboxHandle()
+    const since = await inbox.cursor()
+    expect(since).toBe('now-1')
+    const msg = await inbox.waitForMessage({ since, subject: /code \d{6}/ })
+    expect(msg.cursor).toBe('after-code')
+    expect(rec.queries[0]).toEqual({ timeout: '0' })
+    expect(rec.queries[1]).toMatchObject({ cursor: 'now-1', subject: 'code \\d{6}', subjectMatch: 'regex' })
+    for (const q of rec.queries) expect(() => WaitQuery.strict().parse(q)).not.toThrow()
+  })
+
+  it('takes the cursor from a body too, refuses an answer without one, and honours its signal', async () => {
+    let n = 0
+    server.use(
+      http.get(WAIT, async () => {
+        n++
+        if (n === 1) return HttpResponse.json({ cursor: 'from-body' })
+        if (n === 2) return new HttpResponse(null, { status: 204 })
+        await delay('infinite')
+        return new HttpResponse(null, { status: 204 })
+      }),
+    )
+    const inbox = await inboxHandle()
+    expect(await inbox.cursor()).toBe('from-body')
+    await expect(inbox.cursor()).rejects.toThrow(/without a cursor/)
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 20)
+    await expect(inbox.cursor({ signal: controller.signal })).rejects.toBeInstanceOf(MailroomAbortError)
+  })
+})

@@ -45,7 +45,7 @@ export interface RequestOptions {
  */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 export type QueryValue = string | number | boolean | null | undefined
 export type Query = Record<string, QueryValue>
 
@@ -55,10 +55,26 @@ export interface Call {
   query?: Query
   body?: unknown
   options?: RequestOptions | undefined
-  /** What to read from a 2xx answer: parsed JSON (default), raw bytes or nothing. */
-  read?: 'json' | 'bytes' | 'none'
+  /**
+   * What to read from a 2xx answer: parsed JSON (default), raw bytes, text, nothing, or the body
+   * stream itself (`stream`: the timeout covers only the wait for the response headers; the
+   * caller's signal keeps cancelling the body).
+   */
+  read?: Read
+  /** The Accept header (default: by `read`). */
+  accept?: string
   /** Overrides the per-attempt timeout (the long poll needs more than the server's hold). */
   timeout?: number
+}
+
+type Read = 'json' | 'bytes' | 'text' | 'none' | 'stream'
+
+const DEFAULT_ACCEPT: Record<Read, string> = {
+  json: 'application/json',
+  bytes: '*/*',
+  text: '*/*',
+  none: 'application/json',
+  stream: 'text/event-stream',
 }
 
 export interface HttpResult<T> {
@@ -111,7 +127,7 @@ export class HttpClient {
     const options = call.options ?? {}
     const maxRetries = Math.max(0, options.maxRetries ?? this.#config.maxRetries)
     const headers: Record<string, string> = {
-      Accept: call.read === 'bytes' ? '*/*' : 'application/json',
+      Accept: call.accept ?? DEFAULT_ACCEPT[call.read ?? 'json'],
       Authorization: `Bearer ${this.#config.apiKey}`,
     }
     if (this.#config.tenantId) headers['Mailroom-Tenant'] = this.#config.tenantId
@@ -150,7 +166,7 @@ export class HttpClient {
   async #attempt<T>(
     url: string,
     init: { method: Method; headers: Record<string, string>; body: string | undefined },
-    read: 'json' | 'bytes' | 'none',
+    read: Read,
     timeout: number,
     signal: AbortSignal | undefined,
   ): Promise<HttpResult<T>> {
@@ -163,6 +179,8 @@ export class HttpClient {
     }, timeout)
     const onAbort = () => controller.abort()
     signal?.addEventListener('abort', onAbort, { once: true })
+    // A streamed body outlives this function: the caller's signal must still reach it.
+    let keepSignal = false
     // A failure before or while reading the body: the user's abort, our timeout or the network.
     const failure = (cause: unknown): MailroomError => {
       if (signal?.aborted) return abortError(signal)
@@ -182,8 +200,13 @@ export class HttpClient {
       try {
         if (!res.ok) throw errorFromResponse(res.status, res.headers, await res.text())
         let data: unknown
-        if (read === 'bytes') {
+        if (read === 'stream') {
+          keepSignal = true
+          data = res.body
+        } else if (read === 'bytes') {
           data = new Uint8Array(await res.arrayBuffer())
+        } else if (read === 'text') {
+          data = await res.text()
         } else if (read === 'json' && res.status !== 204) {
           const text = await res.text()
           if (text) {
@@ -208,7 +231,7 @@ export class HttpClient {
       }
     } finally {
       clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
+      if (!keepSignal) signal?.removeEventListener('abort', onAbort)
     }
   }
 }

@@ -12,3 +12,8 @@ export function seg(id: unknown, what: string): string {
 export function isoTime(value: string | Date | undefined): string | undefined {
   return value instanceof Date ? value.toISOString() : value
 }
+
+/** A UTC day as the API wants it: `YYYY-MM-DD` (a Date is taken as its UTC day). */
+export function isoDay(value: string | Date): string {
+  return value instanceof Date ? value.toISOString().slice(0, 10) : value
+}

@@ -3,7 +3,7 @@ import type { HttpClient, RequestOptions } from '../core/http.js'
 import { PageList } from '../core/pagination.js'
 import { seg } from '../core/path.js'
 import { Inbox } from '../inbox.js'
-import type { CreateInboxParams, InboxData, ListParams, Page, UpdateInboxParams } from '../types.js'
+import type { CreateInboxParams, InboxData, InboxLimits, InboxLimitsState, ListParams, Page, UpdateInboxParams } from '../types.js'
 
 /**
  * The tenant's inboxes. Reach it as `mailroom.inboxes`; every method returns `Inbox` handles.
@@ -78,5 +78,26 @@ export class Inboxes {
    */
   async delete(id: string, options?: RequestOptions): Promise<void> {
     await this.#http.request({ method: 'DELETE', path: `/v1/inboxes/${seg(id, 'inbox id')}`, options, read: 'none' })
+  }
+
+  /**
+   * An inbox's own limits and the ones in force (capped by its tenant chain). Same as `inbox.getLimits()`.
+   *
+   * @example
+   * const { limits, effective } = await mailroom.inboxes.getLimits('inb_...')
+   */
+  async getLimits(id: string, options?: RequestOptions): Promise<InboxLimitsState> {
+    return this.#http.json({ method: 'GET', path: `/v1/inboxes/${seg(id, 'inbox id')}/limits`, options })
+  }
+
+  /**
+   * Replaces an inbox's own limits (tenant key): a limit left out or null is removed. None may be
+   * above its tenant's (400). Same as `inbox.setLimits()`.
+   *
+   * @example
+   * await mailroom.inboxes.setLimits('inb_...', { sendPerMinute: 10, sendPerDay: 200 })
+   */
+  async setLimits(id: string, limits: InboxLimits, options?: RequestOptions): Promise<InboxLimitsState> {
+    return this.#http.json({ method: 'PUT', path: `/v1/inboxes/${seg(id, 'inbox id')}/limits`, body: limits, options })
   }
 }

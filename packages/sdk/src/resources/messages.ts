@@ -2,7 +2,7 @@
 import type { HttpClient, RequestOptions } from '../core/http.js'
 import { PageList } from '../core/pagination.js'
 import { isoTime, seg } from '../core/path.js'
-import type { ListParams, Message, MessageListParams, MessageSummary, Page, Thread, ThreadWithMessages } from '../types.js'
+import type { Delivery, ListParams, Message, MessageListParams, MessageSummary, Page, Thread, ThreadWithMessages } from '../types.js'
 
 /**
  * The messages of one inbox. Reach it as `inbox.messages`.
@@ -76,6 +76,19 @@ export class Messages {
   async attachment(messageId: string, attachmentId: string, options?: RequestOptions): Promise<Uint8Array> {
     const path = `${this.#base}/${seg(messageId, 'message id')}/attachments/${seg(attachmentId, 'attachment id')}`
     return this.#http.json<Uint8Array>({ method: 'GET', path, options, read: 'bytes' })
+  }
+
+  /**
+   * Where a sent message is, per recipient: queued, deferred (and why), delivered, bounced ...
+   * Empty for received mail.
+   *
+   * @example
+   * const sent = await inbox.send({ to: ['a@example.com', 'b@example.com'], subject: 'Hi', text: 'Hello' })
+   * for (const d of await inbox.messages.deliveries(sent.id)) console.log(d.recipient, d.status, d.lastError)
+   */
+  async deliveries(messageId: string, options?: RequestOptions): Promise<Delivery[]> {
+    const res = await this.#http.json<{ data: Delivery[] }>({ method: 'GET', path: `${this.#base}/${seg(messageId, 'message id')}/deliveries`, options })
+    return res.data
   }
 
   /**

@@ -2,7 +2,7 @@
 import type { HttpClient, RequestOptions } from '../core/http.js'
 import { PageList } from '../core/pagination.js'
 import { seg } from '../core/path.js'
-import type { CreateTenantParams, CreatedTenant, ListParams, Page, Tenant, UpdateTenantParams } from '../types.js'
+import type { CreateTenantParams, CreatedTenant, ListParams, Page, SendingState, Tenant, UpdateSendingParams, UpdateTenantParams } from '../types.js'
 
 /**
  * Child tenants: a platform's own customers. Reach it as `mailroom.tenants` (tenant key).
@@ -89,5 +89,41 @@ export class Tenants {
    */
   async resume(id: string, options?: RequestOptions): Promise<Tenant> {
     return this.update(id, { status: 'active' }, options)
+  }
+
+  /**
+   * A tenant's sending state (the caller's own or a descendant's): paused and why, its bounce and
+   * complaint rates over the reputation window, and its IP pool. Sending pauses by itself when the
+   * rates get too high; there is no call to pause it by hand (suspend the tenant instead).
+   *
+   * @example
+   * const state = await mailroom.tenants.sending('tnt_...')
+   * if (state.paused) console.warn(`paused: ${state.pausedReason} (bounce rate ${state.bounceRate})`)
+   */
+  async sending(id: string, options?: RequestOptions): Promise<SendingState> {
+    return this.#http.json({ method: 'GET', path: `/v1/tenants/${seg(id, 'tenant id')}/sending`, options })
+  }
+
+  /**
+   * Assigns a descendant's IP pool: `shared`, the caller's own pool, or (the operator) any pool
+   * configured in `MAILROOM_IP_POOLS`.
+   *
+   * @example
+   * await mailroom.tenants.updateSending('tnt_...', { ipPool: 'shared' })
+   */
+  async updateSending(id: string, params: UpdateSendingParams, options?: RequestOptions): Promise<SendingState> {
+    return this.#http.json({ method: 'PATCH', path: `/v1/tenants/${seg(id, 'tenant id')}/sending`, body: params, options })
+  }
+
+  /**
+   * Resumes a descendant's paused sending (ancestors and the operator only), starting a fresh
+   * reputation window.
+   *
+   * @example
+   * const state = await mailroom.tenants.resumeSending('tnt_...')
+   * console.log(state.paused) // false
+   */
+  async resumeSending(id: string, options?: RequestOptions): Promise<SendingState> {
+    return this.#http.json({ method: 'POST', path: `/v1/tenants/${seg(id, 'tenant id')}/sending/resume`, options })
   }
 }
