@@ -1,0 +1,395 @@
+// Ingest throughput: messages/s through SMTP -> committed -> parsed and visible in the API, beside
+// a bare smtp-server + simpleParser baseline measured in the same run, on the same messages, with
+// the same pooled nodemailer client.
+//
+//   pnpm exec tsx bench/ingest.ts [--n 2000] [--connections 16] [--rounds 2] [--pglite] [--stages]
+import { performance } from 'node:perf_hooks'
+import { SMTPServer } from 'smtp-server'
+import { simpleParser } from 'mailparser'
+import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
+import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } from './lib/mail.js'
+import { startInProcess, type InProcessServer } from './lib/server.js'
+import postgres from 'postgres'
+import { listAll } from './lib/api.js'
+import { ADMIN_URL, dropAll } from './lib/db.js'
+
+const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
+  --n <count>           messages per measured round (default 2000)
+  --warmup <count>      messages sent to each server before measuring (default 200)
+  --connections <k>     pooled SMTP connections of the client (default 16)
+  --rounds <r>          measured rounds; baseline and Mailroom alternate (default 2)
+  --inboxes <k>         Mailroom inboxes the messages are spread over (default 20)
+  --tenants <k>         tenants those inboxes belong to, round-robin (default 2)
+  --pglite              embedded PGlite instead of the local Postgres
+  --stages              time each ingest stage in Mailroom (accept, parse, store) and report
+  --no-durable          skip the durable baseline (smtp-server + one committed INSERT + simpleParser)
+  --only <which>        measure only 'mailroom' or only 'baseline' (for profiling with --cpu-prof)
+  --quiet-wait <s>      before each measured phase, wait up to this long for the machine to be idle (default 120)`
+
+const f = flags(
+  {
+    n: { type: 'string', default: '2000' },
+    warmup: { type: 'string', default: '200' },
+    connections: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '2' },
+    inboxes: { type: 'string', default: '20' },
+    tenants: { type: 'string', default: '2' },
+    pglite: { type: 'boolean', default: false },
+    stages: { type: 'boolean', default: false },
+    only: { type: 'string', default: '' },
+    'no-durable': { type: 'boolean', default: false },
+    'quiet-wait': { type: 'string', default: '120' },
+  },
+  USAGE,
+)
+const N = int(f.n, 'n')
+const WARMUP = int(f.warmup, 'warmup', 0)
+const CONNECTIONS = int(f.connections, 'connections')
+const ROUNDS = int(f.rounds, 'rounds')
+const INBOXES = int(f.inboxes, 'inboxes')
+const TENANTS = int(f.tenants, 'tenants')
+const QUIET_MS = int(f['quiet-wait'], 'quiet-wait', 0) * 1000
+const notes: string[] = []
+const quiet = async (phase: string) => {
+  const note = await awaitQuiet(QUIET_MS)
+  if (note) notes.push(`${phase}:${note}`)
+}
+if (f.only && f.only !== 'mailroom' && f.only !== 'baseline') {
+  console.error(`--only must be mailroom or baseline\n${USAGE}`)
+  process.exit(2)
+}
+/** Backends of the bench database (their CPU is what Mailroom costs Postgres); empty on PGlite. */
+let pgPids: number[] = []
+const pgCpu = () => cpuMsOfAll(pgPids)
+
+// ---------------------------------------------------------------------------------------------
+// The baseline: smtp-server on loopback whose onData collects the stream and runs simpleParser
+// on it before answering 250. Nothing stored. With `store`, the raw bytes are first written to
+// Postgres (one INSERT, committed) before parsing and answering: the least any durable server does.
+
+function startBaseline(store?: (raw: Buffer) => Promise<unknown>): Promise<{ port: number; parsed: () => number; stop: () => Promise<void> }> {
+  let parsed = 0
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    size: 25 * 1024 * 1024,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = []
+      stream.on('data', (c: Buffer) => chunks.push(c))
+      stream.on('error', callback)
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks)
+        ;(store ? store(raw) : Promise.resolve())
+          .then(() => simpleParser(raw))
+          .then(
+            () => {
+              parsed++
+              callback()
+            },
+            (err: Error) => callback(err),
+          )
+      })
+    },
+  })
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.server.address()
+      resolve({
+        port: typeof addr === 'object' && addr ? addr.port : 0,
+        parsed: () => parsed,
+        stop: () => new Promise<void>((r) => server.close(() => r())),
+      })
+    })
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Usage {
+  wallMs: number
+  benchCpuMs: number
+  mainCpuMs: number
+  mainRunQueueMs: number
+  pgCpuMs: number
+  elu: number
+}
+
+async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; usage: Usage }> {
+  const cpu0 = process.cpuUsage()
+  const main0 = mainThreadCpuMs()
+  const rq0 = schedOf(process.pid, process.pid).runQueueMs
+  const pg0 = pgCpu()
+  const elu0 = performance.eventLoopUtilization()
+  const t0 = performance.now()
+  const value = await fn()
+  const wallMs = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return {
+    value,
+    usage: {
+      wallMs,
+      benchCpuMs: (cpu.user + cpu.system) / 1000,
+      mainCpuMs: mainThreadCpuMs() - main0,
+      mainRunQueueMs: schedOf(process.pid, process.pid).runQueueMs - rq0,
+      pgCpuMs: pgCpu() - pg0,
+      elu: performance.eventLoopUtilization(elu0).utilization,
+    },
+  }
+}
+
+/** CPU time of this process's main thread alone (the rest: parse workers, GC and libuv threads). */
+const mainThreadCpuMs = () => cpuMsOf(process.pid, process.pid)
+
+const usageLine = (u: Usage, n: number) =>
+  `CPU: this process ${fmt(u.benchCpuMs / u.wallMs, 2)} cores (main thread ${fmt(u.mainCpuMs / u.wallMs, 2)}, event loop busy ${fmt(u.elu * 100, 0)}%, main thread waiting for a CPU ${fmt((100 * u.mainRunQueueMs) / u.wallMs, 0)}% of the time)` +
+  (pgPids.length ? `, Postgres backends ${fmt(u.pgCpuMs / u.wallMs, 2)} cores` : '') +
+  `; ${fmt((u.benchCpuMs + u.pgCpuMs) / n, 2)} ms CPU per message`
+
+async function sendAll(port: number, msgs: BenchMessage[], to: (i: number) => string): Promise<number> {
+  const client = smtpClient(port, CONNECTIONS)
+  try {
+    const t0 = performance.now()
+    await Promise.all(msgs.map((m, i) => sendRaw(client, m.raw, to(i))))
+    return performance.now() - t0
+  } finally {
+    client.close()
+  }
+}
+
+async function baselineRound(msgs: BenchMessage[], store?: (raw: Buffer) => Promise<unknown>) {
+  const base = await startBaseline(store)
+  try {
+    const { usage } = await measure(() => sendAll(base.port, msgs, () => 'agent@agents.test'))
+    if (base.parsed() !== msgs.length) throw new Error(`baseline parsed ${base.parsed()} of ${msgs.length}`)
+    return { rate: msgs.length / (usage.wallMs / 1000), usage }
+  } finally {
+    await base.stop()
+  }
+}
+
+interface Stage {
+  n: number
+  totalMs: number
+}
+const stages = new Map<string, Stage>()
+function timeStage(name: string, ms: number) {
+  const s = stages.get(name) ?? { n: 0, totalMs: 0 }
+  s.n++
+  s.totalMs += ms
+  stages.set(name, s)
+}
+function instrument(server: InProcessServer) {
+  const ingest = server.running.deps.ingest as any
+  const wrap = (obj: any, method: string, name: string) => {
+    const orig = obj[method].bind(obj)
+    obj[method] = async (...args: unknown[]) => {
+      const t = performance.now()
+      try {
+        return await orig(...args)
+      } finally {
+        timeStage(name, performance.now() - t)
+      }
+    }
+  }
+  wrap(ingest, 'accept', 'accept (store raw, commit; before 250)')
+  wrap(ingest, 'process', 'process (load + parse + store parsed, per message)')
+  wrap(ingest.o.parser, 'parse', '  parse in worker thread (incl. queueing for a thread)')
+  wrap(ingest.o.database.db, 'transaction', 'any database transaction')
+}
+
+/**
+ * Samples what the bench database's backends are doing every 20 ms (pg_stat_activity): running,
+ * waiting for a lock, idle in a transaction waiting for the next statement from Node, ...
+ */
+const waitSamples = new Map<string, number>()
+let waitSampleCount = 0
+function sampleWaits(datname: string): () => void {
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+  let stop = false
+  const loop = (async () => {
+    while (!stop) {
+      const rows = await admin`select state, wait_event_type, wait_event from pg_stat_activity where datname = ${datname} and backend_type = 'client backend' and pid <> pg_backend_pid()`
+      waitSampleCount++
+      for (const r of rows) {
+        const key = r.state === 'active' ? (r.wait_event_type ? `active, waiting: ${r.wait_event_type}/${r.wait_event}` : 'active, running') : `${r.state}${r.wait_event ? ` (${r.wait_event})` : ''}`
+        waitSamples.set(key, (waitSamples.get(key) ?? 0) + 1)
+      }
+      await sleep(20)
+    }
+  })()
+  return () => {
+    stop = true
+    void loop.finally(() => admin.end({ timeout: 1 }))
+  }
+}
+
+/** Counts the SQL statements drizzle sends (through postgres.js), by statement shape. */
+const statements = new Map<string, number>()
+async function countStatements() {
+  // The server's own copy of drizzle (same module instance: ESM resolves the pnpm symlink).
+  const mod = (await import('../apps/server/node_modules/drizzle-orm/postgres-js/session.js' as string)) as any
+  const proto = mod.PostgresJsPreparedQuery.prototype
+  for (const method of ['execute', 'all']) {
+    const orig = proto[method]
+    proto[method] = function (this: { queryString: string }, ...args: unknown[]) {
+      const shape = this.queryString.replace(/\s+/g, ' ').replace(/"/g, '').slice(0, 70)
+      statements.set(shape, (statements.get(shape) ?? 0) + 1)
+      return orig.apply(this, args)
+    }
+  }
+}
+
+let durableEnd: (() => Promise<void>) | null = null
+
+async function main() {
+  const pglite = f.pglite
+  console.log(machineBanner('ingest: SMTP -> committed -> parsed and visible in the API', 'see below'))
+  console.log(await quietCheck())
+  const server = await startInProcess({ pglite })
+  console.log(`database: ${server.database}`)
+  console.log(`SMTP client: nodemailer ${CONNECTIONS} pooled connections, same client for both servers; Mailroom inbound SPF/DKIM/DMARC off`)
+  try {
+    const tenants = []
+    for (let t = 0; t < TENANTS; t++) tenants.push(await server.makeTenant(`bench-${t}`))
+    const inboxes: { id: string; address: string; key: string }[] = []
+    for (let i = 0; i < INBOXES; i++) inboxes.push(await server.makeInbox(tenants[i % TENANTS]!.id, `agent-${i}`))
+    console.log(`Mailroom: ${INBOXES} inboxes in ${TENANTS} tenants, messages spread round-robin`)
+    const msgs = await buildMessages(N, { to: 'agent@agents.test' })
+    const warm = WARMUP ? await buildMessages(WARMUP, { to: 'agent@agents.test', seed: 7 }) : []
+    console.log(`messages: ${describeMix(msgs)}`)
+
+    let sent = 0
+    const expectPerInbox = new Map<string, number>()
+    const toMailroom = (batch: BenchMessage[]) => {
+      const offset = sent
+      sent += batch.length
+      for (let i = 0; i < batch.length; i++) {
+        const box = inboxes[(offset + i) % inboxes.length]!
+        expectPerInbox.set(box.id, (expectPerInbox.get(box.id) ?? 0) + 1)
+      }
+      return (i: number) => inboxes[(offset + i) % inboxes.length]!.address
+    }
+
+    // The durable baseline stores through its own pool of 10 connections (as many as Mailroom's).
+    let store: ((raw: Buffer) => Promise<unknown>) | undefined
+    if (server.ownerUrl && !f['no-durable']) {
+      const sql = postgres(server.ownerUrl, { max: 10, onnotice: () => {} })
+      await sql`create table bench_raw (id bigserial primary key, data bytea not null)`
+      store = (raw) => sql`insert into bench_raw (data) values (${raw})`
+      durableEnd = () => sql.end({ timeout: 5 })
+    }
+    if (warm.length) {
+      process.stdout.write(`warm-up: ${warm.length} messages to each server... `)
+      await baselineRound(warm)
+      if (store) await baselineRound(warm, store)
+      await sendAll(server.smtpPort, warm, toMailroom(warm))
+      await server.running.deps.ingest.idle()
+      console.log('done')
+    }
+    let stopSampling = () => {}
+    if (f.stages) {
+      instrument(server)
+      await countStatements()
+    }
+    if (server.databaseName) pgPids = backendPids(ADMIN_URL, server.databaseName)
+    const doBase = f.only !== 'mailroom'
+    const doMailroom = f.only !== 'baseline'
+
+    const rows: { round: number; base: number; durable: number; accepted: number; visible: number }[] = []
+    for (let round = 1; round <= ROUNDS; round++) {
+      const mailroomFirst = round % 2 === 0
+      let base: Awaited<ReturnType<typeof baselineRound>> = { rate: NaN, usage: { wallMs: NaN, benchCpuMs: NaN, mainCpuMs: NaN, mainRunQueueMs: NaN, pgCpuMs: NaN, elu: NaN } }
+      let dur: Awaited<ReturnType<typeof baselineRound>> = base
+      let mr: { accepted: number; visible: number; usage: Usage; backlog: number } = { accepted: NaN, visible: NaN, usage: base.usage, backlog: 0 }
+      const runMailroom = async () => {
+        if (!doMailroom) return
+        await quiet(`round ${round} Mailroom`)
+        const to = toMailroom(msgs)
+        let acceptMs = 0
+        let backlog = 0
+        if (f.stages && server.databaseName) stopSampling = sampleWaits(server.databaseName)
+        const { usage } = await measure(async () => {
+          acceptMs = await sendAll(server.smtpPort, msgs, to)
+          backlog = (server.running.deps.ingest as any).queue.length + (server.running.deps.ingest as any).active
+          await server.running.deps.ingest.idle()
+        })
+        stopSampling()
+        mr = { accepted: N / (acceptMs / 1000), visible: N / (usage.wallMs / 1000), usage, backlog }
+      }
+      const runBase = async () => {
+        if (!doBase) return
+        await quiet(`round ${round} baseline`)
+        base = await baselineRound(msgs)
+      }
+      const runDurable = async () => {
+        if (!doBase || !store) return
+        await quiet(`round ${round} durable baseline`)
+        dur = await baselineRound(msgs, store)
+      }
+      const phases = mailroomFirst ? [runMailroom, runDurable, runBase] : [runBase, runDurable, runMailroom]
+      for (const phase of phases) {
+        await phase()
+        await sleep(500)
+      }
+      // Every message of the run must be listed by the API, parsed.
+      let listed = 0
+      let parsed = 0
+      for (const box of inboxes) {
+        const all = await listAll(server.baseUrl, box.key, box.id)
+        listed += all.length
+        parsed += all.filter((m) => m.parseStatus === 'parsed').length
+        if (all.length !== expectPerInbox.get(box.id)) throw new Error(`inbox ${box.id}: ${all.length} listed, ${expectPerInbox.get(box.id)} expected`)
+      }
+      if (parsed !== sent) throw new Error(`API check: ${parsed} parsed of ${sent} sent`)
+      console.log(
+        `\nround ${round} (${mailroomFirst ? 'Mailroom first' : 'baseline first'}):\n` +
+          `  baseline smtp-server + simpleParser: ${fmt(base.rate)} msgs/s   [${usageLine(base.usage, N)}]\n` +
+          (store ? `  durable baseline (+ 1 INSERT, commit): ${fmt(dur.rate)} msgs/s   [${usageLine(dur.usage, N)}]\n` : '') +
+          `  Mailroom, 250 received (committed):  ${fmt(mr.accepted)} msgs/s   (parse backlog when the last 250 arrived: ${mr.backlog})\n` +
+          `  Mailroom, parsed and visible:        ${fmt(mr.visible)} msgs/s   [${usageLine(mr.usage, N)}]\n` +
+          `  ratio Mailroom visible / baseline:   ${fmt(mr.visible / base.rate, 2)}x    (API check: ${listed} listed, all ${parsed} parsed)`,
+      )
+      rows.push({ round, base: base.rate, durable: dur.rate, accepted: mr.accepted, visible: mr.visible })
+    }
+
+    const avg = (k: 'base' | 'durable' | 'accepted' | 'visible') => rows.reduce((a, r) => a + r[k], 0) / rows.length
+    console.log(`\nsummary over ${ROUNDS} round(s) of ${N} messages (${server.database.split(',')[0]}; msgs/s, mean of the rounds):`)
+    console.log(`| baseline | durable baseline | Mailroom 250 | Mailroom visible | visible / baseline | visible / durable baseline | target >= 0.8x baseline |`)
+    console.log(`|---|---|---|---|---|---|---|`)
+    const ratio = avg('visible') / avg('base')
+    console.log(
+      `| ${fmt(avg('base'))} | ${fmt(avg('durable'))} | ${fmt(avg('accepted'))} | ${fmt(avg('visible'))} | ${fmt(ratio, 2)}x | ${fmt(avg('visible') / avg('durable'), 2)}x | ${ratio >= 0.8 ? 'met' : 'missed'} |`,
+    )
+
+    for (const n of notes) console.log(n)
+    if (f.stages) {
+      console.log(`\nstages (Mailroom, measured rounds only; times are wall time per call, overlapping across calls):`)
+      for (const [name, s] of stages) console.log(`  ${name.padEnd(56)} ${String(s.n).padStart(6)} calls, mean ${fmt(s.totalMs / s.n, 2)} ms`)
+      const msgs = N * ROUNDS
+      const tx = stages.get('any database transaction')?.n ?? 0
+      const stmts = [...statements.values()].reduce((a, b) => a + b, 0)
+      console.log(
+        `\nSQL per message (Mailroom, measured rounds): ${fmt(tx / msgs, 2)} transactions, ${fmt(stmts / msgs, 1)} statements + ${fmt((2 * tx) / msgs, 1)} BEGIN/COMMIT = ${fmt((stmts + 2 * tx) / msgs, 1)} round trips`,
+      )
+      for (const [shape, n] of [...statements].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${fmt(n / msgs, 2).padStart(5)}  ${shape}`)
+      if (waitSampleCount) {
+        console.log(`\nMailroom's Postgres connections during the measured Mailroom phases (pg_stat_activity every 20 ms; average connections in each state):`)
+        for (const [k, n] of [...waitSamples].sort((a, b) => b[1] - a[1])) console.log(`  ${fmt(n / waitSampleCount, 2).padStart(5)}  ${k}`)
+      }
+    }
+  } finally {
+    await durableEnd?.()
+    await server.stop()
+    await dropAll()
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  async (err) => {
+    console.error(err)
+    await dropAll()
+    process.exit(1)
+  },
+)

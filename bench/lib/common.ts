@@ -1,0 +1,186 @@
+// Small helpers shared by the receiving benchmarks: flags, percentiles, the machine, loopback checks.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { parseArgs } from 'node:util'
+
+export type FlagSpec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>
+
+/** `--name value` / `--flag`; unknown flags stop the run with a usage line. */
+export function flags<T extends FlagSpec>(spec: T, usage: string): { [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string } {
+  try {
+    const { values } = parseArgs({ args: process.argv.slice(2), options: { ...spec, help: { type: 'boolean' } }, strict: true, allowPositionals: false })
+    if ((values as Record<string, unknown>).help) {
+      console.log(usage)
+      process.exit(0)
+    }
+    return values as never
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`)
+    process.exit(2)
+  }
+}
+
+export function int(v: string, name: string, min = 1): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} must be an integer >= ${min}, got ${v}`)
+    process.exit(2)
+  }
+  return n
+}
+
+/** Nearest-rank percentile of an already sorted array. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  const rank = Math.ceil((p / 100) * sorted.length)
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!
+}
+
+export function summarize(values: number[]) {
+  const s = [...values].sort((a, b) => a - b)
+  const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1)
+  return { n: s.length, min: s[0] ?? NaN, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN, mean }
+}
+
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : Number.isNaN(n) ? '-' : String(n))
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
+
+/** Benchmarks talk to 127.0.0.1 only: refuse any other database host. */
+export function assertLoopbackUrl(url: string, what: string): void {
+  const host = new URL(url).hostname
+  if (!LOOPBACK.has(host)) {
+    console.error(`${what} must point at 127.0.0.1 (benchmarks only talk to loopback), got host ${host}`)
+    process.exit(2)
+  }
+}
+
+function sh(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim()
+  } catch {
+    return '?'
+  }
+}
+
+/** The soft limit on open files of this process. */
+export function openFilesLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+    const soft = line?.split(/\s{2,}/)[1]
+    return soft === 'unlimited' ? Infinity : Number(soft)
+  } catch {
+    return NaN
+  }
+}
+
+/** One header block every benchmark prints first, so figures can be compared across runs. */
+export function machineBanner(bench: string, database: string): string {
+  const memGiB = (totalmem() / 1024 ** 3).toFixed(1)
+  return [
+    `# ${bench}`,
+    `machine: ${cpus().length} cpus (${cpus()[0]?.model.trim() ?? '?'}), ${memGiB} GiB RAM, node ${process.version}, ulimit -n ${openFilesLimit()}`,
+    `database: ${database}`,
+    `date: ${new Date().toISOString()}`,
+  ].join('\n')
+}
+
+export function postgresVersion(url: string): string {
+  return sh('psql', [url, '-Atc', 'show server_version']).split(' ')[0] ?? '?'
+}
+
+/** RSS of a process in bytes, from /proc/<pid>/status (VmRSS). */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(m[1]) * 1024
+}
+
+/** CPU time (user + system) of a process (or one of its threads) in ms, from /proc/<pid>/stat. */
+export function cpuMsOf(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    for (;;) {
+      const i = next++
+      if (i >= items.length) return
+      out[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+/** Scheduler statistics of a thread: ms on a CPU, ms runnable but waiting for a CPU (run queue). */
+export function schedOf(pid: number, tid: number): { onCpuMs: number; runQueueMs: number } {
+  const [on, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number)
+  return { onCpuMs: on! / 1e6, runQueueMs: wait! / 1e6 }
+}
+
+/** Pids of the Postgres backends connected to one database (so other databases' load is not counted). */
+export function backendPids(adminUrl: string, datname: string): number[] {
+  return sh('psql', [adminUrl, '-Atc', `select pid from pg_stat_activity where datname = '${datname.replace(/'/g, "''")}'`])
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number)
+}
+
+/** CPU time (ms) of these processes (Postgres backends); ones that went away count 0. */
+export function cpuMsOfAll(pids: number[]): number {
+  let total = 0
+  for (const pid of pids) {
+    try {
+      total += cpuMsOf(pid)
+    } catch {
+      /* gone */
+    }
+  }
+  return total
+}
+
+function cpuTicks(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const idle = line[3]! + (line[4] ?? 0)
+  const total = line.reduce((a, b) => a + b, 0)
+  return { busy: total - idle, total }
+}
+
+/** How busy the whole machine is (0..1 of all cores) over `ms`, before we start: other runs skew figures. */
+export async function machineBusy(ms = 1000): Promise<number> {
+  const a = cpuTicks()
+  await sleep(ms)
+  const b = cpuTicks()
+  return (b.busy - a.busy) / Math.max(1, b.total - a.total)
+}
+
+export async function quietCheck(): Promise<string> {
+  const busy = await machineBusy()
+  const line = `machine busy before start: ${fmt(busy * 100, 0)}% of ${cpus().length} cores${busy > 0.1 ? '  <-- WARNING: something else is running; figures will be low' : ''}`
+  return line
+}
+
+/**
+ * Waits (at most `maxMs`) until the machine is nearly idle, so a measured phase does not share the
+ * two cores with someone else's test run. Returns a note when it gave up waiting.
+ */
+export async function awaitQuiet(maxMs: number, threshold = 0.1): Promise<string> {
+  const deadline = Date.now() + maxMs
+  let busy = await machineBusy(500)
+  while (busy > threshold && Date.now() < deadline) busy = await machineBusy(1000)
+  return busy > threshold ? `  (WARNING: machine still ${fmt(busy * 100, 0)}% busy with other work when this phase started)` : ''
+}
