@@ -63,7 +63,7 @@ describe('sending limits, decided atomically', () => {
     expect((await a.api.call('PUT', `/v1/inboxes/${a.id}/limits`, { sendPerMinute: 3 })).status).toBe(403)
     const set = await child.api.call('PUT', `/v1/inboxes/${a.id}/limits`, { sendPerMinute: 3, sendPerDay: 500 })
     expect(set.status).toBe(200)
-    expect(set.body.effective).toEqual({ sendPerMinute: 3, sendPerDay: 500, receivePerMinute: null })
+    expect(set.body.effective).toEqual({ sendPerMinute: 3, sendPerDay: 500, receivePerMinute: null, retentionDays: null })
     expect((await a.api.get(`/v1/inboxes/${a.id}/limits`)).body.limits).toEqual({ sendPerMinute: 3, sendPerDay: 500 })
 
     const answers = await Promise.all(Array.from({ length: 10 }, () => sendFrom(a)))
