@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   MAILROOM_OPERATOR_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   MAILROOM_MASTER_KEY_OLD: z.string().optional(),
   MAILROOM_RELAY_URL: z.string().url().optional(),
+  MAILROOM_DELIVERY_MODE: z.enum(['relay', 'mx']).optional(),
+  MAILROOM_MX_PORT: port.default(25),
   MAILROOM_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(25 * 1024 * 1024),
   MAILROOM_SMTP_TLS_KEY: z.string().optional(),
   MAILROOM_SMTP_TLS_CERT: z.string().optional(),
@@ -80,6 +82,13 @@ export interface Config {
   ingestLeaseSeconds: number
   operatorKey: string | undefined
   relayUrl: string | undefined
+  /**
+   * How external mail leaves: `relay` through relayUrl (held when none is set), `mx` directly to the
+   * recipient domain's MX hosts (A record when there is no MX; a null MX bounces).
+   */
+  deliveryMode: 'relay' | 'mx'
+  /** Port of the MX hosts in `mx` mode (25; tests point it at a local sink). */
+  mxPort: number
   /** DKIM selector of the deployment key that signs mail from the default domain. */
   dkimSelector: string
   /** The deployment DKIM key: a PEM, or a path to one. Unset: generated into dataDir on first start. */
@@ -156,6 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ingestLeaseSeconds: e.MAILROOM_INGEST_LEASE_SECONDS,
     operatorKey: e.MAILROOM_OPERATOR_KEY,
     relayUrl: e.MAILROOM_RELAY_URL,
+    deliveryMode: e.MAILROOM_DELIVERY_MODE ?? 'relay',
+    mxPort: e.MAILROOM_MX_PORT,
     dkimSelector: e.MAILROOM_DKIM_SELECTOR,
     dkimPrivateKey: e.MAILROOM_DKIM_PRIVATE_KEY,
     ipPools: parseIpPools(e.MAILROOM_IP_POOLS),

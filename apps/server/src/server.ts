@@ -21,6 +21,8 @@ import { systemResolver, type DnsResolver } from './mail/authentication.js'
 import { DeliveryWorker, type DeliveryOptions } from './delivery/worker.js'
 import { relayTransport, type OutboundTransport } from './delivery/transport.js'
 import { loadDkim } from './delivery/dkim.js'
+import { mxTransport } from './delivery/mx.js'
+import { handleFeedback } from './delivery/feedback.js'
 import { ApiRequestMeter } from './usage/service.js'
 import { startRetention } from './retention/service.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js'
@@ -111,22 +113,30 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const crypto = new TenantCrypto(keyring)
   const hub = new Hub(logger)
   const parser = opts.parser ?? createParser()
-  const ingest = new Ingest({
+  const ingest: Ingest = new Ingest({
     database: stores.runtime,
     crypto,
     parser,
     log: logger,
     resolver: config.inboundAuth ? (opts.resolver ?? systemResolver) : null,
     leaseSeconds: opts.ingestLeaseSeconds ?? config.ingestLeaseSeconds,
+    // Bounce (RFC 3464) and complaint (RFC 5965) reports for mail this tenant sent.
+    onParsed: (tx, cipher, tenantId, row, parsed, raw): Promise<void> => handleFeedback(tx, cipher, tenantId, row, parsed, raw, { reputation: delivery.reputation, log: logger }),
   })
   const { transport: givenTransport, start: startDelivery = true, ...deliveryTuning } = opts.delivery ?? {}
-  const delivery = new DeliveryWorker({
+  const delivery: DeliveryWorker = new DeliveryWorker({
     database: stores.runtime,
     crypto,
     ingest,
     log: logger,
     transport:
-      givenTransport !== undefined ? givenTransport : config.relayUrl ? relayTransport(config.relayUrl, { maxConnections: Math.min(config.deliveryConcurrency, 16) }) : null,
+      givenTransport !== undefined
+        ? givenTransport
+        : config.deliveryMode === 'mx'
+          ? mxTransport({ resolver: opts.resolver ?? systemResolver, port: config.mxPort, heloName: config.domain })
+          : config.relayUrl
+            ? relayTransport(config.relayUrl, { maxConnections: Math.min(config.deliveryConcurrency, 16) })
+            : null,
     dkim: loadDkim(config, { persist: !given, log: logger }),
     ipPools: config.ipPools,
     concurrency: config.deliveryConcurrency,

@@ -57,6 +57,11 @@ export interface IngestOptions {
   leaseSeconds?: number
   /** Parallel parse+store pipelines in this process. */
   concurrency?: number
+  /**
+   * Called for each parsed inbound copy inside the transaction that commits it (after it is stored),
+   * in a savepoint: a throw is logged and rolled back on its own, the message is stored regardless.
+   */
+  onParsed?: (tx: Tx, cipher: Cipher, tenantId: string, row: MessageRow, parsed: ParsedMessage, raw: Buffer) => Promise<void>
 }
 
 export class Ingest {
@@ -221,19 +226,19 @@ export class Ingest {
     else parseError = parseResult.err.slice(0, 500)
 
     try {
-      await this.commit(tenantId, rawId, parsed, parseError, auth)
+      await this.commit(tenantId, rawId, parsed, parseError, auth, bytes)
     } catch (err) {
       // Content the database refuses (a data error, not a lost connection) would fail the same way
       // on every retry and leave the message pending for ever: keep it visible as unparsed instead.
       if (!parsed || !isDataError(err)) throw err
       const reason = String((err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? err).slice(0, 300)
       this.o.log.warn('ingest: parsed content could not be stored, keeping the message unparsed', { rawId, err: reason })
-      await this.commit(tenantId, rawId, null, `parsed content could not be stored: ${reason}`, auth)
+      await this.commit(tenantId, rawId, null, `parsed content could not be stored: ${reason}`, auth, bytes)
     }
   }
 
   /** Makes the pending copies of one raw message visible: content, seq, event, notification. */
-  private async commit(tenantId: string, rawId: string, parsed: ParsedMessage | null, parseError: string | null, auth: AuthResults | null): Promise<void> {
+  private async commit(tenantId: string, rawId: string, parsed: ParsedMessage | null, parseError: string | null, auth: AuthResults | null, bytes: Buffer): Promise<void> {
     const notifications: string[] = []
     await withTenant(this.o.database, { tenantId }, async (tx) => {
       const pending = await tx
@@ -244,6 +249,17 @@ export class Ingest {
       const cipher = await this.o.crypto.cipher(tx, tenantId)
       const visible: MessageRow[] = []
       for (const m of pending) visible.push(await this.store(tx, cipher, m, parsed, parseError, auth))
+      const onParsed = this.o.onParsed
+      if (onParsed && parsed) {
+        for (const m of visible) {
+          if (m.direction !== 'inbound') continue
+          try {
+            await tx.transaction((sp) => onParsed(sp as unknown as Tx, cipher, tenantId, m, parsed, bytes))
+          } catch (err) {
+            this.o.log.warn('ingest: onParsed failed, message stored without it', { rawId, err: String((err as Error)?.message ?? err) })
+          }
+        }
+      }
       // Counter rows are locked in one order (inboxes by id, then the tenant): no deadlocks.
       visible.sort((a, b) => (a.inboxId < b.inboxId ? -1 : a.inboxId > b.inboxId ? 1 : 0))
       await tx.delete(jobs).where(and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId)))
