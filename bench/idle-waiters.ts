@@ -16,6 +16,7 @@ const USAGE = `usage: pnpm exec tsx bench/idle-waiters.ts [options]
   --tenants <n>      tenants the inboxes are spread over (default 10)
   --hold <s>         how long to sample RSS once every wait is open (default 10)
   --batch <n>        waits opened at a time while ramping up (default 500)
+  --compiled         run the server compiled to JavaScript (esbuild bundle, plain node) instead of under tsx
   --pglite           embedded PGlite (in the server process) instead of the local Postgres`
 
 const f = flags(
@@ -26,6 +27,7 @@ const f = flags(
     hold: { type: 'string', default: '10' },
     batch: { type: 'string', default: '500' },
     pglite: { type: 'boolean', default: false },
+    compiled: { type: 'boolean', default: false },
   },
   USAGE,
 )
@@ -87,12 +89,12 @@ async function main() {
     )
     process.exit(2)
   }
-  const server = await startChild({ pglite: f.pglite })
+  const server = await startChild({ pglite: f.pglite, compiled: f.compiled })
   const waiters: Waiter[] = []
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: WAITS })
   try {
     console.log(`database: ${server.database}`)
-    console.log(`server: child process pid ${server.pid} (tsx, startMailroom with the config from the environment, as \`pnpm start\`)`)
+    console.log(`server: child process pid ${server.pid} (${server.runtime}; startMailroom with the config from the environment, like \`mailroom start\`)`)
     await sleep(3000)
     const rssStart = rssOf(server.pid)
     console.log(`RSS after start (idle, 3 s):                ${mb(rssStart)}`)
@@ -171,7 +173,7 @@ async function main() {
     console.log(`\nsummary (${server.database.split(',')[0]}):`)
     console.log(`| RSS after start | RSS before waits | RSS with ${WAITS} waits (max) | per wait | target < 300 MB |`)
     console.log(`|---|---|---|---|---|`)
-    console.log(`| ${mb(rssStart)} | ${mb(rssBefore)} | ${mb(rssMax)} | ${fmt((rssMax - rssBefore) / WAITS / 1024)} KB | ${rssMax < TARGET && registered >= WAITS ? 'met' : 'missed'} |`)
+    console.log(`| ${mb(rssStart)} | ${mb(rssBefore)} | ${mb(rssMax)} | ${fmt((rssMax - rssBefore) / WAITS / 1024)} KB | ${WAITS < 10_000 ? '- (target is for 10,000 waits)' : rssMax < TARGET && registered >= WAITS ? 'met' : 'missed'} |`)
   } finally {
     for (const w of waiters) w.stop()
     agent.destroy()

@@ -209,7 +209,7 @@ function sampleWaits(datname: string): () => void {
   let stop = false
   const loop = (async () => {
     while (!stop) {
-      const rows = await admin`select state, wait_event_type, wait_event from pg_stat_activity where datname = ${datname} and backend_type = 'client backend' and pid <> pg_backend_pid()`
+      const rows = await admin`select state, wait_event_type, wait_event from pg_stat_activity where datname = ${datname} and application_name = 'mailroom' and pid <> pg_backend_pid()`
       waitSampleCount++
       for (const r of rows) {
         const key = r.state === 'active' ? (r.wait_event_type ? `active, waiting: ${r.wait_event_type}/${r.wait_event}` : 'active, running') : `${r.state}${r.wait_event ? ` (${r.wait_event})` : ''}`
@@ -374,7 +374,7 @@ async function main() {
       )
       for (const [shape, n] of [...statements].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${fmt(n / msgs, 2).padStart(5)}  ${shape}`)
       if (waitSampleCount) {
-        console.log(`\nMailroom's Postgres connections during the measured Mailroom phases (pg_stat_activity every 20 ms; average connections in each state):`)
+        console.log(`\nMailroom's Postgres connections during the measured Mailroom phases (its runtime pool of 10; pg_stat_activity every 20 ms; average connections in each state):`)
         for (const [k, n] of [...waitSamples].sort((a, b) => b[1] - a[1])) console.log(`  ${fmt(n / waitSampleCount, 2).padStart(5)}  ${k}`)
       }
     }

@@ -18,6 +18,7 @@ const USAGE = `usage: pnpm exec tsx bench/wait-latency.ts [options]
   --connections <k>     pooled SMTP connections of the sender (default 8)
   --warmup <n>          messages sent (and not waited for) before measuring (default 100)
   --tenants <k>         tenants the inboxes are spread over (default 10)
+  --compiled            run the server compiled to JavaScript (esbuild bundle, plain node) instead of under tsx
   --pglite              embedded PGlite (in the server process) instead of the local Postgres
   --quiet-wait <s>      before each measured run, wait up to this long for the machine to be idle (default 120)`
 
@@ -29,6 +30,7 @@ const f = flags(
     tenants: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '100' },
     pglite: { type: 'boolean', default: false },
+    compiled: { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '120' },
   },
   USAGE,
@@ -135,9 +137,9 @@ async function main() {
     console.error(`ulimit -n is ${openFilesLimit()}: ${MAX_W} waiters hold ${MAX_W} sockets in this process (and the server as many). Raise it: ulimit -n ${Math.max(4096, needFds * 2)}`)
     process.exit(2)
   }
-  const server = await startChild({ pglite: f.pglite })
+  const server = await startChild({ pglite: f.pglite, compiled: f.compiled })
   console.log(`database: ${server.database}`)
-  console.log(`server: child process pid ${server.pid} (tsx, startMailroom with the config from the environment, as \`pnpm start\`); inbound SPF/DKIM/DMARC off`)
+  console.log(`server: child process pid ${server.pid} (${server.runtime}; startMailroom with the config from the environment, like \`mailroom start\`); inbound SPF/DKIM/DMARC off`)
   console.log(
     `waiters: one SDK client (@mailroom/sdk, Node's global fetch) per inbox, inbox key, no filter; sender: nodemailer, ${CONNECTIONS} pooled connections, ${RATE > 0 ? `${RATE} msgs/s` : 'all at once'}`,
   )

@@ -55,7 +55,7 @@ export async function openBenchStores(opts: { pglite: boolean; poolSize?: number
   if (opts.pglite) {
     const db: Database = await openPglite(undefined)
     await migrate(db)
-    return { runtime: db, owner: db, embedded: true, name: undefined, ownerUrl: undefined, describe: 'embedded PGlite (in memory, this process)', close: () => db.close() }
+    return { runtime: db, owner: db, embedded: true, name: undefined, ownerUrl: undefined, describe: 'embedded PGlite in memory in this process', close: () => db.close() }
   }
   const empty = await createEmptyDatabase()
   const ownerUrl = empty.ownerUrl!

@@ -2,9 +2,9 @@
 // process (latency and memory: its event loop and its RSS are its own).
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig, type Config } from '../../apps/server/src/config.js'
 import { startMailroom, type Running } from '../../apps/server/src/server.js'
@@ -89,6 +89,8 @@ export interface ChildServer {
   baseUrl: string
   smtpPort: number
   operatorKey: string
+  /** How the server process runs: tsx or compiled. */
+  runtime: string
   database: string
   databaseName: string | undefined
   /** `gc`: run a full garbage collection in the server first (it runs with --expose-gc). */
@@ -99,6 +101,26 @@ export interface ChildServer {
 }
 
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url))
+const SERVER_DIR = fileURLToPath(new URL('../../apps/server/', import.meta.url))
+
+/**
+ * The server child compiled to one JavaScript file with esbuild (the server's npm dependencies
+ * stay external), so it runs on plain `node` without the tsx loader, as a built deployment would.
+ * Laid out as apps/server/src/x/ in a temp dir, with `migrations` and `node_modules` linked to the
+ * real ones, so the paths the server derives from import.meta.url still resolve.
+ */
+async function compileChild(root: string): Promise<string> {
+  const { build } = await import('esbuild')
+  const deps = Object.keys((JSON.parse(readFileSync(join(SERVER_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies)
+  const external = deps.filter((d) => !d.startsWith('@mailroom/')).flatMap((d) => [d, `${d}/*`])
+  const out = join(root, 'apps/server/src/x/server-child.mjs')
+  mkdirSync(dirname(out), { recursive: true })
+  symlinkSync(join(SERVER_DIR, 'migrations'), join(root, 'apps/server/migrations'))
+  symlinkSync(join(SERVER_DIR, 'node_modules'), join(root, 'apps/server/node_modules'))
+  copyFileSync(join(SERVER_DIR, 'src/messages/parse-worker.mjs'), join(dirname(out), 'parse-worker.mjs'))
+  await build({ entryPoints: [CHILD], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', external, logLevel: 'warning' })
+  return out
+}
 
 /**
  * Mailroom in a child process, configured through the environment exactly like
@@ -106,7 +128,7 @@ const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url))
  * It answers `stats` over IPC (its memory, its waiter count) so the bench can tell when all the
  * waits it opened are registered.
  */
-export async function startChild(opts: { pglite: boolean; env?: Record<string, string> }): Promise<ChildServer> {
+export async function startChild(opts: { pglite: boolean; compiled?: boolean; env?: Record<string, string> }): Promise<ChildServer> {
   let db: BenchDatabase | null = null
   let dataDir: string | null = null
   const operatorKey = `op_${randomBytes(24).toString('hex')}`
@@ -132,7 +154,15 @@ export async function startChild(opts: { pglite: boolean; env?: Record<string, s
     db = await createEmptyDatabase()
     env.DATABASE_URL = db.ownerUrl!
   }
-  const child: ChildProcess = fork(CHILD, [], { env, execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  let buildDir: string | null = null
+  let entry = CHILD
+  let execArgv = ['--import', 'tsx', '--expose-gc']
+  if (opts.compiled) {
+    buildDir = mkdtempSync(join(tmpdir(), 'mailroom-bench-build-'))
+    entry = await compileChild(buildDir)
+    execArgv = ['--expose-gc']
+  }
+  const child: ChildProcess = fork(entry, [], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const cleanup = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((r) => child.once('exit', () => r()))
@@ -141,6 +171,7 @@ export async function startChild(opts: { pglite: boolean; env?: Record<string, s
     }
     await db?.drop()
     if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+    if (buildDir) rmSync(buildDir, { recursive: true, force: true })
   }
   const ready = await new Promise<{ httpPort: number; smtpPort: number }>((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`the server child exited (${code}) before it was ready`))
@@ -167,6 +198,7 @@ export async function startChild(opts: { pglite: boolean; env?: Record<string, s
     baseUrl: `http://127.0.0.1:${ready.httpPort}`,
     smtpPort: ready.smtpPort,
     operatorKey,
+    runtime: opts.compiled ? 'plain node, server compiled to one JS file by esbuild (as a build would ship it)' : 'tsx, TypeScript loaded at run time (as `pnpm start` runs it)',
     database: db ? db.describe : `embedded PGlite in ${dataDir} (in the server process)`,
     databaseName: db?.name,
     stats(o = {}) {
