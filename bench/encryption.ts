@@ -67,7 +67,8 @@ async function openDb(): Promise<{ db: Database; close: () => Promise<void>; kin
   const owner = openPostgres({ url: url.toString(), max: 2, runtime: false })
   await migrate(owner)
   const db = openPostgres({ url: deriveRuntimeUrl(url.toString()), max: 20, runtime: true })
-  const [{ version }] = await admin`select split_part(version(), ' ', 2) as version`
+  const [row] = await admin<{ version: string }[]>`select split_part(version(), ' ', 2) as version`
+  const version = row!.version
   return {
     db,
     kind: `PostgreSQL ${version}`,
@@ -137,7 +138,7 @@ try {
   await run(db, new PlainCrypto(keyring), 'warmup').catch((e) => {
     throw e
   })
-  const rows = []
+  const rows: Awaited<ReturnType<typeof run>>[] = []
   for (let round = 0; round < 2; round++) {
     rows.push(await run(db, new TenantCrypto(keyring), 'encrypted'))
     rows.push(await run(db, new PlainCrypto(keyring), 'plaintext'))

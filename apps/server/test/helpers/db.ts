@@ -8,6 +8,12 @@ import { migrate } from '../../src/db/migrate.js'
 import { deriveRuntimeUrl } from '../../src/config.js'
 import type { Stores } from '../../src/db/open.js'
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabase: string | null
+  }
+}
+
 export const TEST_URL = process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
 export const onPostgres = Boolean(TEST_URL)
 
