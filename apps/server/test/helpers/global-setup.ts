@@ -18,8 +18,10 @@ export default async function setup(project: TestProject) {
     project.provide('templateDatabase', null)
     process.stdout.write(
       '\n[mailroom] No MAILROOM_TEST_DATABASE_URL/DATABASE_URL: running on embedded PGlite.\n' +
-        '[mailroom] Skipped: suites that prove the real security boundary (runtime role catalog checks,\n' +
-        '[mailroom] two server processes on one Postgres). Set MAILROOM_TEST_DATABASE_URL to run them.\n\n',
+        '[mailroom] Skipped here (they need a real Postgres server): the runtime role catalog checks,\n' +
+        '[mailroom] two server processes on one Postgres, pg_dump holds no mail content, online key\n' +
+        '[mailroom] rotation through the CLI beside a running server, and the every-table check after\n' +
+        '[mailroom] deleting a tenant. Set MAILROOM_TEST_DATABASE_URL to run them.\n\n',
     )
     return
   }
