@@ -4,6 +4,7 @@
 import { eq, sql } from 'drizzle-orm'
 import { rawRows, type Database } from '../db/client.js'
 import { withTenant, withoutTenant } from '../db/scope.js'
+import { ClaimLoop, type Claimed } from '../jobs/claim-loop.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Ingest } from '../messages/ingest.js'
 import type { Logger } from '../lib/log.js'
@@ -57,13 +58,8 @@ export class DeliveryWorker {
   private readonly retryMaxMs: number
   private readonly maxAttempts: number
   readonly reputation: ReputationOptions
-  private active = 0
-  private pumping = false
-  private again = false
-  private scheduled = false
   private timer: NodeJS.Timeout | null = null
-  private stopped = true
-  private idleWaiters: (() => void)[] = []
+  private readonly loop: ClaimLoop
   private rr = 0
 
   constructor(private readonly o: DeliveryOptions) {
@@ -75,81 +71,43 @@ export class DeliveryWorker {
     this.retryMaxMs = o.retryMaxMs ?? 3_600_000
     this.maxAttempts = o.maxAttempts ?? 8
     this.reputation = { ...DEFAULT_REPUTATION, ...o.reputation }
+    this.loop = new ClaimLoop({
+      name: 'delivery',
+      concurrency: this.concurrency,
+      log: o.log,
+      claim: (free) =>
+        withoutTenant(o.database, (tx) =>
+          rawRows<Claimed>(tx, sql`select tenant_id, id from mailroom_claim_outbox(${free}, ${this.leaseSeconds}, ${this.tenantInFlight})`),
+        ),
+      run: (tenantId, id) => this.deliver(tenantId, id),
+    })
   }
 
   start(): void {
-    this.stopped = false
+    this.loop.start()
     this.timer = setInterval(() => this.kick(), this.pollMs)
     this.timer.unref()
     this.kick()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
     if (this.timer) clearInterval(this.timer)
-    await this.idle()
+    await this.loop.stop()
     await this.o.transport?.close()
   }
 
   /** Something may be due: claim soon (coalesced). */
   kick(): void {
-    if (this.stopped || this.scheduled) return
-    this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      void this.pump()
-    })
+    this.loop.kick()
   }
 
   /** Resolves when nothing is in flight in this process. */
   idle(): Promise<void> {
-    if (this.active === 0 && !this.pumping) return Promise.resolve()
-    return new Promise((r) => this.idleWaiters.push(r))
+    return this.loop.idle()
   }
 
   get inFlight(): number {
-    return this.active
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.again = true
-      return
-    }
-    this.pumping = true
-    try {
-      do {
-        this.again = false
-        const free = this.concurrency - this.active
-        if (free <= 0 || this.stopped) break
-        const claimed = await withoutTenant(this.o.database, (tx) =>
-          rawRows<{ tenant_id: string; id: string }>(
-            tx,
-            sql`select tenant_id, id from mailroom_claim_outbox(${free}, ${this.leaseSeconds}, ${this.tenantInFlight})`,
-          ),
-        )
-        for (const c of claimed) {
-          this.active++
-          this.deliver(c.tenant_id, c.id)
-            .catch((err) => this.o.log.error('delivery failed', { id: c.id, err: String((err as Error)?.stack ?? err) }))
-            .finally(() => {
-              this.active--
-              this.settle()
-              this.kick()
-            })
-        }
-        if (claimed.length === free) this.again = true
-      } while (this.again)
-    } catch (err) {
-      if (!this.stopped) this.o.log.warn('outbox claim failed', { err: String(err) })
-    } finally {
-      this.pumping = false
-      this.settle()
-    }
-  }
-
-  private settle() {
-    if (this.active === 0 && !this.pumping) for (const w of this.idleWaiters.splice(0)) w()
+    return this.loop.inFlight
   }
 
   /** One claimed outbox row, start to finish. */

@@ -8,6 +8,7 @@ import https from 'node:https'
 import { eq, sql } from 'drizzle-orm'
 import { rawRows, type Database } from '../db/client.js'
 import { withTenant, withoutTenant } from '../db/scope.js'
+import { ClaimLoop, type Claimed } from '../jobs/claim-loop.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Logger } from '../lib/log.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
@@ -55,14 +56,9 @@ export class WebhookWorker {
   private readonly disableAfterFailures: number
   private readonly lookup: ReturnType<typeof guardedLookup>
   private readonly agents: { http: http.Agent; https: https.Agent }
-  private active = 0
-  private pumping = false
-  private again = false
-  private scheduled = false
   private timer: NodeJS.Timeout | null = null
   private unlisten: (() => Promise<void>) | null = null
-  private stopped = true
-  private idleWaiters: (() => void)[] = []
+  private readonly loop: ClaimLoop
 
   constructor(private readonly o: WebhookWorkerOptions) {
     this.timeoutMs = o.timeoutMs ?? 10_000
@@ -76,10 +72,21 @@ export class WebhookWorker {
     this.lookup = guardedLookup(o.allowPrivate, o.lookup)
     const agentOpts = { keepAlive: true, maxSockets: 64, lookup: this.lookup as never }
     this.agents = { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) }
+    const lease = Math.ceil(this.timeoutMs / 1000) + 30
+    this.loop = new ClaimLoop({
+      name: 'webhook delivery',
+      concurrency: this.concurrency,
+      log: o.log,
+      claim: (free) =>
+        withoutTenant(o.database, (tx) =>
+          rawRows<Claimed>(tx, sql`select tenant_id, id from mailroom_claim_webhook_deliveries(${free}, ${lease}, ${this.tenantInFlight})`),
+        ),
+      run: (tenantId, id) => this.deliver(tenantId, id),
+    })
   }
 
   async start(): Promise<void> {
-    this.stopped = false
+    this.loop.start()
     this.timer = setInterval(() => this.kick(), this.pollMs)
     this.timer.unref()
     try {
@@ -91,72 +98,23 @@ export class WebhookWorker {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
     if (this.timer) clearInterval(this.timer)
     await this.unlisten?.().catch(() => {})
-    await this.idle()
+    await this.loop.stop()
     this.agents.http.destroy()
     this.agents.https.destroy()
   }
 
   kick(): void {
-    if (this.stopped || this.scheduled) return
-    this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      void this.pump()
-    })
+    this.loop.kick()
   }
 
   idle(): Promise<void> {
-    if (this.active === 0 && !this.pumping) return Promise.resolve()
-    return new Promise((r) => this.idleWaiters.push(r))
+    return this.loop.idle()
   }
 
   get inFlight(): number {
-    return this.active
-  }
-
-  private settle() {
-    if (this.active === 0 && !this.pumping) for (const w of this.idleWaiters.splice(0)) w()
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.again = true
-      return
-    }
-    this.pumping = true
-    try {
-      do {
-        this.again = false
-        const free = this.concurrency - this.active
-        if (free <= 0 || this.stopped) break
-        const lease = Math.ceil(this.timeoutMs / 1000) + 30
-        const claimed = await withoutTenant(this.o.database, (tx) =>
-          rawRows<{ tenant_id: string; id: string }>(
-            tx,
-            sql`select tenant_id, id from mailroom_claim_webhook_deliveries(${free}, ${lease}, ${this.tenantInFlight})`,
-          ),
-        )
-        for (const c of claimed) {
-          this.active++
-          this.deliver(c.tenant_id, c.id)
-            .catch((err) => this.o.log.error('webhook delivery failed', { id: c.id, err: String((err as Error)?.stack ?? err) }))
-            .finally(() => {
-              this.active--
-              this.settle()
-              this.kick()
-            })
-        }
-        if (claimed.length === free) this.again = true
-      } while (this.again)
-    } catch (err) {
-      if (!this.stopped) this.o.log.warn('webhook claim failed', { err: String(err) })
-    } finally {
-      this.pumping = false
-      this.settle()
-    }
+    return this.loop.inFlight
   }
 
   /** Exponential from retryBaseMs, capped at retryMaxMs, with jitter in [50%, 100%]. */
