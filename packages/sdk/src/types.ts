@@ -352,12 +352,12 @@ export type MessageStatus =
 export type ParseStatus = 'pending' | 'parsed' | 'failed'
 
 /**
- * A message as lists show it: headers, attachments and a `preview` of the text (no bodies).
+ * What every message shape shares: ids, addresses, subject, attachments, size and status.
  *
  * @example
- * for await (const m of inbox.messages.list()) console.log(m.from?.address, m.subject, m.preview)
+ * const show = (m: MessageFields) => `${m.from?.address ?? '?'}: ${m.subject ?? '(no subject)'}`
  */
-export interface MessageSummary {
+export interface MessageFields {
   id: string
   inboxId: string
   threadId: string | null
@@ -376,6 +376,15 @@ export interface MessageSummary {
   size: number
   parseStatus: ParseStatus
   receivedAt: string
+}
+
+/**
+ * A message as lists show it: headers, attachments and a `preview` of the text (no bodies).
+ *
+ * @example
+ * for await (const m of inbox.messages.list()) console.log(m.from?.address, m.subject, m.preview)
+ */
+export interface MessageSummary extends MessageFields {
   /** The first 200 characters of the text body. */
   preview: string | null
 }
@@ -388,25 +397,7 @@ export interface MessageSummary {
  * const msg: Message = await inbox.messages.get('msg_...')
  * console.log(msg.subject, msg.text)
  */
-export interface Message {
-  id: string
-  inboxId: string
-  threadId: string | null
-  direction: MessageDirection
-  status: MessageStatus
-  from: EmailAddress | null
-  to: EmailAddress[]
-  cc: EmailAddress[]
-  subject: string | null
-  /** The Date header, when it parses. */
-  date: string | null
-  /** The Message-ID header. */
-  messageId: string | null
-  attachments: AttachmentInfo[]
-  /** Size of the raw message in bytes. */
-  size: number
-  parseStatus: ParseStatus
-  receivedAt: string
+export interface Message extends MessageFields {
   replyTo: EmailAddress[]
   inReplyTo: string | null
   references: string[]
