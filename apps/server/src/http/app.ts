@@ -48,7 +48,11 @@ export function createApp(deps: Deps) {
   const jsonLimit = limitTo(MAX_JSON_BODY)
   const sendLimit = limitTo(maxSendBody)
   const SEND_PATH = /^\/v1\/inboxes\/[^/]+\/messages(\/[^/]+\/(reply|forward))?$/
-  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && SEND_PATH.test(c.req.path) ? sendLimit : jsonLimit)(c, next))
+  // A GET or HEAD has no body to limit; skipping them also spares building a full fetch Request
+  // (bodyLimit reads `c.req.raw.body`), which an open long-poll would otherwise keep.
+  app.use('/v1/*', (c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : (c.req.method === 'POST' && SEND_PATH.test(c.req.path) ? sendLimit : jsonLimit)(c, next),
+  )
   app.use('/v1/*', authMiddleware(deps))
   app.use('/v1/*', idempotencyMiddleware(deps))
 
