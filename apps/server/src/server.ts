@@ -15,6 +15,7 @@ import { createRootTenant } from './tenancy/service.js'
 import { keyringFromConfig } from './crypto/keyring.js'
 import { TenantCrypto } from './crypto/service.js'
 import { Hub } from './events/hub.js'
+import { WaitRegistry } from './events/waits.js'
 import { createParser, type MailParser } from './messages/parser.js'
 import { Ingest } from './messages/ingest.js'
 import { systemResolver, type DnsResolver } from './mail/authentication.js'
@@ -168,7 +169,8 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     if (!opts.parser) await parser.close()
     if (!given) await stores.close()
   }
-  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, ingest, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
+  const waits = new WaitRegistry({ database: stores.runtime, crypto, hub, log: logger })
+  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, waits, ingest, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   let smtp: SMTPServer | undefined

@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/log.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
+import type { WaitRegistry } from '../events/waits.js'
 import type { Ingest } from '../messages/ingest.js'
 import type { ApiRequestMeter } from '../usage/service.js'
 import type { DeliveryWorker } from '../delivery/worker.js'
@@ -18,6 +19,8 @@ export interface Deps {
   log: Logger
   crypto: TenantCrypto
   hub: Hub
+  /** Long-poll waits parked outside the HTTP framework until a match or their deadline. */
+  waits: WaitRegistry
   ingest: Ingest
   /** Counts API requests per tenant/inbox/day for usage metering. */
   usage: ApiRequestMeter

@@ -1,6 +1,8 @@
 // /v1/inboxes/{id}/messages and /threads: a tenant key on any of its inboxes, an inbox key on its own.
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
+import type { HttpBindings } from '@hono/node-server'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { ListQuery, Message, MessageList, MessageListQuery, Thread, ThreadList, ThreadWithMessages, WaitQuery, WaitResponse } from '@mailroom/contract'
 import type { AppEnv, Deps } from '../http/context.js'
 import { cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
@@ -12,7 +14,14 @@ import type { Cipher } from '../crypto/service.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
 import { attachmentsOf, deleteMessage, getAttachment, getMessage, getRaw, getThread, listMessages, listThreads, messageToWire, summaryToWire, threadToWire } from './service.js'
-import { compileMatcher, decodeWaitCursor, encodeWaitCursor, startCursor, waitForMessage } from './wait.js'
+import { compileMatcher, decodeWaitCursor, type WaitCursor } from './wait.js'
+import { deferredSink, nodeSink } from '../events/waits.js'
+
+/**
+ * A hold of 80-100% of the asked timeout, so waits that began together (a fleet of agents
+ * started at once) do not all end and re-poll in the same second.
+ */
+const holdOf = (timeoutS: number) => Math.round(timeoutS * 1000 * (0.8 + 0.2 * Math.random()))
 
 const InboxParam = z.object({ id: z.string().describe('Inbox id (`inb_...`).') })
 const MessageParams = InboxParam.extend({ messageId: z.string().describe('Message id (`msg_...`).') })
@@ -21,6 +30,7 @@ const ThreadParams = InboxParam.extend({ threadId: z.string().describe('Thread i
 
 export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const { database, crypto } = deps
+  const { waits } = deps
 
   /** Runs `fn` in the caller's scope once the inbox is known to be visible to it. */
   const inInbox = <T>(scope: TenantScope, publicInboxId: string, fn: (tx: Tx, inboxId: string, cipher: Cipher) => Promise<T>) => {
@@ -52,23 +62,26 @@ export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const scope = scopeOf(c.get('principal'))
       const inboxId = pathId('inbox', c.req.valid('param').id, 'inbox')
       const matcher = compileMatcher(q)
-      let cursor
+      let cursor: WaitCursor | null = null
       if (q.cursor !== undefined) {
         cursor = decodeWaitCursor(q.cursor)
         if (!cursor) throw new ApiError('validation_error', 'query.cursor: not a cursor this API issued', [{ path: 'query.cursor', message: 'invalid cursor' }])
-        if (!(await withTenant(database, scope, (tx) => getInbox(tx, inboxId)))) throw notFound('inbox')
-      } else {
-        cursor = await startCursor(deps, scope, inboxId)
       }
-      const outcome = await waitForMessage(deps, scope, inboxId, cursor, matcher, q.timeout * 1000, c.req.raw.signal)
-      const next = encodeWaitCursor(outcome.cursor)
-      if (outcome.kind === 'timeout') return c.body(null, 204, { 'Mailroom-Cursor': next })
-      const message = await withTenant(database, scope, async (tx) => {
-        const atts = await attachmentsOf(tx, [outcome.row.id])
-        return messageToWire(outcome.row, atts.get(outcome.row.id) ?? [], await crypto.cipher(tx, scope.tenantId))
+      // Auth, validation and the first look run here; a wait that has to hold is parked in the
+      // registry with the Node response and answered from there (this handler returns at once).
+      const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing
+      let deferred: Promise<Response> | null = null
+      const early = await waits.open({ scope, inboxId, matcher, cursor, holdMs: holdOf(q.timeout), requestId: c.get('requestId') }, () => {
+        if (outgoing) return nodeSink(outgoing)
+        const d = deferredSink(c.req.raw.signal)
+        deferred = d.response
+        return d.sink
       })
-      c.header('Mailroom-Cursor', next)
-      return reply(c, WaitResponse, { message, cursor: next }, 200)
+      if (early) {
+        c.header('Mailroom-Cursor', early.cursor)
+        return early.status === 204 ? c.body(null, 204) : c.json(early.body, 200)
+      }
+      return deferred ?? RESPONSE_ALREADY_SENT
     },
   )
 

@@ -4,16 +4,17 @@
 import { and, asc, eq, gt, gte } from 'drizzle-orm'
 import { sql } from 'drizzle-orm'
 import { RE2JS } from 're2js'
-import type { MatchMode, WaitQuery } from '@mailroom/contract'
+import { WaitResponse, type MatchMode, type WaitQuery } from '@mailroom/contract'
 import type { Database } from '../db/client.js'
 import { rawRows } from '../db/client.js'
 import { withTenant, type TenantScope } from '../db/scope.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
+import type { Logger } from '../lib/log.js'
 import { ApiError, notFound } from '../http/errors.js'
 import { getInbox } from '../inboxes/service.js'
 import { messages, type MessageRow } from './tables.js'
-import { attachmentsOf, ctx } from './service.js'
+import { attachmentsOf, ctx, messageToWire } from './service.js'
 
 export interface WaitCursor {
   /** inbox seq already looked at */
@@ -85,9 +86,8 @@ export interface WaitDeps {
   database: Database
   crypto: TenantCrypto
   hub: Hub
+  log: Logger
 }
-
-export type WaitOutcome = { kind: 'message'; row: MessageRow; cursor: WaitCursor } | { kind: 'timeout'; cursor: WaitCursor }
 
 const SCAN_BATCH = 100
 
@@ -101,7 +101,11 @@ export async function startCursor(deps: WaitDeps, scope: TenantScope, inboxId: s
   })
 }
 
-async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, cursor: WaitCursor, matcher: Matcher) {
+/**
+ * One look past the cursor: the first matching message, or how far the cursor may move. An inbox
+ * the caller cannot see is the same 404 as a missing one (row-level security hides it).
+ */
+export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, cursor: WaitCursor, matcher: Matcher) {
   return withTenant(deps.database, scope, async (tx) => {
     const rows = await tx
       .select()
@@ -127,48 +131,14 @@ async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, cursor:
   })
 }
 
-export async function waitForMessage(
-  deps: WaitDeps,
-  scope: TenantScope,
-  inboxId: string,
-  cursor: WaitCursor,
-  matcher: Matcher,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<WaitOutcome> {
-  const deadline = Date.now() + timeoutMs
-  let cur = { ...cursor }
-  for (;;) {
-    // Listen before looking, so an arrival between the look and the sleep still wakes us.
-    let wake!: () => void
-    const woken = new Promise<void>((r) => (wake = r))
-    const off = deps.hub.onInbox(inboxId, (a) => {
-      if (a.seq > cur.seq) wake()
-    })
-    let timer: NodeJS.Timeout | undefined
-    const onAbort = () => wake()
-    try {
-      const r = await scan(deps, scope, inboxId, cur, matcher)
-      if (r.match) return { kind: 'message', row: r.match, cursor: { ...cur, seq: r.upTo } }
-      cur = { ...cur, seq: r.upTo }
-      if (r.more) continue
-      const remaining = deadline - Date.now()
-      if (remaining <= 0 || signal?.aborted) return { kind: 'timeout', cursor: cur }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      await Promise.race([woken, new Promise<void>((r2) => (timer = setTimeout(r2, remaining)))])
-      if (signal?.aborted) return { kind: 'timeout', cursor: cur }
-      if (Date.now() >= deadline) {
-        // One last look: something may have landed right at the deadline.
-        const last = await scan(deps, scope, inboxId, cur, matcher)
-        if (last.match) return { kind: 'message', row: last.match, cursor: { ...cur, seq: last.upTo } }
-        return { kind: 'timeout', cursor: { ...cur, seq: last.upTo } }
-      }
-    } finally {
-      off()
-      if (timer) clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
-  }
+/** The 200 body of a wait that matched: the message as the API shows it and the cursor to continue from. */
+export async function waitAnswer(deps: WaitDeps, scope: TenantScope, row: MessageRow, cursor: WaitCursor): Promise<WaitResponse> {
+  const next = encodeWaitCursor(cursor)
+  const message = await withTenant(deps.database, scope, async (tx) => {
+    const atts = await attachmentsOf(tx, [row.id])
+    return messageToWire(row, atts.get(row.id) ?? [], await deps.crypto.cipher(tx, scope.tenantId))
+  })
+  return WaitResponse.parse({ message, cursor: next })
 }
 
 export { attachmentsOf }

@@ -1,0 +1,265 @@
+// Open long-poll waits (GET /v1/inboxes/{id}/messages/wait), parked outside the HTTP framework.
+// A wait that found nothing on its first look holds only its socket and one small entry here: the
+// Node response to answer on, its scope, inbox, cursor and matcher, and its deadline in a shared
+// timer wheel (one interval for every wait, not a timer each). A notification for the inbox
+// rescans; a match answers 200, the deadline 204, a client that goes away just drops the entry.
+import type { ServerResponse } from 'node:http'
+import type { TenantScope } from '../db/scope.js'
+import { ApiError, errorBody } from '../http/errors.js'
+import { encodeWaitCursor, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps } from '../messages/wait.js'
+
+/** Granularity of deadlines: a parked wait is answered within one tick of its deadline. */
+const TICK_MS = 250
+
+/** Where the answer goes: the Node response, or (without Node's server) a deferred Response. */
+export interface WaitSink {
+  send(status: number, headers: Record<string, string>, body: string | null): void
+  /** The client is gone: nothing can be answered any more. */
+  readonly closed: boolean
+  /** Calls `fn` once when the client goes away before the answer. */
+  onClose(fn: () => void): void
+}
+
+export function nodeSink(res: ServerResponse): WaitSink {
+  return {
+    send(status, headers, body) {
+      if (res.destroyed || res.writableEnded) return
+      if (body === null) {
+        res.writeHead(status, headers)
+        res.end()
+      } else {
+        res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) })
+        res.end(body)
+      }
+    },
+    get closed() {
+      return res.destroyed || res.writableEnded
+    },
+    onClose(fn) {
+      res.once('close', fn)
+    },
+  }
+}
+
+export interface WaitRequest {
+  scope: TenantScope
+  inboxId: string
+  matcher: Matcher
+  /** The client's cursor; without one, the cursor is taken now (the inbox's counter and clock). */
+  cursor: WaitCursor | null
+  /** How long to hold (ms) before answering 204. */
+  holdMs: number
+  requestId: string
+}
+
+/** What the HTTP handler answers itself when the wait ends before it is parked. */
+export type EarlyAnswer = { status: 200; body: Awaited<ReturnType<typeof waitAnswer>>; cursor: string } | { status: 204; cursor: string }
+
+class Wait {
+  cursor: WaitCursor | null = null
+  /** Set once parked; null while the HTTP handler still runs the wait. */
+  sink: WaitSink | null = null
+  /** A notification came while a look was under way (or before the first): look again. */
+  dirty = false
+  scanning = false
+  done = false
+  off: () => void = noop
+  constructor(
+    readonly scope: TenantScope,
+    readonly inboxId: string,
+    readonly matcher: Matcher,
+    readonly deadline: number,
+    readonly requestId: string,
+  ) {}
+}
+
+const noop = () => {}
+
+export class WaitRegistry {
+  /** Parked waits by deadline tick. */
+  private readonly wheel = new Map<number, Set<Wait>>()
+  private timer: NodeJS.Timeout | null = null
+  private parkedCount = 0
+
+  constructor(private readonly deps: WaitDeps) {}
+
+  /** Waits parked here (each also counts in `hub.waiterCount`). */
+  get parked(): number {
+    return this.parkedCount
+  }
+
+  /**
+   * Runs a wait up to its first look. Answers at once (`EarlyAnswer`) when something matched or
+   * the hold is zero; otherwise parks it on the sink `park()` gives and returns null. Errors
+   * before parking (404, 400) are thrown, for the HTTP error handler.
+   */
+  async open(req: WaitRequest, park: () => WaitSink): Promise<EarlyAnswer | null> {
+    const w = new Wait(req.scope, req.inboxId, req.matcher, Date.now() + req.holdMs, req.requestId)
+    // Listen before looking, so an arrival between the look and parking still wakes the wait.
+    w.off = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a.seq))
+    let parked = false
+    try {
+      if (req.cursor) {
+        w.cursor = req.cursor
+        w.dirty = true
+      } else {
+        // A cursor read after the listener is registered has nothing behind it to scan, unless a
+        // notification came in meanwhile (then `dirty` is set).
+        w.cursor = await startCursor(this.deps, req.scope, req.inboxId)
+      }
+      while (w.dirty) {
+        w.dirty = false
+        const r = await scan(this.deps, w.scope, w.inboxId, w.cursor, w.matcher)
+        if (r.match) {
+          const body = await waitAnswer(this.deps, w.scope, r.match, { ...w.cursor, seq: r.upTo })
+          return { status: 200, body, cursor: body.cursor }
+        }
+        w.cursor = { ...w.cursor, seq: r.upTo }
+        if (r.more) w.dirty = true
+      }
+      if (Date.now() >= w.deadline) return { status: 204, cursor: encodeWaitCursor(w.cursor) }
+      // Nothing yet: from here on the wait lives in this registry, not in the handler.
+      const sink = park()
+      if (sink.closed) return null
+      w.sink = sink
+      sink.onClose(() => this.drop(w))
+      this.schedule(w)
+      parked = true
+      return null
+    } finally {
+      if (!parked) {
+        w.done = true
+        w.off()
+      }
+    }
+  }
+
+  private notify(w: Wait, seq: number) {
+    if (w.done || (w.cursor && seq <= w.cursor.seq)) return
+    w.dirty = true
+    // Before parking, the handler's loop sees `dirty`; during a look, the look loops again.
+    if (w.sink !== null && !w.scanning) void this.rescan(w)
+  }
+
+  private async rescan(w: Wait) {
+    w.scanning = true
+    try {
+      while (w.dirty && !w.done) {
+        w.dirty = false
+        const cursor = w.cursor!
+        const r = await scan(this.deps, w.scope, w.inboxId, cursor, w.matcher)
+        if (w.done) return
+        if (r.match) {
+          const body = await waitAnswer(this.deps, w.scope, r.match, { ...cursor, seq: r.upTo })
+          if (w.done) return
+          this.finish(w)
+          w.sink!.send(200, { 'Mailroom-Cursor': body.cursor, 'X-Request-Id': w.requestId }, JSON.stringify(body))
+          return
+        }
+        w.cursor = { ...cursor, seq: r.upTo }
+        if (r.more) w.dirty = true
+      }
+    } catch (err) {
+      if (w.done) return
+      this.finish(w)
+      this.sendError(w, err)
+      return
+    } finally {
+      w.scanning = false
+    }
+    // The deadline passed during the look: the sweep left this wait to us.
+    if (!w.done && tickOf(w.deadline) <= tickOf(Date.now())) this.timeout(w)
+  }
+
+  private timeout(w: Wait) {
+    this.finish(w)
+    w.sink!.send(204, { 'Mailroom-Cursor': encodeWaitCursor(w.cursor!), 'X-Request-Id': w.requestId }, null)
+  }
+
+  private sendError(w: Wait, err: unknown) {
+    // The same envelope the HTTP error handler writes.
+    if (!(err instanceof ApiError)) {
+      this.deps.log.error('unhandled error', { requestId: w.requestId, err: (err as Error)?.stack ?? String(err) })
+      err = new ApiError('internal_error', 'internal error')
+    }
+    const e = err as ApiError
+    w.sink!.send(e.status, { ...e.headers, 'X-Request-Id': w.requestId }, JSON.stringify(errorBody(e.code, e.message, w.requestId)))
+  }
+
+  /** The client went away: forget the wait (a look under way finds `done` and stops). */
+  private drop(w: Wait) {
+    if (!w.done) this.finish(w)
+  }
+
+  private finish(w: Wait) {
+    w.done = true
+    w.off()
+    const key = tickOf(w.deadline)
+    const set = this.wheel.get(key)
+    if (set?.delete(w)) {
+      this.parkedCount--
+      if (set.size === 0) this.wheel.delete(key)
+      if (this.wheel.size === 0 && this.timer) {
+        clearInterval(this.timer)
+        this.timer = null
+      }
+    }
+  }
+
+  private schedule(w: Wait) {
+    const key = tickOf(w.deadline)
+    let set = this.wheel.get(key)
+    if (!set) this.wheel.set(key, (set = new Set()))
+    set.add(w)
+    this.parkedCount++
+    if (!this.timer) {
+      this.timer = setInterval(() => this.sweep(), TICK_MS)
+      this.timer.unref()
+    }
+  }
+
+  /** Answers 204 to every parked wait whose deadline tick has come. */
+  private sweep() {
+    const now = tickOf(Date.now())
+    for (const [key, set] of this.wheel) {
+      if (key > now) continue
+      for (const w of set) {
+        // A look under way answers by itself once it ends (it checks the deadline).
+        if (w.scanning) continue
+        this.timeout(w)
+      }
+    }
+  }
+}
+
+const tickOf = (ms: number) => Math.floor(ms / TICK_MS)
+
+/**
+ * Without Node's server (`app.fetch` called directly), the answer is a Response the handler awaits;
+ * the request's abort signal stands in for the socket closing.
+ */
+export function deferredSink(signal: AbortSignal): { sink: WaitSink; response: Promise<Response> } {
+  let resolve!: (r: Response) => void
+  const response = new Promise<Response>((r) => (resolve = r))
+  let answered = false
+  const answer = (status: number, headers: Record<string, string>, body: string | null) => {
+    if (answered) return
+    answered = true
+    resolve(new Response(body, { status, headers: body === null ? headers : { ...headers, 'Content-Type': 'application/json' } }))
+  }
+  // Nobody reads it any more; the handler's promise still has to settle.
+  if (signal.aborted) answer(204, {}, null)
+  else signal.addEventListener('abort', () => answer(204, {}, null), { once: true })
+  return {
+    sink: {
+      send: answer,
+      get closed() {
+        return answered
+      },
+      onClose(fn) {
+        signal.addEventListener('abort', fn, { once: true })
+      },
+    },
+    response,
+  }
+}

@@ -1,0 +1,121 @@
+// Waits that have to hold are parked outside the HTTP framework (src/events/waits.ts) and answered
+// from there: a match while parked is 200, the end of the hold 204, a client that goes away frees
+// its wait, several waits on one inbox each get only what they match.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { sendMail, settled } from '../helpers/mail.js'
+import { createApp } from '../../src/http/app.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server?.stop())
+
+const waiters = () => server.running.deps.hub.waiterCount
+const parked = () => server.running.deps.waits.parked
+
+async function until(what: () => number, n: number) {
+  for (let i = 0; i < 400 && what() !== n; i++) await new Promise((r) => setTimeout(r, 25))
+  expect(what()).toBe(n)
+}
+/** Resolves once `n` waits are parked (past their first look, held by the registry). */
+const untilParked = (n: number) => until(parked, n)
+/** Resolves once `n` waits are open at all (each registers with the hub as it opens). */
+const untilWaiters = (n: number) => until(waiters, n)
+
+const waitUrl = (inboxId: string, q: string) => `${server.baseUrl}/v1/inboxes/${inboxId}/messages/wait?${q}`
+
+describe('parked waits', () => {
+  it('a wait parked before the message arrives answers 200 with the message, its cursor and the request id', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const waiting = fetch(waitUrl(inbox.id, 'timeout=20'), { headers: { authorization: `Bearer ${inbox.key}`, 'x-request-id': 'parked-200' } })
+    await untilParked(1)
+    await sendMail(server, { to: inbox.address, subject: 'while parked', text: 'hello' })
+    const res = await waiting
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/json')
+    expect(res.headers.get('x-request-id')).toBe('parked-200')
+    const body = await res.json()
+    expect(body.message).toMatchObject({ subject: 'while parked', inboxId: inbox.id, parseStatus: 'parsed' })
+    expect(body.message.text).toContain('hello')
+    expect(res.headers.get('mailroom-cursor')).toBe(body.cursor)
+    await untilWaiters(0)
+    expect(parked()).toBe(0)
+    // The cursor it handed back continues after that message.
+    const next = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=1&cursor=${body.cursor}`)
+    expect(next.status).toBe(204)
+  })
+
+  it('a parked wait whose hold ends answers 204, no body, with the cursor and the request id', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const res = await fetch(waitUrl(inbox.id, 'timeout=1'), { headers: { authorization: `Bearer ${inbox.key}`, 'x-request-id': 'parked-204' } })
+    expect(res.status).toBe(204)
+    expect(await res.text()).toBe('')
+    expect(res.headers.get('x-request-id')).toBe('parked-204')
+    expect(res.headers.get('mailroom-cursor')).toMatch(/^w1\./)
+    await untilWaiters(0)
+    expect(parked()).toBe(0)
+  })
+
+  it('a client that disconnects mid-wait frees its wait', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const controller = new AbortController()
+    const waiting = fetch(waitUrl(inbox.id, 'timeout=30'), { headers: { authorization: `Bearer ${inbox.key}` }, signal: controller.signal })
+    await untilParked(1)
+    controller.abort()
+    await expect(waiting).rejects.toThrow()
+    // Well before the 30 s hold ends.
+    await untilWaiters(0)
+    expect(parked()).toBe(0)
+    // Mail for that inbox now wakes nobody and the server keeps serving.
+    await sendMail(server, { to: inbox.address, subject: 'nobody waits' })
+    await settled(server)
+    const list = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages`)
+    expect(list.body.data.map((m: { subject: string }) => m.subject)).toEqual(['nobody waits'])
+  })
+
+  it('several waits parked on one inbox each get only the message they match; the rest keep holding', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const open = (subject: string, timeout: number) =>
+      fetch(waitUrl(inbox.id, `timeout=${timeout}&subject=${subject}`), { headers: { authorization: `Bearer ${t.key}` } }).then(async (r) => ({
+        status: r.status,
+        subject: r.status === 200 ? ((await r.json()) as { message: { subject: string } }).message.subject : null,
+      }))
+    const alpha = open('alpha', 20)
+    const beta = open('beta', 20)
+    const gamma = open('gamma', 2)
+    await untilParked(3)
+    await sendMail(server, { to: inbox.address, subject: 'beta one' })
+    expect(await beta).toEqual({ status: 200, subject: 'beta one' })
+    await sendMail(server, { to: inbox.address, subject: 'alpha one' })
+    expect(await alpha).toEqual({ status: 200, subject: 'alpha one' })
+    // Two notifications rescanned gamma; neither matched, so its hold ends with 204.
+    expect(await gamma).toEqual({ status: 204, subject: null })
+    await untilWaiters(0)
+    expect(parked()).toBe(0)
+  })
+
+  it('without Node\'s server (app.fetch called directly) a held wait still answers', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const app = createApp(server.running.deps)
+    const headers = { authorization: `Bearer ${inbox.key}` }
+    const timedOut = await app.request(`/v1/inboxes/${inbox.id}/messages/wait?timeout=1`, { headers })
+    expect(timedOut.status).toBe(204)
+    const cursor = timedOut.headers.get('mailroom-cursor')!
+    expect(cursor).toMatch(/^w1\./)
+    const waiting = app.request(`/v1/inboxes/${inbox.id}/messages/wait?timeout=20&cursor=${cursor}`, { headers })
+    await untilParked(1)
+    await sendMail(server, { to: inbox.address, subject: 'direct' })
+    const res = await waiting
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { message: { subject: string } }).message.subject).toBe('direct')
+    await untilWaiters(0)
+    expect(parked()).toBe(0)
+  })
+})
