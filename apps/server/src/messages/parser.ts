@@ -40,7 +40,9 @@ const WORKER = fileURLToPath(new URL('./parse-worker.mjs', import.meta.url))
 export function createParser(opts: { threads?: number; timeoutMs?: number } = {}): MailParser {
   const threads = opts.threads ?? Math.max(1, Math.min(4, availableParallelism()))
   const timeoutMs = opts.timeoutMs ?? 15_000
-  const pool = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: threads, idleTimeout: 30_000 })
+  // No thread kept when idle: a parse thread costs about 14 MB, and one starts again on demand
+  // (tens of ms, once per idle spell).
+  const pool = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 30_000 })
   return {
     async parse(raw) {
       const signal = AbortSignal.timeout(timeoutMs)
