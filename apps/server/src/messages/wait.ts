@@ -1,7 +1,7 @@
 // waitForMessage on the server: a long-poll with cursor semantics. The cursor is the inbox's
 // commit-ordered arrival counter (inboxes.last_seq), so a message that arrives between two polls
 // is never missed and one from before the wait is never returned.
-import { and, asc, eq, gt, gte } from 'drizzle-orm'
+import { and, asc, eq, gt, gte, lte } from 'drizzle-orm'
 import { sql } from 'drizzle-orm'
 import { RE2JS } from 're2js'
 import { WaitResponse, type MatchMode, type WaitQuery } from '@mailroom/contract'
@@ -104,21 +104,35 @@ export async function startCursor(deps: WaitDeps, scope: TenantScope, inboxId: s
 /**
  * One look past the cursor: the first matching message, or how far the cursor may move. An inbox
  * the caller cannot see is the same 404 as a missing one (row-level security hides it).
+ *
+ * The inbox's counter is read first: when nothing arrived since the cursor (the usual re-poll),
+ * that is the only statement. Messages are then read up to that counter only. Each statement sees
+ * its own snapshot, and every message up to a visible counter value is committed (seq and counter
+ * are set in one transaction, in commit order), so a message committed between the two statements
+ * is left for the next look instead of being skipped by the cursor.
  */
 export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, cursor: WaitCursor, matcher: Matcher) {
   return withTenant(deps.database, scope, async (tx) => {
+    const [top] = await rawRows<{ last_seq: string | number }>(tx, sql`select last_seq from inboxes where id = ${inboxId}`)
+    if (top === undefined) throw notFound('inbox')
+    const lastSeq = Number(top.last_seq)
+    if (lastSeq <= cursor.seq) return { match: null, upTo: cursor.seq, more: false }
     const rows = await tx
       .select()
       .from(messages)
       .where(
-        and(eq(messages.inboxId, inboxId), gt(messages.seq, cursor.seq), gte(messages.receivedAt, new Date(cursor.notBefore)), eq(messages.hidden, false)),
+        and(
+          eq(messages.inboxId, inboxId),
+          gt(messages.seq, cursor.seq),
+          lte(messages.seq, lastSeq),
+          // Rows below notBefore are skipped by the query but still advance the cursor.
+          gte(messages.receivedAt, new Date(cursor.notBefore)),
+          eq(messages.hidden, false),
+        ),
       )
       .orderBy(asc(messages.seq))
       .limit(SCAN_BATCH)
-    // Rows below notBefore are skipped by the query but still advance the cursor.
-    const [top] = await rawRows<{ last_seq: string | number }>(tx, sql`select last_seq from inboxes where id = ${inboxId}`)
-    if (top === undefined) throw notFound('inbox')
-    const cipher = matcher.needsSubject ? await deps.crypto.cipher(tx, scope.tenantId) : null
+    const cipher = matcher.needsSubject && rows.length > 0 ? await deps.crypto.cipher(tx, scope.tenantId) : null
     for (const row of rows) {
       const subject = cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null
       if (matcher.test({ from: row.fromAddress, to: row.toAddresses, subject, hasAttachments: row.hasAttachments })) {
@@ -126,8 +140,7 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
       }
     }
     const more = rows.length === SCAN_BATCH
-    const upTo = more ? rows[rows.length - 1]!.seq! : Math.max(cursor.seq, Number(top.last_seq))
-    return { match: null, upTo, more }
+    return { match: null, upTo: more ? rows[rows.length - 1]!.seq! : lastSeq, more }
   })
 }
 
