@@ -103,10 +103,10 @@ describe('mailroom CLI', () => {
     }
   }, 120_000)
 
-  it('first embedded start creates the dev tenant and prints a key and a curl that works', async () => {
+  it('first embedded start (pnpm start: the bundled server) creates the dev tenant and prints a key and a curl that works', async () => {
     const dataDir = tempDir()
     const env = { MAILROOM_DATA_DIR: dataDir, MAILROOM_HTTP_PORT: '0', MAILROOM_SMTP_PORT: '0', MAILROOM_LOG_LEVEL: 'warn' }
-    const first = await startCli(env, /Try it:\n\s+curl .*\n/)
+    const first = await startCli(env, /Try it:\n\s+curl .*\n/, 60_000, { via: 'bin' })
     let curlLine: string
     try {
       const out = first.stdout()
@@ -118,7 +118,7 @@ describe('mailroom CLI', () => {
     } finally {
       await stopChild(first.child)
     }
-    // Second start: same store, no new tenant, the key is not printed again.
+    // Second start (from source, through tsx): same store, no new tenant, the key is not printed again.
     const second = await startCli(env, /dev tenant tnt_/)
     try {
       expect(second.stdout()).not.toMatch(/mr_tk_/)

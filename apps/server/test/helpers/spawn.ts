@@ -1,10 +1,13 @@
-// Runs the real `mailroom` CLI as a child process (through tsx, as `pnpm mailroom` does).
+// Runs the real `mailroom` CLI as a child process: through tsx on the source, or (startCli `via: 'bin'`)
+// through bin/mailroom.mjs, the bundled server that `pnpm start` and `pnpm mailroom` run.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
+/** What `pnpm start` / `pnpm mailroom` run: bundles the server, then runs the bundle on plain node. */
+const BIN = fileURLToPath(new URL('../../bin/mailroom.mjs', import.meta.url))
 
 /** The environment of a child: no inherited Mailroom or database variables. */
 export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
@@ -42,11 +45,18 @@ export function startCli(
   env: Record<string, string | undefined>,
   until: RegExp,
   timeoutMs = 60_000,
-  opts: { on?: 'stdout' | 'stderr'; /** In a process group of its own, for `killChild`. */ group?: boolean } = {},
+  opts: {
+    on?: 'stdout' | 'stderr'
+    /** In a process group of its own, for `killChild`. */
+    group?: boolean
+    /** `bin`: through bin/mailroom.mjs (the bundled server), as `pnpm start` runs it; default: tsx on the source. */
+    via?: 'tsx' | 'bin'
+  } = {},
 ) {
   const on = opts.on ?? 'stdout'
   return new Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; match: RegExpMatchArray }>((resolve, reject) => {
-    const child = spawn(TSX, [CLI, 'start'], { cwd: SERVER_DIR, env: cleanEnv(env), detached: opts.group ?? false })
+    const [cmd, args] = opts.via === 'bin' ? [process.execPath, [BIN, 'start']] : [TSX, [CLI, 'start']]
+    const child = spawn(cmd, args, { cwd: SERVER_DIR, env: cleanEnv(env), detached: opts.group ?? false })
     let stdout = ''
     let stderr = ''
     let done = false
