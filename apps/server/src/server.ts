@@ -23,7 +23,7 @@ import { DeliveryWorker, type DeliveryOptions } from './delivery/worker.js'
 import { relayTransport, type OutboundTransport } from './delivery/transport.js'
 import { loadDkim } from './delivery/dkim.js'
 import { mxTransport } from './delivery/mx.js'
-import { handleFeedback } from './delivery/feedback.js'
+import { handleFeedback, mayBeFeedback } from './delivery/feedback.js'
 import { ApiRequestMeter } from './usage/service.js'
 import { startRetention } from './retention/service.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js'
@@ -123,6 +123,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     leaseSeconds: opts.ingestLeaseSeconds ?? config.ingestLeaseSeconds,
     // Bounce (RFC 3464) and complaint (RFC 5965) reports for mail this tenant sent.
     onParsed: (tx, cipher, tenantId, row, parsed, raw): Promise<void> => handleFeedback(tx, cipher, tenantId, row, parsed, raw, { reputation: delivery.reputation, log: logger }),
+    onParsedWants: mayBeFeedback,
   })
   const { transport: givenTransport, start: startDelivery = true, ...deliveryTuning } = opts.delivery ?? {}
   const delivery: DeliveryWorker = new DeliveryWorker({

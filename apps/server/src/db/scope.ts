@@ -1,6 +1,7 @@
 // The one door to tenant data: a transaction bound to a tenant (and optionally an inbox).
-import { sql } from 'drizzle-orm'
-import type { Database, Tx } from './client.js'
+import { sql, type SQL } from 'drizzle-orm'
+import { rawRows, type Database, type Tx } from './client.js'
+import { pipelined } from './pipeline.js'
 
 export interface TenantScope {
   /** Internal uuid of the tenant. */
@@ -50,4 +51,13 @@ export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
   await tx.execute(
     sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`,
   )
+}
+
+/**
+ * One statement of withoutTenant (a narrow SECURITY DEFINER lookup), in one round trip when the
+ * session already is the runtime role (no BEGIN/COMMIT around it).
+ */
+export async function lookupWithoutTenant<T>(database: Database, query: SQL): Promise<T[]> {
+  if (database.sessionIsRuntimeRole) return (await pipelined(database.db, [query]))[0] as T[]
+  return withoutTenant(database, (tx) => rawRows<T>(tx, query))
 }

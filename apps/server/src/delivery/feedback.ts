@@ -202,6 +202,12 @@ async function bounceAsync(tx: Tx, cipher: Cipher, tenantId: string, row: Outbox
   return true
 }
 
+/** Only multipart/report messages can be bounce or complaint reports (ingest skips the hook for others). */
+export function mayBeFeedback(parsed: ParsedMessage): boolean {
+  const ct = parsed.headers.find((h) => h.name.toLowerCase() === 'content-type')?.value ?? ''
+  return /multipart\/report/i.test(ct)
+}
+
 /**
  * Ingest's onParsed hook: acts on a bounce or complaint report that arrived at one of the tenant's
  * inboxes. Runs inside the ingest commit (in a savepoint): a throw leaves the report stored, unacted.
@@ -215,8 +221,7 @@ export async function handleFeedback(
   raw: Buffer,
   o: { reputation: ReputationOptions; log: Logger },
 ): Promise<void> {
-  const ct = parsed.headers.find((h) => h.name.toLowerCase() === 'content-type')?.value ?? ''
-  if (!/multipart\/report/i.test(ct)) return
+  if (!mayBeFeedback(parsed)) return
   const report = parseReport(raw)
   if (!report?.originalMessageId) return
   const rows = await deliveriesOfOriginal(tx, tenantId, row.inboxId, report.originalMessageId)

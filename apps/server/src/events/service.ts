@@ -8,7 +8,8 @@ import { ctx } from '../messages/service.js'
 import { tenants } from '../tenancy/tables.js'
 import { events, type EventRow } from './tables.js'
 import { fanOutEvent } from '../webhooks/service.js'
-import { sql } from 'drizzle-orm'
+import { webhooks } from '../webhooks/tables.js'
+import { sql, type SQL } from 'drizzle-orm'
 
 /**
  * Appends an event. Takes the tenant's event counter with a row lock, so call it last in the
@@ -24,6 +25,37 @@ export async function appendEvent(tx: Tx, cipher: Cipher, tenantId: string, type
   // Same transaction: the event and its webhook deliveries commit (or roll back) together.
   await fanOutEvent(tx, cipher, tenantId, seq, type, inboxId, data)
   return seq
+}
+
+// The batched form of appendEvent, as statements a batch pipelines: take `n` ids from the tenant's
+// counter (its row lock, held to commit, keeps ids in commit order: call it after every other lock),
+// then insert the events under those ids, with webhook deliveries when the tenant has webhooks.
+
+/** Takes `n` event ids; read them from its rows with eventSeqsOf. */
+export function reserveEventSeqs(tenantId: string, n: number): SQL {
+  return sql`update ${tenants} set event_seq = event_seq + ${n} where id = ${tenantId} returning event_seq`
+}
+
+export function eventSeqsOf(rows: Record<string, unknown>[], n: number): number[] {
+  const first = Number(rows[0]!.event_seq) - n + 1
+  return Array.from({ length: n }, (_, i) => first + i)
+}
+
+/** Whether the tenant in scope has an enabled webhook: one row, or none. */
+export const enabledWebhookProbe = (): SQL => sql`select 1 from ${webhooks} where ${webhooks.status} = 'enabled' limit 1`
+
+export type EventItem = { inboxId: string | null; data: Record<string, unknown> }
+
+/** The insert of events under ids taken with reserveEventSeqs. */
+export function insertEvents(tx: Tx, cipher: Cipher, tenantId: string, type: EventType, seqs: number[], items: EventItem[]) {
+  return tx
+    .insert(events)
+    .values(items.map((it, i) => ({ tenantId, seq: seqs[i]!, type, inboxId: it.inboxId, dataEnc: cipher.seal(ctx.event(seqs[i]!), JSON.stringify(it.data)) })))
+}
+
+/** Webhook deliveries of inserted events (only when the tenant has an enabled webhook). */
+export async function fanOutEvents(tx: Tx, cipher: Cipher, tenantId: string, type: EventType, seqs: number[], items: EventItem[]): Promise<void> {
+  for (const [i, it] of items.entries()) await fanOutEvent(tx, cipher, tenantId, seqs[i]!, type, it.inboxId, it.data)
 }
 
 export function eventToWire(e: EventRow, cipher: Cipher): Event {

@@ -1,19 +1,24 @@
-// The ingest path shared by SMTP and internal delivery: store the raw bytes durably (the caller
-// answers 250 only after this commits), then parse off the accept path, thread, verify SPF/DKIM/
-// DMARC, and make the message visible to waiters, streams and (later) webhooks.
+// The ingest path shared by SMTP and internal delivery. A message is parsed (in worker threads) and
+// verified (SPF/DKIM/DMARC) while its sender waits for the answer to DATA, then stored raw and
+// parsed, threaded, counted and announced in one transaction, which the caller answers 250 after.
+// Concurrent messages share that transaction (a group commit): a handful of statements per batch
+// instead of some forty per message. Large messages take the slower road: stored raw and pending
+// first, parsed afterwards by a leased job that another process takes over if this one dies.
 import { createHash } from 'node:crypto'
-import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm'
+import { and, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Database, Tx } from '../db/client.js'
 import { pgErrorCode, rawRows } from '../db/client.js'
-import { rebindTenant, withTenant, withoutTenant } from '../db/scope.js'
+import { withTenant, withoutTenant } from '../db/scope.js'
+import { pipelined } from '../db/pipeline.js'
 import type { TenantCrypto, Cipher } from '../crypto/service.js'
+import type { TenantLimits } from '@mailroom/contract'
 import type { Logger } from '../lib/log.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { jobs } from '../jobs/tables.js'
 import { inboxes } from '../inboxes/tables.js'
-import { appendEvent } from '../events/service.js'
-import { effectiveLimits } from '../tenancy/service.js'
-import { countReceived, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
+import { enabledWebhookProbe, eventSeqsOf, fanOutEvents, insertEvents, reserveEventSeqs } from '../events/service.js'
+import { limitChain, limitsOf } from '../tenancy/service.js'
+import { countReceived, countStoredUnlimited, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
 import { arrivalPayload, MAIL_CHANNEL } from '../events/hub.js'
 import { verifyMessage, type DnsResolver, type AuthResults } from '../mail/authentication.js'
 import type { MailParser, ParsedMessage } from './parser.js'
@@ -55,21 +60,76 @@ export interface IngestOptions {
   resolver: DnsResolver | null
   /** How long a claimed parse job is leased before another worker may take it over. */
   leaseSeconds?: number
-  /** Parallel parse+store pipelines in this process. */
+  /** Parallel background parses (large messages) in this process. */
   concurrency?: number
+  /**
+   * Messages up to this size are parsed before they are stored and become visible in the
+   * transaction that stores them; larger ones are stored pending and parsed afterwards. Default 1 MiB.
+   */
+  inlineMaxBytes?: number
+  /** At most this many messages share one transaction (default 64). */
+  maxBatch?: number
+  /** Transactions committing batches at the same time, each for another tenant (default 4). */
+  committers?: number
   /**
    * Called for each parsed inbound copy inside the transaction that commits it (after it is stored),
    * in a savepoint: a throw is logged and rolled back on its own, the message is stored regardless.
    */
   onParsed?: (tx: Tx, cipher: Cipher, tenantId: string, row: MessageRow, parsed: ParsedMessage, raw: Buffer) => Promise<void>
+  /** Which parsed messages onParsed wants (others skip the savepoint). Default: all. */
+  onParsedWants?: (parsed: ParsedMessage) => boolean
 }
+
+export type Stored = { tenantId: string; rawId: string; messageIds: string[] }
+
+/** What parsing and verification made of a message before it is stored. */
+interface Analysis {
+  parsed: ParsedMessage | null
+  parseError: string | null
+  auth: AuthResults | null
+}
+
+/** One accepted message waiting for the group commit. */
+interface Item {
+  /** Recipients by tenant, tenants in id order (concurrent multi-tenant messages lock rows in one order). */
+  tenants: [string, Recipient[]][]
+  raw: Buffer
+  sha256: string
+  env: Envelope
+  /** null: too large to parse first, stored pending for the background parse. */
+  analysis: Analysis | null
+  resolve: (stored: Stored[]) => void
+  reject: (err: unknown) => void
+}
+
+type Part = { item: Item; recipients: Recipient[] }
+type AttachmentInsert = typeof attachments.$inferInsert
+
+/** A message row about to become visible, with what to write into it. */
+interface Visible {
+  row: MessageRow
+  analysis: Analysis
+  attachments: AttachmentInsert[]
+}
+
+const DEFAULT_INLINE_MAX = 1024 * 1024
+/** The queue key of messages for several tenants (written one at a time). */
+const MULTI = '*'
 
 export class Ingest {
   private readonly leaseSeconds: number
   private readonly concurrency: number
+  private readonly inlineMaxBytes: number
+  private readonly maxBatch: number
+  private readonly committers: number
+  // Background parsing of large messages (and of pending messages a dead process left behind).
   private readonly queue: { tenantId: string; rawId: string }[] = []
   private readonly queued = new Set<string>()
   private active = 0
+  // The group commit: per tenant, accepted messages wait while that tenant's previous batch commits.
+  private readonly waiting = new Map<string, Item[]>()
+  private readonly committing = new Set<string>()
+  private inFlight = 0
   private idleWaiters: (() => void)[] = []
   private sweeper: NodeJS.Timeout | null = null
   private stopped = false
@@ -77,41 +137,202 @@ export class Ingest {
   constructor(private readonly o: IngestOptions) {
     this.leaseSeconds = o.leaseSeconds ?? 60
     this.concurrency = o.concurrency ?? 8
+    this.inlineMaxBytes = o.inlineMaxBytes ?? DEFAULT_INLINE_MAX
+    this.maxBatch = o.maxBatch ?? 64
+    this.committers = o.committers ?? 4
   }
 
   /**
-   * Stores one accepted message for every recipient in one transaction: the raw bytes once per
-   * tenant (each copy encrypted under its own tenant's key), a message row per inbox, and a parse
-   * job leased to this process. Resolves only after commit.
+   * Stores one accepted message for every recipient: the raw bytes once per tenant (each copy
+   * encrypted under its own tenant's key) and a message row per inbox, parsed, threaded and
+   * announced (or, for a large message, pending with a leased parse job). Resolves only after commit.
    */
-  async accept(recipients: Recipient[], raw: Buffer, env: Envelope): Promise<{ tenantId: string; rawId: string; messageIds: string[] }[]> {
+  async accept(recipients: Recipient[], raw: Buffer, env: Envelope): Promise<Stored[]> {
     const byTenant = new Map<string, Recipient[]>()
     for (const r of recipients) {
       const list = byTenant.get(r.tenantId) ?? []
       if (!list.some((x) => x.inboxId === r.inboxId)) list.push(r)
       byTenant.set(r.tenantId, list)
     }
-    // Tenants in id order: concurrent multi-tenant messages lock rows in one order.
-    const tenantIds = [...byTenant.keys()].sort()
-    if (tenantIds.length === 0) return []
-    const sha256 = createHash('sha256').update(raw).digest('hex')
-    const stored = await withTenant(this.o.database, { tenantId: tenantIds[0]! }, async (tx) => {
-      const out: { tenantId: string; rawId: string; messageIds: string[] }[] = []
-      for (const tenantId of tenantIds) {
-        await rebindTenant(tx, { tenantId })
-        const cipher = await this.o.crypto.cipher(tx, tenantId)
-        const rawId = newUuid()
-        await tx.insert(rawMessages).values({
-          tenantId,
-          id: rawId,
-          dataEnc: cipher.seal(ctx.raw(rawId), raw),
-          size: raw.length,
-          sha256,
-          mailFrom: env.mailFrom,
-          remoteIp: env.remoteIp,
-          helo: env.helo,
+    if (byTenant.size === 0) return []
+    this.inFlight++
+    try {
+      const sha256 = createHash('sha256').update(raw).digest('hex')
+      const analysis = raw.length <= this.inlineMaxBytes ? await this.analyse(raw, env) : null
+      const tenants = [...byTenant.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      const stored = await new Promise<Stored[]>((resolve, reject) => {
+        const key = tenants.length === 1 ? tenants[0]![0] : MULTI
+        const list = this.waiting.get(key) ?? []
+        list.push({ tenants, raw, sha256, env, analysis, resolve, reject })
+        this.waiting.set(key, list)
+        this.startCommitters()
+      })
+      if (!analysis) for (const s of stored) this.kick(s.tenantId, s.rawId)
+      return stored
+    } finally {
+      this.inFlight--
+      this.settle()
+    }
+  }
+
+  /** Parses (in the worker pool, time-limited) and verifies one message; never throws. */
+  private async analyse(bytes: Buffer, env: { remoteIp: string | null; helo: string | null; mailFrom: string | null }): Promise<Analysis> {
+    const [parseResult, auth] = await Promise.all([
+      this.o.parser.parse(bytes).then(
+        (p) => ({ ok: true as const, p }),
+        (err: unknown) => ({ ok: false as const, err: String((err as Error)?.message ?? err) }),
+      ),
+      this.verify(bytes, env).catch((err: unknown) => {
+        this.o.log.warn('ingest: authentication checks failed', { err: String((err as Error)?.message ?? err) })
+        return null
+      }),
+    ])
+    return parseResult.ok ? { parsed: parseResult.p, parseError: null, auth } : { parsed: null, parseError: parseResult.err.slice(0, 500), auth }
+  }
+
+  /**
+   * One committer per tenant with waiting messages, at most `committers` at once: whatever a tenant
+   * accumulated while its previous batch committed goes into its next transaction. A flooding
+   * tenant holds one committer, never all of them.
+   */
+  private startCommitters(): void {
+    for (const key of this.waiting.keys()) {
+      if (this.committing.size >= this.committers) return
+      if (this.committing.has(key)) continue
+      this.committing.add(key)
+      void this.commitLoop(key).finally(() => {
+        this.committing.delete(key)
+        this.startCommitters()
+      })
+    }
+  }
+
+  private async commitLoop(key: string): Promise<void> {
+    for (;;) {
+      const list = this.waiting.get(key)
+      if (!list || list.length === 0) {
+        this.waiting.delete(key)
+        return
+      }
+      const batch = list.splice(0, key === MULTI ? 1 : this.maxBatch)
+      // Move to the back of the line, so other tenants' committers get their turn.
+      this.waiting.delete(key)
+      if (list.length) this.waiting.set(key, list)
+      if (batch.length > 1) {
+        try {
+          const results = await this.write(batch)
+          for (const item of batch) settleItem(item, results.get(item)!)
+          continue
+        } catch (err) {
+          this.o.log.warn('ingest: batch failed, retrying its messages one by one', { size: batch.length, err: String((err as Error)?.message ?? err) })
+        }
+      }
+      for (const item of batch) await this.writeAlone(item)
+    }
+  }
+
+  private async writeAlone(item: Item): Promise<void> {
+    try {
+      settleItem(item, (await this.write([item])).get(item)!)
+    } catch (err) {
+      // Content the database refuses (a data error, not a lost connection) would fail the same way
+      // on every retry: keep the message, unparsed and flagged, instead.
+      const a = item.analysis
+      if (!a?.parsed || !isDataError(err)) return item.reject(err)
+      const reason = String((err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? err).slice(0, 300)
+      this.o.log.warn('ingest: parsed content could not be stored, keeping the message unparsed', { err: reason })
+      item.analysis = { parsed: null, parseError: `parsed content could not be stored: ${reason}`, auth: a.auth }
+      try {
+        settleItem(item, (await this.write([item])).get(item)!)
+      } catch (again) {
+        item.reject(again)
+      }
+    }
+  }
+
+  /**
+   * Writes a batch in one transaction; per message, what was stored or the quota that refused it. A
+   * message alone whose quota refuses it throws (rolling back its copies for other tenants).
+   */
+  private async write(items: Item[]): Promise<Map<Item, Stored[] | QuotaError>> {
+    const out = new Map<Item, Stored[] | QuotaError>()
+    const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
+    await withTenant(this.o.database, { tenantId: tenantIds[0]! }, async (tx) => {
+      for (const [k, tenantId] of tenantIds.entries()) {
+        const parts = items.flatMap((item) => {
+          const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
+          return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
         })
-        const rows = byTenant.get(tenantId)!.map((r) => ({
+        const stored = await this.storeTenant(tx, tenantId, parts, k > 0, items.length === 1, out)
+        for (const [item, s] of stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
+      }
+    })
+    return out
+  }
+
+  /**
+   * One tenant's part of a batch in four round trips, each a pipeline of statements sent without
+   * waiting (run in the order sent, so in the lock order every writer keeps: usage, threads, inbox
+   * counters, the tenant's event counter):
+   * 1. reads: limits, thread lookups, whether webhooks exist (and the data key, when not cached);
+   * 2. usage counters, raw copies, pending rows and jobs, threads, seq numbers and event ids;
+   * 3. the parsed message rows and their attachments (received_at: each row's insertion time);
+   * 4. (onParsed hooks, rarely) events, webhook deliveries, arrival notifications; then COMMIT.
+   */
+  private async storeTenant(tx: Tx, tenantId: string, parts: Part[], rebind: boolean, alone: boolean, out: Map<Item, Stored[] | QuotaError>): Promise<Map<Item, Stored>> {
+    const stored = new Map<Item, Stored>()
+    if (parts.length === 0) return stored
+    const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, p: item.analysis!.parsed! })) : []))
+    const lookup = threadLookups(parsedOnes)
+    const [[, limitRows, refHits, idHits, hookRows], cipher] = await Promise.all([
+      pipelined(tx, [
+        rebind && sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.inbox_id', '', true)`,
+        limitChain(tenantId),
+        lookup.referred,
+        lookup.referring,
+        enabledWebhookProbe(),
+      ]),
+      this.o.crypto.cipher(tx, tenantId),
+    ])
+    const limits = limitsOf(limitRows!)
+    const webhooksExist = hookRows!.length > 0
+
+    // Quotas: without any, the whole batch is counted in one statement (in step 2); with some, each
+    // message in a savepoint of its own first.
+    const unlimited = limits.maxStoredBytes == null && limits.maxMessagesPerDay == null
+    let admitted = parts
+    if (!unlimited) {
+      admitted = []
+      for (const p of parts) {
+        const kind = await this.reserve(tx, tenantId, p, limits, alone)
+        if (kind) out.set(p.item, new QuotaError(kind, tenantId))
+        else admitted.push(p)
+      }
+      if (admitted.length === 0) return stored
+    }
+
+    const rawRowsToInsert: (typeof rawMessages.$inferInsert)[] = []
+    const visible: Visible[] = []
+    const pending: (typeof messages.$inferInsert)[] = []
+    const jobRows: { tenantId: string; id: string; kind: string; refId: string }[] = []
+    const bytesOf = new Map<string, Buffer>()
+    for (const { item, recipients } of admitted) {
+      const rawId = newUuid()
+      const { raw, env } = item
+      bytesOf.set(rawId, raw)
+      rawRowsToInsert.push({
+        tenantId,
+        id: rawId,
+        dataEnc: cipher.seal(ctx.raw(rawId), raw),
+        size: raw.length,
+        sha256: item.sha256,
+        mailFrom: env.mailFrom,
+        remoteIp: env.remoteIp,
+        helo: env.helo,
+      })
+      const ids: string[] = []
+      for (const r of recipients) {
+        const base = {
           tenantId,
           id: newUuid(),
           inboxId: r.inboxId,
@@ -121,33 +342,96 @@ export class Ingest {
           size: raw.length,
           toAddresses: [r.address],
           hidden: r.hidden ?? false,
-        }))
-        // Quotas and usage move in this same transaction: exact counts, nothing half-written.
-        // (In the lock order of usage/service.ts: storage gauges, then daily counters.)
-        const limits = await effectiveLimits(tx, tenantId)
-        const day = utcDay(new Date())
-        const perInbox = rows.map((r) => ({ inboxId: r.inboxId, bytes: raw.length }))
-        const totals = await reserveStorage(tx, tenantId, perInbox, raw.length, limits.maxStoredBytes)
-        if (!totals) throw new QuotaError('storage', tenantId)
-        if (!(await countReceived(tx, tenantId, rows.map((r) => r.inboxId), day, limits.maxMessagesPerDay))) throw new QuotaError('daily', tenantId)
-        await snapshotStorage(tx, tenantId, totals, day)
-        await tx.insert(messages).values(rows)
-        await tx.insert(jobs).values({
-          tenantId,
-          id: newUuid(),
-          kind: 'ingest',
-          refId: rawId,
-          lockedUntil: sql`now() + make_interval(secs => ${this.leaseSeconds})`,
-        })
-        out.push({ tenantId, rawId, messageIds: rows.map((r) => r.id) })
+        }
+        ids.push(base.id)
+        if (item.analysis) visible.push(prepare(cipher, emptyRow(base), item.analysis))
+        else pending.push(base)
       }
-      return out
-    })
-    for (const s of stored) this.kick(s.tenantId, s.rawId)
+      if (!item.analysis) jobRows.push({ tenantId, id: newUuid(), kind: 'ingest', refId: rawId })
+      stored.set(item, { tenantId, rawId, messageIds: ids })
+    }
+    const plan = planThreads(visible, readThreadLookups(refHits!, idHits!))
+    const shown = visible.filter((v) => !v.row.hidden)
+    const seqs = seqStatement(shown.map((v) => v.row.inboxId))
+    const lease = sql`now() + make_interval(secs => ${this.leaseSeconds})`
+    const written = await pipelined(tx, [
+      unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(new Date())),
+      tx.insert(rawMessages).values(rawRowsToInsert),
+      pending.length > 0 && tx.insert(messages).values(pending),
+      jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
+      ...threadWrites(tx, cipher, tenantId, plan),
+      seqs.statement,
+      shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
+    ])
+    seqs.assign(written.at(-2)!, shown)
+    const eventSeqs = shown.length ? eventSeqsOf(written.at(-1)!, shown.length) : []
+
+    const rows = visible.length ? await insertVisible(tx, visible) : []
+    await this.announce(tx, cipher, tenantId, visible, rows, eventSeqs, webhooksExist, bytesOf)
     return stored
   }
 
-  /** Schedules parsing of one stored message in this process. */
+  /** A quota-bound tenant's reservation for one message: null, or the quota that refused it. */
+  private async reserve(tx: Tx, tenantId: string, p: Part, limits: TenantLimits, alone: boolean): Promise<'storage' | 'daily' | null> {
+    const day = utcDay(new Date())
+    const run = async (t: Tx) => {
+      const perInbox = p.recipients.map((r) => ({ inboxId: r.inboxId, bytes: p.item.raw.length }))
+      const totals = await reserveStorage(t, tenantId, perInbox, p.item.raw.length, limits.maxStoredBytes)
+      if (!totals) throw new QuotaError('storage', tenantId)
+      if (!(await countReceived(t, tenantId, p.recipients.map((r) => r.inboxId), day, limits.maxMessagesPerDay))) throw new QuotaError('daily', tenantId)
+      await snapshotStorage(t, tenantId, totals, day)
+    }
+    if (alone) {
+      await run(tx)
+      return null
+    }
+    try {
+      await tx.transaction((sp) => run(sp as unknown as Tx))
+      return null
+    } catch (err) {
+      if (err instanceof QuotaError) return err.kind
+      throw err
+    }
+  }
+
+  /** The onParsed hook (in savepoints), then the events, webhook deliveries and notifications. */
+  private async announce(
+    tx: Tx,
+    cipher: Cipher,
+    tenantId: string,
+    visible: Visible[],
+    rows: MessageRow[],
+    eventSeqs: number[],
+    webhooksExist: boolean,
+    bytesOf: Map<string, Buffer>,
+  ): Promise<void> {
+    const onParsed = this.o.onParsed
+    if (onParsed) {
+      for (const [i, v] of visible.entries()) {
+        const p = v.analysis.parsed
+        if (!p || v.row.direction !== 'inbound' || !(this.o.onParsedWants?.(p) ?? true)) continue
+        try {
+          await tx.transaction((sp) => onParsed(sp as unknown as Tx, cipher, tenantId, rows[i]!, p, bytesOf.get(v.row.rawId)!))
+        } catch (err) {
+          this.o.log.warn('ingest: onParsed failed, message stored without it', { rawId: v.row.rawId, err: String((err as Error)?.message ?? err) })
+        }
+      }
+    }
+    const shown = rows.flatMap((row, i) => (row.hidden ? [] : [{ row, atts: visible[i]!.attachments }]))
+    if (shown.length === 0) return
+    const notifications = shown.map(({ row }, i) => arrivalPayload({ tenantId, inboxId: row.inboxId, seq: row.seq!, eventSeq: eventSeqs[i]! }))
+    const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts.map(attachmentMeta), cipher) } }))
+    await pipelined(tx, [
+      insertEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items),
+      sql`select pg_notify(${MAIL_CHANNEL}, v.p) from (values ${sql.join(
+        notifications.map((n) => sql`(${n}::text)`),
+        sql`, `,
+      )}) as v(p)`,
+    ])
+    if (webhooksExist) await fanOutEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items)
+  }
+
+  /** Schedules the background parse of one stored, pending message in this process. */
   kick(tenantId: string, rawId: string): void {
     if (this.stopped || this.queued.has(rawId)) return
     this.queued.add(rawId)
@@ -164,15 +448,23 @@ export class Ingest {
         .finally(() => {
           this.active--
           this.queued.delete(job.rawId)
-          if (this.active === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w()
+          this.settle()
           this.pump()
         })
     }
   }
 
-  /** Resolves when nothing is queued or running (tests, shutdown). */
+  private get busy(): boolean {
+    return this.active > 0 || this.queue.length > 0 || this.inFlight > 0
+  }
+
+  private settle() {
+    if (!this.busy) for (const w of this.idleWaiters.splice(0)) w()
+  }
+
+  /** Resolves when nothing is being accepted, queued or parsed (tests, shutdown). */
   idle(): Promise<void> {
-    if (this.active === 0 && this.queue.length === 0) return Promise.resolve()
+    if (!this.busy) return Promise.resolve()
     return new Promise((r) => this.idleWaiters.push(r))
   }
 
@@ -200,6 +492,7 @@ export class Ingest {
     await this.idle()
   }
 
+  /** The background parse of a pending message: load, parse and verify, then make it visible. */
   async process(tenantId: string, rawId: string): Promise<void> {
     const { database } = this.o
     const loaded = await withTenant(database, { tenantId }, async (tx) => {
@@ -212,76 +505,53 @@ export class Ingest {
       await withTenant(database, { tenantId }, (tx) => tx.delete(jobs).where(and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId))))
       return
     }
-    const { raw, bytes } = loaded
-    let parsed: ParsedMessage | null = null
-    let parseError: string | null = null
-    const [parseResult, auth] = await Promise.all([
-      this.o.parser.parse(bytes).then(
-        (p) => ({ ok: true as const, p }),
-        (err: unknown) => ({ ok: false as const, err: String((err as Error)?.message ?? err) }),
-      ),
-      this.verify(bytes, raw),
-    ])
-    if (parseResult.ok) parsed = parseResult.p
-    else parseError = parseResult.err.slice(0, 500)
-
+    const analysis = await this.analyse(loaded.bytes, loaded.raw)
     try {
-      await this.commit(tenantId, rawId, parsed, parseError, auth, bytes)
+      await this.finish(tenantId, rawId, analysis, loaded.bytes)
     } catch (err) {
-      // Content the database refuses (a data error, not a lost connection) would fail the same way
-      // on every retry and leave the message pending for ever: keep it visible as unparsed instead.
-      if (!parsed || !isDataError(err)) throw err
+      if (!analysis.parsed || !isDataError(err)) throw err
       const reason = String((err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? err).slice(0, 300)
       this.o.log.warn('ingest: parsed content could not be stored, keeping the message unparsed', { rawId, err: reason })
-      await this.commit(tenantId, rawId, null, `parsed content could not be stored: ${reason}`, auth, bytes)
+      await this.finish(tenantId, rawId, { parsed: null, parseError: `parsed content could not be stored: ${reason}`, auth: analysis.auth }, loaded.bytes)
     }
   }
 
-  /** Makes the pending copies of one raw message visible: content, seq, event, notification. */
-  private async commit(tenantId: string, rawId: string, parsed: ParsedMessage | null, parseError: string | null, auth: AuthResults | null, bytes: Buffer): Promise<void> {
-    const notifications: string[] = []
+  /** Makes the pending copies of one raw message visible (the background road's commit). */
+  private async finish(tenantId: string, rawId: string, analysis: Analysis, bytes: Buffer): Promise<void> {
     await withTenant(this.o.database, { tenantId }, async (tx) => {
       const pending = await tx
         .select()
         .from(messages)
         .where(and(eq(messages.rawId, rawId), eq(messages.parseStatus, 'pending')))
+        .orderBy(messages.inboxId)
         .for('update')
       const cipher = await this.o.crypto.cipher(tx, tenantId)
-      const visible: MessageRow[] = []
-      for (const m of pending) visible.push(await this.store(tx, cipher, m, parsed, parseError, auth))
-      const onParsed = this.o.onParsed
-      if (onParsed && parsed) {
-        for (const m of visible) {
-          if (m.direction !== 'inbound') continue
-          try {
-            await tx.transaction((sp) => onParsed(sp as unknown as Tx, cipher, tenantId, m, parsed, bytes))
-          } catch (err) {
-            this.o.log.warn('ingest: onParsed failed, message stored without it', { rawId, err: String((err as Error)?.message ?? err) })
-          }
-        }
+      const p = analysis.parsed
+      const lookup = threadLookups(p ? pending.map((m) => ({ inboxId: m.inboxId, p })) : [])
+      const [refHits, idHits, hookRows] = await pipelined(tx, [lookup.referred, lookup.referring, enabledWebhookProbe()])
+      const visible = pending.map((m) => prepare(cipher, m, analysis))
+      const plan = planThreads(visible, readThreadLookups(refHits!, idHits!))
+      const shown = visible.filter((v) => !v.row.hidden)
+      const seqs = seqStatement(shown.map((v) => v.row.inboxId))
+      const written = await pipelined(tx, [
+        ...threadWrites(tx, cipher, tenantId, plan),
+        seqs.statement,
+        shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
+      ])
+      seqs.assign(written.at(-2)!, shown)
+      const eventSeqs = shown.length ? eventSeqsOf(written.at(-1)!, shown.length) : []
+      const rows: MessageRow[] = []
+      for (const { tenantId: _t, id, inboxId: _i, rawId: _r, receivedAt: _a, ...content } of visible.map((v) => v.row)) {
+        const [row] = await tx
+          .update(messages)
+          .set({ ...content, updatedAt: sql`now()` })
+          .where(eq(messages.id, id))
+          .returning()
+        rows.push(row!)
       }
-      // Counter rows are locked in one order (inboxes by id, then the tenant): no deadlocks.
-      visible.sort((a, b) => (a.inboxId < b.inboxId ? -1 : a.inboxId > b.inboxId ? 1 : 0))
-      await tx.delete(jobs).where(and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId)))
-      // Last: the counters (row locks held only until commit), the events and the notifications.
-      for (const m of visible) {
-        if (m.hidden) continue
-        const [row] = await rawRows<{ last_seq: number | string }>(
-          tx,
-          sql`update ${inboxes} set last_seq = last_seq + 1 where tenant_id = ${tenantId} and id = ${m.inboxId} returning last_seq`,
-        )
-        const seq = Number(row!.last_seq)
-        await tx.update(messages).set({ seq }).where(eq(messages.id, m.id))
-        const atts = await tx
-          .select({ id: attachments.id, messageId: attachments.messageId, filename: attachments.filename, contentType: attachments.contentType, size: attachments.size, contentId: attachments.contentId, inline: attachments.inline })
-          .from(attachments)
-          .where(eq(attachments.messageId, m.id))
-        const eventSeq = await appendEvent(tx, cipher, tenantId, 'message.received', m.inboxId, {
-          message: summaryToWire({ ...m, seq }, atts, cipher),
-        })
-        notifications.push(arrivalPayload({ tenantId, inboxId: m.inboxId, seq, eventSeq }))
-      }
-      for (const n of notifications) await tx.execute(sql`select pg_notify(${MAIL_CHANNEL}, ${n})`)
+      const atts = visible.flatMap((v) => v.attachments)
+      await pipelined(tx, [atts.length > 0 && tx.insert(attachments).values(atts), tx.delete(jobs).where(and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId)))])
+      await this.announce(tx, cipher, tenantId, visible, rows, eventSeqs, hookRows!.length > 0, new Map([[rawId, bytes]]))
     })
   }
 
@@ -289,110 +559,254 @@ export class Ingest {
     if (!this.o.resolver || !raw.remoteIp) return null
     return verifyMessage(bytes, { ip: raw.remoteIp, helo: raw.helo ?? '', mailFrom: raw.mailFrom ?? '', resolver: this.o.resolver })
   }
+}
 
-  /** Writes the parsed content of one message row (encrypted), its attachments and its thread. */
-  private async store(tx: Tx, cipher: Cipher, m: MessageRow, p: ParsedMessage | null, parseError: string | null, auth: AuthResults | null): Promise<MessageRow> {
-    if (!p) {
-      const [row] = await tx
-        .update(messages)
-        .set({
-          parseStatus: 'failed',
-          parseError: parseError ?? 'unparseable',
-          auth: auth ? { spf: auth.spf, dkim: auth.dkim, dmarc: auth.dmarc } : null,
-          updatedAt: sql`now()`,
-        })
-        .where(eq(messages.id, m.id))
-        .returning()
-      return row!
+function settleItem(item: Item, result: Stored[] | QuotaError): void {
+  if (result instanceof QuotaError) item.reject(result)
+  else item.resolve(result)
+}
+
+function usageOf(parts: Part[]): Map<string, { bytes: number; messages: number }> {
+  const perInbox = new Map<string, { bytes: number; messages: number }>()
+  for (const { item, recipients } of parts) {
+    for (const r of recipients) {
+      const v = perInbox.get(r.inboxId) ?? { bytes: 0, messages: 0 }
+      v.bytes += item.raw.length
+      v.messages++
+      perInbox.set(r.inboxId, v)
     }
-    const threadId = await this.threadFor(tx, cipher, m, p)
-    const attachmentRows = p.attachments.map((a, position) => {
-      const id = newUuid()
-      return {
-        tenantId: m.tenantId,
-        id,
-        messageId: m.id,
-        inboxId: m.inboxId,
-        filename: a.filename?.slice(0, 500) ?? null,
-        contentType: a.contentType.slice(0, 200),
-        size: a.size,
-        contentId: a.contentId?.slice(0, 500) ?? null,
-        inline: a.inline,
-        contentEnc: cipher.seal(ctx.attachment(id), Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength)),
-        position,
-      }
-    })
-    if (attachmentRows.length) await tx.insert(attachments).values(attachmentRows)
-    const to = [...new Set([...m.toAddresses, ...p.to.map((a) => a.address), ...p.cc.map((a) => a.address)])]
-    const [row] = await tx
-      .update(messages)
-      .set({
-        parseStatus: 'parsed',
-        threadId,
-        fromAddress: p.from?.address ?? null,
-        toAddresses: to,
-        addresses: { from: p.from, to: p.to, cc: p.cc, replyTo: p.replyTo },
-        messageIdHeader: p.messageId,
-        inReplyTo: p.inReplyTo,
-        references: p.references,
-        subjectEnc: cipher.sealNullable(ctx.subject(m.id), p.subject),
-        textEnc: cipher.sealNullable(ctx.text(m.id), p.text),
-        htmlEnc: cipher.sealNullable(ctx.html(m.id), p.html),
-        headersEnc: cipher.seal(ctx.headers(m.id), JSON.stringify(p.headers)),
-        previewEnc: cipher.sealNullable(ctx.preview(m.id), previewOf(p.text, p.html)),
-        date: p.date ? new Date(p.date) : null,
-        hasAttachments: attachmentRows.length > 0,
-        auth: auth ? { spf: auth.spf, dkim: auth.dkim, dmarc: auth.dmarc } : null,
-        updatedAt: sql`now()`,
-      })
-      .where(eq(messages.id, m.id))
-      .returning()
-    return row!
   }
+  return perInbox
+}
 
-  /** The thread of a message in its inbox: the thread of any message it refers to, else a new one. */
-  private async threadFor(tx: Tx, cipher: Cipher, m: MessageRow, p: ParsedMessage): Promise<string> {
-    const refs = [...new Set([p.inReplyTo, ...p.references].filter((r): r is string => !!r))].slice(-50)
-    let threadId: string | null = null
-    if (refs.length) {
-      const [hit] = await tx
-        .select({ threadId: messages.threadId })
-        .from(messages)
-        .where(and(eq(messages.inboxId, m.inboxId), inArray(messages.messageIdHeader, refs), isNotNull(messages.threadId)))
-        .limit(1)
-      threadId = hit?.threadId ?? null
-    }
-    if (!threadId && p.messageId) {
-      // A reply may have arrived first: adopt the thread of a message that refers to this one.
-      const [hit] = await tx
-        .select({ threadId: messages.threadId })
-        .from(messages)
-        .where(
-          and(
-            eq(messages.inboxId, m.inboxId),
-            or(sql`${p.messageId} = any(${messages.references})`, eq(messages.inReplyTo, p.messageId)),
-            isNotNull(messages.threadId),
-          ),
-        )
-        .limit(1)
-      threadId = hit?.threadId ?? null
-    }
-    if (threadId) {
-      await tx
-        .update(threads)
-        .set({ messageCount: sql`${threads.messageCount} + 1`, lastMessageAt: sql`greatest(${threads.lastMessageAt}, now())` })
-        .where(eq(threads.id, threadId))
-      return threadId
-    }
+/** A message row as inserted before parsing (the columns' defaults, in memory). */
+function emptyRow(base: Pick<MessageRow, 'tenantId' | 'id' | 'inboxId' | 'rawId' | 'direction' | 'status' | 'size' | 'toAddresses' | 'hidden'>): MessageRow {
+  const now = new Date()
+  return {
+    ...base,
+    threadId: null,
+    seq: null,
+    parseStatus: 'pending',
+    parseError: null,
+    fromAddress: null,
+    addresses: null,
+    messageIdHeader: null,
+    inReplyTo: null,
+    references: [],
+    subjectEnc: null,
+    textEnc: null,
+    htmlEnc: null,
+    headersEnc: null,
+    previewEnc: null,
+    date: null,
+    hasAttachments: false,
+    auth: null,
+    receivedAt: now,
+    updatedAt: now,
+  }
+}
+
+/** The content of one message row as it will be stored (encrypted), and its attachment rows. */
+function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
+  const p = a.parsed
+  const auth = a.auth ? { spf: a.auth.spf, dkim: a.auth.dkim, dmarc: a.auth.dmarc } : null
+  if (!p) return { row: { ...m, parseStatus: 'failed', parseError: a.parseError ?? 'unparseable', auth }, analysis: a, attachments: [] }
+  const atts = p.attachments.map((x, position) => {
     const id = newUuid()
-    await tx.insert(threads).values({
+    return {
       tenantId: m.tenantId,
       id,
+      messageId: m.id,
       inboxId: m.inboxId,
-      subjectEnc: cipher.sealNullable(ctx.threadSubject(id), p.subject?.replace(/^((re|fwd?|aw|sv)\s*:\s*)+/i, '') ?? null),
-      messageCount: 1,
-    })
-    return id
+      filename: x.filename?.slice(0, 500) ?? null,
+      contentType: x.contentType.slice(0, 200),
+      size: x.size,
+      contentId: x.contentId?.slice(0, 500) ?? null,
+      inline: x.inline,
+      contentEnc: cipher.seal(ctx.attachment(id), Buffer.from(x.content.buffer, x.content.byteOffset, x.content.byteLength)),
+      position,
+    }
+  })
+  const row: MessageRow = {
+    ...m,
+    parseStatus: 'parsed',
+    parseError: null,
+    fromAddress: p.from?.address ?? null,
+    toAddresses: [...new Set([...m.toAddresses, ...p.to.map((x) => x.address), ...p.cc.map((x) => x.address)])],
+    addresses: { from: p.from, to: p.to, cc: p.cc, replyTo: p.replyTo },
+    messageIdHeader: p.messageId,
+    inReplyTo: p.inReplyTo,
+    references: p.references,
+    subjectEnc: cipher.sealNullable(ctx.subject(m.id), p.subject),
+    textEnc: cipher.sealNullable(ctx.text(m.id), p.text),
+    htmlEnc: cipher.sealNullable(ctx.html(m.id), p.html),
+    headersEnc: cipher.seal(ctx.headers(m.id), JSON.stringify(p.headers)),
+    previewEnc: cipher.sealNullable(ctx.preview(m.id), previewOf(p.text, p.html)),
+    date: p.date ? new Date(p.date) : null,
+    hasAttachments: atts.length > 0,
+    auth,
+  }
+  return { row, analysis: a, attachments: atts }
+}
+
+/**
+ * Inserts parsed rows with their attachments (one round trip); received_at is each row's own
+ * insertion time, distinct within a batch and as close to the commit as the transaction allows.
+ */
+async function insertVisible(tx: Tx, visible: Visible[]): Promise<MessageRow[]> {
+  const atts = visible.flatMap((v) => v.attachments)
+  const [times] = await pipelined(tx, [
+    tx
+      .insert(messages)
+      .values(visible.map(({ row: { receivedAt: _r, updatedAt: _u, ...r } }) => ({ ...r, receivedAt: sql`clock_timestamp()`, updatedAt: sql`clock_timestamp()` })))
+      .returning({ id: messages.id, ms: sql<number>`(extract(epoch from ${messages.receivedAt}) * 1000)::float8`.as('ms') }),
+    atts.length > 0 && tx.insert(attachments).values(atts),
+  ])
+  const at = new Map(times!.map((t) => [t.id as string, new Date(Number(t.ms))]))
+  return visible.map(({ row }) => ({ ...row, receivedAt: at.get(row.id)!, updatedAt: at.get(row.id)! }))
+}
+
+const attachmentMeta = (a: AttachmentInsert) => ({
+  id: a.id,
+  messageId: a.messageId,
+  filename: a.filename ?? null,
+  contentType: a.contentType,
+  size: a.size,
+  contentId: a.contentId ?? null,
+  inline: a.inline ?? false,
+})
+
+const refsOf = (p: ParsedMessage) => [...new Set([p.inReplyTo, ...p.references].filter((r): r is string => !!r))].slice(-50)
+const threadKey = (inboxId: string, id: string) => `${inboxId} ${id}`
+
+interface ThreadLookups {
+  /** inbox + Message-ID of a stored message -> its thread */
+  referred: Map<string, string>
+  /** inbox + an id a stored message refers to -> that message's thread (a reply may arrive first) */
+  referring: Map<string, string>
+}
+
+/** The stored messages the given ones refer to, and those that refer to them: two statements for all. */
+function threadLookups(list: { inboxId: string; p: ParsedMessage }[]): { referred: SQL | null; referring: SQL | null } {
+  const inboxIds = [...new Set(list.map((x) => x.inboxId))]
+  const allRefs = [...new Set(list.flatMap((x) => refsOf(x.p)))]
+  const allIds = [...new Set(list.map((x) => x.p.messageId).filter((id): id is string => !!id))]
+  const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `)
+  const inboxList = sql.join(inboxIds.map((v) => sql`${v}::uuid`), sql`, `)
+  return {
+    referred: allRefs.length
+      ? sql`select inbox_id, message_id_header, thread_id from ${messages}
+            where inbox_id in (${inboxList}) and message_id_header in (${inList(allRefs)}) and thread_id is not null`
+      : null,
+    referring: allIds.length
+      ? sql`select inbox_id, in_reply_to, "references", thread_id from ${messages}
+            where inbox_id in (${inboxList}) and thread_id is not null
+              and (in_reply_to in (${inList(allIds)}) or "references" && array[${inList(allIds)}]::text[])`
+      : null,
+  }
+}
+
+function readThreadLookups(refHits: Record<string, unknown>[], idHits: Record<string, unknown>[]): ThreadLookups {
+  const referred = new Map<string, string>()
+  const referring = new Map<string, string>()
+  for (const h of refHits) {
+    const k = threadKey(h.inbox_id as string, h.message_id_header as string)
+    if (!referred.has(k)) referred.set(k, h.thread_id as string)
+  }
+  for (const h of idHits) {
+    for (const r of [h.in_reply_to as string | null, ...((h.references as string[] | null) ?? [])]) {
+      const k = r ? threadKey(h.inbox_id as string, r) : null
+      if (k && !referring.has(k)) referring.set(k, h.thread_id as string)
+    }
+  }
+  return { referred, referring }
+}
+
+interface ThreadPlan {
+  added: Map<string, { inboxId: string; subject: string | null; count: number }>
+  grown: Map<string, number>
+}
+
+/**
+ * The thread of each parsed message in its inbox, in order (sets row.threadId): the thread of any
+ * message it refers to (stored or earlier in the list), else of a message that refers to it, else
+ * a new one.
+ */
+function planThreads(visible: Visible[], { referred, referring }: ThreadLookups): ThreadPlan {
+  const added = new Map<string, { inboxId: string; subject: string | null; count: number }>()
+  const grown = new Map<string, number>()
+  for (const v of visible) {
+    const p = v.analysis.parsed
+    if (!p) continue
+    const { inboxId } = v.row
+    const refs = refsOf(p)
+    let threadId: string | undefined
+    for (const r of refs) if (!threadId) threadId = referred.get(threadKey(inboxId, r))
+    if (!threadId && p.messageId) threadId = referring.get(threadKey(inboxId, p.messageId))
+    if (threadId) {
+      const fresh = added.get(threadId)
+      if (fresh) fresh.count++
+      else grown.set(threadId, (grown.get(threadId) ?? 0) + 1)
+    } else {
+      threadId = newUuid()
+      added.set(threadId, { inboxId, subject: p.subject?.replace(/^((re|fwd?|aw|sv)\s*:\s*)+/i, '') ?? null, count: 1 })
+    }
+    v.row.threadId = threadId
+    // Later messages in the list find this one as if it were stored.
+    if (p.messageId && !referred.has(threadKey(inboxId, p.messageId))) referred.set(threadKey(inboxId, p.messageId), threadId)
+    for (const r of refs) if (!referring.has(threadKey(inboxId, r))) referring.set(threadKey(inboxId, r), threadId)
+  }
+  return { added, grown }
+}
+
+/** New threads, and the grown ones' counts (in id order), as statements. */
+function threadWrites(tx: Tx, cipher: Cipher, tenantId: string, { added, grown }: ThreadPlan): (SQLWrapper | false)[] {
+  return [
+    added.size > 0 &&
+      tx
+        .insert(threads)
+        .values([...added].map(([id, t]) => ({ tenantId, id, inboxId: t.inboxId, subjectEnc: cipher.sealNullable(ctx.threadSubject(id), t.subject), messageCount: t.count }))),
+    grown.size > 0 &&
+      sql`update ${threads} t set message_count = t.message_count + v.n, last_message_at = greatest(t.last_message_at, now())
+          from (values ${sql.join(
+            [...grown].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, n]) => sql`(${id}::uuid, ${n}::int)`),
+            sql`, `,
+          )}) as v(id, n) where t.id = v.id`,
+  ]
+}
+
+/**
+ * Takes the next arrival numbers of the inboxes (one per entry, in order), locking the inbox rows
+ * in id order until commit: the commit order is the seq order, which waits rely on.
+ */
+function seqStatement(inboxIds: string[]): { statement: SQL | false; assign(rows: Record<string, unknown>[], shown: Visible[]): void } {
+  const counts = new Map<string, number>()
+  for (const id of inboxIds) counts.set(id, (counts.get(id) ?? 0) + 1)
+  const sorted = [...counts].sort(([a], [b]) => (a < b ? -1 : 1))
+  const statement =
+    sorted.length > 0 &&
+    sql`with locked as materialized (select id from ${inboxes} where id in (${sql.join(
+      sorted.map(([id]) => sql`${id}::uuid`),
+      sql`, `,
+    )}) order by id for update)
+        update ${inboxes} i set last_seq = i.last_seq + v.n
+        from locked l join (values ${sql.join(
+          sorted.map(([id, n]) => sql`(${id}::uuid, ${n}::int)`),
+          sql`, `,
+        )}) as v(id, n) on v.id = l.id
+        where i.id = l.id returning i.id, i.last_seq`
+  return {
+    statement,
+    assign(rows, shown) {
+      const next = new Map<string, number>()
+      for (const r of rows) next.set(r.id as string, Number(r.last_seq) - counts.get(r.id as string)! + 1)
+      for (const v of shown) {
+        const seq = next.get(v.row.inboxId)
+        if (seq === undefined) throw new Error(`inbox ${v.row.inboxId} is gone`)
+        v.row.seq = seq
+        next.set(v.row.inboxId, seq + 1)
+      }
+    },
   }
 }
 

@@ -14,7 +14,7 @@ import { getInbox } from '../inboxes/service.js'
 import { getTenant } from '../tenancy/service.js'
 import { actorOf, audit } from '../audit/service.js'
 import { senderRules } from './tables.js'
-import { normalisePattern, ruleToWire } from './service.js'
+import { normalisePattern, ruleToWire, rulesChanged } from './service.js'
 
 export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const { database } = deps
@@ -58,6 +58,7 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         await audit(tx, tenantId, actorOf(p), 'sender_rule.created', { type: 'sender_rule', id: created!.id }, { ...input })
         return created!
       })
+      rulesChanged()
       return reply(c, SenderRule, ruleToWire(row), 201)
     },
   )
@@ -115,6 +116,7 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         await tx.delete(senderRules).where(and(eq(senderRules.id, id)))
         await audit(tx, tenantId, actorOf(p), 'sender_rule.deleted', { type: 'sender_rule', id }, { pattern: rule.pattern })
       })
+      rulesChanged()
       return c.body(null, 204)
     },
   )

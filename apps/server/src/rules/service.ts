@@ -2,7 +2,8 @@
 // senders out. A domain pattern matches the domain and its subdomains.
 import { and, eq, isNull, or } from 'drizzle-orm'
 import type { SenderRule } from '@mailroom/contract'
-import type { Tx } from '../db/client.js'
+import type { Database, Tx } from '../db/client.js'
+import { withTenant } from '../db/scope.js'
 import { toPublicId } from '../lib/ids.js'
 import { senderRules, type SenderRuleRow } from './tables.js'
 
@@ -29,7 +30,35 @@ async function rulesFor(tx: Tx, inboxId: string, direction: 'inbound' | 'outboun
  * (the inbox's, else the tenant's), a sender outside them is refused.
  */
 export async function inboundVerdict(tx: Tx, inboxId: string, sender: string | null): Promise<'accept' | 'reject' | 'hide'> {
-  const rules = await rulesFor(tx, inboxId, 'inbound')
+  return verdictOf(await rulesFor(tx, inboxId, 'inbound'), sender)
+}
+
+// The SMTP door asks for an inbox's inbound rules for every recipient: they are kept a moment in
+// memory. A change made through this process is seen at once (the generation moves); one made
+// through another process of the same deployment within RULES_TTL_MS.
+const RULES_TTL_MS = 2_000
+let generation = 0
+const inboundCache = new Map<string, { at: number; generation: number; rules: SenderRuleRow[] }>()
+
+/** Called after a rule is created or deleted (after its commit). */
+export function rulesChanged(): void {
+  generation++
+  inboundCache.clear()
+}
+
+/** inboundVerdict for the SMTP door, with the inbox's rules cached briefly (see RULES_TTL_MS). */
+export async function inboundVerdictCached(database: Database, tenantId: string, inboxId: string, sender: string | null): Promise<'accept' | 'reject' | 'hide'> {
+  const key = `${tenantId}:${inboxId}`
+  const hit = inboundCache.get(key)
+  if (hit && hit.generation === generation && Date.now() - hit.at < RULES_TTL_MS) return verdictOf(hit.rules, sender)
+  const seen = generation
+  const rules = await withTenant(database, { tenantId }, (tx) => rulesFor(tx, inboxId, 'inbound'))
+  if (inboundCache.size > 50_000) inboundCache.clear()
+  if (seen === generation) inboundCache.set(key, { at: Date.now(), generation: seen, rules })
+  return verdictOf(rules, sender)
+}
+
+function verdictOf(rules: SenderRuleRow[], sender: string | null): 'accept' | 'reject' | 'hide' {
   if (rules.length === 0) return 'accept'
   const from = sender ?? ''
   const block = rules.find((r) => r.action === 'block' && from !== '' && matches(r.pattern, from))

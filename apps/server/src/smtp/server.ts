@@ -5,12 +5,11 @@ import { readFileSync } from 'node:fs'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server'
 import { sql } from 'drizzle-orm'
 import type { Deps } from '../http/context.js'
-import { rawRows } from '../db/client.js'
-import { withTenant, withoutTenant } from '../db/scope.js'
+import { lookupWithoutTenant, withTenant } from '../db/scope.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
 import { QuotaError, type Recipient } from '../messages/ingest.js'
-import { inboundVerdict } from '../rules/service.js'
+import { inboundVerdictCached } from '../rules/service.js'
 import { isVerifiedDomain } from '../domains/routing.js'
 import { inboxes } from '../inboxes/tables.js'
 import { eq } from 'drizzle-orm'
@@ -87,8 +86,9 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       const rcpt = address.address.toLowerCase()
       const domain = rcpt.slice(rcpt.lastIndexOf('@') + 1)
       void (async () => {
-        const [route] = await withoutTenant(database, (tx) =>
-          rawRows<{ tenant_id: string; inbox_id: string; tenant_suspended: boolean }>(tx, sql`select * from mailroom_route(${rcpt})`),
+        const [route] = await lookupWithoutTenant<{ tenant_id: string; inbox_id: string; tenant_suspended: boolean }>(
+          database,
+          sql`select * from mailroom_route(${rcpt})`,
         )
         if (!route) {
           if (!ourDomain(domain) && !(await isVerifiedDomain(database, domain))) {
@@ -122,7 +122,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
         }
         // The tenant's (and inbox's) allow/block lists on the envelope sender.
         const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : null
-        const verdict = await withTenant(database, { tenantId: route.tenant_id }, (tx) => inboundVerdict(tx, route.inbox_id, mailFrom))
+        const verdict = await inboundVerdictCached(database, route.tenant_id, route.inbox_id, mailFrom)
         if (verdict === 'reject') throw smtpError(550, `5.7.1 <${rcpt}> does not accept mail from this sender`)
         const s = state.get(session) ?? { recipients: [] }
         s.recipients.push({ tenantId: route.tenant_id, inboxId: route.inbox_id, address: rcpt, maxBytes, hidden: verdict === 'hide' })

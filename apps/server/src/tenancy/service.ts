@@ -1,6 +1,6 @@
 // Tenants: the tree, creation with a first key, updates and deletion. All calls run inside a
 // tenant-scoped transaction (db/scope.ts); RLS confines them to the caller's subtree.
-import { and, desc, eq, or, sql } from 'drizzle-orm'
+import { and, desc, eq, or, sql, type SQL } from 'drizzle-orm'
 import type { Tenant, TenantLimits } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
@@ -35,11 +35,17 @@ export function isDescendant(row: TenantRow, ancestorId: string): boolean {
 
 /** The limits in force for a tenant: the tightest value along its ancestry. */
 export async function effectiveLimits(tx: Tx, tenantId: string): Promise<TenantLimits> {
-  // Through a narrow lookup: under RLS a tenant cannot see its ancestors, whose caps bind it.
-  const rows = await rawRows<{ limits: TenantLimits }>(tx, sql`select limits from mailroom_limit_chain(${tenantId})`)
+  return limitsOf(await rawRows<{ limits: TenantLimits }>(tx, limitChain(tenantId)))
+}
+
+/** The limits of a tenant and its ancestors, through a narrow lookup: under RLS a tenant cannot see its ancestors, whose caps bind it. */
+export const limitChain = (tenantId: string): SQL => sql`select limits from mailroom_limit_chain(${tenantId})`
+
+/** The tightest of each limit over the rows of limitChain. */
+export function limitsOf(rows: { limits?: unknown }[]): TenantLimits {
   const out: Record<string, number> = {}
   for (const r of rows) {
-    for (const [k, v] of Object.entries(r.limits ?? {})) {
+    for (const [k, v] of Object.entries((r.limits as TenantLimits | null) ?? {})) {
       if (typeof v === 'number') out[k] = Math.min(out[k] ?? Infinity, v)
     }
   }

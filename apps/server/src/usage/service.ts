@@ -1,6 +1,6 @@
 // Usage metering and the storage quota. Counters move in the same transaction as what they count
 // (a message stored, a message sent), so they match what happened exactly, also under concurrency.
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { UsageRow } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { withTenant } from '../db/scope.js'
@@ -91,6 +91,44 @@ export async function reserveStorage(
     totals.set(inboxId, Number(row!.bytes))
   }
   return totals
+}
+
+/**
+ * Counts stored messages for a tenant without a storage or daily quota (nothing can be refused), as
+ * one statement for any number of messages: the storage gauges (tenant row first, then inboxes by
+ * id), then today's counters and snapshots in the same order, the lock order of every usage writer.
+ * The batched form of reserveStorage + countReceived + snapshotStorage, for ingest's group commit.
+ */
+export function countStoredUnlimited(
+  tenantId: string,
+  perInbox: Map<string, { bytes: number; messages: number }>,
+  tenantBytes: number,
+  day: string,
+): SQL {
+  const inboxIds = [...perInbox.keys()].sort()
+  let tenantMessages = 0
+  for (const v of perInbox.values()) tenantMessages += v.messages
+  const rows = [
+    { id: NIL_UUID, bytes: tenantBytes, messages: tenantMessages },
+    ...inboxIds.map((id) => ({ id, bytes: perInbox.get(id)!.bytes, messages: perInbox.get(id)!.messages })),
+  ]
+  return sql`
+    with gauges as (
+      insert into storage_usage (tenant_id, inbox_id, bytes) values ${sql.join(
+        rows.map((r) => sql`(${tenantId}, ${r.id}, ${r.bytes})`),
+        sql`, `,
+      )}
+      on conflict (tenant_id, inbox_id) do update set bytes = greatest(storage_usage.bytes + excluded.bytes, 0)
+      returning inbox_id, bytes)
+    insert into usage_daily (tenant_id, day, inbox_id, messages_received, bytes_stored)
+    select ${tenantId}::uuid, ${day}::date, v.id, v.n, g.bytes
+    from (values ${sql.join(
+      rows.map((r) => sql`(${r.id}::uuid, ${r.messages}::int)`),
+      sql`, `,
+    )}) as v(id, n) join gauges g on g.inbox_id = v.id
+    order by v.id
+    on conflict (tenant_id, day, inbox_id) do update set
+      messages_received = usage_daily.messages_received + excluded.messages_received, bytes_stored = excluded.bytes_stored`
 }
 
 /** Today's usage_daily snapshot of the gauges (tenant row first: NIL_UUID sorts first). */
