@@ -208,6 +208,8 @@ export class Ingest {
   }
 
   private async commitLoop(key: string): Promise<void> {
+    // Let messages that finished parsing in this same turn of the event loop join the first batch.
+    await new Promise((resolve) => setImmediate(resolve))
     for (;;) {
       const list = this.waiting.get(key)
       if (!list || list.length === 0) {

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server'
 import { sql } from 'drizzle-orm'
 import type { Deps } from '../http/context.js'
-import { lookupWithoutTenant, withTenant } from '../db/scope.js'
+import { withTenant } from '../db/scope.js'
+import { RouteLookup } from './routes-lookup.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
 import { QuotaError, type Recipient } from '../messages/ingest.js'
@@ -28,6 +29,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
   const { config, database, log, clock } = deps
   const perIp = new Map<string, number>()
   const state = new WeakMap<SMTPServerSession, SessionState>()
+  const routes = new RouteLookup(database)
   const limitsCache = new Map<string, { at: number; limits: TenantLimits; inbox: InboxLimits }>()
 
   const ourDomain = (domain: string) => domain === config.domain
@@ -86,10 +88,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       const rcpt = address.address.toLowerCase()
       const domain = rcpt.slice(rcpt.lastIndexOf('@') + 1)
       void (async () => {
-        const [route] = await lookupWithoutTenant<{ tenant_id: string; inbox_id: string; tenant_suspended: boolean }>(
-          database,
-          sql`select * from mailroom_route(${rcpt})`,
-        )
+        const route = await routes.route(rcpt)
         if (!route) {
           if (!ourDomain(domain) && !(await isVerifiedDomain(database, domain))) {
             throw smtpError(550, '5.7.1 Relaying denied: this server only accepts mail for its own domains')
