@@ -12,7 +12,6 @@ import type { TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
 import type { Logger } from '../lib/log.js'
 import { ApiError, notFound } from '../http/errors.js'
-import { getInbox } from '../inboxes/service.js'
 import { messages, type MessageRow } from './tables.js'
 import { attachmentsOf, ctx, messageToWire } from './service.js'
 
@@ -91,13 +90,15 @@ export interface WaitDeps {
 
 const SCAN_BATCH = 100
 
-/** Starts a wait: the cursor is "now", taken by the server (the inbox's counter and clock). */
+/** Starts a wait: the cursor is "now", taken by the server (the inbox's counter and clock), in one statement. */
 export async function startCursor(deps: WaitDeps, scope: TenantScope, inboxId: string): Promise<WaitCursor> {
   return withTenant(deps.database, scope, async (tx) => {
-    const inbox = await getInbox(tx, inboxId)
-    if (!inbox) throw notFound('inbox')
-    const [now] = await rawRows<{ ms: string | number }>(tx, sql`select (extract(epoch from now()) * 1000)::bigint as ms`)
-    return { seq: inbox.lastSeq, notBefore: Number(now!.ms) }
+    const [now] = await rawRows<{ last_seq: string | number; ms: string | number }>(
+      tx,
+      sql`select last_seq, (extract(epoch from now()) * 1000)::bigint as ms from inboxes where id = ${inboxId}`,
+    )
+    if (!now) throw notFound('inbox')
+    return { seq: Number(now.last_seq), notBefore: Number(now.ms) }
   })
 }
 
