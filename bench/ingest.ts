@@ -224,9 +224,20 @@ function sampleWaits(datname: string): () => void {
   }
 }
 
-/** Counts the SQL statements drizzle sends (through postgres.js), by statement shape. */
+/**
+ * Counts the SQL statements the server sends, by statement shape: those drizzle runs, and those the
+ * ingest path pipelines straight through postgres.js (db/pipeline.ts calls Query.execute()).
+ */
 const statements = new Map<string, number>()
 async function countStatements() {
+  const pg = (await import('../apps/server/node_modules/postgres/src/query.js' as string)) as any
+  const qproto = pg.Query.prototype
+  const origExecute = qproto.execute
+  qproto.execute = function (this: { strings: string[] }) {
+    const shape = String(this.strings?.[0] ?? '').replace(/\s+/g, ' ').replace(/"/g, '').trim().slice(0, 70)
+    statements.set(shape, (statements.get(shape) ?? 0) + 1)
+    return origExecute.apply(this)
+  }
   // The server's own copy of drizzle (same module instance: ESM resolves the pnpm symlink).
   const mod = (await import('../apps/server/node_modules/drizzle-orm/postgres-js/session.js' as string)) as any
   const proto = mod.PostgresJsPreparedQuery.prototype
