@@ -1,12 +1,13 @@
-// Wait latency: from the end of SMTP DATA (the sender holds the 250) to `inbox.waitForMessage()`
-// resolving in the SDK, with W concurrent waiters, each an SDK client on its own inbox (inbox key).
+// Wait latency: from the end of SMTP DATA (the moment the sender hands CRLF.CRLF to its socket) to
+// `inbox.waitForMessage()` resolving in the SDK, with W concurrent waiters, each an SDK client on its own inbox (inbox key).
 // The server runs in a child process, so its event loop is not shared with the waiters' clients.
 //
 //   pnpm exec tsx bench/wait-latency.ts [--waiters 100,1000] [--rate 50] [--pglite]
 import { performance } from 'node:perf_hooks'
 import { Mailroom, type Inbox } from '@mailroom/sdk'
 import { awaitQuiet, fmt, flags, int, machineBanner, mapLimit, openFilesLimit, quietCheck, sleep, summarize } from './lib/common.js'
-import { buildMessages, describeMix, sendRaw, smtpClient } from './lib/mail.js'
+import { buildMessages, describeMix } from './lib/mail.js'
+import { RawSmtpPool } from './lib/smtp-raw.js'
 import { startChild, type ChildServer } from './lib/server.js'
 import { createInboxesViaApi, createTenantsViaApi, type InboxFixture } from './lib/api.js'
 import { dropAll } from './lib/db.js'
@@ -46,7 +47,12 @@ const QUIET_MS = int(f['quiet-wait'], 'quiet-wait', 0) * 1000
 
 interface RunResult {
   waiters: number
+  /** end of DATA -> waitForMessage resolved (the issue's measure) */
   latency: ReturnType<typeof summarize>
+  /** the sender's 250 -> waitForMessage resolved */
+  after250: ReturnType<typeof summarize>
+  /** end of DATA -> 250 */
+  dataTo250: ReturnType<typeof summarize>
   smtp: ReturnType<typeof summarize>
   sendSeconds: number
   registerMs: number
@@ -65,6 +71,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   // every wait is registered on the server (its hub counts them).
   const before = (await server.stats()).waiters
   const t250 = new Array<number>(W).fill(NaN)
+  const tDataEnd = new Array<number>(W).fill(NaN)
   const tSendStart = new Array<number>(W).fill(NaN)
   const tDone = new Array<number>(W).fill(NaN)
   const wrong: string[] = []
@@ -94,7 +101,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   const registerMs = performance.now() - tw0
   await sleep(200)
 
-  const client = smtpClient(server.smtpPort, CONNECTIONS)
+  const client = await RawSmtpPool.open(server.smtpPort, CONNECTIONS)
   const elu0 = performance.eventLoopUtilization()
   const ts0 = performance.now()
   try {
@@ -106,8 +113,9 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
           if (wait > 0) await sleep(wait)
         }
         tSendStart[i] = performance.now()
-        await sendRaw(client, msgs[i]!.raw, inbox.address)
-        t250[i] = performance.now()
+        const sent = await client.send(msgs[i]!.raw, 'bench@example.com', inbox.address)
+        tDataEnd[i] = sent.dataEnd
+        t250[i] = sent.accepted
       }),
     )
   } finally {
@@ -119,7 +127,9 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   if (wrong.length) throw new Error(`${wrong.length} waits returned another message, e.g. ${wrong[0]}`)
   return {
     waiters: W,
-    latency: summarize(tDone.map((d, i) => d - t250[i]!)),
+    latency: summarize(tDone.map((d, i) => d - tDataEnd[i]!)),
+    after250: summarize(tDone.map((d, i) => d - t250[i]!)),
+    dataTo250: summarize(t250.map((d, i) => d - tDataEnd[i]!)),
     smtp: summarize(t250.map((d, i) => d - tSendStart[i]!)),
     sendSeconds,
     registerMs,
@@ -130,7 +140,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
 }
 
 async function main() {
-  console.log(machineBanner('wait latency: 250 received by the sender -> waitForMessage resolves (SDK)', 'see below'))
+  console.log(machineBanner('wait latency: end of SMTP DATA -> waitForMessage resolves (SDK)', 'see below'))
   console.log(await quietCheck())
   const needFds = MAX_W + 200
   if (openFilesLimit() < needFds) {
@@ -154,12 +164,12 @@ async function main() {
     if (WARMUP > 0) {
       // Warm-up (JIT, parse threads, connection pools): mail nobody waits for, at the same pace.
       const warm = await buildMessages(WARMUP, { to: 'agent@agents.test', seed: 7 })
-      const client = smtpClient(server.smtpPort, CONNECTIONS)
+      const client = await RawSmtpPool.open(server.smtpPort, CONNECTIONS)
       const t0 = performance.now()
       await Promise.all(
         warm.map(async (m, i) => {
           if (RATE > 0) await sleep(t0 + (i * 1000) / RATE - performance.now())
-          await sendRaw(client, m.raw, inboxes[i % inboxes.length]!.address)
+          await client.send(m.raw, 'bench@example.com', inboxes[i % inboxes.length]!.address)
         }),
       )
       client.close()
@@ -172,7 +182,8 @@ async function main() {
       results.push(r)
       console.log(
         `\n${W} waiters: all registered on the server in ${fmt(r.registerMs, 0)} ms; ${W} messages sent in ${fmt(r.sendSeconds, 1)} s\n` +
-          `  250 -> waitForMessage resolved (ms): p50 ${fmt(r.latency.p50)}  p95 ${fmt(r.latency.p95)}  p99 ${fmt(r.latency.p99)}  max ${fmt(r.latency.max)}  (min ${fmt(r.latency.min)})\n` +
+          `  end of DATA -> waitForMessage resolved (ms): p50 ${fmt(r.latency.p50)}  p95 ${fmt(r.latency.p95)}  p99 ${fmt(r.latency.p99)}  max ${fmt(r.latency.max)}  (min ${fmt(r.latency.min)})\n` +
+          `  of which end of DATA -> 250: p50 ${fmt(r.dataTo250.p50)}  p99 ${fmt(r.dataTo250.p99)}; 250 -> resolved: p50 ${fmt(r.after250.p50)}  p99 ${fmt(r.after250.p99)}\n` +
           `  for reference, the SMTP transaction itself (MAIL FROM -> 250, ms): p50 ${fmt(r.smtp.p50)}  p99 ${fmt(r.smtp.p99)}; ` +
           `this client process's event loop ${fmt(r.clientElu * 100, 0)}% busy` +
           (r.failed ? `\n  ${r.failed} waits did not resolve within ${WAIT_TIMEOUT_MS / 1000} s (counted as infinite)` : '') +
