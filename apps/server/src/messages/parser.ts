@@ -40,12 +40,13 @@ const WORKER = fileURLToPath(new URL('./parse-worker.mjs', import.meta.url))
 export function createParser(opts: { threads?: number; timeoutMs?: number } = {}): MailParser {
   const threads = opts.threads ?? Math.max(1, Math.min(4, availableParallelism()))
   const timeoutMs = opts.timeoutMs ?? 15_000
-  // No thread kept when idle: a parse thread costs about 14 MB, and one starts again on demand
-  // (tens of ms, once per idle spell).
   // atomics 'disabled': tasks reach the threads as plain messages. With Piscina's default ('sync':
   // threads block in Atomics.wait between tasks) 16 concurrent parses of the bench's messages took
   // 5.6 ms each instead of 1.7 ms on this 2-core machine.
-  const pool = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 30_000, atomics: 'disabled' })
+  // No thread until mail arrives (an idle one holds about 14 MB); once started, a thread stays five
+  // minutes after its last parse, because parsing is on the accept path and a cold start costs
+  // the next sender about 0.4 s.
+  const pool = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 300_000, atomics: 'disabled' })
   return {
     async parse(raw) {
       const signal = AbortSignal.timeout(timeoutMs)
