@@ -1,8 +1,8 @@
 // API keys: minting (shown once), listing, revoking, and authenticating a presented key.
 import { and, desc, eq, isNull, sql } from 'drizzle-orm'
 import type { ApiKey } from '@mailroom/contract'
-import { rawRows, type Database, type Tx } from '../db/client.js'
-import { withoutTenant } from '../db/scope.js'
+import type { Database, Tx } from '../db/client.js'
+import { lookupWithoutTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
 import { apiKeys, type ApiKeyRow } from './tables.js'
@@ -74,8 +74,8 @@ export type AuthResult =
 /** Resolves a presented key through the SECURITY DEFINER lookup; no tenant is set while doing so. */
 export async function authenticate(database: Database, key: string, now: Date): Promise<AuthResult> {
   if (!KEY_PATTERN.test(key)) return { ok: false, reason: 'malformed' }
-  const rows = await withoutTenant(database, (tx) =>
-    rawRows<{
+  // One round trip (no BEGIN/COMMIT around it): every request starts here.
+  const rows = await lookupWithoutTenant<{
     tenant_id: string
     key_id: string
     scope: 'tenant' | 'inbox'
@@ -83,8 +83,7 @@ export async function authenticate(database: Database, key: string, now: Date): 
     expires_at: string | Date | null
     revoked_at: string | Date | null
     tenant_suspended: boolean
-  }>(tx, sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`),
-  )
+  }>(database, sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`)
   const r = rows[0]
   if (!r) return { ok: false, reason: 'unknown' }
   if (r.revoked_at) return { ok: false, reason: 'revoked' }
