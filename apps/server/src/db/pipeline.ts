@@ -3,7 +3,7 @@
 // the order sent (so row locks are taken in that order). A failing statement fails the transaction.
 // PGlite runs in-process and has no round trips to save: there the statements run one by one.
 import type { SQL, SQLWrapper } from 'drizzle-orm'
-import { rawRows, type Db, type Tx } from './client.js'
+import { rawRows, type Tx } from './client.js'
 
 type Row = Record<string, unknown>
 interface PostgresJsClient {
@@ -16,15 +16,16 @@ interface Internals {
 
 /**
  * The rows each statement returned (as Postgres names the columns), in order; a falsy entry is
- * skipped (and answers []). On a transaction, or on the database itself for lone statements.
+ * skipped (and answers []). Only on a transaction (its connection is reserved): never on the shared
+ * pool, where postgres.js 3.4.9 can mishandle a BEGIN pipelined behind other queries (db/scope.ts).
  * Statements are prepared: their plans stay on the connection (the texts repeat, batch by batch).
  */
-export async function pipelined(tx: Tx | Db, statements: (SQLWrapper | null | undefined | false)[]): Promise<Row[][]> {
+export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefined | false)[]): Promise<Row[][]> {
   const { session, dialect } = tx as unknown as Internals
   const client = session?.client
   if (!dialect || typeof client?.unsafe !== 'function') {
     const out: Row[][] = []
-    for (const s of statements) out.push(s ? await rawRows<Row>(tx as Tx, s.getSQL()) : [])
+    for (const s of statements) out.push(s ? await rawRows<Row>(tx, s.getSQL()) : [])
     return out
   }
   const unsafe = client.unsafe.bind(client)

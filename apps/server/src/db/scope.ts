@@ -1,7 +1,6 @@
 // The one door to tenant data: a transaction bound to a tenant (and optionally an inbox).
 import { sql, type SQL } from 'drizzle-orm'
 import { rawRows, type Database, type Tx } from './client.js'
-import { pipelined } from './pipeline.js'
 
 export interface TenantScope {
   /** Internal uuid of the tenant. */
@@ -54,10 +53,12 @@ export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
 }
 
 /**
- * One statement of withoutTenant (a narrow SECURITY DEFINER lookup), in one round trip when the
- * session already is the runtime role (no BEGIN/COMMIT around it).
+ * One statement of withoutTenant (a narrow SECURITY DEFINER lookup). Always inside a transaction:
+ * statements sent to postgres.js's shared pool while other requests open transactions on it can
+ * leave a BEGIN on a connection the pool then hands to someone else (postgres.js 3.4.9, issues
+ * #823 / #1189: UNSAFE_TRANSACTION at best, another request's statements inside that transaction
+ * at worst), so nothing runs outside sql.begin().
  */
 export async function lookupWithoutTenant<T>(database: Database, query: SQL): Promise<T[]> {
-  if (database.sessionIsRuntimeRole) return (await pipelined(database.db, [query]))[0] as T[]
   return withoutTenant(database, (tx) => rawRows<T>(tx, query))
 }
