@@ -111,7 +111,7 @@ export class WaitRegistry {
         w.dirty = false
         const r = await scan(this.deps, w.scope, w.inboxId, w.cursor, w.matcher)
         if (r.match) {
-          const body = await waitAnswer(this.deps, w.scope, r.match, { ...w.cursor, seq: r.upTo })
+          const body = await waitAnswer(this.deps, w.scope, r.match, { ...w.cursor, seq: r.upTo }, r.answer)
           return { status: 200, body, cursor: body.cursor }
         }
         w.cursor = { ...w.cursor, seq: r.upTo }
@@ -150,7 +150,7 @@ export class WaitRegistry {
         const r = await scan(this.deps, w.scope, w.inboxId, cursor, w.matcher)
         if (w.done) return
         if (r.match) {
-          const body = await waitAnswer(this.deps, w.scope, r.match, { ...cursor, seq: r.upTo })
+          const body = await waitAnswer(this.deps, w.scope, r.match, { ...cursor, seq: r.upTo }, r.answer)
           if (w.done) return
           this.finish(w)
           w.sink!.send(200, { 'Mailroom-Cursor': body.cursor, 'X-Request-Id': w.requestId }, JSON.stringify(body))

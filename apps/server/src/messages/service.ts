@@ -45,7 +45,7 @@ function attachmentToWire(a: Pick<AttachmentRow, 'id' | 'filename' | 'contentTyp
   return { id: toPublicId('attachment', a.id), filename: a.filename, contentType: a.contentType, size: a.size, contentId: a.contentId, inline: a.inline }
 }
 
-type AttachmentMeta = Pick<AttachmentRow, 'id' | 'messageId' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>
+export type AttachmentMeta = Pick<AttachmentRow, 'id' | 'messageId' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>
 
 export function summaryToWire(m: MessageRow, atts: AttachmentMeta[], cipher: Cipher): MessageSummary {
   const a = m.addresses

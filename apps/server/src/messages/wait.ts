@@ -8,12 +8,12 @@ import { WaitResponse, type MatchMode, type WaitQuery } from '@mailroom/contract
 import type { Database } from '../db/client.js'
 import { rawRows } from '../db/client.js'
 import { withTenant, type TenantScope } from '../db/scope.js'
-import type { TenantCrypto } from '../crypto/service.js'
+import type { Cipher, TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
 import type { Logger } from '../lib/log.js'
 import { ApiError, notFound } from '../http/errors.js'
 import { messages, type MessageRow } from './tables.js'
-import { attachmentsOf, ctx, messageToWire } from './service.js'
+import { attachmentsOf, ctx, messageToWire, type AttachmentMeta } from './service.js'
 
 export interface WaitCursor {
   /** inbox seq already looked at */
@@ -117,7 +117,7 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
     const [top] = await rawRows<{ last_seq: string | number }>(tx, sql`select last_seq from inboxes where id = ${inboxId}`)
     if (top === undefined) throw notFound('inbox')
     const lastSeq = Number(top.last_seq)
-    if (lastSeq <= cursor.seq) return { match: null, upTo: cursor.seq, more: false }
+    if (lastSeq <= cursor.seq) return { match: null, upTo: cursor.seq, more: false, answer: null }
     const rows = await tx
       .select()
       .from(messages)
@@ -133,25 +133,35 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
       )
       .orderBy(asc(messages.seq))
       .limit(SCAN_BATCH)
-    const cipher = matcher.needsSubject && rows.length > 0 ? await deps.crypto.cipher(tx, scope.tenantId) : null
+    const cipher = rows.length > 0 ? await deps.crypto.cipher(tx, scope.tenantId) : null
     for (const row of rows) {
-      const subject = cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null
+      const subject = matcher.needsSubject && cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null
       if (matcher.test({ from: row.fromAddress, to: row.toAddresses, subject, hasAttachments: row.hasAttachments })) {
-        return { match: row, upTo: row.seq!, more: false }
+        // The answer's attachment list in this same transaction (no second one to build the 200).
+        const atts = await attachmentsOf(tx, [row.id])
+        return { match: row, upTo: row.seq!, more: false, answer: { atts: atts.get(row.id) ?? [], cipher: cipher! } }
       }
     }
     const more = rows.length === SCAN_BATCH
-    return { match: null, upTo: more ? rows[rows.length - 1]!.seq! : lastSeq, more }
+    return { match: null, upTo: more ? rows[rows.length - 1]!.seq! : lastSeq, more, answer: null }
   })
 }
 
 /** The 200 body of a wait that matched: the message as the API shows it and the cursor to continue from. */
-export async function waitAnswer(deps: WaitDeps, scope: TenantScope, row: MessageRow, cursor: WaitCursor): Promise<WaitResponse> {
+export async function waitAnswer(
+  deps: WaitDeps,
+  scope: TenantScope,
+  row: MessageRow,
+  cursor: WaitCursor,
+  read?: { atts: AttachmentMeta[]; cipher: Cipher } | null,
+): Promise<WaitResponse> {
   const next = encodeWaitCursor(cursor)
-  const message = await withTenant(deps.database, scope, async (tx) => {
-    const atts = await attachmentsOf(tx, [row.id])
-    return messageToWire(row, atts.get(row.id) ?? [], await deps.crypto.cipher(tx, scope.tenantId))
-  })
+  const message = read
+    ? messageToWire(row, read.atts, read.cipher)
+    : await withTenant(deps.database, scope, async (tx) => {
+        const atts = await attachmentsOf(tx, [row.id])
+        return messageToWire(row, atts.get(row.id) ?? [], await deps.crypto.cipher(tx, scope.tenantId))
+      })
   return WaitResponse.parse({ message, cursor: next })
 }
 
