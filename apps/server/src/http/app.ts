@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { sql } from 'drizzle-orm'
+import { withoutTenant } from '../db/scope.js'
 import type { AppEnv, Deps } from './context.js'
 import { ApiError, errorBody, handleError, validationError } from './errors.js'
 import { authMiddleware } from './auth.js'
@@ -91,7 +92,8 @@ export function createApp(deps: Deps) {
   app.get('/healthz', (c) => c.json({ ok: true }))
   app.get('/readyz', async (c) => {
     try {
-      await deps.database.db.execute(sql`select 1`)
+      // In a transaction like every other statement (db/scope.ts: none on postgres.js's shared pool).
+      await withoutTenant(deps.database, (tx) => tx.execute(sql`select 1`))
       return c.json({ ok: true })
     } catch {
       return c.json(errorBody('service_unavailable', 'database unreachable', c.get('requestId')), 503)
