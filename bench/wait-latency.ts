@@ -124,6 +124,15 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   const sendSeconds = (performance.now() - ts0) / 1000
   await Promise.all(waits)
   const clientElu = performance.eventLoopUtilization(elu0).utilization
+  if (process.env.BENCH_WINDOWS) {
+    // Diagnosis: the latency p99 per fifth of the sending window.
+    const parts = 5
+    for (let k = 0; k < parts; k++) {
+      const idx = [...Array(W).keys()].filter((i) => Math.floor((i * parts) / W) === k)
+      const s = summarize(idx.map((i) => tDone[i]! - tDataEnd[i]!))
+      console.log(`  window ${k + 1}/${parts}: p50 ${fmt(s.p50)} p99 ${fmt(s.p99)} max ${fmt(s.max)}`)
+    }
+  }
   if (wrong.length) throw new Error(`${wrong.length} waits returned another message, e.g. ${wrong[0]}`)
   return {
     waiters: W,
