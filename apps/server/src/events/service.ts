@@ -16,15 +16,11 @@ import { sql, type SQL } from 'drizzle-orm'
  * transaction: ids then commit in order and a reader never skips one (Last-Event-ID resumes).
  */
 export async function appendEvent(tx: Tx, cipher: Cipher, tenantId: string, type: EventType, inboxId: string | null, data: Record<string, unknown>): Promise<number> {
-  const [row] = await rawRows<{ event_seq: number | string }>(
-    tx,
-    sql`update ${tenants} set event_seq = event_seq + 1 where id = ${tenantId} returning event_seq`,
-  )
-  const seq = Number(row!.event_seq)
-  await tx.insert(events).values({ tenantId, seq, type, inboxId, dataEnc: cipher.seal(ctx.event(seq), JSON.stringify(data)) })
+  const [seq] = eventSeqsOf(await rawRows(tx, reserveEventSeqs(tenantId, 1)), 1)
+  await insertEvents(tx, cipher, tenantId, type, [seq!], [{ inboxId, data }])
   // Same transaction: the event and its webhook deliveries commit (or roll back) together.
-  await fanOutEvent(tx, cipher, tenantId, seq, type, inboxId, data)
-  return seq
+  await fanOutEvent(tx, cipher, tenantId, seq!, type, inboxId, data)
+  return seq!
 }
 
 // The batched form of appendEvent, as statements a batch pipelines: take `n` ids from the tenant's

@@ -238,13 +238,9 @@ export class Ingest {
     try {
       settleItem(item, (await this.write([item])).get(item)!)
     } catch (err) {
-      // Content the database refuses (a data error, not a lost connection) would fail the same way
-      // on every retry: keep the message, unparsed and flagged, instead.
-      const a = item.analysis
-      if (!a?.parsed || !isDataError(err)) return item.reject(err)
-      const reason = String((err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? err).slice(0, 300)
-      this.o.log.warn('ingest: parsed content could not be stored, keeping the message unparsed', { err: reason })
-      item.analysis = { parsed: null, parseError: `parsed content could not be stored: ${reason}`, auth: a.auth }
+      const unparsed = item.analysis && this.unparsedAfter(err, item.analysis)
+      if (!unparsed) return item.reject(err)
+      item.analysis = unparsed
       try {
         settleItem(item, (await this.write([item])).get(item)!)
       } catch (again) {
@@ -353,21 +349,13 @@ export class Ingest {
       if (!item.analysis) jobRows.push({ tenantId, id: newUuid(), kind: 'ingest', refId: rawId })
       stored.set(item, { tenantId, rawId, messageIds: ids })
     }
-    const plan = planThreads(visible, readThreadLookups(refHits!, idHits!))
-    const shown = visible.filter((v) => !v.row.hidden)
-    const seqs = seqStatement(shown.map((v) => v.row.inboxId))
     const lease = sql`now() + make_interval(secs => ${this.leaseSeconds})`
-    const written = await pipelined(tx, [
+    const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [
       unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(new Date())),
       bulkInsert(rawMessages, RAW_COLUMNS, rawRowsToInsert),
       pending.length > 0 && tx.insert(messages).values(pending),
       jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
-      ...threadWrites(tx, cipher, tenantId, plan),
-      seqs.statement,
-      shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
     ])
-    seqs.assign(written.at(-2)!, shown)
-    const eventSeqs = shown.length ? eventSeqsOf(written.at(-1)!, shown.length) : []
 
     const rows = visible.length ? await insertVisible(tx, visible) : []
     await this.announce(tx, cipher, tenantId, visible, rows, eventSeqs, webhooksExist, bytesOf)
@@ -512,11 +500,22 @@ export class Ingest {
     try {
       await this.finish(tenantId, rawId, analysis, loaded.bytes)
     } catch (err) {
-      if (!analysis.parsed || !isDataError(err)) throw err
-      const reason = String((err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? err).slice(0, 300)
-      this.o.log.warn('ingest: parsed content could not be stored, keeping the message unparsed', { rawId, err: reason })
-      await this.finish(tenantId, rawId, { parsed: null, parseError: `parsed content could not be stored: ${reason}`, auth: analysis.auth }, loaded.bytes)
+      const unparsed = this.unparsedAfter(err, analysis, rawId)
+      if (!unparsed) throw err
+      await this.finish(tenantId, rawId, unparsed, loaded.bytes)
     }
+  }
+
+  /**
+   * Parsed content the database refuses (a data error, not a lost connection) would fail the same
+   * way on every retry: the analysis to store the message with instead, unparsed and flagged (null:
+   * not that case, the error stands).
+   */
+  private unparsedAfter(err: unknown, a: Analysis, rawId?: string): Analysis | null {
+    if (!a.parsed || !isDataError(err)) return null
+    const reason = String((err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? err).slice(0, 300)
+    this.o.log.warn('ingest: parsed content could not be stored, keeping the message unparsed', { rawId, err: reason })
+    return { parsed: null, parseError: `parsed content could not be stored: ${reason}`, auth: a.auth }
   }
 
   /** Makes the pending copies of one raw message visible (the background road's commit). */
@@ -533,16 +532,7 @@ export class Ingest {
       const lookup = threadLookups(p ? pending.map((m) => ({ inboxId: m.inboxId, p })) : [])
       const [refHits, idHits, hookRows] = await pipelined(tx, [lookup.referred, lookup.referring, enabledWebhookProbe()])
       const visible = pending.map((m) => prepare(cipher, m, analysis))
-      const plan = planThreads(visible, readThreadLookups(refHits!, idHits!))
-      const shown = visible.filter((v) => !v.row.hidden)
-      const seqs = seqStatement(shown.map((v) => v.row.inboxId))
-      const written = await pipelined(tx, [
-        ...threadWrites(tx, cipher, tenantId, plan),
-        seqs.statement,
-        shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
-      ])
-      seqs.assign(written.at(-2)!, shown)
-      const eventSeqs = shown.length ? eventSeqsOf(written.at(-1)!, shown.length) : []
+      const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [])
       const rows: MessageRow[] = []
       for (const { tenantId: _t, id, inboxId: _i, rawId: _r, receivedAt: _a, ...content } of visible.map((v) => v.row)) {
         const [row] = await tx
@@ -831,6 +821,32 @@ function threadWrites(tx: Tx, cipher: Cipher, tenantId: string, { added, grown }
             sql`, `,
           )}) as v(id, n) where t.id = v.id`,
   ]
+}
+
+/**
+ * The writes both roads share, pipelined after `first` (in the lock order: whatever `first` locks,
+ * then threads, inbox counters, the tenant's event counter): threads placed and written, each
+ * shown row's seq set, event ids taken. Returns the event ids of the shown rows, in order.
+ */
+async function numberVisible(
+  tx: Tx,
+  cipher: Cipher,
+  tenantId: string,
+  visible: Visible[],
+  lookups: ThreadLookups,
+  first: (SQLWrapper | false)[],
+): Promise<number[]> {
+  const plan = planThreads(visible, lookups)
+  const shown = visible.filter((v) => !v.row.hidden)
+  const seqs = seqStatement(shown.map((v) => v.row.inboxId))
+  const written = await pipelined(tx, [
+    ...first,
+    ...threadWrites(tx, cipher, tenantId, plan),
+    seqs.statement,
+    shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
+  ])
+  seqs.assign(written.at(-2)!, shown)
+  return shown.length ? eventSeqsOf(written.at(-1)!, shown.length) : []
 }
 
 /**
