@@ -10,7 +10,7 @@ import type { Database, Tx } from '../db/client.js'
 import { pgErrorCode, rawRows } from '../db/client.js'
 import { withTenant, withoutTenant } from '../db/scope.js'
 import { pipelined } from '../db/pipeline.js'
-import { bulkInsert, type BulkColumn } from '../db/bulk.js'
+import { bulkInsert } from '../db/bulk.js'
 import type { TenantCrypto, Cipher } from '../crypto/service.js'
 import type { TenantLimits } from '@mailroom/contract'
 import type { Logger } from '../lib/log.js'
@@ -352,7 +352,7 @@ export class Ingest {
     const lease = sql`now() + make_interval(secs => ${this.leaseSeconds})`
     const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [
       unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(new Date())),
-      bulkInsert(rawMessages, RAW_COLUMNS, rawRowsToInsert),
+      bulkInsert(rawMessages, rawRowsToInsert),
       pending.length > 0 && tx.insert(messages).values(pending),
       jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
     ])
@@ -642,61 +642,6 @@ function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
   return { row, analysis: a, attachments: atts }
 }
 
-type RawInsert = typeof rawMessages.$inferInsert
-const RAW_COLUMNS: BulkColumn<RawInsert>[] = [
-  { name: 'tenant_id', type: 'uuid', value: (r) => r.tenantId },
-  { name: 'id', type: 'uuid', value: (r) => r.id },
-  { name: 'data_enc', type: 'bytea', value: (r) => r.dataEnc },
-  { name: 'size', type: 'integer', value: (r) => r.size },
-  { name: 'sha256', type: 'text', value: (r) => r.sha256 },
-  { name: 'mail_from', type: 'text', value: (r) => r.mailFrom ?? null },
-  { name: 'remote_ip', type: 'text', value: (r) => r.remoteIp ?? null },
-  { name: 'helo', type: 'text', value: (r) => r.helo ?? null },
-]
-
-const MESSAGE_COLUMNS: BulkColumn<MessageRow>[] = [
-  { name: 'tenant_id', type: 'uuid', value: (r) => r.tenantId },
-  { name: 'id', type: 'uuid', value: (r) => r.id },
-  { name: 'inbox_id', type: 'uuid', value: (r) => r.inboxId },
-  { name: 'raw_id', type: 'uuid', value: (r) => r.rawId },
-  { name: 'thread_id', type: 'uuid', value: (r) => r.threadId },
-  { name: 'direction', type: 'text', value: (r) => r.direction },
-  { name: 'status', type: 'text', value: (r) => r.status },
-  { name: 'seq', type: 'bigint', value: (r) => r.seq },
-  { name: 'parse_status', type: 'text', value: (r) => r.parseStatus },
-  { name: 'parse_error', type: 'text', value: (r) => r.parseError },
-  { name: 'from_address', type: 'text', value: (r) => r.fromAddress },
-  { name: 'to_addresses', type: 'text[]', value: (r) => r.toAddresses },
-  { name: 'addresses', type: 'jsonb', value: (r) => r.addresses },
-  { name: 'message_id_header', type: 'text', value: (r) => r.messageIdHeader },
-  { name: 'in_reply_to', type: 'text', value: (r) => r.inReplyTo },
-  { name: 'references', type: 'text[]', value: (r) => r.references },
-  { name: 'subject_enc', type: 'bytea', value: (r) => r.subjectEnc },
-  { name: 'text_enc', type: 'bytea', value: (r) => r.textEnc },
-  { name: 'html_enc', type: 'bytea', value: (r) => r.htmlEnc },
-  { name: 'headers_enc', type: 'bytea', value: (r) => r.headersEnc },
-  { name: 'preview_enc', type: 'bytea', value: (r) => r.previewEnc },
-  { name: 'date', type: 'timestamptz', value: (r) => r.date },
-  { name: 'size', type: 'integer', value: (r) => r.size },
-  { name: 'has_attachments', type: 'boolean', value: (r) => r.hasAttachments },
-  { name: 'hidden', type: 'boolean', value: (r) => r.hidden },
-  { name: 'auth', type: 'jsonb', value: (r) => r.auth },
-]
-
-const ATTACHMENT_COLUMNS: BulkColumn<AttachmentInsert>[] = [
-  { name: 'tenant_id', type: 'uuid', value: (r) => r.tenantId },
-  { name: 'id', type: 'uuid', value: (r) => r.id },
-  { name: 'message_id', type: 'uuid', value: (r) => r.messageId },
-  { name: 'inbox_id', type: 'uuid', value: (r) => r.inboxId },
-  { name: 'filename', type: 'text', value: (r) => r.filename ?? null },
-  { name: 'content_type', type: 'text', value: (r) => r.contentType },
-  { name: 'size', type: 'integer', value: (r) => r.size },
-  { name: 'content_id', type: 'text', value: (r) => r.contentId ?? null },
-  { name: 'inline', type: 'boolean', value: (r) => r.inline ?? false },
-  { name: 'content_enc', type: 'bytea', value: (r) => r.contentEnc },
-  { name: 'position', type: 'integer', value: (r) => r.position },
-]
-
 /**
  * Inserts parsed rows with their attachments (one round trip); received_at is each row's own
  * insertion time, distinct within a batch and as close to the commit as the transaction allows.
@@ -704,11 +649,11 @@ const ATTACHMENT_COLUMNS: BulkColumn<AttachmentInsert>[] = [
 async function insertVisible(tx: Tx, visible: Visible[]): Promise<MessageRow[]> {
   const atts = visible.flatMap((v) => v.attachments)
   const [times] = await pipelined(tx, [
-    sql`${bulkInsert(messages, MESSAGE_COLUMNS, visible.map((v) => v.row), [
+    sql`${bulkInsert(messages, visible.map((v) => v.row), [
       { name: 'received_at', expr: sql`clock_timestamp()` },
       { name: 'updated_at', expr: sql`clock_timestamp()` },
     ])} returning id, (extract(epoch from received_at) * 1000)::float8 as ms`,
-    atts.length > 0 && bulkInsert(attachments, ATTACHMENT_COLUMNS, atts),
+    atts.length > 0 && bulkInsert(attachments, atts),
   ])
   const at = new Map(times!.map((t) => [t.id as string, new Date(Number(t.ms))]))
   return visible.map(({ row }) => ({ ...row, receivedAt: at.get(row.id)!, updatedAt: at.get(row.id)! }))
