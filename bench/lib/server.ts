@@ -75,6 +75,12 @@ export async function startInProcess(opts: { pglite: boolean; config?: Partial<C
   }
 }
 
+/** The node flags of the root package.json's `start` script, the one place they are set. */
+const START_FLAGS: string[] = (() => {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: { start: string } }
+  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--'))
+})()
+
 export interface ChildStats {
   rss: number
   heapUsed: number
@@ -163,8 +169,8 @@ export async function startChild(opts: { pglite: boolean; compiled?: boolean; en
   if (opts.compiled) {
     buildDir = mkdtempSync(join(tmpdir(), 'mailroom-bench-build-'))
     entry = await compileChild(buildDir)
-    // As package.json's `start` runs the server: V8 grows the heap by 25% instead of up to 4x.
-    execArgv = ['--expose-gc', '--heap-growing-percent=25', ...extra]
+    // With the node flags package.json's `start` passes (V8's heap growth and young generation).
+    execArgv = ['--expose-gc', ...START_FLAGS, ...extra]
   }
   const child: ChildProcess = fork(entry, [], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const cleanup = async () => {
@@ -202,7 +208,7 @@ export async function startChild(opts: { pglite: boolean; compiled?: boolean; en
     baseUrl: `http://127.0.0.1:${ready.httpPort}`,
     smtpPort: ready.smtpPort,
     operatorKey,
-    runtime: opts.compiled ? 'plain node --heap-growing-percent=25, server compiled to one JS file by esbuild (as `pnpm start` runs it)' : 'tsx, TypeScript loaded at run time (as `pnpm dev` runs it)',
+    runtime: opts.compiled ? `plain node ${START_FLAGS.join(' ')}, server compiled to one JS file by esbuild (as \`pnpm start\` runs it)` : 'tsx, TypeScript loaded at run time (as `pnpm dev` runs it)',
     database: db ? db.describe : `embedded PGlite in ${dataDir} (in the server process)`,
     databaseName: db?.name,
     stats(o = {}) {
