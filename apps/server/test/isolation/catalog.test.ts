@@ -95,4 +95,16 @@ describe.skipIf(!onPostgres)('catalog (real Postgres)', () => {
     const [me] = await rawRows<{ u: string }>(runtime, sql`select current_user as u`)
     expect(me!.u).toBe('mailroom_app')
   })
+
+  it('large encrypted columns skip compression (STORAGE EXTERNAL): AES-GCM output does not compress', async () => {
+    const rows = await q<{ col: string; storage: string }>(sql`
+      select a.attrelid::regclass::text || '.' || a.attname as col, a.attstorage as storage
+      from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and c.relkind = 'r' and a.attname like '%\_enc' and a.atttypid = 'bytea'::regtype and not a.attisdropped`)
+    // Small fields (subjects, previews, secrets, keys) stay inline and are never compressed anyway.
+    const small = new Set(['threads.subject_enc', 'messages.subject_enc', 'messages.preview_enc', 'webhooks.secret_enc', 'domains.dkim_private_enc'])
+    const compressible = rows.filter((r) => !small.has(r.col) && r.storage !== 'e').map((r) => r.col)
+    expect(rows.length).toBeGreaterThan(8)
+    expect(compressible).toEqual([])
+  })
 })
