@@ -49,12 +49,17 @@ export function createParser(opts: { threads?: number; timeoutMs?: number } = {}
   const pool = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 300_000, atomics: 'disabled' })
   return {
     async parse(raw) {
-      const signal = AbortSignal.timeout(timeoutMs)
+      // A timer cleared when the parse ends. AbortSignal.timeout() would leave one running per
+      // message for the whole timeout, each firing (and building a DOMException) long after its parse.
+      const abort = new AbortController()
+      const timer = setTimeout(() => abort.abort(), timeoutMs)
       try {
-        return (await pool.run(raw, { signal })) as ParsedMessage
+        return (await pool.run(raw, { signal: abort.signal })) as ParsedMessage
       } catch (err) {
-        if (signal.aborted) throw new Error(`parsing took longer than ${timeoutMs} ms`)
+        if (abort.signal.aborted) throw new Error(`parsing took longer than ${timeoutMs} ms`)
         throw err
+      } finally {
+        clearTimeout(timer)
       }
     },
     async close() {
