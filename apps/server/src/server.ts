@@ -171,7 +171,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     if (!given) await stores.close()
   }
   const waits = new WaitRegistry({ database: stores.runtime, crypto, hub, log: logger })
-  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, waits, ingest, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
+  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, waits, ingest, parser, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   let smtp: SMTPServer | undefined

@@ -18,7 +18,7 @@ import { appendEvent } from '../events/service.js'
 import { countSent, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
 import { outboundRefused } from '../rules/service.js'
 import { attachments, messages, rawMessages, threads, type MessageRow } from '../messages/tables.js'
-import { attachmentsOf, ctx, getMessage, previewOf, summaryToWire } from '../messages/service.js'
+import { attachmentsOf, ctx, decodedAttachment, getMessage, getRaw, previewOf, summaryToWire } from '../messages/service.js'
 import {
   checkHeaderValue,
   checkRecipientCount,
@@ -172,10 +172,13 @@ async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, k
       if ((kind.body as ForwardRequest).includeAttachments !== false) {
         const metas = (await attachmentsOf(tx, [original.id])).get(original.id) ?? []
         const rows = metas.length ? await tx.select().from(attachments).where(inArray(attachments.id, metas.map((m) => m.id))).orderBy(asc(attachments.position)) : []
+        // Received attachments are not stored decoded: one parse of the original yields them all.
+        const raw = rows.some((r) => !r.contentEnc) ? await getRaw(tx, cipher, original.rawId) : null
+        const parsed = raw ? await deps.parser.parse(raw) : null
         for (const r of rows) {
           atts.push({
             filename: r.filename ?? 'attachment',
-            content: cipher.open(ctx.attachment(r.id), r.contentEnc),
+            content: r.contentEnc ? cipher.open(ctx.attachment(r.id), r.contentEnc) : decodedAttachment(parsed, r),
             contentType: r.contentType,
             contentId: r.contentId,
             inline: r.inline,

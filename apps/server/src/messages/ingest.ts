@@ -4,6 +4,9 @@
 // Concurrent messages share that transaction (a group commit): a handful of statements per batch
 // instead of some forty per message. Large messages take the slower road: stored raw and pending
 // first, parsed afterwards by a leased job that another process takes over if this one dies.
+// Attachment bytes are stored once, inside the raw copy: a message parsed before it is stored keeps
+// only their metadata and checksum, and a read decodes them again (messages/service.ts). Large
+// messages, parsed in the background, keep a decoded copy, so reading one does not re-parse megabytes.
 import { createHash } from 'node:crypto'
 import { and, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Database, Tx } from '../db/client.js'
@@ -159,7 +162,7 @@ export class Ingest {
     this.inFlight++
     try {
       const sha256 = createHash('sha256').update(raw).digest('hex')
-      const analysis = raw.length <= this.inlineMaxBytes ? await this.analyse(raw, env) : null
+      const analysis = raw.length <= this.inlineMaxBytes ? await this.analyse(raw, env, false) : null
       const tenants = [...byTenant.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       const stored = await new Promise<Stored[]>((resolve, reject) => {
         const key = tenants.length === 1 ? tenants[0]![0] : MULTI
@@ -176,10 +179,13 @@ export class Ingest {
     }
   }
 
-  /** Parses (in the worker pool, time-limited) and verifies one message; never throws. */
-  private async analyse(bytes: Buffer, env: { remoteIp: string | null; helo: string | null; mailFrom: string | null }): Promise<Analysis> {
+  /**
+   * Parses (in the worker pool, time-limited) and verifies one message; never throws. `content`:
+   * whether to keep the decoded attachment bytes (only large messages store them).
+   */
+  private async analyse(bytes: Buffer, env: { remoteIp: string | null; helo: string | null; mailFrom: string | null }, content: boolean): Promise<Analysis> {
     const [parseResult, auth] = await Promise.all([
-      this.o.parser.parse(bytes).then(
+      this.o.parser.parse(bytes, { content }).then(
         (p) => ({ ok: true as const, p }),
         (err: unknown) => ({ ok: false as const, err: String((err as Error)?.message ?? err) }),
       ),
@@ -496,7 +502,7 @@ export class Ingest {
       await withTenant(database, { tenantId }, (tx) => tx.delete(jobs).where(and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId))))
       return
     }
-    const analysis = await this.analyse(loaded.bytes, loaded.raw)
+    const analysis = await this.analyse(loaded.bytes, loaded.raw, true)
     try {
       await this.finish(tenantId, rawId, analysis, loaded.bytes)
     } catch (err) {
@@ -616,7 +622,8 @@ function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
       size: x.size,
       contentId: x.contentId?.slice(0, 500) ?? null,
       inline: x.inline,
-      contentEnc: cipher.seal(ctx.attachment(id), Buffer.from(x.content.buffer, x.content.byteOffset, x.content.byteLength)),
+      contentEnc: x.content ? cipher.seal(ctx.attachment(id), Buffer.from(x.content.buffer, x.content.byteOffset, x.content.byteLength)) : null,
+      checksum: x.checksum || null,
       position,
     }
   })

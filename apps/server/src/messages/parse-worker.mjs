@@ -35,7 +35,10 @@ const dateOf = (headers) => {
   return Number.isNaN(d.getTime()) ? null : d.toISOString()
 }
 
-export default async function parse(raw) {
+// The task: the raw bytes, or { raw, content: false } to leave attachment bytes out of the answer.
+export default async function parse(task) {
+  const raw = task instanceof Uint8Array ? task : task.raw
+  const withContent = task instanceof Uint8Array || task.content !== false
   const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
   const p = await simpleParser(buf, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true })
   const headers = (p.headerLines ?? []).map((h) => {
@@ -63,7 +66,8 @@ export default async function parse(raw) {
       size: a.size ?? a.content?.length ?? 0,
       contentId: clean(a.contentId) ?? null,
       inline: a.contentDisposition === 'inline' || a.related === true,
-      content: new Uint8Array(a.content ?? []),
+      checksum: a.checksum ?? '',
+      ...(withContent ? { content: new Uint8Array(a.content ?? []) } : {}),
     })),
   }
 }

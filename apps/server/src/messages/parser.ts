@@ -11,7 +11,10 @@ export interface ParsedAttachment {
   size: number
   contentId: string | null
   inline: boolean
-  content: Uint8Array
+  /** MD5 (hex) of the decoded content, as mailparser computes it. */
+  checksum: string
+  /** The decoded bytes; absent when parsed with `{ content: false }`. */
+  content?: Uint8Array
 }
 
 export interface ParsedMessage {
@@ -30,8 +33,13 @@ export interface ParsedMessage {
   attachments: ParsedAttachment[]
 }
 
+export interface ParseOptions {
+  /** false: attachments come back without their bytes (size and checksum only). Default true. */
+  content?: boolean
+}
+
 export interface MailParser {
-  parse(raw: Buffer): Promise<ParsedMessage>
+  parse(raw: Buffer, opts?: ParseOptions): Promise<ParsedMessage>
   close(): Promise<void>
 }
 
@@ -48,13 +56,13 @@ export function createParser(opts: { threads?: number; timeoutMs?: number } = {}
   // the next sender about 0.4 s.
   const pool = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 300_000, atomics: 'disabled' })
   return {
-    async parse(raw) {
+    async parse(raw, opts) {
       // A timer cleared when the parse ends. AbortSignal.timeout() would leave one running per
       // message for the whole timeout, each firing (and building a DOMException) long after its parse.
       const abort = new AbortController()
       const timer = setTimeout(() => abort.abort(), timeoutMs)
       try {
-        return (await pool.run(raw, { signal: abort.signal })) as ParsedMessage
+        return (await pool.run(opts?.content === false ? { raw, content: false } : raw, { signal: abort.signal })) as ParsedMessage
       } catch (err) {
         if (abort.signal.aborted) throw new Error(`parsing took longer than ${timeoutMs} ms`)
         throw err

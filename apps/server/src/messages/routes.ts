@@ -13,7 +13,7 @@ import type { Tx } from '../db/client.js'
 import type { Cipher } from '../crypto/service.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
-import { attachmentsOf, deleteMessage, getAttachment, getMessage, getRaw, getThread, listMessages, listThreads, messageToWire, summaryToWire, threadToWire } from './service.js'
+import { attachmentBytes, AttachmentUnavailableError, attachmentsOf, deleteMessage, getAttachment, getMessage, getRaw, getThread, listMessages, listThreads, messageToWire, summaryToWire, threadToWire } from './service.js'
 import { compileMatcher, decodeWaitCursor, type WaitCursor } from './wait.js'
 import { deferredSink, nodeSink } from '../events/waits.js'
 
@@ -170,13 +170,17 @@ export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const found = await inInbox(scopeOf(c.get('principal')), p.id, async (tx, inboxId, cipher) => {
         const m = await getMessage(tx, inboxId, messageId)
         if (!m) throw notFound('message')
-        return getAttachment(tx, cipher, m.id, attachmentId)
+        return getAttachment(tx, cipher, m, attachmentId)
       })
       if (!found) throw notFound('attachment')
+      const content = await attachmentBytes(deps.parser, found).catch((err: unknown) => {
+        if (err instanceof AttachmentUnavailableError) throw new ApiError('internal_error', err.message)
+        throw err
+      })
       const name = (found.row.filename ?? 'attachment').replace(/[^\w.\- ]+/g, '_')
-      return c.body(new Uint8Array(found.content), 200, {
+      return c.body(new Uint8Array(content), 200, {
         'Content-Type': /^[\w.+-]+\/[\w.+-]+$/.test(found.row.contentType) ? found.row.contentType : 'application/octet-stream',
-        'Content-Length': String(found.content.length),
+        'Content-Length': String(content.length),
         'Content-Disposition': `attachment; filename="${name}"`,
         'X-Content-Type-Options': 'nosniff',
       })

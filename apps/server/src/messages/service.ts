@@ -9,6 +9,7 @@ import { toPublicId } from '../lib/ids.js'
 import { after as afterPos, encodeCursor, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
 import { attachments, messages, rawMessages, threads, type AttachmentRow, type MessageRow, type ThreadRow } from './tables.js'
 import { addStoredBytes, utcDay } from '../usage/service.js'
+import type { MailParser, ParsedMessage } from './parser.js'
 
 /** Where each encrypted column's blob belongs: binds ciphertext to its row. */
 export const ctx = {
@@ -183,10 +184,46 @@ export async function getRaw(tx: Tx, cipher: Cipher, rawId: string): Promise<Buf
   return row ? cipher.open(ctx.raw(rawId), row.dataEnc) : null
 }
 
-export async function getAttachment(tx: Tx, cipher: Cipher, messageId: string, id: string) {
-  const [row] = await tx.select().from(attachments).where(and(eq(attachments.messageId, messageId), eq(attachments.id, id)))
+/** An attachment row with its bytes as stored, or (not stored) the raw message they are decoded from. */
+export interface AttachmentSource {
+  row: AttachmentRow
+  stored: Buffer | null
+  raw: Buffer | null
+}
+
+export async function getAttachment(tx: Tx, cipher: Cipher, m: Pick<MessageRow, 'id' | 'rawId'>, id: string): Promise<AttachmentSource | null> {
+  const [row] = await tx.select().from(attachments).where(and(eq(attachments.messageId, m.id), eq(attachments.id, id)))
   if (!row) return null
-  return { row, content: cipher.open(ctx.attachment(row.id), row.contentEnc) }
+  return attachmentSource(tx, cipher, row, m.rawId)
+}
+
+export async function attachmentSource(tx: Tx, cipher: Cipher, row: AttachmentRow, rawId: string): Promise<AttachmentSource> {
+  if (row.contentEnc) return { row, stored: cipher.open(ctx.attachment(row.id), row.contentEnc), raw: null }
+  return { row, stored: null, raw: await getRaw(tx, cipher, rawId) }
+}
+
+/** The raw message no longer yields the attachment its row describes (the parser changed, or the data did). */
+export class AttachmentUnavailableError extends Error {
+  constructor(readonly attachmentId: string) {
+    super('the attachment could not be decoded again from the stored message')
+  }
+}
+
+/**
+ * An attachment's bytes: as stored, or decoded again from the raw message (outside any transaction:
+ * a parse in the worker pool) and checked against the row's position, size and checksum.
+ */
+export async function attachmentBytes(parser: MailParser, src: AttachmentSource): Promise<Buffer> {
+  return src.stored ?? decodedAttachment(src.raw ? await parser.parse(src.raw) : null, src.row)
+}
+
+/** The bytes of the attachment a row describes, from its message's parse (checked, or an error). */
+export function decodedAttachment(parsed: ParsedMessage | null, row: AttachmentRow): Buffer {
+  const a = parsed?.attachments[row.position]
+  if (!a?.content || a.size !== row.size || (row.checksum !== null && a.checksum !== row.checksum)) {
+    throw new AttachmentUnavailableError(row.id)
+  }
+  return Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength)
 }
 
 /** Deletes a message (attachments by cascade) and its raw bytes once no other copy uses them. */

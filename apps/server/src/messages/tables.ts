@@ -115,7 +115,14 @@ export const attachments = pgTable(
     size: integer('size').notNull(),
     contentId: text('content_id'),
     inline: boolean('inline').notNull().default(false),
-    contentEnc: bytea('content_enc').notNull(),
+    /**
+     * The decoded bytes, encrypted; null for a received message parsed before it was stored (up to
+     * 1 MiB): its bytes are decoded again from the raw copy on read, and checked against `checksum`.
+     */
+    contentEnc: bytea('content_enc'),
+    /** MD5 (hex) of the decoded bytes, as mailparser computes it (null: rows stored before it was kept). */
+    checksum: text('checksum'),
+    /** The attachment's index among the message's parsed attachments. */
     position: integer('position').notNull(),
   },
   (t) => [

@@ -138,6 +138,64 @@ describe('a parsed message', () => {
   })
 })
 
+describe('attachment bytes, stored once', () => {
+  const attRows = (inbox: InboxFixture) =>
+    withTenant(server.running.deps.database, { tenantId: fromPublicId('tenant', tenant.id)! }, (tx) =>
+      rawRows<{ id: string; stored: boolean; checksum: string | null; position: number }>(
+        tx,
+        sql`select a.id, a.content_enc is not null as stored, a.checksum, a.position from attachments a
+            join messages m on m.tenant_id = a.tenant_id and m.id = a.message_id
+            where m.inbox_id = ${fromPublicId('inbox', inbox.id)!} order by a.position`,
+      ),
+    )
+  const withAttachments = async (inbox: InboxFixture, files: { filename: string; content: Buffer }[]) => {
+    await deliver(inbox, smtpCanonical(await compose({ from: 'a@example.com', to: inbox.address, subject: 'files', text: 'see attached', attachments: files })))
+    const [summary] = await messagesOf(inbox)
+    return (await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/${summary.id}`)).body
+  }
+
+  it('a message parsed before it is stored keeps no decoded copy: each attachment is decoded from the raw on read, byte-exact', async () => {
+    const inbox = await makeInbox(server, tenant)
+    const files = [
+      { filename: 'a.bin', content: randomBytes(5000) },
+      { filename: 'b.bin', content: randomBytes(70_000) },
+    ]
+    const m = await withAttachments(inbox, files)
+    const rows = await attRows(inbox)
+    expect(rows.map((r) => [r.stored, r.position])).toEqual([
+      [false, 0],
+      [false, 1],
+    ])
+    for (const r of rows) expect(r.checksum).toMatch(/^[0-9a-f]{32}$/)
+    for (const [i, a] of m.attachments.entries()) {
+      const got = await fetchBytes(server, inbox.key, `/v1/inboxes/${inbox.id}/messages/${m.id}/attachments/${a.id}`)
+      expect(got.status).toBe(200)
+      expect(got.bytes.equals(files[i]!.content)).toBe(true)
+    }
+  })
+
+  it('answers 500 internal_error, never other bytes, when the raw no longer yields what the row describes', async () => {
+    const inbox = await makeInbox(server, tenant)
+    const m = await withAttachments(inbox, [{ filename: 'c.bin', content: randomBytes(2000) }])
+    const [row] = await attRows(inbox)
+    await withTenant(server.running.deps.database, { tenantId: fromPublicId('tenant', tenant.id)! }, (tx) =>
+      tx.execute(sql`update attachments set checksum = ${'0'.repeat(32)} where id = ${row!.id}`),
+    )
+    const got = await fetchBytes(server, inbox.key, `/v1/inboxes/${inbox.id}/messages/${m.id}/attachments/${m.attachments[0].id}`)
+    expect(got.status).toBe(500)
+    expect(JSON.parse(got.bytes.toString()).error.code).toBe('internal_error')
+  })
+
+  it('a message over 1 MiB, parsed after it is stored, keeps its decoded copy', async () => {
+    const inbox = await makeInbox(server, tenant)
+    const big = randomBytes(1_100_000)
+    const m = await withAttachments(inbox, [{ filename: 'big.bin', content: big }])
+    expect((await attRows(inbox)).map((r) => r.stored)).toEqual([true])
+    const got = await fetchBytes(server, inbox.key, `/v1/inboxes/${inbox.id}/messages/${m.id}/attachments/${m.attachments[0].id}`)
+    expect(got.bytes.equals(big)).toBe(true)
+  })
+})
+
 describe('threads', () => {
   const mail = (id: string, subject: string, extra = '') =>
     `From: a@example.com\r\nTo: x@agents.test\r\nSubject: ${subject}\r\nMessage-ID: <${id}@example.com>\r\n${extra}\r\nbody of ${id}\r\n`
