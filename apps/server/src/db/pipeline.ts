@@ -4,6 +4,7 @@
 // PGlite runs in-process and has no round trips to save: there the statements run one by one.
 import type { SQL, SQLWrapper } from 'drizzle-orm'
 import { rawRows, type Tx } from './client.js'
+import { TextStatement } from './bulk.js'
 
 type Row = Record<string, unknown>
 interface PostgresJsClient {
@@ -31,7 +32,7 @@ export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefin
   const unsafe = client.unsafe.bind(client)
   const running = statements.map((s) => {
     if (!s) return []
-    const q = dialect.sqlToQuery(s.getSQL())
+    const q = s instanceof TextStatement ? { sql: s.text, params: s.params } : dialect.sqlToQuery(s.getSQL())
     // .execute() queues it on the connection now, in this order (awaiting alone would queue it later).
     return unsafe(q.sql, q.params, { prepare: true }).execute()
   })

@@ -2,6 +2,8 @@
 import { and, asc, eq, gt } from 'drizzle-orm'
 import type { Event, EventType } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
+import { bulkInsert, type TextStatement } from '../db/bulk.js'
+import { pipelined } from '../db/pipeline.js'
 import type { Cipher } from '../crypto/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { ctx } from '../messages/service.js'
@@ -17,7 +19,7 @@ import { sql, type SQL } from 'drizzle-orm'
  */
 export async function appendEvent(tx: Tx, cipher: Cipher, tenantId: string, type: EventType, inboxId: string | null, data: Record<string, unknown>): Promise<number> {
   const [seq] = eventSeqsOf(await rawRows(tx, reserveEventSeqs(tenantId, 1)), 1)
-  await insertEvents(tx, cipher, tenantId, type, [seq!], [{ inboxId, data }])
+  await pipelined(tx, [insertEvents(cipher, tenantId, type, [seq!], [{ inboxId, data }])])
   // Same transaction: the event and its webhook deliveries commit (or roll back) together.
   await fanOutEvent(tx, cipher, tenantId, seq!, type, inboxId, data)
   return seq!
@@ -43,10 +45,11 @@ export const enabledWebhookProbe = (): SQL => sql`select 1 from ${webhooks} wher
 export type EventItem = { inboxId: string | null; data: Record<string, unknown> }
 
 /** The insert of events under ids taken with reserveEventSeqs. */
-export function insertEvents(tx: Tx, cipher: Cipher, tenantId: string, type: EventType, seqs: number[], items: EventItem[]) {
-  return tx
-    .insert(events)
-    .values(items.map((it, i) => ({ tenantId, seq: seqs[i]!, type, inboxId: it.inboxId, dataEnc: cipher.seal(ctx.event(seqs[i]!), JSON.stringify(it.data)) })))
+export function insertEvents(cipher: Cipher, tenantId: string, type: EventType, seqs: number[], items: EventItem[]): TextStatement {
+  return bulkInsert(
+    events,
+    items.map((it, i) => ({ tenantId, seq: seqs[i]!, type, inboxId: it.inboxId, dataEnc: cipher.seal(ctx.event(seqs[i]!), JSON.stringify(it.data)) })),
+  )
 }
 
 /** Webhook deliveries of inserted events (only when the tenant has an enabled webhook). */

@@ -419,7 +419,7 @@ export class Ingest {
     const notifications = shown.map(({ row }, i) => arrivalPayload({ tenantId, inboxId: row.inboxId, seq: row.seq!, eventSeq: eventSeqs[i]! }))
     const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts.map(attachmentMeta), cipher) } }))
     await pipelined(tx, [
-      insertEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items),
+      insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
       sql`select pg_notify(${MAIL_CHANNEL}, v.p) from (values ${sql.join(
         notifications.map((n) => sql`(${n}::text)`),
         sql`, `,
@@ -656,10 +656,17 @@ function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
 async function insertVisible(tx: Tx, visible: Visible[]): Promise<MessageRow[]> {
   const atts = visible.flatMap((v) => v.attachments)
   const [times] = await pipelined(tx, [
-    sql`${bulkInsert(messages, visible.map((v) => v.row), [
-      { name: 'received_at', expr: sql`clock_timestamp()` },
-      { name: 'updated_at', expr: sql`clock_timestamp()` },
-    ])} returning id, (extract(epoch from received_at) * 1000)::float8 as ms`,
+    bulkInsert(
+      messages,
+      visible.map((v) => v.row),
+      {
+        extra: [
+          { name: 'received_at', expr: 'clock_timestamp()' },
+          { name: 'updated_at', expr: 'clock_timestamp()' },
+        ],
+        returning: 'id, (extract(epoch from received_at) * 1000)::float8 as ms',
+      },
+    ),
     atts.length > 0 && bulkInsert(attachments, atts),
   ])
   const at = new Map(times!.map((t) => [t.id as string, new Date(Number(t.ms))]))
@@ -763,9 +770,10 @@ function planThreads(visible: Visible[], { referred, referring }: ThreadLookups)
 function threadWrites(tx: Tx, cipher: Cipher, tenantId: string, { added, grown }: ThreadPlan): (SQLWrapper | false)[] {
   return [
     added.size > 0 &&
-      tx
-        .insert(threads)
-        .values([...added].map(([id, t]) => ({ tenantId, id, inboxId: t.inboxId, subjectEnc: cipher.sealNullable(ctx.threadSubject(id), t.subject), messageCount: t.count }))),
+      bulkInsert(
+        threads,
+        [...added].map(([id, t]) => ({ tenantId, id, inboxId: t.inboxId, subjectEnc: cipher.sealNullable(ctx.threadSubject(id), t.subject), messageCount: t.count })),
+      ),
     grown.size > 0 &&
       sql`update ${threads} t set message_count = t.message_count + v.n, last_message_at = greatest(t.last_message_at, now())
           from (values ${sql.join(

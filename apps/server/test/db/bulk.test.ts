@@ -1,0 +1,40 @@
+// bulkInsert's statement text is cached per shape: the same columns reuse it, other columns get
+// their own, and the Drizzle form (for PGlite, which has no pipelining) says the same thing.
+import { PgDialect } from 'drizzle-orm/pg-core'
+import { describe, expect, it } from 'vitest'
+import { bulkInsert } from '../../src/db/bulk.js'
+import { threads } from '../../src/messages/tables.js'
+
+const row = (subject: Buffer | null | undefined) => ({
+  tenantId: '00000000-0000-4000-8000-000000000001',
+  id: '00000000-0000-4000-8000-000000000002',
+  inboxId: '00000000-0000-4000-8000-000000000003',
+  messageCount: 2,
+  ...(subject === undefined ? {} : { subjectEnc: subject }),
+})
+
+describe('bulkInsert', () => {
+  it('keys the cached text by the columns the first row sets, the extras and RETURNING', () => {
+    const a = bulkInsert(threads, [row(Buffer.from('s'))])
+    const b = bulkInsert(threads, [row(null)])
+    const c = bulkInsert(threads, [row(undefined)])
+    const d = bulkInsert(threads, [row(null)], { returning: 'id' })
+    const e = bulkInsert(threads, [row(null)], { extra: [{ name: 'last_message_at', expr: 'clock_timestamp()' }] })
+    expect(a.text).toBe(b.text)
+    expect(a.text).toContain(`decode(x."subject_enc", 'base64')`)
+    expect(c.text).not.toContain('subject_enc')
+    expect(d.text).toBe(`${a.text} returning id`)
+    expect(e.text).toContain('"last_message_at"')
+    expect(e.text).toContain('clock_timestamp()')
+    expect(JSON.parse(a.params[0] as string)).toEqual([
+      { tenant_id: row(null).tenantId, id: row(null).id, inbox_id: row(null).inboxId, subject_enc: Buffer.from('s').toString('base64'), message_count: 2 },
+    ])
+  })
+
+  it('as Drizzle SQL, renders the same text and parameters', () => {
+    const s = bulkInsert(threads, [row(Buffer.from('x')), row(null)])
+    const q = new PgDialect().sqlToQuery(s.getSQL())
+    expect(q.sql).toBe(s.text)
+    expect(q.params).toEqual(s.params)
+  })
+})
