@@ -17,6 +17,7 @@ import { TenantCrypto } from './crypto/service.js'
 import { Hub } from './events/hub.js'
 import { WaitRegistry } from './events/waits.js'
 import { createParser, type MailParser } from './messages/parser.js'
+import { AttachmentDecoder } from './messages/attachment-decoder.js'
 import { Ingest } from './messages/ingest.js'
 import { systemResolver, type DnsResolver } from './mail/authentication.js'
 import { DeliveryWorker, type DeliveryOptions } from './delivery/worker.js'
@@ -114,6 +115,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const crypto = new TenantCrypto(keyring)
   const hub = new Hub(logger)
   const parser = opts.parser ?? createParser()
+  const attachments = new AttachmentDecoder()
   const ingest: Ingest = new Ingest({
     database: stores.runtime,
     crypto,
@@ -168,10 +170,11 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     await ingest.stop()
     await hub.stop()
     if (!opts.parser) await parser.close()
+    await attachments.close()
     if (!given) await stores.close()
   }
   const waits = new WaitRegistry({ database: stores.runtime, crypto, hub, log: logger })
-  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, waits, ingest, parser, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
+  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, waits, ingest, attachments, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   let smtp: SMTPServer | undefined

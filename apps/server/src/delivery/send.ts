@@ -174,7 +174,7 @@ async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, k
         const rows = metas.length ? await tx.select().from(attachments).where(inArray(attachments.id, metas.map((m) => m.id))).orderBy(asc(attachments.position)) : []
         // Received attachments are not stored decoded: one parse of the original yields them all.
         const raw = rows.some((r) => !r.contentEnc) ? await getRaw(tx, cipher, original.rawId) : null
-        const parsed = raw ? await deps.parser.parse(raw) : null
+        const parsed = raw ? await deps.attachments.parse(inbox.tenantId, raw) : null
         for (const r of rows) {
           atts.push({
             filename: r.filename ?? 'attachment',

@@ -7,7 +7,7 @@ import type { TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
 import type { WaitRegistry } from '../events/waits.js'
 import type { Ingest } from '../messages/ingest.js'
-import type { MailParser } from '../messages/parser.js'
+import type { AttachmentDecoder } from '../messages/attachment-decoder.js'
 import type { ApiRequestMeter } from '../usage/service.js'
 import type { DeliveryWorker } from '../delivery/worker.js'
 import type { WebhookWorker } from '../webhooks/worker.js'
@@ -23,8 +23,8 @@ export interface Deps {
   /** Long-poll waits parked outside the HTTP framework until a match or their deadline. */
   waits: WaitRegistry
   ingest: Ingest
-  /** Mailparser in worker threads: attachments of received mail are decoded from the raw copy on read. */
-  parser: MailParser
+  /** Decodes received attachments from the raw copy on read (its own thread, tenants taking turns). */
+  attachments: AttachmentDecoder
   /** Counts API requests per tenant/inbox/day for usage metering. */
   usage: ApiRequestMeter
   /** Outbound delivery workers (absent: sends stay queued until a worker runs). */

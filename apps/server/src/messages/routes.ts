@@ -13,7 +13,7 @@ import type { Tx } from '../db/client.js'
 import type { Cipher } from '../crypto/service.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
-import { attachmentBytes, AttachmentUnavailableError, attachmentsOf, deleteMessage, getAttachment, getMessage, getRaw, getThread, listMessages, listThreads, messageToWire, summaryToWire, threadToWire } from './service.js'
+import { AttachmentUnavailableError, attachmentsOf, deleteMessage, getAttachment, getMessage, getRaw, getThread, listMessages, listThreads, messageToWire, summaryToWire, threadToWire } from './service.js'
 import { compileMatcher, decodeWaitCursor, type WaitCursor } from './wait.js'
 import { deferredSink, nodeSink } from '../events/waits.js'
 
@@ -173,7 +173,7 @@ export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         return getAttachment(tx, cipher, m, attachmentId)
       })
       if (!found) throw notFound('attachment')
-      const content = await attachmentBytes(deps.parser, found).catch((err: unknown) => {
+      const content = await deps.attachments.bytes(found.row.tenantId, found).catch((err: unknown) => {
         if (err instanceof AttachmentUnavailableError) throw new ApiError('internal_error', err.message)
         throw err
       })

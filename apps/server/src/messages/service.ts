@@ -9,7 +9,7 @@ import { toPublicId } from '../lib/ids.js'
 import { after as afterPos, encodeCursor, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
 import { attachments, messages, rawMessages, threads, type AttachmentRow, type MessageRow, type ThreadRow } from './tables.js'
 import { addStoredBytes, utcDay } from '../usage/service.js'
-import type { MailParser, ParsedMessage } from './parser.js'
+import type { ParsedMessage } from './parser.js'
 
 /** Where each encrypted column's blob belongs: binds ciphertext to its row. */
 export const ctx = {
@@ -207,14 +207,6 @@ export class AttachmentUnavailableError extends Error {
   constructor(readonly attachmentId: string) {
     super('the attachment could not be decoded again from the stored message')
   }
-}
-
-/**
- * An attachment's bytes: as stored, or decoded again from the raw message (outside any transaction:
- * a parse in the worker pool) and checked against the row's position, size and checksum.
- */
-export async function attachmentBytes(parser: MailParser, src: AttachmentSource): Promise<Buffer> {
-  return src.stored ?? decodedAttachment(src.raw ? await parser.parse(src.raw) : null, src.row)
 }
 
 /** The bytes of the attachment a row describes, from its message's parse (checked, or an error). */
