@@ -10,7 +10,9 @@ export class FairQueue {
     return new Promise<T>((resolve, reject) => {
       const start = () => {
         this.running++
-        task()
+        // A task that throws before its first await rejects like one that fails later.
+        Promise.resolve()
+          .then(task)
           .then(resolve, reject)
           .finally(() => {
             this.running--

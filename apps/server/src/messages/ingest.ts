@@ -5,8 +5,8 @@
 // instead of some forty per message. Large messages take the slower road: stored raw and pending
 // first, parsed afterwards by a leased job that another process takes over if this one dies.
 // Attachment bytes are stored once, inside the raw copy: a message parsed before it is stored keeps
-// only their metadata and checksum, and a read decodes them again (messages/attachment-decoder.ts). Large
-// messages, parsed in the background, keep a decoded copy, so reading one does not re-parse megabytes.
+// only their metadata and checksum, and a read decodes them again (messages/attachment-decoder.ts).
+// Large messages, parsed in the background, keep a decoded copy: reading one re-parses no megabytes.
 import { createHash } from 'node:crypto'
 import { and, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Database, Tx } from '../db/client.js'
