@@ -2,7 +2,7 @@
 // decided atomically in the same transaction that stores the message and its outbox rows. The
 // sender's copy is stored parsed (no parse job) and threaded with the messages it refers to.
 import { createHash } from 'node:crypto'
-import { and, asc, eq, inArray, isNotNull, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm'
 import type { ForwardRequest, ReplyRequest, SendRequest, SentMessage } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { withTenant, type TenantScope } from '../db/scope.js'
@@ -18,6 +18,7 @@ import { appendEvent } from '../events/service.js'
 import { countSent, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
 import { outboundRefused } from '../rules/service.js'
 import { attachments, messages, rawMessages, threads, type MessageRow } from '../messages/tables.js'
+import type { ParsedMessage } from '../messages/parser.js'
 import { attachmentsOf, ctx, decodedAttachment, getMessage, getRaw, previewOf, summaryToWire } from '../messages/service.js'
 import {
   checkHeaderValue,
@@ -43,11 +44,12 @@ export type SendKind =
   | { type: 'forward'; messageId: string; body: ForwardRequest }
 
 export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: string, kind: SendKind): Promise<SentMessage> {
+  const forwarded = await parseForwarded(deps, scope, inboxId, kind)
   const out = await withTenant(deps.database, scope, async (tx) => {
     const inbox = await getInbox(tx, inboxId)
     if (!inbox) throw notFound('inbox')
     const cipher = await deps.crypto.cipher(tx, scope.tenantId)
-    const draft = await buildDraft(tx, cipher, deps, inbox, kind)
+    const draft = await buildDraft(tx, cipher, deps, inbox, kind, forwarded)
 
     const [state] = await tx.select().from(sendingStates).where(eq(sendingStates.tenantId, scope.tenantId))
     if (state?.paused) throw new ApiError('sending_paused', `sending is paused for this tenant: ${state.pausedReason ?? 'no reason given'}`)
@@ -73,6 +75,26 @@ export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: strin
   })
   if (out.queued > 0) deps.delivery?.kick()
   return out.sent
+}
+
+/**
+ * A forward of received mail whose attachments are not stored decoded: the original parsed again
+ * (in the tenant's turn on the attachment thread), before the send's transaction, so that no
+ * connection is held while the parse waits. Null when nothing needs decoding.
+ */
+async function parseForwarded(deps: Deps, scope: TenantScope, inboxId: string, kind: SendKind): Promise<ParsedMessage | null> {
+  if (kind.type !== 'forward' || kind.body.includeAttachments === false) return null
+  const raw = await withTenant(deps.database, scope, async (tx) => {
+    const original = await getMessage(tx, inboxId, kind.messageId)
+    if (!original) return null
+    const [undecoded] = await tx
+      .select({ id: attachments.id })
+      .from(attachments)
+      .where(and(eq(attachments.messageId, original.id), isNull(attachments.contentEnc)))
+      .limit(1)
+    return undecoded ? getRaw(tx, await deps.crypto.cipher(tx, scope.tenantId), original.rawId) : null
+  })
+  return raw ? deps.attachments.parse(scope.tenantId, raw) : null
 }
 
 /** Per-tenant and per-inbox, per minute and per day; all or nothing (a 429 rolls back the lot). */
@@ -101,7 +123,7 @@ async function consumeSendLimits(tx: Tx, deps: Deps, tenantId: string, inbox: In
   }
 }
 
-async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, kind: SendKind): Promise<Draft> {
+async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, kind: SendKind, forwarded: ParsedMessage | null): Promise<Draft> {
   const errors = new DraftErrors()
   const body = kind.body
   const from: Address = { address: inbox.address, name: inbox.displayName }
@@ -172,13 +194,11 @@ async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, k
       if ((kind.body as ForwardRequest).includeAttachments !== false) {
         const metas = (await attachmentsOf(tx, [original.id])).get(original.id) ?? []
         const rows = metas.length ? await tx.select().from(attachments).where(inArray(attachments.id, metas.map((m) => m.id))).orderBy(asc(attachments.position)) : []
-        // Received attachments are not stored decoded: one parse of the original yields them all.
-        const raw = rows.some((r) => !r.contentEnc) ? await getRaw(tx, cipher, original.rawId) : null
-        const parsed = raw ? await deps.attachments.parse(inbox.tenantId, raw) : null
         for (const r of rows) {
           atts.push({
             filename: r.filename ?? 'attachment',
-            content: r.contentEnc ? cipher.open(ctx.attachment(r.id), r.contentEnc) : decodedAttachment(parsed, r),
+            // Received attachments are not stored decoded: parseForwarded() parsed the original.
+            content: r.contentEnc ? cipher.open(ctx.attachment(r.id), r.contentEnc) : decodedAttachment(forwarded, r),
             contentType: r.contentType,
             contentId: r.contentId,
             inline: r.inline,
