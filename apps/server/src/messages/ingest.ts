@@ -420,10 +420,8 @@ export class Ingest {
     const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts.map(attachmentMeta), cipher) } }))
     await pipelined(tx, [
       insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
-      sql`select pg_notify(${MAIL_CHANNEL}, v.p) from (values ${sql.join(
-        notifications.map((n) => sql`(${n}::text)`),
-        sql`, `,
-      )}) as v(p)`,
+      // One text for any batch size (an array parameter), so one prepared statement per connection.
+      sql`select pg_notify(${MAIL_CHANNEL}, p) from unnest(${sql.param(notifications)}::text[]) as p`,
     ])
     if (webhooksExist) await fanOutEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items)
   }
@@ -698,17 +696,17 @@ function threadLookups(list: { inboxId: string; p: ParsedMessage }[]): { referre
   const inboxIds = [...new Set(list.map((x) => x.inboxId))]
   const allRefs = [...new Set(list.flatMap((x) => refsOf(x.p)))]
   const allIds = [...new Set(list.map((x) => x.p.messageId).filter((id): id is string => !!id))]
-  const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `)
-  const inboxList = sql.join(inboxIds.map((v) => sql`${v}::uuid`), sql`, `)
+  // Array parameters: one statement text whatever the batch holds (one prepared statement each).
+  const inboxList = sql`${sql.param(inboxIds)}::uuid[]`
   return {
     referred: allRefs.length
       ? sql`select inbox_id, message_id_header, thread_id from ${messages}
-            where inbox_id in (${inboxList}) and message_id_header in (${inList(allRefs)}) and thread_id is not null`
+            where inbox_id = any(${inboxList}) and message_id_header = any(${sql.param(allRefs)}::text[]) and thread_id is not null`
       : null,
     referring: allIds.length
       ? sql`select inbox_id, in_reply_to, "references", thread_id from ${messages}
-            where inbox_id in (${inboxList}) and thread_id is not null
-              and (in_reply_to in (${inList(allIds)}) or "references" && array[${inList(allIds)}]::text[])`
+            where inbox_id = any(${inboxList}) and thread_id is not null
+              and (in_reply_to = any(${sql.param(allIds)}::text[]) or "references" && ${sql.param(allIds)}::text[])`
       : null,
   }
 }
@@ -767,19 +765,18 @@ function planThreads(visible: Visible[], { referred, referring }: ThreadLookups)
 }
 
 /** New threads, and the grown ones' counts (in id order), as statements. */
-function threadWrites(tx: Tx, cipher: Cipher, tenantId: string, { added, grown }: ThreadPlan): (SQLWrapper | false)[] {
+function threadWrites(cipher: Cipher, tenantId: string, { added, grown }: ThreadPlan): (SQLWrapper | false)[] {
+  const counts = [...grown].sort(([a], [b]) => (a < b ? -1 : 1))
   return [
     added.size > 0 &&
       bulkInsert(
         threads,
         [...added].map(([id, t]) => ({ tenantId, id, inboxId: t.inboxId, subjectEnc: cipher.sealNullable(ctx.threadSubject(id), t.subject), messageCount: t.count })),
       ),
-    grown.size > 0 &&
+    counts.length > 0 &&
       sql`update ${threads} t set message_count = t.message_count + v.n, last_message_at = greatest(t.last_message_at, now())
-          from (values ${sql.join(
-            [...grown].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, n]) => sql`(${id}::uuid, ${n}::int)`),
-            sql`, `,
-          )}) as v(id, n) where t.id = v.id`,
+          from unnest(${sql.param(counts.map(([id]) => id))}::uuid[], ${sql.param(counts.map(([, n]) => n))}::int[]) as v(id, n)
+          where t.id = v.id`,
   ]
 }
 
@@ -801,7 +798,7 @@ async function numberVisible(
   const seqs = seqStatement(shown.map((v) => v.row.inboxId))
   const written = await pipelined(tx, [
     ...first,
-    ...threadWrites(tx, cipher, tenantId, plan),
+    ...threadWrites(cipher, tenantId, plan),
     seqs.statement,
     shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
   ])
@@ -817,17 +814,12 @@ function seqStatement(inboxIds: string[]): { statement: SQL | false; assign(rows
   const counts = new Map<string, number>()
   for (const id of inboxIds) counts.set(id, (counts.get(id) ?? 0) + 1)
   const sorted = [...counts].sort(([a], [b]) => (a < b ? -1 : 1))
+  const ids = sorted.map(([id]) => id)
   const statement =
     sorted.length > 0 &&
-    sql`with locked as materialized (select id from ${inboxes} where id in (${sql.join(
-      sorted.map(([id]) => sql`${id}::uuid`),
-      sql`, `,
-    )}) order by id for update)
+    sql`with locked as materialized (select id from ${inboxes} where id = any(${sql.param(ids)}::uuid[]) order by id for update)
         update ${inboxes} i set last_seq = i.last_seq + v.n
-        from locked l join (values ${sql.join(
-          sorted.map(([id, n]) => sql`(${id}::uuid, ${n}::int)`),
-          sql`, `,
-        )}) as v(id, n) on v.id = l.id
+        from locked l join unnest(${sql.param(ids)}::uuid[], ${sql.param(sorted.map(([, n]) => n))}::int[]) as v(id, n) on v.id = l.id
         where i.id = l.id returning i.id, i.last_seq`
   return {
     statement,

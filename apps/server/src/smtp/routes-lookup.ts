@@ -43,10 +43,7 @@ export class RouteLookup {
           const rows = await lookupWithoutTenant<Route & { address: string }>(
             this.database,
             sql`select q.address, r.tenant_id, r.inbox_id, r.tenant_suspended
-                from (values ${sql.join(
-                  addresses.map((a) => sql`(${a}::text)`),
-                  sql`, `,
-                )}) as q(address) cross join lateral mailroom_route(q.address) r`,
+                from unnest(${sql.param(addresses)}::text[]) as q(address) cross join lateral mailroom_route(q.address) r`,
           )
           const found = new Map<string, Route>()
           for (const r of rows) if (!found.has(r.address)) found.set(r.address, { tenant_id: r.tenant_id, inbox_id: r.inbox_id, tenant_suspended: r.tenant_suspended })

@@ -112,20 +112,17 @@ export function countStoredUnlimited(
     { id: NIL_UUID, bytes: tenantBytes, messages: tenantMessages },
     ...inboxIds.map((id) => ({ id, bytes: perInbox.get(id)!.bytes, messages: perInbox.get(id)!.messages })),
   ]
+  // Array parameters: one statement text for any number of inboxes (one prepared statement).
+  const ids = sql.param(rows.map((r) => r.id))
   return sql`
-    with gauges as (
-      insert into storage_usage (tenant_id, inbox_id, bytes) values ${sql.join(
-        rows.map((r) => sql`(${tenantId}, ${r.id}, ${r.bytes})`),
-        sql`, `,
-      )}
+    with v as (select * from unnest(${ids}::uuid[], ${sql.param(rows.map((r) => r.bytes))}::bigint[], ${sql.param(rows.map((r) => r.messages))}::int[]) as v(id, bytes, n)),
+    gauges as (
+      insert into storage_usage (tenant_id, inbox_id, bytes) select ${tenantId}::uuid, v.id, v.bytes from v order by v.id
       on conflict (tenant_id, inbox_id) do update set bytes = greatest(storage_usage.bytes + excluded.bytes, 0)
       returning inbox_id, bytes)
     insert into usage_daily (tenant_id, day, inbox_id, messages_received, bytes_stored)
     select ${tenantId}::uuid, ${day}::date, v.id, v.n, g.bytes
-    from (values ${sql.join(
-      rows.map((r) => sql`(${r.id}::uuid, ${r.messages}::int)`),
-      sql`, `,
-    )}) as v(id, n) join gauges g on g.inbox_id = v.id
+    from v join gauges g on g.inbox_id = v.id
     order by v.id
     on conflict (tenant_id, day, inbox_id) do update set
       messages_received = usage_daily.messages_received + excluded.messages_received, bytes_stored = excluded.bytes_stored`

@@ -1,9 +1,11 @@
 // bulkInsert's statement text is cached per shape: the same columns reuse it, other columns get
-// their own, and the Drizzle form (for PGlite, which has no pipelining) says the same thing.
+// their own, and the Drizzle form (for PGlite, which has no pipelining) says the same thing. Hot
+// statements over a list pass it as an array parameter, so their text does not vary either.
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { describe, expect, it } from 'vitest'
 import { bulkInsert } from '../../src/db/bulk.js'
 import { threads } from '../../src/messages/tables.js'
+import { countStoredUnlimited } from '../../src/usage/service.js'
 
 const row = (subject: Buffer | null | undefined) => ({
   tenantId: '00000000-0000-4000-8000-000000000001',
@@ -36,5 +38,24 @@ describe('bulkInsert', () => {
     const q = new PgDialect().sqlToQuery(s.getSQL())
     expect(q.sql).toBe(s.text)
     expect(q.params).toEqual(s.params)
+  })
+})
+
+describe('statements with a list', () => {
+  it('keep one text for any length (array parameters), so each is one prepared statement per connection', () => {
+    const dialect = new PgDialect()
+    const usage = (n: number) =>
+      dialect.sqlToQuery(
+        countStoredUnlimited(
+          row(null).tenantId,
+          new Map(Array.from({ length: n }, (_, i) => [`00000000-0000-4000-8000-00000000010${i}`, { bytes: 100 * (i + 1), messages: 1 }])),
+          100 * n,
+          '2026-11-28',
+        ),
+      )
+    const [one, three] = [usage(1), usage(3)]
+    expect(three.sql).toBe(one.sql)
+    // The tenant's own row (the nil inbox) leads, then the inboxes in id order: the lock order.
+    expect(three.params).toContainEqual(['00000000-0000-0000-0000-000000000000', '00000000-0000-4000-8000-000000000100', '00000000-0000-4000-8000-000000000101', '00000000-0000-4000-8000-000000000102'])
   })
 })
