@@ -174,8 +174,9 @@ export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       })
       if (!found) throw notFound('attachment')
       const content = await deps.attachments.bytes(found.row.tenantId, found).catch((err: unknown) => {
-        if (err instanceof AttachmentUnavailableError) throw new ApiError('internal_error', err.message)
-        throw err
+        if (!(err instanceof AttachmentUnavailableError)) throw err
+        deps.log.error('attachment: the raw message no longer yields it', { attachmentId, tenantId: found.row.tenantId })
+        throw new ApiError('internal_error', err.message)
       })
       const name = (found.row.filename ?? 'attachment').replace(/[^\w.\- ]+/g, '_')
       return c.body(new Uint8Array(content), 200, {

@@ -197,7 +197,7 @@ export async function getAttachment(tx: Tx, cipher: Cipher, m: Pick<MessageRow, 
   return attachmentSource(tx, cipher, row, m.rawId)
 }
 
-export async function attachmentSource(tx: Tx, cipher: Cipher, row: AttachmentRow, rawId: string): Promise<AttachmentSource> {
+async function attachmentSource(tx: Tx, cipher: Cipher, row: AttachmentRow, rawId: string): Promise<AttachmentSource> {
   if (row.contentEnc) return { row, stored: cipher.open(ctx.attachment(row.id), row.contentEnc), raw: null }
   return { row, stored: null, raw: await getRaw(tx, cipher, rawId) }
 }
