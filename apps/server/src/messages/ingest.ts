@@ -497,7 +497,7 @@ export class Ingest {
       return { raw, bytes: cipher.open(ctx.raw(rawId), raw.dataEnc) }
     })
     if (!loaded) {
-      await withTenant(database, { tenantId }, (tx) => tx.delete(jobs).where(and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId))))
+      await withTenant(database, { tenantId }, (tx) => tx.delete(jobs).where(parseJobOf(rawId)))
       return
     }
     const analysis = await this.analyse(loaded.bytes, loaded.raw, true)
@@ -547,7 +547,7 @@ export class Ingest {
         rows.push(row!)
       }
       const atts = visible.flatMap((v) => v.attachments)
-      await pipelined(tx, [atts.length > 0 && tx.insert(attachments).values(atts), tx.delete(jobs).where(and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId)))])
+      await pipelined(tx, [atts.length > 0 && bulkInsert(attachments, atts), tx.delete(jobs).where(parseJobOf(rawId))])
       await this.announce(tx, cipher, tenantId, visible, rows, eventSeqs, hookRows!.length > 0, new Map([[rawId, bytes]]))
     })
   }
@@ -557,6 +557,9 @@ export class Ingest {
     return verifyMessage(bytes, { ip: raw.remoteIp, helo: raw.helo ?? '', mailFrom: raw.mailFrom ?? '', resolver: this.o.resolver })
   }
 }
+
+/** The background parse job of one raw message. */
+const parseJobOf = (rawId: string) => and(eq(jobs.kind, 'ingest'), eq(jobs.refId, rawId))
 
 function settleItem(item: Item, result: Stored[] | QuotaError): void {
   if (result instanceof QuotaError) item.reject(result)
