@@ -74,7 +74,7 @@ export type AuthResult =
 /** Resolves a presented key through the SECURITY DEFINER lookup; no tenant is set while doing so. */
 export async function authenticate(database: Database, key: string, now: Date): Promise<AuthResult> {
   if (!KEY_PATTERN.test(key)) return { ok: false, reason: 'malformed' }
-  // One round trip (no BEGIN/COMMIT around it): every request starts here.
+  // Every request starts here: one lookup, in a transaction of its own (see lookupWithoutTenant).
   const rows = await lookupWithoutTenant<{
     tenant_id: string
     key_id: string
