@@ -22,8 +22,9 @@ const flat = (a) => {
 const idsOf = (v) => {
   if (!v) return []
   const s = Array.isArray(v) ? v.join(' ') : String(v)
-  // Longer than a header line may be (RFC 5322: 998) is no real id, and too long for the id index.
-  return (s.match(/<[^<>\s]+>/g) ?? []).filter((id) => id.length <= 998).map(clean)
+  // Longer than a header line may be (RFC 5322: 998 octets) is no real id, and too long for the id
+  // indexes (a btree or GIN entry holds at most about 2,700 bytes; UTF-8 ids count their bytes).
+  return (s.match(/<[^<>\s]+>/g) ?? []).filter((id) => Buffer.byteLength(id) <= 998).map(clean)
 }
 
 // mailparser puts the parse time in `date` when the header is missing or unparseable; the API
