@@ -26,7 +26,7 @@ import { countReceived, countStoredUnlimited, reserveStorage, snapshotStorage, u
 import { arrivalPayload, MAIL_CHANNEL } from '../events/hub.js'
 import { verifyMessage, type DnsResolver, type AuthResults } from '../mail/authentication.js'
 import type { MailParser, ParsedMessage } from './parser.js'
-import { attachments, messages, rawMessages, threads, type MessageRow } from './tables.js'
+import { attachments, messageRefs, messages, rawMessages, threads, type MessageRow } from './tables.js'
 import { ctx, previewOf, summaryToWire } from './service.js'
 
 export interface Recipient {
@@ -694,24 +694,36 @@ interface ThreadLookups {
   referring: Map<string, string>
 }
 
-/** The stored messages the given ones refer to, and those that refer to them: two statements for all. */
+/**
+ * The stored messages the given ones refer to, and those that refer to them: two statements for all,
+ * each served by an index (its cost follows the matches, not the size of the inboxes). Array
+ * parameters: one statement text whatever the batch holds (one prepared statement each).
+ */
 function threadLookups(list: { inboxId: string; p: ParsedMessage }[]): { referred: SQL | null; referring: SQL | null } {
-  const inboxIds = [...new Set(list.map((x) => x.inboxId))]
-  const allRefs = [...new Set(list.flatMap((x) => refsOf(x.p)))]
-  const allIds = [...new Set(list.map((x) => x.p.messageId).filter((id): id is string => !!id))]
-  // Array parameters: one statement text whatever the batch holds (one prepared statement each).
-  const inboxList = sql`${sql.param(inboxIds)}::uuid[]`
+  // (inbox, Message-ID referred to), looked up on messages_inbox_msgid_idx.
+  const referred = pairsOf(list.flatMap(({ inboxId, p }) => refsOf(p).map((r): [string, string] => [inboxId, r])))
+  // (inbox, own Message-ID), looked up on message_refs (migration 0014).
+  const referring = pairsOf(list.flatMap(({ inboxId, p }) => (p.messageId ? [[inboxId, p.messageId] as [string, string]] : [])))
   return {
-    referred: allRefs.length
-      ? sql`select inbox_id, message_id_header, thread_id from ${messages}
-            where inbox_id = any(${inboxList}) and message_id_header = any(${sql.param(allRefs)}::text[]) and thread_id is not null`
+    referred: referred
+      ? sql`select m.inbox_id, m.message_id_header, m.thread_id from ${referred}
+            join ${messages} m on m.inbox_id = q.inbox_id and m.message_id_header = q.ref
+            where m.thread_id is not null`
       : null,
-    referring: allIds.length
-      ? sql`select inbox_id, in_reply_to, "references", thread_id from ${messages}
-            where inbox_id = any(${inboxList}) and thread_id is not null
-              and (in_reply_to = any(${sql.param(allIds)}::text[]) or "references" && ${sql.param(allIds)}::text[])`
+    referring: referring
+      ? sql`select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${referring}
+            join ${messageRefs} r on r.inbox_id = q.inbox_id and r.ref = q.ref
+            join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
+            where m.thread_id is not null`
       : null,
   }
+}
+
+/** Distinct (inbox, Message-ID) pairs as a table `q(inbox_id, ref)`; null when there are none. */
+function pairsOf(pairs: [string, string][]): SQL | null {
+  const distinct = [...new Map(pairs.map(([inboxId, ref]) => [threadKey(inboxId, ref), [inboxId, ref] as const])).values()]
+  if (distinct.length === 0) return null
+  return sql`unnest(${sql.param(distinct.map(([i]) => i))}::uuid[], ${sql.param(distinct.map(([, r]) => r))}::text[]) as q(inbox_id, ref)`
 }
 
 function readThreadLookups(refHits: Record<string, unknown>[], idHits: Record<string, unknown>[]): ThreadLookups {

@@ -132,6 +132,26 @@ export const attachments = pgTable(
   ],
 )
 
+/**
+ * One row per (message, Message-ID it refers to by In-Reply-To or References), kept by a trigger on
+ * messages (migration 0014): threading finds the stored messages that refer to a new one by
+ * equality, which an index serves under RLS (array operators are not leakproof, so not indexable).
+ */
+export const messageRefs = pgTable(
+  'message_refs',
+  {
+    tenantId: tenantIdColumn(),
+    messageId: uuid('message_id').notNull(),
+    ref: text('ref').notNull(),
+    inboxId: uuid('inbox_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.messageId, t.ref] }),
+    foreignKey({ columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
+    index('message_refs_inbox_ref_idx').on(t.tenantId, t.inboxId, t.ref),
+  ],
+)
+
 export type MessageRow = typeof messages.$inferSelect
 export type ThreadRow = typeof threads.$inferSelect
 export type AttachmentRow = typeof attachments.$inferSelect

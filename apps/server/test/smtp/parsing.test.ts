@@ -240,6 +240,37 @@ describe('threads', () => {
     expect(threads.map((t) => t.messageCount).sort()).toEqual([2, 2])
   })
 
+  it('a reply over 1 MiB, parsed after it is stored, is found by its original arriving later (References alone)', async () => {
+    const inbox = await makeInbox(server, tenant)
+    const padding = `${'x'.repeat(998)}\r\n`.repeat(1100)
+    await deliver(inbox, mail('big-reply', 'Re: Big', `References: <big-original@example.com>\r\n`).replace('body of big-reply', padding))
+    await deliver(inbox, mail('big-original', 'Big'))
+    const byId = Object.fromEntries((await messagesOf(inbox)).map((x) => [x.messageId, x]))
+    expect(byId['<big-reply@example.com>'].size).toBeGreaterThan(1024 * 1024)
+    expect(byId['<big-original@example.com>'].threadId).toBe(byId['<big-reply@example.com>'].threadId)
+  })
+
+  it("keeps each message's references in its own tenant and inbox, and drops them with the message", async () => {
+    const other = await makeTenant(server, 'parsing-refs-other')
+    const [a, b] = [await makeInbox(server, tenant), await makeInbox(server, tenant)]
+    const c = await makeInbox(server, other)
+    for (const box of [a, b, c]) await deliver(box, mail(`ref-${box.id}`, 'Re: Shared', 'In-Reply-To: <shared-root@example.com>\r\n'))
+    const refsSeen = (t: TenantFixture, inbox?: InboxFixture) =>
+      withTenant(server.running.deps.database, { tenantId: fromPublicId('tenant', t.id)!, inboxId: inbox && fromPublicId('inbox', inbox.id)! }, (tx) =>
+        rawRows<{ inbox_id: string; ref: string }>(tx, sql`select inbox_id, ref from message_refs where ref = '<shared-root@example.com>' order by inbox_id`),
+      )
+    const ids = (...boxes: InboxFixture[]) => boxes.map((x) => fromPublicId('inbox', x.id)!).sort()
+    expect((await refsSeen(tenant)).map((r) => r.inbox_id)).toEqual(ids(a, b))
+    expect((await refsSeen(tenant, a)).map((r) => r.inbox_id)).toEqual(ids(a))
+    expect((await refsSeen(other)).map((r) => r.inbox_id)).toEqual(ids(c))
+    // The original, arriving in each inbox, joins that inbox's reply only.
+    for (const box of [a, c]) await deliver(box, mail('shared-root', 'Shared'))
+    for (const box of [a, c]) expect(new Set((await messagesOf(box)).map((x) => x.threadId)).size).toBe(1)
+    const [reply] = (await messagesOf(b)).filter((x) => x.messageId === `<ref-${b.id}@example.com>`)
+    expect((await b.api.delete(`/v1/inboxes/${b.id}/messages/${reply.id}`)).status).toBe(204)
+    expect((await refsSeen(tenant)).map((r) => r.inbox_id)).toEqual(ids(a))
+  })
+
   it('threads per inbox: the same conversation in two inboxes is two threads', async () => {
     const a = await makeInbox(server, tenant)
     const b = await makeInbox(server, tenant)
@@ -391,10 +422,13 @@ describe('hostile header content', () => {
     const inbox = await makeInbox(server, tenant)
     const to = inbox.address
     const longId = randomBytes(2500).toString('hex')
+    // 963 characters (within a header line) but 2,863 bytes, incompressible: more than an index entry holds.
+    const wideId = `<${String.fromCodePoint(...[...randomBytes(950)].map((b, i) => 0x4e00 + b * 64 + (i % 64)))}@example.com>`
     const raws = [
       `From: "=?utf-8?Q?Nul=00Name?=" <nul@example.com>\r\nTo: ${to}\r\nSubject: nul in name\r\n\r\nhi\r\n`,
       `From: a@example.com\r\nTo: ${to}\r\nSubject: nul in id\r\nMessage-ID: <a\u0000b@example.com>\r\nReferences: <r\u0000@example.com>\r\n\r\nhi\r\n`,
       `From: a@example.com\r\nTo: ${to}\r\nSubject: long id\r\nMessage-ID: <${longId}@example.com>\r\n\r\nhi\r\n`,
+      `From: a@example.com\r\nTo: ${to}\r\nSubject: wide id\r\nMessage-ID: ${wideId}\r\nIn-Reply-To: ${wideId}\r\nReferences: <ok@example.com> ${wideId}\r\n\r\nhi\r\n`,
       `From: a@example.com\r\nTo: ${to}\r\nSubject: nul in filename\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n` +
         `Content-Type: application/octet-stream; name="=?utf-8?Q?a=00b.bin?="\r\nContent-Disposition: attachment; filename="=?utf-8?Q?a=00b.bin?="\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b--\r\n`,
     ]
@@ -405,10 +439,13 @@ describe('hostile header content', () => {
       ['nul in filename', 'parsed'],
       ['nul in id', 'parsed'],
       ['nul in name', 'parsed'],
+      ['wide id', 'parsed'],
     ])
     const byName = Object.fromEntries(list.map((x) => [x.subject, x]))
     expect(byName['nul in name'].from).toEqual({ address: 'nul@example.com', name: 'Nul\uFFFDName' })
     expect(byName['nul in filename'].attachments[0]).toMatchObject({ filename: 'a\uFFFDb.bin', size: 3 })
     expect(byName['long id'].messageId).toBeNull()
+    const wide = (await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/${byName['wide id'].id}`)).body
+    expect(wide).toMatchObject({ messageId: null, inReplyTo: null, references: ['<ok@example.com>'] })
   })
 })
