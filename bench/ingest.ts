@@ -298,6 +298,15 @@ async function main() {
       await server.running.deps.ingest.idle()
       console.log('done')
     }
+    // A running database has planner statistics (autovacuum analyzes a table once 10% of it
+    // changed, within a minute); this one is seconds old, and plans made on empty tables (cached
+    // as generic plans) would drive lookups from the wrong side. Gather them as autovacuum would.
+    if (server.ownerUrl) {
+      const owner = postgres(server.ownerUrl, { max: 1, onnotice: () => {} })
+      await owner`analyze`
+      await owner.end({ timeout: 5 })
+      console.log('statistics: ANALYZE after the warm-up (autovacuum would have by now on a running system)')
+    }
     let stopSampling = () => {}
     if (f.stages) {
       instrument(server)

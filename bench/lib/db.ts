@@ -35,7 +35,9 @@ export async function createEmptyDatabase(): Promise<BenchDatabase> {
   const drop = async () => {
     if (dropped) return
     dropped = true
-    await admin.unsafe(`drop database if exists ${name} with (force)`)
+    // BENCH_KEEP_DB=1 keeps the database for a look afterwards (EXPLAIN, pg_stat_user_tables).
+    if (process.env.BENCH_KEEP_DB === '1') console.error(`BENCH_KEEP_DB: kept database ${name}`)
+    else await admin.unsafe(`drop database if exists ${name} with (force)`)
     await admin.end({ timeout: 5 })
   }
   dropOnExit(drop)
