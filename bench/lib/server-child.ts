@@ -3,7 +3,10 @@
 import { writeHeapSnapshot } from 'node:v8'
 import { loadConfig } from '../../apps/server/src/config.js'
 import { startMailroom } from '../../apps/server/src/server.js'
+import { applyServerV8Flags } from '../../apps/server/src/lib/v8-flags.js'
 
+// As `mailroom start` does, under tsx and compiled alike.
+applyServerV8Flags()
 const running = await startMailroom({ config: loadConfig(), print: () => {} })
 
 process.on('message', (m: any) => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig, type Config } from '../../apps/server/src/config.js'
 import { startMailroom, type Running } from '../../apps/server/src/server.js'
 import { silentLogger } from '../../apps/server/src/lib/log.js'
+import { SERVER_V8_FLAGS } from '../../apps/server/src/lib/v8-flags.js'
 import { createRootTenant } from '../../apps/server/src/tenancy/service.js'
 import { fromPublicId, toPublicId } from '../../apps/server/src/lib/ids.js'
 import { withTenant } from '../../apps/server/src/db/scope.js'
@@ -75,11 +76,6 @@ export async function startInProcess(opts: { pglite: boolean; config?: Partial<C
   }
 }
 
-/** The node flags of the root package.json's `start` script, the one place they are set. */
-const START_FLAGS: string[] = (() => {
-  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: { start: string } }
-  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--'))
-})()
 
 export interface ChildStats {
   rss: number
@@ -169,8 +165,8 @@ export async function startChild(opts: { pglite: boolean; compiled?: boolean; en
   if (opts.compiled) {
     buildDir = mkdtempSync(join(tmpdir(), 'mailroom-bench-build-'))
     entry = await compileChild(buildDir)
-    // With the node flags package.json's `start` passes (V8's heap growth and young generation).
-    execArgv = ['--expose-gc', ...START_FLAGS, ...extra]
+    // Plain node; the child sets the server's V8 flags itself (SERVER_V8_FLAGS), as `mailroom start` does.
+    execArgv = ['--expose-gc', ...extra]
   }
   const child: ChildProcess = fork(entry, [], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const cleanup = async () => {
@@ -208,7 +204,7 @@ export async function startChild(opts: { pglite: boolean; compiled?: boolean; en
     baseUrl: `http://127.0.0.1:${ready.httpPort}`,
     smtpPort: ready.smtpPort,
     operatorKey,
-    runtime: opts.compiled ? `plain node ${START_FLAGS.join(' ')}, server compiled to one JS file by esbuild (as \`pnpm start\` runs it)` : 'tsx, TypeScript loaded at run time (as `pnpm dev` runs it)',
+    runtime: `${opts.compiled ? 'plain node, server compiled to one JS file by esbuild (as `pnpm start` runs it)' : 'tsx, TypeScript loaded at run time (as `pnpm dev` runs it)'}; V8 ${SERVER_V8_FLAGS.join(' ')}`,
     database: db ? db.describe : `embedded PGlite in ${dataDir} (in the server process)`,
     databaseName: db?.name,
     stats(o = {}) {

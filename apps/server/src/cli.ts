@@ -13,6 +13,7 @@ import { getInbox } from './inboxes/service.js'
 import { TenantCrypto } from './crypto/service.js'
 import { keyringFromConfig, MasterKeyError } from './crypto/keyring.js'
 import { rotateMasterKey } from './crypto/rotate.js'
+import { applyServerV8Flags } from './lib/v8-flags.js'
 
 const USAGE = `usage: mailroom <command>
 
@@ -56,6 +57,7 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
   const config = loadConfig()
   switch (cmd) {
     case 'start': {
+      applyServerV8Flags()
       const running = await startMailroom({ config })
       const stop = async () => {
         await running.stop()
