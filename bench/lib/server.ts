@@ -76,7 +76,6 @@ export async function startInProcess(opts: { pglite: boolean; config?: Partial<C
   }
 }
 
-
 export interface ChildStats {
   rss: number
   heapUsed: number

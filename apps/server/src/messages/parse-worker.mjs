@@ -23,7 +23,7 @@ const idsOf = (v) => {
   if (!v) return []
   const s = Array.isArray(v) ? v.join(' ') : String(v)
   // Longer than a header line may be (RFC 5322: 998 octets) is no real id, and too long for the id
-  // indexes (a btree or GIN entry holds at most about 2,700 bytes; UTF-8 ids count their bytes).
+  // indexes (a btree entry holds at most about 2,700 bytes; UTF-8 ids count their bytes).
   return (s.match(/<[^<>\s]+>/g) ?? []).filter((id) => Buffer.byteLength(id) <= 998).map(clean)
 }
 
