@@ -125,18 +125,29 @@ export interface ListFilters {
   includeHidden?: boolean | undefined
 }
 
-/** Rows scanned at most per list request when filtering on encrypted content (subject). */
+/** Rows scanned at most per list request for the filters no index serves (to, subject). */
 const MAX_SCAN = 2000
+/** Rows read per round trip while scanning for those filters. */
+const SCAN_WINDOW = 200
 
 /**
- * Newest first, keyset-paginated on (received_at, id). Filters on clear columns run in SQL; the
- * subject filter runs after decryption, scanning at most MAX_SCAN rows per request (a page may then
- * come back short, with a cursor to continue).
+ * Newest first, keyset-paginated on (received_at, id). Filters on clear columns with an index to
+ * serve them run in SQL (inbox, from, since/until, thread, and the cheap flags). `to` (an array, which
+ * no index can serve under RLS) and `subject` (encrypted) are checked here, on windows of light
+ * columns, scanning at most `maxScan` rows per request: a page may then come back short, with a
+ * cursor to scan on from. The rows picked are read whole at the end, in one statement.
  */
-export async function listMessages(tx: Tx, cipher: Cipher, inboxId: string, f: ListFilters, limit: number, after: CursorPosition | null) {
+export async function listMessages(
+  tx: Tx,
+  cipher: Cipher,
+  inboxId: string,
+  f: ListFilters,
+  limit: number,
+  after: CursorPosition | null,
+  opts: { maxScan?: number } = {},
+) {
   const where: (SQL | undefined)[] = [eq(messages.inboxId, inboxId)]
   if (f.from) where.push(eq(messages.fromAddress, f.from.toLowerCase()))
-  if (f.to) where.push(sql`${f.to.toLowerCase()} = any(${messages.toAddresses})`)
   if (f.since) where.push(gte(messages.receivedAt, new Date(f.since)))
   // receivedAt is shown to the millisecond but stored to the microsecond: an `until` copied from the
   // API must still include that message, so it covers its whole millisecond.
@@ -145,38 +156,59 @@ export async function listMessages(tx: Tx, cipher: Cipher, inboxId: string, f: L
   if (f.threadId !== undefined) where.push(f.threadId === null ? sql`false` : eq(messages.threadId, f.threadId))
   if (f.direction) where.push(eq(messages.direction, f.direction))
   if (!f.includeHidden) where.push(eq(messages.hidden, false))
+  const order = [desc(messages.receivedAt), desc(messages.id)]
+  const to = f.to?.toLowerCase()
   const needle = f.subject?.toLowerCase()
-  const picked: { row: MessageRow; at: string; id: string }[] = []
-  let position = after
-  let scanned = 0
-  for (;;) {
+
+  if (!to && !needle) {
     const batch = await tx
       .select({ row: messages, at: microsOf(messages.receivedAt) })
       .from(messages)
+      .where(and(...where, afterPos(messages.receivedAt, messages.id, after)))
+      .orderBy(...order)
+      .limit(limit + 1)
+    const page = pageOf(
+      batch.map((b) => ({ row: b.row, at: b.at, id: b.row.id })),
+      limit,
+    )
+    const rows = page.items.map((p) => p.row)
+    return { rows, atts: await attachmentsOf(tx, rows.map((m) => m.id)), nextCursor: page.nextCursor }
+  }
+
+  const maxScan = opts.maxScan ?? MAX_SCAN
+  const picked: { at: string; id: string }[] = []
+  let position = after
+  let scanned = 0
+  let more = true
+  while (more && picked.length <= limit && scanned < maxScan) {
+    const size = Math.min(SCAN_WINDOW, maxScan - scanned)
+    const window = await tx
+      .select({ id: messages.id, at: microsOf(messages.receivedAt), to: messages.toAddresses, subjectEnc: messages.subjectEnc })
+      .from(messages)
       .where(and(...where, afterPos(messages.receivedAt, messages.id, position)))
-      .orderBy(desc(messages.receivedAt), desc(messages.id))
-      .limit(needle ? 200 : limit + 1)
-    scanned += batch.length
-    for (const b of batch) {
-      const m = b.row
-      if (needle && !(cipher.openNullable(ctx.subject(m.id), m.subjectEnc) ?? '').toLowerCase().includes(needle)) continue
-      picked.push({ row: m, at: b.at, id: m.id })
+      .orderBy(...order)
+      .limit(size)
+    scanned += window.length
+    more = window.length === size
+    for (const w of window) {
+      position = { at: w.at, id: w.id }
+      if (to && !w.to.includes(to)) continue
+      if (needle && !(cipher.openNullable(ctx.subject(w.id), w.subjectEnc) ?? '').toLowerCase().includes(needle)) continue
+      picked.push({ at: w.at, id: w.id })
       if (picked.length > limit) break
-    }
-    if (!needle || picked.length > limit || batch.length < 200) break
-    const last = batch[batch.length - 1]!
-    position = { at: last.at, id: last.row.id }
-    if (scanned >= MAX_SCAN) {
-      // Bounded work per request: hand back what we have and a cursor to scan on from.
-      const rows = picked.map((p) => p.row)
-      const atts = await attachmentsOf(tx, rows.map((m) => m.id))
-      return { rows, atts, nextCursor: encodeCursor(position) }
     }
   }
   const page = pageOf(picked, limit)
-  const rows = page.items.map((p) => p.row)
-  const atts = await attachmentsOf(tx, rows.map((m) => m.id))
-  return { rows, atts, nextCursor: page.nextCursor }
+  // Bounded work per request: with the scan cut short, hand back what was found and a cursor to
+  // scan on from (the last row read).
+  const nextCursor = page.nextCursor ?? (more && position ? encodeCursor(position) : null)
+  const byId = new Map<string, MessageRow>()
+  if (page.items.length > 0) {
+    const full = await tx.select().from(messages).where(and(eq(messages.inboxId, inboxId), inArray(messages.id, page.items.map((p) => p.id))))
+    for (const m of full) byId.set(m.id, m)
+  }
+  const rows = page.items.flatMap((p) => byId.get(p.id) ?? [])
+  return { rows, atts: await attachmentsOf(tx, rows.map((m) => m.id)), nextCursor }
 }
 
 export async function getRaw(tx: Tx, cipher: Cipher, rawId: string): Promise<Buffer | null> {

@@ -97,6 +97,8 @@ export const messages = pgTable(
     index('messages_inbox_received_idx').on(t.tenantId, t.inboxId, t.receivedAt, t.id),
     index('messages_inbox_seq_idx').on(t.tenantId, t.inboxId, t.seq),
     index('messages_inbox_msgid_idx').on(t.tenantId, t.inboxId, t.messageIdHeader),
+    // The `from` list filter, newest first, without reading the rest of the inbox (migration 0015).
+    index('messages_inbox_from_idx').on(t.tenantId, t.inboxId, t.fromAddress, t.receivedAt, t.id),
     index('messages_thread_idx').on(t.tenantId, t.threadId, t.receivedAt),
     index('messages_raw_idx').on(t.tenantId, t.rawId),
   ],

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rawRows } from '../../src/db/client.js'
 import { withTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
+import { decodeCursor, type CursorPosition } from '../../src/lib/cursor.js'
+import { listMessages } from '../../src/messages/service.js'
 import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
 import { fetchBytes, listAll, sendMail, sendRaw, settled, smtpCanonical } from '../helpers/mail.js'
 
@@ -337,6 +339,37 @@ describe('listing', () => {
     expect(until.map((x) => x.subject)).toEqual(['Gamma REPORT', 'beta', 'alpha report'])
     const both = await messagesOf(inbox, `?since=${encodeURIComponent(mid.receivedAt)}&until=${encodeURIComponent(mid.receivedAt)}`)
     expect(both.map((x) => x.subject)).toEqual(['Gamma REPORT'])
+  })
+
+  it('scans at most maxScan rows per request for the filters no index serves (to, subject): short pages carry a cursor, every match comes once, in order', async () => {
+    const tenantId = fromPublicId('tenant', tenant.id)!
+    const inboxId = fromPublicId('inbox', inbox.id)!
+    const idsOf = (xs: any[]) => xs.map((x) => fromPublicId('message', x.id)!)
+    for (const [filters, expected] of [
+      [{ to: 'CC-person@example.org' }, idsOf(all.filter((x) => x.subject === 'beta'))],
+      [{ subject: 'report' }, idsOf(all.filter((x) => /report/i.test(x.subject)))],
+      [{ subject: 'a', to: inbox.address, from: 'alice@example.com' }, idsOf(all.filter((x) => /a/i.test(x.subject) && x.from.address === 'alice@example.com'))],
+    ] as const) {
+      const seen: string[] = []
+      let after: CursorPosition | null = null
+      let requests = 0
+      let short = 0
+      for (;;) {
+        const page = await withTenant(server.running.deps.database, { tenantId }, async (tx) =>
+          listMessages(tx, await server.running.deps.crypto.cipher(tx, tenantId), inboxId, filters, 2, after, { maxScan: 2 }),
+        )
+        requests++
+        expect(page.rows.length).toBeLessThanOrEqual(2)
+        if (page.rows.length < 2 && page.nextCursor) short++
+        seen.push(...page.rows.map((r) => r.id))
+        if (!page.nextCursor || requests > 10) break
+        after = decodeCursor(page.nextCursor)
+      }
+      expect(seen, JSON.stringify(filters)).toEqual(expected)
+      // Two rows scanned per request: the scan is cut short and continued by cursor.
+      expect(requests, JSON.stringify(filters)).toBeGreaterThanOrEqual(2)
+      expect(short, JSON.stringify(filters)).toBeGreaterThan(0)
+    }
   })
 
   it('pages with limit and after, with and without filters, ending with a null cursor', async () => {
