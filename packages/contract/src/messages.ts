@@ -71,8 +71,12 @@ export const MessageListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z.string().max(200).optional(),
   from: z.string().max(320).optional().describe('Sender address (exact, case-insensitive).'),
-  to: z.string().max(320).optional().describe('A recipient address (exact, case-insensitive).'),
-  subject: z.string().max(500).optional().describe('Subject contains (case-insensitive).'),
+  to: z
+    .string()
+    .max(320)
+    .optional()
+    .describe('A recipient address (exact, case-insensitive). With `to` or `subject`, one request reads at most 2,000 messages: a page may come back short, even empty, with a `nextCursor` to read on.'),
+  subject: z.string().max(500).optional().describe('Subject contains (case-insensitive). Bounded like `to`.'),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
   hasAttachments: bool.optional(),
