@@ -27,6 +27,7 @@ export const apiKeys = pgTable(
     // function compares the hash, so a (vanishingly unlikely) prefix collision is harmless.
     index('api_keys_prefix_idx').on(t.prefix),
     index('api_keys_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('api_keys_inbox_idx').on(t.tenantId, t.inboxId),
   ],
 )
 export type ApiKeyRow = typeof apiKeys.$inferSelect

@@ -32,6 +32,8 @@ export const domains = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     unique('domains_tenant_name_key').on(t.tenantId, t.name),
     index('domains_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    // Serves domains_catch_all_inbox_fk (migration 0010) when an inbox is deleted.
+    index('domains_catch_all_inbox_idx').on(t.tenantId, t.catchAllInboxId),
   ],
 )
 export type DomainRow = typeof domains.$inferSelect

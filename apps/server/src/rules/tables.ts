@@ -23,6 +23,7 @@ export const senderRules = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     foreignKey({ columns: [t.tenantId, t.inboxId], foreignColumns: [inboxes.tenantId, inboxes.id] }).onDelete('cascade'),
     index('sender_rules_lookup_idx').on(t.tenantId, t.direction, t.pattern),
+    index('sender_rules_inbox_idx').on(t.tenantId, t.inboxId),
   ],
 )
 export type SenderRuleRow = typeof senderRules.$inferSelect

@@ -38,6 +38,7 @@ export const webhooks = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     foreignKey({ columns: [t.tenantId, t.inboxId], foreignColumns: [inboxes.tenantId, inboxes.id] }).onDelete('cascade'),
     index('webhooks_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('webhooks_inbox_idx').on(t.tenantId, t.inboxId),
   ],
 )
 export type WebhookRow = typeof webhooks.$inferSelect

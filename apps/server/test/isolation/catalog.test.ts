@@ -70,6 +70,19 @@ describe.skipIf(!onPostgres)('catalog (real Postgres)', () => {
     for (const r of rows) expect(r.cols, `${r.name} (${r.from} -> ${r.to})`).toContain('tenant_id')
   })
 
+  it('every foreign key is served by an index on its columns, so deleting a parent row never scans the child table', async () => {
+    const rows = await q<{ name: string; table: string }>(sql`
+      select con.conname as name, con.conrelid::regclass::text as table
+      from pg_constraint con
+      where con.contype = 'f' and con.connamespace = 'public'::regnamespace
+        and not exists (
+          select 1 from pg_index i
+          where i.indrelid = con.conrelid
+            and (i.indkey::int2[])[0:cardinality(con.conkey) - 1] @> con.conkey
+            and (i.indkey::int2[])[0:cardinality(con.conkey) - 1] <@ con.conkey)`)
+    expect(rows.map((r) => `${r.table}: ${r.name}`)).toEqual([])
+  })
+
   it('the runtime role is not superuser, cannot bypass RLS, owns nothing and cannot become an owner', async () => {
     const [role] = await q<{ rolsuper: boolean; rolbypassrls: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(
       sql`select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles where rolname = 'mailroom_app'`,
