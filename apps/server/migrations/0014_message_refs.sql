@@ -6,7 +6,9 @@
 --
 -- message_refs holds one row per (message, id it refers to), kept by a trigger on messages (every
 -- road that stores or reparses a message, now and later, keeps it), looked up by equality on
--- (tenant_id, inbox_id, ref): a cost that follows the matches, not the mailbox.
+-- (tenant_id, inbox_id, ref): a cost that follows the matches, not the mailbox. Like threading
+-- itself (refsOf in ingest.ts), it takes In-Reply-To and the last 50 References: a message
+-- listing thousands costs 51 rows, not thousands.
 CREATE TABLE "message_refs" (
 	"tenant_id" uuid NOT NULL,
 	"message_id" uuid NOT NULL,
@@ -25,7 +27,7 @@ ALTER TABLE messages NO FORCE ROW LEVEL SECURITY;
 --> statement-breakpoint
 INSERT INTO message_refs (tenant_id, message_id, ref, inbox_id)
 SELECT DISTINCT m.tenant_id, m.id, r, m.inbox_id
-FROM messages m, unnest(array_append(m."references", m.in_reply_to)) AS r
+FROM messages m, unnest(array_append(m."references"[greatest(cardinality(m."references") - 49, 1):], m.in_reply_to)) AS r
 WHERE r IS NOT NULL;
 --> statement-breakpoint
 ALTER TABLE messages FORCE ROW LEVEL SECURITY;
@@ -52,7 +54,7 @@ BEGIN
   END IF;
   INSERT INTO message_refs (tenant_id, message_id, ref, inbox_id)
   SELECT DISTINCT NEW.tenant_id, NEW.id, r, NEW.inbox_id
-  FROM unnest(array_append(NEW."references", NEW.in_reply_to)) AS r
+  FROM unnest(array_append(NEW."references"[greatest(cardinality(NEW."references") - 49, 1):], NEW.in_reply_to)) AS r
   WHERE r IS NOT NULL;
   RETURN NULL;
 END

@@ -271,6 +271,15 @@ describe('threads', () => {
     const [reply] = (await messagesOf(b)).filter((x) => x.messageId === `<ref-${b.id}@example.com>`)
     expect((await b.api.delete(`/v1/inboxes/${b.id}/messages/${reply.id}`)).status).toBe(204)
     expect((await refsSeen(tenant)).map((r) => r.inbox_id)).toEqual(ids(a))
+    // A message listing thousands of references costs In-Reply-To and the last 50 of them.
+    const many = Array.from({ length: 3000 }, (_, i) => `<many-${i}@example.com>`)
+    await deliver(b, mail('many-refs', 'Re: many', `In-Reply-To: <parent@example.com>\r\nReferences: ${many.join('\r\n ')}\r\n`))
+    const [stored] = (await messagesOf(b)).filter((x) => x.messageId === '<many-refs@example.com>')
+    expect(stored.parseStatus).toBe('parsed')
+    const refRows = await withTenant(server.running.deps.database, { tenantId: fromPublicId('tenant', tenant.id)! }, (tx) =>
+      rawRows<{ ref: string }>(tx, sql`select ref from message_refs where message_id = ${fromPublicId('message', stored.id)!} order by ref`),
+    )
+    expect(refRows.map((r) => r.ref).sort()).toEqual(['<parent@example.com>', ...many.slice(-50)].sort())
   })
 
   it('threads per inbox: the same conversation in two inboxes is two threads', async () => {
