@@ -6,6 +6,13 @@ export class FairQueue {
 
   constructor(private readonly concurrency: number) {}
 
+  /** Tasks waiting for their turn (not yet started). */
+  get waiting(): number {
+    let n = 0
+    for (const q of this.queues.values()) n += q.length
+    return n
+  }
+
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const start = () => {

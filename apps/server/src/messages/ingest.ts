@@ -18,6 +18,7 @@ import type { TenantCrypto, Cipher } from '../crypto/service.js'
 import type { TenantLimits } from '@mailroom/contract'
 import type { Logger } from '../lib/log.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
+import { FairQueue } from '../lib/fair-queue.js'
 import { jobs } from '../jobs/tables.js'
 import { inboxes } from '../inboxes/tables.js'
 import { enabledWebhookProbe, eventSeqsOf, fanOutEvents, insertEvents, reserveEventSeqs } from '../events/service.js'
@@ -137,6 +138,9 @@ export class Ingest {
   private idleWaiters: (() => void)[] = []
   private sweeper: NodeJS.Timeout | null = null
   private stopped = false
+  // Parses wait here, tenants taking turns, so one tenant's flood of (slow) mail cannot queue ahead
+  // of another tenant's next message: the parse sits before the sender's 250.
+  private readonly parseQueue: FairQueue
 
   constructor(private readonly o: IngestOptions) {
     this.leaseSeconds = o.leaseSeconds ?? 60
@@ -144,6 +148,13 @@ export class Ingest {
     this.inlineMaxBytes = o.inlineMaxBytes ?? DEFAULT_INLINE_MAX
     this.maxBatch = o.maxBatch ?? 64
     this.committers = o.committers ?? 4
+    // A parser that does not say how many parses it runs at once takes them all as they come.
+    this.parseQueue = new FairQueue(o.parser.threads ?? Number.POSITIVE_INFINITY)
+  }
+
+  /** Parses waiting for their tenant's turn at the parse threads. */
+  get parsesWaiting(): number {
+    return this.parseQueue.waiting
   }
 
   /**
@@ -162,10 +173,10 @@ export class Ingest {
     this.inFlight++
     try {
       const sha256 = createHash('sha256').update(raw).digest('hex')
-      const analysis = raw.length <= this.inlineMaxBytes ? await this.analyse(raw, env, false) : null
       const tenants = [...byTenant.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      const key = tenants.length === 1 ? tenants[0]![0] : MULTI
+      const analysis = raw.length <= this.inlineMaxBytes ? await this.analyse(key, raw, env, false) : null
       const stored = await new Promise<Stored[]>((resolve, reject) => {
-        const key = tenants.length === 1 ? tenants[0]![0] : MULTI
         const list = this.waiting.get(key) ?? []
         list.push({ tenants, raw, sha256, env, analysis, resolve, reject })
         this.waiting.set(key, list)
@@ -180,12 +191,12 @@ export class Ingest {
   }
 
   /**
-   * Parses (in the worker pool, time-limited) and verifies one message; never throws. `content`:
-   * whether to keep the decoded attachment bytes (only large messages store them).
+   * Parses (in the worker pool, time-limited, in `key`'s turn) and verifies one message; never
+   * throws. `content`: whether to keep the decoded attachment bytes (only large messages store them).
    */
-  private async analyse(bytes: Buffer, env: { remoteIp: string | null; helo: string | null; mailFrom: string | null }, content: boolean): Promise<Analysis> {
+  private async analyse(key: string, bytes: Buffer, env: { remoteIp: string | null; helo: string | null; mailFrom: string | null }, content: boolean): Promise<Analysis> {
     const [parseResult, auth] = await Promise.all([
-      this.o.parser.parse(bytes, { content }).then(
+      this.parseQueue.run(key, () => this.o.parser.parse(bytes, { content })).then(
         (p) => ({ ok: true as const, p }),
         (err: unknown) => ({ ok: false as const, err: String((err as Error)?.message ?? err) }),
       ),
@@ -500,7 +511,7 @@ export class Ingest {
       await withTenant(database, { tenantId }, (tx) => tx.delete(jobs).where(parseJobOf(rawId)))
       return
     }
-    const analysis = await this.analyse(loaded.bytes, loaded.raw, true)
+    const analysis = await this.analyse(tenantId, loaded.bytes, loaded.raw, true)
     try {
       await this.finish(tenantId, rawId, analysis, loaded.bytes)
     } catch (err) {

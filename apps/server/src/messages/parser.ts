@@ -41,6 +41,8 @@ export interface ParseOptions {
 export interface MailParser {
   parse(raw: Buffer, opts?: ParseOptions): Promise<ParsedMessage>
   close(): Promise<void>
+  /** How many parses it runs at once (its threads); callers queue the rest themselves. */
+  readonly threads?: number
 }
 
 const WORKER = fileURLToPath(new URL('./parse-worker.mjs', import.meta.url))
@@ -56,6 +58,7 @@ export function createParser(opts: { threads?: number; timeoutMs?: number } = {}
   // the next sender about 0.4 s.
   const pool = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 300_000, atomics: 'disabled' })
   return {
+    threads,
     async parse(raw, opts) {
       // A timer cleared when the parse ends. AbortSignal.timeout() would leave one running per
       // message for the whole timeout, each firing (and building a DOMException) long after its parse.
