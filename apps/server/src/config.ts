@@ -37,6 +37,8 @@ const EnvSchema = z.object({
   MAILROOM_SMTP_TLS_KEY: z.string().optional(),
   MAILROOM_SMTP_TLS_CERT: z.string().optional(),
   MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
+  MAILROOM_MAX_HELD_PER_TENANT: z.coerce.number().int().min(1).default(5000),
+  MAILROOM_MAX_HELD_PER_INBOX: z.coerce.number().int().min(1).default(100),
   MAILROOM_INBOUND_AUTH: z.enum(['on', 'off']).default('on'),
   MAILROOM_RETENTION_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(3600),
   MAILROOM_INGEST_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
@@ -74,6 +76,9 @@ export interface Config {
   maxMessageBytes: number
   smtpTls: { keyPath: string; certPath: string } | null
   smtpMaxConnectionsPerIp: number
+  /** Requests held open at once on this server (long-poll waits, event streams), per tenant and per inbox. */
+  maxHeldPerTenant: number
+  maxHeldPerInbox: number
   /** Verify SPF/DKIM/DMARC of inbound mail (needs DNS). */
   inboundAuth: boolean
   /** How often the retention purge runs. */
@@ -160,6 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxMessageBytes: e.MAILROOM_MAX_MESSAGE_BYTES,
     smtpTls: e.MAILROOM_SMTP_TLS_KEY && e.MAILROOM_SMTP_TLS_CERT ? { keyPath: e.MAILROOM_SMTP_TLS_KEY, certPath: e.MAILROOM_SMTP_TLS_CERT } : null,
     smtpMaxConnectionsPerIp: e.MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP,
+    maxHeldPerTenant: e.MAILROOM_MAX_HELD_PER_TENANT,
+    maxHeldPerInbox: e.MAILROOM_MAX_HELD_PER_INBOX,
     inboundAuth: e.MAILROOM_INBOUND_AUTH === 'on',
     retentionIntervalSeconds: e.MAILROOM_RETENTION_INTERVAL_SECONDS,
     ingestLeaseSeconds: e.MAILROOM_INGEST_LEASE_SECONDS,

@@ -16,6 +16,7 @@ import { keyringFromConfig } from './crypto/keyring.js'
 import { TenantCrypto } from './crypto/service.js'
 import { Hub } from './events/hub.js'
 import { WaitRegistry } from './events/waits.js'
+import { HeldRequests } from './events/held.js'
 import { createParser, type MailParser } from './messages/parser.js'
 import { AttachmentDecoder } from './messages/attachment-decoder.js'
 import { Ingest } from './messages/ingest.js'
@@ -173,8 +174,9 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     await attachments.close()
     if (!given) await stores.close()
   }
-  const waits = new WaitRegistry({ database: stores.runtime, crypto, hub, log: logger })
-  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, waits, ingest, attachments, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
+  const held = new HeldRequests({ perTenant: config.maxHeldPerTenant, perInbox: config.maxHeldPerInbox })
+  const waits = new WaitRegistry({ database: stores.runtime, crypto, hub, log: logger }, held)
+  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   let smtp: SMTPServer | undefined

@@ -42,10 +42,16 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
               const [row] = await rawRows<{ event_seq: string | number }>(tx, sql`select event_seq from tenants where id = ${scope.tenantId}`)
               return Number(row?.event_seq ?? 0)
             })
+      // 429 before the stream starts, when the tenant (or the key's inbox) holds its most already.
+      const release = deps.held.acquire(scope.tenantId, scope.inboxId ?? null)
       return streamSSE(c, async (stream) => {
         const signal = c.req.raw.signal
         let wake: (() => void) | null = null
-        const off = deps.hub.onTenant(scope.tenantId, () => wake?.())
+        const unlisten = deps.hub.onTenant(scope.tenantId, () => wake?.())
+        const off = () => {
+          unlisten()
+          release()
+        }
         stream.onAbort(() => wake?.())
         try {
           while (!signal.aborted && !stream.aborted) {

@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http'
 import type { TenantScope } from '../db/scope.js'
 import { ApiError, errorBody } from '../http/errors.js'
 import { encodeWaitCursor, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps } from '../messages/wait.js'
+import type { HeldRequests } from './held.js'
 
 /** Granularity of deadlines: a parked wait is answered within one tick of its deadline. */
 const TICK_MS = 250
@@ -81,7 +82,11 @@ export class WaitRegistry {
   private timer: NodeJS.Timeout | null = null
   private parkedCount = 0
 
-  constructor(private readonly deps: WaitDeps) {}
+  constructor(
+    private readonly deps: WaitDeps,
+    /** Places for held requests per tenant and inbox; a wait takes one from its first look to its answer. */
+    private readonly held?: HeldRequests,
+  ) {}
 
   /** Waits parked here (each also counts in `hub.waiterCount`). */
   get parked(): number {
@@ -94,9 +99,15 @@ export class WaitRegistry {
    * before parking (404, 400) are thrown, for the HTTP error handler.
    */
   async open(req: WaitRequest, park: () => WaitSink): Promise<EarlyAnswer | null> {
+    // 429 before anything else, when the tenant or the inbox holds its most already.
+    const release = this.held?.acquire(req.scope.tenantId, req.inboxId) ?? noop
     const w = new Wait(req.scope, req.inboxId, req.matcher, Date.now() + req.holdMs, req.requestId)
     // Listen before looking, so an arrival between the look and parking still wakes the wait.
-    w.off = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a.seq))
+    const unlisten = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a.seq))
+    w.off = () => {
+      unlisten()
+      release()
+    }
     let parked = false
     try {
       if (req.cursor) {

@@ -6,6 +6,7 @@ import type { Logger } from '../lib/log.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
 import type { WaitRegistry } from '../events/waits.js'
+import type { HeldRequests } from '../events/held.js'
 import type { Ingest } from '../messages/ingest.js'
 import type { AttachmentDecoder } from '../messages/attachment-decoder.js'
 import type { ApiRequestMeter } from '../usage/service.js'
@@ -22,6 +23,8 @@ export interface Deps {
   hub: Hub
   /** Long-poll waits parked outside the HTTP framework until a match or their deadline. */
   waits: WaitRegistry
+  /** Open waits and event streams per tenant and inbox (events/held.ts). */
+  held: HeldRequests
   ingest: Ingest
   /** Decodes received attachments from the raw copy on read (its own thread, tenants taking turns). */
   attachments: AttachmentDecoder

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
 import { sendMail, settled } from '../helpers/mail.js'
 import { createApp } from '../../src/http/app.js'
+import { fromPublicId } from '../../src/lib/ids.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -117,5 +118,75 @@ describe('parked waits', () => {
     expect(((await res.json()) as { message: { subject: string } }).message.subject).toBe('direct')
     await untilWaiters(0)
     expect(parked()).toBe(0)
+  })
+})
+
+describe('held requests per tenant and per inbox', () => {
+  let capped: TestServer
+  beforeAll(async () => {
+    capped = await startTestServer({ config: { maxHeldPerInbox: 2, maxHeldPerTenant: 3 } })
+  })
+  afterAll(() => capped?.stop())
+
+  const open = (inboxId: string, key: string, signal: AbortSignal) =>
+    fetch(`${capped.baseUrl}/v1/inboxes/${inboxId}/messages/wait?timeout=30`, { headers: { authorization: `Bearer ${key}` }, signal })
+  const cappedParked = async (n: number) => {
+    for (let i = 0; i < 400 && capped.running.deps.waits.parked !== n; i++) await new Promise((r) => setTimeout(r, 25))
+    expect(capped.running.deps.waits.parked).toBe(n)
+  }
+  const expect429 = async (res: Response) => {
+    expect(res.status).toBe(429)
+    expect(res.headers.get('retry-after')).toBe('1')
+    expect((await res.json()).error.code).toBe('rate_limited')
+  }
+
+  it("refuses waits and event streams past an inbox's or a tenant's cap with 429, other tenants unaffected, and frees a place when a wait ends", async () => {
+    const t = await makeTenant(capped)
+    const [a, b] = [await makeInbox(capped, t), await makeInbox(capped, t)]
+    const stranger = await makeInbox(capped, await makeTenant(capped))
+    const controllers: AbortController[] = []
+    const hold = (inboxId: string, key: string) => {
+      const c = new AbortController()
+      controllers.push(c)
+      return open(inboxId, key, c.signal).catch(() => null)
+    }
+    try {
+      void hold(a.id, a.key)
+      void hold(a.id, a.key)
+      await cappedParked(2)
+      // A third wait on the same inbox: the inbox's cap (2).
+      await expect429(await open(a.id, a.key, new AbortController().signal))
+      // Another inbox of the tenant still may, up to the tenant's cap (3).
+      void hold(b.id, b.key)
+      await cappedParked(3)
+      await expect429(await open(b.id, b.key, new AbortController().signal))
+      // An event stream of that tenant counts too.
+      await expect429(await fetch(`${capped.baseUrl}/v1/events`, { headers: { authorization: `Bearer ${t.key}` } }))
+      // Another tenant is not affected.
+      void hold(stranger.id, stranger.key)
+      await cappedParked(4)
+      // One of a's waits goes away: its place is free again.
+      controllers[0]!.abort()
+      await cappedParked(3)
+      void hold(a.id, a.key)
+      await cappedParked(4)
+      expect(capped.running.deps.held.heldBy(fromPublicId('tenant', t.id)!)).toBe(3)
+    } finally {
+      for (const c of controllers) c.abort()
+    }
+    await cappedParked(0)
+    const tenantId = fromPublicId('tenant', t.id)!
+    const heldNow = async (n: number) => {
+      for (let i = 0; i < 400 && capped.running.deps.held.heldBy(tenantId) !== n; i++) await new Promise((r) => setTimeout(r, 25))
+      expect(capped.running.deps.held.heldBy(tenantId)).toBe(n)
+    }
+    await heldNow(0)
+    // An event stream holds a place while it is open and gives it back when the client goes.
+    const streaming = new AbortController()
+    const stream = await fetch(`${capped.baseUrl}/v1/events`, { headers: { authorization: `Bearer ${t.key}` }, signal: streaming.signal })
+    expect(stream.status).toBe(200)
+    await heldNow(1)
+    streaming.abort()
+    await heldNow(0)
   })
 })

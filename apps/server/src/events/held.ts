@@ -1,0 +1,53 @@
+// Requests held open (long-poll waits, event streams) cost memory and a socket each for as long as
+// they last. Each tenant, and each inbox within it, may hold only so many at once on this server,
+// so that one tenant's (or one runaway agent's) flood of waits cannot use up what every tenant shares.
+import { ApiError } from '../http/errors.js'
+
+export interface HeldLimits {
+  perTenant: number
+  perInbox: number
+}
+
+export class HeldRequests {
+  private readonly tenants = new Map<string, number>()
+  private readonly inboxes = new Map<string, number>()
+
+  constructor(private readonly max: HeldLimits) {}
+
+  /**
+   * Takes a place for one held request of the tenant (and of its inbox, for an inbox's wait or an
+   * inbox key's stream), or throws 429 `rate_limited`. The function returned gives it back; calling
+   * it again does nothing.
+   */
+  acquire(tenantId: string, inboxId: string | null): () => void {
+    const t = this.tenants.get(tenantId) ?? 0
+    if (t >= this.max.perTenant) throw tooMany('tenant', this.max.perTenant)
+    const i = inboxId === null ? 0 : (this.inboxes.get(inboxId) ?? 0)
+    if (inboxId !== null && i >= this.max.perInbox) throw tooMany('inbox', this.max.perInbox)
+    this.tenants.set(tenantId, t + 1)
+    if (inboxId !== null) this.inboxes.set(inboxId, i + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      decrement(this.tenants, tenantId)
+      if (inboxId !== null) decrement(this.inboxes, inboxId)
+    }
+  }
+
+  /** Held requests of a tenant (diagnosis, tests). */
+  heldBy(tenantId: string): number {
+    return this.tenants.get(tenantId) ?? 0
+  }
+}
+
+function decrement(map: Map<string, number>, key: string) {
+  const n = (map.get(key) ?? 1) - 1
+  if (n <= 0) map.delete(key)
+  else map.set(key, n)
+}
+
+const tooMany = (who: 'tenant' | 'inbox', max: number) =>
+  new ApiError('rate_limited', `this ${who} already holds ${max} open waits and event streams on this server, the most it may; retry when one ends`, undefined, {
+    'Retry-After': '1',
+  })
