@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks'
 import { awaitQuiet, cpuMsOf, fmt, flags, int, machineBanner, mb, openFilesLimit, quietCheck, rssOf, sleep } from './lib/common.js'
 import { startChild, type ChildServer } from './lib/server.js'
 import { createInboxesViaApi, createTenantsViaApi, type InboxFixture } from './lib/api.js'
-import { dropAll } from './lib/db.js'
+import { dropAll, runBench } from './lib/db.js'
 
 const USAGE = `usage: pnpm exec tsx bench/idle-waiters.ts [options]
   --waits <n>        open waits to hold (default 10000)
@@ -182,11 +182,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  async (err) => {
-    console.error(err)
-    await dropAll()
-    process.exit(1)
-  },
-)
+runBench(main)

@@ -11,7 +11,7 @@ import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } fr
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import postgres from 'postgres'
 import { listAll } from './lib/api.js'
-import { ADMIN_URL, dropAll } from './lib/db.js'
+import { ADMIN_URL, dropAll, runBench } from './lib/db.js'
 
 const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --n <count>           messages per measured round (default 2000)
@@ -405,11 +405,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  async (err) => {
-    console.error(err)
-    await dropAll()
-    process.exit(1)
-  },
-)
+runBench(main)

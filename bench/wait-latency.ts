@@ -10,7 +10,7 @@ import { buildMessages, describeMix } from './lib/mail.js'
 import { RawSmtpPool } from './lib/smtp-raw.js'
 import { startChild, type ChildServer } from './lib/server.js'
 import { createInboxesViaApi, createTenantsViaApi, type InboxFixture } from './lib/api.js'
-import { dropAll } from './lib/db.js'
+import { dropAll, runBench } from './lib/db.js'
 
 const USAGE = `usage: pnpm exec tsx bench/wait-latency.ts [options]
   --waiters <list>      concurrent waiters, comma-separated runs (default 100,1000)
@@ -213,11 +213,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  async (err) => {
-    console.error(err)
-    await dropAll()
-    process.exit(1)
-  },
-)
+runBench(main)

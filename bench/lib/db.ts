@@ -97,3 +97,15 @@ function dropOnExit(fn: () => Promise<void>) {
 export async function dropAll(): Promise<void> {
   await Promise.allSettled(cleanups.map((c) => c()))
 }
+
+/** Runs a bench's main: exit 0 when it ends, 1 (after dropping its databases) when it fails. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    async (err) => {
+      console.error(err)
+      await dropAll()
+      process.exit(1)
+    },
+  )
+}
