@@ -128,14 +128,14 @@ export interface ListFilters {
 /** Rows scanned at most per list request for the filters no index serves (to, subject). */
 const MAX_SCAN = 2000
 /** Rows read per round trip while scanning for those filters. */
-const SCAN_WINDOW = 200
+const SCAN_WINDOW = 500
 
 /**
- * Newest first, keyset-paginated on (received_at, id). Filters on clear columns with an index to
- * serve them run in SQL (inbox, from, since/until, thread, and the cheap flags). `to` (an array, which
- * no index can serve under RLS) and `subject` (encrypted) are checked here, on windows of light
- * columns, scanning at most `maxScan` rows per request: a page may then come back short, with a
- * cursor to scan on from. The rows picked are read whole at the end, in one statement.
+ * Newest first, keyset-paginated on (received_at, id). Filters with an index to serve them run in
+ * SQL (inbox, from, since/until, thread, and the cheap flags). `to` (an array, which no index can
+ * serve under RLS) and `subject` (encrypted) scan windows of the inbox, at most `maxScan` rows per
+ * request: Postgres checks `to` on each window, this function the subject. A page may then come
+ * back short, with a cursor to scan on from. The rows picked are read whole at the end, at once.
  */
 export async function listMessages(
   tx: Tx,
@@ -182,18 +182,28 @@ export async function listMessages(
   let more = true
   while (more && picked.length <= limit && scanned < maxScan) {
     const size = Math.min(SCAN_WINDOW, maxScan - scanned)
-    const window = await tx
-      .select({ id: messages.id, at: microsOf(messages.receivedAt), to: messages.toAddresses, subjectEnc: messages.subjectEnc })
-      .from(messages)
-      .where(and(...where, afterPos(messages.receivedAt, messages.id, position)))
-      .orderBy(...order)
-      .limit(size)
-    scanned += window.length
-    more = window.length === size
+    // One window, newest first: Postgres checks `to` on it and sends back the rows that pass, plus
+    // the window's last row (where the next window starts) and the window's size.
+    const window = await rawRows<{ id: string; at: string; subject_enc: Buffer | null; hit: boolean; last: boolean; n: string | number }>(
+      tx,
+      sql`select id, at, subject_enc, hit, last, n from (
+            select w.id, w.received_at, (extract(epoch from w.received_at) * 1000000)::bigint::text as at, w.subject_enc,
+                   ${to ? sql`${to} = any(w.to_addresses)` : sql`true`} as hit,
+                   row_number() over (order by w.received_at desc, w.id desc) = count(*) over () as last,
+                   count(*) over () as n
+            from (select ${messages.id}, ${messages.receivedAt}, ${messages.toAddresses}, ${messages.subjectEnc} from ${messages}
+                  where ${and(...where, afterPos(messages.receivedAt, messages.id, position))}
+                  order by ${messages.receivedAt} desc, ${messages.id} desc limit ${size}) w
+          ) x where hit or last
+          order by received_at desc, id desc`,
+    )
+    const n = Number(window[0]?.n ?? 0)
+    scanned += n
+    more = n === size
     for (const w of window) {
       position = { at: w.at, id: w.id }
-      if (to && !w.to.includes(to)) continue
-      if (needle && !(cipher.openNullable(ctx.subject(w.id), w.subjectEnc) ?? '').toLowerCase().includes(needle)) continue
+      if (!w.hit) continue
+      if (needle && !(cipher.openNullable(ctx.subject(w.id), w.subject_enc) ?? '').toLowerCase().includes(needle)) continue
       picked.push({ at: w.at, id: w.id })
       if (picked.length > limit) break
     }
