@@ -3,12 +3,11 @@
 //
 //   pnpm exec tsx bench/api-scale.ts [--sizes 1000,10000] [--repeat 30] [--pglite]
 import { performance } from 'node:perf_hooks'
-import postgres from 'postgres'
 import { flags, fmt, int, machineBanner, quietCheck, summarize } from './lib/common.js'
 import { buildMessages } from './lib/mail.js'
 import { startInProcess } from './lib/server.js'
 import { call } from './lib/api.js'
-import { dropAll, runBench } from './lib/db.js'
+import { analyzeLikeAutovacuum, dropAll, runBench } from './lib/db.js'
 import { fromPublicId } from '../apps/server/src/lib/ids.js'
 
 const USAGE = `usage: pnpm exec tsx bench/api-scale.ts [options]
@@ -66,12 +65,7 @@ async function main() {
       await server.running.deps.ingest.idle()
       stored = size
       console.log(`${((msgs.length / (performance.now() - t)) * 1000).toFixed(0)} msgs/s`)
-      // As autovacuum would have by now on a running system.
-      if (server.ownerUrl) {
-        const owner = postgres(server.ownerUrl, { max: 1, onnotice: () => {} })
-        await owner`analyze`
-        await owner.end({ timeout: 5 })
-      }
+      await analyzeLikeAutovacuum(server.ownerUrl)
       for (const [name, path] of requests) {
         const p = await path()
         await get(p) // a first call that prepares the statements

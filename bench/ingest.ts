@@ -11,7 +11,7 @@ import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } fr
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import postgres from 'postgres'
 import { listAll } from './lib/api.js'
-import { ADMIN_URL, dropAll, runBench } from './lib/db.js'
+import { ADMIN_URL, analyzeLikeAutovacuum, dropAll, runBench } from './lib/db.js'
 
 const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --n <count>           messages per measured round (default 2000)
@@ -298,15 +298,7 @@ async function main() {
       await server.running.deps.ingest.idle()
       console.log('done')
     }
-    // A running database has planner statistics (autovacuum analyzes a table once 10% of it
-    // changed, within a minute); this one is seconds old, and plans made on empty tables (cached
-    // as generic plans) would drive lookups from the wrong side. Gather them as autovacuum would.
-    if (server.ownerUrl) {
-      const owner = postgres(server.ownerUrl, { max: 1, onnotice: () => {} })
-      await owner`analyze`
-      await owner.end({ timeout: 5 })
-      console.log('statistics: ANALYZE after the warm-up (autovacuum would have by now on a running system)')
-    }
+    if (await analyzeLikeAutovacuum(server.ownerUrl)) console.log('statistics: ANALYZE after the warm-up (autovacuum would have by now on a running system)')
     let stopSampling = () => {}
     if (f.stages) {
       instrument(server)

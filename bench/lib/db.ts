@@ -109,3 +109,19 @@ export function runBench(main: () => Promise<void>): void {
     },
   )
 }
+
+/**
+ * ANALYZE on a bench database (Postgres; nothing on PGlite), as autovacuum would have by now on a
+ * running system: a bench database is seconds old, and plans made on its empty tables (cached as
+ * generic plans) would drive lookups from the wrong side. Returns whether it ran.
+ */
+export async function analyzeLikeAutovacuum(ownerUrl: string | undefined): Promise<boolean> {
+  if (!ownerUrl) return false
+  const owner = postgres(ownerUrl, { max: 1, onnotice: () => {} })
+  try {
+    await owner`analyze`
+  } finally {
+    await owner.end({ timeout: 5 })
+  }
+  return true
+}

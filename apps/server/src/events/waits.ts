@@ -54,7 +54,7 @@ export interface WaitRequest {
 }
 
 /** What the HTTP handler answers itself when the wait ends before it is parked. */
-export type EarlyAnswer = { status: 200; body: Awaited<ReturnType<typeof waitAnswer>>; cursor: string } | { status: 204; cursor: string }
+export type EarlyAnswer = { status: 200; body: ReturnType<typeof waitAnswer>; cursor: string } | { status: 204; cursor: string }
 
 class Wait {
   cursor: WaitCursor | null = null
@@ -122,7 +122,7 @@ export class WaitRegistry {
         w.dirty = false
         const r = await scan(this.deps, w.scope, w.inboxId, w.cursor, w.matcher)
         if (r.match) {
-          const body = await waitAnswer(this.deps, w.scope, r.match, { ...w.cursor, seq: r.upTo }, r.answer)
+          const body = waitAnswer(r.match, { ...w.cursor, seq: r.upTo })
           return { status: 200, body, cursor: body.cursor }
         }
         w.cursor = { ...w.cursor, seq: r.upTo }
@@ -161,8 +161,7 @@ export class WaitRegistry {
         const r = await scan(this.deps, w.scope, w.inboxId, cursor, w.matcher)
         if (w.done) return
         if (r.match) {
-          const body = await waitAnswer(this.deps, w.scope, r.match, { ...cursor, seq: r.upTo }, r.answer)
-          if (w.done) return
+          const body = waitAnswer(r.match, { ...cursor, seq: r.upTo })
           this.finish(w)
           w.sink!.send(200, { 'Mailroom-Cursor': body.cursor, 'X-Request-Id': w.requestId }, JSON.stringify(body))
           return

@@ -11,7 +11,7 @@ export interface CursorPosition {
 }
 
 /** Select this beside a row to build its cursor. */
-export const microsOf = (col: AnyPgColumn) => sql<string>`(extract(epoch from ${col}) * 1000000)::bigint::text`
+export const microsOf = (col: AnyPgColumn | SQL) => sql<string>`(extract(epoch from ${col}) * 1000000)::bigint::text`
 
 /** Rows strictly after `p` in (col desc, idCol desc) order. */
 export function after(col: AnyPgColumn, idCol: AnyPgColumn, p: CursorPosition | null): SQL | undefined {

@@ -156,7 +156,6 @@ export async function listMessages(
   if (f.threadId !== undefined) where.push(f.threadId === null ? sql`false` : eq(messages.threadId, f.threadId))
   if (f.direction) where.push(eq(messages.direction, f.direction))
   if (!f.includeHidden) where.push(eq(messages.hidden, false))
-  const order = [desc(messages.receivedAt), desc(messages.id)]
   const to = f.to?.toLowerCase()
   const needle = f.subject?.toLowerCase()
 
@@ -165,7 +164,7 @@ export async function listMessages(
       .select({ row: messages, at: microsOf(messages.receivedAt) })
       .from(messages)
       .where(and(...where, afterPos(messages.receivedAt, messages.id, after)))
-      .orderBy(...order)
+      .orderBy(desc(messages.receivedAt), desc(messages.id))
       .limit(limit + 1)
     const page = pageOf(
       batch.map((b) => ({ row: b.row, at: b.at, id: b.row.id })),
@@ -187,7 +186,7 @@ export async function listMessages(
     const window = await rawRows<{ id: string; at: string; subject_enc: Buffer | null; hit: boolean; last: boolean; n: string | number }>(
       tx,
       sql`select id, at, subject_enc, hit, last, n from (
-            select w.id, w.received_at, (extract(epoch from w.received_at) * 1000000)::bigint::text as at, w.subject_enc,
+            select w.id, w.received_at, ${microsOf(sql`w.received_at`)} as at, w.subject_enc,
                    ${to ? sql`${to} = any(w.to_addresses)` : sql`true`} as hit,
                    row_number() over (order by w.received_at desc, w.id desc) = count(*) over () as last,
                    count(*) over () as n

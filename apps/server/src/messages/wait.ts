@@ -117,7 +117,7 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
     const [top] = await rawRows<{ last_seq: string | number }>(tx, sql`select last_seq from inboxes where id = ${inboxId}`)
     if (top === undefined) throw notFound('inbox')
     const lastSeq = Number(top.last_seq)
-    if (lastSeq <= cursor.seq) return { match: null, upTo: cursor.seq, more: false, answer: null }
+    if (lastSeq <= cursor.seq) return { match: null, upTo: cursor.seq, more: false }
     const rows = await tx
       .select()
       .from(messages)
@@ -137,32 +137,27 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
     for (const row of rows) {
       const subject = matcher.needsSubject && cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null
       if (matcher.test({ from: row.fromAddress, to: row.toAddresses, subject, hasAttachments: row.hasAttachments })) {
-        // The answer's attachment list in this same transaction (no second one to build the 200).
+        // What the 200 shows, read in this same transaction (no second one to build it).
         const atts = await attachmentsOf(tx, [row.id])
-        return { match: row, upTo: row.seq!, more: false, answer: { atts: atts.get(row.id) ?? [], cipher: cipher! } }
+        const match: WaitMatch = { row, atts: atts.get(row.id) ?? [], cipher: cipher! }
+        return { match, upTo: row.seq!, more: false }
       }
     }
     const more = rows.length === SCAN_BATCH
-    return { match: null, upTo: more ? rows[rows.length - 1]!.seq! : lastSeq, more, answer: null }
+    return { match: null, upTo: more ? rows[rows.length - 1]!.seq! : lastSeq, more }
   })
 }
 
+/** A message a wait matched, with what its answer needs: its attachments and the tenant's cipher. */
+export interface WaitMatch {
+  row: MessageRow
+  atts: AttachmentMeta[]
+  cipher: Cipher
+}
+
 /** The 200 body of a wait that matched: the message as the API shows it and the cursor to continue from. */
-export async function waitAnswer(
-  deps: WaitDeps,
-  scope: TenantScope,
-  row: MessageRow,
-  cursor: WaitCursor,
-  read?: { atts: AttachmentMeta[]; cipher: Cipher } | null,
-): Promise<WaitResponse> {
-  const next = encodeWaitCursor(cursor)
-  const message = read
-    ? messageToWire(row, read.atts, read.cipher)
-    : await withTenant(deps.database, scope, async (tx) => {
-        const atts = await attachmentsOf(tx, [row.id])
-        return messageToWire(row, atts.get(row.id) ?? [], await deps.crypto.cipher(tx, scope.tenantId))
-      })
-  return WaitResponse.parse({ message, cursor: next })
+export function waitAnswer(match: WaitMatch, cursor: WaitCursor): WaitResponse {
+  return WaitResponse.parse({ message: messageToWire(match.row, match.atts, match.cipher), cursor: encodeWaitCursor(cursor) })
 }
 
 export { attachmentsOf }
