@@ -1,0 +1,91 @@
+// The connection gate: tenants take turns for the pool's connections, none holds more than its
+// share, a caller with a deadline is shed instead of waiting past it, and a nested transaction
+// does not wait for a slot its caller already holds.
+import { describe, expect, it } from 'vitest'
+import { DbGate, ShedError, withDeadline } from '../../src/db/gate.js'
+
+const tick = () => new Promise((r) => setImmediate(r))
+
+describe('DbGate', () => {
+  it('gives no key more than its share, and hands freed slots to waiting keys in turn', async () => {
+    const gate = new DbGate({ slots: 4, perKey: 2 })
+    const held = await Promise.all([gate.acquire('a', null), gate.acquire('a', null)])
+    // a holds its share: its third waits even though two slots are free.
+    const order: string[] = []
+    const a3 = gate.acquire('a', null).then((r) => (order.push('a'), r))
+    const b1 = await gate.acquire('b', null)
+    order.push('b')
+    const c1 = await gate.acquire('c', null)
+    order.push('c')
+    expect(gate.stats).toMatchObject({ inUse: 4, waiting: 1 })
+    // Full: b and c queue behind a's waiter; a freed slot goes round the keys in arrival order.
+    const b2 = gate.acquire('b', null).then((r) => (order.push('b'), r))
+    const c2 = gate.acquire('c', null).then((r) => (order.push('c'), r))
+    held[0]!()
+    await tick()
+    expect(order).toEqual(['b', 'c', 'a'])
+    b1()
+    await tick()
+    c1()
+    await tick()
+    expect(order).toEqual(['b', 'c', 'a', 'b', 'c'])
+    for (const r of await Promise.all([a3, b2, c2])) r()
+    held[1]!()
+    expect(gate.stats).toMatchObject({ inUse: 0, waiting: 0 })
+  })
+
+  it('a flooding key does not delay another key by more than one slot', async () => {
+    const gate = new DbGate({ slots: 2, perKey: 2 })
+    const releases = [await gate.acquire('flood', null), await gate.acquire('flood', null)]
+    const flood = Array.from({ length: 50 }, () => gate.acquire('flood', null))
+    let otherGot = false
+    const other = gate.acquire('quiet', null).then((r) => ((otherGot = true), r))
+    releases.shift()!()
+    await tick()
+    // The first freed slot goes to the quiet key, not to the 50 flood waiters queued before it.
+    expect(otherGot).toBe(true)
+    ;(await other)()
+    releases.shift()!()
+    for (const p of flood) (await p)()
+  })
+
+  it('sheds a caller whose deadline passes while it waits, and one with no time left at once', async () => {
+    const gate = new DbGate({ slots: 1, perKey: 1 })
+    const release = await gate.acquire('a', null)
+    await expect(gate.acquire('b', Date.now() + 30)).rejects.toBeInstanceOf(ShedError)
+    await expect(gate.acquire('b', Date.now() - 1)).rejects.toMatchObject({ reason: 'deadline' })
+    expect(gate.shed.deadline).toBe(2)
+    expect(gate.stats.waiting).toBe(0)
+    release()
+    // The slot freed by then is not lost to the shed waiter.
+    const again = await gate.acquire('b', Date.now() + 1000)
+    again()
+    expect(gate.stats.inUse).toBe(0)
+  })
+
+  it('sheds at once when a key already queues its most', async () => {
+    const gate = new DbGate({ slots: 1, perKey: 1, maxQueuePerKey: 2 })
+    const release = await gate.acquire('a', null)
+    const queued = [gate.acquire('a', null), gate.acquire('a', null)]
+    await expect(gate.acquire('a', null)).rejects.toMatchObject({ reason: 'queue_full' })
+    release()
+    for (const q of queued) (await q)()
+  })
+
+  it('run(): the deadline comes from the context; a nested run does not wait for its own slot', async () => {
+    const gate = new DbGate({ slots: 1, perKey: 1 })
+    const result = await gate.run('a', () => gate.run('a', async () => 42))
+    expect(result).toBe(42)
+    const release = await gate.acquire('x', null)
+    await expect(withDeadline(Date.now() + 20, () => gate.run('y', async () => 1))).rejects.toBeInstanceOf(ShedError)
+    release()
+  })
+
+  it('ignoreDeadlines: a caller waits as long as it takes', async () => {
+    const gate = new DbGate({ slots: 1, perKey: 1, ignoreDeadlines: true })
+    const release = await gate.acquire('x', null)
+    const waiting = withDeadline(Date.now() - 1, () => gate.run('y', async () => 'ran'))
+    setTimeout(release, 30)
+    await expect(waiting).resolves.toBe('ran')
+  })
+})
