@@ -4,10 +4,12 @@ import { writeHeapSnapshot } from 'node:v8'
 import { loadConfig } from '../../apps/server/src/config.js'
 import { startMailroom } from '../../apps/server/src/server.js'
 import { applyServerV8Flags } from '../../apps/server/src/lib/v8-flags.js'
+import { guardProcess } from '../../apps/server/src/lib/process-guards.js'
 
 // As `mailroom start` does, under tsx and compiled alike.
 applyServerV8Flags()
 const running = await startMailroom({ config: loadConfig(), print: () => {} })
+guardProcess(running.deps.log, (kind) => running.deps.metrics.processErrors.inc({ kind }))
 
 process.on('message', (m: any) => {
   // Diagnosis: a heap snapshot of the server, written where the bench asks.

@@ -14,6 +14,7 @@ import { TenantCrypto } from './crypto/service.js'
 import { keyringFromConfig, MasterKeyError } from './crypto/keyring.js'
 import { rotateMasterKey } from './crypto/rotate.js'
 import { applyServerV8Flags } from './lib/v8-flags.js'
+import { guardProcess } from './lib/process-guards.js'
 
 const USAGE = `usage: mailroom <command>
 
@@ -59,6 +60,7 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
     case 'start': {
       applyServerV8Flags()
       const running = await startMailroom({ config })
+      guardProcess(running.deps.log, (kind) => running.deps.metrics.processErrors.inc({ kind }))
       const stop = async () => {
         await running.stop()
         process.exit(0)

@@ -36,7 +36,19 @@ const EnvSchema = z.object({
   MAILROOM_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(25 * 1024 * 1024),
   MAILROOM_SMTP_TLS_KEY: z.string().optional(),
   MAILROOM_SMTP_TLS_CERT: z.string().optional(),
-  MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
+  MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(100),
+  MAILROOM_SMTP_MAX_RECIPIENTS: z.coerce.number().int().min(1).max(10_000).default(100),
+  MAILROOM_SMTP_IDLE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  MAILROOM_SMTP_SESSION_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
+  MAILROOM_SMTP_MAX_COMMANDS: z.coerce.number().int().min(10).default(1000),
+  MAILROOM_SMTP_MAX_ERRORS: z.coerce.number().int().min(1).default(20),
+  MAILROOM_API_REQUESTS_PER_SECOND: z.coerce.number().int().min(1).default(100),
+  MAILROOM_API_BURST: z.coerce.number().int().min(1).default(200),
+  MAILROOM_DB_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
+  MAILROOM_DB_MAX_PER_TENANT: z.coerce.number().int().min(1).optional(),
+  MAILROOM_DB_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
+  MAILROOM_METRICS_PORT: port.optional(),
+  MAILROOM_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   MAILROOM_MAX_HELD_PER_TENANT: z.coerce.number().int().min(1).default(5000),
   MAILROOM_MAX_HELD_PER_INBOX: z.coerce.number().int().min(1).default(100),
   MAILROOM_INBOUND_AUTH: z.enum(['on', 'off']).default('on'),
@@ -76,6 +88,28 @@ export interface Config {
   maxMessageBytes: number
   smtpTls: { keyPath: string; certPath: string } | null
   smtpMaxConnectionsPerIp: number
+  /** Recipients one message may have (more get `452 4.5.3`). */
+  smtpMaxRecipients: number
+  /** A connection that completes no command (nor sends message data) for this long is closed. */
+  smtpIdleSeconds: number
+  /** The longest one SMTP connection may stay open, whatever it does. */
+  smtpSessionSeconds: number
+  /** Commands one SMTP connection may send; past it, it is closed. */
+  smtpMaxCommands: number
+  /** Refused commands (4xx/5xx answers) one SMTP connection may collect before it is closed. */
+  smtpMaxErrors: number
+  /** Deployment defaults of the API request rate (per tenant), when its limits set none. */
+  apiRequestsPerSecond: number
+  apiBurst: number
+  /** Connections of the runtime pool (real Postgres). */
+  dbPoolSize: number
+  /** Transactions one tenant may hold at once of that pool; the others wait their turn. */
+  dbMaxPerTenant: number
+  /** How long a request may wait for a database connection before it is refused with 503. */
+  dbQueueTimeoutMs: number
+  /** Serve /metrics without a key on this port of its own (unset: /metrics on the API port, operator key). */
+  metricsPort: number | undefined
+  metricsHost: string
   /** Requests held open at once on this server (long-poll waits, event streams), per tenant and per inbox. */
   maxHeldPerTenant: number
   maxHeldPerInbox: number
@@ -165,6 +199,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxMessageBytes: e.MAILROOM_MAX_MESSAGE_BYTES,
     smtpTls: e.MAILROOM_SMTP_TLS_KEY && e.MAILROOM_SMTP_TLS_CERT ? { keyPath: e.MAILROOM_SMTP_TLS_KEY, certPath: e.MAILROOM_SMTP_TLS_CERT } : null,
     smtpMaxConnectionsPerIp: e.MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP,
+    smtpMaxRecipients: e.MAILROOM_SMTP_MAX_RECIPIENTS,
+    smtpIdleSeconds: e.MAILROOM_SMTP_IDLE_SECONDS,
+    smtpSessionSeconds: e.MAILROOM_SMTP_SESSION_SECONDS,
+    smtpMaxCommands: e.MAILROOM_SMTP_MAX_COMMANDS,
+    smtpMaxErrors: e.MAILROOM_SMTP_MAX_ERRORS,
+    apiRequestsPerSecond: e.MAILROOM_API_REQUESTS_PER_SECOND,
+    apiBurst: e.MAILROOM_API_BURST,
+    dbPoolSize: e.MAILROOM_DB_POOL_SIZE,
+    dbMaxPerTenant: Math.min(e.MAILROOM_DB_POOL_SIZE, e.MAILROOM_DB_MAX_PER_TENANT ?? Math.max(1, Math.ceil(e.MAILROOM_DB_POOL_SIZE / 2))),
+    dbQueueTimeoutMs: e.MAILROOM_DB_QUEUE_TIMEOUT_MS,
+    metricsPort: e.MAILROOM_METRICS_PORT,
+    metricsHost: e.MAILROOM_METRICS_HOST,
     maxHeldPerTenant: e.MAILROOM_MAX_HELD_PER_TENANT,
     maxHeldPerInbox: e.MAILROOM_MAX_HELD_PER_INBOX,
     inboundAuth: e.MAILROOM_INBOUND_AUTH === 'on',

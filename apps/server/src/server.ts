@@ -29,10 +29,19 @@ import { handleFeedback, mayBeFeedback } from './delivery/feedback.js'
 import { ApiRequestMeter } from './usage/service.js'
 import { startRetention } from './retention/service.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js'
+import { Metrics } from './lib/metrics.js'
+import { ApiRateLimiter } from './limits/api-rate.js'
+import { effectiveLimits } from './tenancy/service.js'
+import { inboxes } from './inboxes/tables.js'
+import { lookupWithoutTenant, withTenant } from './db/scope.js'
+import { eq, sql } from 'drizzle-orm'
+import type { InboxLimits } from '@mailroom/contract'
 
 export interface Running {
   httpPort: number
   smtpPort: number
+  /** The port of the metrics listener, when MAILROOM_METRICS_PORT is set. */
+  metricsPort: number | null
   stores: Stores
   deps: Deps
   stop(): Promise<void>
@@ -81,6 +90,20 @@ async function bootstrapDevTenant(config: Config, stores: Stores, crypto: Tenant
   )
 }
 
+/** The metrics listener of MAILROOM_METRICS_PORT: /metrics without a key, nothing else. */
+function metricsListener(metrics: Metrics) {
+  return (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: GET /metrics\n')
+      return
+    }
+    metrics.render().then(
+      ({ contentType, body }) => res.writeHead(200, { 'Content-Type': contentType }).end(body),
+      (err: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
+    )
+  }
+}
+
 export interface StartOptions {
   config: Config
   /** Already-open stores (tests); the caller keeps ownership and closes them. */
@@ -113,6 +136,20 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const logger = log ?? createLogger(config.logLevel)
   const keyring = keyringFromConfig(config)
   const stores = given ?? (await openStores(config))
+  const metrics = new Metrics({
+    pool: () => {
+      const g = stores.runtime.gate
+      return { ...g.stats, shedDeadline: g.shed.deadline, shedQueueFull: g.shed.queue_full, up: stores.runtime.health.up }
+    },
+    held: () => ({ waits: held.total.wait, streams: held.total.stream }),
+    parsesWaiting: () => ingest.parsesWaiting,
+    queues: async () =>
+      (await lookupWithoutTenant<{ queue: string; depth: string | number; oldest_seconds: number }>(stores.runtime, sql`select * from mailroom_queue_stats()`, 'metrics')).map((r) => ({
+        queue: r.queue,
+        depth: Number(r.depth),
+        oldestSeconds: Number(r.oldest_seconds),
+      })),
+  })
   const crypto = new TenantCrypto(keyring)
   const hub = new Hub(logger)
   const parser = opts.parser ?? createParser()
@@ -127,6 +164,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     // Bounce (RFC 3464) and complaint (RFC 5965) reports for mail this tenant sent.
     onParsed: (tx, cipher, tenantId, row, parsed, raw): Promise<void> => handleFeedback(tx, cipher, tenantId, row, parsed, raw, { reputation: delivery.reputation, log: logger }),
     onParsedWants: mayBeFeedback,
+    metrics,
   })
   const { transport: givenTransport, start: startDelivery = true, ...deliveryTuning } = opts.delivery ?? {}
   const delivery: DeliveryWorker = new DeliveryWorker({
@@ -174,11 +212,26 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     await attachments.close()
     if (!given) await stores.close()
   }
-  const held = new HeldRequests({ perTenant: config.maxHeldPerTenant, perInbox: config.maxHeldPerInbox })
+  const held = new HeldRequests({ perTenant: config.maxHeldPerTenant, perInbox: config.maxHeldPerInbox }, (who) => metrics.rateLimited.inc({ limit: `held_${who}` }))
   const waits = new WaitRegistry({ database: stores.runtime, crypto, hub, log: logger }, held)
-  const deps: Deps = { database: stores.runtime, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, resolver: opts.resolver ?? systemResolver }
+  const database = stores.runtime
+  const rateLimiter = new ApiRateLimiter(
+    {
+      load: (tenantId, inboxId) =>
+        withTenant(database, { tenantId }, async (tx) => {
+          const tenant = await effectiveLimits(tx, tenantId)
+          if (!inboxId) return { tenant }
+          const [row] = await tx.select({ limits: inboxes.limits }).from(inboxes).where(eq(inboxes.id, inboxId))
+          return { tenant, inbox: (row?.limits ?? {}) as InboxLimits }
+        }),
+    },
+    { perSecond: config.apiRequestsPerSecond, burst: config.apiBurst },
+    () => clock.now().getTime(),
+  )
+  const deps: Deps = { database, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, metrics, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
+  const metricsHttp = config.metricsPort !== undefined ? createServer(metricsListener(metrics)) : null
   let smtp: SMTPServer | undefined
   try {
     await hub.start(stores.runtime)
@@ -191,12 +244,14 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     smtp = createSmtpServer(deps)
     smtp.on('error', (err) => logger.error('smtp error', { err: String(err) }))
     const smtpPort = await listen(smtp.server as Server, config.smtpPort, config.host, 'SMTP', 'MAILROOM_SMTP_PORT')
+    const metricsPort = metricsHttp ? await listen(metricsHttp, config.metricsPort!, config.metricsHost, 'Metrics', 'MAILROOM_METRICS_PORT') : null
     if (stores.embedded && !given) await bootstrapDevTenant(config, stores, crypto, print, httpPort)
     logger.info('mailroom started', { http: `${config.host}:${httpPort}`, smtp: `${config.host}:${smtpPort}`, database: stores.embedded ? 'embedded' : 'postgres' })
     let stopping: Promise<void> | undefined
     return {
       httpPort,
       smtpPort,
+      metricsPort,
       stores,
       deps,
       stop() {
@@ -205,6 +260,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
           await Promise.all([
             new Promise<void>((r) => http.close(() => r())),
             new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r())),
+            new Promise<void>((r) => (metricsHttp ? metricsHttp.close(() => r()) : r())),
           ])
           await closeStores()
         })()
@@ -213,6 +269,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     }
   } catch (err) {
     http.close()
+    metricsHttp?.close()
     smtp?.close()
     await closeStores()
     throw err

@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'sending_paused',
   'internal_error',
   'service_unavailable',
+  'database_unavailable',
 ] as const
 
 export const ErrorCode = z.enum(ERROR_CODES)
@@ -43,6 +44,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
+  database_unavailable: 503,
 }
 
 export const ErrorIssue = z.object({

@@ -5,6 +5,12 @@ import { Metadata, Timestamp, listOf, publicId } from './common.js'
 export const TenantStatus = z.enum(['active', 'suspended'])
 export type TenantStatus = z.infer<typeof TenantStatus>
 
+const ApiRate = z.number().int().min(1).max(1_000_000).nullable().optional()
+const ApiBurst = z.number().int().min(1).max(1_000_000).nullable().optional()
+const API_RATE_DOC =
+  'Requests per second the tenant may make to the HTTP API, all its keys together (a token bucket refilled at this rate; past it `429 rate_limited`). Unset: the deployment default.'
+const API_BURST_DOC = 'Requests the tenant may make at once before apiRequestsPerSecond applies (the size of its token bucket). Unset: the deployment default.'
+
 export const TenantLimits = z
   .object({
     maxInboxes: z.number().int().min(0).nullable().optional(),
@@ -15,6 +21,8 @@ export const TenantLimits = z
     maxStoredBytes: z.number().int().min(0).nullable().optional().describe('Quota: bytes of mail stored.'),
     maxMessagesPerDay: z.number().int().min(0).nullable().optional().describe('Quota: messages received per UTC day.'),
     retentionDays: z.number().int().min(1).max(36500).nullable().optional().describe('Mail older than this is deleted.'),
+    apiRequestsPerSecond: ApiRate.describe(API_RATE_DOC),
+    apiBurst: ApiBurst.describe(API_BURST_DOC),
   })
   .strict()
   .meta({ id: 'TenantLimits' })
@@ -173,6 +181,8 @@ export const InboxLimits = z
     sendPerDay: z.number().int().min(0).nullable().optional(),
     receivePerMinute: z.number().int().min(0).nullable().optional(),
     retentionDays: z.number().int().min(1).max(36500).nullable().optional(),
+    apiRequestsPerSecond: ApiRate.describe('Requests per second this inbox\'s keys may make (on top of its tenant\'s limit).'),
+    apiBurst: ApiBurst.describe('Requests this inbox\'s keys may make at once before apiRequestsPerSecond applies.'),
   })
   .strict()
   .meta({ id: 'InboxLimits' })

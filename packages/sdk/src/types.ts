@@ -33,6 +33,7 @@ export type ApiErrorCode =
   | 'sending_paused'
   | 'internal_error'
   | 'service_unavailable'
+  | 'database_unavailable'
 
 /**
  * One page of a list: pass `nextCursor` as `after` to get the next one (null on the last page).
@@ -95,6 +96,10 @@ export interface TenantLimits {
   maxMessagesPerDay?: number | null
   /** Mail older than this many days is deleted (1-36500). */
   retentionDays?: number | null
+  /** Requests per second to the HTTP API, all the tenant's keys together (past it: 429 `rate_limited`). Unset: the deployment default. */
+  apiRequestsPerSecond?: number | null
+  /** Requests the tenant may make at once before `apiRequestsPerSecond` applies. Unset: the deployment default. */
+  apiBurst?: number | null
 }
 
 /**
@@ -698,6 +703,10 @@ export interface InboxLimits {
   sendPerDay?: number | null
   receivePerMinute?: number | null
   retentionDays?: number | null
+  /** Requests per second this inbox's keys may make (within its tenant's limit). */
+  apiRequestsPerSecond?: number | null
+  /** Requests this inbox's keys may make at once before `apiRequestsPerSecond` applies. */
+  apiBurst?: number | null
 }
 
 /**

@@ -83,7 +83,12 @@ export async function authenticate(database: Database, key: string, now: Date): 
     expires_at: string | Date | null
     revoked_at: string | Date | null
     tenant_suspended: boolean
-  }>(database, sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`)
+  }>(
+    database,
+    sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`,
+    // Each key waits in its own line for a connection: one key's flood of lookups does not queue ahead of another's.
+    `auth:${keyPrefix(key)}`,
+  )
   const r = rows[0]
   if (!r) return { ok: false, reason: 'unknown' }
   if (r.revoked_at) return { ok: false, reason: 'revoked' }

@@ -8,6 +8,9 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { SQL } from 'drizzle-orm'
 import * as schema from './schema.js'
+import { DbGate } from './gate.js'
+import { DatabaseUnavailable, DbHealth, isConnectionError } from './health.js'
+import { postgresListener, reconnectBackoff } from './listener.js'
 
 export type Schema = typeof schema
 export type Db = PgDatabase<PgQueryResultHKT, Schema>
@@ -23,8 +26,15 @@ export interface Database {
   sessionIsRuntimeRole: boolean
   /** The connection URL (real Postgres only). */
   url?: string
-  /** LISTEN on a dedicated connection; returns the function that stops listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>
+  /** Hands out the pool's connections, tenants taking turns (db/gate.ts). */
+  gate: DbGate
+  /** Whether the database can be reached (db/health.ts). */
+  health: DbHealth
+  /**
+   * LISTEN on a dedicated connection; returns the function that stops listening. `onReconnect`
+   * runs after the connection was lost and listens again (notifications in between are lost).
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -32,27 +42,43 @@ export interface PostgresOptions {
   url: string
   max?: number
   runtime: boolean
+  /** Connections one tenant may hold at once (default: half the pool). */
+  perTenant?: number
 }
 
-export function openPostgres({ url, max = 10, runtime }: PostgresOptions): Database {
+export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOptions): Database {
   const sql = postgres(url, {
     max,
     onnotice: () => {},
     connect_timeout: 10,
     idle_timeout: 60,
+    // postgres.js waits up to 20 s between connection attempts after repeated failures: after an
+    // outage the pool would come back that late. At most a second here.
+    backoff: reconnectBackoff,
     connection: { application_name: runtime ? 'mailroom' : 'mailroom-admin' },
+  })
+  // One listening connection per process, opened on first use.
+  let listener: ReturnType<typeof postgresListener> | null = null
+  const health = new DbHealth({
+    // In a transaction like every statement here (db/scope.ts: none on postgres.js's shared pool).
+    probe: async () => {
+      await sql.begin((tx) => tx`select 1`)
+    },
   })
   return {
     kind: 'postgres',
     db: drizzlePg(sql, { schema }) as unknown as Db,
     url,
     sessionIsRuntimeRole: runtime,
-    async listen(channel, onPayload) {
-      const sub = await sql.listen(channel, onPayload)
-      return async () => sub.unlisten()
+    gate: new DbGate({ slots: max, perKey: Math.min(max, perTenant ?? Math.max(1, Math.ceil(max / 2))) }),
+    health,
+    async listen(channel, onPayload, onReconnect) {
+      listener ??= postgresListener(url)
+      return listener.listen(channel, onPayload, onReconnect)
     },
     async close() {
-      await sql.end({ timeout: 5 })
+      health.stop()
+      await Promise.all([sql.end({ timeout: 5 }), listener?.close()])
     },
   }
 }
@@ -75,6 +101,11 @@ export function pgliteDatabase(pg: PGlite): Database {
     kind: 'pglite',
     db: drizzlePglite(pg, { schema }) as unknown as Db,
     sessionIsRuntimeRole: false,
+    // One transaction at a time runs in PGlite anyway: the gate decides whose is next. No request is
+    // shed for the embedded store (a development database has no deadline to protect).
+    gate: new DbGate({ slots: 1, perKey: 1, ignoreDeadlines: true, maxQueuePerKey: Number.POSITIVE_INFINITY }),
+    // In-process: it cannot become unreachable.
+    health: new DbHealth({ probe: async () => {} }),
     async listen(channel, onPayload) {
       const unsub = await pg.listen(channel, onPayload)
       return async () => unsub()
@@ -83,6 +114,24 @@ export function pgliteDatabase(pg: PGlite): Database {
       await pg.close()
     },
   }
+}
+
+/**
+ * Runs `work` on `database` holding a connection for `key` (a tenant): after its turn at the gate,
+ * failing at once while the database is known to be down, and turning a lost or refused
+ * connection into DatabaseUnavailable (503 / SMTP 451) for the callers.
+ */
+export async function onConnection<T>(database: Database, key: string, work: () => Promise<T>): Promise<T> {
+  database.health.check()
+  return database.gate.run(key, async () => {
+    try {
+      return await work()
+    } catch (err) {
+      database.health.failed(err)
+      if (isConnectionError(err) && !(err instanceof DatabaseUnavailable)) throw new DatabaseUnavailable(err)
+      throw err
+    }
+  })
 }
 
 /** The Postgres error code behind a driver or drizzle error, if any. */

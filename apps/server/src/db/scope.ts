@@ -1,6 +1,7 @@
 // The one door to tenant data: a transaction bound to a tenant (and optionally an inbox).
 import { sql, type SQL } from 'drizzle-orm'
-import { rawRows, type Database, type Tx } from './client.js'
+import { onConnection, rawRows, type Database, type Tx } from './client.js'
+import { isConnectionError } from './health.js'
 
 export interface TenantScope {
   /** Internal uuid of the tenant. */
@@ -20,24 +21,48 @@ export async function withTenant<T>(database: Database, scope: TenantScope, fn: 
   if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) {
     throw new Error('withTenant: tenantId/inboxId must be uuids')
   }
-  return database.db.transaction(async (tx) => {
-    if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
-    await tx.execute(
-      sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`,
-    )
-    return fn(tx)
-  })
+  return onConnection(database, scope.tenantId, () =>
+    transaction(database, async (tx) => {
+      if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
+      await tx.execute(
+        sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`,
+      )
+      return fn(tx)
+    }),
+  )
 }
 
 /**
  * Runs `fn` as the runtime role with no tenant set: only the narrow SECURITY DEFINER lookups
- * (`mailroom_authenticate`, `mailroom_route`) return anything here.
+ * (`mailroom_authenticate`, `mailroom_route`) return anything here. `key` names whose turn it is
+ * at the connection gate (default: one line shared by all such lookups).
  */
-export async function withoutTenant<T>(database: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return database.db.transaction(async (tx) => {
-    if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
-    return fn(tx)
-  })
+export async function withoutTenant<T>(database: Database, fn: (tx: Tx) => Promise<T>, key = '-'): Promise<T> {
+  return onConnection(database, key, () =>
+    transaction(database, async (tx) => {
+      if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
+      return fn(tx)
+    }),
+  )
+}
+
+/**
+ * A transaction, tried again once when its connection turns out dead before `fn` began (a pooled
+ * connection whose backend was terminated or restarted fails at BEGIN: nothing ran, so nothing can
+ * run twice). A connection lost after `fn` began fails the caller, who decides.
+ */
+async function transaction<T>(database: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    let began = false
+    try {
+      return await database.db.transaction((tx) => {
+        began = true
+        return fn(tx)
+      })
+    } catch (err) {
+      if (began || attempt >= 1 || !isConnectionError(err)) throw err
+    }
+  }
 }
 
 /**
@@ -59,6 +84,6 @@ export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
  * #823 / #1189: UNSAFE_TRANSACTION at best, another request's statements inside that transaction
  * at worst), so nothing runs outside sql.begin().
  */
-export async function lookupWithoutTenant<T>(database: Database, query: SQL): Promise<T[]> {
-  return withoutTenant(database, (tx) => rawRows<T>(tx, query))
+export async function lookupWithoutTenant<T>(database: Database, query: SQL, key?: string): Promise<T[]> {
+  return withoutTenant(database, (tx) => rawRows<T>(tx, query), key)
 }

@@ -29,7 +29,8 @@ import { toPublicId } from '../lib/ids.js'
 import { after as afterPosition, microsOf, pageOf } from '../lib/cursor.js'
 import { getInbox } from '../inboxes/service.js'
 import { inboxes } from '../inboxes/tables.js'
-import { effectiveLimits, getTenant, isDescendant, limitsExceeding } from '../tenancy/service.js'
+import { assertWithinParent, capOf, getTenant, isDescendant } from '../tenancy/service.js'
+import { limitDefaults } from '../limits/api-rate.js'
 import { getMessage } from '../messages/service.js'
 import { sendMessage } from './send.js'
 import { outbox, suppressions, type SuppressionRow } from './tables.js'
@@ -56,7 +57,7 @@ function suppressionToWire(s: SuppressionRow) {
   return { address: s.address, reason: s.reason, detail: s.detail, createdAt: s.createdAt.toISOString() }
 }
 
-const INBOX_LIMIT_KEYS = ['sendPerMinute', 'sendPerDay', 'receivePerMinute', 'retentionDays'] as const
+const INBOX_LIMIT_KEYS = ['sendPerMinute', 'sendPerDay', 'receivePerMinute', 'retentionDays', 'apiRequestsPerSecond', 'apiBurst'] as const
 
 export function registerDeliveryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const { database } = deps
@@ -147,7 +148,7 @@ export function registerDeliveryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const limitsOf = async (tx: Tx, inboxId: string) => {
     const inbox = await getInbox(tx, inboxId)
     if (!inbox) throw notFound('inbox')
-    const tenant = await effectiveLimits(tx, inbox.tenantId)
+    const tenant = await capOf(tx, inbox.tenantId, limitDefaults(deps.config))
     const own = inbox.limits ?? {}
     const effective: Record<string, number | null> = {}
     for (const k of INBOX_LIMIT_KEYS) {
@@ -191,11 +192,7 @@ export function registerDeliveryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const res = await withTenant(database, scopeOf(c.get('principal')), async (tx) => {
         const inbox = await getInbox(tx, inboxId)
         if (!inbox) throw notFound('inbox')
-        const tenant = await effectiveLimits(tx, inbox.tenantId)
-        const cap: TenantLimits = {}
-        for (const k of INBOX_LIMIT_KEYS) if (typeof tenant[k] === 'number') cap[k] = tenant[k]
-        const over = limitsExceeding(input as TenantLimits, cap)
-        if (over.length) throw new ApiError('validation_error', `limits exceed the tenant's: ${over.join(', ')}`, over.map((o) => ({ path: 'body', message: o })))
+        await assertWithinParent(tx, inbox.tenantId, input as TenantLimits, limitDefaults(deps.config), { path: 'body', only: INBOX_LIMIT_KEYS })
         const limits: Record<string, number> = {}
         for (const k of INBOX_LIMIT_KEYS) if (typeof input[k] === 'number') limits[k] = input[k]
         await tx.update(inboxes).set({ limits, updatedAt: new Date() }).where(eq(inboxes.id, inboxId))
@@ -267,7 +264,9 @@ export function registerDeliveryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       responses: { 204: { description: 'Removed.' } },
     }),
     async (c) => {
-      const address = decodeURIComponent(c.req.valid('param').address).trim().toLowerCase()
+      // Hono has decoded the parameter already; decoding again would turn a literal %25 into % (and
+      // throw URIError, a 500, on a malformed sequence).
+      const address = c.req.valid('param').address.trim().toLowerCase()
       const deleted = await withTenant(database, scopeOf(c.get('principal')), (tx) =>
         tx.delete(suppressions).where(eq(suppressions.address, address)).returning({ id: suppressions.id }),
       )

@@ -24,7 +24,22 @@ export class Hub {
   constructor(private readonly log: Logger) {}
 
   async start(database: Database): Promise<void> {
-    this.stopListening = await database.listen(MAIL_CHANNEL, (payload) => this.dispatch(payload))
+    this.stopListening = await database.listen(
+      MAIL_CHANNEL,
+      (payload) => this.dispatch(payload),
+      () => this.resync(),
+    )
+  }
+
+  /**
+   * The listening connection was lost and is back: arrivals notified meanwhile were not heard, so
+   * every waiter and stream of this process looks again from its cursor (a look finds nothing new
+   * when nothing came).
+   */
+  resync(): void {
+    this.log.info('listening again after a lost database connection: waiters look again')
+    for (const [inboxId, set] of this.byInbox) for (const l of [...set]) l({ tenantId: '', inboxId, seq: Number.MAX_SAFE_INTEGER, eventSeq: Number.MAX_SAFE_INTEGER })
+    for (const [tenantId, set] of this.byTenant) for (const l of [...set]) l({ tenantId, inboxId: '', seq: Number.MAX_SAFE_INTEGER, eventSeq: Number.MAX_SAFE_INTEGER })
   }
 
   async stop(): Promise<void> {

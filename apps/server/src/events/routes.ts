@@ -4,7 +4,7 @@ import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
 import type { AppEnv, Deps } from '../http/context.js'
 import { defineRoute } from '../http/route.js'
-import { ApiError } from '../http/errors.js'
+import { ApiError, transientError } from '../http/errors.js'
 import { scopeOf } from '../http/auth.js'
 import { sql } from 'drizzle-orm'
 import { withTenant } from '../db/scope.js'
@@ -43,7 +43,7 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
               return Number(row?.event_seq ?? 0)
             })
       // 429 before the stream starts, when the tenant (or the key's inbox) holds its most already.
-      const release = deps.held.acquire(scope.tenantId, scope.inboxId ?? null)
+      const release = deps.held.acquire(scope.tenantId, scope.inboxId ?? null, 'stream')
       return streamSSE(c, async (stream) => {
         const signal = c.req.raw.signal
         let wake: (() => void) | null = null
@@ -57,12 +57,20 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           while (!signal.aborted && !stream.aborted) {
             const woken = new Promise<void>((r) => (wake = r))
             for (;;) {
-              const rows = await withTenant(deps.database, scope, async (tx) => {
-                const list = await eventsAfter(tx, last, BATCH, scope.inboxId)
-                if (list.length === 0) return []
-                const cipher = await deps.crypto.cipher(tx, scope.tenantId)
-                return list.map((e) => eventToWire(e, cipher))
-              })
+              let rows: Awaited<ReturnType<typeof eventToWire>>[]
+              try {
+                rows = await withTenant(deps.database, scope, async (tx) => {
+                  const list = await eventsAfter(tx, last, BATCH, scope.inboxId)
+                  if (list.length === 0) return []
+                  const cipher = await deps.crypto.cipher(tx, scope.tenantId)
+                  return list.map((e) => eventToWire(e, cipher))
+                })
+              } catch (err) {
+                // The database went away: the stream stays open and looks again once it is back
+                // (the keep-alives go on meanwhile; the cursor makes the look lose nothing).
+                if (!transientError(err)) throw err
+                break
+              }
               for (const e of rows) {
                 await stream.writeSSE({ id: e.id, event: e.type, data: JSON.stringify(e) })
                 last = Number(e.id)

@@ -5,7 +5,7 @@
 // rescans; a match answers 200, the deadline 204, a client that goes away just drops the entry.
 import type { ServerResponse } from 'node:http'
 import type { TenantScope } from '../db/scope.js'
-import { ApiError, errorBody } from '../http/errors.js'
+import { ApiError, errorBody, transientError } from '../http/errors.js'
 import { encodeWaitCursor, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps } from '../messages/wait.js'
 import type { HeldRequests } from './held.js'
 
@@ -189,8 +189,9 @@ export class WaitRegistry {
   private sendError(w: Wait, err: unknown) {
     // The same envelope the HTTP error handler writes.
     if (!(err instanceof ApiError)) {
-      this.deps.log.error('unhandled error', { requestId: w.requestId, err: (err as Error)?.stack ?? String(err) })
-      err = new ApiError('internal_error', 'internal error')
+      const transient = transientError(err)
+      if (!transient) this.deps.log.error('unhandled error', { requestId: w.requestId, err: (err as Error)?.stack ?? String(err) })
+      err = transient ?? new ApiError('internal_error', 'internal error')
     }
     const e = err as ApiError
     w.sink!.send(e.status, { ...e.headers, 'X-Request-Id': w.requestId }, JSON.stringify(errorBody(e.code, e.message, w.requestId)))

@@ -1,7 +1,9 @@
 // The HTTP door: builds the Hono app from its dependencies. No domain logic lives here.
 import { randomBytes } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
+import { routePath } from 'hono/route'
 import { sql } from 'drizzle-orm'
 import { withoutTenant } from '../db/scope.js'
 import type { AppEnv, Deps } from './context.js'
@@ -19,6 +21,10 @@ import { registerAuditRoutes } from '../audit/routes.js'
 import { registerWebhookRoutes } from '../webhooks/routes.js'
 import { registerDomainRoutes } from '../domains/routes.js'
 import { idempotencyMiddleware } from '../idempotency/middleware.js'
+import { withDeadline } from '../db/gate.js'
+import { storableInput } from './storable.js'
+import { safeEqual } from '../apikeys/secret.js'
+import { toPublicId } from '../lib/ids.js'
 
 export const API_VERSION = '0.1.0'
 const MAX_JSON_BODY = 1024 * 1024
@@ -30,12 +36,27 @@ export function createApp(deps: Deps) {
     },
   })
 
+  // Long-lived by design: their duration says nothing about the server's speed.
+  const HELD_ROUTES = new Set(['/v1/events', '/v1/inboxes/:id/messages/wait'])
   app.use('*', async (c, next) => {
+    const started = performance.now()
     const incoming = c.req.header('x-request-id')
     const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : `req_${randomBytes(12).toString('hex')}`
     c.set('requestId', requestId)
     c.header('X-Request-Id', requestId)
-    await next()
+    // The database work this request starts waits for a connection at most until then (db/gate.ts).
+    await withDeadline(Date.now() + deps.config.dbQueueTimeoutMs, next)
+    // The route of the handler that answered (the router also matches later patterns: `/messages/wait` is also `/messages/:messageId`).
+    const matched = routePath(c)
+    const route = matched.endsWith('*') ? 'unmatched' : matched
+    const status = c.res.status
+    const seconds = (performance.now() - started) / 1000
+    deps.metrics.httpRequests.inc({ method: c.req.method, route, status })
+    if (!HELD_ROUTES.has(route)) deps.metrics.httpDuration.observe({ method: c.req.method, route }, seconds)
+    const principal = c.get('principal') as AppEnv['Variables']['principal'] | undefined
+    const tenant = principal?.tenantId ? toPublicId('tenant', principal.tenantId) : undefined
+    if (tenant) deps.metrics.tenantRequest(tenant)
+    deps.log.info('request', { requestId, method: c.req.method, route, status, ms: Math.round(seconds * 10_000) / 10, ...(tenant ? { tenantId: tenant } : {}) })
   })
   // Sends carry attachments as base64: room for the largest message (4/3 of it) plus the JSON around it.
   const maxSendBody = Math.ceil((deps.config.maxMessageBytes * 4) / 3) + MAX_JSON_BODY
@@ -55,6 +76,7 @@ export function createApp(deps: Deps) {
     c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : (c.req.method === 'POST' && SEND_PATH.test(c.req.path) ? sendLimit : jsonLimit)(c, next),
   )
   app.use('/v1/*', authMiddleware(deps))
+  app.use('/v1/*', storableInput())
   app.use('/v1/*', idempotencyMiddleware(deps))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -93,11 +115,21 @@ export function createApp(deps: Deps) {
   app.get('/readyz', async (c) => {
     try {
       // In a transaction like every other statement (db/scope.ts: none on postgres.js's shared pool).
-      await withoutTenant(deps.database, (tx) => tx.execute(sql`select 1`))
+      await withoutTenant(deps.database, (tx) => tx.execute(sql`select 1`), 'readyz')
       return c.json({ ok: true })
     } catch {
-      return c.json(errorBody('service_unavailable', 'database unreachable', c.get('requestId')), 503)
+      c.header('Retry-After', '2')
+      return c.json(errorBody('database_unavailable', 'not ready: the database cannot be reached', c.get('requestId')), 503)
     }
+  })
+  // Prometheus metrics, for the operator key only (or without a key on MAILROOM_METRICS_PORT).
+  app.get('/metrics', async (c) => {
+    const operatorKey = deps.config.operatorKey
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')
+    if (!operatorKey) throw new ApiError('forbidden', '/metrics needs MAILROOM_OPERATOR_KEY (send it as Bearer), or MAILROOM_METRICS_PORT for a listener of its own')
+    if (!m || m[1]!.length !== operatorKey.length || !safeEqual(m[1]!, operatorKey)) throw new ApiError('unauthorized', '/metrics needs the operator key: Authorization: Bearer <MAILROOM_OPERATOR_KEY>')
+    const { contentType, body } = await deps.metrics.render()
+    return c.body(body, 200, { 'Content-Type': contentType })
   })
 
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`, c.get('requestId')), 404))

@@ -3,7 +3,8 @@ import type { MiddlewareHandler } from 'hono'
 import type { AppEnv, Deps, Principal } from './context.js'
 import { ApiError, notFound } from './errors.js'
 import { authenticate, touchApiKey } from '../apikeys/service.js'
-import { safeEqual } from '../apikeys/secret.js'
+import { hashKey, safeEqual } from '../apikeys/secret.js'
+import { rateLimitHeaders, type Decision } from '../limits/api-rate.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getTenant } from '../tenancy/service.js'
@@ -29,6 +30,11 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
       principal = { kind: 'operator', tenantId: null, inboxId: null }
       if (actAs) principal = { ...principal, tenantId: await resolveActAs(deps, null, actAs) }
     } else {
+      // A key this process has seen, whose tenant (or inbox) has used up its request rate: refused
+      // before any database work.
+      const keyHash = hashKey(key)
+      const early = deps.rateLimiter.precheck(keyHash)
+      if (early) throw rateLimited(deps, early)
       const now = deps.clock.now()
       const auth = await authenticate(deps.database, key, now)
       if (!auth.ok) {
@@ -48,6 +54,10 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
         const tenantId = actAs ? await resolveActAs(deps, auth.tenantId, actAs) : auth.tenantId
         principal = { kind: 'tenant', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId, inboxId: null }
       }
+      // The key's own tenant pays for the request, also when it acts inside a descendant.
+      const decision = await deps.rateLimiter.take(keyHash, auth.tenantId, auth.scope === 'inbox' ? auth.inboxId : null)
+      for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v)
+      if (!decision.ok) throw rateLimited(deps, decision)
       const last = lastTouched.get(auth.keyId) ?? 0
       if (now.getTime() - last > TOUCH_EVERY_MS) {
         lastTouched.set(auth.keyId, now.getTime())
@@ -59,6 +69,16 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
     if (principal.tenantId) deps.usage.record(principal.tenantId, principal.inboxId, utcDay(deps.clock.now()))
     await next()
   }
+}
+
+function rateLimited(deps: Deps, d: Decision): ApiError {
+  deps.metrics.rateLimited.inc({ limit: `api_${d.policy}` })
+  return new ApiError(
+    'rate_limited',
+    `request rate limit of this ${d.policy} reached (${d.rate.perSecond} per second, ${d.rate.burst} at once); retry in ${d.retryAfter}s`,
+    undefined,
+    rateLimitHeaders(d),
+  )
 }
 
 /**

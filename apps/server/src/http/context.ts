@@ -13,6 +13,8 @@ import type { ApiRequestMeter } from '../usage/service.js'
 import type { DeliveryWorker } from '../delivery/worker.js'
 import type { WebhookWorker } from '../webhooks/worker.js'
 import type { DnsResolver } from '../mail/authentication.js'
+import type { ApiRateLimiter } from '../limits/api-rate.js'
+import type { Metrics } from '../lib/metrics.js'
 
 export interface Deps {
   database: Database
@@ -30,6 +32,10 @@ export interface Deps {
   attachments: AttachmentDecoder
   /** Counts API requests per tenant/inbox/day for usage metering. */
   usage: ApiRequestMeter
+  /** Request-rate limits of the HTTP API per tenant and inbox key (limits/api-rate.ts). */
+  rateLimiter: ApiRateLimiter
+  /** Prometheus metrics of this process (lib/metrics.ts). */
+  metrics: Metrics
   /** Outbound delivery workers (absent: sends stay queued until a worker runs). */
   delivery?: DeliveryWorker
   /** Webhook delivery workers (absent: deliveries stay pending until a worker runs). */

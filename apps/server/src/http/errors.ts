@@ -4,6 +4,8 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ZodError } from 'zod'
 import type { Logger } from '../lib/log.js'
+import { DatabaseUnavailable, isConnectionError } from '../db/health.js'
+import { ShedError } from '../db/gate.js'
 
 export interface Issue {
   path: string
@@ -39,8 +41,28 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, i
   return { error: { code, message, requestId, ...(issues ? { issues } : {}) } }
 }
 
+/**
+ * The answer for failures that are not the request's fault and pass: the database out of reach
+ * (503 `database_unavailable`), or no connection free before the request's deadline (503
+ * `service_unavailable`). Both say when to try again. Null for anything else.
+ */
+export function transientError(err: unknown): ApiError | null {
+  if (err instanceof ShedError) {
+    return new ApiError('service_unavailable', 'the server is busy: no database connection came free in time; retry shortly', undefined, { 'Retry-After': '1' })
+  }
+  if (err instanceof DatabaseUnavailable || isConnectionError(err)) {
+    return new ApiError('database_unavailable', 'the database is unavailable; retry shortly', undefined, { 'Retry-After': '2' })
+  }
+  return null
+}
+
 export function handleError(err: Error, c: Context, log: Logger): Response {
   const requestId = (c.get('requestId') as string | undefined) ?? 'unknown'
+  const transient = transientError(err)
+  if (transient) {
+    log.warn('request failed: database unavailable or busy', { requestId, err: String(err.message) })
+    err = transient
+  }
   if (err instanceof ApiError) {
     for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v)
     return c.json(errorBody(err.code, err.message, requestId, err.issues), err.status as 400)

@@ -19,6 +19,10 @@ export interface ClaimLoopOptions {
   run: (tenantId: string, id: string) => Promise<void>
 }
 
+/** After a failed claim, the next waits this long, doubling per failure up to the cap. */
+const BACKOFF_MIN_MS = 250
+const BACKOFF_MAX_MS = 4_000
+
 export class ClaimLoop {
   private active = 0
   private pumping = false
@@ -26,6 +30,11 @@ export class ClaimLoop {
   private scheduled = false
   private stopped = true
   private idleWaiters: (() => void)[] = []
+  // While claims fail (the database is away), kicks wait out a growing pause instead of each
+  // trying (and logging) again; the first claim that works ends the pause.
+  private failures = 0
+  private pausedUntil = 0
+  private resume: NodeJS.Timeout | null = null
 
   constructor(private readonly o: ClaimLoopOptions) {}
 
@@ -36,12 +45,23 @@ export class ClaimLoop {
   /** No new claims; resolves once what is in flight has finished. */
   stop(): Promise<void> {
     this.stopped = true
+    if (this.resume) clearTimeout(this.resume)
+    this.resume = null
     return this.idle()
   }
 
   /** Something may be due: claim soon (coalesced). */
   kick(): void {
     if (this.stopped || this.scheduled) return
+    const wait = this.pausedUntil - Date.now()
+    if (wait > 0) {
+      this.resume ??= setTimeout(() => {
+        this.resume = null
+        this.kick()
+      }, wait)
+      this.resume.unref?.()
+      return
+    }
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
@@ -71,6 +91,9 @@ export class ClaimLoop {
         const free = this.o.concurrency - this.active
         if (free <= 0 || this.stopped) break
         const claimed = await this.o.claim(free)
+        if (this.failures > 0) this.o.log.info(`${this.o.name} claims work again`, { after: this.failures })
+        this.failures = 0
+        this.pausedUntil = 0
         for (const c of claimed) {
           this.active++
           this.o
@@ -85,7 +108,10 @@ export class ClaimLoop {
         if (claimed.length === free) this.again = true
       } while (this.again)
     } catch (err) {
-      if (!this.stopped) this.o.log.warn(`${this.o.name} claim failed`, { err: String(err) })
+      this.failures++
+      this.pausedUntil = Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1))
+      // One line per outage, not one per attempt.
+      if (!this.stopped && this.failures === 1) this.o.log.warn(`${this.o.name} claim failed; backing off until it works`, { err: String(err) })
     } finally {
       this.pumping = false
       this.settle()

@@ -17,6 +17,8 @@ import { bulkInsert } from '../db/bulk.js'
 import type { TenantCrypto, Cipher } from '../crypto/service.js'
 import type { TenantLimits } from '@mailroom/contract'
 import type { Logger } from '../lib/log.js'
+import { isConnectionError } from '../db/health.js'
+import type { Metrics } from '../lib/metrics.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { FairQueue } from '../lib/fair-queue.js'
 import { jobs } from '../jobs/tables.js'
@@ -83,6 +85,8 @@ export interface IngestOptions {
   onParsed?: (tx: Tx, cipher: Cipher, tenantId: string, row: MessageRow, parsed: ParsedMessage, raw: Buffer) => Promise<void>
   /** Which parsed messages onParsed wants (others skip the savepoint). Default: all. */
   onParsedWants?: (parsed: ParsedMessage) => boolean
+  /** Counts messages accepted and parsed. */
+  metrics?: Pick<Metrics, 'messagesAccepted' | 'messagesParsed'>
 }
 
 export type Stored = { tenantId: string; rawId: string; messageIds: string[] }
@@ -183,6 +187,7 @@ export class Ingest {
         this.startCommitters()
       })
       if (!analysis) for (const s of stored) this.kick(s.tenantId, s.rawId)
+      this.o.metrics?.messagesAccepted.inc({ direction: env.direction ?? 'inbound' }, stored.length)
       return stored
     } finally {
       this.inFlight--
@@ -413,6 +418,7 @@ export class Ingest {
     webhooksExist: boolean,
     bytesOf: Map<string, Buffer>,
   ): Promise<void> {
+    for (const row of rows) this.o.metrics?.messagesParsed.inc({ status: row.parseStatus })
     const onParsed = this.o.onParsed
     if (onParsed) {
       for (const [i, v] of visible.entries()) {
@@ -483,7 +489,8 @@ export class Ingest {
         )
         for (const c of claimed) this.kick(c.tenant_id, c.ref_id)
       } catch (err) {
-        if (!this.stopped) this.o.log.warn('ingest sweep failed', { err: String(err) })
+        // While the database is away, one line at most (the sweep tries again on its own).
+        if (!this.stopped && !isConnectionError(err)) this.o.log.warn('ingest sweep failed', { err: String(err) })
       }
     }
     void sweep()

@@ -10,6 +10,8 @@ import { RouteLookup } from './routes-lookup.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
 import { QuotaError, type Recipient } from '../messages/ingest.js'
+import { ConnectionGuard } from './guard.js'
+import { isConnectionError } from '../db/health.js'
 import { inboundVerdictCached } from '../rules/service.js'
 import { isVerifiedDomain } from '../domains/routing.js'
 import { inboxes } from '../inboxes/tables.js'
@@ -26,9 +28,20 @@ interface SessionState {
 const LIMITS_TTL_MS = 5_000
 
 export function createSmtpServer(deps: Deps): SMTPServer {
-  const { config, database, log, clock } = deps
-  const perIp = new Map<string, number>()
+  const { config, database, log, clock, metrics } = deps
   const state = new WeakMap<SMTPServerSession, SessionState>()
+  const guard = new ConnectionGuard({
+    maxPerIp: config.smtpMaxConnectionsPerIp,
+    idleSeconds: config.smtpIdleSeconds,
+    sessionSeconds: config.smtpSessionSeconds,
+    maxCommands: config.smtpMaxCommands,
+    maxErrors: config.smtpMaxErrors,
+    onReply: (code) => metrics.smtpReplies.inc({ code }),
+    onDrop: (reason, ip) => {
+      metrics.smtpDropped.inc({ reason })
+      log.info('smtp connection closed by the server', { reason, ip })
+    },
+  })
   const routes = new RouteLookup(database)
   const limitsCache = new Map<string, { at: number; limits: TenantLimits; inbox: InboxLimits }>()
 
@@ -57,36 +70,33 @@ export function createSmtpServer(deps: Deps): SMTPServer {
     disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     logger: false,
-    socketTimeout: 60_000,
+    // The guard closes connections that complete no command in time; the socket timeout is the backstop.
+    socketTimeout: config.smtpIdleSeconds * 1000,
     closeTimeout: 5_000,
 
     onConnect(session, callback) {
-      const ip = session.remoteAddress
-      const n = (perIp.get(ip) ?? 0) + 1
-      if (n > config.smtpMaxConnectionsPerIp) {
-        return callback(smtpError(421, '4.7.0 Too many connections from your address, try again later'))
-      }
-      perIp.set(ip, n)
-      ;(session as SMTPServerSession & { counted?: boolean }).counted = true
+      const refusal = guard.admit(server, session)
+      if (refusal) return callback(smtpError(421, refusal))
       callback()
     },
 
     onClose(session) {
-      if (!(session as SMTPServerSession & { counted?: boolean }).counted) return
-      const ip = session.remoteAddress
-      const n = (perIp.get(ip) ?? 1) - 1
-      if (n <= 0) perIp.delete(ip)
-      else perIp.set(ip, n)
+      guard.closed(session)
     },
 
     onMailFrom(_address, session, callback) {
       state.set(session, { recipients: [] })
+      guard.transactionStarted(session)
       callback()
     },
 
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const rcpt = address.address.toLowerCase()
       const domain = rcpt.slice(rcpt.lastIndexOf('@') + 1)
+      const accepted = state.get(session)?.recipients ?? []
+      if (accepted.length >= config.smtpMaxRecipients && !accepted.some((r) => r.address === rcpt)) {
+        return callback(smtpError(452, `4.5.3 Too many recipients (at most ${config.smtpMaxRecipients} per message)`))
+      }
       void (async () => {
         const route = await routes.route(rcpt)
         if (!route) {
@@ -96,6 +106,8 @@ export function createSmtpServer(deps: Deps): SMTPServer {
           throw smtpError(550, `5.1.1 <${rcpt}>: no such mailbox`)
         }
         if (route.tenant_suspended) throw smtpError(451, '4.7.1 Mailbox temporarily unavailable, try again later')
+        const crowded = guard.recipient(session, route.tenant_id)
+        if (crowded) throw smtpError(451, crowded)
         const { limits, inbox } = await limitsFor(route.tenant_id, route.inbox_id)
         const maxBytes = Math.min(config.maxMessageBytes, limits.maxMessageBytes ?? Infinity)
         const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, string> | false) : false
@@ -130,17 +142,23 @@ export function createSmtpServer(deps: Deps): SMTPServer {
         () => callback(),
         (err: unknown) => {
           if ((err as SmtpError).responseCode) return callback(err as SmtpError)
-          log.error('smtp rcpt failed', { err: String(err) })
+          if (isConnectionError(err)) log.warn('smtp rcpt deferred: the database is unavailable', { err: String(err) })
+          else log.error('smtp rcpt failed', { err: String(err) })
           callback(smtpError(451, '4.3.0 Temporary server error, try again later'))
         },
       )
     },
 
-    onData(stream, session, callback) {
+    onData(stream, session, rawCallback) {
+      const callback: typeof rawCallback = (err, message) => {
+        guard.transactionEnded(session)
+        rawCallback(err, message)
+      }
       const chunks: Buffer[] = []
       let size = 0
       stream.on('data', (chunk: Buffer) => {
         size += chunk.length
+        guard.data(session, chunk.length)
         if (size <= config.maxMessageBytes) chunks.push(chunk)
       })
       stream.on('error', (err) => callback(err))
@@ -166,7 +184,8 @@ export function createSmtpServer(deps: Deps): SMTPServer {
                     : smtpError(452, '4.2.2 The recipient has reached its daily message quota, try again later'),
                 )
               }
-              log.error('smtp accept failed', { err: String((err as Error).stack ?? err) })
+              if (isConnectionError(err)) log.warn('smtp accept deferred: the database is unavailable', { err: String(err) })
+              else log.error('smtp accept failed', { err: String((err as Error).stack ?? err) })
               callback(smtpError(451, '4.3.0 Temporary failure storing the message, try again later'))
             },
           )

@@ -20,14 +20,14 @@ import {
   createRootTenant,
   createTenantWithKey,
   deleteTenant,
-  effectiveLimits,
+  assertWithinParent,
   getTenant,
-  limitsExceeding,
   listChildren,
   tenantToWire,
   updateTenant,
 } from './service.js'
 import { getInbox, inboxToWire } from '../inboxes/service.js'
+import { limitDefaults } from '../limits/api-rate.js'
 import { actorOf, audit } from '../audit/service.js'
 
 const IdParam = z.object({ id: z.string().describe('Tenant id (`tnt_...`).') })
@@ -58,8 +58,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       }
       const { tenantId } = scopeOf(p)
       const result = await withTenant(database, { tenantId }, async (tx) => {
-        const over = limitsExceeding(input.limits, await effectiveLimits(tx, tenantId))
-        if (over.length) throw new ApiError('validation_error', `limits exceed the parent's: ${over.join(', ')}`, over.map((o) => ({ path: 'body.limits', message: o })))
+        await assertWithinParent(tx, tenantId, input.limits, limitDefaults(deps.config), { path: 'body.limits' })
         const created = await createTenantWithKey(tx, crypto, { parentId: tenantId, name: input.name, limits: input.limits, metadata: input.metadata })
         await audit(tx, created.tenant.id, actorOf(p), 'tenant.created', { type: 'tenant', id: toPublicId('tenant', created.tenant.id) }, { name: input.name, limits: input.limits ?? {} })
         return created
@@ -127,8 +126,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           throw new ApiError('forbidden', "a tenant's status and limits are set by its parent")
         }
         if (patch.limits && existing.parentId) {
-          const over = limitsExceeding(patch.limits, await effectiveLimits(tx, existing.parentId))
-          if (over.length) throw new ApiError('validation_error', `limits exceed the parent's: ${over.join(', ')}`, over.map((o) => ({ path: 'body.limits', message: o })))
+          await assertWithinParent(tx, existing.parentId, patch.limits, limitDefaults(deps.config), { path: 'body.limits' })
         }
         const updated = await updateTenant(tx, existing.id, patch)
         const action =

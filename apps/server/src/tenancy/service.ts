@@ -9,6 +9,7 @@ import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib
 import { tenants, type TenantRow } from './tables.js'
 import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
+import { ApiError } from '../http/errors.js'
 
 export function tenantToWire(t: TenantRow): Tenant {
   return {
@@ -61,6 +62,28 @@ export function limitsExceeding(asked: TenantLimits | undefined, parent: TenantL
     if (v === null || (typeof v === 'number' && v > cap)) bad.push(`${k} (parent allows ${cap})`)
   }
   return bad
+}
+
+/**
+ * The limits a tenant holds in its own right: its chain's tightest, and where the chain sets none,
+ * the deployment's defaults for the limits that have one (the API request rate).
+ */
+export async function capOf(tx: Tx, tenantId: string, defaults: TenantLimits): Promise<TenantLimits> {
+  return { ...defaults, ...(await effectiveLimits(tx, tenantId)) }
+}
+
+/**
+ * Refuses limits asked for a child (a tenant, or an inbox) that exceed what its parent holds:
+ * `validation_error` naming each. `path` is where the limits sit in the request body.
+ */
+export async function assertWithinParent(tx: Tx, parentId: string, asked: TenantLimits | undefined, defaults: TenantLimits, opts: { path: string; only?: readonly (keyof TenantLimits)[] }): Promise<void> {
+  let cap = await capOf(tx, parentId, defaults)
+  if (opts.only) cap = Object.fromEntries(opts.only.flatMap((k) => (typeof cap[k] === 'number' ? [[k, cap[k]]] : []))) as TenantLimits
+  const over = limitsExceeding(asked, cap)
+  if (over.length) {
+    const whose = opts.only ? "the tenant's" : "the parent's"
+    throw new ApiError('validation_error', `limits exceed ${whose}: ${over.join(', ')}`, over.map((o) => ({ path: opts.path, message: o })))
+  }
 }
 
 interface CreateTenantInput {

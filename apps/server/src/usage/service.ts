@@ -4,6 +4,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import type { UsageRow } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { withTenant } from '../db/scope.js'
+import { isConnectionError } from '../db/health.js'
 import type { Logger } from '../lib/log.js'
 import { toPublicId } from '../lib/ids.js'
 import { NIL_UUID } from './tables.js'
@@ -186,6 +187,14 @@ export class ApiRequestMeter {
             for (const { inboxId, day, n } of inboxRows) await bump(tx, tenantId, inboxId, day, 'api_requests', n)
           })
         } catch (err) {
+          if (isConnectionError(err)) {
+            // The database is away: the counts wait for the next flush instead of being lost.
+            for (const { inboxId, day, n } of list) {
+              const key = `${tenantId}|${inboxId}|${day}`
+              this.pending.set(key, (this.pending.get(key) ?? 0) + n)
+            }
+            continue
+          }
           // A tenant deleted meanwhile: its counts go with it. Anything else is worth a line.
           this.log.warn('usage flush failed', { tenantId, err: String(err) })
         }

@@ -203,6 +203,10 @@ export class WebhookWorker {
 
   private async record(tenantId: string, d: typeof webhookDeliveries.$inferSelect, w: typeof webhooks.$inferSelect, startedAt: Date, r: Result) {
     await withTenant(this.o.database, { tenantId }, async (tx) => {
+      // The endpoint (and so this delivery) may have been deleted while the request was out: then
+      // there is nothing left to record. Locked, so a delete now waits for this record and takes it along.
+      const [still] = await tx.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(eq(webhookDeliveries.id, d.id)).for('update')
+      if (!still) return
       await tx.insert(webhookAttempts).values({
         tenantId,
         id: newUuid(),

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import type { DnsResolver } from '../../src/mail/authentication.js'
 import type { MailParser } from '../../src/messages/parser.js'
 import { startMailroom, type Running, type StartOptions } from '../../src/server.js'
-import { silentLogger } from '../../src/lib/log.js'
+import { silentLogger, type Logger } from '../../src/lib/log.js'
 import { createRootTenant } from '../../src/tenancy/service.js'
 import { toPublicId } from '../../src/lib/ids.js'
 import type { Clock } from '../../src/lib/clock.js'
@@ -32,6 +32,11 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     host: '127.0.0.1',
     domain: 'agents.test',
     logLevel: 'silent',
+    // Tests make requests as fast as they can and run on loaded machines: the request-rate limits
+    // and the wait for a database connection are tested where they are the subject, not in passing.
+    apiRequestsPerSecond: 1_000_000,
+    apiBurst: 1_000_000,
+    dbQueueTimeoutMs: 60_000,
     ...overrides,
   }
 }
@@ -45,6 +50,10 @@ export interface TestServerOptions {
   parser?: MailParser
   /** Outbound delivery options (transport, retry timing, reputation thresholds ...). */
   delivery?: StartOptions['delivery']
+  /** Webhook worker options. */
+  webhooks?: StartOptions['webhooks']
+  /** Where the server logs (default: nowhere). */
+  log?: Logger
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -53,13 +62,14 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const running = await startMailroom({
     config,
     stores: db,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     print: () => {},
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
     ...(opts.ingestLeaseSeconds ? { ingestLeaseSeconds: opts.ingestLeaseSeconds } : {}),
     ...(opts.parser ? { parser: opts.parser } : {}),
     ...(opts.delivery ? { delivery: opts.delivery } : {}),
+    ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
   })
   return {
     db,

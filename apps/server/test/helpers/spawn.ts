@@ -9,6 +9,9 @@ const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url
 /** What `pnpm start` / `pnpm mailroom` run: bundles the server, then runs the bundle on plain node. */
 const BIN = fileURLToPath(new URL('../../bin/mailroom.mjs', import.meta.url))
 
+/** The JSON log line a server writes once it listens: group 1 its HTTP port, group 2 its SMTP port. */
+export const STARTED_LINE = /"http":"[\d.]+:(\d+)","smtp":"[\d.]+:(\d+)"[^\n]*"msg":"mailroom started"/
+
 /** The environment of a child: no inherited Mailroom or database variables. */
 export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}

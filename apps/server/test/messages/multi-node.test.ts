@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeInbox, makeTenant, startTestServer, TEST_MASTER_KEY, type TestServer } from '../helpers/server.js'
-import { cleanEnv, stopChild } from '../helpers/spawn.js'
+import { cleanEnv, STARTED_LINE, stopChild } from '../helpers/spawn.js'
 import { onPostgres } from '../helpers/db.js'
 import nodemailer from 'nodemailer'
 
@@ -29,7 +29,7 @@ function startNode(databaseUrl: string) {
     const timer = setTimeout(() => reject(new Error(`second node did not start:\n${err}`)), 60_000)
     child.stderr!.on('data', (d) => {
       err += d
-      const m = /"msg":"mailroom started","http":"[\d.]+:(\d+)","smtp":"[\d.]+:(\d+)"/.exec(err)
+      const m = STARTED_LINE.exec(err)
       if (m) {
         clearTimeout(timer)
         resolve({ child, http: Number(m[1]), smtp: Number(m[2]) })

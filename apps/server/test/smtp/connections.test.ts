@@ -1,5 +1,6 @@
-// Connections: the per-address cap answers 421 to the extra connection and frees its slots when
-// clients leave; STARTTLS is offered and works once a certificate is configured.
+// Connections: the per-address cap makes an idle connection give way to a new one, answers 421 when
+// none is idle, and frees its slots when clients leave; STARTTLS is offered and works once a
+// certificate is configured.
 import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -42,20 +43,29 @@ async function connectWhenFree(): Promise<SmtpSession> {
 }
 
 describe('connection cap per client address', () => {
-  it('answers 421 to the connection over the cap, and admits a new one once a slot is free', async () => {
+  it('over the cap, the idlest connection gives way to the new one; with every one inside a mail transaction, the new one gets 421', async () => {
     const open: SmtpSession[] = []
     for (let i = 0; i < CAP; i++) open.push(await connectWhenFree())
     for (const s of open) expect(s.greeting).toMatch(/^220 /)
+    const closed = open.map((s) => new Promise<string>((r) => s.socket.once('close', () => r('closed'))))
+    // The idlest is the first one (the others greeted after it, and all sent nothing since).
     const extra = await openSmtp(server.running.smtpPort)
-    expect(extra.greeting).toMatch(/^421 4\.7\.0 /)
-    await extra.close()
-    // Refused connections never took a slot; closing one of the others frees exactly one.
+    expect(extra.greeting).toMatch(/^220 /)
+    expect(await closed[0]).toBe('closed')
+    open.shift()
+    open.push(extra)
+    // Every connection now starts a mail transaction: none of them is idle, none gives way.
+    for (const s of open) {
+      await s.command('EHLO client.example')
+      expect(await s.command('MAIL FROM:<a@example.com>')).toMatch(/^250 /)
+    }
+    const refused = await openSmtp(server.running.smtpPort)
+    expect(refused.greeting).toMatch(/^421 4\.7\.0 /)
+    await refused.close()
+    // Closing one frees its slot.
     await open.shift()!.close()
     const again = await connectWhenFree()
     expect(again.greeting).toMatch(/^220 /)
-    const stillFull = await openSmtp(server.running.smtpPort)
-    expect(stillFull.greeting).toMatch(/^421 /)
-    await stillFull.close()
     for (const s of [...open, again]) await s.close()
   })
 

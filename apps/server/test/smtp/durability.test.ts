@@ -11,14 +11,14 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPglite, rawRows } from '../../src/db/client.js'
 import { createTestDb, onPostgres, type TestDb } from '../helpers/db.js'
-import { killChild, startCli, stopChild } from '../helpers/spawn.js'
+import { killChild, startCli, STARTED_LINE, stopChild } from '../helpers/spawn.js'
 import { createRootTenant } from '../../src/tenancy/service.js'
 import { TenantCrypto } from '../../src/crypto/service.js'
 import { keyringFromConfig } from '../../src/crypto/keyring.js'
 import { client, TEST_MASTER_KEY, testConfig } from '../helpers/server.js'
 import { listAll, openSmtp } from '../helpers/mail.js'
 
-const STARTED = /"msg":"mailroom started","http":"[\d.]+:(\d+)","smtp":"[\d.]+:(\d+)"/
+const STARTED = STARTED_LINE
 
 let db: TestDb | undefined
 let dataDir: string | undefined

@@ -2,21 +2,21 @@
 // that records every request and answers as the test tells it to (a status, or hang).
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { silentLogger } from '../../src/lib/log.js'
+import { silentLogger, type Logger } from '../../src/lib/log.js'
 import { startMailroom, type StartOptions } from '../../src/server.js'
 import { createTestDb, type TestDb } from '../helpers/db.js'
 import { testConfig, type TestServer } from '../helpers/server.js'
 import type { Config } from '../../src/config.js'
 
 export async function startWebhookServer(
-  opts: { config?: Partial<Config>; webhooks?: StartOptions['webhooks']; db?: TestDb; resolver?: StartOptions['resolver']; delivery?: StartOptions['delivery'] } = {},
+  opts: { config?: Partial<Config>; webhooks?: StartOptions['webhooks']; db?: TestDb; resolver?: StartOptions['resolver']; delivery?: StartOptions['delivery']; log?: Logger } = {},
 ): Promise<TestServer> {
   const db = opts.db ?? (await createTestDb())
   const config = testConfig({ webhookAllowPrivate: 'loopback', ...opts.config })
   const running = await startMailroom({
     config,
     stores: db,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     print: () => {},
     webhooks: { pollMs: 100, retryBaseMs: 50, retryMaxMs: 200, ...opts.webhooks },
     ...(opts.resolver ? { resolver: opts.resolver } : {}),

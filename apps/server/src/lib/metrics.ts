@@ -1,0 +1,135 @@
+// Prometheus metrics of one process (prom-client, a registry of its own so that several servers in
+// one test process do not share counters). Labels are bounded: routes are the route patterns, never
+// paths; tenants appear only as the top few by requests in the last minute, never one series each.
+import client from 'prom-client'
+
+const TOP_TENANTS = 10
+
+export interface QueueStat {
+  queue: string
+  depth: number
+  oldestSeconds: number
+}
+
+export interface MetricSources {
+  /** Connections of the runtime pool handed out and waited for (db/gate.ts). */
+  pool?: () => { slots: number; inUse: number; waiting: number; shedDeadline: number; shedQueueFull: number; up: boolean }
+  /** Long-poll waits and event streams held open. */
+  held?: () => { waits: number; streams: number }
+  /** Outbox, webhook and parse-job queues (a query across tenants, through a narrow function). */
+  queues?: () => Promise<QueueStat[]>
+  /** Parses waiting for their turn at the parse threads. */
+  parsesWaiting?: () => number
+}
+
+export class Metrics {
+  readonly registry = new client.Registry()
+  readonly httpRequests = new client.Counter({ name: 'mailroom_http_requests_total', help: 'HTTP requests answered, by route pattern and status.', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] })
+  readonly httpDuration = new client.Histogram({
+    name: 'mailroom_http_request_duration_seconds',
+    help: 'Time from a request arriving to its answer (long-poll waits and streams excluded).',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+  readonly smtpReplies = new client.Counter({ name: 'mailroom_smtp_replies_total', help: 'SMTP replies sent, by reply code.', labelNames: ['code'] as const, registers: [this.registry] })
+  readonly smtpDropped = new client.Counter({ name: 'mailroom_smtp_connections_dropped_total', help: 'SMTP connections closed by the server, by reason.', labelNames: ['reason'] as const, registers: [this.registry] })
+  readonly messagesAccepted = new client.Counter({ name: 'mailroom_messages_accepted_total', help: 'Messages stored (one per recipient tenant), by how they came.', labelNames: ['direction'] as const, registers: [this.registry] })
+  readonly messagesParsed = new client.Counter({ name: 'mailroom_messages_parsed_total', help: 'Received messages made visible, by parse outcome.', labelNames: ['status'] as const, registers: [this.registry] })
+  readonly rateLimited = new client.Counter({ name: 'mailroom_rate_limited_total', help: 'Requests refused with 429, by which limit refused them.', labelNames: ['limit'] as const, registers: [this.registry] })
+  readonly processErrors = new client.Counter({ name: 'mailroom_process_errors_total', help: 'Errors no caller handled (uncaught exceptions, unhandled rejections), logged and survived.', labelNames: ['kind'] as const, registers: [this.registry] })
+  private window = new Map<string, number>()
+  private lastWindow: [string, number][] = []
+  private windowStart = Date.now()
+
+  constructor(sources: MetricSources = {}, opts: { defaults?: boolean } = {}) {
+    // Event-loop lag, heap, GC, CPU, open handles: prom-client's standard process metrics.
+    if (opts.defaults !== false) client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 })
+    const reg = [this.registry]
+    if (sources.pool) {
+      const pool = sources.pool
+      new client.Gauge({ name: 'mailroom_db_up', help: '1 while the database can be reached.', registers: reg, collect() { this.set(pool().up ? 1 : 0) } })
+      new client.Gauge({ name: 'mailroom_db_pool_connections', help: 'Connections of the runtime pool.', registers: reg, collect() { this.set(pool().slots) } })
+      new client.Gauge({ name: 'mailroom_db_pool_in_use', help: 'Connections of the runtime pool in use.', registers: reg, collect() { this.set(pool().inUse) } })
+      new client.Gauge({ name: 'mailroom_db_pool_waiting', help: 'Callers waiting for a connection (tenants take turns).', registers: reg, collect() { this.set(pool().waiting) } })
+      new client.Gauge({
+        name: 'mailroom_db_shed_total',
+        help: 'Requests refused with 503 rather than wait for a connection, by reason.',
+        labelNames: ['reason'] as const,
+        registers: reg,
+        collect() {
+          const p = pool()
+          this.set({ reason: 'deadline' }, p.shedDeadline)
+          this.set({ reason: 'queue_full' }, p.shedQueueFull)
+        },
+      })
+    }
+    if (sources.held) {
+      const held = sources.held
+      new client.Gauge({
+        name: 'mailroom_held_requests',
+        help: 'Requests held open: long-poll waits and event streams.',
+        labelNames: ['kind'] as const,
+        registers: reg,
+        collect() {
+          const h = held()
+          this.set({ kind: 'wait' }, h.waits)
+          this.set({ kind: 'stream' }, h.streams)
+        },
+      })
+    }
+    if (sources.parsesWaiting) {
+      const waiting = sources.parsesWaiting
+      new client.Gauge({ name: 'mailroom_parses_waiting', help: 'Received messages waiting for a parse thread.', registers: reg, collect() { this.set(waiting()) } })
+    }
+    if (sources.queues) {
+      const queues = sources.queues
+      const age = new client.Gauge({ name: 'mailroom_queue_oldest_seconds', help: 'Age of the oldest unfinished item, by queue.', labelNames: ['queue'] as const, registers: reg })
+      new client.Gauge({
+        name: 'mailroom_queue_depth',
+        help: 'Unfinished items (outbox deliveries, webhook deliveries, background parse jobs), by queue.',
+        labelNames: ['queue'] as const,
+        registers: reg,
+        async collect() {
+          // The scrape still answers (without these) while the database is down.
+          const stats = await queues().catch(() => [] as QueueStat[])
+          for (const s of stats) {
+            this.set({ queue: s.queue }, s.depth)
+            age.set({ queue: s.queue }, s.oldestSeconds)
+          }
+        },
+      })
+    }
+    const self = this
+    new client.Gauge({
+      name: 'mailroom_top_tenant_requests',
+      help: `API requests in the last full minute of the ${TOP_TENANTS} busiest tenants (others are not listed).`,
+      labelNames: ['tenant'] as const,
+      registers: reg,
+      collect() {
+        self.roll()
+        this.reset()
+        for (const [tenant, n] of self.lastWindow) this.set({ tenant }, n)
+      },
+    })
+  }
+
+  /** One API request of a tenant (public id), for the busiest-tenants gauge. */
+  tenantRequest(tenant: string): void {
+    this.roll()
+    this.window.set(tenant, (this.window.get(tenant) ?? 0) + 1)
+  }
+
+  private roll(): void {
+    const now = Date.now()
+    if (now - this.windowStart < 60_000) return
+    // A window that ended more than a minute ago counts nothing for "the last full minute".
+    this.lastWindow = now - this.windowStart < 120_000 ? [...this.window].sort((a, b) => b[1] - a[1]).slice(0, TOP_TENANTS) : []
+    this.window = new Map()
+    this.windowStart = now - ((now - this.windowStart) % 60_000)
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}

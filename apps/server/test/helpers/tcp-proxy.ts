@@ -1,0 +1,67 @@
+// A TCP proxy the test owns, between a server and its database: `cut()` drops every connection and
+// refuses new ones (the listening socket is closed: connection refused), `restore()` listens again
+// on the same port. How a network partition or a database restart looks from the server's side.
+import { createServer, connect, type Server, type Socket } from 'node:net'
+
+export interface TcpProxy {
+  port: number
+  /** Connections made through the proxy so far. */
+  readonly connections: number
+  cut(): Promise<void>
+  restore(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const sockets = new Set<Socket>()
+  let connections = 0
+  const make = (): Server =>
+    createServer((client) => {
+      connections++
+      const upstream = connect(target.port, target.host)
+      sockets.add(client)
+      sockets.add(upstream)
+      const done = () => {
+        client.destroy()
+        upstream.destroy()
+        sockets.delete(client)
+        sockets.delete(upstream)
+      }
+      client.on('error', done).on('close', done)
+      upstream.on('error', done).on('close', done)
+      client.pipe(upstream)
+      upstream.pipe(client)
+    })
+  let server = make()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  const port = (server.address() as { port: number }).port
+  let listening = true
+  return {
+    port,
+    get connections() {
+      return connections
+    },
+    async cut() {
+      if (!listening) return
+      listening = false
+      const closed = new Promise<void>((r) => server.close(() => r()))
+      for (const s of sockets) s.destroy()
+      sockets.clear()
+      await closed
+    },
+    async restore() {
+      if (listening) return
+      server = make()
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, '127.0.0.1', () => resolve())
+      })
+      listening = true
+    },
+    async close() {
+      for (const s of sockets) s.destroy()
+      if (listening) await new Promise<void>((r) => server.close(() => r()))
+      listening = false
+    },
+  }
+}

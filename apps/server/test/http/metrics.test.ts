@@ -1,0 +1,107 @@
+// What an operator sees: /metrics in Prometheus format (for the operator key, or on a listener of
+// its own), with bounded labels, and one JSON log line per request with its id, tenant and duration.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { client, makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '../helpers/server.js'
+import { sendMail, settled } from '../helpers/mail.js'
+import { createLogger } from '../../src/lib/log.js'
+import { Metrics } from '../../src/lib/metrics.js'
+
+const OPERATOR = 'operator-key-'.padEnd(40, 'x')
+const lines: string[] = []
+let server: TestServer
+let inbox: InboxFixture
+
+beforeAll(async () => {
+  server = await startTestServer({ config: { operatorKey: OPERATOR, metricsPort: 0 }, log: createLogger('info', (l) => lines.push(l)) })
+  inbox = await makeInbox(server, await makeTenant(server, 'observed'), 'watched')
+  await sendMail(server, { to: inbox.address, subject: 'counted', text: 'hello' })
+  await settled(server)
+  await inbox.api.get(`/v1/inboxes/${inbox.id}/messages`)
+  await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=0`)
+})
+afterAll(() => server?.stop())
+
+describe('/metrics', () => {
+  it('answers the operator key only', async () => {
+    expect((await client(server.baseUrl).get('/metrics')).status).toBe(401)
+    expect((await client(server.baseUrl, inbox.key).get('/metrics')).status).toBe(401)
+    const res = await client(server.baseUrl, OPERATOR).get('/metrics')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+  })
+
+  it('is refused outright when no operator key is configured', async () => {
+    const bare = await startTestServer()
+    try {
+      const res = await client(bare.baseUrl, 'anything').get('/metrics')
+      expect(res.status).toBe(403)
+      expect(res.body.error.message).toMatch(/MAILROOM_OPERATOR_KEY|MAILROOM_METRICS_PORT/)
+    } finally {
+      await bare.stop()
+    }
+  })
+
+  it('covers HTTP, SMTP, mail, queues, the pool, held requests and the event loop, with route patterns as labels', async () => {
+    const { text } = await client(server.baseUrl, OPERATOR).get('/metrics')
+    for (const series of [
+      /mailroom_http_requests_total\{method="GET",route="\/v1\/inboxes\/:id\/messages",status="200"\} [1-9]/,
+      /mailroom_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/v1\/inboxes\/:id\/messages"\}/,
+      /mailroom_smtp_replies_total\{code="250"\} [1-9]/,
+      /mailroom_smtp_replies_total\{code="354"\} 1/,
+      /mailroom_messages_accepted_total\{direction="inbound"\} 1/,
+      /mailroom_messages_parsed_total\{status="parsed"\} 1/,
+      /mailroom_queue_depth\{queue="outbox"\} 0/,
+      /mailroom_queue_depth\{queue="webhook"\} 0/,
+      /mailroom_queue_depth\{queue="parse"\} 0/,
+      /mailroom_queue_oldest_seconds\{queue="outbox"\} 0/,
+      /mailroom_db_up 1/,
+      /mailroom_db_pool_in_use \d/,
+      /mailroom_db_pool_waiting 0/,
+      /mailroom_held_requests\{kind="wait"\} 0/,
+      /mailroom_held_requests\{kind="stream"\} 0/,
+      /nodejs_eventloop_lag_seconds \d/,
+    ]) {
+      expect(text).toMatch(series)
+    }
+    // Paths never become labels: no ids of any kind in the metrics.
+    expect(text).not.toMatch(/(inb|msg|tnt|key)_[0-9a-f]{32}/)
+    // Long-poll waits are counted but stay out of the latency histogram.
+    expect(text).toMatch(/mailroom_http_requests_total\{method="GET",route="\/v1\/inboxes\/:id\/messages\/wait",status="204"\} 1/)
+    expect(text).not.toMatch(/duration_seconds_bucket\{[^}]*route="\/v1\/inboxes\/:id\/messages\/wait"/)
+  })
+
+  it('MAILROOM_METRICS_PORT serves /metrics without a key, and nothing else', async () => {
+    const port = server.running.metricsPort!
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toMatch(/mailroom_http_requests_total/)
+    expect((await fetch(`http://127.0.0.1:${port}/v1/inboxes`)).status).toBe(404)
+  })
+})
+
+describe('tenant labels', () => {
+  it('name only the ten busiest tenants of the last full minute, never one series per tenant', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1), toFake: ['Date'] })
+    try {
+      const m = new Metrics({}, { defaults: false })
+      for (let t = 0; t < 15; t++) for (let n = 0; n <= t; n++) m.tenantRequest(`tnt_${String(t).padStart(32, '0')}`)
+      expect((await m.render()).body).not.toMatch(/mailroom_top_tenant_requests\{/)
+      vi.setSystemTime(Date.UTC(2026, 0, 1, 0, 1, 5))
+      const body = (await m.render()).body
+      const series = body.split('\n').filter((l) => l.startsWith('mailroom_top_tenant_requests{'))
+      expect(series).toHaveLength(10)
+      expect(series[0]).toMatch(/tnt_0+14"\} 15/)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
+describe('request logs', () => {
+  it('one JSON line per request: its id, route, status, duration and tenant', () => {
+    const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request' && l.route === '/v1/inboxes/:id/messages')
+    expect(requests.length).toBeGreaterThanOrEqual(1)
+    expect(requests[0]).toMatchObject({ level: 'info', method: 'GET', status: 200, requestId: expect.stringMatching(/^req_/), tenantId: expect.stringMatching(/^tnt_/), ms: expect.any(Number) })
+    expect(requests[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT/)
+  })
+})

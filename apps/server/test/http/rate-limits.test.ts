@@ -1,0 +1,162 @@
+// The HTTP door shares itself fairly: request-rate limits per tenant and per inbox key (429 with
+// Retry-After and the IETF RateLimit headers, inherited and capped down the tree), a refusal that
+// costs no database work, and a per-tenant share of the database connections with load shed as
+// 503 before a request waits past its deadline.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { onPostgres } from '../helpers/db.js'
+import { fromPublicId } from '../../src/lib/ids.js'
+
+/** A clock the test moves: token buckets refill only when it says so (no wall-clock in the assertions). */
+function manualClock(start = Date.UTC(2026, 0, 5, 12)) {
+  let now = start
+  return { now: () => new Date(now), advance: (ms: number) => (now += ms) }
+}
+
+describe('request-rate limits', () => {
+  let server: TestServer
+  const clock = manualClock()
+
+  beforeAll(async () => {
+    // Deployment defaults: 1 request a second, 4 at once.
+    server = await startTestServer({ clock, config: { apiRequestsPerSecond: 1, apiBurst: 4 } })
+  })
+  afterAll(() => server?.stop())
+
+  it('a tenant gets its burst, then 429 rate_limited with Retry-After and RateLimit headers; time refills it', async () => {
+    const t = await makeTenant(server, 'bursty')
+    for (let i = 0; i < 4; i++) {
+      const ok = await t.api.get('/v1/inboxes')
+      expect(ok.status).toBe(200)
+      expect(ok.headers.get('ratelimit-policy')).toBe('"tenant";q=4;w=4')
+      expect(ok.headers.get('ratelimit')).toBe(`"tenant";r=${3 - i};t=${i + 1}`)
+    }
+    const refused = await t.api.get('/v1/inboxes')
+    expect(refused.status).toBe(429)
+    expect(refused.body.error).toMatchObject({ code: 'rate_limited' })
+    expect(refused.body.error.message).toMatch(/1 per second, 4 at once/)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    expect(refused.headers.get('ratelimit')).toBe('"tenant";r=0;t=4')
+    clock.advance(1000)
+    expect((await t.api.get('/v1/inboxes')).status).toBe(200)
+    expect((await t.api.get('/v1/inboxes')).status).toBe(429)
+  })
+
+  it("one tenant's refusals leave another tenant's requests alone", async () => {
+    const noisy = await makeTenant(server, 'noisy')
+    const quiet = await makeTenant(server, 'quiet')
+    for (let i = 0; i < 10; i++) await noisy.api.get('/v1/inboxes')
+    expect((await noisy.api.get('/v1/inboxes')).status).toBe(429)
+    for (let i = 0; i < 4; i++) expect((await quiet.api.get('/v1/inboxes')).status).toBe(200)
+  })
+
+  it("a known key whose tenant is over its rate is refused before any database work", async () => {
+    const t = await makeTenant(server, 'known')
+    for (let i = 0; i < 4; i++) expect((await t.api.get('/v1/me')).status).toBe(200)
+    expect((await t.api.get('/v1/me')).status).toBe(429)
+    const gate = server.db.runtime.gate
+    const before = gate.granted
+    for (let i = 0; i < 20; i++) expect((await t.api.get('/v1/me')).status).toBe(429)
+    // Not one connection was handed out for those 20 requests: no key lookup, no query.
+    expect(gate.granted).toBe(before)
+  })
+
+  it('limits set by a parent bind the child and its descendants, and never exceed the parent', async () => {
+    const root = await makeTenant(server, 'platform')
+    clock.advance(10_000)
+    const mid = await makeChild(root, server, 'reseller')
+    const leaf = await makeChild(mid, server, 'client')
+    // More than the parent holds (the deployment default of 4 at once): refused, naming the limit.
+    const tooMuch = await mid.api.patch(`/v1/tenants/${leaf.id}`, { limits: { apiBurst: 50 } })
+    expect(tooMuch.status).toBe(400)
+    expect(tooMuch.body.error.message).toMatch(/apiBurst \(parent allows 4\)/)
+    // The root tightens the reseller after the client exists: the client is bound by it too.
+    clock.advance(10_000)
+    expect((await root.api.patch(`/v1/tenants/${mid.id}`, { limits: { apiRequestsPerSecond: 1, apiBurst: 2 } })).status).toBe(200)
+    expect((await leaf.api.get('/v1/inboxes')).status).toBe(200)
+    expect((await leaf.api.get('/v1/inboxes')).status).toBe(200)
+    const third = await leaf.api.get('/v1/inboxes')
+    expect(third.status).toBe(429)
+    expect(third.headers.get('ratelimit-policy')).toBe('"tenant";q=2;w=2')
+    // The root itself keeps the default.
+    for (let i = 0; i < 3; i++) expect((await root.api.get('/v1/inboxes')).status).toBe(200)
+  })
+
+  it("an inbox key is held to its inbox's own rate, within its tenant's; the tenant key is not", async () => {
+    const t = await makeTenant(server, 'agents')
+    clock.advance(10_000)
+    const inbox = await makeInbox(server, t, 'agent')
+    const over = await t.api.call('PUT', `/v1/inboxes/${inbox.id}/limits`, { apiRequestsPerSecond: 1, apiBurst: 9 })
+    expect(over.status).toBe(400)
+    expect(over.body.error.message).toMatch(/apiBurst \(parent allows 4\)/)
+    const set = await t.api.call('PUT', `/v1/inboxes/${inbox.id}/limits`, { apiRequestsPerSecond: 1, apiBurst: 1 })
+    expect(set.status).toBe(200)
+    expect(set.body.effective).toMatchObject({ apiRequestsPerSecond: 1, apiBurst: 1 })
+    clock.advance(10_000)
+    expect((await inbox.api.get('/v1/me')).status).toBe(200)
+    const refused = await inbox.api.get('/v1/me')
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('ratelimit-policy')).toBe('"inbox";q=1;w=1')
+    // The inbox's refusal did not use up its tenant's requests.
+    for (let i = 0; i < 3; i++) expect((await t.api.get('/v1/inboxes')).status).toBe(200)
+  })
+
+  it('counts the refusals in /metrics', async () => {
+    const op = await startTestServer({ config: { operatorKey: 'o'.repeat(40) } })
+    try {
+      const res = await client(op.baseUrl, 'o'.repeat(40)).get('/metrics')
+      expect(res.status).toBe(200)
+    } finally {
+      await op.stop()
+    }
+    const metrics = await server.running.deps.metrics.render()
+    expect(metrics.body).toMatch(/mailroom_rate_limited_total\{limit="api_tenant"\} [1-9]/)
+    expect(metrics.body).toMatch(/mailroom_rate_limited_total\{limit="api_inbox"\} [1-9]/)
+  })
+})
+
+// The embedded store runs one transaction at a time and sheds nothing (db/client.ts): these need Postgres.
+describe.runIf(onPostgres)('database connections: a share per tenant, and load shed before a deadline', () => {
+  let server: TestServer
+
+  beforeAll(async () => {
+    server = await startTestServer({ config: { dbQueueTimeoutMs: 150 } })
+  })
+  afterAll(() => server?.stop())
+
+  it('a tenant holding its whole share waits (then gets 503 + Retry-After), while another tenant is served', async () => {
+    const a = await makeTenant(server, 'greedy')
+    const b = await makeTenant(server, 'patient')
+    const gate = server.db.runtime.gate
+    const aId = fromPublicId('tenant', a.id)!
+    // Tenant a's share of the 10 connections is 5: hold them as a flood of its requests would.
+    const held = await Promise.all(Array.from({ length: 5 }, () => gate.acquire(aId, null)))
+    try {
+      const refused = await a.api.get('/v1/inboxes')
+      expect(refused.status).toBe(503)
+      expect(refused.body.error.code).toBe('service_unavailable')
+      expect(refused.headers.get('retry-after')).toBe('1')
+      expect((await b.api.get('/v1/inboxes')).status).toBe(200)
+    } finally {
+      for (const r of held) r()
+    }
+    expect((await a.api.get('/v1/inboxes')).status).toBe(200)
+  })
+
+  it('with every connection taken, a request is shed with 503 at its deadline, never a 500 from the pool', async () => {
+    const t = await makeTenant(server, 'late')
+    const gate = server.db.runtime.gate
+    const held = await Promise.all(Array.from({ length: 10 }, (_, i) => gate.acquire(`holder-${i}`, null)))
+    try {
+      const results = await Promise.all(Array.from({ length: 5 }, () => t.api.get('/v1/inboxes')))
+      for (const r of results) {
+        expect(r.status).toBe(503)
+        expect(r.body.error.code).toBe('service_unavailable')
+      }
+      expect(gate.shed.deadline).toBeGreaterThanOrEqual(5)
+    } finally {
+      for (const r of held) r()
+    }
+    expect((await t.api.get('/v1/inboxes')).status).toBe(200)
+  })
+})
