@@ -19,7 +19,7 @@ import { WaitRegistry } from './events/waits.js'
 import { HeldRequests } from './events/held.js'
 import { createParser, type MailParser } from './messages/parser.js'
 import { AttachmentDecoder } from './messages/attachment-decoder.js'
-import { Ingest } from './messages/ingest.js'
+import { Ingest } from './messages/ingest/index.js'
 import { systemResolver, type DnsResolver } from './mail/authentication.js'
 import { DeliveryWorker, type DeliveryOptions } from './delivery/worker.js'
 import { relayTransport, type OutboundTransport } from './delivery/transport.js'
@@ -157,6 +157,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const ingest: Ingest = new Ingest({
     database: stores.runtime,
     crypto,
+    clock,
     parser,
     log: logger,
     resolver: config.inboundAuth ? (opts.resolver ?? systemResolver) : null,

@@ -174,4 +174,3 @@ export function headersOf(raw: Buffer): { name: string; value: string }[] {
   return out
 }
 
-export const stripSubjectPrefixes = (s: string) => s.replace(/^((re|fwd?|aw|sv)\s*:\s*)+/i, '')

@@ -17,7 +17,8 @@ import { consume } from '../limits/service.js'
 import { appendEvent } from '../events/service.js'
 import { countSent, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
 import { outboundRefused } from '../rules/service.js'
-import { attachments, messages, rawMessages, threads, type MessageRow } from '../messages/tables.js'
+import { attachments, messages, rawMessages, type MessageRow } from '../messages/tables.js'
+import { stripSubjectPrefixes, threadOf } from '../messages/threading.js'
 import type { ParsedMessage } from '../messages/parser.js'
 import { attachmentsOf, ctx, decodedAttachment, getMessage, getRaw, previewOf, summaryToWire } from '../messages/service.js'
 import {
@@ -30,7 +31,6 @@ import {
   parseAttachments,
   parseHeaders,
   parseRecipients,
-  stripSubjectPrefixes,
   uniqueRecipients,
   type Address,
   type Draft,
@@ -228,33 +228,6 @@ async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, k
   return draft
 }
 
-async function threadFor(tx: Tx, cipher: Cipher, tenantId: string, inboxId: string, d: Draft): Promise<string> {
-  const refs = [...new Set([d.inReplyTo, ...d.references].filter((r): r is string => !!r))].slice(-50)
-  if (refs.length) {
-    const [hit] = await tx
-      .select({ threadId: messages.threadId })
-      .from(messages)
-      .where(and(eq(messages.inboxId, inboxId), inArray(messages.messageIdHeader, refs), isNotNull(messages.threadId)))
-      .limit(1)
-    if (hit?.threadId) {
-      await tx
-        .update(threads)
-        .set({ messageCount: sql`${threads.messageCount} + 1`, lastMessageAt: sql`greatest(${threads.lastMessageAt}, now())` })
-        .where(eq(threads.id, hit.threadId))
-      return hit.threadId
-    }
-  }
-  const id = newUuid()
-  await tx.insert(threads).values({
-    tenantId,
-    id,
-    inboxId,
-    subjectEnc: cipher.sealNullable(ctx.threadSubject(id), stripSubjectPrefixes(d.subject) || null),
-    messageCount: 1,
-  })
-  return id
-}
-
 /** Stores the sender's copy (raw, message, attachments, thread) and one outbox row per recipient. */
 async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, raw: Buffer): Promise<{ sent: SentMessage; queued: number }> {
   const tenantId = inbox.tenantId
@@ -268,7 +241,7 @@ async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, 
     sha256: createHash('sha256').update(raw).digest('hex'),
     mailFrom: inbox.address,
   })
-  const threadId = await threadFor(tx, cipher, tenantId, inbox.id, d)
+  const threadId = await threadOf(tx, cipher, tenantId, { inboxId: inbox.id, h: { messageId: null, inReplyTo: d.inReplyTo, references: d.references, subject: d.subject } })
   const recipients = uniqueRecipients(d)
   const suppressed = new Map(
     (await tx.select().from(suppressions).where(inArray(suppressions.address, recipients))).map((s) => [s.address, s]),

@@ -9,7 +9,7 @@ import { withTenant } from '../db/scope.js'
 import { RouteLookup } from './routes-lookup.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
-import { QuotaError, type Recipient } from '../messages/ingest.js'
+import { QuotaError, type Recipient } from '../messages/ingest/index.js'
 import { ConnectionGuard } from './guard.js'
 import { isConnectionError } from '../db/health.js'
 import { inboundVerdictCached } from '../rules/service.js'
@@ -163,6 +163,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       })
       stream.on('error', (err) => callback(err))
       stream.on('end', () => {
+        guard.dataEnded(session)
         if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded || size > config.maxMessageBytes) {
           return callback(smtpError(552, `5.3.4 Message too big (limit ${config.maxMessageBytes} bytes)`))
         }

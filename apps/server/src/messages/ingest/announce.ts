@@ -1,0 +1,52 @@
+// Telling the world, inside the transaction that stores the messages: the onParsed hook (bounce and
+// complaint reports, in savepoints), the `message.received` events, webhook deliveries, and the
+// arrival notifications that wake waiters on every node once the transaction commits.
+import { sql } from 'drizzle-orm'
+import type { Tx } from '../../db/client.js'
+import { pipelined } from '../../db/pipeline.js'
+import type { Cipher } from '../../crypto/service.js'
+import { fanOutEvents, insertEvents } from '../../events/service.js'
+import { arrivalPayload, MAIL_CHANNEL } from '../../events/hub.js'
+import { summaryToWire } from '../service.js'
+import type { MessageRow } from '../tables.js'
+import { attachmentMeta } from './rows.js'
+import type { IngestOptions, Visible } from './types.js'
+
+export interface Announcement {
+  tenantId: string
+  visible: Visible[]
+  /** The stored rows, in the order of `visible`. */
+  rows: MessageRow[]
+  /** Event ids of the shown (not hidden) rows, in order. */
+  eventSeqs: number[]
+  webhooksExist: boolean
+  /** Raw bytes by raw id (for the onParsed hook). */
+  bytesOf: Map<string, Buffer>
+}
+
+export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'onParsed' | 'onParsedWants' | 'log' | 'metrics'>, a: Announcement): Promise<void> {
+  const { tenantId, visible, rows, eventSeqs } = a
+  for (const row of rows) o.metrics?.messagesParsed.inc({ status: row.parseStatus })
+  const onParsed = o.onParsed
+  if (onParsed) {
+    for (const [i, v] of visible.entries()) {
+      const p = v.analysis.parsed
+      if (!p || v.row.direction !== 'inbound' || !(o.onParsedWants?.(p) ?? true)) continue
+      try {
+        await tx.transaction((sp) => onParsed(sp as unknown as Tx, cipher, tenantId, rows[i]!, p, a.bytesOf.get(v.row.rawId)!))
+      } catch (err) {
+        o.log.warn('ingest: onParsed failed, message stored without it', { rawId: v.row.rawId, err: String((err as Error)?.message ?? err) })
+      }
+    }
+  }
+  const shown = rows.flatMap((row, i) => (row.hidden ? [] : [{ row, atts: visible[i]!.attachments }]))
+  if (shown.length === 0) return
+  const notifications = shown.map(({ row }, i) => arrivalPayload({ tenantId, inboxId: row.inboxId, seq: row.seq!, eventSeq: eventSeqs[i]! }))
+  const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts.map(attachmentMeta), cipher) } }))
+  await pipelined(tx, [
+    insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
+    // One text for any batch size (an array parameter), so one prepared statement per connection.
+    sql`select pg_notify(${MAIL_CHANNEL}, p) from unnest(${sql.param(notifications)}::text[]) as p`,
+  ])
+  if (a.webhooksExist) await fanOutEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items)
+}

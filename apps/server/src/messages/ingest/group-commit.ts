@@ -1,0 +1,270 @@
+// The group commit: messages accepted at the same time for the same tenant share one transaction
+// (a handful of statements per batch instead of some forty per message), and the sender of each
+// gets its 250 only after that transaction commits. Each tenant's batches are written by one
+// committer at a time, at most `committers` tenants at once: a flooding tenant holds one committer,
+// never all of them. Messages for several tenants go alone, every tenant's copy in one transaction.
+import { sql } from 'drizzle-orm'
+import type { Tx } from '../../db/client.js'
+import { withTenant } from '../../db/scope.js'
+import { pipelined } from '../../db/pipeline.js'
+import { bulkInsert } from '../../db/bulk.js'
+import type { TenantLimits } from '@mailroom/contract'
+import { newUuid } from '../../lib/ids.js'
+import { systemClock } from '../../lib/clock.js'
+import { jobs } from '../../jobs/tables.js'
+import { enabledWebhookProbe } from '../../events/service.js'
+import { limitChain, limitsOf } from '../../tenancy/service.js'
+import { countReceived, countStoredUnlimited, reserveStorage, snapshotStorage, utcDay } from '../../usage/service.js'
+import { ctx } from '../service.js'
+import { messages, rawMessages } from '../tables.js'
+import { readThreadLookups, threadLookups } from '../threading.js'
+import type { Analyzer } from './analysis.js'
+import { announce } from './announce.js'
+import { emptyRow, insertVisible, prepare } from './rows.js'
+import { numberVisible } from './sequence.js'
+import { QuotaError, type IngestOptions, type Item, type Part, type Stored, type Visible } from './types.js'
+
+/** The queue key of messages for several tenants (written one at a time). */
+export const MULTI = '*'
+
+/** What one tenant's part of a batch came to: per message, its stored copy, or the quota that refused it. */
+interface TenantResult {
+  stored: Map<Item, Stored>
+  refused: Map<Item, QuotaError>
+}
+
+export class GroupCommit {
+  private readonly waiting = new Map<string, Item[]>()
+  private readonly committing = new Set<string>()
+  private readonly maxBatch: number
+  private readonly committers: number
+  private readonly leaseSeconds: number
+
+  constructor(
+    private readonly o: IngestOptions,
+    private readonly analyzer: Analyzer,
+  ) {
+    this.maxBatch = o.maxBatch ?? 64
+    this.committers = o.committers ?? 4
+    this.leaseSeconds = o.leaseSeconds ?? 60
+  }
+
+  /** Queues an item under `key` (its tenant, or MULTI); it settles once committed (or refused). */
+  enqueue(key: string, item: Item): void {
+    const list = this.waiting.get(key) ?? []
+    list.push(item)
+    this.waiting.set(key, list)
+    this.startCommitters()
+  }
+
+  /** One committer per tenant with waiting messages, at most `committers` at once. */
+  private startCommitters(): void {
+    for (const key of this.waiting.keys()) {
+      if (this.committing.size >= this.committers) return
+      if (this.committing.has(key)) continue
+      this.committing.add(key)
+      void this.commitLoop(key).finally(() => {
+        this.committing.delete(key)
+        this.startCommitters()
+      })
+    }
+  }
+
+  private async commitLoop(key: string): Promise<void> {
+    // Let messages that finished parsing in this same turn of the event loop join the first batch.
+    await new Promise((resolve) => setImmediate(resolve))
+    for (;;) {
+      const list = this.waiting.get(key)
+      if (!list || list.length === 0) {
+        this.waiting.delete(key)
+        return
+      }
+      const batch = list.splice(0, key === MULTI ? 1 : this.maxBatch)
+      // Move to the back of the line, so other tenants' committers get their turn.
+      this.waiting.delete(key)
+      if (list.length) this.waiting.set(key, list)
+      if (batch.length > 1) {
+        try {
+          const results = await this.write(batch)
+          for (const item of batch) settleItem(item, results.get(item)!)
+          continue
+        } catch (err) {
+          this.o.log.warn('ingest: batch failed, retrying its messages one by one', { size: batch.length, err: String((err as Error)?.message ?? err) })
+        }
+      }
+      for (const item of batch) await this.writeAlone(item)
+    }
+  }
+
+  private async writeAlone(item: Item): Promise<void> {
+    try {
+      settleItem(item, (await this.write([item])).get(item)!)
+    } catch (err) {
+      const unparsed = item.analysis && this.analyzer.unparsedAfter(err, item.analysis)
+      if (!unparsed) return item.reject(err)
+      item.analysis = unparsed
+      try {
+        settleItem(item, (await this.write([item])).get(item)!)
+      } catch (again) {
+        item.reject(again)
+      }
+    }
+  }
+
+  /**
+   * Writes a batch in one transaction; per message, what was stored or the quota that refused it. A
+   * message alone whose quota refuses it throws (rolling back its copies for other tenants).
+   */
+  private async write(items: Item[]): Promise<Map<Item, Stored[] | QuotaError>> {
+    const out = new Map<Item, Stored[] | QuotaError>()
+    const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
+    await withTenant(this.o.database, { tenantId: tenantIds[0]! }, async (tx) => {
+      for (const [k, tenantId] of tenantIds.entries()) {
+        const parts = items.flatMap((item) => {
+          const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
+          return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
+        })
+        const result = await this.storeTenant(tx, { tenantId, parts, rebind: k > 0, alone: items.length === 1 })
+        for (const [item, refusal] of result.refused) out.set(item, refusal)
+        for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
+      }
+    })
+    return out
+  }
+
+  /**
+   * One tenant's part of a batch in four round trips, each a pipeline of statements sent without
+   * waiting (run in the order sent, so in the lock order every writer keeps: usage, threads, inbox
+   * counters, the tenant's event counter):
+   * 1. reads: limits, thread lookups, whether webhooks exist (and the data key, when not cached);
+   * 2. usage counters, raw copies, pending rows and jobs, threads, seq numbers and event ids;
+   * 3. the parsed message rows and their attachments (received_at: each row's insertion time);
+   * 4. (onParsed hooks, rarely) events, webhook deliveries, arrival notifications; then COMMIT.
+   * `rebind`: the transaction was opened for another tenant of the batch; `alone`: the batch is this
+   * one message (a quota refusal may then fail the transaction instead of a savepoint).
+   */
+  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; rebind: boolean; alone: boolean }): Promise<TenantResult> {
+    const { tenantId, parts } = job
+    const result: TenantResult = { stored: new Map(), refused: new Map() }
+    if (parts.length === 0) return result
+    const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
+    const lookup = threadLookups(parsedOnes)
+    const [[, limitRows, refHits, idHits, hookRows], cipher] = await Promise.all([
+      pipelined(tx, [
+        job.rebind && sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.inbox_id', '', true)`,
+        limitChain(tenantId),
+        lookup.referred,
+        lookup.referring,
+        enabledWebhookProbe(),
+      ]),
+      this.o.crypto.cipher(tx, tenantId),
+    ])
+    const limits = limitsOf(limitRows!)
+    const now = (this.o.clock ?? systemClock).now()
+
+    // Quotas: without any, the whole batch is counted in one statement (in step 2); with some, each
+    // message in a savepoint of its own first.
+    const unlimited = limits.maxStoredBytes == null && limits.maxMessagesPerDay == null
+    let admitted = parts
+    if (!unlimited) {
+      admitted = []
+      for (const p of parts) {
+        const kind = await reserve(tx, tenantId, p, limits, job.alone, utcDay(now))
+        if (kind) result.refused.set(p.item, new QuotaError(kind, tenantId))
+        else admitted.push(p)
+      }
+      if (admitted.length === 0) return result
+    }
+
+    const rawRowsToInsert: (typeof rawMessages.$inferInsert)[] = []
+    const visible: Visible[] = []
+    const pending: (typeof messages.$inferInsert)[] = []
+    const jobRows: { tenantId: string; id: string; kind: string; refId: string }[] = []
+    const bytesOf = new Map<string, Buffer>()
+    for (const { item, recipients } of admitted) {
+      const rawId = newUuid()
+      const { raw, env } = item
+      bytesOf.set(rawId, raw)
+      rawRowsToInsert.push({
+        tenantId,
+        id: rawId,
+        dataEnc: cipher.seal(ctx.raw(rawId), raw),
+        size: raw.length,
+        sha256: item.sha256,
+        mailFrom: env.mailFrom,
+        remoteIp: env.remoteIp,
+        helo: env.helo,
+      })
+      const ids: string[] = []
+      for (const r of recipients) {
+        const base = {
+          tenantId,
+          id: newUuid(),
+          inboxId: r.inboxId,
+          rawId,
+          direction: env.direction ?? ('inbound' as const),
+          status: 'received',
+          size: raw.length,
+          toAddresses: [r.address],
+          hidden: r.hidden ?? false,
+        }
+        ids.push(base.id)
+        if (item.analysis) visible.push(prepare(cipher, emptyRow(base, now), item.analysis))
+        else pending.push(base)
+      }
+      if (!item.analysis) jobRows.push({ tenantId, id: newUuid(), kind: 'ingest', refId: rawId })
+      result.stored.set(item, { tenantId, rawId, messageIds: ids })
+    }
+    const lease = sql`now() + make_interval(secs => ${this.leaseSeconds})`
+    const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [
+      unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(now)),
+      bulkInsert(rawMessages, rawRowsToInsert),
+      pending.length > 0 && tx.insert(messages).values(pending),
+      jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
+    ])
+
+    const rows = visible.length ? await insertVisible(tx, visible) : []
+    await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
+    return result
+  }
+}
+
+/** A quota-bound tenant's reservation for one message: null, or the quota that refused it. */
+async function reserve(tx: Tx, tenantId: string, p: Part, limits: TenantLimits, alone: boolean, day: string): Promise<'storage' | 'daily' | null> {
+  const run = async (t: Tx) => {
+    const perInbox = p.recipients.map((r) => ({ inboxId: r.inboxId, bytes: p.item.raw.length }))
+    const totals = await reserveStorage(t, tenantId, perInbox, p.item.raw.length, limits.maxStoredBytes)
+    if (!totals) throw new QuotaError('storage', tenantId)
+    if (!(await countReceived(t, tenantId, p.recipients.map((r) => r.inboxId), day, limits.maxMessagesPerDay))) throw new QuotaError('daily', tenantId)
+    await snapshotStorage(t, tenantId, totals, day)
+  }
+  if (alone) {
+    await run(tx)
+    return null
+  }
+  try {
+    await tx.transaction((sp) => run(sp as unknown as Tx))
+    return null
+  } catch (err) {
+    if (err instanceof QuotaError) return err.kind
+    throw err
+  }
+}
+
+function settleItem(item: Item, result: Stored[] | QuotaError): void {
+  if (result instanceof QuotaError) item.reject(result)
+  else item.resolve(result)
+}
+
+function usageOf(parts: Part[]): Map<string, { bytes: number; messages: number }> {
+  const perInbox = new Map<string, { bytes: number; messages: number }>()
+  for (const { item, recipients } of parts) {
+    for (const r of recipients) {
+      const v = perInbox.get(r.inboxId) ?? { bytes: 0, messages: 0 }
+      v.bytes += item.raw.length
+      v.messages++
+      perInbox.set(r.inboxId, v)
+    }
+  }
+  return perInbox
+}

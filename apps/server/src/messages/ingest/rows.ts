@@ -1,0 +1,116 @@
+// The rows a received message becomes: its content sealed with the tenant's key (each value bound to
+// its row and column), its attachment rows (metadata; the bytes stay in the raw copy unless the
+// message was large), and their insertion in one round trip.
+import type { Tx } from '../../db/client.js'
+import { pipelined } from '../../db/pipeline.js'
+import { bulkInsert } from '../../db/bulk.js'
+import type { Cipher } from '../../crypto/service.js'
+import { newUuid } from '../../lib/ids.js'
+import { ctx, previewOf } from '../service.js'
+import { attachments, messages, type MessageRow } from '../tables.js'
+import type { Analysis, AttachmentInsert, Visible } from './types.js'
+
+/** A message row as inserted before parsing (the columns' defaults, in memory). */
+export function emptyRow(base: Pick<MessageRow, 'tenantId' | 'id' | 'inboxId' | 'rawId' | 'direction' | 'status' | 'size' | 'toAddresses' | 'hidden'>, now: Date): MessageRow {
+  return {
+    ...base,
+    threadId: null,
+    seq: null,
+    parseStatus: 'pending',
+    parseError: null,
+    fromAddress: null,
+    addresses: null,
+    messageIdHeader: null,
+    inReplyTo: null,
+    references: [],
+    subjectEnc: null,
+    textEnc: null,
+    htmlEnc: null,
+    headersEnc: null,
+    previewEnc: null,
+    date: null,
+    hasAttachments: false,
+    auth: null,
+    receivedAt: now,
+    updatedAt: now,
+  }
+}
+
+/** The content of one message row as it will be stored (encrypted), and its attachment rows. */
+export function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
+  const p = a.parsed
+  const auth = a.auth ? { spf: a.auth.spf, dkim: a.auth.dkim, dmarc: a.auth.dmarc } : null
+  if (!p) return { row: { ...m, parseStatus: 'failed', parseError: a.parseError ?? 'unparseable', auth }, analysis: a, attachments: [] }
+  const atts = p.attachments.map((x, position) => {
+    const id = newUuid()
+    return {
+      tenantId: m.tenantId,
+      id,
+      messageId: m.id,
+      inboxId: m.inboxId,
+      filename: x.filename?.slice(0, 500) ?? null,
+      contentType: x.contentType.slice(0, 200),
+      size: x.size,
+      contentId: x.contentId?.slice(0, 500) ?? null,
+      inline: x.inline,
+      contentEnc: x.content ? cipher.seal(ctx.attachment(id), Buffer.from(x.content.buffer, x.content.byteOffset, x.content.byteLength)) : null,
+      checksum: x.checksum || null,
+      position,
+    }
+  })
+  const row: MessageRow = {
+    ...m,
+    parseStatus: 'parsed',
+    parseError: null,
+    fromAddress: p.from?.address ?? null,
+    toAddresses: [...new Set([...m.toAddresses, ...p.to.map((x) => x.address), ...p.cc.map((x) => x.address)])],
+    addresses: { from: p.from, to: p.to, cc: p.cc, replyTo: p.replyTo },
+    messageIdHeader: p.messageId,
+    inReplyTo: p.inReplyTo,
+    references: p.references,
+    subjectEnc: cipher.sealNullable(ctx.subject(m.id), p.subject),
+    textEnc: cipher.sealNullable(ctx.text(m.id), p.text),
+    htmlEnc: cipher.sealNullable(ctx.html(m.id), p.html),
+    headersEnc: cipher.seal(ctx.headers(m.id), JSON.stringify(p.headers)),
+    previewEnc: cipher.sealNullable(ctx.preview(m.id), previewOf(p.text, p.html)),
+    date: p.date ? new Date(p.date) : null,
+    hasAttachments: atts.length > 0,
+    auth,
+  }
+  return { row, analysis: a, attachments: atts }
+}
+
+/**
+ * Inserts parsed rows with their attachments (one round trip); received_at is each row's own
+ * insertion time, distinct within a batch and as close to the commit as the transaction allows.
+ */
+export async function insertVisible(tx: Tx, visible: Visible[]): Promise<MessageRow[]> {
+  const atts = visible.flatMap((v) => v.attachments)
+  const [times] = await pipelined(tx, [
+    bulkInsert(
+      messages,
+      visible.map((v) => v.row),
+      {
+        extra: [
+          { name: 'received_at', expr: 'clock_timestamp()' },
+          { name: 'updated_at', expr: 'clock_timestamp()' },
+        ],
+        returning: 'id, (extract(epoch from received_at) * 1000)::float8 as ms',
+      },
+    ),
+    atts.length > 0 && bulkInsert(attachments, atts),
+  ])
+  const at = new Map(times!.map((t) => [t.id as string, new Date(Number(t.ms))]))
+  return visible.map(({ row }) => ({ ...row, receivedAt: at.get(row.id)!, updatedAt: at.get(row.id)! }))
+}
+
+/** An attachment row as the message summary shows it. */
+export const attachmentMeta = (a: AttachmentInsert) => ({
+  id: a.id,
+  messageId: a.messageId,
+  filename: a.filename ?? null,
+  contentType: a.contentType,
+  size: a.size,
+  contentId: a.contentId ?? null,
+  inline: a.inline ?? false,
+})

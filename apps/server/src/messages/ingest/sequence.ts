@@ -1,0 +1,71 @@
+// Arrival numbers: each message that becomes visible takes the next seq of its inbox (the cursor
+// waits and lists rely on) and an event id of its tenant, in the same statements that place its
+// thread, all in the lock order every writer keeps (usage, threads, inbox counters, events).
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import type { Tx } from '../../db/client.js'
+import { pipelined } from '../../db/pipeline.js'
+import type { Cipher } from '../../crypto/service.js'
+import { inboxes } from '../../inboxes/tables.js'
+import { eventSeqsOf, reserveEventSeqs } from '../../events/service.js'
+import { planThreads, threadWrites, type ThreadLookups } from '../threading.js'
+import type { Visible } from './types.js'
+
+/**
+ * The writes both roads share, pipelined after `first` (in the lock order: whatever `first` locks,
+ * then threads, inbox counters, the tenant's event counter): threads placed and written, each
+ * shown row's seq set, event ids taken. Returns the event ids of the shown rows, in order.
+ */
+export async function numberVisible(
+  tx: Tx,
+  cipher: Cipher,
+  tenantId: string,
+  visible: Visible[],
+  lookups: ThreadLookups,
+  first: (SQLWrapper | false)[],
+): Promise<number[]> {
+  const plan = planThreads(
+    visible.map((v) => (v.analysis.parsed ? { inboxId: v.row.inboxId, h: v.analysis.parsed } : null)),
+    lookups,
+  )
+  for (const [i, v] of visible.entries()) if (plan.threadIds[i]) v.row.threadId = plan.threadIds[i]!
+  const shown = visible.filter((v) => !v.row.hidden)
+  const seqs = seqStatement(shown.map((v) => v.row.inboxId))
+  const written = await pipelined(tx, [
+    ...first,
+    ...threadWrites(cipher, tenantId, plan),
+    seqs.statement,
+    shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
+  ])
+  seqs.assign(written.at(-2)!, shown)
+  return shown.length ? eventSeqsOf(written.at(-1)!, shown.length) : []
+}
+
+/**
+ * Takes the next arrival numbers of the inboxes (one per entry, in order), locking the inbox rows
+ * in id order until commit: the commit order is the seq order, which waits rely on.
+ */
+function seqStatement(inboxIds: string[]): { statement: SQL | false; assign(rows: Record<string, unknown>[], shown: Visible[]): void } {
+  const counts = new Map<string, number>()
+  for (const id of inboxIds) counts.set(id, (counts.get(id) ?? 0) + 1)
+  const sorted = [...counts].sort(([a], [b]) => (a < b ? -1 : 1))
+  const ids = sorted.map(([id]) => id)
+  const statement =
+    sorted.length > 0 &&
+    sql`with locked as materialized (select id from ${inboxes} where id = any(${sql.param(ids)}::uuid[]) order by id for update)
+        update ${inboxes} i set last_seq = i.last_seq + v.n
+        from locked l join unnest(${sql.param(ids)}::uuid[], ${sql.param(sorted.map(([, n]) => n))}::int[]) as v(id, n) on v.id = l.id
+        where i.id = l.id returning i.id, i.last_seq`
+  return {
+    statement,
+    assign(rows, shown) {
+      const next = new Map<string, number>()
+      for (const r of rows) next.set(r.id as string, Number(r.last_seq) - counts.get(r.id as string)! + 1)
+      for (const v of shown) {
+        const seq = next.get(v.row.inboxId)
+        if (seq === undefined) throw new Error(`inbox ${v.row.inboxId} is gone`)
+        v.row.seq = seq
+        next.set(v.row.inboxId, seq + 1)
+      }
+    },
+  }
+}

@@ -1,0 +1,102 @@
+// What the ingest path passes between its parts: recipients, envelopes, a message waiting for its
+// commit, its analysis (parse + sender authentication), and the rows it becomes.
+import type { Database, Tx } from '../../db/client.js'
+import type { TenantCrypto, Cipher } from '../../crypto/service.js'
+import type { Clock } from '../../lib/clock.js'
+import type { Logger } from '../../lib/log.js'
+import type { Metrics } from '../../lib/metrics.js'
+import type { DnsResolver, AuthResults } from '../../mail/authentication.js'
+import type { MailParser, ParsedMessage } from '../parser.js'
+import type { attachments, MessageRow } from '../tables.js'
+
+export interface Recipient {
+  tenantId: string
+  inboxId: string
+  address: string
+  /** From a sender blocked with blockMode `hide`: stored, but kept out of lists, waits and events. */
+  hidden?: boolean
+}
+
+/** A tenant's storage or daily quota refused the message (nothing was stored for anyone). */
+export class QuotaError extends Error {
+  constructor(
+    readonly kind: 'storage' | 'daily',
+    readonly tenantId: string,
+  ) {
+    super(kind === 'storage' ? 'storage quota exceeded' : 'daily message quota reached')
+  }
+}
+
+export interface Envelope {
+  mailFrom: string | null
+  remoteIp: string | null
+  helo: string | null
+  /** Outbound copies delivered internally are stored as sent by the platform itself. */
+  direction?: 'inbound' | 'outbound'
+}
+
+export interface IngestOptions {
+  database: Database
+  crypto: TenantCrypto
+  parser: MailParser
+  log: Logger
+  /** Business time (usage days); default: the system clock. */
+  clock?: Clock
+  /** null: skip SPF/DKIM/DMARC (results stay null). */
+  resolver: DnsResolver | null
+  /** How long a claimed parse job is leased before another worker may take it over. */
+  leaseSeconds?: number
+  /** Parallel background parses (large messages) in this process. */
+  concurrency?: number
+  /**
+   * Messages up to this size are parsed before they are stored and become visible in the
+   * transaction that stores them; larger ones are stored pending and parsed afterwards. Default 1 MiB.
+   */
+  inlineMaxBytes?: number
+  /** At most this many messages share one transaction (default 64). */
+  maxBatch?: number
+  /** Transactions committing batches at the same time, each for another tenant (default 4). */
+  committers?: number
+  /**
+   * Called for each parsed inbound copy inside the transaction that commits it (after it is stored),
+   * in a savepoint: a throw is logged and rolled back on its own, the message is stored regardless.
+   */
+  onParsed?: (tx: Tx, cipher: Cipher, tenantId: string, row: MessageRow, parsed: ParsedMessage, raw: Buffer) => Promise<void>
+  /** Which parsed messages onParsed wants (others skip the savepoint). Default: all. */
+  onParsedWants?: (parsed: ParsedMessage) => boolean
+  /** Counts messages accepted and parsed. */
+  metrics?: Pick<Metrics, 'messagesAccepted' | 'messagesParsed'>
+}
+
+export type Stored = { tenantId: string; rawId: string; messageIds: string[] }
+
+/** What parsing and verification made of a message before it is stored. */
+export interface Analysis {
+  parsed: ParsedMessage | null
+  parseError: string | null
+  auth: AuthResults | null
+}
+
+/** One accepted message waiting for the group commit. */
+export interface Item {
+  /** Recipients by tenant, tenants in id order (concurrent multi-tenant messages lock rows in one order). */
+  tenants: [string, Recipient[]][]
+  raw: Buffer
+  sha256: string
+  env: Envelope
+  /** null: too large to parse first, stored pending for the background parse. */
+  analysis: Analysis | null
+  resolve: (stored: Stored[]) => void
+  reject: (err: unknown) => void
+}
+
+/** One tenant's recipients of one item. */
+export type Part = { item: Item; recipients: Recipient[] }
+export type AttachmentInsert = typeof attachments.$inferInsert
+
+/** A message row about to become visible, with what to write into it. */
+export interface Visible {
+  row: MessageRow
+  analysis: Analysis
+  attachments: AttachmentInsert[]
+}

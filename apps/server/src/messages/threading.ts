@@ -1,0 +1,148 @@
+// Threads, for received and sent mail alike: a message joins the thread of a message it refers to
+// (In-Reply-To, then References), else the thread of a stored message that refers to it (a reply
+// that arrived before its original), else it starts one. Both lookups go through indexes, so their
+// cost follows the matches, not the size of the inboxes; array parameters keep one statement text
+// whatever the batch holds (one prepared statement each).
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import type { Tx } from '../db/client.js'
+import { pipelined } from '../db/pipeline.js'
+import { bulkInsert } from '../db/bulk.js'
+import type { Cipher } from '../crypto/service.js'
+import { newUuid } from '../lib/ids.js'
+import { ctx } from './service.js'
+import { messageRefs, messages, threads } from './tables.js'
+
+/** The headers threading reads (a parsed message has them all). */
+export interface ThreadHeaders {
+  messageId: string | null
+  inReplyTo: string | null
+  references: string[]
+  subject: string | null
+}
+
+export interface ThreadEntry {
+  inboxId: string
+  h: ThreadHeaders
+}
+
+/** The ids a message refers to: In-Reply-To and the last 50 References (more cost rows, not threads). */
+export const refsOf = (h: ThreadHeaders) => [...new Set([h.inReplyTo, ...h.references].filter((r): r is string => !!r))].slice(-50)
+
+/** "Re: Fwd: AW: x" -> "x": the subject a thread is named by. */
+export const stripSubjectPrefixes = (s: string) => s.replace(/^((re|fwd?|aw|sv)\s*:\s*)+/i, '')
+
+const threadKey = (inboxId: string, id: string) => `${inboxId} ${id}`
+
+export interface ThreadLookups {
+  /** inbox + Message-ID of a stored message -> its thread */
+  referred: Map<string, string>
+  /** inbox + an id a stored message refers to -> that message's thread (a reply may arrive first) */
+  referring: Map<string, string>
+}
+
+/** The two lookups, as statements to pipeline: stored messages the entries refer to, and those that refer to them. */
+export function threadLookups(list: ThreadEntry[]): { referred: SQL | null; referring: SQL | null } {
+  // (inbox, Message-ID referred to), looked up on messages_inbox_msgid_idx.
+  const referred = pairsOf(list.flatMap(({ inboxId, h }) => refsOf(h).map((r): [string, string] => [inboxId, r])))
+  // (inbox, own Message-ID), looked up on message_refs (migration 0014).
+  const referring = pairsOf(list.flatMap(({ inboxId, h }) => (h.messageId ? [[inboxId, h.messageId] as [string, string]] : [])))
+  return {
+    referred: referred
+      ? sql`select m.inbox_id, m.message_id_header, m.thread_id from ${referred}
+            join ${messages} m on m.inbox_id = q.inbox_id and m.message_id_header = q.ref
+            where m.thread_id is not null`
+      : null,
+    referring: referring
+      ? sql`select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${referring}
+            join ${messageRefs} r on r.inbox_id = q.inbox_id and r.ref = q.ref
+            join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
+            where m.thread_id is not null`
+      : null,
+  }
+}
+
+/** Distinct (inbox, Message-ID) pairs as a table `q(inbox_id, ref)`; null when there are none. */
+function pairsOf(pairs: [string, string][]): SQL | null {
+  const distinct = [...new Map(pairs.map(([inboxId, ref]) => [threadKey(inboxId, ref), [inboxId, ref] as const])).values()]
+  if (distinct.length === 0) return null
+  return sql`unnest(${sql.param(distinct.map(([i]) => i))}::uuid[], ${sql.param(distinct.map(([, r]) => r))}::text[]) as q(inbox_id, ref)`
+}
+
+/** The rows the two lookups returned, as maps. */
+export function readThreadLookups(refHits: Record<string, unknown>[], idHits: Record<string, unknown>[]): ThreadLookups {
+  const referred = new Map<string, string>()
+  const referring = new Map<string, string>()
+  for (const h of refHits) {
+    const k = threadKey(h.inbox_id as string, h.message_id_header as string)
+    if (!referred.has(k)) referred.set(k, h.thread_id as string)
+  }
+  for (const h of idHits) {
+    for (const r of [h.in_reply_to as string | null, ...((h.references as string[] | null) ?? [])]) {
+      const k = r ? threadKey(h.inbox_id as string, r) : null
+      if (k && !referring.has(k)) referring.set(k, h.thread_id as string)
+    }
+  }
+  return { referred, referring }
+}
+
+export interface ThreadPlan {
+  /** The thread of each entry, in order (null for an entry without headers: an unparsed message). */
+  threadIds: (string | null)[]
+  added: Map<string, { inboxId: string; subject: string | null; count: number }>
+  grown: Map<string, number>
+}
+
+/**
+ * The thread of each entry in its inbox, in order: the thread of any message it refers to (stored
+ * or earlier in the list), else of a message that refers to it, else a new one.
+ */
+export function planThreads(entries: (ThreadEntry | null)[], { referred, referring }: ThreadLookups): ThreadPlan {
+  const added = new Map<string, { inboxId: string; subject: string | null; count: number }>()
+  const grown = new Map<string, number>()
+  const threadIds = entries.map((e) => {
+    if (!e) return null
+    const { inboxId, h } = e
+    const refs = refsOf(h)
+    let threadId: string | undefined
+    for (const r of refs) if (!threadId) threadId = referred.get(threadKey(inboxId, r))
+    if (!threadId && h.messageId) threadId = referring.get(threadKey(inboxId, h.messageId))
+    if (threadId) {
+      const fresh = added.get(threadId)
+      if (fresh) fresh.count++
+      else grown.set(threadId, (grown.get(threadId) ?? 0) + 1)
+    } else {
+      threadId = newUuid()
+      added.set(threadId, { inboxId, subject: h.subject === null ? null : stripSubjectPrefixes(h.subject) || null, count: 1 })
+    }
+    // Later entries in the list find this one as if it were stored.
+    if (h.messageId && !referred.has(threadKey(inboxId, h.messageId))) referred.set(threadKey(inboxId, h.messageId), threadId)
+    for (const r of refs) if (!referring.has(threadKey(inboxId, r))) referring.set(threadKey(inboxId, r), threadId)
+    return threadId
+  })
+  return { threadIds, added, grown }
+}
+
+/** New threads, and the grown ones' counts (in id order: the lock order), as statements. */
+export function threadWrites(cipher: Cipher, tenantId: string, { added, grown }: ThreadPlan): (SQLWrapper | false)[] {
+  const counts = [...grown].sort(([a], [b]) => (a < b ? -1 : 1))
+  return [
+    added.size > 0 &&
+      bulkInsert(
+        threads,
+        [...added].map(([id, t]) => ({ tenantId, id, inboxId: t.inboxId, subjectEnc: cipher.sealNullable(ctx.threadSubject(id), t.subject), messageCount: t.count })),
+      ),
+    counts.length > 0 &&
+      sql`update ${threads} t set message_count = t.message_count + v.n, last_message_at = greatest(t.last_message_at, now())
+          from unnest(${sql.param(counts.map(([id]) => id))}::uuid[], ${sql.param(counts.map(([, n]) => n))}::int[]) as v(id, n)
+          where t.id = v.id`,
+  ]
+}
+
+/** The thread of one new message (a send), placed and written now. */
+export async function threadOf(tx: Tx, cipher: Cipher, tenantId: string, entry: ThreadEntry): Promise<string> {
+  const lookup = threadLookups([entry])
+  const [refHits, idHits] = await pipelined(tx, [lookup.referred, lookup.referring])
+  const plan = planThreads([entry], readThreadLookups(refHits!, idHits!))
+  await pipelined(tx, threadWrites(cipher, tenantId, plan))
+  return plan.threadIds[0]!
+}
