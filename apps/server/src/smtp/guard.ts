@@ -5,8 +5,9 @@
 //   senders share their outbound addresses between all their customers);
 // - one recipient tenant's mail may use at most half of an address's connections at once, so the
 //   rest stays open for everyone else's mail from that address;
-// - a connection that completes no command for `idleSeconds` (or, inside DATA, sends less than
-//   1 KiB in that time: a one-byte-a-second drip) is closed, and so is any connection after
+// - a connection whose client, having its turn (from our reply on), completes no command for
+//   `idleSeconds` (or, inside DATA, sends less than 1 KiB in that time: a one-byte-a-second drip)
+//   is closed; the clock stops while we handle a command. So is any connection after
 //   `sessionSeconds`, after `maxCommands` commands, or after `maxErrors` refused commands.
 // smtp-server has no hooks for commands or replies, so the guard wraps two methods of each of its
 // connection objects (`_onCommand`, `send`); the tests exercise every one of these paths.
@@ -111,6 +112,8 @@ export class ConnectionGuard {
     conn.send = (code, data, context) => {
       this.o.onReply?.(code)
       send(code, data, context)
+      // The idle clock runs while the client has the turn: from our reply to its next command.
+      if (!state.closed) this.touch(state)
       if (code >= 400 && code !== 421 && !state.closed && ++state.errors >= this.o.maxErrors) {
         this.drop(state, 'too_many_errors', '4.7.0 Too many errors, closing connection')
       }
@@ -118,7 +121,8 @@ export class ConnectionGuard {
     const onCommand = conn._onCommand.bind(conn)
     conn._onCommand = (command, callback) => {
       if (state.closed) return callback?.()
-      this.touch(state)
+      // Our turn: no idle clock while the command is handled (a slow database is not the client's fault).
+      this.pause(state)
       if (++state.commands > this.o.maxCommands) {
         this.drop(state, 'too_many_commands', '4.7.0 Too many commands in one session, closing connection')
         return callback?.()
@@ -178,6 +182,12 @@ export class ConnectionGuard {
     return null
   }
 
+  /** The whole message is in: our turn until we answer it. */
+  dataEnded(session: SMTPServerSession): void {
+    const state = this.bySession.get(session)
+    if (state) this.pause(state)
+  }
+
   /** Message data arrived: it counts as activity once 1 KiB has come since the last. */
   data(session: SMTPServerSession, bytes: number): void {
     const state = this.bySession.get(session)
@@ -187,6 +197,12 @@ export class ConnectionGuard {
       state.dataBytes = 0
       this.touch(state)
     }
+  }
+
+  private pause(state: State): void {
+    state.lastActivity = Date.now()
+    if (state.idleTimer) clearTimeout(state.idleTimer)
+    state.idleTimer = null
   }
 
   private touch(state: State): void {

@@ -117,14 +117,14 @@ describe('attacks on time and commands', () => {
   let other: InboxFixture
 
   beforeAll(async () => {
-    server = await startTestServer({ config: { smtpIdleSeconds: 1.5, smtpSessionSeconds: 5, smtpMaxCommands: 50 } })
+    server = await startTestServer({ config: { smtpIdleSeconds: 3, smtpSessionSeconds: 8, smtpMaxCommands: 50 } })
     other = await makeInbox(server, await makeTenant(server, 'bystander'), 'bystander')
   })
   afterAll(() => server?.stop())
 
   it('a command dripped one byte at a time is cut off at the idle limit with 421 4.4.2', async () => {
     const c = rawConnection(server.running.smtpPort)
-    void drip(c.socket, 'EHLO slow.example.with.a.long.name\r\n', 300, c.closed)
+    void drip(c.socket, 'EHLO slow.example.with.a.long.name\r\n', 1000, c.closed)
     await otherTenantServed(server, other, 'during the command drip')
     await c.closed
     expect(c.received()).toMatch(/421 4\.4\.2 Idle timeout/)
@@ -140,7 +140,7 @@ describe('attacks on time and commands', () => {
     const closed = new Promise<void>((r) => s.socket.once('close', () => r()))
     let said = ''
     s.socket.on('data', (d) => (said += d.toString('latin1')))
-    void drip(s.socket, 'Subject: dripped data\r\n\r\n' + 'x'.repeat(2000), 100, closed)
+    void drip(s.socket, 'Subject: dripped data\r\n\r\n' + 'x'.repeat(2000), 200, closed)
     await closed
     expect(said).toMatch(/421 4\.4\.2 Idle timeout/)
     // Nothing of the half-received message is kept.
