@@ -22,6 +22,7 @@ const domain = z
 const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   MAILROOM_RUNTIME_DATABASE_URL: postgresUrl.optional(),
+  MAILROOM_RUNTIME_DB_PASSWORD: z.string().min(1).optional(),
   MAILROOM_DATA_DIR: z.string().min(1).default('./.mailroom'),
   MAILROOM_HTTP_PORT: port.default(3000),
   MAILROOM_SMTP_PORT: port.default(2525),
@@ -76,6 +77,8 @@ export interface Config {
   databaseUrl: string | undefined
   /** Connection the server runs its queries on, as the runtime role. */
   runtimeDatabaseUrl: string | undefined
+  /** Password `migrate` sets on the runtime role (and the derived runtime URL uses). */
+  runtimeDbPassword: string | undefined
   dataDir: string
   httpPort: number
   smtpPort: number
@@ -188,7 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     runtimeDatabaseUrl:
       e.MAILROOM_RUNTIME_DATABASE_URL ??
-      (e.DATABASE_URL ? deriveRuntimeUrl(e.DATABASE_URL, env.MAILROOM_RUNTIME_DB_PASSWORD) : undefined),
+      (e.DATABASE_URL ? deriveRuntimeUrl(e.DATABASE_URL, e.MAILROOM_RUNTIME_DB_PASSWORD) : undefined),
+    runtimeDbPassword: e.MAILROOM_RUNTIME_DB_PASSWORD,
     dataDir: e.MAILROOM_DATA_DIR,
     httpPort: e.MAILROOM_HTTP_PORT,
     smtpPort: e.MAILROOM_SMTP_PORT,

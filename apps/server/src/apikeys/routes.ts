@@ -2,9 +2,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
 import { ApiKeyList, CreateApiKeyRequest, CreateApiKeyResponse, ListQuery } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { body, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
-import { ApiError, notFound } from '../http/errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
@@ -32,7 +33,7 @@ export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const { tenantId } = scopeOf(p)
       const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null
       if (expiresAt && expiresAt.getTime() <= clock.now().getTime()) {
-        throw new ApiError('validation_error', 'body.expiresAt: must be in the future', [{ path: 'body.expiresAt', message: 'must be in the future' }])
+        throw new ServiceError('validation_error', 'body.expiresAt: must be in the future', [{ path: 'body.expiresAt', message: 'must be in the future' }])
       }
       const { row, key } = await withTenant(database, { tenantId }, async (tx) => {
         let inboxId: string | null = null

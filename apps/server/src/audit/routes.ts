@@ -1,7 +1,8 @@
 // GET /v1/audit-log: administrative actions in the caller's tenant and its descendants.
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { AuditList, AuditQuery } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { cursorOf, defineRoute, json, reply } from '../http/route.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'

@@ -49,7 +49,7 @@ export async function openStores(config: Config, opts: { migrate?: boolean; pool
   }
   const owner = openPostgres({ url: config.databaseUrl, max: 2, runtime: false })
   await ping(owner, config.databaseUrl)
-  if (doMigrate) await migrate(owner, { runtimePassword: process.env.MAILROOM_RUNTIME_DB_PASSWORD })
+  if (doMigrate) await migrate(owner, config.runtimeDbPassword ? { runtimePassword: config.runtimeDbPassword } : {})
   const runtime = openPostgres({ url: config.runtimeDatabaseUrl!, max: opts.poolSize ?? 10, runtime: true })
   try {
     await ping(runtime, config.runtimeDatabaseUrl!)

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import MailComposer from 'nodemailer/lib/mail-composer'
 import type { OutgoingAttachment, Recipient } from '@mailroom/contract'
-import { ApiError, type Issue } from '../http/errors.js'
+import { ServiceError, type Issue } from '../errors.js'
 
 export const MAX_RECIPIENTS = 50
 
@@ -45,7 +45,7 @@ export class DraftErrors {
   }
   throwIfAny() {
     const first = this.issues[0]
-    if (first) throw new ApiError('validation_error', `${first.path}: ${first.message}`, this.issues)
+    if (first) throw new ServiceError('validation_error', `${first.path}: ${first.message}`, this.issues)
   }
 }
 

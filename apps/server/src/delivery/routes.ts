@@ -19,9 +19,10 @@ import {
   UpdateSendingRequest,
   type TenantLimits,
 } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { body, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
-import { ApiError, notFound } from '../http/errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/auth.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
 import type { Tx } from '../db/client.js'
@@ -242,7 +243,7 @@ export function registerDeliveryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     async (c) => {
       const input = c.req.valid('json')
       const address = input.address.trim().toLowerCase()
-      if (!isValidAddress(address)) throw new ApiError('validation_error', 'body.address: not a valid email address', [{ path: 'body.address', message: 'invalid' }])
+      if (!isValidAddress(address)) throw new ServiceError('validation_error', 'body.address: not a valid email address', [{ path: 'body.address', message: 'invalid' }])
       const { tenantId } = scopeOf(c.get('principal'))
       const row = await withTenant(database, { tenantId }, async (tx) => {
         await suppress(tx, tenantId, address, 'manual', input.detail ?? null)
@@ -282,7 +283,7 @@ export function registerDeliveryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     const row = await getTenant(tx, id)
     if (!row) throw notFound('tenant')
     if (manage && p.kind !== 'operator' && !isDescendant(row, tenantId)) {
-      throw new ApiError('forbidden', "only an ancestor tenant or the operator can change a tenant's sending")
+      throw new ServiceError('forbidden', "only an ancestor tenant or the operator can change a tenant's sending")
     }
     if (id !== tenantId) await rebindTenant(tx, { tenantId: id })
     return id
@@ -321,13 +322,13 @@ export function registerDeliveryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const pool = c.req.valid('json').ipPool.toLowerCase()
       const p = c.get('principal')
       if (pool !== 'shared' && !deps.config.ipPools[pool]) {
-        throw new ApiError('validation_error', `body.ipPool: no IP pool named ${pool} is configured`, [{ path: 'body.ipPool', message: 'unknown pool' }])
+        throw new ServiceError('validation_error', `body.ipPool: no IP pool named ${pool} is configured`, [{ path: 'body.ipPool', message: 'unknown pool' }])
       }
       const state = await withTenant(database, scopeOf(p), async (tx) => {
         const callerPool = p.kind === 'operator' ? null : (await sendingStateOf(tx, scopeOf(p).tenantId, reputation)).ipPool
         const id = await target(tx, p, c.req.valid('param').id, true)
         if (callerPool !== null && pool !== 'shared' && pool !== callerPool) {
-          throw new ApiError('forbidden', `only the operator can assign the ${pool} pool; a tenant may assign shared or its own pool`)
+          throw new ServiceError('forbidden', `only the operator can assign the ${pool} pool; a tenant may assign shared or its own pool`)
         }
         await setIpPool(tx, id, pool)
         return sendingStateOf(tx, id, reputation)

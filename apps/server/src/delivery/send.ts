@@ -7,8 +7,8 @@ import type { ForwardRequest, ReplyRequest, SendRequest, SentMessage } from '@ma
 import type { Tx } from '../db/client.js'
 import { withTenant, type TenantScope } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
-import type { Deps } from '../http/context.js'
-import { ApiError, notFound } from '../http/errors.js'
+import type { Deps } from '../deps.js'
+import { ServiceError, notFound } from '../errors.js'
 import { newUuid } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
 import type { InboxRow } from '../inboxes/tables.js'
@@ -52,23 +52,23 @@ export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: strin
     const draft = await buildDraft(tx, cipher, deps, inbox, kind, forwarded)
 
     const [state] = await tx.select().from(sendingStates).where(eq(sendingStates.tenantId, scope.tenantId))
-    if (state?.paused) throw new ApiError('sending_paused', `sending is paused for this tenant: ${state.pausedReason ?? 'no reason given'}`)
+    if (state?.paused) throw new ServiceError('sending_paused', `sending is paused for this tenant: ${state.pausedReason ?? 'no reason given'}`)
 
     const raw = await compose(draft)
     const limits = await effectiveLimits(tx, scope.tenantId)
     const maxBytes = Math.min(deps.config.maxMessageBytes, limits.maxMessageBytes ?? Infinity)
-    if (raw.length > maxBytes) throw new ApiError('payload_too_large', `message is ${raw.length} bytes; the limit is ${maxBytes}`)
+    if (raw.length > maxBytes) throw new ServiceError('payload_too_large', `message is ${raw.length} bytes; the limit is ${maxBytes}`)
 
     // A platform's allow/block lists keep its agents from mailing the world.
     const refused = await outboundRefused(tx, inbox.id, uniqueRecipients(draft))
-    if (refused.length) throw new ApiError('forbidden', `not allowed to send to ${refused.join(', ')} (the tenant's outbound sender rules)`)
+    if (refused.length) throw new ServiceError('forbidden', `not allowed to send to ${refused.join(', ')} (the tenant's outbound sender rules)`)
 
     await consumeSendLimits(tx, deps, scope.tenantId, inbox, limits)
     // The sender's copy is stored mail: the storage quota and usage move with it
     // (in the lock order of usage/service.ts: storage gauges, then daily counters).
     const day = utcDay(deps.clock.now())
     const totals = await reserveStorage(tx, scope.tenantId, [{ inboxId: inbox.id, bytes: raw.length }], raw.length, limits.maxStoredBytes)
-    if (!totals) throw new ApiError('quota_exceeded', 'this tenant is over its storage quota')
+    if (!totals) throw new ServiceError('quota_exceeded', 'this tenant is over its storage quota')
     await countSent(tx, scope.tenantId, inbox.id, day)
     await snapshotStorage(tx, scope.tenantId, totals, day)
     return storeOutbound(tx, cipher, inbox, draft, raw)
@@ -113,7 +113,7 @@ async function consumeSendLimits(tx: Tx, deps: Deps, tenantId: string, inbox: In
     if (limit === null) continue
     const r = await consume(tx, tenantId, key, limit, window, now)
     if (!r.ok) {
-      throw new ApiError(
+      throw new ServiceError(
         'rate_limited',
         `${who === 'tenant' ? 'tenant' : 'inbox'} sending limit reached (${limit} per ${window === 60 ? 'minute' : 'day'}); retry in ${r.retryAfter}s`,
         undefined,

@@ -2,9 +2,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
 import { CreateDomainRequest, Domain, DomainList, ListQuery, UpdateDomainRequest } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
-import { ApiError, notFound } from '../http/errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
@@ -94,7 +95,7 @@ export function registerDomainRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         return d ? verifyDomain(tx, d, records) : null
       })
       if (!out) throw notFound('domain')
-      if (out.claimedElsewhere) throw new ApiError('conflict', 'this domain is already verified by another account')
+      if (out.claimedElsewhere) throw new ServiceError('conflict', 'this domain is already verified by another account')
       return reply(c, Domain, wire(out.row), 200)
     },
   )

@@ -7,7 +7,7 @@ import { pgErrorCode, rawRows, type Tx } from '../db/client.js'
 import type { Cipher } from '../crypto/service.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
-import { ApiError } from '../http/errors.js'
+import { ServiceError } from '../errors.js'
 import { generateDkimKey, type DnsResolver } from '../mail/authentication.js'
 import { inboxes } from '../inboxes/tables.js'
 import { domainClaims, domains, type DomainRow } from './tables.js'
@@ -53,9 +53,9 @@ export async function claimedElsewhere(tx: Tx, name: string): Promise<boolean> {
 
 export async function createDomain(tx: Tx, cipher: Cipher, tenantId: string, name: string, platformDomain: string): Promise<DomainRow> {
   if (name === platformDomain || name.endsWith(`.${platformDomain}`)) {
-    throw new ApiError('validation_error', 'body.name: the platform domain and its subdomains cannot be added', [{ path: 'body.name', message: 'platform domain' }])
+    throw new ServiceError('validation_error', 'body.name: the platform domain and its subdomains cannot be added', [{ path: 'body.name', message: 'platform domain' }])
   }
-  if (await claimedElsewhere(tx, name)) throw new ApiError('conflict', CLAIMED)
+  if (await claimedElsewhere(tx, name)) throw new ServiceError('conflict', CLAIMED)
   const id = newUuid()
   const key = generateDkimKey()
   try {
@@ -75,7 +75,7 @@ export async function createDomain(tx: Tx, cipher: Cipher, tenantId: string, nam
     )
     return row!
   } catch (err) {
-    if (pgErrorCode(err) === '23505') throw new ApiError('conflict', `the domain ${name} is already added`)
+    if (pgErrorCode(err) === '23505') throw new ServiceError('conflict', `the domain ${name} is already added`)
     throw err
   }
 }
@@ -183,7 +183,7 @@ export async function inboxesOn(tx: Tx, name: string): Promise<number> {
 
 export async function deleteDomain(tx: Tx, d: DomainRow): Promise<void> {
   const n = await inboxesOn(tx, d.name)
-  if (n > 0) throw new ApiError('conflict', `the domain still has ${n} inbox(es); delete them first`)
+  if (n > 0) throw new ServiceError('conflict', `the domain still has ${n} inbox(es); delete them first`)
   await tx.delete(domains).where(eq(domains.id, d.id))
 }
 
@@ -192,7 +192,7 @@ export async function requireVerifiedDomain(tx: Tx, name: string): Promise<strin
   const [row] = await tx.select({ status: domains.status }).from(domains).where(eq(domains.name, name))
   if (!row || row.status !== 'verified') {
     const why = row ? `the domain ${name} is not verified yet (POST /v1/domains/{id}/verify)` : `${name} is not a domain of this tenant (POST /v1/domains)`
-    throw new ApiError('validation_error', `body.domain: ${why}`, [{ path: 'body.domain', message: why }])
+    throw new ServiceError('validation_error', `body.domain: ${why}`, [{ path: 'body.domain', message: why }])
   }
   return name
 }

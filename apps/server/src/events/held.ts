@@ -1,7 +1,7 @@
 // Requests held open (long-poll waits, event streams) cost memory and a socket each for as long as
 // they last. Each tenant, and each inbox within it, may hold only so many at once on this server,
 // so that one tenant's (or one runaway agent's) flood of waits cannot use up what every tenant shares.
-import { ApiError } from '../http/errors.js'
+import { ServiceError } from '../errors.js'
 
 export interface HeldLimits {
   perTenant: number
@@ -63,6 +63,6 @@ function decrement(map: Map<string, number>, key: string) {
 }
 
 const tooMany = (who: 'tenant' | 'inbox', max: number) =>
-  new ApiError('rate_limited', `this ${who} already holds ${max} open waits and event streams on this server, the most it may; retry when one ends`, undefined, {
+  new ServiceError('rate_limited', `this ${who} already holds ${max} open waits and event streams on this server, the most it may; retry when one ends`, undefined, {
     'Retry-After': '1',
   })

@@ -2,9 +2,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { defineRoute } from '../http/route.js'
-import { ApiError, transientError } from '../http/errors.js'
+import { ServiceError } from '../errors.js'
+import { transientError } from '../http/errors.js'
 import { scopeOf } from '../http/auth.js'
 import { sql } from 'drizzle-orm'
 import { withTenant } from '../db/scope.js'
@@ -33,7 +35,7 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const scope = scopeOf(c.get('principal'))
       const fromHeader = c.req.header('last-event-id')
       const start = fromHeader ?? c.req.valid('query').after ?? null
-      if (start !== null && !/^\d{1,18}$/.test(start)) throw new ApiError('validation_error', 'Last-Event-ID: not an event id')
+      if (start !== null && !/^\d{1,18}$/.test(start)) throw new ServiceError('validation_error', 'Last-Event-ID: not an event id')
       // Without a position the stream starts at the newest event: only what happens from now on.
       let last =
         start !== null

@@ -5,7 +5,8 @@
 // rescans; a match answers 200, the deadline 204, a client that goes away just drops the entry.
 import type { ServerResponse } from 'node:http'
 import type { TenantScope } from '../db/scope.js'
-import { ApiError, errorBody, transientError } from '../http/errors.js'
+import { ServiceError } from '../errors.js'
+import { errorBody, transientError } from '../http/errors.js'
 import { encodeWaitCursor, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps } from '../messages/wait.js'
 import type { HeldRequests } from './held.js'
 
@@ -188,12 +189,12 @@ export class WaitRegistry {
 
   private sendError(w: Wait, err: unknown) {
     // The same envelope the HTTP error handler writes.
-    if (!(err instanceof ApiError)) {
+    if (!(err instanceof ServiceError)) {
       const transient = transientError(err)
       if (!transient) this.deps.log.error('unhandled error', { requestId: w.requestId, err: (err as Error)?.stack ?? String(err) })
-      err = transient ?? new ApiError('internal_error', 'internal error')
+      err = transient ?? new ServiceError('internal_error', 'internal error')
     }
-    const e = err as ApiError
+    const e = err as ServiceError
     w.sink!.send(e.status, { ...e.headers, 'X-Request-Id': w.requestId }, JSON.stringify(errorBody(e.code, e.message, w.requestId)))
   }
 

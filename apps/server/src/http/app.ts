@@ -6,8 +6,10 @@ import { bodyLimit } from 'hono/body-limit'
 import { routePath } from 'hono/route'
 import { sql } from 'drizzle-orm'
 import { withoutTenant } from '../db/scope.js'
-import type { AppEnv, Deps } from './context.js'
-import { ApiError, errorBody, handleError, validationError } from './errors.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from './context.js'
+import { ServiceError } from '../errors.js'
+import { errorBody, handleError, validationError } from './errors.js'
 import { authMiddleware } from './auth.js'
 import { registerTenantRoutes } from '../tenancy/routes.js'
 import { registerApiKeyRoutes } from '../apikeys/routes.js'
@@ -64,7 +66,7 @@ export function createApp(deps: Deps) {
     bodyLimit({
       maxSize,
       onError: () => {
-        throw new ApiError('payload_too_large', `request body over ${maxSize} bytes`)
+        throw new ServiceError('payload_too_large', `request body over ${maxSize} bytes`)
       },
     })
   const jsonLimit = limitTo(MAX_JSON_BODY)
@@ -126,8 +128,8 @@ export function createApp(deps: Deps) {
   app.get('/metrics', async (c) => {
     const operatorKey = deps.config.operatorKey
     const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')
-    if (!operatorKey) throw new ApiError('forbidden', '/metrics needs MAILROOM_OPERATOR_KEY (send it as Bearer), or MAILROOM_METRICS_PORT for a listener of its own')
-    if (!m || m[1]!.length !== operatorKey.length || !safeEqual(m[1]!, operatorKey)) throw new ApiError('unauthorized', '/metrics needs the operator key: Authorization: Bearer <MAILROOM_OPERATOR_KEY>')
+    if (!operatorKey) throw new ServiceError('forbidden', '/metrics needs MAILROOM_OPERATOR_KEY (send it as Bearer), or MAILROOM_METRICS_PORT for a listener of its own')
+    if (!m || m[1]!.length !== operatorKey.length || !safeEqual(m[1]!, operatorKey)) throw new ServiceError('unauthorized', '/metrics needs the operator key: Authorization: Bearer <MAILROOM_OPERATOR_KEY>')
     const { contentType, body } = await deps.metrics.render()
     return c.body(body, 200, { 'Content-Type': contentType })
   })

@@ -1,7 +1,8 @@
 // Authentication: Bearer key -> Principal; `Mailroom-Tenant` lets a parent act in a descendant.
 import type { MiddlewareHandler } from 'hono'
-import type { AppEnv, Deps, Principal } from './context.js'
-import { ApiError, notFound } from './errors.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv, Principal } from './context.js'
+import { ServiceError, notFound } from '../errors.js'
 import { authenticate, touchApiKey } from '../apikeys/service.js'
 import { hashKey, safeEqual } from '../apikeys/secret.js'
 import { rateLimitHeaders, type Decision } from '../limits/api-rate.js'
@@ -19,9 +20,9 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
 
   return async (c, next) => {
     const header = c.req.header('authorization')
-    if (!header) throw new ApiError('unauthorized', 'missing API key: send Authorization: Bearer <key>')
+    if (!header) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>')
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (!m) throw new ApiError('unauthorized', 'malformed Authorization header: expected Bearer <key>')
+    if (!m) throw new ServiceError('unauthorized', 'malformed Authorization header: expected Bearer <key>')
     const key = m[1]!
     const actAs = c.req.header('mailroom-tenant')
 
@@ -44,11 +45,11 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
           revoked: 'this API key has been revoked',
           expired: 'this API key has expired',
         }
-        throw new ApiError('unauthorized', messages[auth.reason])
+        throw new ServiceError('unauthorized', messages[auth.reason])
       }
-      if (auth.tenantSuspended) throw new ApiError('tenant_suspended', 'this tenant is suspended')
+      if (auth.tenantSuspended) throw new ServiceError('tenant_suspended', 'this tenant is suspended')
       if (auth.scope === 'inbox') {
-        if (actAs) throw new ApiError('forbidden', 'an inbox key cannot act in another tenant')
+        if (actAs) throw new ServiceError('forbidden', 'an inbox key cannot act in another tenant')
         principal = { kind: 'inbox', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId: auth.tenantId, inboxId: auth.inboxId! }
       } else {
         const tenantId = actAs ? await resolveActAs(deps, auth.tenantId, actAs) : auth.tenantId
@@ -71,9 +72,9 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
   }
 }
 
-function rateLimited(deps: Deps, d: Decision): ApiError {
+function rateLimited(deps: Deps, d: Decision): ServiceError {
   deps.metrics.rateLimited.inc({ limit: `api_${d.policy}` })
-  return new ApiError(
+  return new ServiceError(
     'rate_limited',
     `request rate limit of this ${d.policy} reached (${d.rate.perSecond} per second, ${d.rate.burst} at once); retry in ${d.retryAfter}s`,
     undefined,
@@ -90,19 +91,19 @@ async function resolveActAs(deps: Deps, callerTenantId: string | null, header: s
   if (!target) throw notFound('tenant')
   const row = await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) => getTenant(tx, target))
   if (!row) throw notFound('tenant')
-  if (row.status === 'suspended') throw new ApiError('tenant_suspended', 'that tenant is suspended')
+  if (row.status === 'suspended') throw new ServiceError('tenant_suspended', 'that tenant is suspended')
   // An ancestor between the caller and the target may be suspended too.
   const suspended = row.ancestors.length
     ? await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) =>
         tx.select({ id: tenants.id }).from(tenants).where(and(inArray(tenants.id, row.ancestors), eq(tenants.status, 'suspended'))),
       )
     : []
-  if (suspended.length > 0) throw new ApiError('tenant_suspended', 'that tenant is suspended')
+  if (suspended.length > 0) throw new ServiceError('tenant_suspended', 'that tenant is suspended')
   return target
 }
 
 /** The tenant scope a handler works in. */
 export function scopeOf(p: Principal): { tenantId: string; inboxId: string | null } {
-  if (p.tenantId === null) throw new ApiError('forbidden', 'the operator key acts inside a tenant: send Mailroom-Tenant: <tenantId>')
+  if (p.tenantId === null) throw new ServiceError('forbidden', 'the operator key acts inside a tenant: send Mailroom-Tenant: <tenantId>')
   return { tenantId: p.tenantId, inboxId: p.inboxId }
 }

@@ -1,48 +1,5 @@
-// What every request carries: its id, the caller (after auth) and the app's dependencies.
-import type { Config } from '../config.js'
-import type { Database } from '../db/client.js'
-import type { Clock } from '../lib/clock.js'
-import type { Logger } from '../lib/log.js'
-import type { TenantCrypto } from '../crypto/service.js'
-import type { Hub } from '../events/hub.js'
-import type { WaitRegistry } from '../events/waits.js'
-import type { HeldRequests } from '../events/held.js'
-import type { Ingest } from '../messages/ingest/index.js'
-import type { AttachmentDecoder } from '../messages/attachment-decoder.js'
-import type { ApiRequestMeter } from '../usage/service.js'
-import type { DeliveryWorker } from '../delivery/worker.js'
-import type { WebhookWorker } from '../webhooks/worker.js'
-import type { DnsResolver } from '../mail/authentication.js'
-import type { ApiRateLimiter } from '../limits/api-rate.js'
-import type { Metrics } from '../lib/metrics.js'
-
-export interface Deps {
-  database: Database
-  config: Config
-  clock: Clock
-  log: Logger
-  crypto: TenantCrypto
-  hub: Hub
-  /** Long-poll waits parked outside the HTTP framework until a match or their deadline. */
-  waits: WaitRegistry
-  /** Open waits and event streams per tenant and inbox (events/held.ts). */
-  held: HeldRequests
-  ingest: Ingest
-  /** Decodes received attachments from the raw copy on read (its own thread, tenants taking turns). */
-  attachments: AttachmentDecoder
-  /** Counts API requests per tenant/inbox/day for usage metering. */
-  usage: ApiRequestMeter
-  /** Request-rate limits of the HTTP API per tenant and inbox key (limits/api-rate.ts). */
-  rateLimiter: ApiRateLimiter
-  /** Prometheus metrics of this process (lib/metrics.ts). */
-  metrics: Metrics
-  /** Outbound delivery workers (absent: sends stay queued until a worker runs). */
-  delivery?: DeliveryWorker
-  /** Webhook delivery workers (absent: deliveries stay pending until a worker runs). */
-  webhooks?: WebhookWorker
-  /** DNS for custom-domain verification (`node:dns` in production, a fake in tests). */
-  resolver?: DnsResolver
-}
+// What every HTTP request carries: its id and the caller (after auth). The services and the
+// dependency bag they share live outside the HTTP layer (../deps.ts).
 
 /** Who is calling, resolved by the auth middleware. Ids are internal uuids. */
 export type Principal =

@@ -1,5 +1,7 @@
-// One error type with a code from the closed set; one handler shapes every error body.
+// The HTTP side of errors: one handler shapes every error body (a ServiceError's code and status,
+// validation issues, transient database trouble as 503), and the envelope the wait registry reuses.
 import { ERROR_STATUS, type ErrorCode, type ErrorEnvelope } from '@mailroom/contract'
+import { ServiceError, type Issue } from '../errors.js'
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ZodError } from 'zod'
@@ -7,34 +9,13 @@ import type { Logger } from '../lib/log.js'
 import { DatabaseUnavailable, isConnectionError } from '../db/health.js'
 import { ShedError } from '../db/gate.js'
 
-export interface Issue {
-  path: string
-  message: string
-}
-
-export class ApiError extends Error {
-  readonly status: number
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly issues?: Issue[],
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message)
-    this.status = ERROR_STATUS[code]
-  }
-}
-
-/** The one answer for "missing" and "someone else's": same status, same body. */
-export const notFound = (what: string) => new ApiError('not_found', `${what} not found`)
-
-export function validationError(where: string, error: ZodError): ApiError {
+export function validationError(where: string, error: ZodError): ServiceError {
   const issues = error.issues.map((i) => ({
     path: [where, ...i.path.map(String)].join('.'),
     message: i.message,
   }))
   const first = issues[0]
-  return new ApiError('validation_error', first ? `${first.path}: ${first.message}` : 'invalid request', issues)
+  return new ServiceError('validation_error', first ? `${first.path}: ${first.message}` : 'invalid request', issues)
 }
 
 export function errorBody(code: ErrorCode, message: string, requestId: string, issues?: Issue[]): ErrorEnvelope {
@@ -46,12 +27,12 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, i
  * (503 `database_unavailable`), or no connection free before the request's deadline (503
  * `service_unavailable`). Both say when to try again. Null for anything else.
  */
-export function transientError(err: unknown): ApiError | null {
+export function transientError(err: unknown): ServiceError | null {
   if (err instanceof ShedError) {
-    return new ApiError('service_unavailable', 'the server is busy: no database connection came free in time; retry shortly', undefined, { 'Retry-After': '1' })
+    return new ServiceError('service_unavailable', 'the server is busy: no database connection came free in time; retry shortly', undefined, { 'Retry-After': '1' })
   }
   if (err instanceof DatabaseUnavailable || isConnectionError(err)) {
-    return new ApiError('database_unavailable', 'the database is unavailable; retry shortly', undefined, { 'Retry-After': '2' })
+    return new ServiceError('database_unavailable', 'the database is unavailable; retry shortly', undefined, { 'Retry-After': '2' })
   }
   return null
 }
@@ -63,7 +44,7 @@ export function handleError(err: Error, c: Context, log: Logger): Response {
     log.warn('request failed: database unavailable or busy', { requestId, err: String(err.message) })
     err = transient
   }
-  if (err instanceof ApiError) {
+  if (err instanceof ServiceError) {
     for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v)
     return c.json(errorBody(err.code, err.message, requestId, err.issues), err.status as 400)
   }

@@ -4,7 +4,7 @@ import { createRoute, type RouteConfig } from '@hono/zod-openapi'
 import { ErrorEnvelope, type IdKind } from '@mailroom/contract'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
-import { ApiError, notFound } from './errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { decodeCursor, type CursorPosition } from '../lib/cursor.js'
 import { fromPublicId } from '../lib/ids.js'
 import type { AppEnv } from './context.js'
@@ -30,10 +30,10 @@ const requireScope =
   async (c, next) => {
     const p = c.get('principal')
     if (scope === 'tenant' && p.kind === 'inbox') {
-      throw new ApiError('forbidden', 'this route needs a tenant key; an inbox key can only use its own inbox')
+      throw new ServiceError('forbidden', 'this route needs a tenant key; an inbox key can only use its own inbox')
     }
     if (p.kind === 'operator' && p.tenantId === null && c.req.routePath !== '/v1/tenants') {
-      throw new ApiError('forbidden', 'the operator key acts inside a tenant: send Mailroom-Tenant: <tenantId>')
+      throw new ServiceError('forbidden', 'the operator key acts inside a tenant: send Mailroom-Tenant: <tenantId>')
     }
     await next()
   }
@@ -67,7 +67,7 @@ export function cursorOf(after: string | undefined): CursorPosition | null {
   if (after === undefined) return null
   const cur = decodeCursor(after)
   if (!cur) {
-    throw new ApiError('validation_error', 'query.after: not a cursor this API issued', [
+    throw new ServiceError('validation_error', 'query.after: not a cursor this API issued', [
       { path: 'query.after', message: 'invalid cursor' },
     ])
   }

@@ -4,7 +4,7 @@
 // (500): each is a 400 naming the field.
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from './context.js'
-import { ApiError } from './errors.js'
+import { ServiceError } from '../errors.js'
 
 const SUSPECT = /[\u0000\ud800-\udfff]/
 // Code units, not code points (no `u` flag): a high surrogate without a low one after it, or a low one without a high one before it.
@@ -43,7 +43,7 @@ export function findUnstorable(value: unknown, path: string, depth = 0): { path:
   return null
 }
 
-const refuse = (bad: { path: string; message: string }) => new ApiError('validation_error', `${bad.path}: ${bad.message}`, [bad])
+const refuse = (bad: { path: string; message: string }) => new ServiceError('validation_error', `${bad.path}: ${bad.message}`, [bad])
 
 function decoded(segment: string): string {
   try {

@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto'
 import { and, eq, sql } from 'drizzle-orm'
 import type { MiddlewareHandler } from 'hono'
-import type { AppEnv, Deps } from '../http/context.js'
-import { ApiError } from '../http/errors.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
+import { ServiceError } from '../errors.js'
 import { withTenant } from '../db/scope.js'
 import { idempotencyKeys } from './tables.js'
 
@@ -22,7 +23,7 @@ export function idempotencyMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = c.req.header('idempotency-key')
     if (key === undefined || !WRITES.has(c.req.method)) return next()
-    if (!KEY.test(key)) throw new ApiError('validation_error', 'Idempotency-Key: 1-255 printable ASCII characters', [{ path: 'header.Idempotency-Key', message: 'invalid' }])
+    if (!KEY.test(key)) throw new ServiceError('validation_error', 'Idempotency-Key: 1-255 printable ASCII characters', [{ path: 'header.Idempotency-Key', message: 'invalid' }])
     const principal = c.get('principal')
     const tenantId = principal.tenantId
     // The operator creating a top-level tenant acts in no tenant: nowhere to keep the key.
@@ -49,9 +50,9 @@ export function idempotencyMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
       if (rows.length) return { fresh: true as const }
       const [row] = await tx.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.tenantId, tenantId), eq(idempotencyKeys.key, key)))
       if (!row) return { fresh: true as const }
-      if (row.fingerprint !== fingerprint) throw new ApiError('idempotency_conflict', 'this Idempotency-Key was used with a different request')
+      if (row.fingerprint !== fingerprint) throw new ServiceError('idempotency_conflict', 'this Idempotency-Key was used with a different request')
       if (row.statusCode === null || !row.bodyEnc) {
-        throw new ApiError('idempotency_conflict', 'a request with this Idempotency-Key is still in progress; retry later', undefined, { 'Retry-After': '1' })
+        throw new ServiceError('idempotency_conflict', 'a request with this Idempotency-Key is still in progress; retry later', undefined, { 'Retry-After': '1' })
       }
       const cipher = await deps.crypto.cipher(tx, tenantId)
       return { fresh: false as const, status: row.statusCode, body: cipher.openString(bodyCtx(key), row.bodyEnc) }

@@ -8,7 +8,7 @@ import type { Tx } from '../db/client.js'
 import { pgErrorCode } from '../db/client.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
-import { ApiError } from '../http/errors.js'
+import { ServiceError } from '../errors.js'
 import { createApiKey } from '../apikeys/service.js'
 import { addressRoutes, inboxes, type InboxRow } from './tables.js'
 
@@ -55,7 +55,7 @@ export async function createInbox(tx: Tx, input: CreateInboxInput): Promise<{ in
   if (maxInboxes != null) {
     await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, input.tenantId)).for('update')
     const [row] = await tx.select({ n: count() }).from(inboxes)
-    if ((row?.n ?? 0) >= maxInboxes) throw new ApiError('quota_exceeded', `this tenant may have at most ${maxInboxes} inboxes`)
+    if ((row?.n ?? 0) >= maxInboxes) throw new ServiceError('quota_exceeded', `this tenant may have at most ${maxInboxes} inboxes`)
   }
   const attempts = input.name ? 1 : 5
   for (let i = 0; i < attempts; i++) {
@@ -69,7 +69,7 @@ export async function createInbox(tx: Tx, input: CreateInboxInput): Promise<{ in
       if (pgErrorCode(err) !== '23505') throw err
     }
   }
-  throw new ApiError('address_taken', input.name ? `the address ${input.name}@${input.domain} is taken` : 'could not allocate an address; try again')
+  throw new ServiceError('address_taken', input.name ? `the address ${input.name}@${input.domain} is taken` : 'could not allocate an address; try again')
 }
 
 export async function getInbox(tx: Tx, id: string): Promise<InboxRow | null> {

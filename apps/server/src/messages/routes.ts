@@ -4,9 +4,10 @@ import { z } from 'zod'
 import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { ListQuery, Message, MessageList, MessageListQuery, Thread, ThreadList, ThreadWithMessages, WaitQuery, WaitResponse } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
-import { ApiError, notFound } from '../http/errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant, type TenantScope } from '../db/scope.js'
 import type { Tx } from '../db/client.js'
@@ -65,7 +66,7 @@ export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       let cursor: WaitCursor | null = null
       if (q.cursor !== undefined) {
         cursor = decodeWaitCursor(q.cursor)
-        if (!cursor) throw new ApiError('validation_error', 'query.cursor: not a cursor this API issued', [{ path: 'query.cursor', message: 'invalid cursor' }])
+        if (!cursor) throw new ServiceError('validation_error', 'query.cursor: not a cursor this API issued', [{ path: 'query.cursor', message: 'invalid cursor' }])
       }
       // Auth, validation and the first look run here; a wait that has to hold is parked in the
       // registry with the Node response and answered from there (this handler returns at once).
@@ -176,7 +177,7 @@ export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const content = await deps.attachments.bytes(found.row.tenantId, found).catch((err: unknown) => {
         if (!(err instanceof AttachmentUnavailableError)) throw err
         deps.log.error('attachment: the raw message no longer yields it', { attachmentId, tenantId: found.row.tenantId })
-        throw new ApiError('internal_error', err.message)
+        throw new ServiceError('internal_error', err.message)
       })
       const name = (found.row.filename ?? 'attachment').replace(/[^\w.\- ]+/g, '_')
       return c.body(new Uint8Array(content), 200, {

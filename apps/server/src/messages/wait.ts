@@ -11,7 +11,7 @@ import { withTenant, type TenantScope } from '../db/scope.js'
 import type { Cipher, TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
 import type { Logger } from '../lib/log.js'
-import { ApiError, notFound } from '../http/errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { messages, type MessageRow } from './tables.js'
 import { attachmentsOf, ctx, messageToWire, type AttachmentMeta } from './service.js'
 
@@ -47,12 +47,12 @@ function compile(field: string, value: string, mode: MatchMode): Test {
     const v = value.toLowerCase()
     return (s) => s.toLowerCase().includes(v)
   }
-  if (value.length > MAX_PATTERN) throw new ApiError('validation_error', `${field}: pattern longer than ${MAX_PATTERN} characters`)
+  if (value.length > MAX_PATTERN) throw new ServiceError('validation_error', `${field}: pattern longer than ${MAX_PATTERN} characters`)
   let re: RE2JS
   try {
     re = RE2JS.compile(value, RE2JS.CASE_INSENSITIVE)
   } catch (err) {
-    throw new ApiError('validation_error', `${field}: not a supported regular expression (${(err as Error).message})`, [
+    throw new ServiceError('validation_error', `${field}: not a supported regular expression (${(err as Error).message})`, [
       { path: `query.${field}`, message: 'invalid regular expression' },
     ])
   }

@@ -3,9 +3,10 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
 import { and, desc, eq } from 'drizzle-orm'
 import { CreateSenderRuleRequest, ListQuery, SenderRule, SenderRuleList } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
-import { ApiError, notFound } from '../http/errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/auth.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
 import { fromPublicId, newUuid } from '../lib/ids.js'
@@ -111,7 +112,7 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           await rebindTenant(tx, { tenantId: p.keyTenantId })
           const visible = await getTenant(tx, rule.setByTenantId)
           await rebindTenant(tx, { tenantId })
-          if (!visible) throw new ApiError('forbidden', 'this rule was set by a parent tenant and can only be removed by it')
+          if (!visible) throw new ServiceError('forbidden', 'this rule was set by a parent tenant and can only be removed by it')
         }
         await tx.delete(senderRules).where(and(eq(senderRules.id, id)))
         await audit(tx, tenantId, actorOf(p), 'sender_rule.deleted', { type: 'sender_rule', id }, { pattern: rule.pattern })

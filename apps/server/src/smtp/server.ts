@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server'
 import { sql } from 'drizzle-orm'
-import type { Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
 import { withTenant } from '../db/scope.js'
 import { RouteLookup } from './routes-lookup.js'
 import { effectiveLimits } from '../tenancy/service.js'

@@ -10,9 +10,10 @@ import {
   TenantList,
   UpdateTenantRequest,
 } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, reply } from '../http/route.js'
-import { ApiError, notFound } from '../http/errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId, toPublicId } from '../lib/ids.js'
@@ -123,7 +124,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         const existing = id ? await getTenant(tx, id) : null
         if (!existing) throw notFound('tenant')
         if (existing.id === tenantId && (patch.status !== undefined || patch.limits !== undefined)) {
-          throw new ApiError('forbidden', "a tenant's status and limits are set by its parent")
+          throw new ServiceError('forbidden', "a tenant's status and limits are set by its parent")
         }
         if (patch.limits && existing.parentId) {
           await assertWithinParent(tx, existing.parentId, patch.limits, limitDefaults(deps.config), { path: 'body.limits' })
@@ -156,7 +157,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       await withTenant(database, { tenantId }, async (tx) => {
         const existing = id ? await getTenant(tx, id) : null
         if (!existing) throw notFound('tenant')
-        if (existing.id === tenantId) throw new ApiError('forbidden', 'a tenant cannot delete itself; its parent can')
+        if (existing.id === tenantId) throw new ServiceError('forbidden', 'a tenant cannot delete itself; its parent can')
         await deleteTenant(tx, crypto, tenantId, existing.id)
         // Recorded with the caller: the deleted tenant's own log is gone with it.
         await audit(tx, tenantId, actorOf(p), 'tenant.deleted', { type: 'tenant', id: toPublicId('tenant', existing.id) }, { name: existing.name })

@@ -9,7 +9,7 @@ import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib
 import { tenants, type TenantRow } from './tables.js'
 import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
-import { ApiError } from '../http/errors.js'
+import { ServiceError } from '../errors.js'
 
 export function tenantToWire(t: TenantRow): Tenant {
   return {
@@ -82,7 +82,7 @@ export async function assertWithinParent(tx: Tx, parentId: string, asked: Tenant
   const over = limitsExceeding(asked, cap)
   if (over.length) {
     const whose = opts.only ? "the tenant's" : "the parent's"
-    throw new ApiError('validation_error', `limits exceed ${whose}: ${over.join(', ')}`, over.map((o) => ({ path: opts.path, message: o })))
+    throw new ServiceError('validation_error', `limits exceed ${whose}: ${over.join(', ')}`, over.map((o) => ({ path: opts.path, message: o })))
   }
 }
 

@@ -1,9 +1,10 @@
 // GET /v1/usage: the caller's and its descendants' usage, for billing (JSON or CSV).
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { UsageQuery, UsageReport } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { defineRoute, reply } from '../http/route.js'
-import { ApiError } from '../http/errors.js'
+import { ServiceError } from '../errors.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'
 import { usageReport } from './service.js'
@@ -28,9 +29,9 @@ export function registerUsageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const q = c.req.valid('query')
-      if (q.from > q.to) throw new ApiError('validation_error', 'query.from: must not be after `to`', [{ path: 'query.from', message: 'after to' }])
+      if (q.from > q.to) throw new ServiceError('validation_error', 'query.from: must not be after `to`', [{ path: 'query.from', message: 'after to' }])
       const days = (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000
-      if (days > 366) throw new ApiError('validation_error', 'query: at most 366 days per report', [{ path: 'query.to', message: 'range too long' }])
+      if (days > 366) throw new ServiceError('validation_error', 'query: at most 366 days per report', [{ path: 'query.to', message: 'range too long' }])
       const report = await withTenant(deps.database, scopeOf(c.get('principal')), (tx) => usageReport(tx, q.from, q.to, q.groupBy))
       const body = { from: q.from, to: q.to, groupBy: q.groupBy, ...report }
       const wantsCsv = q.format === 'csv' || (c.req.header('accept') ?? '').includes('text/csv')

@@ -12,9 +12,10 @@ import {
   WebhookDeliveryStatus,
   WebhookList,
 } from '@mailroom/contract'
-import type { AppEnv, Deps } from '../http/context.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
-import { ApiError, notFound } from '../http/errors.js'
+import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/auth.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
@@ -42,7 +43,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
 
   const checkTarget = (url: string) => {
     const why = refuseTarget(url, config.webhookAllowPrivate)
-    if (why) throw new ApiError('validation_error', `body.url: ${why}`, [{ path: 'body.url', message: why }])
+    if (why) throw new ServiceError('validation_error', `body.url: ${why}`, [{ path: 'body.url', message: why }])
   }
 
   app.openapi(
@@ -197,9 +198,9 @@ export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         if (!hook) throw notFound('delivery')
         const d = await getDelivery(tx, webhookId, deliveryId)
         if (!d) throw notFound('delivery')
-        if (hook.status !== 'enabled') throw new ApiError('conflict', 'the endpoint is disabled; enable it (PATCH status: enabled) to replay')
+        if (hook.status !== 'enabled') throw new ServiceError('conflict', 'the endpoint is disabled; enable it (PATCH status: enabled) to replay')
         const r = await replayDelivery(tx, d)
-        if (r === 'in_flight') throw new ApiError('conflict', 'this delivery is being sent right now')
+        if (r === 'in_flight') throw new ServiceError('conflict', 'this delivery is being sent right now')
         return (await deliveriesToWire(tx, [r]))[0]!
       })
       deps.webhooks?.kick()

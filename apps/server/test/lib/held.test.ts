@@ -1,16 +1,16 @@
 // Places for held requests (long-poll waits, event streams) per tenant and per inbox.
 import { describe, expect, it } from 'vitest'
 import { HeldRequests } from '../../src/events/held.js'
-import { ApiError } from '../../src/http/errors.js'
+import { ServiceError } from '../../src/errors.js'
 
 const refused = (fn: () => unknown) => {
   try {
     fn()
   } catch (err) {
-    expect(err).toBeInstanceOf(ApiError)
-    expect((err as ApiError).status).toBe(429)
-    expect((err as ApiError).headers?.['Retry-After']).toBe('1')
-    return (err as ApiError).message
+    expect(err).toBeInstanceOf(ServiceError)
+    expect((err as ServiceError).status).toBe(429)
+    expect((err as ServiceError).headers?.['Retry-After']).toBe('1')
+    return (err as ServiceError).message
   }
   throw new Error('not refused')
 }
