@@ -30,7 +30,8 @@ describe('/metrics', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
   })
 
-  it('is refused outright when no operator key is configured', async () => {
+  // A second server of its own: slow to start on a loaded machine.
+  it('is refused outright when no operator key is configured', { timeout: 120_000 }, async () => {
     const bare = await startTestServer()
     try {
       const res = await client(bare.baseUrl, 'anything').get('/metrics')
