@@ -14,7 +14,7 @@ import type { AttachmentDecoder } from './messages/attachment-decoder.js'
 import type { ApiRequestMeter } from './usage/service.js'
 import type { DeliveryWorker } from './delivery/worker.js'
 import type { WebhookWorker } from './webhooks/worker.js'
-import type { DnsResolver } from './mail/authentication.js'
+import type { DnsResolver } from './mail/sender-auth.js'
 import type { ApiRateLimiter } from './limits/api-rate.js'
 import type { Metrics } from './lib/metrics.js'
 

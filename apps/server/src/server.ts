@@ -1,4 +1,5 @@
-// Starts one Mailroom process: HTTP API, SMTP door (and later the workers) on shared stores.
+// Starts one Mailroom process: the HTTP API, the SMTP door, the delivery, webhook, parse and
+// retention workers, and /metrics, over one set of stores.
 import { createServer, type Server } from 'node:http'
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -20,7 +21,7 @@ import { HeldRequests } from './events/held.js'
 import { createParser, type MailParser } from './messages/parser.js'
 import { AttachmentDecoder } from './messages/attachment-decoder.js'
 import { Ingest } from './messages/ingest/index.js'
-import { systemResolver, type DnsResolver } from './mail/authentication.js'
+import { systemResolver, type DnsResolver } from './mail/sender-auth.js'
 import { DeliveryWorker, type DeliveryOptions } from './delivery/worker.js'
 import { relayTransport, type OutboundTransport } from './delivery/transport.js'
 import { loadDkim } from './delivery/dkim.js'
@@ -192,6 +193,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     database: stores.runtime,
     crypto,
     log: logger,
+    clock,
     allowPrivate: config.webhookAllowPrivate,
     timeoutMs: config.webhookTimeoutSeconds * 1000,
     concurrency: config.webhookConcurrency,

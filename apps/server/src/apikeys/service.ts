@@ -1,10 +1,11 @@
 // API keys: minting (shown once), listing, revoking, and authenticating a presented key.
-import { and, desc, eq, isNull, sql } from 'drizzle-orm'
+import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { ApiKey } from '@mailroom/contract'
 import type { Database, Tx } from '../db/client.js'
 import { lookupWithoutTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { type CursorPosition } from '../lib/cursor.js'
+import { newestFirst } from '../db/keyset.js'
 import { apiKeys, type ApiKeyRow } from './tables.js'
 import { generateKey, hashKey, keyPrefix, KEY_PATTERN } from './secret.js'
 
@@ -50,14 +51,7 @@ export async function createApiKey(tx: Tx, input: NewKeyInput): Promise<{ row: A
 }
 
 export async function listApiKeys(tx: Tx, limit: number, after: CursorPosition | null) {
-  const rows = await tx
-    .select({ row: apiKeys, at: microsOf(apiKeys.createdAt) })
-    .from(apiKeys)
-    .where(afterPos(apiKeys.createdAt, apiKeys.id, after))
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-    .limit(limit + 1)
-  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
-  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+  return newestFirst(tx, apiKeys, { limit, after })
 }
 
 export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<boolean> {

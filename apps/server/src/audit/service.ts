@@ -1,11 +1,12 @@
 // Writing and reading the audit log. Entries are written in the transaction of the action itself,
 // so an action and its record commit together.
-import { and, desc, eq } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import type { AuditEntry } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import type { Principal } from '../http/context.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { type CursorPosition } from '../lib/cursor.js'
+import { newestFirst } from '../db/keyset.js'
 import { auditLog } from './tables.js'
 
 export interface Actor {
@@ -44,14 +45,7 @@ export async function audit(
 
 /** Newest first; RLS limits it to the caller's tenant and its descendants. */
 export async function listAudit(tx: Tx, limit: number, after: CursorPosition | null, tenantId?: string) {
-  const rows = await tx
-    .select({ row: auditLog, at: microsOf(auditLog.createdAt) })
-    .from(auditLog)
-    .where(and(tenantId ? eq(auditLog.tenantId, tenantId) : undefined, afterPos(auditLog.createdAt, auditLog.id, after)))
-    .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
-    .limit(limit + 1)
-  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
-  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+  return newestFirst(tx, auditLog, { limit, after, where: tenantId ? eq(auditLog.tenantId, tenantId) : undefined })
 }
 
 export function auditToWire(r: typeof auditLog.$inferSelect): AuditEntry {

@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm'
 import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { tenants } from '../tenancy/tables.js'
-import { bytea } from '../messages/tables.js'
+import { bytea } from '../db/columns.js'
 
 export const tenantKeys = pgTable('tenant_keys', {
   tenantId: uuid('tenant_id')

@@ -7,13 +7,11 @@ import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { SQL } from 'drizzle-orm'
-import * as schema from './schema.js'
 import { DbGate } from './gate.js'
 import { DatabaseUnavailable, DbHealth, isConnectionError } from './health.js'
 import { postgresListener, reconnectBackoff } from './listener.js'
 
-export type Schema = typeof schema
-export type Db = PgDatabase<PgQueryResultHKT, Schema>
+export type Db = PgDatabase<PgQueryResultHKT>
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
 export interface Database {
@@ -67,7 +65,7 @@ export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOpti
   })
   return {
     kind: 'postgres',
-    db: drizzlePg(sql, { schema }) as unknown as Db,
+    db: drizzlePg(sql) as unknown as Db,
     url,
     sessionIsRuntimeRole: runtime,
     gate: new DbGate({ slots: max, perKey: Math.min(max, perTenant ?? Math.max(1, Math.ceil(max / 2))) }),
@@ -99,7 +97,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
 export function pgliteDatabase(pg: PGlite): Database {
   return {
     kind: 'pglite',
-    db: drizzlePglite(pg, { schema }) as unknown as Db,
+    db: drizzlePglite(pg) as unknown as Db,
     sessionIsRuntimeRole: false,
     // One transaction at a time runs in PGlite anyway: the gate decides whose is next. No request is
     // shed for the embedded store (a development database has no deadline to protect).

@@ -3,6 +3,7 @@
 // tenant's requests took another's from 10 ms to 3.4 s). Here each tenant may hold at most
 // `perKey` of the `slots`, waiting tenants take turns for the ones that free up, and a request that
 // cannot get one before its deadline is shed (503, Retry-After) instead of piling up.
+import { monotonicMs } from '../lib/clock.js'
 import { AsyncLocalStorage } from 'node:async_hooks'
 
 export interface GateOptions {
@@ -83,7 +84,7 @@ export class DbGate {
       this.shed.queue_full++
       return Promise.reject(new ShedError('queue_full'))
     }
-    const wait = deadline === null ? null : deadline - Date.now()
+    const wait = deadline === null ? null : deadline - monotonicMs()
     if (wait !== null && wait <= 0) {
       this.shed.deadline++
       return Promise.reject(new ShedError('deadline'))

@@ -4,6 +4,8 @@
 // again every `probeMs` until a connection opens. A connection killed mid-query (pg_terminate_backend,
 // a restart) fails that query only: the next one opens a fresh connection.
 
+import { monotonicMs } from '../lib/clock.js'
+
 /** The database cannot be reached right now (HTTP 503 `database_unavailable`, SMTP 451 4.3.0). */
 export class DatabaseUnavailable extends Error {
   constructor(cause?: unknown) {
@@ -64,7 +66,7 @@ export class DbHealth {
     return this.down === null
   }
 
-  /** Since when it has been down (epoch ms), or null. */
+  /** Since when it has been down (monotonic ms, lib/clock.ts), or null. */
   get downSince(): number | null {
     return this.down?.since ?? null
   }
@@ -77,7 +79,7 @@ export class DbHealth {
   /** Tells the health of a failure; a connect failure marks the database down and starts probing. */
   failed(err: unknown): void {
     if (this.stopped || this.down || !isConnectFailure(err)) return
-    this.down = { since: Date.now(), cause: err }
+    this.down = { since: monotonicMs(), cause: err }
     this.o.onChange?.(false, err)
     this.schedule()
   }

@@ -1,4 +1,4 @@
-// Every table, for drizzle's relational typing and for drizzle-kit.
+// Every table, for drizzle-kit (drizzle.config.ts): the schema the migrations are generated from.
 export * from '../tenancy/tables.js'
 export * from '../inboxes/tables.js'
 export * from '../apikeys/tables.js'
@@ -8,6 +8,7 @@ export * from '../events/tables.js'
 export * from '../jobs/tables.js'
 export * from '../limits/tables.js'
 export * from '../delivery/tables.js'
+export * from '../suppressions/tables.js'
 export * from '../idempotency/tables.js'
 export * from '../audit/tables.js'
 export * from '../usage/tables.js'

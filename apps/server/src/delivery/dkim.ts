@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createPublicKey } from 'node:crypto'
-import { generateDkimKey, signMessage } from '../mail/authentication.js'
+import { generateDkimKey, signMessage } from '../mail/sender-auth.js'
 import type { Config } from '../config.js'
 import type { Logger } from '../lib/log.js'
 

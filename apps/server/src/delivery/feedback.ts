@@ -18,7 +18,8 @@ import { messages, type MessageRow } from '../messages/tables.js'
 import type { ParsedMessage } from '../messages/parser.js'
 import { outbox, type OutboxRow } from './tables.js'
 import { aggregateStatus, notifyTenant } from './status.js'
-import { judge, recordComplaint, suppress, type ReputationOptions } from './reputation.js'
+import { judge, recordComplaint, type ReputationOptions } from './reputation.js'
+import { suppress } from '../suppressions/service.js'
 
 type Fields = Map<string, string>
 

@@ -3,9 +3,10 @@
 // the tenant's IP pool address, with opportunistic STARTTLS. Lookups are cached per domain for a
 // minute and connections pooled per (host address, source address), so the recipients of one
 // domain share the lookup and the connections.
+import { monotonicMs } from '../lib/clock.js'
 import { isIP } from 'node:net'
 import nodemailer, { type Transporter } from 'nodemailer'
-import type { DnsResolver } from '../mail/authentication.js'
+import type { DnsResolver } from '../mail/sender-auth.js'
 import { DeliveryError, type OutboundTransport } from './transport.js'
 
 export interface MxTransportOptions {
@@ -86,9 +87,9 @@ export function mxTransport(opts: MxTransportOptions): OutboundTransport {
 
   const targetsFor = (domain: string) => {
     const hit = cache.get(domain)
-    if (hit && Date.now() - hit.at < cacheMs) return hit.targets
+    if (hit && monotonicMs() - hit.at < cacheMs) return hit.targets
     const targets = resolveTargets(opts.resolver, domain)
-    cache.set(domain, { at: Date.now(), targets })
+    cache.set(domain, { at: monotonicMs(), targets })
     // Failed lookups are not cached: the next attempt asks again.
     targets.catch(() => cache.delete(domain))
     if (cache.size > 10_000) cache.delete(cache.keys().next().value!)

@@ -1,12 +1,13 @@
-// A tenant's sending reputation: its suppression list, bounce and complaint rates over a sliding
-// window, and the pause that too many of either triggers (resumed only by an ancestor/operator).
+// A tenant's sending reputation: bounce and complaint rates over a sliding window, and the pause
+// that too many of either triggers (resumed only by an ancestor/operator).
 import { eq, sql } from 'drizzle-orm'
 import type { SendingState } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
 import type { Cipher } from '../crypto/service.js'
 import { appendEvent } from '../events/service.js'
-import { newUuid, toPublicId } from '../lib/ids.js'
-import { sendingStates, suppressions } from './tables.js'
+import { toPublicId } from '../lib/ids.js'
+import { sendingStates } from './tables.js'
+import { suppress } from '../suppressions/service.js'
 
 export interface ReputationOptions {
   /** Sliding window the rates are measured over. */
@@ -18,15 +19,6 @@ export interface ReputationOptions {
 }
 
 export const DEFAULT_REPUTATION: ReputationOptions = { windowSeconds: 86_400, minSends: 50, maxBounceRate: 0.1, maxComplaintRate: 0.005 }
-
-export async function suppress(tx: Tx, tenantId: string, address: string, reason: 'hard_bounce' | 'complaint' | 'manual', detail: string | null) {
-  const rows = await tx
-    .insert(suppressions)
-    .values({ tenantId, id: newUuid(), address: address.toLowerCase(), reason, detail: detail?.slice(0, 500) ?? null })
-    .onConflictDoNothing()
-    .returning()
-  return rows[0] ?? null
-}
 
 export async function rates(tx: Tx, tenantId: string, o: ReputationOptions) {
   const [state] = await tx.select().from(sendingStates).where(eq(sendingStates.tenantId, tenantId))

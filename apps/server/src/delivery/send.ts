@@ -2,7 +2,7 @@
 // decided atomically in the same transaction that stores the message and its outbox rows. The
 // sender's copy is stored parsed (no parse job) and threaded with the messages it refers to.
 import { createHash } from 'node:crypto'
-import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm'
 import type { ForwardRequest, ReplyRequest, SendRequest, SentMessage } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { withTenant, type TenantScope } from '../db/scope.js'
@@ -35,7 +35,8 @@ import {
   type Address,
   type Draft,
 } from './compose.js'
-import { outbox, sendingStates, suppressions, type OutboxRow } from './tables.js'
+import { outbox, sendingStates, type OutboxRow } from './tables.js'
+import { suppressedAmong } from '../suppressions/service.js'
 import { aggregateStatus, deliveryToWire, notifyTenant } from './status.js'
 
 export type SendKind =
@@ -243,9 +244,7 @@ async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, 
   })
   const threadId = await threadOf(tx, cipher, tenantId, { inboxId: inbox.id, h: { messageId: null, inReplyTo: d.inReplyTo, references: d.references, subject: d.subject } })
   const recipients = uniqueRecipients(d)
-  const suppressed = new Map(
-    (await tx.select().from(suppressions).where(inArray(suppressions.address, recipients))).map((s) => [s.address, s]),
-  )
+  const suppressed = await suppressedAmong(tx, recipients)
   const rows: (typeof outbox.$inferInsert)[] = recipients.map((r) => {
     const s = suppressed.get(r)
     return {

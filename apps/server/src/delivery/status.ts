@@ -1,9 +1,9 @@
 // Delivery statuses: a message's status is the summary of its recipients' statuses.
-import { sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Delivery, DeliveryStatus } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { arrivalPayload, MAIL_CHANNEL } from '../events/hub.js'
-import type { OutboxRow } from './tables.js'
+import { outbox, type OutboxRow } from './tables.js'
 
 const PENDING = new Set(['queued', 'sending', 'deferred'])
 /** Among final statuses, the one that most needs the sender's attention wins. */
@@ -18,6 +18,11 @@ export function aggregateStatus(statuses: string[]): DeliveryStatus {
   }
   for (const s of FINAL_ORDER) if (statuses.includes(s)) return s as DeliveryStatus
   return 'sent'
+}
+
+/** A sent message's deliveries, one per recipient, by recipient. */
+export function deliveriesOf(tx: Tx, messageId: string): Promise<OutboxRow[]> {
+  return tx.select().from(outbox).where(eq(outbox.messageId, messageId)).orderBy(outbox.recipient)
 }
 
 export function deliveryToWire(r: OutboxRow): Delivery {

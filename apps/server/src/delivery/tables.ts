@@ -2,11 +2,9 @@
 // sending state (pause, IP pool). The outbox is claimed across tenants only through
 // mailroom_claim_outbox() (migrations/0005_delivery_isolation.sql).
 import { sql } from 'drizzle-orm'
-import { boolean, foreignKey, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core'
-import { tenantIdColumn } from '../db/columns.js'
+import { boolean, foreignKey, index, integer, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
+import { tenantIdColumn, ts } from '../db/columns.js'
 import { messages } from '../messages/tables.js'
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 
 export const outbox = pgTable(
   'outbox',
@@ -37,24 +35,6 @@ export const outbox = pgTable(
   ],
 )
 export type OutboxRow = typeof outbox.$inferSelect
-
-export const suppressions = pgTable(
-  'suppressions',
-  {
-    tenantId: tenantIdColumn(),
-    id: uuid('id').notNull(),
-    address: text('address').notNull(),
-    reason: text('reason', { enum: ['hard_bounce', 'complaint', 'manual'] }).notNull(),
-    detail: text('detail'),
-    createdAt: ts('created_at').notNull().default(sql`now()`),
-  },
-  (t) => [
-    primaryKey({ columns: [t.tenantId, t.id] }),
-    unique('suppressions_tenant_address_key').on(t.tenantId, t.address),
-    index('suppressions_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
-  ],
-)
-export type SuppressionRow = typeof suppressions.$inferSelect
 
 export const sendingStates = pgTable('sending_states', {
   tenantId: tenantIdColumn().primaryKey(),

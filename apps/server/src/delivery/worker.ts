@@ -17,9 +17,10 @@ import { outbox, sendingStates, type OutboxRow } from './tables.js'
 import { aggregateStatus, notifyTenant } from './status.js'
 import { DeliveryError, type OutboundTransport } from './transport.js'
 import type { DkimSigner } from './dkim.js'
-import { signMessage, type SignOptions } from '../mail/authentication.js'
+import { signMessage, type SignOptions } from '../mail/sender-auth.js'
 import { dkimKeyFor } from '../domains/service.js'
-import { DEFAULT_REPUTATION, judge, suppress, type ReputationOptions } from './reputation.js'
+import { DEFAULT_REPUTATION, judge, type ReputationOptions } from './reputation.js'
+import { suppress } from '../suppressions/service.js'
 
 export interface DeliveryOptions {
   database: Database

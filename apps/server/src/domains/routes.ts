@@ -6,11 +6,11 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
-import { scopeOf } from '../http/auth.js'
+import { scopeOf } from '../http/caller.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
-import { systemResolver } from '../mail/authentication.js'
+import { systemResolver } from '../mail/sender-auth.js'
 import { checkRecords, createDomain, deleteDomain, domainToWire, getDomain, listDomains, setCatchAll, verifyDomain } from './service.js'
 
 const DomainIdParam = z.object({ id: z.string().describe('Domain id (`dom_...`).') })

@@ -1,14 +1,15 @@
 // Custom domains: the DNS records a tenant publishes, their verification through an injectable
 // resolver, the exclusive claim of a verified name, and the per-domain DKIM key used for sending.
 import { randomBytes } from 'node:crypto'
-import { and, count, desc, eq, sql } from 'drizzle-orm'
+import { and, count, eq, sql } from 'drizzle-orm'
 import type { DnsRecord, Domain } from '@mailroom/contract'
 import { pgErrorCode, rawRows, type Tx } from '../db/client.js'
 import type { Cipher } from '../crypto/service.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { type CursorPosition } from '../lib/cursor.js'
+import { newestFirst } from '../db/keyset.js'
 import { ServiceError } from '../errors.js'
-import { generateDkimKey, type DnsResolver } from '../mail/authentication.js'
+import { generateDkimKey, type DnsResolver } from '../mail/sender-auth.js'
 import { inboxes } from '../inboxes/tables.js'
 import { domainClaims, domains, type DomainRow } from './tables.js'
 
@@ -86,14 +87,7 @@ export async function getDomain(tx: Tx, id: string): Promise<DomainRow | null> {
 }
 
 export async function listDomains(tx: Tx, limit: number, after: CursorPosition | null) {
-  const rows = await tx
-    .select({ row: domains, at: microsOf(domains.createdAt) })
-    .from(domains)
-    .where(afterPos(domains.createdAt, domains.id, after))
-    .orderBy(desc(domains.createdAt), desc(domains.id))
-    .limit(limit + 1)
-  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
-  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+  return newestFirst(tx, domains, { limit, after })
 }
 
 type Lookup = { state: DnsRecord['state']; values: string[]; detail: string | null }

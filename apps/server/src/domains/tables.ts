@@ -1,12 +1,9 @@
 // Custom domains (tenant-owned, any number of pending claims per name) and the global table of
 // verified claims: one tenant per verified name. Cross-tenant reads only through SECURITY DEFINER
 // functions (migrations/0010_webhooks_domains_isolation.sql).
-import { foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core'
+import { foreignKey, index, jsonb, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core'
 import type { DnsRecord } from '@mailroom/contract'
-import { tenantIdColumn, timestamps } from '../db/columns.js'
-import { bytea } from '../messages/tables.js'
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+import { tenantIdColumn, timestamps, bytea, ts } from '../db/columns.js'
 
 export const domains = pgTable(
   'domains',

@@ -1,9 +1,9 @@
-// The per-tenant event log behind SSE (and later webhooks): ids are commit-ordered per tenant.
+// The per-tenant event log behind the event stream (SSE) and the webhook fan-out: ids are
+// commit-ordered per tenant.
 import { sql } from 'drizzle-orm'
 import { bigint, foreignKey, pgTable, primaryKey, text, timestamp, uuid, index } from 'drizzle-orm/pg-core'
-import { tenantIdColumn } from '../db/columns.js'
+import { tenantIdColumn, bytea } from '../db/columns.js'
 import { inboxes } from '../inboxes/tables.js'
-import { bytea } from '../messages/tables.js'
 
 export const events = pgTable(
   'events',

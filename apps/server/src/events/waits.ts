@@ -3,6 +3,7 @@
 // Node response to answer on, its scope, inbox, cursor and matcher, and its deadline in a shared
 // timer wheel (one interval for every wait, not a timer each). A notification for the inbox
 // rescans; a match answers 200, the deadline 204, a client that goes away just drops the entry.
+import { monotonicMs } from '../lib/clock.js'
 import type { ServerResponse } from 'node:http'
 import type { TenantScope } from '../db/scope.js'
 import { ServiceError } from '../errors.js'
@@ -102,7 +103,7 @@ export class WaitRegistry {
   async open(req: WaitRequest, park: () => WaitSink): Promise<EarlyAnswer | null> {
     // 429 before anything else, when the tenant or the inbox holds its most already.
     const release = this.held?.acquire(req.scope.tenantId, req.inboxId) ?? noop
-    const w = new Wait(req.scope, req.inboxId, req.matcher, Date.now() + req.holdMs, req.requestId)
+    const w = new Wait(req.scope, req.inboxId, req.matcher, monotonicMs() + req.holdMs, req.requestId)
     // Listen before looking, so an arrival between the look and parking still wakes the wait.
     const unlisten = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a.seq))
     w.off = () => {
@@ -129,7 +130,7 @@ export class WaitRegistry {
         w.cursor = { ...w.cursor, seq: r.upTo }
         if (r.more) w.dirty = true
       }
-      if (Date.now() >= w.deadline) return { status: 204, cursor: encodeWaitCursor(w.cursor) }
+      if (monotonicMs() >= w.deadline) return { status: 204, cursor: encodeWaitCursor(w.cursor) }
       // Nothing yet: from here on the wait lives in this registry, not in the handler.
       const sink = park()
       if (sink.closed) return null
@@ -179,7 +180,7 @@ export class WaitRegistry {
       w.scanning = false
     }
     // The deadline passed during the look: the sweep left this wait to us.
-    if (!w.done && tickOf(w.deadline) <= tickOf(Date.now())) this.timeout(w)
+    if (!w.done && tickOf(w.deadline) <= tickOf(monotonicMs())) this.timeout(w)
   }
 
   private timeout(w: Wait) {
@@ -232,7 +233,7 @@ export class WaitRegistry {
 
   /** Answers 204 to every parked wait whose deadline tick has come. */
   private sweep() {
-    const now = tickOf(Date.now())
+    const now = tickOf(monotonicMs())
     for (const [key, set] of this.wheel) {
       if (key > now) continue
       for (const w of set) {

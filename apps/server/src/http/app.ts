@@ -1,4 +1,5 @@
 // The HTTP door: builds the Hono app from its dependencies. No domain logic lives here.
+import { monotonicMs } from '../lib/clock.js'
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { OpenAPIHono } from '@hono/zod-openapi'
@@ -10,13 +11,18 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from './context.js'
 import { ServiceError } from '../errors.js'
 import { errorBody, handleError, validationError } from './errors.js'
-import { authMiddleware } from './auth.js'
+import { authMiddleware } from './caller.js'
 import { registerTenantRoutes } from '../tenancy/routes.js'
 import { registerApiKeyRoutes } from '../apikeys/routes.js'
 import { registerInboxRoutes } from '../inboxes/routes.js'
 import { registerMessageRoutes } from '../messages/routes.js'
+import { registerWaitRoute } from '../messages/wait-route.js'
+import { registerThreadRoutes } from '../messages/thread-routes.js'
+import { registerSendRoutes } from '../messages/send-routes.js'
+import { registerInboxLimitRoutes } from '../inboxes/limit-routes.js'
+import { registerSuppressionRoutes } from '../suppressions/routes.js'
 import { registerEventRoutes } from '../events/routes.js'
-import { registerDeliveryRoutes } from '../delivery/routes.js'
+import { registerSendingRoutes } from '../delivery/routes.js'
 import { registerRuleRoutes } from '../rules/routes.js'
 import { registerUsageRoutes } from '../usage/routes.js'
 import { registerAuditRoutes } from '../audit/routes.js'
@@ -47,7 +53,7 @@ export function createApp(deps: Deps) {
     c.set('requestId', requestId)
     c.header('X-Request-Id', requestId)
     // The database work this request starts waits for a connection at most until then (db/gate.ts).
-    await withDeadline(Date.now() + deps.config.dbQueueTimeoutMs, next)
+    await withDeadline(monotonicMs() + deps.config.dbQueueTimeoutMs, next)
     // The route of the handler that answered (the router also matches later patterns: `/messages/wait` is also `/messages/:messageId`).
     const matched = routePath(c)
     const route = matched.endsWith('*') ? 'unmatched' : matched
@@ -90,9 +96,15 @@ export function createApp(deps: Deps) {
   registerTenantRoutes(app, deps)
   registerApiKeyRoutes(app, deps)
   registerInboxRoutes(app, deps)
+  registerInboxLimitRoutes(app, deps)
+  // The wait before the message routes: /messages/wait must not be taken for /messages/{messageId}.
+  registerWaitRoute(app, deps)
   registerMessageRoutes(app, deps)
+  registerThreadRoutes(app, deps)
+  registerSendRoutes(app, deps)
   registerEventRoutes(app, deps)
-  registerDeliveryRoutes(app, deps)
+  registerSuppressionRoutes(app, deps)
+  registerSendingRoutes(app, deps)
   registerRuleRoutes(app, deps)
   registerUsageRoutes(app, deps)
   registerAuditRoutes(app, deps)

@@ -1,8 +1,7 @@
 // Idempotency keys: the first response to a write, replayed for 24 h to the same key and body.
 import { sql } from 'drizzle-orm'
 import { integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core'
-import { tenantIdColumn } from '../db/columns.js'
-import { bytea } from '../messages/tables.js'
+import { tenantIdColumn, bytea } from '../db/columns.js'
 
 export const idempotencyKeys = pgTable(
   'idempotency_keys',

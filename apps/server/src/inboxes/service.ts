@@ -1,13 +1,14 @@
 // Inboxes: one agent's mailbox. Creating one also claims its address in the global routing table.
 import { randomBytes } from 'node:crypto'
-import { count, desc, eq, sql } from 'drizzle-orm'
+import { count, eq, sql } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import type { Inbox } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { pgErrorCode } from '../db/client.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { type CursorPosition } from '../lib/cursor.js'
+import { newestFirst } from '../db/keyset.js'
 import { ServiceError } from '../errors.js'
 import { createApiKey } from '../apikeys/service.js'
 import { addressRoutes, inboxes, type InboxRow } from './tables.js'
@@ -78,14 +79,7 @@ export async function getInbox(tx: Tx, id: string): Promise<InboxRow | null> {
 }
 
 export async function listInboxes(tx: Tx, limit: number, after: CursorPosition | null) {
-  const rows = await tx
-    .select({ row: inboxes, at: microsOf(inboxes.createdAt) })
-    .from(inboxes)
-    .where(afterPos(inboxes.createdAt, inboxes.id, after))
-    .orderBy(desc(inboxes.createdAt), desc(inboxes.id))
-    .limit(limit + 1)
-  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
-  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+  return newestFirst(tx, inboxes, { limit, after })
 }
 
 export async function updateInbox(
@@ -101,7 +95,7 @@ export async function updateInbox(
   return row ?? null
 }
 
-/** Deletes the inbox; its route, keys (and later its mail) go with it by cascade. */
+/** Deletes the inbox; its address route, keys, mail, threads and outbox rows go with it by cascade. */
 export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
   const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id })
   return rows.length > 0

@@ -1,6 +1,7 @@
 // The claim loop shared by the delivery and webhook workers: claim up to the free concurrency from
 // a SECURITY DEFINER claim function, run each claimed row, claim again as rows finish. Kicks are
 // coalesced, so a burst of notifications costs one claim.
+import { monotonicMs } from '../lib/clock.js'
 import type { Logger } from '../lib/log.js'
 
 export interface Claimed {
@@ -53,7 +54,7 @@ export class ClaimLoop {
   /** Something may be due: claim soon (coalesced). */
   kick(): void {
     if (this.stopped || this.scheduled) return
-    const wait = this.pausedUntil - Date.now()
+    const wait = this.pausedUntil - monotonicMs()
     if (wait > 0) {
       this.resume ??= setTimeout(() => {
         this.resume = null
@@ -109,7 +110,7 @@ export class ClaimLoop {
       } while (this.again)
     } catch (err) {
       this.failures++
-      this.pausedUntil = Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1))
+      this.pausedUntil = monotonicMs() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1))
       // One line per outage, not one per attempt.
       if (!this.stopped && this.failures === 1) this.o.log.warn(`${this.o.name} claim failed; backing off until it works`, { err: String(err) })
     } finally {

@@ -1,4 +1,5 @@
-// A durable work queue (parsing now; delivery and webhooks later). Rows are tenant-owned; workers
+// A durable work queue for the background parse of large received messages (delivery and webhooks
+// have queues of their own: the outbox, webhook_deliveries). Rows are tenant-owned; workers
 // claim across tenants only through mailroom_claim_jobs(), fairly (round-robin by tenant).
 import { sql } from 'drizzle-orm'
 import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'

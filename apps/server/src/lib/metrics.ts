@@ -2,6 +2,7 @@
 // one test process do not share counters). Labels are bounded: routes are the route patterns, never
 // paths; tenants appear only as the top few by requests in the last minute, never one series each.
 import client from 'prom-client'
+import { systemClock } from './clock.js'
 
 const TOP_TENANTS = 10
 
@@ -40,7 +41,7 @@ export class Metrics {
   readonly processErrors = new client.Counter({ name: 'mailroom_process_errors_total', help: 'Errors no caller handled (uncaught exceptions, unhandled rejections), logged and survived.', labelNames: ['kind'] as const, registers: [this.registry] })
   private window = new Map<string, number>()
   private lastWindow: [string, number][] = []
-  private windowStart = Date.now()
+  private windowStart = systemClock.now().getTime()
 
   constructor(sources: MetricSources = {}, opts: { defaults?: boolean } = {}) {
     // Event-loop lag, heap, GC, CPU, open handles: prom-client's standard process metrics.
@@ -121,7 +122,7 @@ export class Metrics {
   }
 
   private roll(): void {
-    const now = Date.now()
+    const now = systemClock.now().getTime()
     if (now - this.windowStart < 60_000) return
     // A window that ended more than a minute ago counts nothing for "the last full minute".
     this.lastWindow = now - this.windowStart < 120_000 ? [...this.window].sort((a, b) => b[1] - a[1]).slice(0, TOP_TENANTS) : []

@@ -7,6 +7,7 @@ import { rebindTenant } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { after as afterPos, encodeCursor, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { newestFirst } from '../db/keyset.js'
 import { attachments, messages, rawMessages, threads, type AttachmentRow, type MessageRow, type ThreadRow } from './tables.js'
 import { addStoredBytes, utcDay } from '../usage/service.js'
 import type { ParsedMessage } from './parser.js'
@@ -260,7 +261,8 @@ export function decodedAttachment(parsed: ParsedMessage | null, row: AttachmentR
 }
 
 /** Deletes a message (attachments by cascade) and its raw bytes once no other copy uses them. */
-export async function deleteMessage(tx: Tx, m: MessageRow): Promise<void> {
+/** Deletes a message (and its raw bytes once no copy uses them); `now` dates the storage change. */
+export async function deleteMessage(tx: Tx, m: MessageRow, now: Date): Promise<void> {
   await tx.delete(messages).where(eq(messages.id, m.id))
   // Copies in other inboxes of the tenant are invisible to an inbox-scoped request, and so is the
   // raw row once its last visible copy is gone: decide about the raw in the tenant's scope.
@@ -269,7 +271,7 @@ export async function deleteMessage(tx: Tx, m: MessageRow): Promise<void> {
   const [other] = await tx.select({ id: messages.id }).from(messages).where(eq(messages.rawId, m.rawId)).limit(1)
   if (!other) await tx.delete(rawMessages).where(eq(rawMessages.id, m.rawId))
   // The tenant stores the raw bytes once, however many of its inboxes got them.
-  await addStoredBytes(tx, m.tenantId, [{ inboxId: m.inboxId, bytes: -m.size }], other ? 0 : -m.size, utcDay(new Date()), null)
+  await addStoredBytes(tx, m.tenantId, [{ inboxId: m.inboxId, bytes: -m.size }], other ? 0 : -m.size, utcDay(now), null)
   if (scope?.inbox_id) await rebindTenant(tx, { tenantId: m.tenantId, inboxId: scope.inbox_id })
   if (m.threadId) {
     await tx
@@ -291,14 +293,7 @@ export function threadToWire(t: ThreadRow, cipher: Cipher): Thread {
 }
 
 export async function listThreads(tx: Tx, inboxId: string, limit: number, after: CursorPosition | null) {
-  const rows = await tx
-    .select({ row: threads, at: microsOf(threads.lastMessageAt) })
-    .from(threads)
-    .where(and(eq(threads.inboxId, inboxId), gt(threads.messageCount, 0), afterPos(threads.lastMessageAt, threads.id, after)))
-    .orderBy(desc(threads.lastMessageAt), desc(threads.id))
-    .limit(limit + 1)
-  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
-  return { rows: page.items.map((p) => p.row), nextCursor: page.nextCursor }
+  return newestFirst(tx, threads, { limit, after, by: threads.lastMessageAt, where: and(eq(threads.inboxId, inboxId), gt(threads.messageCount, 0)) })
 }
 
 export async function getThread(tx: Tx, inboxId: string, id: string) {

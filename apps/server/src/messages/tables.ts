@@ -2,17 +2,10 @@
 // (`*_enc`) hold AES-256-GCM ciphertext under the tenant's data key; addresses, sizes and times
 // stay in clear for indexing.
 import { sql } from 'drizzle-orm'
-import { bigint, boolean, customType, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
-import { tenantIdColumn } from '../db/columns.js'
+import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
+import { tenantIdColumn, bytea, ts } from '../db/columns.js'
 import { inboxes } from '../inboxes/tables.js'
 
-export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
-  dataType: () => 'bytea',
-  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
-  toDriver: (v) => v,
-})
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 
 /** One row per accepted SMTP transaction per tenant (or per sent message): the exact bytes. */
 export const rawMessages = pgTable(

@@ -30,7 +30,8 @@ export async function purgeExpired(database: Database, clock: Clock, log: Logger
           .filter((p): p is { inboxId: string; days: number } => p.days !== null)
       })
       for (const { inboxId, days } of plan) {
-        const cutoff = new Date(clock.now().getTime() - days * DAY_MS)
+        const now = clock.now()
+        const cutoff = new Date(now.getTime() - days * DAY_MS)
         for (;;) {
           const n = await withTenant(database, { tenantId }, async (tx) => {
             const batch = await tx
@@ -39,7 +40,7 @@ export async function purgeExpired(database: Database, clock: Clock, log: Logger
               .where(and(eq(messages.inboxId, inboxId), lt(messages.receivedAt, cutoff)))
               .orderBy(asc(messages.receivedAt))
               .limit(batchSize)
-            for (const m of batch) await deleteMessage(tx, m)
+            for (const m of batch) await deleteMessage(tx, m, now)
             return batch.length
           })
           deleted += n

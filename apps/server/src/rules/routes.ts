@@ -1,21 +1,18 @@
 // /v1/sender-rules: allow/block lists per tenant or per inbox (tenant keys only).
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
-import { and, desc, eq } from 'drizzle-orm'
 import { CreateSenderRuleRequest, ListQuery, SenderRule, SenderRuleList } from '@mailroom/contract'
 import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
-import { scopeOf } from '../http/auth.js'
+import { scopeOf } from '../http/caller.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
-import { fromPublicId, newUuid } from '../lib/ids.js'
-import { after as afterPos, microsOf, pageOf } from '../lib/cursor.js'
+import { fromPublicId } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
 import { getTenant } from '../tenancy/service.js'
 import { actorOf, audit } from '../audit/service.js'
-import { senderRules } from './tables.js'
-import { normalisePattern, ruleToWire, rulesChanged } from './service.js'
+import { createRule, deleteRule, getRule, listRules, ruleToWire, rulesChanged } from './service.js'
 
 export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const { database } = deps
@@ -43,21 +40,16 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           inboxId = fromPublicId('inbox', input.inboxId)
           if (!inboxId || !(await getInbox(tx, inboxId))) throw notFound('inbox')
         }
-        const [created] = await tx
-          .insert(senderRules)
-          .values({
-            tenantId,
-            id: newUuid(),
-            inboxId,
-            direction: input.direction,
-            action: input.action,
-            pattern: normalisePattern(input.pattern),
-            blockMode: input.blockMode,
-            setByTenantId: p.kind === 'operator' ? tenantId : p.keyTenantId,
-          })
-          .returning()
-        await audit(tx, tenantId, actorOf(p), 'sender_rule.created', { type: 'sender_rule', id: created!.id }, { ...input })
-        return created!
+        const created = await createRule(tx, tenantId, {
+          inboxId,
+          direction: input.direction,
+          action: input.action,
+          pattern: input.pattern,
+          blockMode: input.blockMode,
+          setByTenantId: p.kind === 'operator' ? tenantId : p.keyTenantId,
+        })
+        await audit(tx, tenantId, actorOf(p), 'sender_rule.created', { type: 'sender_rule', id: created.id }, { ...input })
+        return created
       })
       rulesChanged()
       return reply(c, SenderRule, ruleToWire(row), 201)
@@ -76,16 +68,8 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const q = c.req.valid('query')
-      const page = await withTenant(database, scopeOf(c.get('principal')), async (tx) => {
-        const rows = await tx
-          .select({ row: senderRules, at: microsOf(senderRules.createdAt) })
-          .from(senderRules)
-          .where(afterPos(senderRules.createdAt, senderRules.id, cursorOf(q.after)))
-          .orderBy(desc(senderRules.createdAt), desc(senderRules.id))
-          .limit(q.limit + 1)
-        return pageOf(rows.map((r) => ({ ...r, id: r.row.id })), q.limit)
-      })
-      return reply(c, SenderRuleList, { data: page.items.map((i) => ruleToWire(i.row)), nextCursor: page.nextCursor }, 200)
+      const page = await withTenant(database, scopeOf(c.get('principal')), (tx) => listRules(tx, q.limit, cursorOf(q.after)))
+      return reply(c, SenderRuleList, { data: page.rows.map(ruleToWire), nextCursor: page.nextCursor }, 200)
     },
   )
 
@@ -104,7 +88,7 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const p = c.get('principal')
       const { tenantId } = scopeOf(p)
       await withTenant(database, { tenantId }, async (tx) => {
-        const [rule] = await tx.select().from(senderRules).where(eq(senderRules.id, id))
+        const rule = await getRule(tx, id)
         if (!rule) throw notFound('sender rule')
         // The setter must be visible from the caller's own key tenant: itself or a descendant.
         if (p.kind !== 'operator' && rule.setByTenantId !== p.keyTenantId) {
@@ -114,7 +98,7 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           await rebindTenant(tx, { tenantId })
           if (!visible) throw new ServiceError('forbidden', 'this rule was set by a parent tenant and can only be removed by it')
         }
-        await tx.delete(senderRules).where(and(eq(senderRules.id, id)))
+        await deleteRule(tx, id)
         await audit(tx, tenantId, actorOf(p), 'sender_rule.deleted', { type: 'sender_rule', id }, { pattern: rule.pattern })
       })
       rulesChanged()

@@ -1,10 +1,13 @@
 // Allow/block lists: how a platform keeps an agent from mailing the world, and keeps unwanted
 // senders out. A domain pattern matches the domain and its subdomains.
+import { monotonicMs } from '../lib/clock.js'
 import { and, eq, isNull, or } from 'drizzle-orm'
 import type { SenderRule } from '@mailroom/contract'
 import type { Database, Tx } from '../db/client.js'
 import { withTenant } from '../db/scope.js'
-import { toPublicId } from '../lib/ids.js'
+import { newUuid, toPublicId } from '../lib/ids.js'
+import { newestFirst, type Page } from '../db/keyset.js'
+import type { CursorPosition } from '../lib/cursor.js'
 import { senderRules, type SenderRuleRow } from './tables.js'
 
 export function normalisePattern(p: string): string {
@@ -50,11 +53,11 @@ export function rulesChanged(): void {
 export async function inboundVerdictCached(database: Database, tenantId: string, inboxId: string, sender: string | null): Promise<'accept' | 'reject' | 'hide'> {
   const key = `${tenantId}:${inboxId}`
   const hit = inboundCache.get(key)
-  if (hit && hit.generation === generation && Date.now() - hit.at < RULES_TTL_MS) return verdictOf(hit.rules, sender)
+  if (hit && hit.generation === generation && monotonicMs() - hit.at < RULES_TTL_MS) return verdictOf(hit.rules, sender)
   const seen = generation
   const rules = await withTenant(database, { tenantId }, (tx) => rulesFor(tx, inboxId, 'inbound'))
   if (inboundCache.size > 50_000) inboundCache.clear()
-  if (seen === generation) inboundCache.set(key, { at: Date.now(), generation: seen, rules })
+  if (seen === generation) inboundCache.set(key, { at: monotonicMs(), generation: seen, rules })
   return verdictOf(rules, sender)
 }
 
@@ -89,4 +92,35 @@ export function ruleToWire(r: SenderRuleRow): SenderRule {
     blockMode: r.blockMode,
     createdAt: r.createdAt.toISOString(),
   }
+}
+
+export interface NewRule {
+  inboxId: string | null
+  direction: 'inbound' | 'outbound'
+  action: 'allow' | 'block'
+  pattern: string
+  blockMode: 'reject' | 'hide'
+  /** The tenant whose key made it (an ancestor acting inside this tenant, or the tenant itself). */
+  setByTenantId: string
+}
+
+export async function createRule(tx: Tx, tenantId: string, r: NewRule): Promise<SenderRuleRow> {
+  const [created] = await tx
+    .insert(senderRules)
+    .values({ tenantId, id: newUuid(), ...r, pattern: normalisePattern(r.pattern) })
+    .returning()
+  return created!
+}
+
+export function listRules(tx: Tx, limit: number, after: CursorPosition | null): Promise<Page<SenderRuleRow>> {
+  return newestFirst(tx, senderRules, { limit, after })
+}
+
+export async function getRule(tx: Tx, id: string): Promise<SenderRuleRow | null> {
+  const [rule] = await tx.select().from(senderRules).where(eq(senderRules.id, id))
+  return rule ?? null
+}
+
+export async function deleteRule(tx: Tx, id: string): Promise<void> {
+  await tx.delete(senderRules).where(eq(senderRules.id, id))
 }

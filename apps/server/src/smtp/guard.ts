@@ -11,6 +11,7 @@
 //   `sessionSeconds`, after `maxCommands` commands, or after `maxErrors` refused commands.
 // smtp-server has no hooks for commands or replies, so the guard wraps two methods of each of its
 // connection objects (`_onCommand`, `send`); the tests exercise every one of these paths.
+import { monotonicMs } from '../lib/clock.js'
 import type { SMTPServer, SMTPServerSession } from 'smtp-server'
 
 export interface GuardOptions {
@@ -88,7 +89,7 @@ export class ConnectionGuard {
       ip,
       tenants: new Set(),
       inTransaction: false,
-      lastActivity: Date.now(),
+      lastActivity: monotonicMs(),
       commands: 0,
       errors: 0,
       dataBytes: 0,
@@ -200,13 +201,13 @@ export class ConnectionGuard {
   }
 
   private pause(state: State): void {
-    state.lastActivity = Date.now()
+    state.lastActivity = monotonicMs()
     if (state.idleTimer) clearTimeout(state.idleTimer)
     state.idleTimer = null
   }
 
   private touch(state: State): void {
-    state.lastActivity = Date.now()
+    state.lastActivity = monotonicMs()
     if (state.idleTimer) clearTimeout(state.idleTimer)
     state.idleTimer = setTimeout(() => this.drop(state, 'idle', '4.4.2 Idle timeout, closing connection'), this.o.idleSeconds * 1000)
     state.idleTimer.unref?.()

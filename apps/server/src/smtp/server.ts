@@ -1,19 +1,19 @@
 // The SMTP door: recipients checked against the routing table, per-tenant size and rate limits,
 // a cap on connections per client address, STARTTLS when a certificate is configured, and `250`
 // only after the raw message is committed. Everything else happens in the ingest path.
+import { monotonicMs } from '../lib/clock.js'
 import { readFileSync } from 'node:fs'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server'
-import { sql } from 'drizzle-orm'
 import type { Deps } from '../deps.js'
 import { withTenant } from '../db/scope.js'
-import { RouteLookup } from './routes-lookup.js'
+import { RecipientRouting } from './recipient-routing.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
 import { QuotaError, type Recipient } from '../messages/ingest/index.js'
 import { ConnectionGuard } from './guard.js'
 import { isConnectionError } from '../db/health.js'
 import { inboundVerdictCached } from '../rules/service.js'
-import { isVerifiedDomain } from '../domains/routing.js'
+import { isVerifiedDomain } from '../domains/verified.js'
 import { inboxes } from '../inboxes/tables.js'
 import { eq } from 'drizzle-orm'
 import type { TenantLimits, InboxLimits } from '@mailroom/contract'
@@ -42,7 +42,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       log.info('smtp connection closed by the server', { reason, ip })
     },
   })
-  const routes = new RouteLookup(database)
+  const routes = new RecipientRouting(database)
   const limitsCache = new Map<string, { at: number; limits: TenantLimits; inbox: InboxLimits }>()
 
   const ourDomain = (domain: string) => domain === config.domain
@@ -50,10 +50,10 @@ export function createSmtpServer(deps: Deps): SMTPServer {
   async function limitsFor(tenantId: string, inboxId: string) {
     const key = `${tenantId}:${inboxId}`
     const hit = limitsCache.get(key)
-    if (hit && Date.now() - hit.at < LIMITS_TTL_MS) return hit
+    if (hit && monotonicMs() - hit.at < LIMITS_TTL_MS) return hit
     const value = await withTenant(database, { tenantId }, async (tx) => {
       const [inbox] = await tx.select({ limits: inboxes.limits }).from(inboxes).where(eq(inboxes.id, inboxId))
-      return { at: Date.now(), limits: await effectiveLimits(tx, tenantId), inbox: inbox?.limits ?? {} }
+      return { at: monotonicMs(), limits: await effectiveLimits(tx, tenantId), inbox: inbox?.limits ?? {} }
     })
     if (limitsCache.size > 50_000) limitsCache.clear()
     limitsCache.set(key, value)

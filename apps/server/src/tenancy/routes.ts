@@ -14,7 +14,7 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
-import { scopeOf } from '../http/auth.js'
+import { scopeOf } from '../http/caller.js'
 import { withTenant } from '../db/scope.js'
 import { fromPublicId, toPublicId } from '../lib/ids.js'
 import {

@@ -1,11 +1,12 @@
 // Tenants: the tree, creation with a first key, updates and deletion. All calls run inside a
 // tenant-scoped transaction (db/scope.ts); RLS confines them to the caller's subtree.
-import { and, desc, eq, or, sql, type SQL } from 'drizzle-orm'
+import { eq, or, sql, type SQL } from 'drizzle-orm'
 import type { Tenant, TenantLimits } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { type CursorPosition } from '../lib/cursor.js'
+import { newestFirst } from '../db/keyset.js'
 import { tenants, type TenantRow } from './tables.js'
 import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
@@ -119,14 +120,7 @@ export async function createRootTenant(database: Database, crypto: TenantCrypto,
 }
 
 export async function listChildren(tx: Tx, parentId: string, limit: number, after: CursorPosition | null) {
-  const rows = await tx
-    .select({ row: tenants, at: microsOf(tenants.createdAt) })
-    .from(tenants)
-    .where(and(eq(tenants.parentId, parentId), afterPos(tenants.createdAt, tenants.id, after)))
-    .orderBy(desc(tenants.createdAt), desc(tenants.id))
-    .limit(limit + 1)
-  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
-  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+  return newestFirst(tx, tenants, { limit, after, where: eq(tenants.parentId, parentId) })
 }
 
 export async function updateTenant(

@@ -5,7 +5,7 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/context.js'
 import { defineRoute, reply } from '../http/route.js'
 import { ServiceError } from '../errors.js'
-import { scopeOf } from '../http/auth.js'
+import { scopeOf } from '../http/caller.js'
 import { withTenant } from '../db/scope.js'
 import { usageReport } from './service.js'
 

@@ -5,7 +5,9 @@ import type { EventType, Webhook, WebhookDelivery } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import type { Cipher } from '../crypto/service.js'
 import { fromPublicId, newUuid, toPublicId } from '../lib/ids.js'
-import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { systemClock } from '../lib/clock.js'
+import { type CursorPosition } from '../lib/cursor.js'
+import { newestFirst } from '../db/keyset.js'
 import { attachmentsOf, messageToWire } from '../messages/service.js'
 import { messages } from '../messages/tables.js'
 import { newWebhookSecret } from './signing.js'
@@ -59,14 +61,7 @@ export async function getWebhook(tx: Tx, id: string): Promise<WebhookRow | null>
 }
 
 export async function listWebhooks(tx: Tx, limit: number, after: CursorPosition | null) {
-  const rows = await tx
-    .select({ row: webhooks, at: microsOf(webhooks.createdAt) })
-    .from(webhooks)
-    .where(afterPos(webhooks.createdAt, webhooks.id, after))
-    .orderBy(desc(webhooks.createdAt), desc(webhooks.id))
-    .limit(limit + 1)
-  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
-  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+  return newestFirst(tx, webhooks, { limit, after })
 }
 
 export async function updateWebhook(
@@ -118,7 +113,8 @@ export async function fanOutEvent(
   const envelope = (d: Record<string, unknown>) =>
     JSON.stringify({
       type,
-      timestamp: new Date().toISOString(),
+      // When the event is written (the event row's own time is the database's): nothing decides on it.
+      timestamp: systemClock.now().toISOString(),
       eventId: String(seq),
       tenantId: toPublicId('tenant', tenantId),
       inboxId: inboxId ? toPublicId('inbox', inboxId) : null,
@@ -189,20 +185,7 @@ export async function deliveriesToWire(tx: Tx, rows: WebhookDeliveryRow[]): Prom
 }
 
 export async function listDeliveries(tx: Tx, webhookId: string, status: string | undefined, limit: number, after: CursorPosition | null) {
-  const rows = await tx
-    .select({ row: webhookDeliveries, at: microsOf(webhookDeliveries.createdAt) })
-    .from(webhookDeliveries)
-    .where(
-      and(
-        eq(webhookDeliveries.webhookId, webhookId),
-        status ? eq(webhookDeliveries.status, status) : undefined,
-        afterPos(webhookDeliveries.createdAt, webhookDeliveries.id, after),
-      ),
-    )
-    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
-    .limit(limit + 1)
-  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), limit)
-  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+  return newestFirst(tx, webhookDeliveries, { limit, after, where: and(eq(webhookDeliveries.webhookId, webhookId), status ? eq(webhookDeliveries.status, status) : undefined) })
 }
 
 export async function getDelivery(tx: Tx, webhookId: string, id: string): Promise<WebhookDeliveryRow | null> {

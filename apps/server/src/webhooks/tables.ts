@@ -2,12 +2,9 @@
 // and the log of every attempt. Deliveries are claimed across tenants only through
 // mailroom_claim_webhook_deliveries() (migrations/0010_webhooks_domains_isolation.sql).
 import { sql } from 'drizzle-orm'
-import { bigint, foreignKey, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
-import { tenantIdColumn, timestamps } from '../db/columns.js'
+import { bigint, foreignKey, index, integer, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
+import { tenantIdColumn, timestamps, bytea, ts } from '../db/columns.js'
 import { inboxes } from '../inboxes/tables.js'
-import { bytea } from '../messages/tables.js'
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 
 export const webhooks = pgTable(
   'webhooks',

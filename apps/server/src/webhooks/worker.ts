@@ -11,6 +11,7 @@ import { withTenant, withoutTenant } from '../db/scope.js'
 import { ClaimLoop, type Claimed } from '../jobs/claim-loop.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Logger } from '../lib/log.js'
+import { monotonicMs, systemClock, type Clock } from '../lib/clock.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { appendEvent } from '../events/service.js'
 import { addressAllowed, classify, guardedLookup, literalHost, type LookupFn, type PrivatePolicy } from './ssrf.js'
@@ -22,6 +23,8 @@ export interface WebhookWorkerOptions {
   database: Database
   crypto: TenantCrypto
   log: Logger
+  /** When attempts start and deliveries expire (default: the system clock). */
+  clock?: Clock
   allowPrivate: PrivatePolicy
   /** Per request, connect to last byte. Default 10 s. */
   timeoutMs?: number
@@ -135,7 +138,7 @@ export class WebhookWorker {
     if (!prep) return
     const { d, w, secret, body } = prep
     const msgId = toPublicId('webhookDelivery', d.id)
-    const startedAt = new Date()
+    const startedAt = (this.o.clock ?? systemClock).now()
     const timestamp = Math.floor(startedAt.getTime() / 1000)
     const result = await this.post(w.url, body, {
       'content-type': 'application/json',
@@ -149,8 +152,8 @@ export class WebhookWorker {
 
   /** One POST with a hard deadline; never follows redirects. */
   post(rawUrl: string, body: string, headers: Record<string, string>): Promise<Result> {
-    const started = Date.now()
-    const done = (r: Omit<Result, 'durationMs'>): Result => ({ ...r, durationMs: Date.now() - started })
+    const started = monotonicMs()
+    const done = (r: Omit<Result, 'durationMs'>): Result => ({ ...r, durationMs: Math.round(monotonicMs() - started) })
     return new Promise((resolve) => {
       let url: URL
       try {
@@ -229,7 +232,7 @@ export class WebhookWorker {
         return
       }
       // Failed: retry later, unless the delivery has been failing for longer than the window.
-      const expired = Date.now() - d.createdAt.getTime() >= this.disableAfterMs
+      const expired = (this.o.clock ?? systemClock).now().getTime() - d.createdAt.getTime() >= this.disableAfterMs
       const delayMs = this.backoffMs(d.attempts)
       await tx
         .update(webhookDeliveries)

@@ -3,7 +3,7 @@
 // the tenant's IP pool address. The "MX host" is a real SMTP sink on the port MAILROOM_MX_PORT names.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
-import { createFakeResolver, generateDkimKey, verifyMessage } from '../../src/mail/authentication.js'
+import { createFakeResolver, generateDkimKey, verifyMessage } from '../../src/mail/sender-auth.js'
 import { resolveTargets } from '../../src/delivery/mx.js'
 import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
 import { startSink, type Sink } from './sink.js'

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { simpleParser } from 'mailparser'
 import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
 import { sendMail, settled } from '../helpers/mail.js'
-import { createFakeResolver, generateDkimKey, verifyMessage } from '../../src/mail/authentication.js'
+import { createFakeResolver, generateDkimKey, verifyMessage } from '../../src/mail/sender-auth.js'
 import { startSink, eventually, type Sink } from './sink.js'
 import { deliveriesOf, eventsOf, waitForStatus } from './helpers.js'
 

@@ -6,7 +6,7 @@ import { client, makeInbox, makeTenant, startTestServer, type TenantFixture, typ
 import { openSmtp, sendMail, settled } from '../helpers/mail.js'
 import { startSink, type Sink } from '../delivery/sink.js'
 import { waitForStatus } from '../delivery/helpers.js'
-import { createFakeResolver, verifyMessage, type DnsResolver } from '../../src/mail/authentication.js'
+import { createFakeResolver, verifyMessage, type DnsResolver } from '../../src/mail/sender-auth.js'
 import { rawRows } from '../../src/db/client.js'
 
 // A DNS the test edits as it goes: name -> rrtype -> answer.

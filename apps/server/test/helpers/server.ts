@@ -2,7 +2,7 @@
 // plus factories that create tenants, keys and inboxes the way users do.
 import { randomBytes } from 'node:crypto'
 import { loadConfig, type Config } from '../../src/config.js'
-import type { DnsResolver } from '../../src/mail/authentication.js'
+import type { DnsResolver } from '../../src/mail/sender-auth.js'
 import type { MailParser } from '../../src/messages/parser.js'
 import { startMailroom, type Running, type StartOptions } from '../../src/server.js'
 import { silentLogger, type Logger } from '../../src/lib/log.js'

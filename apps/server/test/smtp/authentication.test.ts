@@ -2,7 +2,7 @@
 // DKIM-signed, DNS answered by an in-memory zone.
 import MailComposer from 'nodemailer/lib/mail-composer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFakeResolver, generateDkimKey, signMessage, type DkimKey } from '../../src/mail/authentication.js'
+import { createFakeResolver, generateDkimKey, signMessage, type DkimKey } from '../../src/mail/sender-auth.js'
 import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '../helpers/server.js'
 import { fetchBytes, listAll, sendRaw, settled, smtpCanonical } from '../helpers/mail.js'
 

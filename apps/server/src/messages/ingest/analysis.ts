@@ -3,7 +3,7 @@
 import { pgErrorCode } from '../../db/client.js'
 import { FairQueue } from '../../lib/fair-queue.js'
 import type { Logger } from '../../lib/log.js'
-import { verifyMessage, type AuthResults, type DnsResolver } from '../../mail/authentication.js'
+import { verifyMessage, type AuthResults, type DnsResolver } from '../../mail/sender-auth.js'
 import type { MailParser } from '../parser.js'
 import type { Analysis } from './types.js'
 

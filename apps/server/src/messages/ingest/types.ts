@@ -5,7 +5,7 @@ import type { TenantCrypto, Cipher } from '../../crypto/service.js'
 import type { Clock } from '../../lib/clock.js'
 import type { Logger } from '../../lib/log.js'
 import type { Metrics } from '../../lib/metrics.js'
-import type { DnsResolver, AuthResults } from '../../mail/authentication.js'
+import type { DnsResolver, AuthResults } from '../../mail/sender-auth.js'
 import type { MailParser, ParsedMessage } from '../parser.js'
 import type { attachments, MessageRow } from '../tables.js'
 

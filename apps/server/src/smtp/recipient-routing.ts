@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
 import { lookupWithoutTenant } from '../db/scope.js'
 
-export interface Route {
+export interface RecipientRoute {
   tenant_id: string
   inbox_id: string
   tenant_suspended: boolean
@@ -13,20 +13,20 @@ export interface Route {
 
 interface Ask {
   address: string
-  resolve: (route: Route | undefined) => void
+  resolve: (route: RecipientRoute | undefined) => void
   reject: (err: unknown) => void
 }
 
 const MAX_GROUP = 256
 
-export class RouteLookup {
+export class RecipientRouting {
   private waiting: Ask[] = []
   private running = false
 
   constructor(private readonly database: Database) {}
 
   /** The route of one (lower-case) address, or undefined when nothing routes it. */
-  route(address: string): Promise<Route | undefined> {
+  route(address: string): Promise<RecipientRoute | undefined> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ address, resolve, reject })
       if (!this.running) void this.run()
@@ -40,12 +40,12 @@ export class RouteLookup {
         const group = this.waiting.splice(0, MAX_GROUP)
         const addresses = [...new Set(group.map((a) => a.address))]
         try {
-          const rows = await lookupWithoutTenant<Route & { address: string }>(
+          const rows = await lookupWithoutTenant<RecipientRoute & { address: string }>(
             this.database,
             sql`select q.address, r.tenant_id, r.inbox_id, r.tenant_suspended
                 from unnest(${sql.param(addresses)}::text[]) as q(address) cross join lateral mailroom_route(q.address) r`,
           )
-          const found = new Map<string, Route>()
+          const found = new Map<string, RecipientRoute>()
           for (const r of rows) if (!found.has(r.address)) found.set(r.address, { tenant_id: r.tenant_id, inbox_id: r.inbox_id, tenant_suspended: r.tenant_suspended })
           for (const a of group) a.resolve(found.get(a.address))
         } catch (err) {

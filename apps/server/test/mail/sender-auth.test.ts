@@ -8,7 +8,7 @@ import {
   verifyMessage,
   type DkimKey,
   type DnsResolver,
-} from '../../src/mail/authentication.js'
+} from '../../src/mail/sender-auth.js'
 
 const SENDER_IP = '127.0.0.1'
 const base = { ip: SENDER_IP, helo: 'mail.example.com', mailFrom: 'bounces@example.com', mta: 'mx.mailroom.test' }

@@ -1,0 +1,31 @@
+// Newest-first pages of a table, keyed on (a timestamp, id): the one query every list endpoint runs.
+// Reads limit+1 rows to know whether a next page exists; the cursor is the last row's position.
+import { and, desc, type SQL } from 'drizzle-orm'
+import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core'
+import type { Tx } from './client.js'
+import { after as afterPos, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+
+export interface Page<R> {
+  rows: R[]
+  nextCursor: string | null
+}
+
+/**
+ * One page of `table`, newest first by `by` (default its `createdAt`), ties broken by id, after the
+ * cursor position; `where` narrows it. Row-level security applies as to every query in `tx`.
+ */
+export async function newestFirst<T extends PgTable & { id: AnyPgColumn; createdAt?: AnyPgColumn }>(
+  tx: Tx,
+  table: T,
+  o: { limit: number; after: CursorPosition | null; where?: SQL | undefined; by?: AnyPgColumn },
+): Promise<Page<T['$inferSelect']>> {
+  const by = o.by ?? table.createdAt!
+  const rows = (await tx
+    .select({ row: table as PgTable, at: microsOf(by) })
+    .from(table as PgTable)
+    .where(and(o.where, afterPos(by, table.id, o.after)))
+    .orderBy(desc(by), desc(table.id))
+    .limit(o.limit + 1)) as unknown as { row: T['$inferSelect'] & { id: string }; at: string }[]
+  const page = pageOf(rows.map((r) => ({ ...r, id: r.row.id })), o.limit)
+  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+}
