@@ -100,6 +100,10 @@ const MAX_RETRY_AFTER_S = 60
 /** Writes carry an idempotency key, which is what makes retrying them safe. */
 const isWrite = (method: Method) => method !== 'GET'
 
+/**
+ * Whether a failure is worth another attempt: no answer (network, timeout), 408, 429 and 5xx. A 429
+ * or 503 with `Retry-After` is retried after that many seconds, other failures after a backoff.
+ */
 function isRetryable(err: MailroomError): boolean {
   if (err instanceof MailroomAbortError) return false
   if (err instanceof MailroomConnectionError || err instanceof MailroomTimeoutError) return true
@@ -141,13 +145,16 @@ export class HttpClient {
     Object.assign(headers, options.headers)
     const url = this.#url(call.path, call.query)
     const timeout = call.timeout ?? options.timeout ?? this.#config.timeout
+    // Only a request that cannot take effect twice is repeated: a GET, or a write that carries an
+    // idempotency key (the server replays the first answer to a repeat).
+    const repeatable = !isWrite(call.method) || Boolean(headers['Idempotency-Key'])
 
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#attempt<T>(url, { method: call.method, headers, body }, call.read ?? 'json', timeout, options.signal)
       } catch (err) {
-        if (!(err instanceof MailroomError) || attempt >= maxRetries || !isRetryable(err)) throw err
-        const retryAfter = parseRetryAfter(err.headers?.get('retry-after') ?? null)
+        if (!(err instanceof MailroomError) || !repeatable || attempt >= maxRetries || !isRetryable(err)) throw err
+        const retryAfter = err.retryAfter ?? parseRetryAfter(err.headers?.get('retry-after') ?? null)
         if (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER_S) throw err
         await sleep(retryAfter !== undefined ? retryAfter * 1000 : backoffMs(attempt), options.signal)
       }
