@@ -192,7 +192,7 @@ describe('examples', () => {
     await deliver(server, { from: 'dana@customer.example', to: agent.inbox.address, subject: 'Hello over MCP', text: 'Hi!' })
     await settled(server)
     const { tools, messages } = await mcpClient({ apiKey: agent.key, baseUrl: server.baseUrl })
-    expect(tools.sort()).toEqual(['get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+    expect(tools.sort()).toEqual(['get_email_cursor', 'get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
     expect(messages).toEqual([expect.objectContaining({ from: 'dana@customer.example', subject: 'Hello over MCP' })])
   })
 })
