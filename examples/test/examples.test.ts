@@ -1,6 +1,7 @@
 // Every example runs against a real Mailroom (HTTP + SMTP on loopback, its own database), as a user
 // would run it, with no outside network: outside senders are nodemailer talking to Mailroom's SMTP
 // port, and replies go to other Mailroom inboxes (delivered internally).
+import { fileURLToPath } from 'node:url'
 import { Mailroom, type Inbox } from '@mailroom/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '../../apps/server/test/helpers/server.js'
@@ -12,6 +13,9 @@ import { main as supportAgent } from '../support-agent.js'
 import { main as platform } from '../platform.js'
 import { main as toolCallingLoop } from '../tool-calling-loop.js'
 import { main as mcpClient } from '../mcp-client.js'
+
+const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url))
+const MCP_MAIN = fileURLToPath(new URL('../../packages/ai/src/mcp-main.ts', import.meta.url))
 
 let server: TestServer
 let tenant: TenantFixture
@@ -191,7 +195,9 @@ describe('examples', () => {
     const agent = await agentInbox('mcp-example')
     await deliver(server, { from: 'dana@customer.example', to: agent.inbox.address, subject: 'Hello over MCP', text: 'Hi!' })
     await settled(server)
-    const { tools, messages } = await mcpClient({ apiKey: agent.key, baseUrl: server.baseUrl })
+    // In the repository @mailroom/ai is its source: the server runs through tsx. The compiled bin
+    // of the packed package is what installed-packages.test.ts spawns.
+    const { tools, messages } = await mcpClient({ apiKey: agent.key, baseUrl: server.baseUrl, server: { command: TSX, args: [MCP_MAIN] } })
     expect(tools.sort()).toEqual(['get_email_cursor', 'get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
     expect(messages).toEqual([expect.objectContaining({ from: 'dana@customer.example', subject: 'Hello over MCP' })])
   })

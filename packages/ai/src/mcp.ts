@@ -24,12 +24,17 @@ const INSTRUCTIONS =
  */
 export interface McpServerOptions {
   /** Server name shown to clients (default `mailroom`). */
-  name?: string
+  name?: string | undefined
   /** Server version (default this package's). */
-  version?: string
+  version?: string | undefined
 }
 
-/** A tool as `tools/list` describes it. */
+/**
+ * A tool as `tools/list` describes it: name, description, JSON Schema and behaviour hints.
+ *
+ * @example
+ * const listed = createMailroomTools({ mailroom }).map(mcpToolDefinition) // [{ name: 'get_inbox', inputSchema: {...}, annotations: {...} }, ...]
+ */
 export function mcpToolDefinition(t: MailroomTool): Tool {
   return {
     name: t.name,

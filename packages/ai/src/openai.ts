@@ -115,7 +115,7 @@ export interface OpenAIToolsOptions {
    * `true` (default): schemas for strict mode (`strict: true` on every tool, so the model's
    * arguments always fit them). `false`: the plain JSON Schemas, `strict: false`.
    */
-  strict?: boolean
+  strict?: boolean | undefined
 }
 
 /**
@@ -179,7 +179,7 @@ export function openAIResponsesTools(tools: MailroomTool[], options: OpenAITools
  */
 export interface OpenAIToolCall {
   id: string
-  type?: 'function'
+  type?: 'function' | undefined
   function: { name: string; arguments: string }
 }
 

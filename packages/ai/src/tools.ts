@@ -55,22 +55,22 @@ export interface MailroomTool {
  */
 export interface MailroomToolsOptions {
   /** The client (default: `new Mailroom()`, from MAILROOM_API_KEY and MAILROOM_BASE_URL). */
-  mailroom?: Mailroom
+  mailroom?: Mailroom | undefined
   /**
    * `inbox` (default): the key is an inbox key (`mr_ik_...`); the tools work on its own inbox and
    * take no inbox id; `get_inbox` tells the model its address.
    * `tenant`: a tenant key (`mr_tk_...`); `create_inbox` is offered and the mail tools take an
    * `inbox_id`. With `inboxId` the tools are bound to that inbox instead (the inbox-key set).
    */
-  scope?: 'inbox' | 'tenant'
+  scope?: 'inbox' | 'tenant' | undefined
   /** With a tenant key: work on this inbox only (the tools then take no inbox id). */
-  inboxId?: string
+  inboxId?: string | undefined
   /** Characters of a message body handed to the model (default 8 000). */
-  maxChars?: number
+  maxChars?: number | undefined
   /** The longest `wait_for_email` a model may ask for, in seconds (default 300). */
-  maxWaitSeconds?: number
+  maxWaitSeconds?: number | undefined
   /** Only these tools (default: all that fit the scope). */
-  include?: MailroomToolName[]
+  include?: MailroomToolName[] | undefined
 }
 
 const UNTRUSTED_NOTE =

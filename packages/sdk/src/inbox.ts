@@ -109,7 +109,7 @@ export class Inbox implements InboxData {
   readonly createdAt: string
   readonly updatedAt: string
   /** The inbox key minted by `createInbox({ createKey: true })`; shown once, absent otherwise. */
-  readonly apiKey?: string
+  readonly apiKey?: string | undefined
   /** The inbox's messages: list, get, raw, attachment, delete. */
   readonly messages: Messages
   /** The inbox's conversations. */

@@ -21,11 +21,11 @@ export interface ErrorIssue {
 }
 
 interface ErrorInit {
-  status?: number
+  status?: number | undefined
   code: ApiErrorCode | ClientErrorCode | (string & {})
-  requestId?: string
-  headers?: Headers
-  cause?: unknown
+  requestId?: string | undefined
+  headers?: Headers | undefined
+  cause?: unknown | undefined
   retryAfter?: number | undefined
 }
 

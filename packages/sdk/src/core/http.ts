@@ -19,18 +19,18 @@ import { abortError, randomId, sleep } from './runtime.js'
  */
 export interface RequestOptions {
   /** Cancels the call; it then rejects with `MailroomAbortError`. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Timeout of each attempt in milliseconds (default: the client's `timeout`). */
-  timeout?: number
+  timeout?: number | undefined
   /** Retries for this call (default: the client's `maxRetries`). */
-  maxRetries?: number
+  maxRetries?: number | undefined
   /**
    * Idempotency key of a write (default: a UUID generated for the call and reused by its retries).
    * Pass your own to make a write safe to repeat across process restarts.
    */
-  idempotencyKey?: string
+  idempotencyKey?: string | undefined
   /** Extra request headers. */
-  headers?: Record<string, string>
+  headers?: Record<string, string> | undefined
 }
 
 /**
@@ -52,19 +52,19 @@ export type Query = Record<string, QueryValue>
 export interface Call {
   method: Method
   path: string
-  query?: Query
-  body?: unknown
+  query?: Query | undefined
+  body?: unknown | undefined
   options?: RequestOptions | undefined
   /**
    * What to read from a 2xx answer: parsed JSON (default), raw bytes, text, nothing, or the body
    * stream itself (`stream`: the timeout covers only the wait for the response headers; the
    * caller's signal keeps cancelling the body).
    */
-  read?: Read
+  read?: Read | undefined
   /** The Accept header (default: by `read`). */
-  accept?: string
+  accept?: string | undefined
   /** Overrides the per-attempt timeout (the long poll needs more than the server's hold). */
-  timeout?: number
+  timeout?: number | undefined
 }
 
 type Read = 'json' | 'bytes' | 'text' | 'none' | 'stream'
