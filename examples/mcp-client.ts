@@ -12,11 +12,12 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { localBaseUrl } from './support/env.js'
 
 export interface McpClientOptions {
   /** Default MAILROOM_API_KEY. */
   apiKey?: string
-  /** Default MAILROOM_BASE_URL. */
+  /** Default MAILROOM_BASE_URL, else MAILROOM_HOST and MAILROOM_HTTP_PORT (127.0.0.1:3000). */
   baseUrl?: string
   /** The server to spawn (default: node running the `mailroom-mcp` bin of the installed @mailroom/ai). */
   server?: { command: string; args: string[] }
@@ -35,7 +36,7 @@ export async function main(options: McpClientOptions = {}) {
     env: {
       PATH: process.env.PATH ?? '',
       MAILROOM_API_KEY: apiKey,
-      ...((options.baseUrl ?? process.env.MAILROOM_BASE_URL) ? { MAILROOM_BASE_URL: (options.baseUrl ?? process.env.MAILROOM_BASE_URL)! } : {}),
+      MAILROOM_BASE_URL: options.baseUrl ?? localBaseUrl(),
     },
     stderr: 'pipe', // the server logs there; stdout carries the protocol
   })

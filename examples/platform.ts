@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import { Mailroom, MailroomNotFoundError } from '@mailroom/sdk'
+import { mailroomFromEnv } from './support/env.js'
 
 export interface PlatformOptions {
   /** The platform's client, with its tenant key (default: from MAILROOM_API_KEY / MAILROOM_BASE_URL). */
@@ -54,7 +55,7 @@ export async function onboard(mailroom: Mailroom, companies: string[], tag: stri
 }
 
 export async function main(options: PlatformOptions = {}) {
-  const mailroom = options.mailroom ?? new Mailroom()
+  const mailroom = options.mailroom ?? mailroomFromEnv()
   const log = options.log ?? console.log
   const tag = randomBytes(3).toString('hex')
   const clients = await onboard(mailroom, options.companies ?? defaultCompanies(20), tag)

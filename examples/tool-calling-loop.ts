@@ -9,7 +9,8 @@
 //   MAILROOM_API_KEY=mr_ik_... MAILROOM_BASE_URL=http://127.0.0.1:3000 npx tsx examples/tool-calling-loop.ts
 import { pathToFileURL } from 'node:url'
 import { createMailroomTools, createToolExecutor, openAITools, type OpenAIFunctionTool, type OpenAIToolCall, type OpenAIToolMessage } from '@mailroom/ai'
-import { Mailroom } from '@mailroom/sdk'
+import type { Mailroom } from '@mailroom/sdk'
+import { mailroomFromEnv } from './support/env.js'
 
 export type AssistantMessage = { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[] }
 export type ChatMessage = { role: 'system' | 'user'; content: string } | AssistantMessage | OpenAIToolMessage
@@ -68,7 +69,7 @@ export interface LoopOptions {
 }
 
 export async function main(options: LoopOptions = {}) {
-  const tools = createMailroomTools({ mailroom: options.mailroom ?? new Mailroom() })
+  const tools = createMailroomTools({ mailroom: options.mailroom ?? mailroomFromEnv() })
   // Strict by default (`strict: true` on every tool): the model's arguments always fit the schemas.
   const definitions = openAITools(tools)
   const executor = createToolExecutor(tools)
