@@ -122,8 +122,8 @@ describe('mailroom CLI', () => {
     } finally {
       await stopChild(first.child)
     }
-    // Second start (from source, through tsx, in a group of its own so it can be killed like a
-    // crash): same store, no new tenant, the key is not printed again.
+    // Second start (this file's bundle of the source, in a group of its own so it can be killed
+    // like a crash): same store, no new tenant, the key is not printed again.
     const second = await startCli(env, /Lost it\? Stop the server, then: .*\n/, 60_000, { group: true })
     try {
       const out = second.stdout()

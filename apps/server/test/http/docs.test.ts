@@ -11,7 +11,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumMissing } from '../helpers/chromi
 let server: TestServer
 beforeAll(async () => {
   server = await startTestServer()
-}, 60_000)
+}, 120_000)
 afterAll(() => server?.stop())
 
 const serverPackage = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }
@@ -38,7 +38,7 @@ describe.skipIf(missing !== null)(`/docs in headless Chromium${missing ? ` (skip
   let browser: Browser
   beforeAll(async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
-  }, 60_000)
+  }, 120_000)
   afterAll(() => browser?.close())
 
   it('renders the operation list with every request kept on the server', async () => {

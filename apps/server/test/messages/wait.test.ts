@@ -17,8 +17,10 @@ describe('GET /v1/inboxes/{id}/messages/wait', () => {
   it('resolves with a message that arrives while waiting, with a cursor', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
+    const parked = server.running.deps.waits.parked
     const waiting = inbox.api.get(waitPath(inbox.id, { timeout: 20 }))
-    await new Promise((r) => setTimeout(r, 200))
+    // The wait is held before the mail is sent (a condition, not a sleep).
+    await expect.poll(() => server.running.deps.waits.parked, { timeout: 30_000 }).toBeGreaterThan(parked)
     await sendMail(server, { to: inbox.address, subject: 'Your code is 493021', text: 'code 493021' })
     const res = await waiting
     expect(res.status).toBe(200)
@@ -128,9 +130,10 @@ describe('GET /v1/inboxes/{id}/messages/wait', () => {
     const t = await makeTenant(server)
     const a = await makeInbox(server, t)
     const b = await makeInbox(server, t)
+    const parked = server.running.deps.waits.parked
     const waitA = t.api.get(waitPath(a.id, { timeout: 3 }))
     const waitB = b.api.get(waitPath(b.id, { timeout: 20 }))
-    await new Promise((r) => setTimeout(r, 200))
+    await expect.poll(() => server.running.deps.waits.parked, { timeout: 30_000 }).toBeGreaterThanOrEqual(parked + 2)
     await sendMail(server, { to: b.address, subject: 'for b' })
     expect((await waitB).body.message.subject).toBe('for b')
     expect((await waitA).status).toBe(204)
