@@ -58,6 +58,26 @@ describe('GET /v1/inboxes/{id}/messages/wait', () => {
     expect(third.status).toBe(204)
   })
 
+  it('timeout=0 without a cursor answers 204 at once with the current cursor: what arrives after it is found, what came before is not', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    await sendMail(server, { to: inbox.address, subject: 'before the cursor' })
+    await settled(server)
+    const now = await inbox.api.get(waitPath(inbox.id, { timeout: 0 }))
+    expect(now.status).toBe(204)
+    expect(now.text).toBe('')
+    const cursor = now.headers.get('mailroom-cursor')!
+    expect(cursor).toMatch(/^w1\./)
+    // The mail the agent triggers arrives, and is stored, before anyone waits for it.
+    await sendMail(server, { to: inbox.address, subject: 'after the cursor' })
+    await settled(server)
+    const found = await inbox.api.get(waitPath(inbox.id, { timeout: 5, cursor }))
+    expect(found.status).toBe(200)
+    expect(found.body.message.subject).toBe('after the cursor')
+    const next = await inbox.api.get(waitPath(inbox.id, { timeout: 1, cursor: found.body.cursor }))
+    expect(next.status).toBe(204)
+  })
+
   it('delivers a burst exactly once each, in arrival order, to a client passing the cursor on', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
