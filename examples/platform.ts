@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import { Mailroom, MailroomNotFoundError } from '@mailroom/sdk'
+import { mailroomFromEnv } from './support/env.js'
 
 export interface PlatformOptions {
   /** The platform's client, with its tenant key (default: from MAILROOM_API_KEY / MAILROOM_BASE_URL). */
@@ -54,7 +55,7 @@ export async function onboard(mailroom: Mailroom, companies: string[], tag: stri
 }
 
 export async function main(options: PlatformOptions = {}) {
-  const mailroom = options.mailroom ?? new Mailroom()
+  const mailroom = options.mailroom ?? mailroomFromEnv()
   const log = options.log ?? console.log
   const tag = randomBytes(3).toString('hex')
   const clients = await onboard(mailroom, options.companies ?? defaultCompanies(20), tag)
@@ -63,18 +64,14 @@ export async function main(options: PlatformOptions = {}) {
   // Step 2: each agent, with nothing but its inbox key, waits for mail; the platform's own ops
   // inbox sends every agent a welcome email (delivered inside Mailroom).
   const agents = await Promise.all(clients.map((c) => new Mailroom({ apiKey: c.inboxKey, baseUrl: mailroom.baseUrl }).inbox()))
-  const sendWelcomes = async () => {
-    const ops = await mailroom.createInbox({ name: `platform-ops-${tag}`, displayName: 'Platform ops' })
-    for (const c of clients) {
-      await ops.send({ to: c.address, subject: `Welcome, ${c.company}`, text: `Your assistant's address is ${c.address}.` })
-    }
-    return ops
+  // Each agent takes its cursor before the mail is sent: its wait then finds the welcome however
+  // early it arrives (a wait on its own only sees mail that arrives after it began).
+  const cursors = await Promise.all(agents.map((inbox) => inbox.cursor()))
+  const ops = await mailroom.createInbox({ name: `platform-ops-${tag}`, displayName: 'Platform ops' })
+  for (const c of clients) {
+    await ops.send({ to: c.address, subject: `Welcome, ${c.company}`, text: `Your assistant's address is ${c.address}.` })
   }
-  // The waits start first: a wait only sees mail that arrives after it began.
-  const [welcomes, ops] = await Promise.all([
-    Promise.all(agents.map((inbox) => inbox.waitForMessage({ subject: /^Welcome/, timeout: 30_000 }))),
-    sendWelcomes(),
-  ])
+  const welcomes = await Promise.all(agents.map((inbox, i) => inbox.waitForMessage({ since: cursors[i]!, subject: /^Welcome/, timeout: 30_000 })))
   log(`every agent received its welcome email`)
 
   // Step 3: each agent lists its mail, and tries its neighbour's message and inbox.

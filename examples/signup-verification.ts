@@ -4,10 +4,12 @@
 //   MAILROOM_API_KEY=mr_tk_... MAILROOM_BASE_URL=http://127.0.0.1:3000 npx tsx examples/signup-verification.ts
 //
 // With no SIGNUP_URL it starts a stand-in app (support/fake-signup-app.ts) that mails the code to
-// Mailroom's SMTP port (MAILROOM_SMTP_PORT, default 2525), as a real service's mail server would.
+// Mailroom's SMTP port (MAILROOM_HOST / MAILROOM_SMTP_PORT, default 127.0.0.1:2525), as a real
+// service's mail server would. Without MAILROOM_BASE_URL the API is at MAILROOM_HOST:MAILROOM_HTTP_PORT.
 import { randomBytes } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import { Mailroom } from '@mailroom/sdk'
+import { mailroomFromEnv } from './support/env.js'
 import { startFakeSignupApp } from './support/fake-signup-app.js'
 
 export interface SignupOptions {
@@ -15,34 +17,32 @@ export interface SignupOptions {
   mailroom?: Mailroom
   /** The app to sign up at (POST /signup, POST /verify). Default: SIGNUP_URL, else a local stand-in. */
   signupUrl?: string
-  /** Mailroom's SMTP door, for the stand-in app (default MAILROOM_SMTP_PORT, then 2525). */
+  /** Mailroom's SMTP door, for the stand-in app (default MAILROOM_HOST and MAILROOM_SMTP_PORT, then 127.0.0.1:2525). */
   smtp?: { host?: string; port?: number }
   /** How long to wait for the email (default 30 s). */
   timeoutMs?: number
 }
 
 export async function main(options: SignupOptions = {}) {
-  const mailroom = options.mailroom ?? new Mailroom()
+  const mailroom = options.mailroom ?? mailroomFromEnv()
   const app = (options.signupUrl ?? process.env.SIGNUP_URL)
     ? undefined
-    : await startFakeSignupApp({ smtp: options.smtp ?? { port: Number(process.env.MAILROOM_SMTP_PORT ?? 2525) } })
+    : await startFakeSignupApp(options.smtp ? { smtp: options.smtp } : {})
   const signupUrl = options.signupUrl ?? process.env.SIGNUP_URL ?? app!.url
   try {
     // 1. A fresh address for this sign-up.
     const inbox = await mailroom.createInbox({ name: `signup-${randomBytes(4).toString('hex')}`, displayName: 'Signup agent' })
 
-    // 2. Wait for the email and trigger it together: the wait starts first, and only sees mail that
-    //    arrives after it began.
-    const [msg] = await Promise.all([
-      inbox.waitForMessage({ subject: /verification code/i, timeout: options.timeoutMs ?? 30_000 }),
-      fetch(`${signupUrl}/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: inbox.address }),
-      }).then(async (res) => {
-        if (!res.ok) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`)
-      }),
-    ])
+    // 2. A cursor for "now", taken before the sign-up: however fast the email comes, the wait below
+    //    finds it (a wait started after the trigger could begin after the mail arrived).
+    const since = await inbox.cursor()
+    const res = await fetch(`${signupUrl}/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: inbox.address }),
+    })
+    if (!res.ok) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`)
+    const msg = await inbox.waitForMessage({ since, subject: /verification code/i, timeout: options.timeoutMs ?? 30_000 })
 
     // 3. The code, from the text part (or the subject).
     const code = /\b(\d{6})\b/.exec(msg.text ?? '')?.[1] ?? /\b(\d{6})\b/.exec(msg.subject ?? '')?.[1]

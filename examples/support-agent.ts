@@ -4,6 +4,7 @@
 //   MAILROOM_API_KEY=mr_ik_... MAILROOM_BASE_URL=http://127.0.0.1:3000 npx tsx examples/support-agent.ts
 import { pathToFileURL } from 'node:url'
 import { Mailroom, MailroomTimeoutError, type Message } from '@mailroom/sdk'
+import { mailroomFromEnv } from './support/env.js'
 
 export interface SupportAgentOptions {
   /** A client with the agent's inbox key (default: from MAILROOM_API_KEY / MAILROOM_BASE_URL). */
@@ -52,7 +53,7 @@ function isAutomatic(message: Message, ownAddress: string): boolean {
 }
 
 export async function main(options: SupportAgentOptions = {}): Promise<Handled[]> {
-  const mailroom = options.mailroom ?? new Mailroom()
+  const mailroom = options.mailroom ?? mailroomFromEnv()
   const inbox = await mailroom.inbox() // the inbox key's own inbox: no ids needed
   const answer = options.answer ?? cannedAnswer
   const handled: Handled[] = []

@@ -9,7 +9,8 @@
 //   MAILROOM_API_KEY=mr_ik_... MAILROOM_BASE_URL=http://127.0.0.1:3000 npx tsx examples/tool-calling-loop.ts
 import { pathToFileURL } from 'node:url'
 import { createMailroomTools, createToolExecutor, openAITools, type OpenAIFunctionTool, type OpenAIToolCall, type OpenAIToolMessage } from '@mailroom/ai'
-import { Mailroom } from '@mailroom/sdk'
+import type { Mailroom } from '@mailroom/sdk'
+import { mailroomFromEnv } from './support/env.js'
 
 export type AssistantMessage = { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[] }
 export type ChatMessage = { role: 'system' | 'user'; content: string } | AssistantMessage | OpenAIToolMessage
@@ -23,6 +24,7 @@ const SYSTEM_PROMPT =
 /**
  * A stand-in for the model: a function that returns tool calls in sequence, reading the previous tool
  * results like a model would (get_inbox + list_messages, then read_message, then reply_to_email, then text).
+ * Its arguments have the shape strict mode gives them: every parameter, `null` for those not wanted.
  */
 export function scriptedModel(): ChatModel {
   let step = 0
@@ -35,18 +37,18 @@ export function scriptedModel(): ChatModel {
   let target: { id: string; from: string; subject: string } | undefined
   return async ({ messages }) => {
     step++
-    if (step === 1) return { role: 'assistant', content: null, tool_calls: [call('get_inbox', {}), call('list_messages', { direction: 'inbound', limit: 5 })] }
+    if (step === 1) return { role: 'assistant', content: null, tool_calls: [call('get_inbox', {}), call('list_messages', { from: null, subject: null, direction: 'inbound', limit: 5, cursor: null })] }
     if (step === 2) {
       const newest = lastResult(messages).messages?.[0]
       if (!newest) return { role: 'assistant', content: 'The inbox is empty: nothing to answer.' }
       target = { id: newest.id, from: newest.from, subject: newest.subject }
-      return { role: 'assistant', content: null, tool_calls: [call('read_message', { message_id: newest.id })] }
+      return { role: 'assistant', content: null, tool_calls: [call('read_message', { message_id: newest.id, max_chars: null })] }
     }
     if (step === 3) {
       const read = lastResult(messages)
       if (read.error) return { role: 'assistant', content: `I could not read the email: ${read.error.message}` }
       const text = `Hello,\n\nThanks for your email about "${target!.subject}". We have received it and will get back to you within one business day.\n\nSupport`
-      return { role: 'assistant', content: null, tool_calls: [call('reply_to_email', { message_id: target!.id, text })] }
+      return { role: 'assistant', content: null, tool_calls: [call('reply_to_email', { message_id: target!.id, text, reply_all: null })] }
     }
     const sent = lastResult(messages)
     return {
@@ -67,7 +69,8 @@ export interface LoopOptions {
 }
 
 export async function main(options: LoopOptions = {}) {
-  const tools = createMailroomTools({ mailroom: options.mailroom ?? new Mailroom() })
+  const tools = createMailroomTools({ mailroom: options.mailroom ?? mailroomFromEnv() })
+  // Strict by default (`strict: true` on every tool): the model's arguments always fit the schemas.
   const definitions = openAITools(tools)
   const executor = createToolExecutor(tools)
   const model = options.model ?? scriptedModel()

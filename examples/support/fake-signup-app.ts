@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import nodemailer from 'nodemailer'
+import { localSmtp } from './env.js'
 
 export interface FakeSignupApp {
   /** Base URL, e.g. `http://127.0.0.1:43210`. */
@@ -17,7 +18,7 @@ export interface FakeSignupApp {
 }
 
 export interface FakeSignupAppOptions {
-  /** Where to deliver mail: Mailroom's SMTP door (default 127.0.0.1:2525). */
+  /** Where to deliver mail: Mailroom's SMTP door (default MAILROOM_HOST and MAILROOM_SMTP_PORT, else 127.0.0.1:2525). */
   smtp?: { host?: string; port?: number }
   sender?: string
 }
@@ -37,14 +38,15 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
  * Starts the app on a free loopback port.
  *
  * @example
- * const app = await startFakeSignupApp({ smtp: { port: 2525 } })
+ * const app = await startFakeSignupApp() // mails to MAILROOM_SMTP_PORT (2525 when unset)
  * await fetch(`${app.url}/signup`, { method: 'POST', body: JSON.stringify({ email: 'agent@mailroom.localhost' }) })
  */
 export async function startFakeSignupApp(options: FakeSignupAppOptions = {}): Promise<FakeSignupApp> {
   const sender = options.sender ?? 'no-reply@signup-app.example'
+  const smtp = { ...localSmtp(), ...options.smtp }
   const transport = nodemailer.createTransport({
-    host: options.smtp?.host ?? '127.0.0.1',
-    port: options.smtp?.port ?? 2525,
+    host: smtp.host,
+    port: smtp.port,
     secure: false,
     ignoreTLS: true,
   })

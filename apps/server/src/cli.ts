@@ -15,6 +15,7 @@ import { keyringFromConfig, MasterKeyError } from './crypto/keyring.js'
 import { rotateMasterKey } from './crypto/rotate.js'
 import { applyServerV8Flags } from './lib/v8-flags.js'
 import { guardProcess } from './lib/process-guards.js'
+import { DataDirInUseError } from './lib/data-dir-lock.js'
 
 const USAGE = `usage: mailroom <command>
 
@@ -44,8 +45,26 @@ function need(v: string | boolean | undefined, name: string): string {
   return v
 }
 
-async function withStores<T>(config: Config, fn: (s: Awaited<ReturnType<typeof openStores>>) => Promise<T>): Promise<T> {
-  const stores = await openStores(config, { poolSize: 2 })
+/** What to do over HTTP instead of `command`, while a server holds the embedded store. */
+function httpInstead(command: string, http: string): string {
+  const post = (path: string, body: string) =>
+    `curl -s -X POST ${http}${path} -H "Authorization: Bearer $TENANT_KEY" -H "Content-Type: application/json" -d '${body}'`
+  if (command === 'key create') return `${post('/v1/api-keys', '{"scope":"inbox","inboxId":"inb_..."}')} (or {} for a tenant key)`
+  if (command === 'tenant create') return `${post('/v1/tenants', '{"name":"acme"}')} (a child tenant; a top-level one needs MAILROOM_OPERATOR_KEY)`
+  if (command === 'tenant list') return `curl -s ${http}/v1/tenants -H "Authorization: Bearer $TENANT_KEY"`
+  return `${http}/docs`
+}
+
+async function withStores<T>(config: Config, command: string, fn: (s: Awaited<ReturnType<typeof openStores>>) => Promise<T>): Promise<T> {
+  let stores: Awaited<ReturnType<typeof openStores>>
+  try {
+    stores = await openStores(config, { poolSize: 2, command })
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      throw new DataDirInUseError(err.pid, err.http, err.lockPath, httpInstead(command, err.http ?? `http://${config.host}:${config.httpPort}`))
+    }
+    throw err
+  }
   try {
     return await fn(stores)
   } finally {
@@ -70,7 +89,7 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       return -1 // keep running
     }
     case 'migrate': {
-      await withStores(config, async () => {})
+      await withStores(config, 'migrate', async () => {})
       out('migrations applied')
       return 0
     }
@@ -78,7 +97,7 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       if (sub === 'create') {
         const f = flags(rest, { name: { type: 'string' }, parent: { type: 'string' }, json: { type: 'boolean' } })
         const name = need(f.name, 'name')
-        const result = await withStores(config, async ({ runtime }) => {
+        const result = await withStores(config, 'tenant create', async ({ runtime }) => {
           const crypto = new TenantCrypto(keyringFromConfig(config))
           if (typeof f.parent !== 'string') return createRootTenant(runtime, crypto, name)
           const parentId = fromPublicId('tenant', f.parent)
@@ -95,7 +114,7 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       }
       if (sub === 'list') {
         const f = flags(rest, { json: { type: 'boolean' } })
-        const rows = await withStores(config, async ({ owner }) =>
+        const rows = await withStores(config, 'tenant list', async ({ owner }) =>
           rawRows<{ id: string; parent_id: string | null; name: string; status: string; created_at: string | Date }>(
             owner.db,
             sql`select * from mailroom_admin_tenants()`,
@@ -119,7 +138,7 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       if (sub !== 'rotate-master') throw new UsageError(`unknown command: keys ${sub ?? ''}`.trim())
       flags(rest, {})
       const crypto = new TenantCrypto(keyringFromConfig(config))
-      const result = await withStores(config, ({ owner, runtime }) => rotateMasterKey(owner, runtime, crypto))
+      const result = await withStores(config, 'keys rotate-master', ({ owner, runtime }) => rotateMasterKey(owner, runtime, crypto))
       out(`rewrapped ${result.rewrapped} of ${result.tenants} tenant keys with master key ${crypto.keyring.current.id}`)
       for (const f of result.failed) process.stderr.write(`mailroom: could not unwrap the key of tenant ${toPublicId('tenant', f.tenantId)}: ${f.reason} (add its master key to MAILROOM_MASTER_KEY_OLD)\n`)
       return result.failed.length ? 1 : 0
@@ -132,7 +151,7 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       if (!tenantId) throw new UsageError(`--tenant: not a tenant id: ${tenantArg}`)
       const inboxId = typeof f.inbox === 'string' ? fromPublicId('inbox', f.inbox) : null
       if (typeof f.inbox === 'string' && !inboxId) throw new UsageError(`--inbox: not an inbox id: ${f.inbox}`)
-      const { row, key } = await withStores(config, ({ runtime }) =>
+      const { row, key } = await withStores(config, 'key create', ({ runtime }) =>
         withTenant(runtime, { tenantId }, async (tx) => {
           if (!(await getTenant(tx, tenantId))) throw new UsageError(`no tenant ${tenantArg}`)
           if (inboxId && !(await getInbox(tx, inboxId))) throw new UsageError(`no inbox ${f.inbox} in tenant ${tenantArg}`)

@@ -63,12 +63,23 @@ function listen(server: Pick<Server, 'listen' | 'once' | 'address'>, port: numbe
   })
 }
 
-/** On the first embedded start: a `dev` tenant, its key printed once with a curl that works. */
+/**
+ * On the first embedded start: a `dev` tenant, its key printed once with a curl that works (and
+ * mints the inbox an agent's key). Later starts say how to get keys while the server runs: over
+ * HTTP, since the CLI cannot open the store a running server holds.
+ */
 async function bootstrapDevTenant(config: Config, stores: Stores, crypto: TenantCrypto, print: (s: string) => void, httpPort: number) {
   const marker = resolve(config.dataDir, 'dev-tenant.json')
+  const base = `http://${config.host}:${httpPort}`
   if (existsSync(marker)) {
     const { tenantId } = JSON.parse(readFileSync(marker, 'utf8')) as { tenantId: string }
-    print(`Mailroom dev tenant ${tenantId} (its key was printed on the first start; mint another with: pnpm mailroom key create --tenant ${tenantId})`)
+    print(
+      [
+        `Mailroom dev tenant ${tenantId} (its tenant key was printed on the first start). While the server runs, mint keys over HTTP with it:`,
+        `  curl -s -X POST ${base}/v1/api-keys -H "Authorization: Bearer $TENANT_KEY" -H "Content-Type: application/json" -d '{"scope":"inbox","inboxId":"inb_..."}'`,
+        `Lost it? Stop the server, then: pnpm mailroom key create --tenant ${tenantId}`,
+      ].join('\n'),
+    )
     return
   }
   const { tenant, apiKey } = await createRootTenant(stores.runtime, crypto, 'dev')
@@ -76,7 +87,6 @@ async function bootstrapDevTenant(config: Config, stores: Stores, crypto: Tenant
   const tenantId = toPublicId('tenant', tenant.id)
   mkdirSync(config.dataDir, { recursive: true })
   writeFileSync(marker, JSON.stringify({ tenantId }) + '\n')
-  const base = `http://${config.host}:${httpPort}`
   print(
     [
       '',
@@ -84,8 +94,8 @@ async function bootstrapDevTenant(config: Config, stores: Stores, crypto: Tenant
       '',
       `  ${apiKey}`,
       '',
-      'Try it:',
-      `  curl -s -X POST ${base}/v1/inboxes -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" -d '{"name":"hello"}'`,
+      'Try it: an inbox, with its own inbox key for an agent ("apiKey": mr_ik_..., shown once):',
+      `  curl -s -X POST ${base}/v1/inboxes -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" -d '{"name":"hello","createKey":true}'`,
       '',
     ].join('\n'),
   )
@@ -248,6 +258,8 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     smtp.on('error', (err) => logger.error('smtp error', { err: String(err) }))
     const smtpPort = await listen(smtp.server as Server, config.smtpPort, config.host, 'SMTP', 'MAILROOM_SMTP_PORT')
     const metricsPort = metricsHttp ? await listen(metricsHttp, config.metricsPort!, config.metricsHost, 'Metrics', 'MAILROOM_METRICS_PORT') : null
+    // Other processes that find the store locked are told where the API is.
+    stores.lock?.announce({ http: `http://${config.host}:${httpPort}` })
     if (stores.embedded && !given) await bootstrapDevTenant(config, stores, crypto, print, httpPort)
     logger.info('mailroom started', { http: `${config.host}:${httpPort}`, smtp: `${config.host}:${smtpPort}`, database: stores.embedded ? 'embedded' : 'postgres' })
     let stopping: Promise<void> | undefined

@@ -28,9 +28,9 @@ export interface ToolError {
     /** What to do about it. */
     hint: string
     /** Offending fields of a refused request. */
-    issues?: { path: string; message: string }[]
+    issues?: { path: string; message: string }[] | undefined
     /** Seconds to wait before trying again (rate limits). */
-    retry_after_seconds?: number
+    retry_after_seconds?: number | undefined
   }
 }
 

@@ -25,6 +25,100 @@ export function jsonSchemaOf(schema: z.ZodType): JsonSchema {
 }
 
 /**
+ * The keywords OpenAI's strict mode (Structured Outputs, `strict: true`) accepts, per its
+ * "Supported schemas": types, `enum` / `const`, `anyOf`, `$ref` / `$defs`, string `pattern` and
+ * `format`, number bounds and `multipleOf`, array `minItems` / `maxItems`, and the object keywords.
+ * Everything else (`default`, `minLength`, `maxLength`, `title`, `examples` ...) is dropped.
+ */
+const STRICT_KEYWORDS = new Set([
+  'type',
+  'description',
+  'enum',
+  'const',
+  '$ref',
+  'pattern',
+  'format',
+  'multipleOf',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minItems',
+  'maxItems',
+])
+/** String formats strict mode supports. */
+const STRICT_FORMATS = new Set(['date-time', 'time', 'date', 'duration', 'email', 'hostname', 'ipv4', 'ipv6', 'uuid'])
+
+const SCALARS = new Set<unknown>(['string', 'number', 'integer', 'boolean'])
+
+const isObject = (v: unknown): v is JsonSchema => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** `schema` that also admits `null`, which is how strict mode spells "optional". */
+function nullable(schema: JsonSchema): JsonSchema {
+  if (Array.isArray(schema.anyOf)) {
+    const hasNull = schema.anyOf.some((s) => isObject(s) && s.type === 'null')
+    return hasNull ? schema : { ...schema, anyOf: [...schema.anyOf, { type: 'null' }] }
+  }
+  // A scalar takes `null` in its type list (as OpenAI's own examples do).
+  if (SCALARS.has(schema.type) && schema.enum === undefined && schema.const === undefined) {
+    return { ...schema, type: [schema.type, 'null'] }
+  }
+  // An object, array, enum or const keeps its shape in one branch; the description stays outside.
+  const { description, ...rest } = schema
+  return { ...(description !== undefined ? { description } : {}), anyOf: [rest, { type: 'null' }] }
+}
+
+function strictNode(node: JsonSchema, optional: boolean): JsonSchema {
+  const out: JsonSchema = {}
+  for (const [key, value] of Object.entries(node)) {
+    if (!STRICT_KEYWORDS.has(key)) continue
+    if (key === 'format' && !STRICT_FORMATS.has(String(value))) continue
+    out[key] = value
+  }
+  if (node.type === 'object' || isObject(node.properties)) {
+    const properties = isObject(node.properties) ? node.properties : {}
+    const required = new Set(Array.isArray(node.required) ? (node.required as string[]) : [])
+    out.type = 'object'
+    out.properties = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, strictNode(isObject(v) ? v : {}, !required.has(k))]))
+    out.required = Object.keys(properties)
+    out.additionalProperties = false
+  }
+  if (isObject(node.items)) out.items = strictNode(node.items, false)
+  if (Array.isArray(node.anyOf)) out.anyOf = node.anyOf.map((s) => strictNode(isObject(s) ? s : {}, false))
+  if (isObject(node.$defs)) out.$defs = Object.fromEntries(Object.entries(node.$defs).map(([k, v]) => [k, strictNode(isObject(v) ? v : {}, false)]))
+  return optional ? nullable(out) : out
+}
+
+/**
+ * A tool's argument schema in the form OpenAI's strict mode (`strict: true`, Structured Outputs)
+ * accepts: every object lists all its properties in `required` and has `additionalProperties:
+ * false`; a property the model may leave out is required but admits `null` (the tools read `null`
+ * as "not given", so its default applies); keywords strict mode does not support (`default`,
+ * `minLength`, `maxLength` ...) are dropped, the tool still checks them when it runs.
+ *
+ * @example
+ * strictJsonSchemaOf(z.object({ limit: z.number().int().max(50).default(10) }).strict())
+ * // { type: 'object', properties: { limit: { type: ['integer', 'null'], maximum: 50 } }, required: ['limit'], additionalProperties: false }
+ */
+export function strictJsonSchemaOf(schema: z.ZodType): JsonSchema {
+  return strictNode(jsonSchemaOf(schema), false)
+}
+
+/**
+ * Options of `openAITools` and `openAIResponsesTools`.
+ *
+ * @example
+ * openAITools(tools, { strict: false }) // the plain JSON Schemas, with defaults and optional fields
+ */
+export interface OpenAIToolsOptions {
+  /**
+   * `true` (default): schemas for strict mode (`strict: true` on every tool, so the model's
+   * arguments always fit them). `false`: the plain JSON Schemas, `strict: false`.
+   */
+  strict?: boolean | undefined
+}
+
+/**
  * A function tool as the Chat Completions API takes it in `tools`.
  *
  * @example
@@ -39,7 +133,7 @@ export interface OpenAIFunctionTool {
  * A function tool as the Responses API takes it in `tools`.
  *
  * @example
- * const t: OpenAIResponsesFunctionTool = { type: 'function', name: 'get_inbox', description: '...', parameters: {}, strict: false }
+ * const t: OpenAIResponsesFunctionTool = { type: 'function', name: 'get_inbox', description: '...', parameters: {}, strict: true }
  */
 export interface OpenAIResponsesFunctionTool {
   type: 'function'
@@ -49,27 +143,32 @@ export interface OpenAIResponsesFunctionTool {
   strict: boolean
 }
 
+const parametersOf = (t: MailroomTool, strict: boolean) => (strict ? strictJsonSchemaOf(t.inputSchema) : jsonSchemaOf(t.inputSchema))
+
 /**
- * The tools as Chat Completions function definitions.
+ * The tools as Chat Completions function definitions, for strict mode by default (`strict: true`:
+ * the model's arguments always fit the schema).
  *
  * @example
  * const completion = await openai.chat.completions.create({ model, messages, tools: openAITools(tools) })
  */
-export function openAITools(tools: MailroomTool[]): OpenAIFunctionTool[] {
+export function openAITools(tools: MailroomTool[], options: OpenAIToolsOptions = {}): OpenAIFunctionTool[] {
+  const strict = options.strict ?? true
   return tools.map((t) => ({
     type: 'function',
-    function: { name: t.name, description: t.description, parameters: jsonSchemaOf(t.inputSchema), strict: false },
+    function: { name: t.name, description: t.description, parameters: parametersOf(t, strict), strict },
   }))
 }
 
 /**
- * The tools as Responses API function definitions.
+ * The tools as Responses API function definitions, for strict mode by default.
  *
  * @example
  * const response = await openai.responses.create({ model, input, tools: openAIResponsesTools(tools) })
  */
-export function openAIResponsesTools(tools: MailroomTool[]): OpenAIResponsesFunctionTool[] {
-  return tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: jsonSchemaOf(t.inputSchema), strict: false }))
+export function openAIResponsesTools(tools: MailroomTool[], options: OpenAIToolsOptions = {}): OpenAIResponsesFunctionTool[] {
+  const strict = options.strict ?? true
+  return tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: parametersOf(t, strict), strict }))
 }
 
 /**
@@ -80,7 +179,7 @@ export function openAIResponsesTools(tools: MailroomTool[]): OpenAIResponsesFunc
  */
 export interface OpenAIToolCall {
   id: string
-  type?: 'function'
+  type?: 'function' | undefined
   function: { name: string; arguments: string }
 }
 

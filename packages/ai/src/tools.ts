@@ -16,6 +16,7 @@ export type MailroomToolName =
   | 'get_inbox'
   | 'list_messages'
   | 'read_message'
+  | 'get_email_cursor'
   | 'wait_for_email'
   | 'send_email'
   | 'reply_to_email'
@@ -30,7 +31,8 @@ export type ToolResult = Record<string, unknown> | ToolError
 
 /**
  * One tool: give `name`, `description` and `inputSchema` to the model, pass its arguments to
- * `execute`. `execute` validates them and never throws.
+ * `execute`. `execute` validates them and never throws. An argument that is `null` counts as not
+ * given (strict-mode schemas make the model send every argument, `null` for those it leaves out).
  *
  * @example
  * const tools = createMailroomTools({ mailroom })
@@ -53,22 +55,22 @@ export interface MailroomTool {
  */
 export interface MailroomToolsOptions {
   /** The client (default: `new Mailroom()`, from MAILROOM_API_KEY and MAILROOM_BASE_URL). */
-  mailroom?: Mailroom
+  mailroom?: Mailroom | undefined
   /**
    * `inbox` (default): the key is an inbox key (`mr_ik_...`); the tools work on its own inbox and
    * take no inbox id; `get_inbox` tells the model its address.
    * `tenant`: a tenant key (`mr_tk_...`); `create_inbox` is offered and the mail tools take an
    * `inbox_id`. With `inboxId` the tools are bound to that inbox instead (the inbox-key set).
    */
-  scope?: 'inbox' | 'tenant'
+  scope?: 'inbox' | 'tenant' | undefined
   /** With a tenant key: work on this inbox only (the tools then take no inbox id). */
-  inboxId?: string
+  inboxId?: string | undefined
   /** Characters of a message body handed to the model (default 8 000). */
-  maxChars?: number
+  maxChars?: number | undefined
   /** The longest `wait_for_email` a model may ask for, in seconds (default 300). */
-  maxWaitSeconds?: number
+  maxWaitSeconds?: number | undefined
   /** Only these tools (default: all that fit the scope). */
-  include?: MailroomToolName[]
+  include?: MailroomToolName[] | undefined
 }
 
 const UNTRUSTED_NOTE =
@@ -105,6 +107,15 @@ function fromMatcher(from: string): Matcher {
   const value = from.trim()
   if (value.startsWith('@')) return { regex: `(?i)${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` }
   return { exact: value }
+}
+
+/**
+ * The arguments without the ones set to `null`: in OpenAI's strict mode every property is required
+ * and an optional one is sent as `null`, which means "not given" (its default applies).
+ */
+function withoutNulls(args: unknown): unknown {
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) return args
+  return Object.fromEntries(Object.entries(args).filter(([, v]) => v !== null))
 }
 
 /** Finds the inbox a call works on; a failure is already a tool result. */
@@ -167,7 +178,7 @@ export function createMailroomTools(options: MailroomToolsOptions = {}): Mailroo
       description,
       inputSchema,
       async execute(raw, opts = {}) {
-        const parsed = inputSchema.safeParse(raw ?? {})
+        const parsed = inputSchema.safeParse(withoutNulls(raw ?? {}))
         if (!parsed.success) return argumentsError(name, parsed.error)
         try {
           return await run(parsed.data, opts.signal)
@@ -202,7 +213,7 @@ export function createMailroomTools(options: MailroomToolsOptions = {}): Mailroo
             .max(64)
             .regex(/^[a-zA-Z0-9](?:[a-zA-Z0-9._+-]*[a-zA-Z0-9])?$/, 'letters, digits and . _ + - (not at the ends)')
             .optional()
-            .describe('The part before the @, e.g. "billing" for billing@<domain>. Omit it to get a generated, unique address.'),
+            .describe('The part before the @, e.g. "billing" for billing@<domain>. Leave it out (null) to get a generated, unique address.'),
           display_name: z.string().max(200).optional().describe('The name recipients see, e.g. "Billing assistant".'),
         })
         .strict(),
@@ -277,12 +288,21 @@ export function createMailroomTools(options: MailroomToolsOptions = {}): Mailroo
   )
 
   define(
+    'get_email_cursor',
+    'Mark this moment in the inbox, before you do something that makes an email arrive (submit a sign-up form, ask ' +
+      'for a password reset or a login code, send a question). Returns a cursor: then call wait_for_email with ' +
+      'after_cursor set to it, and the email is found even if it arrived before the wait began.',
+    z.object({ ...inboxShape }).strict(),
+    (args, signal) => onInbox(args, signal, async (inbox) => ({ cursor: await inbox.cursor({ signal }) })),
+  )
+
+  define(
     'wait_for_email',
     'Wait until a new email arrives in the inbox and return it (headers and body, like read_message). Only mail that ' +
-      'arrives after the call starts counts, unless after_cursor is given. Use it after signing up somewhere or ' +
-      'sending a question, to get the verification code or the answer. If nothing matching arrives within ' +
-      'timeout_seconds, it returns received: false; call it again to keep waiting. To handle emails one after another ' +
-      'without missing any, pass the cursor of the previous result as after_cursor.',
+      'arrives after the call starts counts, unless after_cursor is given: to catch the email your own action ' +
+      'triggers (a sign-up, a password reset), call get_email_cursor first, then act, then wait with that cursor. ' +
+      'Every result has a cursor, also when nothing matching arrived within timeout_seconds (received: false): ' +
+      'pass it as after_cursor to the next wait_for_email and no email is missed in between.',
     z
       .object({
         ...inboxShape,
@@ -300,16 +320,24 @@ export function createMailroomTools(options: MailroomToolsOptions = {}): Mailroo
           .max(maxWait)
           .default(Math.min(60, maxWait))
           .describe(`How long to wait, in seconds (1-${maxWait}, default ${Math.min(60, maxWait)}).`),
-        after_cursor: z.string().max(200).optional().describe('cursor from a previous wait_for_email result: continue right after that email.'),
+        after_cursor: z
+          .string()
+          .min(1)
+          .max(200)
+          .optional()
+          .describe('A cursor from get_email_cursor or from a previous wait_for_email result: wait for mail that arrived after it.'),
       })
       .strict(),
     (args, signal) =>
       onInbox(args, signal, async (inbox) => {
+        // Without a cursor, "now" is taken first: a wait that times out still answers one, so the
+        // next call goes on from it and misses nothing that arrived in between.
+        const since = args.after_cursor ?? (await inbox.cursor({ signal }))
         try {
           const message = await inbox.waitForMessage({
             ...(args.from ? { from: fromMatcher(args.from) } : {}),
             ...(args.subject ? { subject: { contains: args.subject } } : {}),
-            ...(args.after_cursor ? { since: args.after_cursor } : {}),
+            since,
             timeout: args.timeout_seconds * 1000,
             ...(signal ? { signal } : {}),
           })
@@ -324,7 +352,8 @@ export function createMailroomTools(options: MailroomToolsOptions = {}): Mailroo
             return {
               received: false,
               waited_seconds: args.timeout_seconds,
-              hint: 'No matching email arrived in time. Call wait_for_email again to keep waiting, or check the filters.',
+              cursor: err.cursor ?? since,
+              hint: 'No matching email arrived in time. To keep waiting, call wait_for_email again with after_cursor set to this cursor (nothing is missed in between), or check the filters.',
             }
           }
           throw err
@@ -365,7 +394,7 @@ export function createMailroomTools(options: MailroomToolsOptions = {}): Mailroo
         ...inboxShape,
         message_id: messageId.describe('The id of the email to answer (msg_...).'),
         text: z.string().min(1).max(200_000).describe('The reply, as plain text.'),
-        reply_all: z.boolean().default(false).describe('Also send the reply to every other recipient of the original email.'),
+        reply_all: z.boolean().default(false).describe('Also send the reply to every other recipient of the original email (default false).'),
       })
       .strict(),
     (args, signal) =>

@@ -13,9 +13,3 @@ export async function deliver(server: TestServer, mail: OutgoingMail): Promise<A
     }
   }
 }
-
-/** A promise started now and awaited later: if the test fails first, its rejection is not "unhandled". */
-export function later<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {})
-  return promise
-}

@@ -1,5 +1,6 @@
-// The MCP server as an MCP host runs it: the `mailroom-mcp` bin spawned over stdio (through tsx,
-// with MAILROOM_API_KEY / MAILROOM_BASE_URL), listing tools and calling them against a real Mailroom.
+// The MCP server as an MCP host runs it: the `mailroom-mcp` program spawned over stdio (its source,
+// through tsx, with MAILROOM_API_KEY / MAILROOM_BASE_URL), listing tools and calling them against a
+// real Mailroom. The compiled bin of the packed package is run by examples/test/installed-packages.test.ts.
 import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -11,7 +12,7 @@ import { settled } from '../../../apps/server/test/helpers/mail.js'
 import type {} from '../../../apps/server/test/helpers/global-setup.js'
 import { deliver } from './helpers.js'
 
-const BIN = fileURLToPath(new URL('../bin/mailroom-mcp.mjs', import.meta.url))
+const MAIN = fileURLToPath(new URL('../src/mcp-main.ts', import.meta.url))
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url))
 
 let server: TestServer
@@ -20,11 +21,11 @@ let inboxKey: string
 let tenantKey: string
 const clients: Client[] = []
 
-/** Spawns the bin as an MCP host would and connects a client to it. */
+/** Spawns the server as an MCP host would and connects a client to it. */
 async function connect(env: Record<string, string>): Promise<{ client: Client; stderr: () => string }> {
   const transport = new StdioClientTransport({
     command: TSX,
-    args: [BIN],
+    args: [MAIN],
     env: { PATH: process.env.PATH ?? '', ...env },
     stderr: 'pipe',
   })
@@ -64,7 +65,7 @@ describe('mailroom-mcp over stdio', () => {
     expect(client.getInstructions()).toMatch(/untrusted_email/)
 
     const { tools } = await client.listTools()
-    expect(tools.map((t) => t.name).sort()).toEqual(['get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+    expect(tools.map((t) => t.name).sort()).toEqual(['get_email_cursor', 'get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
     const list = tools.find((t) => t.name === 'list_messages')!
     expect(list.inputSchema).toMatchObject({ type: 'object', properties: { limit: { type: 'integer', maximum: 50 } } })
     expect(list.annotations?.readOnlyHint).toBe(true)

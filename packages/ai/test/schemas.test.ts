@@ -1,9 +1,10 @@
-// The tool definitions as models receive them: JSON Schema via z.toJSONSchema for OpenAI (Chat
-// Completions and Responses), the AI SDK and MCP, the same schema everywhere.
+// The tool definitions as models receive them: JSON Schema via z.toJSONSchema for the AI SDK, MCP
+// and OpenAI with strict: false; OpenAI's strict-mode form of it by default (checked against
+// OpenAI's rules in strict.test.ts).
 import { Mailroom } from '@mailroom/sdk'
 import { asSchema } from 'ai'
 import { describe, expect, it } from 'vitest'
-import { createMailroomTools, mcpToolDefinition, openAIResponsesTools, openAITools, vercelTools, type MailroomToolName } from '../src/index.js'
+import { createMailroomTools, jsonSchemaOf, mcpToolDefinition, openAIResponsesTools, openAITools, vercelTools, type MailroomToolName } from '../src/index.js'
 
 // No request is made: building tools only needs a client object.
 const mailroom = new Mailroom({ apiKey: 'mr_ik_unused', baseUrl: 'http://127.0.0.1:9' })
@@ -13,16 +14,19 @@ const names = (tools: { name: string }[]) => tools.map((t) => t.name).sort()
 describe('tool sets', () => {
   it('an inbox key gets get_inbox and the mail tools, none of which asks for an inbox id', () => {
     const tools = createMailroomTools({ mailroom })
-    expect(names(tools)).toEqual(['get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+    expect(names(tools)).toEqual(['get_email_cursor', 'get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
     for (const def of openAITools(tools)) expect(Object.keys((def.function.parameters.properties ?? {}) as object)).not.toContain('inbox_id')
   })
 
   it('a tenant key gets create_inbox, and every mail tool requires inbox_id', () => {
     const tools = createMailroomTools({ mailroom, scope: 'tenant' })
-    expect(names(tools)).toEqual(['create_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
-    for (const def of openAITools(tools)) {
+    expect(names(tools)).toEqual(['create_inbox', 'get_email_cursor', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+    for (const def of openAITools(tools, { strict: false })) {
       if (def.function.name === 'create_inbox') continue
       expect(def.function.parameters.required).toContain('inbox_id')
+      // Not nullable in strict mode either: a mail tool always needs its inbox.
+      const strict = openAITools(tools).find((d) => d.function.name === def.function.name)!
+      expect((strict.function.parameters.properties as any).inbox_id.type).toBe('string')
     }
   })
 
@@ -39,11 +43,14 @@ describe('tool sets', () => {
 
 describe('OpenAI function definitions', () => {
   const tools = createMailroomTools({ mailroom, scope: 'tenant' })
-  const defs = openAITools(tools)
+  // The plain schemas (strict: false); strict mode's form is checked in strict.test.ts.
+  const defs = openAITools(tools, { strict: false })
   const byName = Object.fromEntries(defs.map((d) => [d.function.name, d.function])) as Record<MailroomToolName, (typeof defs)[number]['function']>
 
-  it('are function tools with a description for the model and an object schema', () => {
-    for (const d of defs) {
+  it('are function tools with a description for the model and an object schema, strict by default', () => {
+    expect(defs.every((d) => d.function.strict === false)).toBe(true)
+    expect(openAITools(tools).every((d) => d.function.strict === true)).toBe(true)
+    for (const d of [...defs, ...openAITools(tools)]) {
       expect(d.type).toBe('function')
       expect(d.function.name).toMatch(/^[a-z_]{1,64}$/)
       expect(d.function.description.length).toBeGreaterThan(60)
@@ -86,11 +93,14 @@ describe('OpenAI function definitions', () => {
     expect(byName.reply_to_email.parameters.required).toEqual(['inbox_id', 'message_id', 'text'])
   })
 
-  it('the Responses API shape carries the same schema', () => {
-    const responses = openAIResponsesTools(tools)
-    expect(responses.map((r) => r.name)).toEqual(defs.map((d) => d.function.name))
-    for (const [i, r] of responses.entries()) {
-      expect(r).toEqual({ type: 'function', name: defs[i]!.function.name, description: defs[i]!.function.description, parameters: defs[i]!.function.parameters, strict: false })
+  it('the Responses API shape carries the same schema, strict or not', () => {
+    for (const strict of [true, false]) {
+      const chat = openAITools(tools, { strict })
+      const responses = openAIResponsesTools(tools, { strict })
+      expect(responses.map((r) => r.name)).toEqual(chat.map((d) => d.function.name))
+      for (const [i, r] of responses.entries()) {
+        expect(r).toEqual({ type: 'function', name: chat[i]!.function.name, description: chat[i]!.function.description, parameters: chat[i]!.function.parameters, strict })
+      }
     }
   })
 
@@ -103,7 +113,8 @@ describe('OpenAI function definitions', () => {
       expect(await asSchema(t.inputSchema).jsonSchema).toEqual(d.function.parameters)
       const mcp = mcpToolDefinition(tools.find((x) => x.name === d.function.name)!)
       expect(mcp.inputSchema).toEqual(d.function.parameters)
-      expect(mcp.annotations?.readOnlyHint).toBe(['list_messages', 'read_message', 'wait_for_email', 'get_inbox'].includes(d.function.name))
+      expect(mcp.inputSchema).toEqual(jsonSchemaOf(tools.find((x) => x.name === d.function.name)!.inputSchema))
+      expect(mcp.annotations?.readOnlyHint).toBe(['list_messages', 'read_message', 'get_email_cursor', 'wait_for_email', 'get_inbox'].includes(d.function.name))
     }
   })
 })

@@ -8,7 +8,7 @@ import { makeTenant, startTestServer, type TenantFixture, type TestServer } from
 import { settled } from '../../../apps/server/test/helpers/mail.js'
 // Brings the helpers' `inject('templateDatabase')` typing into this program (tsc only).
 import type {} from '../../../apps/server/test/helpers/global-setup.js'
-import { deliver, later } from './helpers.js'
+import { deliver } from './helpers.js'
 import { createMailroomTools, createMailroomToolsForKey, createToolExecutor, isToolError, vercelTools, type ToolExecutor } from '../src/index.js'
 
 let server: TestServer
@@ -23,7 +23,6 @@ let agentInboxId: string
 let peer: Awaited<ReturnType<Mailroom['createInbox']>>
 let hasSendRoute = false
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 beforeAll(async () => {
   server = await startTestServer()
@@ -145,8 +144,10 @@ describe('reading mail', () => {
 
 describe('wait_for_email', () => {
   it('returns the mail that arrives while it waits, rendered safely, with a cursor to continue', async () => {
+    const parked = server.running.deps.waits.parked
     const waiting = agent.execute('wait_for_email', { from: '@shop.example', subject: 'code', timeout_seconds: 15 })
-    await sleep(200)
+    // The wait is held by the server before the mail is sent (a condition, not a sleep).
+    await expect.poll(() => server.running.deps.waits.parked, { timeout: 15_000 }).toBeGreaterThan(parked)
     await deliver(server, { from: 'noreply@shop.example.evil.test', to: agentAddress, subject: 'Your code 000000', text: 'fake' })
     await deliver(server, { from: 'noreply@shop.example', to: agentAddress, subject: 'Your code 482913', text: 'Your code is 482913' })
     const res = (await waiting) as any
@@ -164,10 +165,31 @@ describe('wait_for_email', () => {
     expect(next.content).toContain('Subject: Your code 111222')
   })
 
-  it('says received: false (not an error) when nothing arrives in time', async () => {
-    const res = await agent.execute('wait_for_email', { subject: 'nothing like this', timeout_seconds: 1 })
-    expect(res).toEqual({ received: false, waited_seconds: 1, hint: expect.stringMatching(/again/) })
+  it('get_email_cursor before the trigger: the mail is found however early it arrives', async () => {
+    const { cursor } = (await agent.execute('get_email_cursor', {})) as any
+    expect(typeof cursor).toBe('string')
+    // The "sign-up" mails at once, and the mail is stored before the wait even starts.
+    await deliver(server, { from: 'noreply@signup.example', to: agentAddress, subject: 'Confirm your address', text: 'code 774411' })
+    await settled(server)
+    const res = (await agent.execute('wait_for_email', { from: 'noreply@signup.example', after_cursor: cursor, timeout_seconds: 5 })) as any
+    expect(res.received).toBe(true)
+    expect(res.content).toContain('code 774411')
+    // Without the cursor the same wait starts after that mail and does not see it.
+    const late = (await agent.execute('wait_for_email', { from: 'noreply@signup.example', timeout_seconds: 1 })) as any
+    expect(late.received).toBe(false)
+  })
+
+  it('says received: false (not an error) when nothing arrives in time, with a cursor that misses nothing', async () => {
+    const res = (await agent.execute('wait_for_email', { subject: 'arrives between two waits', timeout_seconds: 1 })) as any
+    expect(res).toEqual({ received: false, waited_seconds: 1, cursor: expect.any(String), hint: expect.stringMatching(/after_cursor/) })
     expect(isToolError(res)).toBe(false)
+    // Mail that comes after the timed-out wait and before the next one is found through that cursor.
+    await deliver(server, { from: 'late@customer.example', to: agentAddress, subject: 'It arrives between two waits', text: 'late' })
+    await settled(server)
+    // Arguments as a strict-mode model sends them: every property, null for those it leaves out.
+    const next = (await agent.execute('wait_for_email', '{"from":null,"subject":"arrives between","timeout_seconds":null,"after_cursor":' + JSON.stringify(res.cursor) + '}')) as any
+    expect(next.received).toBe(true)
+    expect(next.content).toContain('Subject: It arrives between two waits')
   })
 
   it('a cancelled wait is an error result, not an exception', async () => {
@@ -181,9 +203,9 @@ describe('wait_for_email', () => {
 describe('send_email and reply_to_email', () => {
   it('send_email delivers to another inbox on the platform', async (ctx) => {
     if (!hasSendRoute) return ctx.skip()
-    const arriving = later(peer.waitForMessage({ from: agentAddress, timeout: 15_000 }))
-    await sleep(200)
-    const res = (await agent.execute('send_email', { to: peer.address, subject: 'Hello peer', text: 'Hi from the agent.' })) as any
+    const since = await peer.cursor()
+    const res = (await agent.execute('send_email', { to: peer.address, cc: null, subject: 'Hello peer', text: 'Hi from the agent.', html: null })) as any
+    const arriving = peer.waitForMessage({ from: agentAddress, since, timeout: 15_000 })
     expect(res.sent).toMatchObject({ id: expect.stringMatching(/^msg_/), subject: 'Hello peer', to: [peer.address], deliveries: [{ recipient: peer.address }] })
     expect(['queued', 'sending', 'sent', 'delivered']).toContain(res.sent.status)
     const got = await arriving
@@ -193,14 +215,14 @@ describe('send_email and reply_to_email', () => {
 
   it('reply_to_email answers in the same thread', async (ctx) => {
     if (!hasSendRoute) return ctx.skip()
-    const question = agent.execute('wait_for_email', { from: peer.address, timeout_seconds: 15 })
-    await sleep(200)
+    const { cursor } = (await agent.execute('get_email_cursor', {})) as any
     await peer.send({ to: agentAddress, subject: 'Need help', text: 'Can you help me?' })
-    const q = (await question) as any
+    const q = (await agent.execute('wait_for_email', { from: peer.address, after_cursor: cursor, timeout_seconds: 15 })) as any
     expect(q.received).toBe(true)
-    const answer = later(peer.waitForMessage({ from: agentAddress, subject: 'Re: Need help', timeout: 15_000 }))
-    await sleep(200)
-    const res = (await agent.execute('reply_to_email', { message_id: q.message.id, text: 'Yes, here is how.' })) as any
+    const since = await peer.cursor()
+    // reply_all as a strict-mode model sends it when it does not want it: null.
+    const res = (await agent.execute('reply_to_email', { message_id: q.message.id, text: 'Yes, here is how.', reply_all: null })) as any
+    const answer = peer.waitForMessage({ from: agentAddress, subject: 'Re: Need help', since, timeout: 15_000 })
     expect(res.sent).toMatchObject({ subject: 'Re: Need help', thread_id: q.message.thread_id, to: [peer.address] })
     const got = await answer
     expect(got.text).toContain('Yes, here is how.')
@@ -228,7 +250,7 @@ describe('the AI SDK (ai 6) running the tools', () => {
         if (step === 1) {
           // The model saw our JSON Schemas.
           const offered = (opts.tools ?? []).map((t) => t.name).sort()
-          expect(offered).toEqual(['get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+          expect(offered).toEqual(['get_email_cursor', 'get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
           return {
             content: [
               { type: 'tool-call', toolCallId: 'c1', toolName: 'list_messages', input: JSON.stringify({ from: 'alice@customer.example' }) },

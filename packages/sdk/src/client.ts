@@ -41,19 +41,19 @@ export const DEFAULT_BASE_URL = 'http://127.0.0.1:3000'
  */
 export interface MailroomOptions {
   /** A tenant key (`mr_tk_...`), an inbox key (`mr_ik_...`) or the operator key. Default: `MAILROOM_API_KEY`. */
-  apiKey?: string
+  apiKey?: string | undefined
   /** The server's root URL (without `/v1`). Default: `MAILROOM_BASE_URL`, then `http://127.0.0.1:3000`. */
-  baseUrl?: string
+  baseUrl?: string | undefined
   /** Timeout of each HTTP attempt in milliseconds (default 30 000). Long polls get their own. */
-  timeout?: number
+  timeout?: number | undefined
   /**
    * Retries after a network failure, a timeout, 408, 429 or 5xx (default 2), with exponential backoff
    * and full jitter, or after the server's `Retry-After`. Writes are retried too: each carries an
    * `Idempotency-Key` that stays the same across its retries.
    */
-  maxRetries?: number
+  maxRetries?: number | undefined
   /** A fetch implementation (default: `globalThis.fetch`). */
-  fetch?: FetchLike
+  fetch?: FetchLike | undefined
 }
 
 /**

@@ -109,7 +109,7 @@ export class Inbox implements InboxData {
   readonly createdAt: string
   readonly updatedAt: string
   /** The inbox key minted by `createInbox({ createKey: true })`; shown once, absent otherwise. */
-  readonly apiKey?: string
+  readonly apiKey?: string | undefined
   /** The inbox's messages: list, get, raw, attachment, delete. */
   readonly messages: Messages
   /** The inbox's conversations. */
@@ -146,8 +146,9 @@ export class Inbox implements InboxData {
    * match run on RE2 (only its `i` flag is kept; `m` / `s` are refused); `{ exact }`,
    * `{ contains }`, `{ regex }` choose the mode explicitly. `to` matches any recipient.
    *
-   * Rejects with `MailroomTimeoutError` after `timeout` ms (default 60 s; `Infinity` waits for ever)
-   * and with `MailroomAbortError` when `signal` aborts.
+   * Rejects with `MailroomTimeoutError` after `timeout` ms (default 60 s; `Infinity` waits for ever),
+   * whose `cursor` is where the wait got to (pass it as the next `since`), and with
+   * `MailroomAbortError` when `signal` aborts.
    *
    * @example
    * const msg = await inbox.waitForMessage({ from: 'alice@example.com', subject: 'invoice', timeout: 30_000 })
@@ -187,10 +188,10 @@ export class Inbox implements InboxData {
     const onAbort = () => controller.abort(userSignal?.reason)
     if (userSignal?.aborted) onAbort()
     else userSignal?.addEventListener('abort', onAbort, { once: true })
-    const timeoutError = (cause?: unknown) =>
-      new MailroomTimeoutError(`no matching message within ${timeout} ms`, cause === undefined ? {} : { cause })
-
     let cursor = options.since
+    // Carries the cursor the wait got to, so the next wait can go on from there without a gap.
+    const timeoutError = (cause?: unknown) =>
+      new MailroomTimeoutError(`no matching message within ${timeout} ms`, { cursor, ...(cause === undefined ? {} : { cause }) })
     try {
       for (;;) {
         const remaining = deadline - Date.now()

@@ -54,7 +54,7 @@ export interface Page<T> {
  */
 export interface ListParams {
   /** Page size, 1-100 (server default 20). */
-  limit?: number
+  limit?: number | undefined
 }
 
 /**
@@ -64,7 +64,7 @@ export interface ListParams {
  * const next = await mailroom.inboxes.list().page({ limit: 10, after: first.nextCursor })
  */
 export interface PageParams extends ListParams {
-  after?: string | null
+  after?: string | null | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,21 +85,21 @@ export type TenantStatus = 'active' | 'suspended'
  * const limits: TenantLimits = { maxInboxes: 10, sendPerDay: 500 }
  */
 export interface TenantLimits {
-  maxInboxes?: number | null
-  maxMessageBytes?: number | null
-  sendPerMinute?: number | null
-  sendPerDay?: number | null
-  receivePerMinute?: number | null
+  maxInboxes?: number | null | undefined
+  maxMessageBytes?: number | null | undefined
+  sendPerMinute?: number | null | undefined
+  sendPerDay?: number | null | undefined
+  receivePerMinute?: number | null | undefined
   /** Quota: bytes of mail stored. */
-  maxStoredBytes?: number | null
+  maxStoredBytes?: number | null | undefined
   /** Quota: messages received per UTC day. */
-  maxMessagesPerDay?: number | null
+  maxMessagesPerDay?: number | null | undefined
   /** Mail older than this many days is deleted (1-36500). */
-  retentionDays?: number | null
+  retentionDays?: number | null | undefined
   /** Requests per second to the HTTP API, all the tenant's keys together (past it: 429 `rate_limited`). Unset: the deployment default. */
-  apiRequestsPerSecond?: number | null
+  apiRequestsPerSecond?: number | null | undefined
   /** Requests the tenant may make at once before `apiRequestsPerSecond` applies. Unset: the deployment default. */
-  apiBurst?: number | null
+  apiBurst?: number | null | undefined
 }
 
 /**
@@ -138,8 +138,8 @@ export interface CreatedTenant extends Tenant {
  */
 export interface CreateTenantParams {
   name: string
-  limits?: TenantLimits
-  metadata?: Metadata
+  limits?: TenantLimits | undefined
+  metadata?: Metadata | undefined
 }
 
 /**
@@ -149,10 +149,10 @@ export interface CreateTenantParams {
  * await mailroom.tenants.update('tnt_...', { limits: { sendPerDay: 100 } })
  */
 export interface UpdateTenantParams {
-  name?: string
-  status?: TenantStatus
-  limits?: TenantLimits
-  metadata?: Metadata
+  name?: string | undefined
+  status?: TenantStatus | undefined
+  limits?: TenantLimits | undefined
+  metadata?: Metadata | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,11 +203,11 @@ export interface CreatedApiKey extends ApiKey {
  */
 export interface CreateApiKeyParams {
   /** Default `tenant`. */
-  scope?: ApiKeyScope
-  inboxId?: string
-  name?: string
+  scope?: ApiKeyScope | undefined
+  inboxId?: string | undefined
+  name?: string | undefined
   /** RFC 3339 timestamp (or a Date) after which the key stops working. */
-  expiresAt?: string | Date
+  expiresAt?: string | Date | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,13 +237,13 @@ export interface InboxData {
  */
 export interface CreateInboxParams {
   /** Local part of the address (`support` -> `support@<domain>`); generated when omitted. */
-  name?: string
-  displayName?: string
-  metadata?: Metadata
+  name?: string | undefined
+  displayName?: string | undefined
+  metadata?: Metadata | undefined
   /** Also mint an inbox key (`mr_ik_...`), returned once as `inbox.apiKey`. */
-  createKey?: boolean
+  createKey?: boolean | undefined
   /** A verified custom domain of the tenant (see `mailroom.domains`); omitted: the deployment's domain. */
-  domain?: string
+  domain?: string | undefined
 }
 
 /**
@@ -253,8 +253,8 @@ export interface CreateInboxParams {
  * await mailroom.inboxes.update('inb_...', { displayName: null })
  */
 export interface UpdateInboxParams {
-  displayName?: string | null
-  metadata?: Metadata
+  displayName?: string | null | undefined
+  metadata?: Metadata | undefined
 }
 
 /**
@@ -462,20 +462,20 @@ export interface ThreadWithMessages extends Thread {
  */
 export interface MessageListParams extends ListParams {
   /** Sender address (exact). */
-  from?: string
+  from?: string | undefined
   /** A recipient address (exact). */
-  to?: string
+  to?: string | undefined
   /** Subject contains. */
-  subject?: string
+  subject?: string | undefined
   /** Only messages received at or after this instant. */
-  since?: string | Date
+  since?: string | Date | undefined
   /** Only messages received before this instant. */
-  until?: string | Date
-  hasAttachments?: boolean
-  threadId?: string
-  direction?: MessageDirection
+  until?: string | Date | undefined
+  hasAttachments?: boolean | undefined
+  threadId?: string | undefined
+  direction?: MessageDirection | undefined
   /** Also list mail from senders blocked with `blockMode: 'hide'` (see `mailroom.senderRules`). */
-  includeHidden?: boolean
+  includeHidden?: boolean | undefined
 }
 
 /**
@@ -506,21 +506,21 @@ export type Matcher = string | RegExp | { exact: string } | { contains: string }
  */
 export interface WaitForMessageOptions {
   /** Sender. A plain string is an exact (whole address) match. */
-  from?: Matcher
+  from?: Matcher | undefined
   /** Recipient. A plain string is an exact (whole address) match. */
-  to?: Matcher
+  to?: Matcher | undefined
   /** Subject. A plain string is a `contains` match. */
-  subject?: Matcher
-  hasAttachments?: boolean
+  subject?: Matcher | undefined
+  hasAttachments?: boolean | undefined
   /** Give up after this many milliseconds with a `MailroomTimeoutError` (default 60 000). */
-  timeout?: number
+  timeout?: number | undefined
   /** Cancels the wait with a `MailroomAbortError`. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /**
    * Start after this cursor (a previous result's `cursor`) instead of "now": nothing that arrived
    * in between is missed.
    */
-  since?: string
+  since?: string | undefined
 }
 
 /**
@@ -567,7 +567,7 @@ export interface SentMessage extends MessageSummary {
  * @example
  * const to: Recipient[] = ['bob@example.com', { address: 'alice@example.com', name: 'Alice' }]
  */
-export type Recipient = string | { address: string; name?: string | null }
+export type Recipient = string | { address: string; name?: string | null | undefined }
 
 /**
  * A file to send. `content` is raw bytes or a base64 string.
@@ -579,12 +579,12 @@ export type Recipient = string | { address: string; name?: string | null }
 export interface AttachmentInput {
   filename: string
   /** Default `application/octet-stream`. */
-  contentType?: string
+  contentType?: string | undefined
   /** Bytes (Uint8Array, ArrayBuffer, Blob) or a string that is already base64. */
   content: Uint8Array | ArrayBuffer | Blob | string
   /** For an inline image referenced from the HTML as `cid:<contentId>`. */
-  contentId?: string
-  inline?: boolean
+  contentId?: string | undefined
+  inline?: boolean | undefined
 }
 
 /**
@@ -596,15 +596,15 @@ export interface AttachmentInput {
  */
 export interface SendParams {
   to: Recipient | Recipient[]
-  cc?: Recipient | Recipient[]
-  bcc?: Recipient | Recipient[]
-  subject?: string
-  text?: string
-  html?: string
-  attachments?: AttachmentInput[]
+  cc?: Recipient | Recipient[] | undefined
+  bcc?: Recipient | Recipient[] | undefined
+  subject?: string | undefined
+  text?: string | undefined
+  html?: string | undefined
+  attachments?: AttachmentInput[] | undefined
   /** Custom headers: `X-*` and `List-Unsubscribe*` only, e.g. `{ 'X-Campaign': 'q3' }`. */
-  headers?: Record<string, string>
-  replyTo?: Recipient | Recipient[]
+  headers?: Record<string, string> | undefined
+  replyTo?: Recipient | Recipient[] | undefined
 }
 
 /**
@@ -615,19 +615,19 @@ export interface SendParams {
  * await inbox.reply(msg, { text: 'Thanks!', replyAll: true })
  */
 export interface ReplyParams {
-  subject?: string
-  text?: string
-  html?: string
-  attachments?: AttachmentInput[]
+  subject?: string | undefined
+  text?: string | undefined
+  html?: string | undefined
+  attachments?: AttachmentInput[] | undefined
   /** Custom headers: `X-*` and `List-Unsubscribe*` only. */
-  headers?: Record<string, string>
-  replyTo?: Recipient | Recipient[]
+  headers?: Record<string, string> | undefined
+  replyTo?: Recipient | Recipient[] | undefined
   /** Also reply to the other recipients (To and Cc) of the original. */
-  replyAll?: boolean
+  replyAll?: boolean | undefined
   /** Extra recipients. */
-  to?: Recipient | Recipient[]
-  cc?: Recipient | Recipient[]
-  bcc?: Recipient | Recipient[]
+  to?: Recipient | Recipient[] | undefined
+  cc?: Recipient | Recipient[] | undefined
+  bcc?: Recipient | Recipient[] | undefined
 }
 
 /**
@@ -639,17 +639,17 @@ export interface ReplyParams {
  */
 export interface ForwardParams {
   to: Recipient | Recipient[]
-  cc?: Recipient | Recipient[]
-  bcc?: Recipient | Recipient[]
-  subject?: string
-  text?: string
-  html?: string
-  attachments?: AttachmentInput[]
+  cc?: Recipient | Recipient[] | undefined
+  bcc?: Recipient | Recipient[] | undefined
+  subject?: string | undefined
+  text?: string | undefined
+  html?: string | undefined
+  attachments?: AttachmentInput[] | undefined
   /** Custom headers: `X-*` and `List-Unsubscribe*` only. */
-  headers?: Record<string, string>
-  replyTo?: Recipient | Recipient[]
+  headers?: Record<string, string> | undefined
+  replyTo?: Recipient | Recipient[] | undefined
   /** Default true. */
-  includeAttachments?: boolean
+  includeAttachments?: boolean | undefined
 }
 
 /**
@@ -689,7 +689,7 @@ export interface Suppression {
  */
 export interface CreateSuppressionParams {
   address: string
-  detail?: string
+  detail?: string | undefined
 }
 
 /**
@@ -699,14 +699,14 @@ export interface CreateSuppressionParams {
  * const limits: InboxLimits = { sendPerMinute: 10, sendPerDay: 100 }
  */
 export interface InboxLimits {
-  sendPerMinute?: number | null
-  sendPerDay?: number | null
-  receivePerMinute?: number | null
-  retentionDays?: number | null
+  sendPerMinute?: number | null | undefined
+  sendPerDay?: number | null | undefined
+  receivePerMinute?: number | null | undefined
+  retentionDays?: number | null | undefined
   /** Requests per second this inbox's keys may make (within its tenant's limit). */
-  apiRequestsPerSecond?: number | null
+  apiRequestsPerSecond?: number | null | undefined
   /** Requests this inbox's keys may make at once before `apiRequestsPerSecond` applies. */
-  apiBurst?: number | null
+  apiBurst?: number | null | undefined
 }
 
 /**
@@ -804,19 +804,19 @@ export interface MailroomEvent {
  */
 export interface EventStreamParams {
   /** Resume after this event id; omitted: only events from now on. */
-  after?: string
+  after?: string | undefined
   /** Ends the stream (the loop simply stops; no error). */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /**
    * Reconnections in a row that may fail before the stream throws (default `Infinity`). A
    * connection that delivers an event resets the count.
    */
-  maxReconnects?: number
+  maxReconnects?: number | undefined
   /**
    * A connection that sends nothing (the server sends a keep-alive every 15 s) for this many
    * milliseconds is considered dead and replaced (default 45 000).
    */
-  idleTimeout?: number
+  idleTimeout?: number | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -843,7 +843,7 @@ export interface UsageParams {
   /** Last UTC day (`YYYY-MM-DD` or a Date), inclusive. */
   to: string | Date
   /** Default `tenant`. */
-  groupBy?: UsageGroupBy
+  groupBy?: UsageGroupBy | undefined
 }
 
 /**
@@ -926,7 +926,7 @@ export interface AuditEntry {
  */
 export interface AuditListParams extends ListParams {
   /** Only this tenant (the caller or a descendant). */
-  tenantId?: string
+  tenantId?: string | undefined
 }
 
 /**
@@ -967,12 +967,12 @@ export interface SenderRule {
  */
 export interface CreateSenderRuleParams {
   /** Only this inbox; omitted: the whole tenant. */
-  inboxId?: string
+  inboxId?: string | undefined
   direction: SenderRuleDirection
   action: 'allow' | 'block'
   pattern: string
   /** Default `reject`. */
-  blockMode?: 'reject' | 'hide'
+  blockMode?: 'reject' | 'hide' | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -997,7 +997,7 @@ export interface DnsRecord {
   type: 'TXT' | 'MX'
   name: string
   value: string
-  priority?: number
+  priority?: number | undefined
   /** Needed for the domain to become verified. */
   required: boolean
   state: DnsRecordState
@@ -1106,12 +1106,12 @@ export interface CreatedWebhook extends Webhook {
 export interface CreateWebhookParams {
   /** An http(s) URL without credentials. */
   url: string
-  inboxId?: string
+  inboxId?: string | undefined
   /** Default: all. */
-  eventTypes?: EventType[]
+  eventTypes?: EventType[] | undefined
   /** Default `full`. */
-  payload?: WebhookPayloadMode
-  description?: string
+  payload?: WebhookPayloadMode | undefined
+  description?: string | undefined
 }
 
 /**
@@ -1122,11 +1122,11 @@ export interface CreateWebhookParams {
  * await mailroom.webhooks.update('whk_...', { eventTypes: ['message.received', 'message.bounced'] })
  */
 export interface UpdateWebhookParams {
-  url?: string
-  eventTypes?: EventType[]
-  payload?: WebhookPayloadMode
-  description?: string | null
-  status?: WebhookStatus
+  url?: string | undefined
+  eventTypes?: EventType[] | undefined
+  payload?: WebhookPayloadMode | undefined
+  description?: string | null | undefined
+  status?: WebhookStatus | undefined
 }
 
 /**
@@ -1182,5 +1182,5 @@ export interface WebhookDelivery {
  * for await (const d of mailroom.webhooks.deliveries('whk_...', { status: 'failed' })) await mailroom.webhooks.replay(d.webhookId, d.id)
  */
 export interface WebhookDeliveryListParams extends ListParams {
-  status?: WebhookDeliveryStatus
+  status?: WebhookDeliveryStatus | undefined
 }

@@ -41,9 +41,9 @@ export interface VerifyWebhookOptions {
   /** The endpoint's secret, `whsec_...`, as shown when it was created. */
   secret: string
   /** Largest accepted clock difference, in seconds (default 300): older requests are replays. */
-  toleranceSeconds?: number
+  toleranceSeconds?: number | undefined
   /** Current time in ms (tests). */
-  now?: number
+  now?: number | undefined
 }
 
 function header(headers: WebhookHeaders, name: string): string | undefined {

@@ -1,4 +1,6 @@
-// Cancellation and per-request timeouts.
+// Cancellation and per-request timeouts. Elapsed-time bounds sit far below what a missing abort
+// would cost (an endless answer or a 30 s Retry-After) and far above a loaded
+// machine's delays.
 import { delay, http, HttpResponse } from 'msw'
 import { describe, expect, it, vi } from 'vitest'
 import { MailroomAbortError, MailroomError, MailroomTimeoutError } from '../src/index.js'
@@ -37,7 +39,7 @@ describe('abort', () => {
     const started = performance.now()
     setTimeout(() => controller.abort(), 30)
     await expect(client({ maxRetries: 3 }).me({ signal: controller.signal })).rejects.toBeInstanceOf(MailroomAbortError)
-    expect(performance.now() - started).toBeLessThan(500)
+    expect(performance.now() - started).toBeLessThan(10_000)
     expect(calls).toBe(1)
   })
 
@@ -51,7 +53,7 @@ describe('abort', () => {
     setTimeout(() => controller.abort(), 50)
     const started = performance.now()
     await expect(client({ maxRetries: 2 }).me({ signal: controller.signal })).rejects.toBeInstanceOf(MailroomAbortError)
-    expect(performance.now() - started).toBeLessThan(500)
+    expect(performance.now() - started).toBeLessThan(10_000)
   })
 })
 
@@ -59,7 +61,7 @@ describe('timeout', () => {
   it('a request slower than the timeout rejects with MailroomTimeoutError', async () => {
     server.use(
       http.get(`${BASE}/v1/me`, async () => {
-        await delay(2_000)
+        await delay('infinite')
         return HttpResponse.json({})
       }),
     )
@@ -67,7 +69,7 @@ describe('timeout', () => {
     const err = await client({ timeout: 50 }).me().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(MailroomTimeoutError)
     expect(err).toMatchObject({ code: 'timeout', status: undefined })
-    expect(performance.now() - started).toBeLessThan(500)
+    expect(performance.now() - started).toBeLessThan(10_000)
   })
 
   it('a timed-out attempt is retried, and a per-call timeout overrides the client one', async () => {

@@ -125,7 +125,7 @@ describe('mailroom.events.stream', () => {
     }
     expect(got).toEqual(['1', '2'])
     expect(ids).toEqual([null, '1', '1'])
-    expect(Date.now() - started).toBeLessThan(2_000)
+    expect(Date.now() - started).toBeLessThan(10_000) // not stuck on the open stream
   })
 
   it('replaces a connection that goes silent (idle timeout)', async () => {

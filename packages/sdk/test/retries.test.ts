@@ -36,6 +36,65 @@ describe('retries', () => {
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(290)
   })
 
+  it('waits out Retry-After on a 503 exactly as on a 429, then succeeds', async () => {
+    const times: number[] = []
+    server.use(
+      http.get(`${BASE}/v1/me`, () => {
+        times.push(performance.now())
+        return times.length === 1
+          ? HttpResponse.json({ error: { code: 'service_unavailable', message: 'draining', requestId: 'r' } }, { status: 503, headers: { 'Retry-After': '0.3' } })
+          : HttpResponse.json({ ok: true })
+      }),
+    )
+    await expect(client({ maxRetries: 2 }).me()).resolves.toEqual({ ok: true })
+    expect(times).toHaveLength(2)
+    // The jitter draw is 0, so the wait comes from Retry-After.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(290)
+  })
+
+  it('a write answered 503 + Retry-After is retried after it with the same Idempotency-Key', async () => {
+    const seen: { key: string | null; at: number }[] = []
+    server.use(
+      http.post(`${BASE}/v1/inboxes`, ({ request }) => {
+        seen.push({ key: request.headers.get('idempotency-key'), at: performance.now() })
+        return seen.length === 1
+          ? HttpResponse.json({ error: { code: 'service_unavailable', message: 'draining', requestId: 'r' } }, { status: 503, headers: { 'Retry-After': '0.2' } })
+          : HttpResponse.json(inboxFixture(), { status: 201 })
+      }),
+    )
+    await client({ maxRetries: 1 }).createInbox({ name: 'a' })
+    expect(seen).toHaveLength(2)
+    expect(seen[0]!.key).toBeTruthy()
+    expect(seen[1]!.key).toBe(seen[0]!.key)
+    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(190)
+  })
+
+  it('a 503 whose Retry-After is over 60 s is not waited out: the caller gets it, with retryAfter', async () => {
+    let calls = 0
+    server.use(
+      http.get(`${BASE}/v1/me`, () => {
+        calls++
+        return HttpResponse.json({ error: { code: 'service_unavailable', message: 'maintenance', requestId: 'r' } }, { status: 503, headers: { 'Retry-After': '600' } })
+      }),
+    )
+    const err = await client({ maxRetries: 3 }).me().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(MailroomError)
+    expect(err).toMatchObject({ status: 503, code: 'service_unavailable', retryAfter: 600 })
+    expect(calls).toBe(1)
+  })
+
+  it('never repeats a write that carries no idempotency key (the caller blanked it)', async () => {
+    let calls = 0
+    server.use(
+      http.post(`${BASE}/v1/inboxes`, () => {
+        calls++
+        return HttpResponse.json({ error: { code: 'service_unavailable', message: 'busy', requestId: 'r' } }, { status: 503, headers: { 'Retry-After': '0' } })
+      }),
+    )
+    await expect(client({ maxRetries: 3 }).createInbox({ name: 'a' }, { headers: { 'Idempotency-Key': '' } })).rejects.toMatchObject({ status: 503 })
+    expect(calls).toBe(1)
+  })
+
   it('retries a 503 then succeeds', async () => {
     let calls = 0
     server.use(http.get(`${BASE}/v1/me`, () => (++calls === 1 ? unavailable() : HttpResponse.json({ ok: true }))))
@@ -148,10 +207,14 @@ describe('retries', () => {
         return times.length < 3 ? rateLimited() : HttpResponse.json({})
       }),
     )
+    // The waits the SDK asks for, read from its timers rather than from the clock (which a loaded
+    // machine stretches): the per-attempt timeouts are the client's 30 s, the rest are backoffs.
+    const timers = vi.spyOn(globalThis, 'setTimeout')
     await client({ maxRetries: 2 }).me()
+    const waits = timers.mock.calls.map((c) => c[1]).filter((ms) => typeof ms === 'number' && ms > 0 && ms < 30_000)
     // random 0.2: 0.2 * 500 ms, then 0.2 * 1000 ms.
+    expect(waits).toEqual([100, 200])
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(95)
-    expect(times[1]! - times[0]!).toBeLessThan(190)
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(195)
   })
 })

@@ -4,11 +4,14 @@ import { sql } from 'drizzle-orm'
 import type { Config } from '../config.js'
 import { openPglite, openPostgres, type Database } from './client.js'
 import { migrate } from './migrate.js'
+import { lockDataDir, type DataDirLock } from '../lib/data-dir-lock.js'
 
 export interface Stores {
   runtime: Database
   owner: Database
   embedded: boolean
+  /** Embedded only: this process's hold on MAILROOM_DATA_DIR (PGlite is single-process). */
+  lock?: DataDirLock
   close(): Promise<void>
 }
 
@@ -40,12 +43,19 @@ async function ping(database: Database, url: string): Promise<void> {
   }
 }
 
-export async function openStores(config: Config, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<Stores> {
+export async function openStores(config: Config, opts: { migrate?: boolean; poolSize?: number; command?: string } = {}): Promise<Stores> {
   const doMigrate = opts.migrate ?? true
   if (!config.databaseUrl) {
-    const db = await openPglite(config.dataDir)
-    if (doMigrate) await migrate(db)
-    return { runtime: db, owner: db, embedded: true, close: () => db.close() }
+    // Before the files are opened: a second process must not touch them (lib/data-dir-lock.ts).
+    const lock = lockDataDir(config.dataDir, opts.command ?? 'start')
+    try {
+      const db = await openPglite(config.dataDir)
+      if (doMigrate) await migrate(db)
+      return { runtime: db, owner: db, embedded: true, lock, close: () => db.close().finally(() => lock.release()) }
+    } catch (err) {
+      lock.release()
+      throw err
+    }
   }
   const owner = openPostgres({ url: config.databaseUrl, max: 2, runtime: false })
   await ping(owner, config.databaseUrl)

@@ -33,6 +33,7 @@ import { withDeadline } from '../db/gate.js'
 import { storableInput } from './storable.js'
 import { safeEqual } from '../apikeys/secret.js'
 import { toPublicId } from '../lib/ids.js'
+import { registerDocsRoutes } from './docs.js'
 
 export const API_VERSION = '0.1.0'
 const MAX_JSON_BODY = 1024 * 1024
@@ -119,12 +120,7 @@ export function createApp(deps: Deps) {
       description: 'Email for AI agents: tenants, inboxes, keys and mail. Errors answer `{ error: { code, message, requestId } }`.',
     },
   })
-  app.get('/docs', (c) =>
-    c.html(`<!doctype html><html><head><title>Mailroom API</title><meta charset="utf-8"/></head>
-<body><script id="api-reference" data-url="/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-<noscript>The API description is at <a href="/openapi.json">/openapi.json</a>.</noscript></body></html>`),
-  )
+  registerDocsRoutes(app)
   app.get('/healthz', (c) => c.json({ ok: true }))
   app.get('/readyz', async (c) => {
     try {

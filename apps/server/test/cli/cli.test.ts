@@ -1,5 +1,5 @@
 // The `mailroom` CLI as users run it: a child process, real database, real ports.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, type TestDb } from '../helpers/db.js'
-import { runCli, startCli, stopChild } from '../helpers/spawn.js'
+import { killChild, runCli, startCli, stopChild } from '../helpers/spawn.js'
 import { TEST_MASTER_KEY } from '../helpers/server.js'
 
 let db: TestDb
@@ -106,24 +106,50 @@ describe('mailroom CLI', () => {
   it('first embedded start (pnpm start: the bundled server) creates the dev tenant and prints a key and a curl that works', async () => {
     const dataDir = tempDir()
     const env = { MAILROOM_DATA_DIR: dataDir, MAILROOM_HTTP_PORT: '0', MAILROOM_SMTP_PORT: '0', MAILROOM_LOG_LEVEL: 'warn' }
-    const first = await startCli(env, /Try it:\n\s+curl .*\n/, 60_000, { via: 'bin' })
-    let curlLine: string
+    const first = await startCli(env, /Try it:.*\n\s+curl .*\n/, 60_000, { via: 'bin' })
+    let tenantKey: string
+    let inbox: { id: string; address: string; apiKey: string }
     try {
       const out = first.stdout()
       expect(out).toMatch(/Created the dev tenant tnt_[0-9a-f]{32}/)
-      curlLine = out.split('\n').find((l) => l.trim().startsWith('curl '))!.trim()
+      tenantKey = /\b(mr_tk_\S+)/.exec(out)![1]!
+      const curlLine = out.split('\n').find((l) => l.trim().startsWith('curl '))!.trim()
       const { stdout } = await promisify(execFile)('sh', ['-c', curlLine])
-      const inbox = JSON.parse(stdout)
+      inbox = JSON.parse(stdout)
       expect(inbox.address).toBe('hello@mailroom.localhost')
+      // The same curl gives the inbox its own key, for an agent.
+      expect(inbox.apiKey).toMatch(/^mr_ik_/)
     } finally {
       await stopChild(first.child)
     }
-    // Second start (from source, through tsx): same store, no new tenant, the key is not printed again.
-    const second = await startCli(env, /dev tenant tnt_/)
+    // Second start (this file's bundle of the source, in a group of its own so it can be killed
+    // like a crash): same store, no new tenant, the key is not printed again.
+    const second = await startCli(env, /Lost it\? Stop the server, then: .*\n/, 60_000, { group: true })
     try {
-      expect(second.stdout()).not.toMatch(/mr_tk_/)
+      const out = second.stdout()
+      expect(out).not.toMatch(/mr_tk_/)
+      // What the banner suggests works while the server runs: minting an inbox key over HTTP ...
+      const curlLine = out.split('\n').find((l) => l.trim().startsWith('curl '))!.trim().replace('inb_...', inbox.id)
+      const { stdout } = await promisify(execFile)('sh', ['-c', curlLine], { env: { ...process.env, TENANT_KEY: tenantKey } })
+      expect(JSON.parse(stdout)).toMatchObject({ scope: 'inbox', inboxId: inbox.id, key: expect.stringMatching(/^mr_ik_/) })
+      // ... while the CLI, which would write where the server never looks, is refused in one line.
+      const lock = JSON.parse(readFileSync(join(dataDir, 'mailroom.lock'), 'utf8')) as { pid: number; http: string }
+      const refused = await runCli(['key', 'create', '--tenant', /dev tenant (tnt_\w+)/.exec(out)![1]!, '--inbox', inbox.id], { MAILROOM_DATA_DIR: dataDir })
+      expect(refused.code).toBe(1)
+      expect(refused.stdout).toBe('')
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+      expect(refused.stderr).toMatch(
+        new RegExp(`^mailroom: the embedded database is in use by pid ${lock.pid}; stop it, or use the HTTP API: curl -s -X POST ${lock.http}/v1/api-keys `),
+      )
     } finally {
-      await stopChild(second.child)
+      // A crash: no shutdown code runs, the lock stays behind with a dead pid ...
+      await killChild(second.child)
     }
-  }, 180_000)
+    expect(existsSync(join(dataDir, 'mailroom.lock'))).toBe(true)
+    // ... and the next process takes it over, then leaves no lock behind.
+    const after = await runCli(['tenant', 'list', '--json'], { MAILROOM_DATA_DIR: dataDir })
+    expect(after.stderr).toBe('')
+    expect(JSON.parse(after.stdout)).toEqual([expect.objectContaining({ name: 'dev' })])
+    expect(existsSync(join(dataDir, 'mailroom.lock'))).toBe(false)
+  }, 240_000)
 })

@@ -26,6 +26,13 @@ afterAll(async () => {
   await sink?.close()
 })
 
+/** `n` calls of `fn`, `width` at a time, in order of `i` within each batch. */
+async function inBatches<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = []
+  for (let i = 0; i < n; i += width) out.push(...(await Promise.all(Array.from({ length: Math.min(width, n - i) }, (_, k) => fn(i + k)))))
+  return out
+}
+
 const sendFrom = (inbox: { id: string; api: ReturnType<typeof client> }, to = 'x@example.com', headers?: Record<string, string>) =>
   inbox.api.post(`/v1/inboxes/${inbox.id}/messages`, { to, subject: 's', text: 'x' }, headers)
 
@@ -203,7 +210,9 @@ describe('fair claiming', () => {
     try {
       const big = await makeInbox(s, await makeTenant(s, 'big'))
       const small = await makeInbox(s, await makeTenant(s, 'small'))
-      for (let i = 0; i < 30; i++) expect((await sendFrom(big, `fair-big-${i}@example.com`)).status).toBe(201)
+      // Eight requests at a time: the backlog builds in a third of the time it takes one by one.
+      const big30 = await inBatches(30, 8, (i) => sendFrom(big, `fair-big-${i}@example.com`))
+      expect(big30.map((r) => r.status)).toEqual(Array(30).fill(201))
       for (let i = 0; i < 3; i++) expect((await sendFrom(small, `fair-small-${i}@example.com`)).status).toBe(201)
       const claim = (n: number) =>
         withoutTenant(s.running.deps.database, (tx) => rawRows<{ tenant_id: string }>(tx, sql`select tenant_id from mailroom_claim_outbox(${n}, 60, 2)`))
@@ -225,14 +234,17 @@ describe('fair claiming', () => {
     try {
       const big = await makeInbox(s, await makeTenant(s, 'big'))
       const small = await makeInbox(s, await makeTenant(s, 'small'))
-      for (let i = 0; i < 60; i++) await sendFrom(big, `b${i}@example.com`)
+      // 30 at 2 in flight is 15 rounds of delivery; the small tenant's 3 need two.
+      const backlog = await inBatches(30, 8, (i) => sendFrom(big, `b${i}@example.com`))
+      expect(backlog.every((r) => r.status === 201)).toBe(true)
+      // The small tenant's mail is queued after all of the big backlog.
       const mine = []
       for (let i = 0; i < 3; i++) mine.push((await sendFrom(small, `s${i}@example.com`)).body.id)
       s.running.deps.delivery!.start()
       for (const id of mine) await waitForStatus(small.api, small.id, id, ['sent'], 20_000)
       const delivered = slow.received.filter((m) => m.to[0]!.startsWith('b')).length
-      expect(delivered).toBeLessThan(60)
-      await slow.waitFor(63, 30_000)
+      expect(delivered).toBeLessThan(30)
+      await slow.waitFor(33, 60_000)
     } finally {
       await s.stop()
       await slow.close()

@@ -4,6 +4,7 @@ import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
 import { openPostgres } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
+import { chromiumMissing } from './chromium.js'
 
 export const TEST_URL = process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
 
@@ -14,6 +15,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  const noBrowser = chromiumMissing()
+  if (noBrowser) process.stdout.write(`\n[mailroom] Skipped here: /docs in headless Chromium, ${noBrowser}.\n`)
   if (!TEST_URL) {
     project.provide('templateDatabase', null)
     process.stdout.write(

@@ -1,13 +1,40 @@
-// Runs the real `mailroom` CLI as a child process: through tsx on the source, or (startCli `via: 'bin'`)
-// through bin/mailroom.mjs, the bundled server that `pnpm start` and `pnpm mailroom` run.
-import { spawn, type ChildProcess } from 'node:child_process'
+// Runs the real `mailroom` CLI as a child process. By default the server bundled from the current
+// source (scripts/build.mjs, once per test file, into a folder of its own) on plain node, as
+// `pnpm mailroom` runs it: a child then starts in about a second, where tsx on the source takes three
+// or four on a loaded machine. `via: 'bin'` goes through bin/mailroom.mjs itself (rebuild, then run:
+// what `pnpm start` does); `via: 'tsx'` runs the source through tsx.
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
 /** What `pnpm start` / `pnpm mailroom` run: bundles the server, then runs the bundle on plain node. */
 const BIN = fileURLToPath(new URL('../../bin/mailroom.mjs', import.meta.url))
+const BUILD = fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url))
+
+export type Via = 'bundle' | 'tsx' | 'bin'
+
+let bundled: Promise<string> | undefined
+/** This test process's bundle of the server (built on first use, removed when the process ends). */
+function bundle(): Promise<string> {
+  bundled ??= (async () => {
+    const dir = `dist/test-${process.pid}`
+    await promisify(execFile)(process.execPath, [BUILD, dir], { cwd: SERVER_DIR })
+    process.once('exit', () => rmSync(`${SERVER_DIR}/${dir}`, { recursive: true, force: true }))
+    return `${SERVER_DIR}/${dir}/mailroom.mjs`
+  })()
+  return bundled
+}
+
+/** The command line that runs `mailroom <args>`. */
+async function command(via: Via, args: string[]): Promise<[string, string[]]> {
+  if (via === 'tsx') return [TSX, [CLI, ...args]]
+  if (via === 'bin') return [process.execPath, [BIN, ...args]]
+  return [process.execPath, [await bundle(), ...args]]
+}
 
 /** The JSON log line a server writes once it listens: group 1 its HTTP port, group 2 its SMTP port. */
 export const STARTED_LINE = /"http":"[\d.]+:(\d+)","smtp":"[\d.]+:(\d+)"[^\n]*"msg":"mailroom started"/
@@ -22,9 +49,10 @@ export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.Proc
   return env
 }
 
-export function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) {
+export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000, via: Via = 'bundle') {
+  const [cmd, argv] = await command(via, args)
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(TSX, [CLI, ...args], { cwd: SERVER_DIR, env: cleanEnv(env) })
+    const child = spawn(cmd, argv, { cwd: SERVER_DIR, env: cleanEnv(env) })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -44,7 +72,7 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
  * Starts `mailroom start` and resolves once `until` matches its stdout (or, with `on: 'stderr'`, its
  * stderr, where the JSON log lines go), with the match.
  */
-export function startCli(
+export async function startCli(
   env: Record<string, string | undefined>,
   until: RegExp,
   timeoutMs = 60_000,
@@ -52,13 +80,13 @@ export function startCli(
     on?: 'stdout' | 'stderr'
     /** In a process group of its own, for `killChild`. */
     group?: boolean
-    /** `bin`: through bin/mailroom.mjs (the bundled server), as `pnpm start` runs it; default: tsx on the source. */
-    via?: 'tsx' | 'bin'
+    /** `bin`: through bin/mailroom.mjs, as `pnpm start` runs it; `tsx`: the source through tsx; default: this file's bundle. */
+    via?: Via
   } = {},
 ) {
   const on = opts.on ?? 'stdout'
+  const [cmd, args] = await command(opts.via ?? 'bundle', ['start'])
   return new Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; match: RegExpMatchArray }>((resolve, reject) => {
-    const [cmd, args] = opts.via === 'bin' ? [process.execPath, [BIN, 'start']] : [TSX, [CLI, 'start']]
     const child = spawn(cmd, args, { cwd: SERVER_DIR, env: cleanEnv(env), detached: opts.group ?? false })
     let stdout = ''
     let stderr = ''
@@ -91,8 +119,8 @@ export function startCli(
 }
 
 /**
- * SIGKILLs a child started with `group: true` and everything it started (tsx runs the server in a
- * child process of its own): no shutdown code runs, as in a crash. Resolves once the server is gone.
+ * SIGKILLs a child started with `group: true` and everything it started (under tsx the server runs in
+ * a child process of its own): no shutdown code runs, as in a crash. Resolves once the server is gone.
  */
 export async function killChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return

@@ -17,8 +17,10 @@ describe('GET /v1/inboxes/{id}/messages/wait', () => {
   it('resolves with a message that arrives while waiting, with a cursor', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
+    const parked = server.running.deps.waits.parked
     const waiting = inbox.api.get(waitPath(inbox.id, { timeout: 20 }))
-    await new Promise((r) => setTimeout(r, 200))
+    // The wait is held before the mail is sent (a condition, not a sleep).
+    await expect.poll(() => server.running.deps.waits.parked, { timeout: 30_000 }).toBeGreaterThan(parked)
     await sendMail(server, { to: inbox.address, subject: 'Your code is 493021', text: 'code 493021' })
     const res = await waiting
     expect(res.status).toBe(200)
@@ -54,6 +56,26 @@ describe('GET /v1/inboxes/{id}/messages/wait', () => {
     // And continuing from there returns nothing old again.
     const third = await inbox.api.get(waitPath(inbox.id, { timeout: 1, cursor: second.body.cursor }))
     expect(third.status).toBe(204)
+  })
+
+  it('timeout=0 without a cursor answers 204 at once with the current cursor: what arrives after it is found, what came before is not', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    await sendMail(server, { to: inbox.address, subject: 'before the cursor' })
+    await settled(server)
+    const now = await inbox.api.get(waitPath(inbox.id, { timeout: 0 }))
+    expect(now.status).toBe(204)
+    expect(now.text).toBe('')
+    const cursor = now.headers.get('mailroom-cursor')!
+    expect(cursor).toMatch(/^w1\./)
+    // The mail the agent triggers arrives, and is stored, before anyone waits for it.
+    await sendMail(server, { to: inbox.address, subject: 'after the cursor' })
+    await settled(server)
+    const found = await inbox.api.get(waitPath(inbox.id, { timeout: 5, cursor }))
+    expect(found.status).toBe(200)
+    expect(found.body.message.subject).toBe('after the cursor')
+    const next = await inbox.api.get(waitPath(inbox.id, { timeout: 1, cursor: found.body.cursor }))
+    expect(next.status).toBe(204)
   })
 
   it('delivers a burst exactly once each, in arrival order, to a client passing the cursor on', async () => {
@@ -128,9 +150,10 @@ describe('GET /v1/inboxes/{id}/messages/wait', () => {
     const t = await makeTenant(server)
     const a = await makeInbox(server, t)
     const b = await makeInbox(server, t)
+    const parked = server.running.deps.waits.parked
     const waitA = t.api.get(waitPath(a.id, { timeout: 3 }))
     const waitB = b.api.get(waitPath(b.id, { timeout: 20 }))
-    await new Promise((r) => setTimeout(r, 200))
+    await expect.poll(() => server.running.deps.waits.parked, { timeout: 30_000 }).toBeGreaterThanOrEqual(parked + 2)
     await sendMail(server, { to: b.address, subject: 'for b' })
     expect((await waitB).body.message.subject).toBe('for b')
     expect((await waitA).status).toBe(204)

@@ -1,4 +1,4 @@
-// Every message of the shared corpus (odd charsets, broken MIME, bad headers, bounces, 8-bit and
+// Every message of the vendored mail corpus (odd charsets, broken MIME, bad headers, bounces, 8-bit and
 // binary parts, bare-LF files) goes through real SMTP and the ingest path: no crash, the raw bytes
 // come back exactly, the message is listed, and it is either parsed (showing what mailparser sees)
 // or flagged `failed` with the raw kept.
@@ -10,14 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
 import { fetchBytes, listAll, sendMail, sendRaw, settled, smtpCanonical } from '../helpers/mail.js'
 
-// The corpus lives next to the repository: <repo>/../shared/corpus/mail-fixtures.
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
-const CORPUS = join(REPO_ROOT, '..', 'shared', 'corpus', 'mail-fixtures')
+// The corpus is vendored in the repository (test/fixtures/mail-fixtures, see its README).
+const CORPUS = fileURLToPath(new URL('../fixtures/mail-fixtures', import.meta.url))
 
 /** Every file that is a message: all of them but the licence and readme texts. */
 function corpusFiles(): string[] {
   if (!existsSync(CORPUS) || !statSync(CORPUS).isDirectory()) {
-    throw new Error(`mail corpus not found at ${CORPUS} (expected ../shared/corpus/mail-fixtures from the repo root)`)
+    throw new Error(`mail corpus not found at ${CORPUS} (apps/server/test/fixtures/mail-fixtures)`)
   }
   const out: string[] = []
   const walk = (dir: string) => {

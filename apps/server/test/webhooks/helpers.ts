@@ -40,6 +40,8 @@ export interface Hit {
   body: string
   json: any
   at: number
+  /** When the connection ended (answered, or dropped by the client, e.g. at its timeout). */
+  closedAt?: number
 }
 
 export interface Receiver {
@@ -84,6 +86,7 @@ export async function startReceiver(): Promise<Receiver> {
       const n = (counts.get(hit.path) ?? 0) + 1
       counts.set(hit.path, n)
       r.hits.push(hit)
+      res.once('close', () => (hit.closedAt = Date.now()))
       const answer = r.rule(hit, n)
       if (answer === 'hang') {
         hanging.add(res)

@@ -21,11 +21,12 @@ export interface ErrorIssue {
 }
 
 interface ErrorInit {
-  status?: number
+  status?: number | undefined
   code: ApiErrorCode | ClientErrorCode | (string & {})
-  requestId?: string
-  headers?: Headers
-  cause?: unknown
+  requestId?: string | undefined
+  headers?: Headers | undefined
+  cause?: unknown | undefined
+  retryAfter?: number | undefined
 }
 
 /**
@@ -47,6 +48,8 @@ export class MailroomError extends Error {
   readonly requestId: string | undefined
   /** Response headers, when the API answered. */
   readonly headers: Headers | undefined
+  /** Seconds the server asked to wait before trying again (`Retry-After` of a 429 or 503), if it said. */
+  readonly retryAfter: number | undefined
 
   constructor(message: string, init: ErrorInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause })
@@ -54,6 +57,7 @@ export class MailroomError extends Error {
     this.code = init.code
     this.requestId = init.requestId
     this.headers = init.headers
+    this.retryAfter = init.retryAfter
   }
 }
 
@@ -61,17 +65,28 @@ export class MailroomError extends Error {
  * The request (or a `waitForMessage`) ran out of time. No answer arrived in time: a write may or may
  * not have happened (retrying it with the same `idempotencyKey` is safe).
  *
+ * From `waitForMessage`, `cursor` is where the wait got to: pass it as `since` to the next wait and
+ * nothing that arrived in between is missed.
+ *
  * @example
- * try {
- *   await inbox.waitForMessage({ timeout: 10_000 })
- * } catch (err) {
- *   if (err instanceof MailroomTimeoutError) console.log('no mail within 10 s')
+ * let since = await inbox.cursor()
+ * for (;;) {
+ *   try {
+ *     const msg = await inbox.waitForMessage({ since, timeout: 10_000 })
+ *     since = msg.cursor
+ *   } catch (err) {
+ *     if (!(err instanceof MailroomTimeoutError)) throw err
+ *     since = err.cursor ?? since // no mail within 10 s: go on from where the wait got to
+ *   }
  * }
  */
 export class MailroomTimeoutError extends MailroomError {
   override name = 'MailroomTimeoutError'
-  constructor(message = 'request timed out', init: Partial<ErrorInit> = {}) {
+  /** From `waitForMessage`: the cursor to continue from (undefined when no poll answered before the deadline and no `since` was given). */
+  readonly cursor: string | undefined
+  constructor(message = 'request timed out', init: Partial<ErrorInit> & { cursor?: string | undefined } = {}) {
     super(message, { ...init, code: init.code ?? 'timeout' })
+    this.cursor = init.cursor
   }
 }
 
@@ -115,11 +130,7 @@ export class MailroomConnectionError extends MailroomError {
 export class MailroomRateLimitError extends MailroomError {
   override name = 'MailroomRateLimitError'
   /** Seconds to wait before trying again, from `Retry-After` (undefined when the server sent none). */
-  readonly retryAfter: number | undefined
-  constructor(message: string, init: ErrorInit & { retryAfter?: number }) {
-    super(message, init)
-    this.retryAfter = init.retryAfter
-  }
+  declare readonly retryAfter: number | undefined
 }
 
 /**
@@ -210,10 +221,10 @@ export function errorFromResponse(status: number, headers: Headers, body: string
   const code = envelope?.error.code ?? FALLBACK_CODES[status] ?? (status >= 500 ? 'internal_error' : 'http_error')
   const snippet = body.trim().slice(0, 200)
   const message = envelope?.error.message ?? `HTTP ${status}${snippet ? `: ${snippet}` : ''}`
-  const init = { status, code, requestId, headers }
+  const init = { status, code, requestId, headers, retryAfter: parseRetryAfter(headers.get('retry-after')) }
   if (status === 400) return new MailroomValidationError(message, { ...init, issues: envelope?.error.issues })
   if (status === 401 || status === 403) return new MailroomAuthError(message, init)
   if (status === 404) return new MailroomNotFoundError(message, init)
-  if (status === 429) return new MailroomRateLimitError(message, { ...init, retryAfter: parseRetryAfter(headers.get('retry-after')) })
+  if (status === 429) return new MailroomRateLimitError(message, init)
   return new MailroomError(message, init)
 }

@@ -19,18 +19,18 @@ import { abortError, randomId, sleep } from './runtime.js'
  */
 export interface RequestOptions {
   /** Cancels the call; it then rejects with `MailroomAbortError`. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Timeout of each attempt in milliseconds (default: the client's `timeout`). */
-  timeout?: number
+  timeout?: number | undefined
   /** Retries for this call (default: the client's `maxRetries`). */
-  maxRetries?: number
+  maxRetries?: number | undefined
   /**
    * Idempotency key of a write (default: a UUID generated for the call and reused by its retries).
    * Pass your own to make a write safe to repeat across process restarts.
    */
-  idempotencyKey?: string
+  idempotencyKey?: string | undefined
   /** Extra request headers. */
-  headers?: Record<string, string>
+  headers?: Record<string, string> | undefined
 }
 
 /**
@@ -52,19 +52,19 @@ export type Query = Record<string, QueryValue>
 export interface Call {
   method: Method
   path: string
-  query?: Query
-  body?: unknown
+  query?: Query | undefined
+  body?: unknown | undefined
   options?: RequestOptions | undefined
   /**
    * What to read from a 2xx answer: parsed JSON (default), raw bytes, text, nothing, or the body
    * stream itself (`stream`: the timeout covers only the wait for the response headers; the
    * caller's signal keeps cancelling the body).
    */
-  read?: Read
+  read?: Read | undefined
   /** The Accept header (default: by `read`). */
-  accept?: string
+  accept?: string | undefined
   /** Overrides the per-attempt timeout (the long poll needs more than the server's hold). */
-  timeout?: number
+  timeout?: number | undefined
 }
 
 type Read = 'json' | 'bytes' | 'text' | 'none' | 'stream'
@@ -100,6 +100,10 @@ const MAX_RETRY_AFTER_S = 60
 /** Writes carry an idempotency key, which is what makes retrying them safe. */
 const isWrite = (method: Method) => method !== 'GET'
 
+/**
+ * Whether a failure is worth another attempt: no answer (network, timeout), 408, 429 and 5xx. A 429
+ * or 503 with `Retry-After` is retried after that many seconds, other failures after a backoff.
+ */
 function isRetryable(err: MailroomError): boolean {
   if (err instanceof MailroomAbortError) return false
   if (err instanceof MailroomConnectionError || err instanceof MailroomTimeoutError) return true
@@ -141,13 +145,16 @@ export class HttpClient {
     Object.assign(headers, options.headers)
     const url = this.#url(call.path, call.query)
     const timeout = call.timeout ?? options.timeout ?? this.#config.timeout
+    // Only a request that cannot take effect twice is repeated: a GET, or a write that carries an
+    // idempotency key (the server replays the first answer to a repeat).
+    const repeatable = !isWrite(call.method) || Boolean(headers['Idempotency-Key'])
 
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#attempt<T>(url, { method: call.method, headers, body }, call.read ?? 'json', timeout, options.signal)
       } catch (err) {
-        if (!(err instanceof MailroomError) || attempt >= maxRetries || !isRetryable(err)) throw err
-        const retryAfter = parseRetryAfter(err.headers?.get('retry-after') ?? null)
+        if (!(err instanceof MailroomError) || !repeatable || attempt >= maxRetries || !isRetryable(err)) throw err
+        const retryAfter = err.retryAfter ?? parseRetryAfter(err.headers?.get('retry-after') ?? null)
         if (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER_S) throw err
         await sleep(retryAfter !== undefined ? retryAfter * 1000 : backoffMs(attempt), options.signal)
       }
