@@ -30,6 +30,7 @@ import { ApiRequestMeter } from './usage/service.js'
 import { startRetention } from './retention/service.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js'
 import { Metrics } from './lib/metrics.js'
+import { consoleBanner } from './console/static.js'
 import { ApiRateLimiter } from './limits/api-rate.js'
 import { effectiveLimits } from './tenancy/service.js'
 import { inboxes } from './inboxes/tables.js'
@@ -246,6 +247,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     const smtpPort = await listen(smtp.server as Server, config.smtpPort, config.host, 'SMTP', 'MAILROOM_SMTP_PORT')
     const metricsPort = metricsHttp ? await listen(metricsHttp, config.metricsPort!, config.metricsHost, 'Metrics', 'MAILROOM_METRICS_PORT') : null
     if (stores.embedded && !given) await bootstrapDevTenant(config, stores, crypto, print, httpPort)
+    print(consoleBanner(`http://${config.host}:${httpPort}`))
     logger.info('mailroom started', { http: `${config.host}:${httpPort}`, smtp: `${config.host}:${smtpPort}`, database: stores.embedded ? 'embedded' : 'postgres' })
     let stopping: Promise<void> | undefined
     return {
