@@ -59,7 +59,12 @@ export function ensureConsoleBuilt({ log = (s) => process.stderr.write(s + '\n')
   const started = Date.now()
   log('mailroom: building the console (apps/console, vite build)...')
   try {
-    execFileSync(process.execPath, [vite, 'build', '--outDir', out, '--logLevel', 'warn'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+    execFileSync(process.execPath, [vite, 'build', '--outDir', out, '--logLevel', 'warn'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      // Vite takes NODE_ENV from the environment: under vitest (NODE_ENV=test) it would bundle React's development build.
+      env: { ...process.env, NODE_ENV: 'production' },
+    })
     writeFileSync(join(out, STAMP), hash + '\n')
     rmSync(dist, { recursive: true, force: true })
     renameSync(out, dist)

@@ -112,7 +112,7 @@ function SignedIn({ session, onSignedOut }: { session: SessionInfo; onSignedOut:
           Mailroom
         </Link>
         <div className="who" data-testid="who">
-          {session.scope === 'operator' ? 'Operator' : <span title="your tenant">{session.tenantId}</span>}
+          {session.scope === 'operator' ? 'Operator' : <span className="self" title="your tenant">{session.tenantId}</span>}
           {actingTenantId && (
             <span className="acting">
               acting in <code>{actingTenantId}</code>{' '}

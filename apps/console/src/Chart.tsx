@@ -10,7 +10,10 @@ export interface Series {
   values: number[]
 }
 
-export function DailyChart({ title, series, format, color }: { title: string; series: Series; format: (n: number) => string; color: string }) {
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8, 1e9]
+const BYTE_STEPS = [1, 2, 5, 10, 20, 50, 100, 256, 512, 1024, 2048, 5120, 10240, 51200, 102400, 524288, 1048576, 5242880, 10485760, 104857600, 1073741824, 10737418240]
+
+export function DailyChart({ title, series, format, color, bytes }: { title: string; series: Series; format: (n: number) => string; color: string; bytes?: boolean }) {
   const box = useRef<HTMLDivElement>(null)
   useEffect(() => {
     const el = box.current
@@ -23,10 +26,11 @@ export function DailyChart({ title, series, format, color }: { title: string; se
         height: 160,
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(bytes ? 1024 : 4, Math.ceil(max * 1.1))] } },
         axes: [
           { stroke: 'currentColor', grid: { show: false }, ticks: { show: false }, space: 60 },
-          { stroke: 'currentColor', size: 56, values: (_u, vals) => vals.map((v) => format(v)), grid: { stroke: 'rgba(128,128,128,0.2)' } },
+          // Whole steps only: half a message is not a thing.
+          { stroke: 'currentColor', size: 60, incrs: bytes ? BYTE_STEPS : INTEGER_STEPS, values: (_u, vals) => vals.map((v) => format(v)), grid: { stroke: 'rgba(128,128,128,0.2)' } },
         ],
         series: [{}, { label: title, stroke: color, fill: color, paths: bars, points: { show: false } }],
       },
@@ -39,8 +43,9 @@ export function DailyChart({ title, series, format, color }: { title: string; se
       ro.disconnect()
       plot.destroy()
     }
-  }, [series, title, format, color])
-  const total = series.values.reduce((a, b) => a + b, 0)
+  }, [series, title, format, color, bytes])
+  // Bytes stored is a level (the last day says it), the counts are flows (they add up).
+  const total = bytes ? (series.values[series.values.length - 1] ?? 0) : series.values.reduce((a, b) => a + b, 0)
   return (
     <figure className="chart">
       <figcaption>

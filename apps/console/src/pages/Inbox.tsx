@@ -100,6 +100,8 @@ function Mail({ inbox }: { inbox: InboxT }) {
 
   return (
     <>
+      <details className="filter-box">
+        <summary>Filters{unfiltered ? '' : ' (active)'}</summary>
       <AsyncForm
         label="Filter messages"
         className="filters"
@@ -150,6 +152,7 @@ function Mail({ inbox }: { inbox: InboxT }) {
           </button>
         </div>
       </AsyncForm>
+      </details>
       <p className="live" role="status" data-testid="live-state">
         <span className={`dot ${live}`} aria-hidden="true" /> {live === 'live' ? 'Live: new mail appears here' : live === 'off' ? 'Live updates stopped (reload to retry)' : 'Connecting…'}
         {waiting > 0 && (

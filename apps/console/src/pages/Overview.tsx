@@ -66,7 +66,7 @@ function OverviewBody({ data }: { data: OverviewData }) {
           <DailyChart title="Received" series={series.received} format={count} color="#2f6feb" />
           <DailyChart title="Sent" series={series.sent} format={count} color="#1a7f37" />
           <DailyChart title="API requests" series={series.api} format={count} color="#8250df" />
-          <DailyChart title="Bytes stored" series={series.stored} format={formatBytes} color="#bc4c00" />
+          <DailyChart title="Bytes stored" series={series.stored} format={formatBytes} color="#bc4c00" bytes />
         </div>
       </section>
       <div className="two-col">
