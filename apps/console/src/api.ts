@@ -27,6 +27,17 @@ export function onSessionEnded(fn: () => void): () => void {
   return () => sessionListeners.delete(fn)
 }
 
+const eventListeners = new Set<() => void>()
+
+/**
+ * Called each time the event stream (re)connects, once the server has fixed where it starts: a
+ * list loaded after this misses nothing that the stream will not bring.
+ */
+export function onEventsConnected(fn: () => void): () => void {
+  eventListeners.add(fn)
+  return () => eventListeners.delete(fn)
+}
+
 const sessionFetch: FetchLike = async (input, init) => {
   const headers = new Headers(init.headers)
   headers.delete('Authorization')
@@ -34,6 +45,7 @@ const sessionFetch: FetchLike = async (input, init) => {
   if (method !== 'GET' && method !== 'HEAD') headers.set('X-CSRF-Token', csrfToken)
   const res = await fetch(input, { ...init, headers, credentials: 'same-origin' })
   if (res.status === 401) for (const fn of sessionListeners) fn()
+  if (res.ok && new URL(input, window.location.href).pathname === '/v1/events') for (const fn of eventListeners) fn()
   return res
 }
 

@@ -1,9 +1,10 @@
 // One inbox: its mail (newest first, filters, new mail appearing live from the event stream), its
 // threads, its inbox keys (minted and shown once, revoked) and its settings and limits.
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import type { ApiKey, CreatedApiKey, Inbox as InboxT, InboxLimits, MessageListParams, MessageSummary } from '@mailroom/sdk'
 import { ActionButton, AsyncForm, Badge, Field, Loaded, PageHeader, Pager, SecretOnce, Status, Time, formatBytes, optionalInt, optionalText, text, useAsync, usePager, useConsole } from '../ui'
 import { Link, navigate, useLocation, useParams } from '../router'
+import { onEventsConnected } from '../api'
 
 const TABS = ['mail', 'threads', 'keys', 'settings'] as const
 type Tab = (typeof TABS)[number]
@@ -75,28 +76,40 @@ function Mail({ inbox }: { inbox: InboxT }) {
   const unfiltered = Object.values(filters).every((v) => v === undefined)
   const onFirstPage = pager.pageNumber === 1
 
-  useEffect(() => setArrived([]), [params, pager.data])
+  useEffect(() => setArrived([]), [params])
+  // Read by the stream's loop without restarting it on every page turn.
+  const showLive = useRef(true)
+  showLive.current = unfiltered && onFirstPage
 
   // New mail from the event stream: shown at the top of the first unfiltered page, counted otherwise.
+  // Each time the stream (re)connects the page is read again, so mail that arrived before the
+  // stream's starting point is listed and mail after it is streamed: nothing falls in between.
+  const reload = pager.reload
   useEffect(() => {
     const ctrl = new AbortController()
+    const offConnected = onEventsConnected(() => {
+      setLive('live')
+      reload()
+    })
     void (async () => {
       try {
-        setLive('live')
         for await (const ev of c.api.events.stream({ signal: ctrl.signal })) {
           if (ev.inboxId !== inbox.id) continue
           if (ev.type !== 'message.received' && ev.type !== 'message.queued') continue
           const msg = (ev.data as { message?: MessageSummary }).message
           if (!msg) continue
-          if (unfiltered && onFirstPage) setArrived((a) => (a.some((m) => m.id === msg.id) ? a : [msg, ...a]))
+          if (showLive.current) setArrived((a) => (a.some((m) => m.id === msg.id) ? a : [msg, ...a]))
           else setWaiting((n) => n + 1)
         }
       } catch {
         if (!ctrl.signal.aborted) setLive('off')
       }
     })()
-    return () => ctrl.abort()
-  }, [c.api, inbox.id, unfiltered, onFirstPage])
+    return () => {
+      offConnected()
+      ctrl.abort()
+    }
+  }, [c.api, inbox.id, reload])
 
   return (
     <>

@@ -62,7 +62,7 @@ function MessageBody({ inbox, message: m, deliveries }: Loaded_) {
       <PageHeader title={m.subject || '(no subject)'} subtitle={<Link to={`/inboxes/${inbox.id}`}>← {inbox.address}</Link>}>
         <ActionButton
           action={async () => download(await inbox.messages.raw(m.id), `${m.id}.eml`, 'message/rfc822')}
-          aria-label="Download the raw message (.eml)"
+          title="The message exactly as received (.eml)"
         >
           Download raw
         </ActionButton>
