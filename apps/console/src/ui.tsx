@@ -93,6 +93,72 @@ export function Pager({ pageNumber, next, previous, label }: { pageNumber: numbe
   )
 }
 
+export interface Column<T> {
+  header: string
+  /** The header is for screen readers only (a column of buttons). */
+  hideHeader?: boolean
+  className?: string
+  cell: (row: T) => ReactNode
+}
+
+type PagerState<T> = ReturnType<typeof usePager<T>>
+
+/** A page of a list as a table, with its loading and failure states, "empty" text and paging. */
+export function PagedTable<T>({
+  pager,
+  what,
+  columns,
+  rowKey,
+  empty,
+  testId,
+}: {
+  pager: PagerState<T>
+  what: string
+  columns: Column<T>[]
+  rowKey: (row: T) => string
+  empty: string
+  testId?: string
+}) {
+  return (
+    <Loaded state={pager} what={what}>
+      {(page) =>
+        page.data.length === 0 && pager.pageNumber === 1 ? (
+          <p className="muted">{empty}</p>
+        ) : (
+          <>
+            <div className="table-wrap">
+              <table data-testid={testId}>
+                <caption className="visually-hidden">{what[0]!.toUpperCase() + what.slice(1)}</caption>
+                <thead>
+                  <tr>
+                    {columns.map((c) => (
+                      <th key={c.header} scope="col">
+                        {c.hideHeader ? <span className="visually-hidden">{c.header}</span> : c.header}
+                      </th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.data.map((row) => (
+                    <tr key={rowKey(row)}>
+                      {columns.map((c) => (
+                        <td key={c.header} className={c.className}>
+                          {c.cell(row)}
+                        </td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pager label={what} pageNumber={pager.pageNumber} next={pager.next} previous={pager.previous} />
+          </>
+        )
+      }
+    </Loaded>
+  )
+}
+
 /** Loading, failure ("not found" like the API says it) or the content. */
 export function Loaded<T>({ state, children, what }: { state: Async<T>; children: (data: T) => ReactNode; what: string }) {
   if (state.error !== undefined) {

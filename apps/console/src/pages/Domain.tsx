@@ -15,7 +15,28 @@ function DomainBody({ d, set }: { d: DomainT; set: (d: DomainT) => void }) {
   const c = useConsole()
   return (
     <>
-      <PageHeader title={d.name} subtitle={<>Verified <Time iso={d.verifiedAt} /> · last checked <Time iso={d.lastCheckedAt} /></>}>
+      <PageHeader
+        title={d.name}
+        subtitle={
+          <>
+            {d.verifiedAt ? (
+              <>
+                Verified <Time iso={d.verifiedAt} />
+              </>
+            ) : (
+              'Not verified yet'
+            )}
+            {' · '}
+            {d.lastCheckedAt ? (
+              <>
+                last checked <Time iso={d.lastCheckedAt} />
+              </>
+            ) : (
+              'never checked'
+            )}
+          </>
+        }
+      >
         <Status value={d.status} />
         <ActionButton
           className="primary"

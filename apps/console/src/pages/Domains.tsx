@@ -1,10 +1,16 @@
 // Custom domains: add one (its DNS records come back to publish), list them.
-import { AsyncForm, Field, Loaded, PageHeader, Pager, Status, Time, text, usePager, useConsole } from '../ui'
+import type { Domain } from '@mailroom/sdk'
+import { AsyncForm, Field, PageHeader, PagedTable, Status, Time, text, usePager, useConsole, type Column } from '../ui'
 import { Link, navigate } from '../router'
 
 export default function Domains() {
   const c = useConsole()
   const pager = usePager((after, signal) => c.api.domains.list({ limit: 50 }).page({ after }, { signal }), [c.api])
+  const columns: Column<Domain>[] = [
+    { header: 'Domain', cell: (d) => <Link to={`/domains/${d.id}`}>{d.name}</Link> },
+    { header: 'State', cell: (d) => <Status value={d.status} /> },
+    { header: 'Last checked', cell: (d) => <Time iso={d.lastCheckedAt} /> },
+  ]
   return (
     <>
       <PageHeader title="Domains" subtitle="Send and receive as your own domain: publish its records, then verify." />
@@ -24,44 +30,7 @@ export default function Domains() {
           </button>
         </AsyncForm>
       </section>
-      <Loaded state={pager} what="domains">
-        {(page) =>
-          page.data.length === 0 && pager.pageNumber === 1 ? (
-            <p className="muted">No custom domains.</p>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table>
-                  <caption className="visually-hidden">Domains</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Domain</th>
-                      <th scope="col">State</th>
-                      <th scope="col">Last checked</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.data.map((d) => (
-                      <tr key={d.id}>
-                        <td>
-                          <Link to={`/domains/${d.id}`}>{d.name}</Link>
-                        </td>
-                        <td>
-                          <Status value={d.status} />
-                        </td>
-                        <td>
-                          <Time iso={d.lastCheckedAt} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pager label="Domains" pageNumber={pager.pageNumber} next={pager.next} previous={pager.previous} />
-            </>
-          )
-        }
-      </Loaded>
+      <PagedTable pager={pager} what="domains" columns={columns} rowKey={(d) => d.id} empty="No custom domains." />
     </>
   )
 }

@@ -1,8 +1,8 @@
 // One inbox: its mail (newest first, filters, new mail appearing live from the event stream), its
 // threads, its inbox keys (minted and shown once, revoked) and its settings and limits.
 import { useEffect, useMemo, useRef, useState } from 'react'
-import type { ApiKey, CreatedApiKey, Inbox as InboxT, InboxLimits, MessageListParams, MessageSummary } from '@mailroom/sdk'
-import { ActionButton, AsyncForm, Badge, Field, Loaded, PageHeader, Pager, SecretOnce, Status, Time, formatBytes, optionalInt, optionalText, text, useAsync, usePager, useConsole } from '../ui'
+import type { ApiKey, CreatedApiKey, Inbox as InboxT, InboxLimits, MessageListParams, MessageSummary, Thread as ThreadT } from '@mailroom/sdk'
+import { ActionButton, AsyncForm, Badge, Field, Loaded, PageHeader, PagedTable, Pager, SecretOnce, Status, Time, formatBytes, optionalInt, optionalText, text, useAsync, usePager, useConsole, type Column } from '../ui'
 import { Link, navigate, useLocation, useParams } from '../router'
 import { onEventsConnected } from '../api'
 
@@ -227,7 +227,12 @@ export function MessageTable({ inboxId, rows, fresh }: { inboxId: string; rows: 
               </td>
               <td>
                 <Link to={`/inboxes/${inboxId}/messages/${m.id}`}>{m.subject || <span className="muted">(no subject)</span>}</Link>
-                {m.attachments.length > 0 && <span aria-label={`${m.attachments.length} attachments`}> 📎</span>}
+                {m.attachments.length > 0 && (
+                  <span className="muted small">
+                    {' '}
+                    · {m.attachments.length} attachment{m.attachments.length > 1 ? 's' : ''}
+                  </span>
+                )}
                 {m.preview && <div className="preview muted">{m.preview}</div>}
               </td>
               <td>
@@ -246,46 +251,15 @@ export function MessageTable({ inboxId, rows, fresh }: { inboxId: string; rows: 
   )
 }
 
+const THREAD_COLUMNS = (inboxId: string): Column<ThreadT>[] => [
+  { header: 'Subject', cell: (t) => <Link to={`/inboxes/${inboxId}/threads/${t.id}`}>{t.subject || '(no subject)'}</Link> },
+  { header: 'Messages', cell: (t) => t.messageCount },
+  { header: 'Last message', cell: (t) => <Time iso={t.lastMessageAt} /> },
+]
+
 function Threads({ inbox }: { inbox: InboxT }) {
   const pager = usePager((after, signal) => inbox.threads.list({ limit: 50 }).page({ after }, { signal }), [inbox])
-  return (
-    <Loaded state={pager} what="threads">
-      {(page) =>
-        page.data.length === 0 && pager.pageNumber === 1 ? (
-          <p className="muted">No threads yet.</p>
-        ) : (
-          <>
-            <div className="table-wrap">
-              <table>
-                <caption className="visually-hidden">Threads, latest activity first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Subject</th>
-                    <th scope="col">Messages</th>
-                    <th scope="col">Last message</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((t) => (
-                    <tr key={t.id}>
-                      <td>
-                        <Link to={`/inboxes/${inbox.id}/threads/${t.id}`}>{t.subject || '(no subject)'}</Link>
-                      </td>
-                      <td>{t.messageCount}</td>
-                      <td>
-                        <Time iso={t.lastMessageAt} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager label="Threads" pageNumber={pager.pageNumber} next={pager.next} previous={pager.previous} />
-          </>
-        )
-      }
-    </Loaded>
-  )
+  return <PagedTable pager={pager} what="threads" columns={THREAD_COLUMNS(inbox.id)} rowKey={(t) => t.id} empty="No threads yet." />
 }
 
 function Keys({ inbox }: { inbox: InboxT }) {

@@ -1,13 +1,19 @@
 // Inboxes: the tenant's inboxes (paged), and creating one (optionally with its inbox key, shown once).
 import { useState } from 'react'
 import type { Inbox } from '@mailroom/sdk'
-import { AsyncForm, Field, Loaded, PageHeader, Pager, SecretOnce, Time, optionalText, usePager, useConsole } from '../ui'
+import { AsyncForm, Field, PageHeader, PagedTable, SecretOnce, Time, optionalText, usePager, useConsole, type Column } from '../ui'
 import { Link, navigate } from '../router'
 
 export default function Inboxes() {
   const c = useConsole()
   const [created, setCreated] = useState<Inbox | null>(null)
   const pager = usePager((after, signal) => c.api.inboxes.list({ limit: 50 }).page({ after }, { signal }), [c.api])
+  const columns: Column<Inbox>[] = [
+    { header: 'Address', cell: (i) => <Link to={`/inboxes/${i.id}`}>{i.address}</Link> },
+    { header: 'Display name', cell: (i) => i.displayName ?? <span className="muted">—</span> },
+    { header: 'Id', cell: (i) => <code className="small">{i.id}</code> },
+    { header: 'Created', cell: (i) => <Time iso={i.createdAt} /> },
+  ]
   return (
     <>
       <PageHeader title="Inboxes" subtitle="Each agent's mailbox: an address, its keys and limits." />
@@ -44,46 +50,7 @@ export default function Inboxes() {
           </button>
         </AsyncForm>
       </section>
-      <Loaded state={pager} what="inboxes">
-        {(page) =>
-          page.data.length === 0 && pager.pageNumber === 1 ? (
-            <p className="muted">No inboxes yet.</p>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table>
-                  <caption className="visually-hidden">Inboxes, newest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Address</th>
-                      <th scope="col">Display name</th>
-                      <th scope="col">Id</th>
-                      <th scope="col">Created</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.data.map((i) => (
-                      <tr key={i.id}>
-                        <td>
-                          <Link to={`/inboxes/${i.id}`}>{i.address}</Link>
-                        </td>
-                        <td>{i.displayName ?? <span className="muted">—</span>}</td>
-                        <td>
-                          <code className="small">{i.id}</code>
-                        </td>
-                        <td>
-                          <Time iso={i.createdAt} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pager label="Inboxes" pageNumber={pager.pageNumber} next={pager.next} previous={pager.previous} />
-            </>
-          )
-        }
-      </Loaded>
+      <PagedTable pager={pager} what="inboxes" columns={columns} rowKey={(i) => i.id} empty="No inboxes yet." />
     </>
   )
 }

@@ -108,7 +108,7 @@ function MessageBody({ inbox, message: m, deliveries }: Loaded_) {
             </dd>
             <dt>Status</dt>
             <dd>
-              <Status value={m.status} /> {m.direction === 'inbound' ? 'received' : 'sent'} · {formatBytes(m.size)}
+              <Status value={m.status} /> {m.direction === 'inbound' ? 'incoming' : 'outgoing'} · {formatBytes(m.size)}
             </dd>
             <dt>Message-ID</dt>
             <dd>

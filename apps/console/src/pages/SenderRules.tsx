@@ -1,9 +1,43 @@
 // Sender rules: allow and block lists for received and sent mail, per tenant or inbox.
-import { AsyncForm, ActionButton, Field, Loaded, PageHeader, Pager, Time, optionalText, text, usePager, useConsole, Badge } from '../ui'
+import type { SenderRule } from '@mailroom/sdk'
+import { ActionButton, AsyncForm, Badge, Field, PageHeader, PagedTable, Time, optionalText, text, usePager, useConsole, type Column } from '../ui'
 
 export default function SenderRules() {
   const c = useConsole()
   const pager = usePager((after, signal) => c.api.senderRules.list({ limit: 50 }).page({ after }, { signal }), [c.api])
+  const columns: Column<SenderRule>[] = [
+    { header: 'Pattern', cell: (r) => <code>{r.pattern}</code> },
+    {
+      header: 'Rule',
+      cell: (r) => (
+        <>
+          <Badge tone={r.action === 'block' ? 'bad' : 'ok'}>{r.action}</Badge> {r.direction}
+          {r.direction === 'inbound' && r.action === 'block' ? ` (${r.blockMode})` : ''}
+        </>
+      ),
+    },
+    { header: 'Applies to', cell: (r) => (r.inboxId ? <code className="small">{r.inboxId}</code> : 'whole tenant') },
+    { header: 'Set by', cell: (r) => <code className="small">{r.setByTenantId}</code> },
+    { header: 'Created', cell: (r) => <Time iso={r.createdAt} /> },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      cell: (r) => (
+        <ActionButton
+          className="small"
+          danger
+          confirm={`Delete the rule for ${r.pattern}?`}
+          action={async () => {
+            await c.api.senderRules.delete(r.id)
+            c.notify('Rule deleted')
+            pager.reload()
+          }}
+        >
+          Delete
+        </ActionButton>
+      ),
+    },
+  ]
   return (
     <>
       <PageHeader title="Sender rules" subtitle="Inbound: refuse or hide mail from addresses or domains. Outbound: where an allow list exists, nobody else can be mailed." />
@@ -59,68 +93,7 @@ export default function SenderRules() {
           </button>
         </AsyncForm>
       </section>
-      <Loaded state={pager} what="sender rules">
-        {(page) =>
-          page.data.length === 0 && pager.pageNumber === 1 ? (
-            <p className="muted">No rules.</p>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table>
-                  <caption className="visually-hidden">Sender rules</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Pattern</th>
-                      <th scope="col">Rule</th>
-                      <th scope="col">Applies to</th>
-                      <th scope="col">Set by</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">
-                        <span className="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.data.map((r) => (
-                      <tr key={r.id}>
-                        <td>
-                          <code>{r.pattern}</code>
-                        </td>
-                        <td>
-                          <Badge tone={r.action === 'block' ? 'bad' : 'ok'}>{r.action}</Badge> {r.direction}
-                          {r.direction === 'inbound' && r.action === 'block' ? ` (${r.blockMode})` : ''}
-                        </td>
-                        <td>{r.inboxId ? <code className="small">{r.inboxId}</code> : 'whole tenant'}</td>
-                        <td>
-                          <code className="small">{r.setByTenantId}</code>
-                        </td>
-                        <td>
-                          <Time iso={r.createdAt} />
-                        </td>
-                        <td>
-                          <ActionButton
-                            className="small"
-                            danger
-                            confirm={`Delete the rule for ${r.pattern}?`}
-                            action={async () => {
-                              await c.api.senderRules.delete(r.id)
-                              c.notify('Rule deleted')
-                              pager.reload()
-                            }}
-                          >
-                            Delete
-                          </ActionButton>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pager label="Sender rules" pageNumber={pager.pageNumber} next={pager.next} previous={pager.previous} />
-            </>
-          )
-        }
-      </Loaded>
+      <PagedTable pager={pager} what="sender rules" columns={columns} rowKey={(r) => r.id} empty="No rules." />
     </>
   )
 }

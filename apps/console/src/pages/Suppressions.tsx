@@ -1,9 +1,33 @@
 // Suppressions: addresses mail is no longer sent to (hard bounces, complaints, added by hand).
-import { AsyncForm, ActionButton, Field, Loaded, PageHeader, Pager, Time, optionalText, text, usePager, useConsole, Badge } from '../ui'
+import type { Suppression } from '@mailroom/sdk'
+import { ActionButton, AsyncForm, Badge, Field, PageHeader, PagedTable, Time, optionalText, text, usePager, useConsole, type Column } from '../ui'
 
 export default function Suppressions() {
   const c = useConsole()
   const pager = usePager((after, signal) => c.api.suppressions.list({ limit: 50 }).page({ after }, { signal }), [c.api])
+  const columns: Column<Suppression>[] = [
+    { header: 'Address', cell: (s) => s.address },
+    { header: 'Reason', cell: (s) => <Badge tone={s.reason === 'manual' ? 'info' : 'bad'}>{s.reason.replace('_', ' ')}</Badge> },
+    { header: 'Detail', className: 'break', cell: (s) => s.detail ?? '' },
+    { header: 'Since', cell: (s) => <Time iso={s.createdAt} /> },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      cell: (s) => (
+        <ActionButton
+          className="small"
+          confirm={`Remove ${s.address} from the suppression list? Mail to it will be sent again.`}
+          action={async () => {
+            await c.api.suppressions.delete(s.address)
+            c.notify('Removed')
+            pager.reload()
+          }}
+        >
+          Remove
+        </ActionButton>
+      ),
+    },
+  ]
   return (
     <>
       <PageHeader title="Suppressions" subtitle="Mail to these addresses is not sent (status suppressed)." />
@@ -25,60 +49,7 @@ export default function Suppressions() {
           </button>
         </AsyncForm>
       </section>
-      <Loaded state={pager} what="suppressions">
-        {(page) =>
-          page.data.length === 0 && pager.pageNumber === 1 ? (
-            <p className="muted">No suppressed addresses.</p>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table>
-                  <caption className="visually-hidden">Suppressed addresses</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Address</th>
-                      <th scope="col">Reason</th>
-                      <th scope="col">Detail</th>
-                      <th scope="col">Since</th>
-                      <th scope="col">
-                        <span className="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.data.map((s) => (
-                      <tr key={s.address}>
-                        <td>{s.address}</td>
-                        <td>
-                          <Badge tone={s.reason === 'manual' ? 'info' : 'bad'}>{s.reason.replace('_', ' ')}</Badge>
-                        </td>
-                        <td className="break">{s.detail ?? ''}</td>
-                        <td>
-                          <Time iso={s.createdAt} />
-                        </td>
-                        <td>
-                          <ActionButton
-                            className="small"
-                            confirm={`Remove ${s.address} from the suppression list? Mail to it will be sent again.`}
-                            action={async () => {
-                              await c.api.suppressions.delete(s.address)
-                              c.notify('Removed')
-                              pager.reload()
-                            }}
-                          >
-                            Remove
-                          </ActionButton>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pager label="Suppressions" pageNumber={pager.pageNumber} next={pager.next} previous={pager.previous} />
-            </>
-          )
-        }
-      </Loaded>
+      <PagedTable pager={pager} what="suppressed addresses" columns={columns} rowKey={(s) => s.address} empty="No suppressed addresses." />
     </>
   )
 }

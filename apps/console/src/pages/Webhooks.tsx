@@ -1,28 +1,45 @@
 // Webhook endpoints: create (the signing secret is shown once), list, open one for its deliveries.
 import { useState } from 'react'
-import type { CreatedWebhook, EventType } from '@mailroom/sdk'
-import { AsyncForm, Field, Loaded, PageHeader, Pager, SecretOnce, Status, Time, optionalText, text, usePager, useConsole } from '../ui'
+import type { CreatedWebhook, EventType, Webhook } from '@mailroom/sdk'
+import { AsyncForm, Field, PageHeader, PagedTable, SecretOnce, Status, Time, optionalText, text, usePager, useConsole, type Column } from '../ui'
 import { Link } from '../router'
 
-export const EVENT_TYPES: EventType[] = [
-  'message.received',
-  'message.queued',
-  'message.sending',
-  'message.sent',
-  'message.delivered',
-  'message.deferred',
-  'message.bounced',
-  'message.suppressed',
-  'message.held',
-  'sending.paused',
-  'sending.resumed',
-  'webhook.disabled',
-]
+/** Every event type, in the order shown; a Record so the compiler says when the API gains one. */
+const EVENT_LABELS: Record<EventType, true> = {
+  'message.received': true,
+  'message.queued': true,
+  'message.sending': true,
+  'message.sent': true,
+  'message.delivered': true,
+  'message.deferred': true,
+  'message.bounced': true,
+  'message.suppressed': true,
+  'message.held': true,
+  'sending.paused': true,
+  'sending.resumed': true,
+  'webhook.disabled': true,
+}
+export const EVENT_TYPES = Object.keys(EVENT_LABELS) as EventType[]
 
 export default function Webhooks() {
   const c = useConsole()
   const [created, setCreated] = useState<CreatedWebhook | null>(null)
   const pager = usePager((after, signal) => c.api.webhooks.list({ limit: 50 }).page({ after }, { signal }), [c.api])
+  const columns: Column<Webhook>[] = [
+    {
+      header: 'URL',
+      className: 'break',
+      cell: (w) => (
+        <>
+          <Link to={`/webhooks/${w.id}`}>{w.url}</Link>
+          {w.description && <div className="muted small">{w.description}</div>}
+        </>
+      ),
+    },
+    { header: 'Events', className: 'small', cell: (w) => (w.eventTypes.length ? w.eventTypes.join(', ') : 'all') },
+    { header: 'State', cell: (w) => <Status value={w.status} /> },
+    { header: 'Created', cell: (w) => <Time iso={w.createdAt} /> },
+  ]
   return (
     <>
       <PageHeader title="Webhooks" subtitle="Events POSTed to your endpoints, signed per Standard Webhooks, retried with backoff." />
@@ -72,47 +89,7 @@ export default function Webhooks() {
           </button>
         </AsyncForm>
       </section>
-      <Loaded state={pager} what="webhooks">
-        {(page) =>
-          page.data.length === 0 && pager.pageNumber === 1 ? (
-            <p className="muted">No endpoints.</p>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table>
-                  <caption className="visually-hidden">Webhook endpoints</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">URL</th>
-                      <th scope="col">Events</th>
-                      <th scope="col">State</th>
-                      <th scope="col">Created</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.data.map((w) => (
-                      <tr key={w.id}>
-                        <td className="break">
-                          <Link to={`/webhooks/${w.id}`}>{w.url}</Link>
-                          {w.description && <div className="muted small">{w.description}</div>}
-                        </td>
-                        <td className="small">{w.eventTypes.length ? w.eventTypes.join(', ') : 'all'}</td>
-                        <td>
-                          <Status value={w.status} />
-                        </td>
-                        <td>
-                          <Time iso={w.createdAt} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pager label="Webhooks" pageNumber={pager.pageNumber} next={pager.next} previous={pager.previous} />
-            </>
-          )
-        }
-      </Loaded>
+      <PagedTable pager={pager} what="webhook endpoints" columns={columns} rowKey={(w) => w.id} empty="No endpoints." />
     </>
   )
 }
