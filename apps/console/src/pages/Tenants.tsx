@@ -92,7 +92,7 @@ function Children({ api, depth }: { api: Console['api']; depth: number }) {
           <p className="muted">{depth === 0 ? 'No child tenants yet.' : 'No children.'}</p>
         ) : (
           <>
-            <ul className="tree" role={depth === 0 ? 'tree' : 'group'} aria-label={depth === 0 ? 'Tenants' : undefined}>
+            <ul className="tree" aria-label={depth === 0 ? 'Child tenants' : undefined}>
               {page.data.map((t) => (
                 <TenantNode key={t.id} tenant={t} depth={depth} onChanged={pager.reload} />
               ))}
@@ -111,9 +111,9 @@ function TenantNode({ tenant, depth, onChanged }: { tenant: Tenant; depth: numbe
   const childApi = useMemo(() => clientFor(tenant.id), [tenant.id])
   const suspended = tenant.status === 'suspended'
   return (
-    <li role="treeitem" aria-expanded={open} aria-selected={false}>
+    <li>
       <div className="tree-row">
-        <button type="button" className="small twisty" aria-label={`${open ? 'Hide' : 'Show'} children of ${tenant.name}`} onClick={() => setOpen((o) => !o)}>
+        <button type="button" className="small twisty" aria-expanded={open} aria-label={`Children of ${tenant.name}`} onClick={() => setOpen((o) => !o)}>
           {open ? '▾' : '▸'}
         </button>
         <Link to={`/tenants/${tenant.id}`}>{tenant.name}</Link>

@@ -1,8 +1,9 @@
 // One webhook endpoint: its settings, re-enable, delete, and its delivery log with every attempt and replay.
 import { useState } from 'react'
 import type { Webhook as WebhookT, WebhookDeliveryStatus } from '@mailroom/sdk'
-import { ActionButton, Field, Loaded, PageHeader, Pager, Status, Time, useAsync, usePager, useConsole } from '../ui'
+import { ActionButton, AsyncForm, Field, Loaded, PageHeader, Pager, Status, Time, useAsync, usePager, useConsole } from '../ui'
 import { navigate, useParams } from '../router'
+import { WebhookFields, webhookFields } from './Webhooks'
 
 export default function Webhook() {
   const c = useConsole()
@@ -66,6 +67,23 @@ function WebhookBody({ w, reload }: { w: WebhookT; reload: () => void }) {
         <dt>Payload</dt>
         <dd>{w.payload}</dd>
       </dl>
+      <details className="card">
+        <summary>Edit the endpoint</summary>
+        <AsyncForm
+          label="Edit the webhook endpoint"
+          onSubmit={async (f) => {
+            const { description, ...rest } = webhookFields(f)
+            await c.api.webhooks.update(w.id, { ...rest, description: description ?? null })
+            c.notify('Saved')
+            reload()
+          }}
+        >
+          <WebhookFields w={w} />
+          <button type="submit" className="primary">
+            Save
+          </button>
+        </AsyncForm>
+      </details>
       <section aria-labelledby="deliv-h">
         <div className="row spread">
           <h2 id="deliv-h">Deliveries</h2>

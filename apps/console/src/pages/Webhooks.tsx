@@ -49,47 +49,61 @@ export default function Webhooks() {
         <AsyncForm
           label="Add a webhook endpoint"
           onSubmit={async (f) => {
-            const types = f.getAll('eventTypes').map(String) as EventType[]
-            const w = await c.api.webhooks.create({
-              url: text(f, 'url'),
-              inboxId: optionalText(f, 'inboxId'),
-              eventTypes: types,
-              payload: text(f, 'payload') === 'summary' ? 'summary' : 'full',
-              description: optionalText(f, 'description'),
-            })
+            const w = await c.api.webhooks.create({ ...webhookFields(f), inboxId: optionalText(f, 'inboxId') })
             setCreated(w)
             pager.reload()
           }}
         >
-          <div className="grid-fields">
-            <Field label="URL">{(id) => <input id={id} name="url" type="url" required placeholder="https://example.com/hooks/mailroom" />}</Field>
-            <Field label="Description">{(id) => <input id={id} name="description" maxLength={500} />}</Field>
-            <Field label="Only inbox" hint="Empty: every inbox">
-              {(id) => <input id={id} name="inboxId" placeholder="inb_…" pattern="inb_[0-9a-f]{32}" />}
-            </Field>
-            <Field label="Payload">
-              {(id) => (
-                <select id={id} name="payload">
-                  <option value="full">Full message</option>
-                  <option value="summary">Summary</option>
-                </select>
-              )}
-            </Field>
-          </div>
-          <fieldset className="checks">
-            <legend>Events (none checked: all)</legend>
-            {EVENT_TYPES.map((t) => (
-              <label key={t} className="check">
-                <input type="checkbox" name="eventTypes" value={t} /> {t}
-              </label>
-            ))}
-          </fieldset>
+          <WebhookFields withInbox />
           <button type="submit" className="primary">
             Add endpoint
           </button>
         </AsyncForm>
       </section>
       <PagedTable pager={pager} what="webhook endpoints" columns={columns} rowKey={(w) => w.id} empty="No endpoints." />
+    </>
+  )
+}
+
+/** What the endpoint form says: URL, events (none: all), payload and description. */
+export function webhookFields(f: FormData) {
+  return {
+    url: text(f, 'url'),
+    eventTypes: f.getAll('eventTypes').map(String) as EventType[],
+    payload: text(f, 'payload') === 'summary' ? ('summary' as const) : ('full' as const),
+    description: optionalText(f, 'description'),
+  }
+}
+
+/** The fields of an endpoint, empty for a new one or filled from `w`. */
+export function WebhookFields({ w, withInbox }: { w?: Webhook; withInbox?: boolean }) {
+  return (
+    <>
+      <div className="grid-fields">
+        <Field label="URL">{(id) => <input id={id} name="url" type="url" required defaultValue={w?.url} placeholder="https://example.com/hooks/mailroom" />}</Field>
+        <Field label="Description">{(id) => <input id={id} name="description" maxLength={500} defaultValue={w?.description ?? ''} />}</Field>
+        {withInbox && (
+          <Field label="Only inbox" hint="Empty: every inbox">
+            {(id) => <input id={id} name="inboxId" placeholder="inb_…" pattern="inb_[0-9a-f]{32}" />}
+          </Field>
+        )}
+        <Field label="Payload">
+          {(id) => (
+            <select id={id} name="payload" defaultValue={w?.payload ?? 'full'}>
+              <option value="full">Full message</option>
+              <option value="summary">Summary</option>
+            </select>
+          )}
+        </Field>
+      </div>
+      <fieldset className="checks">
+        <legend>Events (none checked: all)</legend>
+        {EVENT_TYPES.map((t) => (
+          <label key={t} className="check">
+            <input type="checkbox" name="eventTypes" value={t} defaultChecked={w?.eventTypes.includes(t)} /> {t}
+          </label>
+        ))}
+      </fieldset>
     </>
   )
 }

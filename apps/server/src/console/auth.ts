@@ -56,7 +56,11 @@ export function assertSameOrigin(c: Context, strict: boolean): void {
   if (origin !== undefined && origin !== 'null' && origin.toLowerCase() === ownOrigin(c)) return
   if (origin === undefined && site === 'same-origin') return
   if (origin !== undefined || (site !== undefined && site !== 'same-origin' && site !== 'none') || strict) {
-    throw new ApiError('forbidden', 'cross-site request refused: console writes must come from the console itself (Origin)')
+    const seen = origin !== undefined ? `Origin ${origin}` : site !== undefined ? `Sec-Fetch-Site: ${site}` : 'no Origin'
+    throw new ApiError(
+      'forbidden',
+      `cross-site request refused: console writes must come from ${ownOrigin(c)} itself (${seen}; behind a TLS proxy, have it send X-Forwarded-Proto and keep the Host header)`,
+    )
   }
 }
 
