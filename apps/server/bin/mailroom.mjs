@@ -5,6 +5,15 @@
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
+// `start` also serves the web console: build it first when its build is missing or stale.
+if (process.argv[2] === 'start') {
+  try {
+    const { ensureConsoleBuilt } = await import('../../console/scripts/ensure-built.mjs')
+    ensureConsoleBuilt()
+  } catch (err) {
+    process.stderr.write(`mailroom: building the console failed, starting without it: ${err?.message ?? err}\n`)
+  }
+}
 try {
   execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.mjs', import.meta.url))], { stdio: 'inherit' })
 } catch {

@@ -31,6 +31,7 @@ import { ApiRequestMeter } from './usage/service.js'
 import { startRetention } from './retention/service.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js'
 import { Metrics } from './lib/metrics.js'
+import { consoleBanner } from './console/static.js'
 import { ApiRateLimiter } from './limits/api-rate.js'
 import { effectiveLimits } from './tenancy/service.js'
 import { inboxes } from './inboxes/tables.js'
@@ -261,6 +262,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     // Other processes that find the store locked are told where the API is.
     stores.lock?.announce({ http: `http://${config.host}:${httpPort}` })
     if (stores.embedded && !given) await bootstrapDevTenant(config, stores, crypto, print, httpPort)
+    print(consoleBanner(`http://${config.host}:${httpPort}`))
     logger.info('mailroom started', { http: `${config.host}:${httpPort}`, smtp: `${config.host}:${smtpPort}`, database: stores.embedded ? 'embedded' : 'postgres' })
     let stopping: Promise<void> | undefined
     return {

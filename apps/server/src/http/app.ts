@@ -28,6 +28,7 @@ import { registerUsageRoutes } from '../usage/routes.js'
 import { registerAuditRoutes } from '../audit/routes.js'
 import { registerWebhookRoutes } from '../webhooks/routes.js'
 import { registerDomainRoutes } from '../domains/routes.js'
+import { registerConsole } from '../console/routes.js'
 import { idempotencyMiddleware } from '../idempotency/middleware.js'
 import { withDeadline } from '../db/gate.js'
 import { storableInput } from './storable.js'
@@ -111,6 +112,7 @@ export function createApp(deps: Deps) {
   registerAuditRoutes(app, deps)
   registerWebhookRoutes(app, deps)
   registerDomainRoutes(app, deps)
+  registerConsole(app, deps)
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -12,6 +12,7 @@ import { getTenant } from '../tenancy/service.js'
 import { utcDay } from '../usage/service.js'
 import { and, eq, inArray } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
+import { consoleSessionAuth } from '../console/auth.js'
 
 const TOUCH_EVERY_MS = 60_000
 
@@ -20,24 +21,26 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
 
   return async (c, next) => {
     const header = c.req.header('authorization')
-    if (!header) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>')
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (!m) throw new ServiceError('unauthorized', 'malformed Authorization header: expected Bearer <key>')
-    const key = m[1]!
+    // Without a key, a console session's cookie stands for it (console/auth.ts: CSRF-checked writes).
+    const session = header ? null : await consoleSessionAuth(c, deps)
+    if (!header && !session) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>')
+    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+    if (header && !m) throw new ServiceError('unauthorized', 'malformed Authorization header: expected Bearer <key>')
+    const key = m?.[1] ?? ''
     const actAs = c.req.header('mailroom-tenant')
 
     let principal: Principal
-    if (deps.config.operatorKey && key.length === deps.config.operatorKey.length && safeEqual(key, deps.config.operatorKey)) {
+    if (session ? session.kind === 'operator' : deps.config.operatorKey && key.length === deps.config.operatorKey.length && safeEqual(key, deps.config.operatorKey)) {
       principal = { kind: 'operator', tenantId: null, inboxId: null }
       if (actAs) principal = { ...principal, tenantId: await resolveActAs(deps, null, actAs) }
     } else {
       // A key this process has seen, whose tenant (or inbox) has used up its request rate: refused
       // before any database work.
-      const keyHash = hashKey(key)
+      const keyHash = session?.tokenHash ?? hashKey(key)
       const early = deps.rateLimiter.precheck(keyHash)
       if (early) throw rateLimited(deps, early)
       const now = deps.clock.now()
-      const auth = await authenticate(deps.database, key, now)
+      const auth = session?.kind === 'tenant' ? session.auth : await authenticate(deps.database, key, now)
       if (!auth.ok) {
         const messages = {
           malformed: 'malformed API key: keys look like mr_tk_... or mr_ik_...',

@@ -1,0 +1,142 @@
+// Console sessions: a key pasted once becomes a server-side session behind an HttpOnly cookie.
+// The cookie holds a random token; the database holds only its SHA-256. The CSRF token is derived
+// from the session token (HMAC), so the page can be given it again after a reload and nothing more
+// is stored. A tenant-key session is re-checked against its key and tenant on every request (the
+// lookup joins them): a revoked or expired key, or a suspended tenant, ends or refuses it at once.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { and, eq, lt, sql } from 'drizzle-orm'
+import type { Database } from '../db/client.js'
+import { lookupWithoutTenant, withTenant, withoutTenant } from '../db/scope.js'
+import { newUuid } from '../lib/ids.js'
+import { hashKey, safeEqual } from '../apikeys/secret.js'
+import { consoleOperatorSessions, consoleSessions } from './tables.js'
+
+/** A session unused for this long is over. */
+export const SESSION_IDLE_MS = 30 * 60_000
+/** A session is over this long after sign-in, however busy. */
+export const SESSION_ABSOLUTE_MS = 12 * 3600_000
+/** last_seen_at moves at most this often (idle expiry is exact to about a minute). */
+const TOUCH_EVERY_MS = 60_000
+const TOKEN_PATTERN = /^mrs_[A-Za-z0-9_-]{43}$/
+
+export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex')
+
+/** The CSRF token of a session: an HMAC of its own token, so it needs no storage and changes with it. */
+export const csrfTokenOf = (token: string): string => createHmac('sha256', token).update('mailroom console csrf v1').digest('base64url')
+
+export function csrfMatches(token: string, presented: string | undefined): boolean {
+  if (!presented) return false
+  const expected = Buffer.from(csrfTokenOf(token))
+  const given = Buffer.from(presented)
+  return expected.length === given.length && timingSafeEqual(expected, given)
+}
+
+export interface SessionTimes {
+  createdAt: Date
+  lastSeenAt: Date
+  expiresAt: Date
+}
+
+/** What a valid session stands for: the same principal its key would be. */
+export type Session =
+  | ({ kind: 'tenant'; id: string; tenantId: string; keyId: string; tenantSuspended: boolean } & SessionTimes)
+  | ({ kind: 'operator'; id: string } & SessionTimes)
+
+export type SessionLookup = { ok: true; session: Session } | { ok: false; reason: 'unknown' | 'expired' | 'revoked' }
+
+/** When an idle session stops: the earlier of its idle and absolute expiry. */
+export const idleExpiry = (s: SessionTimes): Date => new Date(Math.min(s.lastSeenAt.getTime() + SESSION_IDLE_MS, s.expiresAt.getTime()))
+
+const isOver = (s: SessionTimes, now: Date) => now.getTime() >= s.expiresAt.getTime() || now.getTime() >= s.lastSeenAt.getTime() + SESSION_IDLE_MS
+
+function newToken(): string {
+  return `mrs_${randomBytes(32).toString('base64url')}`
+}
+
+export async function createTenantSession(database: Database, who: { tenantId: string; keyId: string }, now: Date) {
+  const token = newToken()
+  const row = { tenantId: who.tenantId, id: newUuid(), keyId: who.keyId, tokenHash: tokenHash(token), createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + SESSION_ABSOLUTE_MS) }
+  await withTenant(database, { tenantId: who.tenantId }, async (tx) => {
+    // The key's sessions that have run out are swept when it signs in again.
+    await tx.delete(consoleSessions).where(and(eq(consoleSessions.keyId, who.keyId), lt(consoleSessions.expiresAt, now)))
+    await tx.insert(consoleSessions).values(row)
+  })
+  return { token, session: { kind: 'tenant' as const, id: row.id, tenantId: who.tenantId, keyId: who.keyId, tenantSuspended: false, createdAt: now, lastSeenAt: now, expiresAt: row.expiresAt } }
+}
+
+export async function createOperatorSession(database: Database, operatorKey: string, now: Date) {
+  const token = newToken()
+  const row = { id: newUuid(), tokenHash: tokenHash(token), keyHash: hashKey(operatorKey), createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + SESSION_ABSOLUTE_MS) }
+  await withoutTenant(database, async (tx) => {
+    await tx.delete(consoleOperatorSessions).where(lt(consoleOperatorSessions.expiresAt, now))
+    await tx.insert(consoleOperatorSessions).values(row)
+  })
+  return { token, session: { kind: 'operator' as const, id: row.id, createdAt: now, lastSeenAt: now, expiresAt: row.expiresAt } }
+}
+
+interface TenantSessionRow {
+  tenant_id: string
+  session_id: string
+  key_id: string
+  key_scope: string
+  key_expires_at: string | Date | null
+  key_revoked_at: string | Date | null
+  tenant_suspended: boolean
+  created_at: string | Date
+  last_seen_at: string | Date
+  expires_at: string | Date
+}
+
+/**
+ * The session behind a cookie's token, checked and kept alive; sessions found over are deleted.
+ * `operatorKey` is the deployment's current one: an operator session made with another key is over.
+ */
+export async function resolveSession(database: Database, token: string, now: Date, operatorKey: string | undefined): Promise<SessionLookup> {
+  if (!TOKEN_PATTERN.test(token)) return { ok: false, reason: 'unknown' }
+  const hash = tokenHash(token)
+  const [r] = await lookupWithoutTenant<TenantSessionRow>(database, sql`select * from mailroom_console_session(${hash})`, 'console-session')
+  if (r) {
+    const times = { createdAt: new Date(r.created_at), lastSeenAt: new Date(r.last_seen_at), expiresAt: new Date(r.expires_at) }
+    const keyOver = r.key_revoked_at !== null || (r.key_expires_at !== null && new Date(r.key_expires_at).getTime() <= now.getTime()) || r.key_scope !== 'tenant'
+    if (keyOver || isOver(times, now)) {
+      await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(eq(consoleSessions.id, r.session_id)))
+      return { ok: false, reason: keyOver ? 'revoked' : 'expired' }
+    }
+    if (now.getTime() - times.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
+      await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.update(consoleSessions).set({ lastSeenAt: now }).where(eq(consoleSessions.id, r.session_id)))
+      times.lastSeenAt = now
+    }
+    return { ok: true, session: { kind: 'tenant', id: r.session_id, tenantId: r.tenant_id, keyId: r.key_id, tenantSuspended: r.tenant_suspended, ...times } }
+  }
+  return withoutTenant(
+    database,
+    async (tx): Promise<SessionLookup> => {
+      const [o] = await tx.select().from(consoleOperatorSessions).where(eq(consoleOperatorSessions.tokenHash, hash))
+      if (!o) return { ok: false, reason: 'unknown' }
+      const keyOver = !operatorKey || !safeEqual(o.keyHash, hashKey(operatorKey))
+      if (keyOver || isOver(o, now)) {
+        await tx.delete(consoleOperatorSessions).where(eq(consoleOperatorSessions.id, o.id))
+        return { ok: false, reason: keyOver ? 'revoked' : 'expired' }
+      }
+      let lastSeenAt = o.lastSeenAt
+      if (now.getTime() - lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
+        await tx.update(consoleOperatorSessions).set({ lastSeenAt: now }).where(eq(consoleOperatorSessions.id, o.id))
+        lastSeenAt = now
+      }
+      return { ok: true, session: { kind: 'operator', id: o.id, createdAt: o.createdAt, lastSeenAt, expiresAt: o.expiresAt } }
+    },
+    'console-session',
+  )
+}
+
+/** Ends the session behind a token (sign-out). Nothing happens for an unknown token. */
+export async function endSession(database: Database, token: string): Promise<void> {
+  if (!TOKEN_PATTERN.test(token)) return
+  const hash = tokenHash(token)
+  const [r] = await lookupWithoutTenant<TenantSessionRow>(database, sql`select * from mailroom_console_session(${hash})`, 'console-session')
+  if (r) {
+    await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(eq(consoleSessions.id, r.session_id)))
+    return
+  }
+  await withoutTenant(database, (tx) => tx.delete(consoleOperatorSessions).where(eq(consoleOperatorSessions.tokenHash, hash)), 'console-session')
+}
