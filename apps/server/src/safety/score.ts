@@ -14,6 +14,7 @@ import {
   MEDIUM_AT,
   MENTION_WEIGHT,
   NEGATION,
+  NEGATION_AFTER,
   REPORTED,
   SIGNAL_RULES,
   SQUASHED_RULES,
@@ -139,7 +140,26 @@ function isMention(text: string, start: number, end: number): boolean {
   return DISCUSSION.test(text.slice(Math.max(0, start - 400), Math.min(text.length, end + 400)))
 }
 
-function matchRules(text: string, rules: CompiledRule[], stats: Stats, opts: { mentions: boolean }): Hit[] {
+/** Whether a position is inside a URL (its path or query): words there are an address, not a sentence. */
+function insideUrl(text: string, at: number): boolean {
+  let i = at
+  while (i > 0 && at - i < 300) {
+    const c = text.charCodeAt(i - 1)
+    if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d || c === 0x3c || c === 0x22 || c === 0x28) break
+    i--
+  }
+  const token = text.slice(i, at)
+  return token.includes('://') || token.startsWith('www.')
+}
+
+interface MatchOptions {
+  /** Quoted phrases in a text about attacks count as mentions (not in hidden text or decoded blocks). */
+  mentions: boolean
+  /** Skip hits that start inside a URL (not for decoded blocks: a decoded URL is read as text). */
+  skipUrls: boolean
+}
+
+function matchRules(text: string, rules: CompiledRule[], stats: Stats, opts: MatchOptions): Hit[] {
   const hits: Hit[] = []
   for (const { rule, re } of rules) {
     stats.ruleRuns++
@@ -153,9 +173,10 @@ function matchRules(text: string, rules: CompiledRule[], stats: Stats, opts: { m
       }
       const start = m.index + (m[0].length - m[0].trimStart().length)
       const end = m.index + m[0].length
+      if (opts.skipUrls && insideUrl(text, start)) continue
       if (rule.negatable) {
         const before = text.slice(Math.max(0, start - 60), start)
-        if (NEGATION.test(before) || REPORTED.test(before)) continue
+        if (NEGATION.test(before) || REPORTED.test(before) || NEGATION_AFTER.test(text.slice(end, end + 40))) continue
       }
       hits.push({ rule, start, end, mention: opts.mentions && !!rule.mentionable && isMention(text, start, end) })
       count++
@@ -164,7 +185,7 @@ function matchRules(text: string, rules: CompiledRule[], stats: Stats, opts: { m
   return hits
 }
 
-function runAll(text: string, stats: Stats, opts: { mentions: boolean }): Hit[] {
+function runAll(text: string, stats: Stats, opts: MatchOptions): Hit[] {
   return matchRules(text, candidates(text, stats), stats, opts)
 }
 
@@ -211,6 +232,8 @@ class Collector {
 interface Segment {
   location: SignalLocation
   original: string
+  /** What excerpts show when it differs from what is matched (same length): an attachment's real name. */
+  display?: string
   /** For hidden HTML: why each part is hidden. */
   html?: HtmlAnalysis
   hidden?: boolean
@@ -222,10 +245,11 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   if (!seg.original) return
   stats.examinedChars += seg.original.length
   const f = fold(seg.original)
+  const shown = seg.display ?? seg.original
   const excerpt = (start: number, end: number) => {
     const os = f.toOriginal(start)
     const oe = f.toOriginal(end)
-    const text = excerptOf(seg.original, os, oe)
+    const text = excerptOf(shown, os, oe)
     if (seg.hidden && seg.html) {
       const span = spanAt(seg.html.hiddenSpans, os)
       return span ? `[${span.reason}] ${text}` : text
@@ -238,7 +262,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   }
   const mentions = !seg.hidden
 
-  const plain = runAll(f.text, stats, { mentions })
+  const plain = runAll(f.text, stats, { mentions, skipUrls: true })
   for (const hit of plain) {
     const text = excerpt(hit.start, hit.end)
     emit(hit, text)
@@ -254,7 +278,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   // Leetspeak: hits that only exist once digits are read as letters.
   const leet = unleet(f.text)
   if (leet) {
-    for (const hit of runAll(leet, stats, { mentions: false })) {
+    for (const hit of runAll(leet, stats, { mentions: false, skipUrls: true })) {
       if (plain.some((p) => p.rule === hit.rule && p.start < hit.end && hit.start < p.end)) continue
       const text = excerpt(hit.start, hit.end)
       emit(hit, text)
@@ -265,7 +289,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   // Spaced-out letters.
   for (const run of spacedRuns(f.text)) {
     const text = excerpt(run.start, run.end)
-    const hits = runAll(run.joined, stats, { mentions: false })
+    const hits = runAll(run.joined, stats, { mentions: false, skipUrls: false })
     for (const hit of hits) emit(hit, text)
     let fired = hits.length > 0
     if (!run.joined.includes(' ')) {
@@ -284,33 +308,33 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   stats.decodedBlocks += blocks.length
   for (const block of blocks) {
     const decoded = fold(cap(block.text, MAX_FIELD_CHARS))
-    const hits = runAll(decoded.text, stats, { mentions: false }).filter((h) => INSTRUCTION_CATEGORIES.has(h.rule.category))
+    const hits = runAll(decoded.text, stats, { mentions: false, skipUrls: false }).filter((h) => INSTRUCTION_CATEGORIES.has(h.rule.category))
     if (hits.length === 0) continue
     const folded = block.kind === 'rot13' || block.kind === 'reversed'
     const start = folded ? f.toOriginal(block.start) : block.start
     const end = folded ? f.toOriginal(block.end) : block.end
     for (const hit of hits) emit(hit, `${block.kind}: ${excerptOf(decoded.original, decoded.toOriginal(hit.start), decoded.toOriginal(hit.end))}`)
-    out.signal('obfuscation.encoded', seg.location, `${block.kind}: ${excerptOf(seg.original, start, Math.min(end, start + 60))}`)
+    out.signal('obfuscation.encoded', seg.location, `${block.kind}: ${excerptOf(shown, start, Math.min(end, start + 60))}`)
   }
   if (f.tagText) {
-    const first = [...seg.original].find((ch) => ch.codePointAt(0)! >= 0xe0000 && ch.codePointAt(0)! <= 0xe007f) ?? ''
+    const first = [...shown].find((ch) => ch.codePointAt(0)! >= 0xe0000 && ch.codePointAt(0)! <= 0xe007f) ?? ''
     out.signal('hidden.unicode_tags', seg.location, `${visible(first)}… tag characters reading "${visible(f.tagText)}"`)
     const tagged = fold(f.tagText)
-    for (const hit of runAll(tagged.text, stats, { mentions: false })) emit(hit, `tags: ${excerptOf(f.tagText, hit.start, hit.end)}`)
+    for (const hit of runAll(tagged.text, stats, { mentions: false, skipUrls: false })) emit(hit, `tags: ${excerptOf(f.tagText, hit.start, hit.end)}`)
   }
 
   // Characters that hide or disguise, on their own.
   if (f.zeroWidthInWords.length > 0) {
     const at = f.zeroWidthInWords[0]!
-    out.signal(f.zeroWidthInWords.length >= 5 ? 'hidden.zero_width_many' : 'hidden.zero_width', seg.location, excerptOf(seg.original, at - 12, at + 12))
+    out.signal(f.zeroWidthInWords.length >= 5 ? 'hidden.zero_width_many' : 'hidden.zero_width', seg.location, excerptOf(shown, at - 12, at + 12))
   }
   if (f.bidiOverrides.length > 0) {
     const at = f.bidiOverrides[0]!
-    out.signal(seg.location === 'attachment_name' ? 'hidden.bidi_filename' : 'hidden.bidi_override', seg.location, excerptOf(seg.original, at - 20, at + 20))
+    out.signal(seg.location === 'attachment_name' ? 'hidden.bidi_filename' : 'hidden.bidi_override', seg.location, excerptOf(shown, at - 20, at + 20))
   }
   if (f.mixedScriptWords.length > 0) {
     const [s, e] = f.mixedScriptWords[0]!
-    out.signal('obfuscation.homoglyph', seg.location, excerptOf(seg.original, s, e))
+    out.signal('obfuscation.homoglyph', seg.location, excerptOf(shown, s, e))
   }
 }
 
@@ -334,7 +358,11 @@ export function analyze(input: ScoreInput): { verdict: Verdict; stats: Stats } {
     examine({ location: 'html', original: html.visible, tagBreaks: html.tagBreaks }, out, stats)
     examine({ location: 'hidden_html', original: html.hidden, html, hidden: true }, out, stats)
   }
-  for (const a of input.attachments.slice(0, 50)) examine({ location: 'attachment_name', original: cap(a.filename, 1024) }, out, stats)
+  // In a file name, `_`, `-`, `+` and `.` separate words ("send_me_your_keys.txt"); same length, so excerpts still line up.
+  for (const a of input.attachments.slice(0, 50)) {
+    const name = cap(a.filename, 1024)
+    examine({ location: 'attachment_name', original: name.replace(/[_+.-]/g, ' '), display: name }, out, stats)
+  }
   examine({ location: 'headers', original: headerText(input) }, out, stats)
 
   for (const f of checkLinks(html?.links ?? [], [], input.context.tenantDomains)) out.signal(f.rule, 'html', f.excerpt)

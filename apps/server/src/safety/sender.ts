@@ -123,11 +123,11 @@ export function checkSender(input: ScoreInput, auth: AuthSummary, bulk: boolean)
   }
 
   // Reply-To elsewhere, when the sender imitates someone or claims a brand it did not authenticate as.
-  if (brand && auth.aligned !== true) imitates ??= brand.name
+  if (brand && auth.aligned === false) imitates ??= brand.name
   if (imitates) {
     const other = input.replyTo.find((r) => {
       const d = domainOf(r.address)
-      return d && !relaxedAligned(d, fromDomain)
+      return d && !relaxedAligned(d, fromDomain) && !(brand && brandOfHost(d) === brand)
     })
     if (other) out.push({ rule: 'sender.reply_to_mismatch', excerpt: clip(`From ${from.address}, Reply-To ${visible(other.address)}`) })
   }
