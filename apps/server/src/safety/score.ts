@@ -103,6 +103,8 @@ function candidates(text: string, stats: Stats): CompiledRule[] {
       const rules = BY_STEM.get(word.slice(0, k))
       if (rules) for (const r of rules) found.add(r)
     }
+    // A markup stem ("[system") also holds a word ("system") that other rules start from.
+    if (!/^[a-z0-9]/.test(word)) TRIGGERS.lastIndex = m.index + 1
   }
   stats.triggerHits += n
   // Keep the order of TEXT_RULES, so results never depend on the order of words in the text.
