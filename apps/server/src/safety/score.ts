@@ -408,13 +408,16 @@ function headerText(input: ScoreInput): string {
   return parts.join('\n')
 }
 
+/** The server's AuthResults (mail/authentication.ts) fit here; so does a ScoreAuth. */
+export type AuthInput = { spf: string | null; dkim: string | null; dmarc: string | null; dkimDomains?: string[]; mailFromDomain?: string | null } & Partial<Pick<AuthResults, 'header'>>
+
 /**
  * The scorer's input from a parsed message, the server's authentication results and the
  * receiving tenant. Attachment bytes are not needed (names and types only).
  */
 export function scoreInputOf(
   parsed: Pick<ParsedMessage, 'subject' | 'text' | 'html' | 'headers' | 'from' | 'replyTo' | 'attachments'>,
-  auth: (Pick<AuthResults, 'spf' | 'dkim' | 'dmarc'> & Partial<Pick<AuthResults, 'dkimDomains' | 'header'>> & { mailFromDomain?: string | null }) | null,
+  auth: AuthInput | null,
   context: ScoreContext,
 ): ScoreInput {
   let scoreAuth: ScoreAuth | null = null
