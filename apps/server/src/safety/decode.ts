@@ -15,9 +15,10 @@ const MAX_BLOCKS = 24
 const MAX_DECODED = 64 * 1024
 const MAX_BLOCK = 16 * 1024
 
-// Linear: the classes of a line and of the line break between two lines are disjoint.
-const BASE64 = /[A-Za-z0-9+/_-]{16,}(?:\r?\n[A-Za-z0-9+/_-]{16,}){0,200}={0,2}/g
-const HEX = /(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s:,]?){12,}/g
+// Linear: a block starts only where a run starts (the look-behind), and the classes of a line and
+// of the line break between two lines are disjoint.
+const BASE64 = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}(?:\r?\n[A-Za-z0-9+/_-]{16,}){0,200}={0,2}/g
+const HEX = /(?<![0-9a-fA-F])(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s:,]?){12,}/g
 const TOKEN = /\S{6,4000}/g
 const PERCENT = /%[0-9a-fA-F]{2}/g
 const ENTITY_COUNT = /&#x?[0-9a-f]{1,6};/gi

@@ -91,6 +91,7 @@ export function isIpHost(host: string): boolean {
 export function editDistance(a: string, b: string, max = 2): number {
   if (Math.abs(a.length - b.length) > max) return max + 1
   if (a.length > 64 || b.length > 64) return max + 1
+  if (max === 1) return withinOneEdit(a, b)
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     const cur = [i]
@@ -104,6 +105,17 @@ export function editDistance(a: string, b: string, max = 2): number {
     prev = cur
   }
   return prev[b.length]!
+}
+
+/** 0, 1 or 2 (meaning "more than one"): one linear pass, no allocation. */
+function withinOneEdit(a: string, b: string): number {
+  if (a === b) return 0
+  const [s, l] = a.length <= b.length ? [a, b] : [b, a]
+  let i = 0
+  while (i < s.length && s.charCodeAt(i) === l.charCodeAt(i)) i++
+  // The first difference: a substitution (same length) or an insertion into the longer one.
+  const rest = s.length === l.length ? s.slice(i + 1) === l.slice(i + 1) : s.slice(i) === l.slice(i + 1)
+  return rest ? 1 : 2
 }
 
 /** What a label looks like on screen: lookalike letters, digits and letter pairs read the same way. */
@@ -122,30 +134,89 @@ export function skeleton(label: string): string {
 
 export type Lookalike = { kind: 'homoglyph' | 'similar'; target: string } | null
 
+/** A domain prepared for lookalike checks (its name label and that label's skeleton, computed once). */
+export interface Target {
+  domain: string
+  label: string
+  skeleton: string
+}
+
+/** Targets indexed so that one host is checked against all of them in a few lookups. */
+export interface TargetIndex {
+  domains: Set<string>
+  bySkeleton: Map<string, Target>
+  byLength: Map<number, Target[]>
+  byLabel: Map<string, Target>
+}
+
+export function targetsOf(domains: string[]): TargetIndex {
+  const index: TargetIndex = { domains: new Set(), bySkeleton: new Map(), byLength: new Map(), byLabel: new Map() }
+  for (const d of domains) {
+    const label = d.split('.')[0] ?? ''
+    const t: Target = { domain: d, label, skeleton: skeleton(label) }
+    index.domains.add(d)
+    if (label.length < 3) continue
+    if (!index.bySkeleton.has(t.skeleton)) index.bySkeleton.set(t.skeleton, t)
+    if (!index.byLabel.has(label)) index.byLabel.set(label, t)
+    const list = index.byLength.get(label.length) ?? []
+    list.push(t)
+    index.byLength.set(label.length, list)
+  }
+  return index
+}
+
 /**
- * Whether `host` imitates one of `targets` (registrable domains) without being one of them:
+ * Whether `host` imitates one of the targets (registrable domains) without being one of them:
  * the same skeleton (paypa1.com, rnicrosoft.com, Cyrillic а), a small edit distance on a long
  * enough name, the name wrapped in other words (paypal-security.com), or the whole target used as
  * a subdomain of another domain (paypal.com.account-check.example).
  */
-export function lookalikeOf(host: string, targets: string[]): Lookalike {
+export function lookalikeOf(host: string, targets: TargetIndex): Lookalike {
+  // The same hosts come back in message after message (trackers, CDNs): remember the last answers.
+  let cache = lookalikeCache.get(targets)
+  if (!cache) lookalikeCache.set(targets, (cache = new Map()))
+  const known = cache.get(host)
+  if (known !== undefined) return known
+  const result = lookalikeUncached(host, targets)
+  if (cache.size >= 2_000) cache.delete(cache.keys().next().value!)
+  cache.set(host, result)
+  return result
+}
+
+const lookalikeCache = new WeakMap<TargetIndex, Map<string, Lookalike>>()
+
+function lookalikeUncached(host: string, targets: TargetIndex): Lookalike {
   const h = host.toLowerCase().replace(/\.$/, '')
   const unicode = h.includes('xn--') ? safeUnicode(h) : h
   const reg = registrable(unicode)
-  if (targets.some((t) => reg === t || unicode === t || unicode.endsWith(`.${t}`))) return null
+  if (targets.domains.has(reg) || targets.domains.has(unicode)) return null
+  // A target written as a subdomain: "paypal.com" inside "paypal.com.account-check.example".
+  const labels = unicode.split('.')
+  const prefix = labels.length - reg.split('.').length
+  for (let i = 0; i < prefix; i++) {
+    for (let j = i + 2; j <= prefix; j++) {
+      const candidate = labels.slice(i, j).join('.')
+      if (targets.domains.has(candidate)) return { kind: 'similar', target: candidate }
+    }
+  }
   const label = reg.split('.')[0] ?? ''
-  const labelSkeleton = skeleton(label)
-  for (const t of targets) {
-    const tLabel = t.split('.')[0] ?? ''
-    if (tLabel.length < 3) continue
-    const tSkeleton = skeleton(tLabel)
-    if (label !== tLabel && labelSkeleton === tSkeleton) return { kind: 'homoglyph', target: t }
-    if (unicode.startsWith(`${t}.`) || unicode.includes(`.${t}.`)) return { kind: 'similar', target: t }
-    if (label === tLabel) continue // same name on another TLD (acme.net vs acme.com): could be theirs
-    if (tLabel.length >= 6 && editDistance(label, tLabel, 1) <= 1) return { kind: 'similar', target: t }
-    if (tLabel.length >= 9 && editDistance(label, tLabel, 2) <= 2) return { kind: 'similar', target: t }
-    const parts = label.split(/[-_]/)
-    if (parts.length > 1 && tLabel.length >= 4 && parts.some((p) => p === tLabel || skeleton(p) === tSkeleton)) return { kind: 'similar', target: t }
+  const same = targets.byLabel.get(label)
+  if (same) return null // the same name on another TLD (acme.net vs acme.com): could be theirs
+  const bySkeleton = targets.bySkeleton.get(skeleton(label))
+  if (bySkeleton) return { kind: 'homoglyph', target: bySkeleton.domain }
+  for (let len = label.length - 2; len <= label.length + 2; len++) {
+    for (const t of targets.byLength.get(len) ?? []) {
+      const d = Math.abs(len - label.length)
+      if (t.label.length >= 6 && d <= 1 && editDistance(label, t.label, 1) <= 1) return { kind: 'similar', target: t.domain }
+      if (t.label.length >= 9 && editDistance(label, t.label, 2) <= 2) return { kind: 'similar', target: t.domain }
+    }
+  }
+  const parts = label.split(/[-_]/)
+  if (parts.length > 1) {
+    for (const p of parts) {
+      const t = targets.byLabel.get(p) ?? targets.bySkeleton.get(skeleton(p))
+      if (t && t.label.length >= 4) return { kind: 'similar', target: t.domain }
+    }
   }
   return null
 }
@@ -166,5 +237,19 @@ export function brandOfHost(host: string): (typeof BRANDS)[number] | undefined {
   return BRANDS.find((b) => b.domains.some((d) => reg === d || reg === registrable(d)))
 }
 
-/** Every brand domain, for lookalike checks. */
-export const BRAND_DOMAINS: string[] = BRANDS.flatMap((b) => b.domains.filter((d) => !d.startsWith('e.') && !d.startsWith('mail.')).map(registrable))
+/** Every brand domain, prepared for lookalike checks. */
+export const BRAND_TARGETS: TargetIndex = targetsOf([...new Set(BRANDS.flatMap((b) => b.domains.map(registrable)))])
+
+const indexes = new Map<string, TargetIndex>()
+
+/** Brands plus the tenant's own domains, indexed; kept for the last few tenants (results never depend on it). */
+export function brandAndTenantTargets(tenantDomains: string[]): TargetIndex {
+  const key = tenantDomains.join(' ')
+  let index = indexes.get(key)
+  if (!index) {
+    if (indexes.size >= 64) indexes.delete(indexes.keys().next().value!)
+    index = targetsOf([...new Set([...BRANDS.flatMap((b) => b.domains.map(registrable)), ...tenantDomains.map((d) => registrable(d.toLowerCase()))])])
+    indexes.set(key, index)
+  }
+  return index
+}

@@ -267,6 +267,7 @@ export function analyzeHtml(input: string): HtmlAnalysis {
   const tagBreaks: number[] = []
   const links: Link[] = []
   const hiddenClasses = new Map<string, string>()
+  const styles = new Map<string, Style>()
   const stack: Frame[] = []
   let skipped = 0 // opened beyond MAX_DEPTH, not on the stack
   let tags = 0
@@ -452,7 +453,13 @@ export function analyzeHtml(input: string): HtmlAnalysis {
 
     // The element's own look, then what it inherits.
     const parent = top()
-    const style = attrs.style ? readStyle(attrs.style) : { hidden: null, fg: null, bg: null }
+    // Newsletters repeat the same inline styles on every cell: read each distinct one once.
+    let style: Style
+    if (attrs.style) {
+      const known = styles.get(attrs.style)
+      style = known ? { ...known } : readStyle(attrs.style)
+      if (!known && styles.size < 500) styles.set(attrs.style, { ...style })
+    } else style = { hidden: null, fg: null, bg: null }
     if (attrs.color) style.fg = parseColor(attrs.color) ?? style.fg
     if (attrs.bgcolor) style.bg = parseColor(attrs.bgcolor) ?? style.bg
     let hidden = parent?.hidden ?? null

@@ -1,6 +1,6 @@
 // Link tricks: anchor text naming another domain than the target, IP-literal and punycode hosts,
 // user info before the host, hosts imitating a brand's or the tenant's domain, script URLs.
-import { BRAND_DOMAINS, TRACKERS, brandOfHost, hostToUnicode, isIpHost, lookalikeOf, registrable } from './domains.js'
+import { TRACKERS, brandAndTenantTargets, brandOfHost, hostToUnicode, isIpHost, lookalikeOf, registrable, type Lookalike } from './domains.js'
 import type { Link } from './html.js'
 import type { SignalRuleId } from './rules.js'
 import { clip, visible } from './text.js'
@@ -8,6 +8,8 @@ import { clip, visible } from './text.js'
 export interface LinkFinding {
   rule: SignalRuleId
   excerpt: string
+  /** `html` for the HTML part's links, `text` for URLs written in the text part. */
+  location: 'html' | 'text'
 }
 
 const MAX_URLS = 300
@@ -31,7 +33,7 @@ function tracked(host: string): boolean {
 }
 
 /** Checks one URL on its own (no anchor text). */
-function checkUrl(url: URL, raw: string, targets: string[], out: LinkFinding[]): void {
+function checkUrl(url: URL, raw: string, look: (host: string) => Lookalike, out: Omit<LinkFinding, 'location'>[]): void {
   const protocol = url.protocol
   if (protocol === 'javascript:' || protocol === 'data:' || protocol === 'vbscript:') {
     out.push({ rule: 'link.script_url', excerpt: clip(visible(raw)) })
@@ -44,25 +46,33 @@ function checkUrl(url: URL, raw: string, targets: string[], out: LinkFinding[]):
     out.push({ rule: 'link.ip_host', excerpt: clip(visible(raw)) })
     return
   }
-  const look = lookalikeOf(host, targets)
-  if (look) out.push({ rule: 'link.lookalike_host', excerpt: clip(`${visible(raw)} (imitates ${look.target})`) })
+  const like = look(host)
+  if (like) out.push({ rule: 'link.lookalike_host', excerpt: clip(`${visible(raw)} (imitates ${like.target})`) })
   else if (host.split('.').some((l) => l.startsWith('xn--'))) out.push({ rule: 'link.punycode', excerpt: clip(`${visible(raw)} (${hostToUnicode(host)})`) })
 }
 
 /**
  * Findings for the HTML links (with their anchor text) and the URLs written in text. At most one
- * finding per rule per call: the score counts a rule once, and one example explains it.
+ * finding per rule and location: the score counts a rule once, and one example explains it.
  */
 export function checkLinks(links: Link[], textUrls: string[], tenantDomains: string[]): LinkFinding[] {
-  const targets = [...BRAND_DOMAINS, ...tenantDomains.map(registrable)]
+  const targets = brandAndTenantTargets(tenantDomains)
+  // Newsletters send every link through the same few hosts: judge each host once.
+  const seen = new Map<string, Lookalike>()
+  const look = (host: string): Lookalike => {
+    let v = seen.get(host)
+    if (v === undefined) seen.set(host, (v = lookalikeOf(host, targets)))
+    return v
+  }
   const ownOrBrand = new Set(tenantDomains.map(registrable))
-  const out: LinkFinding[] = []
+  const found: LinkFinding[] = []
+  let out: Omit<LinkFinding, 'location'>[] = []
   let n = 0
   for (const link of links) {
     if (n++ >= MAX_URLS) break
     const url = parse(link.href)
     if (!url) continue
-    checkUrl(url, link.href, targets, out)
+    checkUrl(url, link.href, look, out)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') continue
     const m = TEXT_DOMAIN.exec(link.text)
     if (!m) continue
@@ -76,13 +86,19 @@ export function checkLinks(links: Link[], textUrls: string[], tenantDomains: str
     else if (ownOrBrand.has(registrable(named)) || brandOfHost(named)) out.push({ rule: 'link.brand_text_mismatch', excerpt })
     else out.push({ rule: 'link.text_domain_mismatch', excerpt })
   }
+  for (const f of out) found.push({ ...f, location: 'html' })
+  out = []
   for (const raw of textUrls) {
     if (n++ >= MAX_URLS) break
     const url = parse(raw)
-    if (url) checkUrl(url, raw, targets, out)
+    if (url) checkUrl(url, raw, look, out)
   }
-  const seen = new Set<string>()
-  return out.filter((f) => (seen.has(f.rule) ? false : (seen.add(f.rule), true)))
+  for (const f of out) found.push({ ...f, location: 'text' })
+  const keys = new Set<string>()
+  return found.filter((f) => {
+    const key = `${f.rule} ${f.location}`
+    return keys.has(key) ? false : (keys.add(key), true)
+  })
 }
 
 /** URLs written out in a text (at most MAX_URLS). */

@@ -91,6 +91,12 @@ const MAX_STEM = Math.max(...[...BY_STEM.keys()].map((s) => s.length))
 // One pass finds every trigger: a word that starts with a stem (read whole), or a markup stem.
 const TRIGGERS = new RegExp(`\\b(?:${WORD_STEMS.map(escapeRe).join('|')})[a-z0-9_'./-]{0,30}|(?:${OTHER_STEMS.map(escapeRe).join('|')})[a-z0-9_'./-]{0,30}`, 'g')
 
+/** Whether a word begins with a trigger stem. */
+function startsWithStem(word: string): boolean {
+  for (let k = Math.min(word.length, MAX_STEM); k >= 1; k--) if (BY_STEM.has(word.slice(0, k))) return true
+  return false
+}
+
 /** The rules worth trying on a text: those with a trigger in it. */
 function candidates(text: string, stats: Stats): CompiledRule[] {
   const found = new Set<CompiledRule>()
@@ -277,10 +283,11 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
     }
   }
 
-  // Leetspeak: hits that only exist once digits are read as letters.
+  // Leetspeak: hits that only exist once digits are read as letters. Worth a second pass only when
+  // a word that changed now starts like a trigger ("1gn0re" -> "ignore"; "s3cure" -> "secure" is not).
   const leet = unleet(f.text)
-  if (leet) {
-    for (const hit of runAll(leet, stats, { mentions: false, skipUrls: true })) {
+  if (leet && leet.changed.some(startsWithStem)) {
+    for (const hit of runAll(leet.text, stats, { mentions: false, skipUrls: true })) {
       if (plain.some((p) => p.rule === hit.rule && p.start < hit.end && hit.start < p.end)) continue
       const text = excerpt(hit.start, hit.end)
       emit(hit, text)
@@ -367,8 +374,7 @@ export function analyze(input: ScoreInput): { verdict: Verdict; stats: Stats } {
   }
   examine({ location: 'headers', original: headerText(input) }, out, stats)
 
-  for (const f of checkLinks(html?.links ?? [], [], input.context.tenantDomains)) out.signal(f.rule, 'html', f.excerpt)
-  for (const f of checkLinks([], urlsIn(text), input.context.tenantDomains)) out.signal(f.rule, 'text', f.excerpt)
+  for (const f of checkLinks(html?.links ?? [], urlsIn(text), input.context.tenantDomains)) out.signal(f.rule, f.location, f.excerpt)
   for (const f of checkSender(input, auth, bulk)) out.signal(f.rule, 'headers', f.excerpt)
 
   const { injectionScore, strong } = out.score()

@@ -1,6 +1,6 @@
 // Who the message says it is from, against what authentication showed, and what kind of mail it
 // is (automatic reply, bounce, list or bulk mail). Reads headers and addresses only.
-import { BRANDS, BRAND_DOMAINS, brandOfHost, domainOf, lookalikeOf, nameLabel, registrable } from './domains.js'
+import { BRANDS, BRAND_TARGETS, brandOfHost, domainOf, lookalikeOf, nameLabel, registrable, targetsOf } from './domains.js'
 import type { SignalRuleId } from './rules.js'
 import { clip, fold, visible } from './text.js'
 import type { AuthSummary, ScoreInput } from './types.js'
@@ -84,12 +84,12 @@ export function checkSender(input: ScoreInput, auth: AuthSummary, bulk: boolean)
   const brand = brandOfHost(fromDomain)
   let imitates: string | null = null
   if (!ownDomain) {
-    const lookTenant = lookalikeOf(fromDomain, tenant.map(registrable))
+    const lookTenant = lookalikeOf(fromDomain, targetsOf(tenant.map(registrable)))
     if (lookTenant) {
       out.push({ rule: lookTenant.kind === 'homoglyph' ? 'sender.homoglyph_domain' : 'sender.lookalike_tenant', excerpt: clip(`${fromText} (imitates ${lookTenant.target})`) })
       imitates = lookTenant.target
     } else if (!brand) {
-      const lookBrand = lookalikeOf(fromDomain, BRAND_DOMAINS)
+      const lookBrand = lookalikeOf(fromDomain, BRAND_TARGETS)
       if (lookBrand) {
         out.push({ rule: lookBrand.kind === 'homoglyph' ? 'sender.homoglyph_domain' : 'sender.lookalike_brand', excerpt: clip(`${fromText} (imitates ${lookBrand.target})`) })
         imitates = lookBrand.target

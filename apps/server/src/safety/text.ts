@@ -259,29 +259,42 @@ export function lowerBound(sorted: number[], value: number): number {
 // ---- leetspeak ---------------------------------------------------------------------------------
 
 const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l' }
-const LEET_HINT = /[a-z][013457@$!|]|[013457@$!|][a-z]/
-const LEET_TOKEN = /[a-z0-9@$!|]+/g
-const HAS_LETTER = /[a-z]/
+const LEET_HINT = /[a-z][013457@$!|]|[013457@$!|][a-z]/g
 const LEET_CHARS = /[0134571@$!|]/g
+const isLeetTokenChar = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x40 || c === 0x24 || c === 0x21 || c === 0x7c
 
 /**
  * The folded text with leetspeak read as letters (`1gn0re` -> `ignore`), same length, so positions
- * still map; null when no word mixes letters and leet digits. Only words with at least two letters
- * change, so numbers and codes stay as they are.
+ * still map, and the words that changed; null when no word mixes letters and leet digits. Only
+ * words with at least two letters change, so numbers and codes stay as they are. Linear: it visits
+ * only the words where a letter touches a leet digit, each once.
  */
-export function unleet(text: string): string | null {
-  if (!LEET_HINT.test(text)) return null
-  let changed = false
-  const out = text.replace(LEET_TOKEN, (tok) => {
-    if (tok.length < 3 || !HAS_LETTER.test(tok)) return tok
+export function unleet(text: string): { text: string; changed: string[] } | null {
+  LEET_HINT.lastIndex = 0
+  const changed: string[] = []
+  const parts: string[] = []
+  let copied = 0
+  let m: RegExpExecArray | null
+  while ((m = LEET_HINT.exec(text)) && changed.length < 200) {
+    let start = m.index
+    let end = m.index + 2
+    while (start > 0 && isLeetTokenChar(text.charCodeAt(start - 1))) start--
+    while (end < text.length && isLeetTokenChar(text.charCodeAt(end))) end++
+    LEET_HINT.lastIndex = end
+    if (start < copied || end - start < 3) continue
+    const tok = text.slice(start, end)
     let letters = 0
     for (let k = 0; k < tok.length && letters < 2; k++) if (tok.charCodeAt(k) >= 0x61) letters++
-    if (letters < 2) return tok
-    const t = tok.replace(LEET_CHARS, (m) => LEET[m]!)
-    if (t !== tok) changed = true
-    return t
-  })
-  return changed ? out : null
+    if (letters < 2) continue
+    const t = tok.replace(LEET_CHARS, (c) => LEET[c]!)
+    if (t === tok) continue
+    changed.push(t)
+    parts.push(text.slice(copied, start), t)
+    copied = end
+  }
+  if (changed.length === 0) return null
+  parts.push(text.slice(copied))
+  return { text: parts.join(''), changed }
 }
 
 // ---- spaced letters ----------------------------------------------------------------------------
