@@ -252,6 +252,25 @@ export function decodeEntities(s: string): string {
 const TAG_NAME = /[a-zA-Z][a-zA-Z0-9:-]{0,31}/y
 const ATTR = /[\s/]*([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]*)))?/y
 const SPACES = /[\t\n\r\f ]+/g
+/** The attributes the pass reads; others are skipped without decoding. */
+const USED_ATTRS = new Set(['style', 'class', 'hidden', 'href', 'color', 'bgcolor', 'alt', 'title', 'aria-label', 'type', 'value', 'content', 'http-equiv', 'charset'])
+const TEXT_ATTRS = ['alt', 'title', 'aria-label'] as const
+
+function isBlank(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0x0c) return false
+  }
+  return true
+}
+
+function noQuote(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0x22 || c === 0x27) return false
+  }
+  return true
+}
 const isLetterCode = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c >= 0xc0
 
 /** Reads HTML (capped at MAX_FIELD_CHARS) in one pass. */
@@ -298,6 +317,16 @@ export function analyzeHtml(input: string): HtmlAnalysis {
 
   const addText = (raw: string) => {
     if (!raw) return
+    // Most text between tags in mail HTML is indentation: one space, or nothing at the start.
+    if (isBlank(raw)) {
+      if (top()?.hidden || visibleLen === 0 || lastVisibleCode === 0x20 || lastVisibleCode === 0x0a) return
+      visibleParts.push(' ')
+      visibleLen++
+      lastVisibleCode = 0x20
+      breakAt = -1
+      if (anchor && anchor.text.length < MAX_ANCHOR) anchor.text += ' '
+      return
+    }
     const text = decodeEntities(raw).replace(SPACES, ' ')
     if (!text) return
     const frame = top()
@@ -382,10 +411,13 @@ export function analyzeHtml(input: string): HtmlAnalysis {
       continue
     }
     const name = nameMatch[0].toLowerCase()
-    // The end of the tag: the first '>' outside a quoted attribute value.
+    // The end of the tag: the first '>' outside a quoted attribute value (fast path: no quotes).
     let j = TAG_NAME.lastIndex
     let quote = 0
-    for (; j < n; j++) {
+    const gt = html.indexOf('>', j)
+    const simple = gt >= 0 && gt - j < 4_000 && noQuote(html, j, gt)
+    if (simple) j = gt
+    else for (; j < n; j++) {
       const c = html.charCodeAt(j)
       if (quote) {
         if (c === quote) quote = 0
@@ -415,7 +447,7 @@ export function analyzeHtml(input: string): HtmlAnalysis {
       const m = ATTR.exec(html)
       if (!m || m.index >= tagEnd) break
       const key = m[1]!.toLowerCase()
-      if (!(key in attrs)) attrs[key] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '')
+      if (USED_ATTRS.has(key) && !(key in attrs)) attrs[key] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '')
       if (ATTR.lastIndex <= m.index) break
     }
     const selfClosing = html.charCodeAt(tagEnd - 1) === 0x2f
@@ -433,7 +465,7 @@ export function analyzeHtml(input: string): HtmlAnalysis {
     }
 
     // Attribute text a reader does not see as body text, but a model reading the HTML does.
-    for (const key of ['alt', 'title', 'aria-label']) {
+    for (const key of TEXT_ATTRS) {
       const v = attrs[key]
       if (v && v.length > 12) addHidden(v, `${key} attribute`, false)
     }

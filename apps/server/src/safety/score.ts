@@ -97,9 +97,17 @@ function startsWithStem(word: string): boolean {
   return false
 }
 
-/** The rules worth trying on a text: those with a trigger in it. */
-function candidates(text: string, stats: Stats): CompiledRule[] {
-  const found = new Set<CompiledRule>()
+/** A rule worth trying on a text, and where its triggers are (null: too many to list, read it all). */
+interface Candidate {
+  compiled: CompiledRule
+  at: number[] | null
+}
+
+const MAX_POSITIONS_PER_RULE = 24
+
+/** The rules worth trying on a text (those with a trigger in it), in the order of TEXT_RULES. */
+function candidates(text: string, stats: Stats): Candidate[] {
+  const found = new Map<CompiledRule, number[] | null>()
   TRIGGERS.lastIndex = 0
   let m: RegExpExecArray | null
   let n = 0
@@ -107,14 +115,27 @@ function candidates(text: string, stats: Stats): CompiledRule[] {
     const word = m[0]
     for (let k = Math.min(word.length, MAX_STEM); k >= 1; k--) {
       const rules = BY_STEM.get(word.slice(0, k))
-      if (rules) for (const r of rules) found.add(r)
+      if (!rules) continue
+      for (const r of rules) {
+        const at = found.get(r)
+        if (at === undefined) found.set(r, [m.index])
+        else if (at !== null && at[at.length - 1] !== m.index) {
+          if (at.length >= MAX_POSITIONS_PER_RULE) found.set(r, null)
+          else at.push(m.index)
+        }
+      }
     }
     // A markup stem ("[system") also holds a word ("system") that other rules start from.
     if (!/^[a-z0-9]/.test(word)) TRIGGERS.lastIndex = m.index + 1
   }
   stats.triggerHits += n
   // Keep the order of TEXT_RULES, so results never depend on the order of words in the text.
-  return COMPILED.filter((c) => found.has(c))
+  const out: Candidate[] = []
+  for (const c of COMPILED) {
+    const at = found.get(c)
+    if (at !== undefined) out.push({ compiled: c, at })
+  }
+  return out
 }
 
 // ---- matching -----------------------------------------------------------------------------------
@@ -167,27 +188,55 @@ interface MatchOptions {
   skipUrls: boolean
 }
 
-function matchRules(text: string, rules: CompiledRule[], stats: Stats, opts: MatchOptions): Hit[] {
+/**
+ * How far from its trigger a hit can reach: every hit contains a trigger word (rules.ts), and no
+ * pattern spans more than about 40 words of at most 30 letters and gaps of at most 12 characters.
+ */
+const REACH = 800
+
+/** The parts of a text worth reading for one rule: its trigger positions give or take REACH, merged. */
+function windowsOf(length: number, at: number[] | null): [number, number][] {
+  if (at === null || length <= 2 * REACH) return [[0, length]]
+  const out: [number, number][] = []
+  for (const p of at) {
+    const from = Math.max(0, p - REACH)
+    const to = Math.min(length, p + REACH)
+    const last = out[out.length - 1]
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to)
+    else out.push([from, to])
+  }
+  return out
+}
+
+function matchRules(text: string, rules: Candidate[], stats: Stats, opts: MatchOptions): Hit[] {
   const hits: Hit[] = []
-  for (const { rule, re } of rules) {
-    stats.ruleRuns++
-    re.lastIndex = 0
-    let m: RegExpExecArray | null
+  for (const { compiled, at } of rules) {
+    const { rule, re } = compiled
     let count = 0
-    while ((m = re.exec(text)) && count < MAX_HITS_PER_RULE) {
-      if (m[0].length === 0) {
-        re.lastIndex++
-        continue
+    for (const [from, to] of windowsOf(text.length, at)) {
+      if (count >= MAX_HITS_PER_RULE) break
+      stats.ruleRuns++
+      // A window is read as its own string so the engine stops at its end; a hit at the very start
+      // of a window that does not begin the text would see a false line or word start there.
+      const part = from === 0 && to === text.length ? text : text.slice(from, to)
+      re.lastIndex = 0
+      let m: RegExpExecArray | null
+      while (count < MAX_HITS_PER_RULE && (m = re.exec(part))) {
+        if (m[0].length === 0) {
+          re.lastIndex++
+          continue
+        }
+        if (m.index === 0 && from > 0) continue
+        const start = from + m.index + (m[0].length - m[0].trimStart().length)
+        const end = from + m.index + m[0].length
+        if (opts.skipUrls && insideUrl(text, start)) continue
+        if (rule.negatable) {
+          const before = text.slice(Math.max(0, start - 60), start)
+          if (NEGATION.test(before) || REPORTED.test(before) || NEGATION_AFTER.test(text.slice(end, end + 40))) continue
+        }
+        hits.push({ rule, start, end, mention: opts.mentions && !!rule.mentionable && isMention(text, start, end) })
+        count++
       }
-      const start = m.index + (m[0].length - m[0].trimStart().length)
-      const end = m.index + m[0].length
-      if (opts.skipUrls && insideUrl(text, start)) continue
-      if (rule.negatable) {
-        const before = text.slice(Math.max(0, start - 60), start)
-        if (NEGATION.test(before) || REPORTED.test(before) || NEGATION_AFTER.test(text.slice(end, end + 40))) continue
-      }
-      hits.push({ rule, start, end, mention: opts.mentions && !!rule.mentionable && isMention(text, start, end) })
-      count++
     }
   }
   return hits
