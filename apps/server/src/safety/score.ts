@@ -15,6 +15,7 @@ import {
   MENTION_WEIGHT,
   NEGATION,
   NEGATION_AFTER,
+  IMPERATIVE_BEFORE,
   REPORTED,
   SIGNAL_RULES,
   SQUASHED_RULES,
@@ -230,6 +231,7 @@ function matchRules(text: string, rules: Candidate[], stats: Stats, opts: MatchO
         const start = from + m.index + (m[0].length - m[0].trimStart().length)
         const end = from + m.index + m[0].length
         if (opts.skipUrls && insideUrl(text, start)) continue
+        if (rule.imperative && !IMPERATIVE_BEFORE.test(text.slice(Math.max(0, start - 30), start))) continue
         if (rule.negatable) {
           const before = text.slice(Math.max(0, start - 60), start)
           if (NEGATION.test(before) || REPORTED.test(before) || NEGATION_AFTER.test(text.slice(end, end + 40))) continue

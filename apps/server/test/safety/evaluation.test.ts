@@ -15,6 +15,8 @@ interface Entry {
   label: 'hostile' | 'benign'
   categories?: SignalCategory[]
   auth?: (ScoreAuth & { dkimDomains: string[] }) | null
+  /** Written after the rules were tuned and first scored as they were: a check on overfitting. */
+  holdout?: boolean
   note?: string
 }
 interface Manifest {
@@ -83,11 +85,14 @@ describe('the labelled set', () => {
       }
     }
     const high = hostile.filter((r) => r.verdict.risk === 'high').length
+    const holdoutHostile = hostile.filter((r) => r.entry.holdout)
+    const holdoutBenign = benign.filter((r) => r.entry.holdout)
     const lines = [
       '',
       `safety evaluation: ${hostile.length} hostile, ${benign.length} benign`,
       `  recall (hostile flagged): ${caught.length}/${hostile.length} = ${pct(caught.length, hostile.length)} (high: ${pct(high, hostile.length)})`,
       `  false positives (benign flagged): ${falsePositives.length}/${benign.length} = ${pct(falsePositives.length, benign.length)}`,
+      `  of which the holdout part: recall ${holdoutHostile.filter((r) => flagged(r.verdict)).length}/${holdoutHostile.length}, false positives ${holdoutBenign.filter((r) => flagged(r.verdict)).length}/${holdoutBenign.length}`,
       '  per-category recall (expected category fired):',
       ...[...perCategory.entries()].sort().map(([c, row]) => `    ${c.padEnd(22)} ${row.fired}/${row.expected} = ${pct(row.fired, row.expected)}${row.missing.length ? `  missing: ${row.missing.join(', ')}` : ''}`),
       ...(missed.length ? ['  missed hostile:', ...missed.map((r) => `    ${r.entry.file} (score ${r.verdict.injectionScore}; ${r.verdict.signals.map((s) => s.rule).join(', ') || 'no signal'})`)] : []),
