@@ -15,10 +15,9 @@ const MAX_BLOCKS = 24
 const MAX_DECODED = 64 * 1024
 const MAX_BLOCK = 16 * 1024
 
-// Linear: a block starts only where a run starts (the look-behind), and the classes of a line and
-// of the line break between two lines are disjoint.
-const BASE64 = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}(?:\r?\n[A-Za-z0-9+/_-]{16,}){0,200}={0,2}/g
-const HEX = /(?<![0-9a-fA-F])(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s:,]?){12,}/g
+// Hex written with separators or escapes: "69 67 6e ...", "69:67:6e", "\\x69\\x67", "0x69, 0x67".
+const HEX_SEPARATED = /(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[ :]){11,}[0-9a-fA-F]{2}|(?:(?:\\x|0x)[0-9a-fA-F]{2}[\s,]{0,2}){8,}/g
+const HEX_SEPARATED_HINT = /[0-9a-fA-F]{2}[ :][0-9a-fA-F]{2}[ :][0-9a-fA-F]{2}[ :][0-9a-fA-F]{2}|\\x[0-9a-fA-F]{2}|0x[0-9a-fA-F]{2}/
 const TOKEN = /\S{6,4000}/g
 const PERCENT = /%[0-9a-fA-F]{2}/g
 const ENTITY_COUNT = /&#x?[0-9a-f]{1,6};/gi
@@ -58,26 +57,36 @@ export function decodedBlocks(original: string, folded: string): Decoded[] {
     return true
   }
 
-  BASE64.lastIndex = 0
-  let m: RegExpExecArray | null
-  while ((m = BASE64.exec(original)) && out.length < MAX_BLOCKS && budget > 0) {
-    const block = m[0].replace(/\s+/g, '')
+  // Base64 and hex runs: one pass over the characters (long runs of the base64 alphabet, a run
+  // continuing over a single line break as wrapped base64 does).
+  for (const run of longRuns(original)) {
+    if (out.length >= MAX_BLOCKS || budget <= 0) break
+    const block = run.lineBreaks ? original.slice(run.start, run.end).replace(/\s+/g, '') : original.slice(run.start, run.end)
+    if (run.hex && block.length >= 24 && block.length % 2 === 0) {
+      const text = Buffer.from(block.slice(0, MAX_BLOCK), 'hex').toString('utf8')
+      if (readable(text)) push({ kind: 'hex', start: run.start, end: run.end, text })
+      continue
+    }
     // Real base64 of text mixes cases and rarely is a plain word or a long lowercase identifier.
-    if (block.length < 20 || !/[A-Z]/.test(block) || !/[a-z]/.test(block)) continue
-    const text = Buffer.from(block.slice(0, MAX_BLOCK), block.includes('-') || block.includes('_') ? 'base64url' : 'base64').toString('utf8')
-    if (readable(text)) push({ kind: 'base64', start: m.index, end: m.index + m[0].length, text })
+    if (block.length < 20 || !run.upper || !run.lower) continue
+    const text = Buffer.from(block.slice(0, MAX_BLOCK), run.urlSafe ? 'base64url' : 'base64').toString('utf8')
+    if (readable(text)) push({ kind: 'base64', start: run.start, end: run.end, text })
   }
 
-  HEX.lastIndex = 0
-  while ((m = HEX.exec(original)) && out.length < MAX_BLOCKS && budget > 0) {
-    const digits = m[0].replace(/\\x|0x|[\s:,]/gi, '')
-    if (digits.length < 24 || digits.length % 2 !== 0) continue
-    const text = Buffer.from(digits.slice(0, MAX_BLOCK), 'hex').toString('utf8')
-    if (readable(text)) push({ kind: 'hex', start: m.index, end: m.index + m[0].length, text })
+  if (HEX_SEPARATED_HINT.test(original)) {
+    HEX_SEPARATED.lastIndex = 0
+    let m: RegExpExecArray | null
+    while ((m = HEX_SEPARATED.exec(original)) && out.length < MAX_BLOCKS && budget > 0) {
+      const digits = m[0].replace(/\\x|0x|[\s:,]/gi, '')
+      if (digits.length < 16 || digits.length % 2 !== 0) continue
+      const text = Buffer.from(digits.slice(0, MAX_BLOCK), 'hex').toString('utf8')
+      if (readable(text)) push({ kind: 'hex', start: m.index, end: m.index + m[0].length, text })
+    }
   }
 
   if (original.includes('%')) {
     TOKEN.lastIndex = 0
+    let m: RegExpExecArray | null
     while ((m = TOKEN.exec(original)) && out.length < MAX_BLOCKS && budget > 0) {
       const token = m[0]
       if (!token.includes('%')) continue
@@ -103,6 +112,80 @@ export function decodedBlocks(original: string, folded: string): Decoded[] {
   if (hint) push({ kind: 'rot13', ...around(folded, hint.index), text: rot13(paragraph(folded, hint.index)) })
   const rev = REVERSED_HINT.exec(folded)
   if (rev) push({ kind: 'reversed', ...around(folded, rev.index), text: [...paragraph(folded, rev.index)].reverse().join('') })
+  return out
+}
+
+interface Run {
+  start: number
+  end: number
+  upper: boolean
+  lower: boolean
+  hex: boolean
+  urlSafe: boolean
+  lineBreaks: boolean
+}
+
+const B64 = 1
+const HEXC = 2
+const UP = 4
+const LOW = 8
+const SAFE = 16
+const CLASS = new Uint8Array(128)
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c)
+  if (/[A-Za-z0-9+/_-]/.test(ch)) CLASS[c]! |= B64
+  if (/[0-9a-fA-F]/.test(ch)) CLASS[c]! |= HEXC
+  if (/[A-Z]/.test(ch)) CLASS[c]! |= UP
+  if (/[a-z]/.test(ch)) CLASS[c]! |= LOW
+  if (ch === '-' || ch === '_') CLASS[c]! |= SAFE
+}
+
+/** Runs of at least 16 base64-alphabet characters (with trailing '='), joined over single line breaks. */
+function longRuns(s: string): Run[] {
+  const out: Run[] = []
+  let i = 0
+  const n = s.length
+  while (i < n && out.length < 200) {
+    const c = s.charCodeAt(i)
+    if (c >= 128 || !(CLASS[c]! & B64)) {
+      i++
+      continue
+    }
+    const run: Run = { start: i, end: i, upper: false, lower: false, hex: true, urlSafe: false, lineBreaks: false }
+    let lineStart = i
+    for (;;) {
+      let j = lineStart
+      while (j < n) {
+        const d = s.charCodeAt(j)
+        if (d >= 128) break
+        const k = CLASS[d]!
+        if (!(k & B64)) break
+        if (k & UP) run.upper = true
+        if (k & LOW) run.lower = true
+        if (!(k & HEXC)) run.hex = false
+        if (k & SAFE) run.urlSafe = true
+        j++
+      }
+      if (j - lineStart < 16) {
+        // Too short: the end of a wrapped block, or no block at all.
+        if (lineStart === run.start) run.end = j
+        break
+      }
+      run.end = j
+      while (run.end < n && s.charCodeAt(run.end) === 0x3d /* = */) run.end++
+      // Wrapped base64 continues after one line break with another long line.
+      let next = run.end
+      if (s.charCodeAt(next) === 0x0d) next++
+      if (s.charCodeAt(next) !== 0x0a) break
+      lineStart = next + 1
+      run.lineBreaks = true
+      let k = lineStart
+      while (k < n && k - lineStart < 16 && s.charCodeAt(k) < 128 && CLASS[s.charCodeAt(k)]! & B64) k++
+      if (k - lineStart < 16) break
+    }
+    if (run.end - run.start >= 16) out.push(run)
+    i = Math.max(run.end, i + 1)
+  }
   return out
 }
 

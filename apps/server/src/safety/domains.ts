@@ -231,10 +231,12 @@ function safeUnicode(host: string): string {
 
 export { safeUnicode as hostToUnicode }
 
+const BRAND_BY_DOMAIN = new Map<string, (typeof BRANDS)[number]>()
+for (const b of BRANDS) for (const d of b.domains) if (!BRAND_BY_DOMAIN.has(registrable(d))) BRAND_BY_DOMAIN.set(registrable(d), b)
+
 /** The brand whose registrable domains include this host's, if any. */
 export function brandOfHost(host: string): (typeof BRANDS)[number] | undefined {
-  const reg = registrable(host)
-  return BRANDS.find((b) => b.domains.some((d) => reg === d || reg === registrable(d)))
+  return BRAND_BY_DOMAIN.get(registrable(host))
 }
 
 /** Every brand domain, prepared for lookalike checks. */

@@ -86,11 +86,29 @@ for (const c of COMPILED) {
   }
 }
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-const WORD_STEMS = [...BY_STEM.keys()].filter((s) => /^[a-z0-9]/.test(s)).sort((a, b) => b.length - a.length)
-const OTHER_STEMS = [...BY_STEM.keys()].filter((s) => !/^[a-z0-9]/.test(s)).sort((a, b) => b.length - a.length)
 const MAX_STEM = Math.max(...[...BY_STEM.keys()].map((s) => s.length))
-// One pass finds every trigger: a word that starts with a stem (read whole), or a markup stem.
-const TRIGGERS = new RegExp(`\\b(?:${WORD_STEMS.map(escapeRe).join('|')})[a-z0-9_'./-]{0,30}|(?:${OTHER_STEMS.map(escapeRe).join('|')})[a-z0-9_'./-]{0,30}`, 'g')
+
+/** The word stems as a trie over character codes: one walk per word finds every stem it starts with. */
+interface TrieNode {
+  next: Map<number, TrieNode>
+  rules: CompiledRule[] | null
+}
+const TRIE: TrieNode = { next: new Map(), rules: null }
+for (const [stem, rules] of BY_STEM) {
+  if (!/^[a-z0-9]/.test(stem)) continue
+  let node = TRIE
+  for (let i = 0; i < stem.length; i++) {
+    const c = stem.charCodeAt(i)
+    let child = node.next.get(c)
+    if (!child) node.next.set(c, (child = { next: new Map(), rules: null }))
+    node = child
+  }
+  node.rules = rules
+}
+// Markup stems ("<|", "[inst", '"tool_calls"') start with punctuation: few, found by one expression.
+const OTHER_STEMS = [...BY_STEM.keys()].filter((s) => !/^[a-z0-9]/.test(s)).sort((a, b) => b.length - a.length)
+const MARKUP = new RegExp(OTHER_STEMS.map(escapeRe).join('|'), 'g')
+const isWordCode = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || (c >= 0x41 && c <= 0x5a)
 
 /** Whether a word begins with a trigger stem. */
 function startsWithStem(word: string): boolean {
@@ -109,25 +127,45 @@ const MAX_POSITIONS_PER_RULE = 24
 /** The rules worth trying on a text (those with a trigger in it), in the order of TEXT_RULES. */
 function candidates(text: string, stats: Stats): Candidate[] {
   const found = new Map<CompiledRule, number[] | null>()
-  TRIGGERS.lastIndex = 0
-  let m: RegExpExecArray | null
+  const note = (rules: CompiledRule[], at: number) => {
+    for (const r of rules) {
+      const list = found.get(r)
+      if (list === undefined) found.set(r, [at])
+      else if (list !== null && list[list.length - 1] !== at) {
+        if (list.length >= MAX_POSITIONS_PER_RULE) found.set(r, null)
+        else list.push(at)
+      }
+    }
+  }
   let n = 0
-  while ((m = TRIGGERS.exec(text)) && n++ < 20_000) {
-    const word = m[0]
-    for (let k = Math.min(word.length, MAX_STEM); k >= 1; k--) {
-      const rules = BY_STEM.get(word.slice(0, k))
-      if (!rules) continue
-      for (const r of rules) {
-        const at = found.get(r)
-        if (at === undefined) found.set(r, [m.index])
-        else if (at !== null && at[at.length - 1] !== m.index) {
-          if (at.length >= MAX_POSITIONS_PER_RULE) found.set(r, null)
-          else at.push(m.index)
+  // Every word start (a word character after a non-word one, as \b reads it): walk the trie.
+  let prevWord = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    const word = isWordCode(c)
+    if (word && !prevWord) {
+      let node: TrieNode | undefined = TRIE
+      for (let k = i; k < text.length && k - i < MAX_STEM; k++) {
+        node = node.next.get(text.charCodeAt(k))
+        if (!node) break
+        if (node.rules) {
+          note(node.rules, i)
+          n++
         }
       }
     }
-    // A markup stem ("[system") also holds a word ("system") that other rules start from.
-    if (!/^[a-z0-9]/.test(word)) TRIGGERS.lastIndex = m.index + 1
+    prevWord = word
+  }
+  MARKUP.lastIndex = 0
+  let m: RegExpExecArray | null
+  while ((m = MARKUP.exec(text)) && n < 40_000) {
+    // Every markup stem the match starts with ("<|python_tag" also starts "<|"), and overlaps.
+    for (let k = m[0].length; k >= 2; k--) {
+      const rules = BY_STEM.get(m[0].slice(0, k))
+      if (rules) note(rules, m.index)
+    }
+    MARKUP.lastIndex = m.index + 1
+    n++
   }
   stats.triggerHits += n
   // Keep the order of TEXT_RULES, so results never depend on the order of words in the text.
