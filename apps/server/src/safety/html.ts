@@ -3,7 +3,7 @@
 // the hidden text with why it is hidden (CSS, same colour as the background, comments, hidden
 // inputs, alt/title attributes), and the links with their anchor text. No DOM, no dependency: a
 // mail's HTML is hostile input, so the pass is capped in size, in depth and in what it keeps.
-import { MAX_FIELD_CHARS } from './text.js'
+import { MAX_FIELD_CHARS, cap } from './text.js'
 
 export interface HiddenSpan {
   start: number
@@ -128,7 +128,7 @@ export function readStyle(decls: string): Style {
       }
       case 'font-size': {
         const n = px(value)
-        if (n !== null && n <= 1) out.hidden ??= `font-size:${value}`
+        if (n !== null && n <= 3) out.hidden ??= `font-size:${value}`
         break
       }
       case 'color': {
@@ -275,7 +275,7 @@ const isLetterCode = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c 
 
 /** Reads HTML (capped at MAX_FIELD_CHARS) in one pass. */
 export function analyzeHtml(input: string): HtmlAnalysis {
-  const html = input.length > MAX_FIELD_CHARS ? input.slice(0, MAX_FIELD_CHARS) : input
+  const html = cap(input)
   const n = html.length
   const visibleParts: string[] = []
   let visibleLen = 0
@@ -296,16 +296,20 @@ export function analyzeHtml(input: string): HtmlAnalysis {
   const top = (): Frame | undefined => stack[stack.length - 1]
 
   const addHidden = (text: string, reason: string, styled: boolean) => {
-    const t = text.replace(SPACES, ' ').trim()
-    if (!t || hiddenLen > MAX_FIELD_CHARS) return
+    if (hiddenLen > MAX_FIELD_CHARS) return
+    let t = text.replace(SPACES, ' ')
     const last = spans[spans.length - 1]
-    // Adjacent text under the same reason is one span, so a phrase split by tags stays whole.
+    // Text under the same reason right after the last is the same span, spaces kept, so a phrase
+    // split by tags ("ignore <span>previous</span> instructions") stays whole.
     if (last && last.reason === reason && last.end === hiddenLen) {
+      if (t === ' ' && hiddenParts[hiddenParts.length - 1]?.endsWith(' ')) return
       hiddenParts.push(t)
       hiddenLen += t.length
       last.end = hiddenLen
       return
     }
+    t = t.trimStart()
+    if (!t) return
     if (hiddenLen > 0) {
       hiddenParts.push('\n')
       hiddenLen++
@@ -319,7 +323,12 @@ export function analyzeHtml(input: string): HtmlAnalysis {
     if (!raw) return
     // Most text between tags in mail HTML is indentation: one space, or nothing at the start.
     if (isBlank(raw)) {
-      if (top()?.hidden || visibleLen === 0 || lastVisibleCode === 0x20 || lastVisibleCode === 0x0a) return
+      const hiddenBy = top()?.hidden
+      if (hiddenBy) {
+        addHidden(' ', hiddenBy, true)
+        return
+      }
+      if (visibleLen === 0 || lastVisibleCode === 0x20 || lastVisibleCode === 0x0a) return
       visibleParts.push(' ')
       visibleLen++
       lastVisibleCode = 0x20

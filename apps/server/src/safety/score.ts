@@ -484,13 +484,14 @@ export function scoreMessage(input: ScoreInput): Verdict {
   return analyze(input).verdict
 }
 
-/** Headers a sender writes freely and an agent may be shown: X-*, Comments, Keywords, the From name. */
+/** Headers a sender writes freely and an agent may be shown: X-*, Comments, Keywords, the From and Reply-To names. */
 function headerText(input: ScoreInput): string {
   const parts: string[] = []
   let len = 0
-  if (input.from?.name) {
-    parts.push(input.from.name)
-    len += input.from.name.length
+  for (const name of [input.from?.name, ...input.replyTo.map((r) => r.name)]) {
+    if (!name || len + name.length > MAX_HEADER_CHARS) continue
+    parts.push(name)
+    len += name.length + 1
   }
   for (const h of input.headers) {
     const name = h.name.toLowerCase()

@@ -20,6 +20,12 @@ const FOLD_EXTRA: Record<string, [string, boolean]> = {
   α: ['a', true], β: ['b', true], ε: ['e', true], η: ['n', true], ι: ['i', true], κ: ['k', true],
   ν: ['v', true], ο: ['o', true], ρ: ['p', true], τ: ['t', true], υ: ['u', true], χ: ['x', true],
   ζ: ['z', true], ω: ['w', true],
+  // Armenian, and Latin letters that imitate others (alpha, dotless iota, small capitals)
+  օ: ['o', true], ս: ['u', true], ց: ['g', true], հ: ['h', true], ɑ: ['a', true], ɩ: ['i', true],
+  ᴀ: ['a', true], ʙ: ['b', true], ᴄ: ['c', true], ᴅ: ['d', true], ᴇ: ['e', true], ɢ: ['g', true], ʜ: ['h', true],
+  ɪ: ['i', true], ᴊ: ['j', true], ᴋ: ['k', true], ʟ: ['l', true], ᴍ: ['m', true], ɴ: ['n', true], ᴏ: ['o', true],
+  ᴘ: ['p', true], ʀ: ['r', true], ꜱ: ['s', true], ᴛ: ['t', true], ᴜ: ['u', true], ᴠ: ['v', true], ᴡ: ['w', true],
+  ʏ: ['y', true], ᴢ: ['z', true],
   // Latin letters without a decomposition
   ı: ['i', true], ß: ['ss', false], ø: ['o', false], æ: ['ae', false], œ: ['oe', false],
   ł: ['l', false], đ: ['d', false], ð: ['d', false], þ: ['th', false],
@@ -76,6 +82,9 @@ function foldOf(cp: number): Fold {
   if (f) return f
   const ch = String.fromCodePoint(cp)
   if (isInvisible(cp)) f = { out: '', evasive: true, script: 'none' }
+  // A combining mark on its own (not part of a precomposed letter) sits on the letter before it:
+  // "ig̈nore". Dropped like the accents of precomposed letters, but a disguise inside a phrase.
+  else if (/^\p{M}$/u.test(ch)) f = { out: '', evasive: true, script: 'none' }
   else {
     const lower = ch.toLowerCase()
     const extra = FOLD_EXTRA[lower]
@@ -368,9 +377,21 @@ export function clip(s: string, before = false, after = false): string {
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff
 const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff
 
-/** The first MAX_FIELD_CHARS of a field (never splitting a surrogate pair). */
+/** How much of a long field's end is examined besides its beginning. */
+export const TAIL_CHARS = 64 * 1024
+
+/**
+ * A field as examined: whole up to `max` characters; past that its first `max - TAIL_CHARS` and its
+ * last TAIL_CHARS characters, so padding a message with filler does not push an instruction at the
+ * end out of sight. Never splits a surrogate pair.
+ */
 export function cap(s: string | null | undefined, max = MAX_FIELD_CHARS): string {
   if (!s) return ''
   if (s.length <= max) return s
-  return isHighSurrogate(s.charCodeAt(max - 1)) ? s.slice(0, max - 1) : s.slice(0, max)
+  const tail = Math.min(TAIL_CHARS, max >> 2)
+  let headEnd = max - tail
+  if (isHighSurrogate(s.charCodeAt(headEnd - 1))) headEnd--
+  let tailStart = s.length - tail
+  if (isLowSurrogate(s.charCodeAt(tailStart))) tailStart++
+  return `${s.slice(0, headEnd)}\n…\n${s.slice(tailStart)}`
 }
