@@ -811,6 +811,7 @@ export const SIGNAL_RULES = {
   'obfuscation.disguised_phrase': { category: 'obfuscation', weight: 0.7, strong: true, about: 'a rule fired only once invisible, lookalike or fullwidth characters were read through' },
   'obfuscation.split_by_tags': { category: 'obfuscation', weight: 0.7, strong: true, about: 'a rule fired on words split by empty HTML tags (ig<b></b>nore)' },
   'obfuscation.leetspeak': { category: 'obfuscation', weight: 0.7, strong: true, about: 'a rule fired once digits were read as letters (1gn0re)' },
+  'obfuscation.scrambled_words': { category: 'obfuscation', weight: 0.6, about: 'a rule fired once words with shuffled inner letters were read in order (ignroe prevoius intsrcutions)' },
   'obfuscation.spaced_letters': { category: 'obfuscation', weight: 0.7, strong: true, about: 'a rule fired on letters spaced out (i g n o r e)' },
   'obfuscation.encoded': { category: 'obfuscation', weight: 0.75, strong: true, about: 'a rule fired on a decoded base64, hex, URL-encoded, entity-encoded or rot13 block' },
   'obfuscation.homoglyph': { category: 'obfuscation', weight: 0.4, about: 'words mixing Latin letters with Cyrillic or Greek lookalikes' },

@@ -306,6 +306,32 @@ export function unleet(text: string): { text: string; changed: string[] } | null
   return { text: parts.join(''), changed }
 }
 
+// ---- scrambled words ---------------------------------------------------------------------------
+
+// Words a model still reads when their inner letters are shuffled ("ignroe", "intsrcutions"):
+// first and last letter kept, the rest in any order. Only the words instruction rules hinge on.
+const SCRAMBLE_WORDS = ['ignore', 'disregard', 'previous', 'instructions', 'forward', 'password', 'passwords', 'system', 'prompt', 'credentials', 'reveal', 'override', 'forget', 'everything', 'emails', 'messages']
+const signature = (w: string) => `${w[0]}${[...w.slice(1, -1)].sort().join('')}${w[w.length - 1]}`
+const SCRAMBLED = new Map(SCRAMBLE_WORDS.map((w) => [signature(w), w]))
+const ENDS = new Set(SCRAMBLE_WORDS.map((w) => `${w[0]}${w[w.length - 1]}${w.length}`))
+const WORDS = /\b[a-z]{5,12}\b/g
+
+/**
+ * The folded text with shuffled words put back in order (same length), when at least two were
+ * shuffled; null otherwise. Linear: a word is sorted only when its ends and length fit a target.
+ */
+export function unscramble(text: string): { text: string; changed: number } | null {
+  let changed = 0
+  const out = text.replace(WORDS, (w) => {
+    if (!ENDS.has(`${w[0]}${w[w.length - 1]}${w.length}`)) return w
+    const target = SCRAMBLED.get(signature(w))
+    if (!target || target === w) return w
+    changed++
+    return target
+  })
+  return changed >= 2 ? { text: out, changed } : null
+}
+
 // ---- spaced letters ----------------------------------------------------------------------------
 
 // Six or more single letters each followed by one to three separators: "i g n o r e", "i.g.n.o.r.e".
