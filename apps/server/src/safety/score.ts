@@ -90,17 +90,18 @@ const MAX_STEM = Math.max(...[...BY_STEM.keys()].map((s) => s.length))
 
 /** The word stems as a trie over character codes: one walk per word finds every stem it starts with. */
 interface TrieNode {
-  next: Map<number, TrieNode>
+  /** Children by character code (stems are ASCII: an array indexes faster than a map). */
+  next: (TrieNode | undefined)[]
   rules: CompiledRule[] | null
 }
-const TRIE: TrieNode = { next: new Map(), rules: null }
+const TRIE: TrieNode = { next: [], rules: null }
 for (const [stem, rules] of BY_STEM) {
   if (!/^[a-z0-9]/.test(stem)) continue
   let node = TRIE
   for (let i = 0; i < stem.length; i++) {
     const c = stem.charCodeAt(i)
-    let child = node.next.get(c)
-    if (!child) node.next.set(c, (child = { next: new Map(), rules: null }))
+    let child = node.next[c]
+    if (!child) node.next[c] = child = { next: [], rules: null }
     node = child
   }
   node.rules = rules
@@ -146,7 +147,8 @@ function candidates(text: string, stats: Stats): Candidate[] {
     if (word && !prevWord) {
       let node: TrieNode | undefined = TRIE
       for (let k = i; k < text.length && k - i < MAX_STEM; k++) {
-        node = node.next.get(text.charCodeAt(k))
+        const code = text.charCodeAt(k)
+        node = code < 128 ? node.next[code] : undefined
         if (!node) break
         if (node.rules) {
           note(node.rules, i)

@@ -313,7 +313,9 @@ export function unleet(text: string): { text: string; changed: string[] } | null
 const SCRAMBLE_WORDS = ['ignore', 'disregard', 'previous', 'instructions', 'forward', 'password', 'passwords', 'system', 'prompt', 'credentials', 'reveal', 'override', 'forget', 'everything', 'emails', 'messages']
 const signature = (w: string) => `${w[0]}${[...w.slice(1, -1)].sort().join('')}${w[w.length - 1]}`
 const SCRAMBLED = new Map(SCRAMBLE_WORDS.map((w) => [signature(w), w]))
-const ENDS = new Set(SCRAMBLE_WORDS.map((w) => `${w[0]}${w[w.length - 1]}${w.length}`))
+/** First letter, last letter and length of each target, as one number: a cheap test before sorting. */
+const endsKey = (first: number, last: number, length: number) => (first << 16) | (last << 8) | length
+const ENDS = new Set(SCRAMBLE_WORDS.map((w) => endsKey(w.charCodeAt(0), w.charCodeAt(w.length - 1), w.length)))
 const WORDS = /\b[a-z]{5,12}\b/g
 
 /**
@@ -321,15 +323,23 @@ const WORDS = /\b[a-z]{5,12}\b/g
  * shuffled; null otherwise. Linear: a word is sorted only when its ends and length fit a target.
  */
 export function unscramble(text: string): { text: string; changed: number } | null {
+  const parts: string[] = []
+  let copied = 0
   let changed = 0
-  const out = text.replace(WORDS, (w) => {
-    if (!ENDS.has(`${w[0]}${w[w.length - 1]}${w.length}`)) return w
+  WORDS.lastIndex = 0
+  let m: RegExpExecArray | null
+  while ((m = WORDS.exec(text))) {
+    const w = m[0]
+    if (!ENDS.has(endsKey(w.charCodeAt(0), w.charCodeAt(w.length - 1), w.length))) continue
     const target = SCRAMBLED.get(signature(w))
-    if (!target || target === w) return w
+    if (!target || target === w) continue
     changed++
-    return target
-  })
-  return changed >= 2 ? { text: out, changed } : null
+    parts.push(text.slice(copied, m.index), target)
+    copied = m.index + w.length
+  }
+  if (changed < 2) return null
+  parts.push(text.slice(copied))
+  return { text: parts.join(''), changed }
 }
 
 // ---- spaced letters ----------------------------------------------------------------------------
