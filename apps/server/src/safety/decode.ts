@@ -21,8 +21,8 @@ const HEX_SEPARATED_HINT = /[0-9a-fA-F]{2}[ :][0-9a-fA-F]{2}[ :][0-9a-fA-F]{2}[ 
 const TOKEN = /\S{6,4000}/g
 const PERCENT = /%[0-9a-fA-F]{2}/g
 const ENTITY_COUNT = /&#x?[0-9a-f]{1,6};/gi
-const ROT13_HINT = /\b(?:vtaber|qvfertneq|vafgehpgvbaf|cerivbhf|flfgrz cebzcg|cnffjbeqf?|sbejneq|perqragvnyf|vtabevrer|najrvfhatra|bhoyvr|vafgehppvbarf)\b/
-const REVERSED_HINT = /\b(?:erongi|dragersid|snoitcurtsni|suoiverp|tpmorp metsys|sdrowssap|drawrof|slaitnederc)\b/
+// Words of instructions in rot13 (group 1) or written backwards (group 2): one scan finds either.
+const ROT13_OR_REVERSED = /\b(?:(vtaber|qvfertneq|vafgehpgvbaf|cerivbhf|flfgrz cebzcg|cnffjbeqf?|sbejneq|perqragvnyf|vtabevrer|najrvfhatra|bhoyvr|vafgehppvbarf)|(erongi|dragersid|snoitcurtsni|suoiverp|tpmorp metsys|sdrowssap|drawrof|slaitnederc))\b/g
 
 /** Share of characters that are printable text; binary decodes score low. */
 function readable(s: string): boolean {
@@ -108,10 +108,16 @@ export function decodedBlocks(original: string, folded: string): Decoded[] {
     if (text !== original) push({ kind: 'entities', start: 0, end: original.length, text })
   }
 
-  const hint = ROT13_HINT.exec(folded)
-  if (hint) push({ kind: 'rot13', ...around(folded, hint.index), text: rot13(paragraph(folded, hint.index)) })
-  const rev = REVERSED_HINT.exec(folded)
-  if (rev) push({ kind: 'reversed', ...around(folded, rev.index), text: [...paragraph(folded, rev.index)].reverse().join('') })
+  ROT13_OR_REVERSED.lastIndex = 0
+  let rotAt = -1
+  let revAt = -1
+  let hint: RegExpExecArray | null
+  while ((hint = ROT13_OR_REVERSED.exec(folded)) && (rotAt < 0 || revAt < 0)) {
+    if (hint[1] !== undefined && rotAt < 0) rotAt = hint.index
+    if (hint[2] !== undefined && revAt < 0) revAt = hint.index
+  }
+  if (rotAt >= 0) push({ kind: 'rot13', ...around(folded, rotAt), text: rot13(paragraph(folded, rotAt)) })
+  if (revAt >= 0) push({ kind: 'reversed', ...around(folded, revAt), text: [...paragraph(folded, revAt)].reverse().join('') })
   return out
 }
 
