@@ -825,6 +825,7 @@ export const SIGNAL_RULES = {
   'link.script_url': { category: 'link_mismatch', weight: 0.5, about: 'a javascript: or data: link' },
   'sender.dmarc_fail': { category: 'sender_spoofing', weight: 0.4, about: "DMARC failed: the From domain's owner did not send this" },
   'sender.own_domain_unauthenticated': { category: 'sender_spoofing', weight: 0.5, about: "From is the tenant's own domain but SPF/DKIM do not back it" },
+  'sender.from_is_recipient': { category: 'sender_spoofing', weight: 0.35, about: 'From is the recipient\'s own address, not backed by SPF/DKIM (a trick of extortion and phishing mail)' },
   'sender.lookalike_tenant': { category: 'sender_spoofing', weight: 0.55, about: "From domain resembles the tenant's own domain" },
   'sender.homoglyph_domain': { category: 'sender_spoofing', weight: 0.75, strong: true, about: "From domain spells a brand's or the tenant's domain with lookalike characters" },
   'sender.lookalike_brand': { category: 'sender_spoofing', weight: 0.6, about: "From domain resembles a well-known brand's domain" },

@@ -74,6 +74,11 @@ export function checkSender(input: ScoreInput, auth: AuthSummary, bulk: boolean)
   if (auth.dmarc === 'fail') out.push({ rule: 'sender.dmarc_fail', excerpt: clip(`dmarc=fail for ${fromDomain ?? '?'}; ${fromText}`) })
   if (!fromDomain || !from) return out
 
+  const recipient = input.context.recipient?.toLowerCase() ?? null
+  if (recipient && from.address.toLowerCase() === recipient && input.auth && auth.aligned !== true) {
+    out.push({ rule: 'sender.from_is_recipient', excerpt: clip(`${fromText} is the recipient; spf=${auth.spf}, dkim=${auth.dkim}`) })
+  }
+
   const ownDomain = tenant.some((d) => relaxedAligned(d, fromDomain))
   if (ownDomain && input.auth && auth.aligned === false && auth.dmarc !== 'fail') {
     const bad = ['fail', 'softfail'].includes(auth.spf ?? '') || auth.dkim === 'fail' || (auth.spf !== 'pass' && auth.dkim !== 'pass')

@@ -124,6 +124,14 @@ describe('auth, bulk and automatic mail', () => {
     expect(score({ from: { address: 'a@news.example.org', name: null }, auth: { spf: 'pass', dkim: 'pass', dmarc: 'none', dkimDomains: ['example.org'] } }).auth.aligned).toBe(true)
   })
 
+  it('notes mail that claims to come from the recipient itself without authentication', () => {
+    const v = score({ from: { address: 'agent@acme.com', name: null }, auth: { spf: 'softfail', dkim: 'none', dmarc: 'none', dkimDomains: [] } })
+    expect(v.signals.map((s) => s.rule)).toEqual(expect.arrayContaining(['sender.from_is_recipient', 'sender.own_domain_unauthenticated']))
+    expect(v.risk).toBe('medium')
+    const signed = score({ from: { address: 'agent@acme.com', name: null }, auth: { spf: 'pass', dkim: 'pass', dmarc: 'pass', dkimDomains: ['acme.com'] } })
+    expect(signed.signals).toEqual([])
+  })
+
   it('marks list mail bulk and automatic replies and bounces autoReply, without raising the risk', () => {
     const list = score({ headers: [{ name: 'List-Unsubscribe', value: '<https://x.test/u>' }, { name: 'Precedence', value: 'bulk' }] })
     expect(list).toMatchObject({ bulk: true, autoReply: false, risk: 'low' })
