@@ -290,7 +290,8 @@ export function unleet(text: string): { text: string; changed: string[] } | null
     while (start > 0 && isLeetTokenChar(text.charCodeAt(start - 1))) start--
     while (end < text.length && isLeetTokenChar(text.charCodeAt(end))) end++
     LEET_HINT.lastIndex = end
-    if (start < copied || end - start < 3) continue
+    // Words are short: a long run of letters and digits is an identifier or an encoded token.
+    if (start < copied || end - start < 3 || end - start > 30) continue
     const tok = text.slice(start, end)
     let letters = 0
     for (let k = 0; k < tok.length && letters < 2; k++) if (tok.charCodeAt(k) >= 0x61) letters++
@@ -316,26 +317,38 @@ const SCRAMBLED = new Map(SCRAMBLE_WORDS.map((w) => [signature(w), w]))
 /** First letter, last letter and length of each target, as one number: a cheap test before sorting. */
 const endsKey = (first: number, last: number, length: number) => (first << 16) | (last << 8) | length
 const ENDS = new Set(SCRAMBLE_WORDS.map((w) => endsKey(w.charCodeAt(0), w.charCodeAt(w.length - 1), w.length)))
-const WORDS = /\b[a-z]{5,12}\b/g
+const isLower = (c: number) => c >= 0x61 && c <= 0x7a
+const isWordChar = (c: number) => isLower(c) || (c >= 0x30 && c <= 0x39) || c === 0x5f || (c >= 0x41 && c <= 0x5a)
 
 /**
  * The folded text with shuffled words put back in order (same length), when at least two were
- * shuffled; null otherwise. Linear: a word is sorted only when its ends and length fit a target.
+ * shuffled; null otherwise. One pass over the characters, no allocation for ordinary words: a word
+ * is sorted only when its first and last letters and its length fit a target.
  */
 export function unscramble(text: string): { text: string; changed: number } | null {
   const parts: string[] = []
   let copied = 0
   let changed = 0
-  WORDS.lastIndex = 0
-  let m: RegExpExecArray | null
-  while ((m = WORDS.exec(text))) {
-    const w = m[0]
-    if (!ENDS.has(endsKey(w.charCodeAt(0), w.charCodeAt(w.length - 1), w.length))) continue
-    const target = SCRAMBLED.get(signature(w))
-    if (!target || target === w) continue
-    changed++
-    parts.push(text.slice(copied, m.index), target)
-    copied = m.index + w.length
+  const n = text.length
+  let i = 0
+  while (i < n) {
+    if (!isLower(text.charCodeAt(i)) || (i > 0 && isWordChar(text.charCodeAt(i - 1)))) {
+      i++
+      continue
+    }
+    let j = i + 1
+    while (j < n && isLower(text.charCodeAt(j))) j++
+    const len = j - i
+    if (len >= 5 && len <= 12 && (j === n || !isWordChar(text.charCodeAt(j))) && ENDS.has(endsKey(text.charCodeAt(i), text.charCodeAt(j - 1), len))) {
+      const w = text.slice(i, j)
+      const target = SCRAMBLED.get(signature(w))
+      if (target && target !== w) {
+        changed++
+        parts.push(text.slice(copied, i), target)
+        copied = j
+      }
+    }
+    i = j
   }
   if (changed < 2) return null
   parts.push(text.slice(copied))
