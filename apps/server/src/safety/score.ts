@@ -13,6 +13,9 @@ import {
   HIGH_AT,
   MEDIUM_AT,
   MENTION_WEIGHT,
+  QUALIFIED_AFTER,
+  QUALIFIED_OWNER,
+  QUALIFIED_WEIGHT,
   NEGATION,
   NEGATION_AFTER,
   IMPERATIVE_BEFORE,
@@ -196,6 +199,8 @@ interface Hit {
   start: number
   end: number
   mention: boolean
+  /** An override that names its owner or topic: counts QUALIFIED_WEIGHT, not strong. */
+  qualified?: boolean
 }
 
 const QUOTE_BEFORE = /(?:^|[\s(:])["`']|["`]\s{0,2}$/
@@ -276,7 +281,8 @@ function matchRules(text: string, rules: Candidate[], stats: Stats, opts: MatchO
           const before = text.slice(Math.max(0, start - 60), start)
           if (NEGATION.test(before) || REPORTED.test(before) || NEGATION_AFTER.test(text.slice(end, end + 40))) continue
         }
-        hits.push({ rule, start, end, mention: opts.mentions && !!rule.mentionable && isMention(text, start, end) })
+        const qualified = !!rule.qualifiable && (QUALIFIED_OWNER.test(text.slice(start, end)) || QUALIFIED_AFTER.test(text.slice(end, end + 40)))
+        hits.push({ rule, start, end, mention: opts.mentions && !!rule.mentionable && isMention(text, start, end), qualified })
         count++
       }
     }
@@ -311,8 +317,9 @@ class Collector {
   }
 
   text(hit: Hit, location: SignalLocation, excerpt: string): void {
-    const weight = hit.mention ? Math.min(MENTION_WEIGHT, hit.rule.weight) : hit.rule.weight
-    this.add(hit.mention ? `${hit.rule.id}.mention` : hit.rule.id, hit.rule.category, weight, !hit.mention && (hit.rule.strong ?? false), location, excerpt)
+    if (hit.mention) this.add(`${hit.rule.id}.mention`, hit.rule.category, Math.min(MENTION_WEIGHT, hit.rule.weight), false, location, excerpt)
+    else if (hit.qualified) this.add(`${hit.rule.id}.qualified`, hit.rule.category, Math.min(QUALIFIED_WEIGHT, hit.rule.weight), false, location, excerpt)
+    else this.add(hit.rule.id, hit.rule.category, hit.rule.weight, hit.rule.strong ?? false, location, excerpt)
   }
 
   score(): { injectionScore: number; strong: boolean } {
