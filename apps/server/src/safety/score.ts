@@ -306,7 +306,8 @@ class Collector {
     const prev = this.weights.get(rule)
     if (!prev || weight > prev.weight) this.weights.set(rule, { category, weight, strong: strong || (prev?.strong ?? false) })
     const key = `${rule}\u0000${location}`
-    if (this.keys.has(key) || this.signals.length >= MAX_SIGNALS) return
+    // One signal per rule and location (bounded by the rules); the list is cut after sorting.
+    if (this.keys.has(key)) return
     this.keys.add(key)
     this.signals.push({ category, location, excerpt: clip(excerpt), rule, weight })
   }
@@ -489,7 +490,8 @@ export function analyze(input: ScoreInput): { verdict: Verdict; stats: Stats } {
 
   const { injectionScore, strong } = out.score()
   const risk: Risk = strong || injectionScore >= HIGH_AT ? 'high' : injectionScore >= MEDIUM_AT ? 'medium' : 'low'
-  const signals = [...out.signals].sort((a, b) => b.weight - a.weight || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0))
+  // Strongest first, so a cut list keeps what decided the risk.
+  const signals = [...out.signals].sort((a, b) => b.weight - a.weight || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0)).slice(0, MAX_SIGNALS)
   return { verdict: { risk, injectionScore, signals, auth, autoReply, bulk, quarantined: false }, stats }
 }
 
