@@ -2,7 +2,7 @@
 // the receiving tenant) to a verdict. Deterministic (no clock, no randomness, no I/O), bounded
 // (each field capped, every pattern linear) and explainable (each signal names its rule and shows
 // the text that fired). How it scores, and how to add a rule: README.md in this folder.
-import type { AuthResults } from '../mail/authentication.js'
+import type { AuthResults } from '../mail/sender-auth.js'
 import type { ParsedMessage } from '../messages/parser.js'
 import { decodedBlocks } from './decode.js'
 import { analyzeHtml, spanAt, type HtmlAnalysis } from './html.js'
