@@ -118,8 +118,9 @@ async function compileChild(root: string): Promise<string> {
   mkdirSync(dirname(out), { recursive: true })
   symlinkSync(join(SERVER_DIR, 'migrations'), join(root, 'apps/server/migrations'))
   symlinkSync(join(SERVER_DIR, 'node_modules'), join(root, 'apps/server/node_modules'))
-  copyFileSync(join(SERVER_DIR, 'src/messages/parse-worker.mjs'), join(dirname(out), 'parse-worker.mjs'))
   await build({ entryPoints: [CHILD], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', external, logLevel: 'warning' })
+  // The parse threads' code beside it, as scripts/build.mjs lays it out for `pnpm start`.
+  await build({ entryPoints: [join(SERVER_DIR, 'src/messages/parse-worker.ts')], outfile: join(dirname(out), 'parse-worker.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node20', external, logLevel: 'warning' })
   return out
 }
 

@@ -2,10 +2,11 @@
 // dist/bin/mailroom.mjs, for plain `node`: the running process then carries no TypeScript loader
 // (tsx costs about 70 MB of memory). npm dependencies stay external, resolved from node_modules.
 // dist/bin/ sits two levels below apps/server like src/<domain>/, so the paths the code derives
-// from import.meta.url (../../migrations, ./parse-worker.mjs) resolve the same as from src.
+// from import.meta.url (../../migrations, ./parse-worker.mjs) resolve the same as from src. The parse
+// worker (src/messages/parse-worker.ts) is bundled beside it, as its own file.
 // `node scripts/build.mjs dist/<name>` builds into another folder at that depth (tests build their
 // own copy, so that a concurrent `pnpm start` rebuilding dist/bin cannot swap it under them).
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -19,7 +20,17 @@ const external = Object.keys(dependencies)
   .flatMap((d) => [d, `${d}/*`])
 
 mkdirSync(outdir, { recursive: true })
-copyFileSync(`${root}src/messages/parse-worker.mjs`, `${outdir}/parse-worker.mjs`)
+// The parse threads' code, bundled on its own (it runs in worker threads, beside the server bundle).
+await build({
+  entryPoints: [`${root}src/messages/parse-worker.ts`],
+  outfile: `${outdir}/parse-worker.mjs`,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external,
+  logLevel: 'warning',
+})
 await build({
   entryPoints: [`${root}src/cli.ts`],
   outfile: `${outdir}/mailroom.mjs`,

@@ -170,6 +170,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     database: stores.runtime,
     crypto,
     clock,
+    platformDomain: config.domain,
     parser,
     log: logger,
     resolver: config.inboundAuth ? (opts.resolver ?? systemResolver) : null,

@@ -2,6 +2,7 @@
 export * from './errors.js'
 export * from './common.js'
 export * from './tenancy.js'
+export * from './safety.js'
 export * from './messages.js'
 export * from './sending.js'
 export * from './admin.js'

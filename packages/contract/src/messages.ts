@@ -1,6 +1,7 @@
 // Messages, threads, waiting and events.
 import { z } from 'zod'
 import { Timestamp, listOf, publicId } from './common.js'
+import { Risk, Security } from './safety.js'
 
 export const EmailAddress = z
   .object({ address: z.string(), name: z.string().nullable() })
@@ -43,6 +44,7 @@ const MessageBase = z.object({
   attachments: z.array(AttachmentInfo),
   size: z.number().int().describe('Size of the raw message in bytes.'),
   parseStatus: ParseStatus.describe('`pending` until parsed; `failed` when the raw message could not be parsed (it is kept).'),
+  security: Security.nullable().describe('The risk verdict of received mail (null for sent mail, and for mail not yet parsed).'),
   receivedAt: Timestamp,
 })
 
@@ -83,6 +85,8 @@ export const MessageListQuery = z.object({
   threadId: publicId('thread').optional(),
   direction: MessageDirection.optional(),
   includeHidden: bool.optional().describe('Include mail from senders blocked with blockMode `hide`.'),
+  quarantined: bool.optional().describe('true: only quarantined mail (tenant keys only; an agent never sees it).'),
+  maxRisk: Risk.optional().describe('Only mail at this risk or below (`low`: only low-risk mail).'),
 })
 export type MessageListQuery = z.input<typeof MessageListQuery>
 
@@ -115,6 +119,7 @@ export const WaitQuery = z.object({
   subject: z.string().max(500).optional(),
   subjectMatch: MatchMode.default('contains'),
   hasAttachments: bool.optional(),
+  maxRisk: Risk.optional().describe('Only mail at this risk or below; quarantined mail never matches.'),
 })
 export type WaitQuery = z.input<typeof WaitQuery>
 
@@ -136,6 +141,8 @@ export const EventType = z.enum([
   'message.bounced',
   'message.suppressed',
   'message.held',
+  'message.quarantined',
+  'message.released',
   'sending.paused',
   'sending.resumed',
   'webhook.disabled',

@@ -1,6 +1,7 @@
 // Tenants, API keys, inboxes and the caller's identity.
 import { z } from 'zod'
 import { Metadata, Timestamp, listOf, publicId } from './common.js'
+import { EffectivePolicies, Policies } from './safety.js'
 
 export const TenantStatus = z.enum(['active', 'suspended'])
 export type TenantStatus = z.infer<typeof TenantStatus>
@@ -35,6 +36,9 @@ export const Tenant = z
     name: z.string(),
     status: TenantStatus,
     limits: TenantLimits,
+    policies: Policies.describe('The policies the tenant set for itself.'),
+    parentPolicies: Policies.describe('The policies its ancestors (or the operator) set on it; the tenant cannot change them.'),
+    effectivePolicies: EffectivePolicies.optional().describe('The policies in force (the strictest of its own and its ancestors\'). On a single tenant, not in lists.'),
     metadata: Metadata,
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -45,7 +49,7 @@ export type Tenant = z.infer<typeof Tenant>
 const TenantName = z.string().trim().min(1).max(200)
 
 export const CreateTenantRequest = z
-  .object({ name: TenantName, limits: TenantLimits.optional(), metadata: Metadata.optional() })
+  .object({ name: TenantName, limits: TenantLimits.optional(), policies: Policies.optional().describe('Policies imposed on the new tenant (its `parentPolicies`).'), metadata: Metadata.optional() })
   .strict()
   .meta({ id: 'CreateTenantRequest' })
 export type CreateTenantRequest = z.infer<typeof CreateTenantRequest>
@@ -60,6 +64,9 @@ export const UpdateTenantRequest = z
     name: TenantName.optional(),
     status: TenantStatus.optional(),
     limits: TenantLimits.optional(),
+    policies: Policies.optional().describe(
+      "Set by the tenant itself: replaces its own policies. Set by an ancestor (or the operator): replaces the policies it imposes on this tenant (`parentPolicies`), which the tenant cannot undo. The strictest of all along the chain applies.",
+    ),
     metadata: Metadata.optional(),
   })
   .strict()
@@ -116,6 +123,8 @@ export const Inbox = z
     address: z.string(),
     displayName: z.string().nullable(),
     metadata: Metadata,
+    policies: Policies.describe("The inbox's own policies (its tenant's may be stricter: see effectivePolicies)."),
+    effectivePolicies: EffectivePolicies.optional().describe('The policies in force for this inbox. On a single inbox, not in lists.'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -137,6 +146,7 @@ export const CreateInboxRequest = z
     displayName: z.string().trim().max(200).optional(),
     metadata: Metadata.optional(),
     createKey: z.boolean().default(false).describe('Also mint an inbox key for the new inbox (shown once).'),
+    policies: Policies.optional(),
     domain: z
       .string()
       .trim()
@@ -158,6 +168,7 @@ export const UpdateInboxRequest = z
   .object({
     displayName: z.string().trim().max(200).nullable().optional(),
     metadata: Metadata.optional(),
+    policies: Policies.optional().describe("Replaces the inbox's own policies (a tenant key only)."),
   })
   .strict()
   .meta({ id: 'UpdateInboxRequest' })

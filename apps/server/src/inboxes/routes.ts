@@ -8,6 +8,7 @@ import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from 
 import { notFound } from '../errors.js'
 import { scopeOf } from '../http/caller.js'
 import { withTenant } from '../db/scope.js'
+import { effectivePolicies } from '../policies/service.js'
 import { createInbox, deleteInbox, getInbox, inboxToWire, listInboxes, updateInbox } from './service.js'
 import { actorOf, audit } from '../audit/service.js'
 import { requireVerifiedDomain } from '../domains/service.js'
@@ -75,9 +76,13 @@ export function registerInboxRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const id = pathId('inbox', c.req.valid('param').id, 'inbox')
-      const row = await withTenant(database, scopeOf(c.get('principal')), (tx) => getInbox(tx, id))
-      if (!row) throw notFound('inbox')
-      return reply(c, Inbox, inboxToWire(row), 200)
+      const scope = scopeOf(c.get('principal'))
+      const found = await withTenant(database, scope, async (tx) => {
+        const row = await getInbox(tx, id)
+        return row ? { row, effective: await effectivePolicies(tx, row.tenantId, row) } : null
+      })
+      if (!found) throw notFound('inbox')
+      return reply(c, Inbox, { ...inboxToWire(found.row), effectivePolicies: found.effective }, 200)
     },
   )
 
@@ -87,7 +92,7 @@ export function registerInboxRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/v1/inboxes/{id}',
       operationId: 'updateInbox',
       tags: ['inboxes'],
-      summary: "Change an inbox's display name or metadata.",
+      summary: "Change an inbox's display name, metadata or policies.",
       request: { params: InboxIdParam, ...body(UpdateInboxRequest) },
       responses: { 200: json(Inbox, 'The updated inbox.') },
     }),
@@ -97,11 +102,12 @@ export function registerInboxRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const scope = scopeOf(p)
       const row = await withTenant(database, scope, async (tx) => {
         const updated = await updateInbox(tx, id, c.req.valid('json'))
-        if (updated) await audit(tx, scope.tenantId, actorOf(p), 'inbox.updated', { type: 'inbox', id: toPublicId('inbox', id) }, { ...c.req.valid('json') })
-        return updated
+        if (!updated) return null
+        await audit(tx, scope.tenantId, actorOf(p), 'inbox.updated', { type: 'inbox', id: toPublicId('inbox', id) }, { ...c.req.valid('json') })
+        return { row: updated, effective: await effectivePolicies(tx, updated.tenantId, updated) }
       })
       if (!row) throw notFound('inbox')
-      return reply(c, Inbox, inboxToWire(row), 200)
+      return reply(c, Inbox, { ...inboxToWire(row.row), effectivePolicies: row.effective }, 200)
     },
   )
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { count, eq, sql } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
 import { effectiveLimits } from '../tenancy/service.js'
-import type { Inbox } from '@mailroom/contract'
+import type { Inbox, Policies } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { pgErrorCode } from '../db/client.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
@@ -20,6 +20,7 @@ export function inboxToWire(i: InboxRow): Inbox {
     address: i.address,
     displayName: i.displayName,
     metadata: (i.metadata ?? {}) as Inbox['metadata'],
+    policies: i.policies ?? {},
     createdAt: i.createdAt.toISOString(),
     updatedAt: i.updatedAt.toISOString(),
   }
@@ -31,6 +32,7 @@ export interface CreateInboxInput {
   name?: string | undefined
   displayName?: string | undefined
   metadata?: Record<string, unknown> | undefined
+  policies?: Policies | undefined
   createKey?: boolean | undefined
 }
 
@@ -40,7 +42,7 @@ async function insertInbox(tx: Tx, tenantId: string, address: string, input: Cre
   const id = newUuid()
   const [row] = await tx
     .insert(inboxes)
-    .values({ tenantId, id, address, displayName: input.displayName ?? null, metadata: input.metadata ?? {} })
+    .values({ tenantId, id, address, displayName: input.displayName ?? null, metadata: input.metadata ?? {}, policies: input.policies ?? {} })
     .returning()
   await tx.insert(addressRoutes).values({ address, tenantId, inboxId: id })
   return row!
@@ -85,7 +87,7 @@ export async function listInboxes(tx: Tx, limit: number, after: CursorPosition |
 export async function updateInbox(
   tx: Tx,
   id: string,
-  patch: { displayName?: string | null | undefined; metadata?: Record<string, unknown> | undefined },
+  patch: { displayName?: string | null | undefined; metadata?: Record<string, unknown> | undefined; policies?: Policies | undefined },
 ): Promise<InboxRow | null> {
   const [row] = await tx
     .update(inboxes)

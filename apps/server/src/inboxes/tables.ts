@@ -1,6 +1,6 @@
 // Inboxes (tenant-owned) and the global address -> inbox routing table.
 import { bigint, foreignKey, index, jsonb, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core'
-import type { InboxLimits } from '@mailroom/contract'
+import type { InboxLimits, Policies } from '@mailroom/contract'
 import { tenantIdColumn, timestamps } from '../db/columns.js'
 
 export const inboxes = pgTable(
@@ -12,6 +12,8 @@ export const inboxes = pgTable(
     displayName: text('display_name'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     limits: jsonb('limits').$type<InboxLimits>().notNull().default({}),
+    /** The inbox's own policies; its tenant chain's stricter ones bind it too. */
+    policies: jsonb('policies').$type<Policies>().notNull().default({}),
     /**
      * Arrival counter. Taken with a row lock as the last write of the transaction that makes a
      * message visible, so per inbox the order of `seq` is the order of commits: a reader that sees

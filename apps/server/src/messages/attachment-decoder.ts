@@ -17,7 +17,7 @@ export class AttachmentDecoder {
 
   /** A raw message parsed with its attachments' bytes, in the tenant's turn. */
   parse(tenantId: string, raw: Buffer): Promise<ParsedMessage> {
-    return this.queue.run(tenantId, () => this.parser.parse(raw))
+    return this.queue.run(tenantId, () => this.parser.parse(raw, { score: false }))
   }
 
   /** An attachment's bytes: as stored, or decoded from the raw and checked against its row. */

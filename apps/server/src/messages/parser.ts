@@ -1,9 +1,10 @@
 // Parsing off the accept path: mailparser runs in worker threads with a time limit, so one slow
 // or hostile message cannot hold up the rest (or the event loop).
 import { availableParallelism } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import type { StoredAddress } from './tables.js'
+import type { ContentScore } from '../safety/score.js'
+import { parseWorkerFile } from './worker-file.js'
 
 export interface ParsedAttachment {
   filename: string | null
@@ -31,11 +32,15 @@ export interface ParsedMessage {
   inReplyTo: string | null
   references: string[]
   attachments: ParsedAttachment[]
+  /** What the inbound-safety scorer read in the content (phase one, done in the parse thread). */
+  safety?: ContentScore
 }
 
 export interface ParseOptions {
   /** false: attachments come back without their bytes (size and checksum only). Default true. */
   content?: boolean
+  /** false: skip the safety scorer (re-parsing a stored message to decode its attachments). Default true. */
+  score?: boolean
 }
 
 export interface MailParser {
@@ -44,8 +49,6 @@ export interface MailParser {
   /** How many parses it runs at once (its threads); callers queue the rest themselves. */
   readonly threads?: number
 }
-
-const WORKER = fileURLToPath(new URL('./parse-worker.mjs', import.meta.url))
 
 export function createParser(opts: { threads?: number; timeoutMs?: number } = {}): MailParser {
   const threads = opts.threads ?? Math.max(1, Math.min(4, availableParallelism()))
@@ -56,16 +59,21 @@ export function createParser(opts: { threads?: number; timeoutMs?: number } = {}
   // No thread until mail arrives (an idle one holds about 14 MB); once started, a thread stays five
   // minutes after its last parse, because parsing is on the accept path and a cold start costs
   // the next sender about 0.4 s.
-  const pool = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 300_000, atomics: 'disabled' })
+  // The pool is made on the first parse: its worker file may have to be bundled first (worker-file.ts).
+  let pool: Promise<Piscina> | null = null
+  const poolOf = () =>
+    (pool ??= parseWorkerFile().then((filename) => new Piscina({ filename, minThreads: 0, maxThreads: threads, idleTimeout: 300_000, atomics: 'disabled' })))
   return {
     threads,
     async parse(raw, opts) {
+      const p = await poolOf()
       // A timer cleared when the parse ends. AbortSignal.timeout() would leave one running per
       // message for the whole timeout, each firing (and building a DOMException) long after its parse.
       const abort = new AbortController()
       const timer = setTimeout(() => abort.abort(), timeoutMs)
       try {
-        return (await pool.run(opts?.content === false ? { raw, content: false } : raw, { signal: abort.signal })) as ParsedMessage
+        const task = opts?.content === false || opts?.score === false ? { raw, content: opts.content !== false, score: opts.score !== false } : raw
+        return (await p.run(task, { signal: abort.signal })) as ParsedMessage
       } catch (err) {
         if (abort.signal.aborted) throw new Error(`parsing took longer than ${timeoutMs} ms`)
         throw err
@@ -74,7 +82,7 @@ export function createParser(opts: { threads?: number; timeoutMs?: number } = {}
       }
     },
     async close() {
-      await pool.destroy()
+      if (pool) await (await pool).destroy()
     },
   }
 }

@@ -5,12 +5,14 @@ import { z } from 'zod'
 import { Message, MessageList, MessageListQuery } from '@mailroom/contract'
 import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/context.js'
-import { cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
+import { conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/caller.js'
 import { fromPublicId } from '../lib/ids.js'
-import { AttachmentUnavailableError, attachmentsOf, deleteMessage, getAttachment, getMessage, getRaw, listMessages, messageToWire, summaryToWire } from './service.js'
+import { AttachmentUnavailableError, attachmentsOf, getAttachment, getMessage, getRaw, listMessages, messageToWire, summaryToWire } from './service.js'
 import { AttachmentParams, inInbox, InboxParam, MessageParams } from './params.js'
+import { deleteWithAudit, releaseMessage } from './quarantine.js'
+import { actorOf } from '../audit/service.js'
 
 export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   app.openapi(
@@ -25,6 +27,9 @@ export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const q = c.req.valid('query')
+      if (q.quarantined && c.get('principal').kind === 'inbox') {
+        throw new ServiceError('forbidden', 'quarantined mail is for a person to decide on: list it with a tenant key')
+      }
       let threadId: string | null | undefined
       if (q.threadId !== undefined) threadId = fromPublicId('thread', q.threadId)
       const page = await inInbox(deps, scopeOf(c.get('principal')), c.req.valid('param').id, async (tx, inboxId, cipher) => {
@@ -132,9 +137,34 @@ export function registerMessageRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       await inInbox(deps, scopeOf(c.get('principal')), p.id, async (tx, inboxId) => {
         const m = await getMessage(tx, inboxId, messageId)
         if (!m) throw notFound('message')
-        await deleteMessage(tx, m, deps.clock.now())
+        await deleteWithAudit(tx, m, actorOf(c.get('principal')), deps.clock.now())
       })
       return c.body(null, 204)
+    },
+  )
+  app.openapi(
+    defineRoute('tenant', {
+      method: 'post',
+      path: '/v1/inboxes/{id}/messages/{messageId}/release',
+      operationId: 'releaseMessage',
+      tags: ['messages'],
+      summary: 'Release a quarantined message to its agent (a person\'s decision: tenant keys only).',
+      description:
+        'The message then reaches the agent as if it had just arrived: it takes the inbox\'s next arrival position (a wait from an earlier cursor sees it, exactly once), ' +
+        'waiters are woken, the inbox\'s webhooks get `message.received` and the tenant\'s `message.released`. Recorded in the audit log. 409 when it is not quarantined.',
+      request: { params: MessageParams },
+      responses: { 200: json(Message, 'The released message.'), ...conflictError },
+    }),
+    async (c) => {
+      const p = c.req.valid('param')
+      const messageId = pathId('message', p.messageId, 'message')
+      const body = await inInbox(deps, scopeOf(c.get('principal')), p.id, async (tx, inboxId, cipher) => {
+        const m = await getMessage(tx, inboxId, messageId)
+        if (!m) throw notFound('message')
+        const released = await releaseMessage(tx, cipher, m, actorOf(c.get('principal')))
+        return messageToWire(released, (await attachmentsOf(tx, [m.id])).get(m.id) ?? [], cipher)
+      })
+      return reply(c, Message, body, 200)
     },
   )
 }

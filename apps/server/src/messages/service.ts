@@ -1,7 +1,8 @@
 // Reading mail: wire shapes (decrypting content with the tenant's key), lists with filters,
 // threads, raw bytes, attachments, deletion.
-import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm'
-import type { AttachmentInfo, Message, MessageSummary, Thread } from '@mailroom/contract'
+import { risksUpTo } from '../policies/service.js'
+import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL, or, isNull } from 'drizzle-orm'
+import { type AttachmentInfo, type Message, type MessageSummary, type Thread, type Security, type Risk } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
 import { rebindTenant } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
@@ -20,6 +21,7 @@ export const ctx = {
   html: (id: string) => `messages.html:${id}`,
   headers: (id: string) => `messages.headers:${id}`,
   preview: (id: string) => `messages.preview:${id}`,
+  security: (id: string) => `messages.security:${id}`,
   attachment: (id: string) => `attachments.content:${id}`,
   threadSubject: (id: string) => `threads.subject:${id}`,
   event: (seq: number) => `events.data:${seq}`,
@@ -66,9 +68,16 @@ export function summaryToWire(m: MessageRow, atts: AttachmentMeta[], cipher: Cip
     attachments: atts.map(attachmentToWire),
     size: m.size,
     parseStatus: m.parseStatus,
+    security: securityOf(m, cipher),
     receivedAt: m.receivedAt.toISOString(),
     preview: cipher.openNullable(ctx.preview(m.id), m.previewEnc),
   }
+}
+
+/** The message's risk verdict (sealed in its row), with the quarantine as it stands now. */
+export function securityOf(m: Pick<MessageRow, 'id' | 'securityEnc' | 'quarantined'>, cipher: Cipher): Security | null {
+  const json = cipher.openNullable(ctx.security(m.id), m.securityEnc)
+  return json ? { ...(JSON.parse(json) as Security), quarantined: m.quarantined } : null
 }
 
 export function messageToWire(m: MessageRow, atts: AttachmentMeta[], cipher: Cipher): Message {
@@ -124,6 +133,9 @@ export interface ListFilters {
   threadId?: string | null | undefined
   direction?: 'inbound' | 'outbound' | undefined
   includeHidden?: boolean | undefined
+  /** true: only quarantined mail; otherwise quarantined mail is left out. */
+  quarantined?: boolean | undefined
+  maxRisk?: Risk | undefined
 }
 
 /** Rows scanned at most per list request for the filters no index serves (to, subject). */
@@ -157,6 +169,9 @@ export async function listMessages(
   if (f.threadId !== undefined) where.push(f.threadId === null ? sql`false` : eq(messages.threadId, f.threadId))
   if (f.direction) where.push(eq(messages.direction, f.direction))
   if (!f.includeHidden) where.push(eq(messages.hidden, false))
+  where.push(eq(messages.quarantined, f.quarantined === true))
+  // Mail without a verdict (sent mail, mail that could not be parsed) passes a risk filter.
+  if (f.maxRisk) where.push(or(isNull(messages.risk), inArray(messages.risk, risksUpTo(f.maxRisk))))
   const to = f.to?.toLowerCase()
   const needle = f.subject?.toLowerCase()
 

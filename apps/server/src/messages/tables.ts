@@ -2,7 +2,7 @@
 // (`*_enc`) hold AES-256-GCM ciphertext under the tenant's data key; addresses, sizes and times
 // stay in clear for indexing.
 import { sql } from 'drizzle-orm'
-import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
+import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid, real } from 'drizzle-orm/pg-core'
 import { tenantIdColumn, bytea, ts } from '../db/columns.js'
 import { inboxes } from '../inboxes/tables.js'
 
@@ -79,6 +79,15 @@ export const messages = pgTable(
     /** Accepted from a sender blocked with blockMode `hide`: kept, but out of lists and waits. */
     hidden: boolean('hidden').notNull().default(false),
     auth: jsonb('auth').$type<{ spf: string; dkim: string; dmarc: string }>(),
+    /** The risk verdict (`low`, `medium`, `high`) of received mail; null for sent mail and unparsed mail. */
+    risk: text('risk', { enum: ['low', 'medium', 'high'] }),
+    injectionScore: real('injection_score'),
+    /** The whole verdict (its signals quote the message): sealed with the tenant's key. */
+    securityEnc: bytea('security_enc'),
+    /** Held back from the agent (inbox keys, waits, agent tools, inbox webhooks) until a person releases it. */
+    quarantined: boolean('quarantined').notNull().default(false),
+    quarantinedAt: ts('quarantined_at'),
+    releasedAt: ts('released_at'),
     receivedAt: ts('received_at').notNull().default(sql`now()`),
     updatedAt: ts('updated_at').notNull().default(sql`now()`),
   },
@@ -94,6 +103,8 @@ export const messages = pgTable(
     index('messages_inbox_from_idx').on(t.tenantId, t.inboxId, t.fromAddress, t.receivedAt, t.id),
     index('messages_thread_idx').on(t.tenantId, t.threadId, t.receivedAt),
     index('messages_raw_idx').on(t.tenantId, t.rawId),
+    // What waits for a person's decision: small, so a partial index.
+    index('messages_quarantined_idx').on(t.tenantId, t.inboxId, t.receivedAt, t.id).where(sql`quarantined`),
   ],
 )
 

@@ -10,6 +10,7 @@ import { rawRows } from '../db/client.js'
 import { withTenant, type TenantScope } from '../db/scope.js'
 import type { Cipher, TenantCrypto } from '../crypto/service.js'
 import type { Hub } from '../events/hub.js'
+import { risksUpTo } from '../policies/service.js'
 import type { Logger } from '../lib/log.js'
 import { ServiceError, notFound } from '../errors.js'
 import { messages, type MessageRow } from './tables.js'
@@ -61,14 +62,15 @@ function compile(field: string, value: string, mode: MatchMode): Test {
 
 export interface Matcher {
   needsSubject: boolean
-  test(m: { from: string | null; to: string[]; subject: string | null; hasAttachments: boolean }): boolean
+  test(m: { from: string | null; to: string[]; subject: string | null; hasAttachments: boolean; risk?: string | null }): boolean
 }
 
-export function compileMatcher(q: Pick<WaitQuery, 'from' | 'fromMatch' | 'to' | 'toMatch' | 'subject' | 'subjectMatch' | 'hasAttachments'>): Matcher {
+export function compileMatcher(q: Pick<WaitQuery, 'from' | 'fromMatch' | 'to' | 'toMatch' | 'subject' | 'subjectMatch' | 'hasAttachments' | 'maxRisk'>): Matcher {
   const from = q.from !== undefined ? compile('from', q.from, q.fromMatch ?? 'exact') : null
   const to = q.to !== undefined ? compile('to', q.to, q.toMatch ?? 'exact') : null
   const subject = q.subject !== undefined ? compile('subject', q.subject, q.subjectMatch ?? 'contains') : null
   const hasAttachments = q.hasAttachments as boolean | undefined
+  const risks = q.maxRisk ? new Set<string>(risksUpTo(q.maxRisk)) : null
   return {
     needsSubject: subject !== null,
     test(m) {
@@ -76,6 +78,8 @@ export function compileMatcher(q: Pick<WaitQuery, 'from' | 'fromMatch' | 'to' | 
       if (to && !m.to.some((a) => to(a))) return false
       if (subject && !(m.subject !== null && subject(m.subject))) return false
       if (hasAttachments !== undefined && m.hasAttachments !== hasAttachments) return false
+      // Mail without a verdict (sent mail, mail that could not be parsed) passes a risk filter.
+      if (risks && m.risk != null && !risks.has(m.risk)) return false
       return true
     },
   }
@@ -129,6 +133,8 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
           // Rows below notBefore are skipped by the query but still advance the cursor.
           gte(messages.receivedAt, new Date(cursor.notBefore)),
           eq(messages.hidden, false),
+          // Quarantined mail has no seq until it is released; said again, so no change can let it through.
+          eq(messages.quarantined, false),
         ),
       )
       .orderBy(asc(messages.seq))
@@ -136,7 +142,7 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
     const cipher = rows.length > 0 ? await deps.crypto.cipher(tx, scope.tenantId) : null
     for (const row of rows) {
       const subject = matcher.needsSubject && cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null
-      if (matcher.test({ from: row.fromAddress, to: row.toAddresses, subject, hasAttachments: row.hasAttachments })) {
+      if (matcher.test({ from: row.fromAddress, to: row.toAddresses, subject, hasAttachments: row.hasAttachments, risk: row.risk })) {
         // What the 200 shows, read in this same transaction (no second one to build it).
         const atts = await attachmentsOf(tx, [row.id])
         const match: WaitMatch = { row, atts: atts.get(row.id) ?? [], cipher: cipher! }

@@ -837,6 +837,7 @@ export interface SignalRule {
 
 /** Structural signals: hidden text, disguised phrases, links, senders. score.ts and its helpers emit them by id. */
 export const SIGNAL_RULES = {
+  'limit.time': { category: 'obfuscation', weight: 0.4, about: 'scoring stopped at its time limit: a message this costly to read is suspect in itself, and part of it went unread' },
   'hidden.instructions': { category: 'hidden_content', weight: 0.75, strong: true, about: 'a rule above fired on text a reader does not see (CSS-hidden, same colour as the background, comment, attribute)' },
   'hidden.unicode_tags': { category: 'hidden_content', weight: 0.8, strong: true, about: 'Unicode tag characters (U+E0000 block): invisible ASCII a model still reads' },
   'hidden.zero_width': { category: 'hidden_content', weight: 0.3, about: 'zero-width characters inside Latin words' },

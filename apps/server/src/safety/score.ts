@@ -298,11 +298,14 @@ function runAll(text: string, stats: Stats, opts: MatchOptions): Hit[] {
 
 class Collector {
   signals: Signal[] = []
+  /** Every add, in order (a later phase replays them). */
+  fired: Fired[] = []
   private keys = new Set<string>()
   /** Per rule: the largest weight it fired with, and whether it is strong. */
   weights = new Map<string, { category: SignalCategory; weight: number; strong: boolean }>()
 
   add(rule: string, category: SignalCategory, weight: number, strong: boolean, location: SignalLocation, excerpt: string): void {
+    this.fired.push({ rule, category, weight, strong, location, excerpt })
     const prev = this.weights.get(rule)
     if (!prev || weight > prev.weight) this.weights.set(rule, { category, weight, strong: strong || (prev?.strong ?? false) })
     const key = `${rule}\u0000${location}`
@@ -460,39 +463,109 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
 
 // ---- entry points ---------------------------------------------------------------------------------
 
-/** The verdict and how much work it took (the test bounds the work on hostile input). */
-export function analyze(input: ScoreInput): { verdict: Verdict; stats: Stats } {
+/** A rule as it fired, before the verdict is made of all of them (what the Collector keeps). */
+export interface Fired {
+  rule: string
+  category: SignalCategory
+  weight: number
+  strong: boolean
+  location: SignalLocation
+  excerpt: string
+}
+
+/**
+ * What the content says, before the sender is known to be authentic: every rule that fired on the
+ * subject, the bodies, the attachment names and the free headers, the links found, and whether it
+ * is bulk or an auto-reply. Plain data (it crosses from the parse worker to the main thread).
+ */
+export interface ContentScore {
+  fired: Fired[]
+  links: { html: HtmlAnalysis['links']; text: ReturnType<typeof urlsIn> }
+  bulk: boolean
+  autoReply: boolean
+  /** Scoring stopped at its time budget (its remaining fields were not read). */
+  truncated: boolean
+  stats: Stats
+}
+
+/** The content's part of the input (no authentication results, no tenant: a worker can score it). */
+export type ContentInput = Omit<ScoreInput, 'auth' | 'context'>
+
+/**
+ * Phase one, in the parse worker: every rule that reads the content. `deadline` (a
+ * performance.now() value) stops it between fields, so one message cannot hold a parse thread:
+ * what was read still counts, and a verdict cut short says so.
+ */
+export function scoreContent(input: ContentInput, opts: { deadline?: number } = {}): ContentScore {
   const stats: Stats = { examinedChars: 0, ruleRuns: 0, triggerHits: 0, htmlTags: 0, decodedBlocks: 0 }
   const out = new Collector()
-  const bulk = isBulk(input)
-  const autoReply = isAutoReply(input)
-  const auth = authSummary(input)
-
+  const full = input as ScoreInput
+  const bulk = isBulk(full)
+  const autoReply = isAutoReply(full)
+  const late = () => opts.deadline !== undefined && performance.now() > opts.deadline
+  let truncated = false
   const text = cap(input.text)
-  examine({ location: 'subject', original: cap(input.subject, MAX_SUBJECT_CHARS) }, out, stats)
-  examine({ location: 'text', original: text }, out, stats)
   let html: HtmlAnalysis | null = null
-  if (input.html) {
-    html = analyzeHtml(input.html)
-    stats.htmlTags += html.tags
-    examine({ location: 'html', original: html.visible, tagBreaks: html.tagBreaks }, out, stats)
-    examine({ location: 'hidden_html', original: html.hidden, html, hidden: true }, out, stats)
+  const steps: (() => void)[] = [
+    () => examine({ location: 'subject', original: cap(input.subject, MAX_SUBJECT_CHARS) }, out, stats),
+    () => examine({ location: 'text', original: text }, out, stats),
+    () => {
+      if (!input.html) return
+      html = analyzeHtml(input.html)
+      stats.htmlTags += html.tags
+      examine({ location: 'html', original: html.visible, tagBreaks: html.tagBreaks }, out, stats)
+    },
+    () => {
+      if (html) examine({ location: 'hidden_html', original: html.hidden, html, hidden: true }, out, stats)
+    },
+    // In a file name, `_`, `-`, `+` and `.` separate words ("send_me_your_keys.txt"); same length, so excerpts still line up.
+    () => {
+      for (const a of input.attachments.slice(0, 50)) {
+        const name = cap(a.filename, 1024)
+        examine({ location: 'attachment_name', original: name.replace(/[_+.-]/g, ' '), display: name }, out, stats)
+      }
+    },
+    () => examine({ location: 'headers', original: headerText(full) }, out, stats),
+  ]
+  for (const step of steps) {
+    if (late()) {
+      truncated = true
+      break
+    }
+    step()
   }
-  // In a file name, `_`, `-`, `+` and `.` separate words ("send_me_your_keys.txt"); same length, so excerpts still line up.
-  for (const a of input.attachments.slice(0, 50)) {
-    const name = cap(a.filename, 1024)
-    examine({ location: 'attachment_name', original: name.replace(/[_+.-]/g, ' '), display: name }, out, stats)
+  return {
+    fired: out.fired,
+    links: { html: (html as HtmlAnalysis | null)?.links ?? [], text: urlsIn(text) },
+    bulk,
+    autoReply,
+    truncated,
+    stats,
   }
-  examine({ location: 'headers', original: headerText(input) }, out, stats)
+}
 
-  for (const f of checkLinks(html?.links ?? [], urlsIn(text), input.context.tenantDomains)) out.signal(f.rule, f.location, f.excerpt)
-  for (const f of checkSender(input, auth, bulk)) out.signal(f.rule, 'headers', f.excerpt)
-
+/**
+ * Phase two, once SPF/DKIM/DMARC are known, for one receiving tenant: the link and sender checks
+ * (they compare with the tenant's own domains), then the verdict of everything that fired.
+ */
+export function finishVerdict(content: ContentScore, input: ScoreInput): Verdict {
+  const out = new Collector()
+  for (const f of content.fired) out.add(f.rule, f.category, f.weight, f.strong, f.location, f.excerpt)
+  if (content.truncated) out.signal('limit.time', 'text', 'scoring stopped at its time limit: part of this message was not read')
+  const auth = authSummary(input)
+  for (const f of checkLinks(content.links.html, content.links.text, input.context.tenantDomains)) out.signal(f.rule, f.location, f.excerpt)
+  for (const f of checkSender(input, auth, content.bulk)) out.signal(f.rule, 'headers', f.excerpt)
   const { injectionScore, strong } = out.score()
   const risk: Risk = strong || injectionScore >= HIGH_AT ? 'high' : injectionScore >= MEDIUM_AT ? 'medium' : 'low'
   // Strongest first, so a cut list keeps what decided the risk.
   const signals = [...out.signals].sort((a, b) => b.weight - a.weight || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0)).slice(0, MAX_SIGNALS)
-  return { verdict: { risk, injectionScore, signals, auth, autoReply, bulk, quarantined: false }, stats }
+  return { risk, injectionScore, signals, auth, autoReply: content.autoReply, bulk: content.bulk, quarantined: false }
+}
+
+/** The verdict and how much work it took (the test bounds the work on hostile input). */
+export function analyze(input: ScoreInput): { verdict: Verdict; stats: Stats } {
+  const content = scoreContent(input)
+  return { verdict: finishVerdict(content, input), stats: content.stats }
 }
 
 /**

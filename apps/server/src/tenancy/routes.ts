@@ -29,6 +29,7 @@ import {
 } from './service.js'
 import { getInbox, inboxToWire } from '../inboxes/service.js'
 import { limitDefaults } from '../limits/api-rate.js'
+import { effectivePolicies } from '../policies/service.js'
 import { actorOf, audit } from '../audit/service.js'
 
 const IdParam = z.object({ id: z.string().describe('Tenant id (`tnt_...`).') })
@@ -60,7 +61,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const { tenantId } = scopeOf(p)
       const result = await withTenant(database, { tenantId }, async (tx) => {
         await assertWithinParent(tx, tenantId, input.limits, limitDefaults(deps.config), { path: 'body.limits' })
-        const created = await createTenantWithKey(tx, crypto, { parentId: tenantId, name: input.name, limits: input.limits, metadata: input.metadata })
+        const created = await createTenantWithKey(tx, crypto, { parentId: tenantId, name: input.name, limits: input.limits, policies: input.policies, metadata: input.metadata })
         await audit(tx, created.tenant.id, actorOf(p), 'tenant.created', { type: 'tenant', id: toPublicId('tenant', created.tenant.id) }, { name: input.name, limits: input.limits ?? {} })
         return created
       })
@@ -99,9 +100,14 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     async (c) => {
       const id = fromPublicId('tenant', c.req.valid('param').id)
       const { tenantId } = scopeOf(c.get('principal'))
-      const row = id ? await withTenant(database, { tenantId }, (tx) => getTenant(tx, id)) : null
-      if (!row) throw notFound('tenant')
-      return reply(c, Tenant, tenantToWire(row), 200)
+      const found = id
+        ? await withTenant(database, { tenantId }, async (tx) => {
+            const row = await getTenant(tx, id)
+            return row ? { row, effective: await effectivePolicies(tx, row.id) } : null
+          })
+        : null
+      if (!found) throw notFound('tenant')
+      return reply(c, Tenant, { ...tenantToWire(found.row), effectivePolicies: found.effective }, 200)
     },
   )
 
@@ -129,14 +135,17 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         if (patch.limits && existing.parentId) {
           await assertWithinParent(tx, existing.parentId, patch.limits, limitDefaults(deps.config), { path: 'body.limits' })
         }
-        const updated = await updateTenant(tx, existing.id, patch)
+        // A tenant's own policies, or (set by an ancestor or the operator) the ones imposed on it.
+        const { policies, ...rest } = patch
+        const self = p.kind !== 'operator' && p.keyTenantId === existing.id
+        const updated = await updateTenant(tx, existing.id, { ...rest, ...(policies ? (self ? { policies } : { parentPolicies: policies }) : {}) })
         const action =
           patch.status && patch.status !== existing.status ? (patch.status === 'suspended' ? 'tenant.suspended' : 'tenant.resumed') : 'tenant.updated'
         await audit(tx, existing.id, actorOf(p), action, { type: 'tenant', id: toPublicId('tenant', existing.id) }, { ...patch })
-        return updated
+        return updated ? { row: updated, effective: await effectivePolicies(tx, updated.id) } : null
       })
       if (!row) throw notFound('tenant')
-      return reply(c, Tenant, tenantToWire(row), 200)
+      return reply(c, Tenant, { ...tenantToWire(row.row), effectivePolicies: row.effective }, 200)
     },
   )
 

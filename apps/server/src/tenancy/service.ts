@@ -1,7 +1,7 @@
 // Tenants: the tree, creation with a first key, updates and deletion. All calls run inside a
 // tenant-scoped transaction (db/scope.ts); RLS confines them to the caller's subtree.
 import { eq, or, sql, type SQL } from 'drizzle-orm'
-import type { Tenant, TenantLimits } from '@mailroom/contract'
+import type { Policies, Tenant, TenantLimits } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
@@ -19,6 +19,8 @@ export function tenantToWire(t: TenantRow): Tenant {
     name: t.name,
     status: t.status,
     limits: t.limits,
+    policies: t.policies ?? {},
+    parentPolicies: t.parentPolicies ?? {},
     metadata: (t.metadata ?? {}) as Tenant['metadata'],
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
@@ -91,6 +93,7 @@ interface CreateTenantInput {
   parentId: string | null
   name: string
   limits?: TenantLimits | undefined
+  policies?: Policies | undefined
   metadata?: Record<string, unknown> | undefined
 }
 
@@ -104,7 +107,7 @@ export async function createTenantWithKey(tx: Tx, crypto: TenantCrypto, input: C
   if (input.parentId === null) await rebindTenant(tx, { tenantId: id })
   const [tenant] = await tx
     .insert(tenants)
-    .values({ id, parentId: input.parentId, name: input.name, limits: input.limits ?? {}, metadata: input.metadata ?? {} })
+    .values({ id, parentId: input.parentId, name: input.name, limits: input.limits ?? {}, parentPolicies: input.policies ?? {}, metadata: input.metadata ?? {} })
     .returning()
   await rebindTenant(tx, { tenantId: id })
   await crypto.createKey(tx, id)
@@ -126,7 +129,14 @@ export async function listChildren(tx: Tx, parentId: string, limit: number, afte
 export async function updateTenant(
   tx: Tx,
   id: string,
-  patch: { name?: string | undefined; status?: 'active' | 'suspended' | undefined; limits?: TenantLimits | undefined; metadata?: Record<string, unknown> | undefined },
+  patch: {
+    name?: string | undefined
+    status?: 'active' | 'suspended' | undefined
+    limits?: TenantLimits | undefined
+    policies?: Policies | undefined
+    parentPolicies?: Policies | undefined
+    metadata?: Record<string, unknown> | undefined
+  },
 ): Promise<TenantRow | null> {
   const [row] = await tx
     .update(tenants)

@@ -1,7 +1,7 @@
 // The tenant tree. RLS: a tenant sees itself and its descendants (see migrations/0001_isolation.sql).
 import { sql } from 'drizzle-orm'
 import { type AnyPgColumn, bigint, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
-import type { TenantLimits } from '@mailroom/contract'
+import type { Policies, TenantLimits } from '@mailroom/contract'
 
 export const tenants = pgTable(
   'tenants',
@@ -13,6 +13,10 @@ export const tenants = pgTable(
     name: text('name').notNull(),
     status: text('status', { enum: ['active', 'suspended'] }).notNull().default('active'),
     limits: jsonb('limits').$type<TenantLimits>().notNull().default({}),
+    /** The policies the tenant set for itself (quarantine ...); the strictest along the ancestry applies. */
+    policies: jsonb('policies').$type<Policies>().notNull().default({}),
+    /** The policies its ancestors (or the operator) set on it: the tenant cannot change these. */
+    parentPolicies: jsonb('parent_policies').$type<Policies>().notNull().default({}),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     /** Event counter, commit-ordered like inboxes.last_seq; SSE ids come from it. */
     eventSeq: bigint('event_seq', { mode: 'number' }).notNull().default(0),

@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
 import { pipelined } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
-import { fanOutEvents, insertEvents } from '../../events/service.js'
+import { appendEvent, fanOutEvents, insertEvents } from '../../events/service.js'
 import { arrivalPayload, MAIL_CHANNEL } from '../../events/hub.js'
 import { summaryToWire } from '../service.js'
 import type { MessageRow } from '../tables.js'
@@ -39,7 +39,13 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
       }
     }
   }
-  const shown = rows.flatMap((row, i) => (row.hidden ? [] : [{ row, atts: visible[i]!.attachments }]))
+  // Held back from the agent: told to the tenant (its streams and tenant-wide webhooks), not the inbox.
+  for (const [i, row] of rows.entries()) {
+    if (!row.quarantined || row.hidden) continue
+    const message = summaryToWire(row, visible[i]!.attachments.map(attachmentMeta), cipher)
+    await appendEvent(tx, cipher, tenantId, 'message.quarantined', null, { message, inboxId: message.inboxId, reason: visible[i]!.quarantineReason ?? null })
+  }
+  const shown = rows.flatMap((row, i) => (row.hidden || row.quarantined ? [] : [{ row, atts: visible[i]!.attachments }]))
   if (shown.length === 0) return
   const notifications = shown.map(({ row }, i) => arrivalPayload({ tenantId, inboxId: row.inboxId, seq: row.seq!, eventSeq: eventSeqs[i]! }))
   const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts.map(attachmentMeta), cipher) } }))

@@ -17,6 +17,8 @@ import type { Analyzer } from './analysis.js'
 import { announce } from './announce.js'
 import { prepare } from './rows.js'
 import { numberVisible } from './sequence.js'
+import { judge, safetyContext, safetyReads } from './verdicts.js'
+import { systemClock } from '../../lib/clock.js'
 import type { Analysis, IngestOptions } from './types.js'
 
 /** The background parse job of one raw message. */
@@ -127,8 +129,22 @@ export class BackgroundParse {
       const cipher = await this.o.crypto.cipher(tx, tenantId)
       const p = analysis.parsed
       const lookup = threadLookups(p ? pending.map((m) => ({ inboxId: m.inboxId, h: p })) : [])
-      const [refHits, idHits, hookRows] = await pipelined(tx, [lookup.referred, lookup.referring, enabledWebhookProbe()])
-      const visible = pending.map((m) => prepare(cipher, m, analysis))
+      const reads = safetyReads(tenantId, pending.map((m) => m.inboxId))
+      const [refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = await pipelined(tx, [
+        lookup.referred,
+        lookup.referring,
+        enabledWebhookProbe(),
+        reads.chain,
+        reads.inboxPolicies,
+        reads.tenantDomains,
+      ])
+      const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
+      const now = (this.o.clock ?? systemClock).now()
+      const visible = pending.map((m) => {
+        const v = prepare(cipher, m, analysis)
+        judge(cipher, v, m.toAddresses[0] ?? '', safety, now)
+        return v
+      })
       const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [])
       const rows: MessageRow[] = []
       for (const { tenantId: _t, id, inboxId: _i, rawId: _r, receivedAt: _a, ...content } of visible.map((v) => v.row)) {

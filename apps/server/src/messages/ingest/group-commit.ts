@@ -22,6 +22,7 @@ import type { Analyzer } from './analysis.js'
 import { announce } from './announce.js'
 import { emptyRow, insertVisible, prepare } from './rows.js'
 import { numberVisible } from './sequence.js'
+import { judge, safetyContext, safetyReads } from './verdicts.js'
 import { QuotaError, type IngestOptions, type Item, type Part, type Stored, type Visible } from './types.js'
 
 /** The queue key of messages for several tenants (written one at a time). */
@@ -149,16 +150,21 @@ export class GroupCommit {
     if (parts.length === 0) return result
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
     const lookup = threadLookups(parsedOnes)
-    const [[, limitRows, refHits, idHits, hookRows], cipher] = await Promise.all([
+    const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
+    const [[, limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows], cipher] = await Promise.all([
       pipelined(tx, [
         job.rebind && sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.inbox_id', '', true)`,
         limitChain(tenantId),
         lookup.referred,
         lookup.referring,
         enabledWebhookProbe(),
+        parsedOnes.length > 0 && reads.chain,
+        reads.inboxPolicies,
+        parsedOnes.length > 0 && reads.tenantDomains,
       ]),
       this.o.crypto.cipher(tx, tenantId),
     ])
+    const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
     const limits = limitsOf(limitRows!)
     const now = (this.o.clock ?? systemClock).now()
 
@@ -209,8 +215,11 @@ export class GroupCommit {
           hidden: r.hidden ?? false,
         }
         ids.push(base.id)
-        if (item.analysis) visible.push(prepare(cipher, emptyRow(base, now), item.analysis))
-        else pending.push(base)
+        if (item.analysis) {
+          const v = prepare(cipher, emptyRow(base, now), item.analysis)
+          judge(cipher, v, r.address, safety, now)
+          visible.push(v)
+        } else pending.push(base)
       }
       if (!item.analysis) jobRows.push({ tenantId, id: newUuid(), kind: 'ingest', refId: rawId })
       result.stored.set(item, { tenantId, rawId, messageIds: ids })

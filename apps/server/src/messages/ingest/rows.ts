@@ -31,6 +31,12 @@ export function emptyRow(base: Pick<MessageRow, 'tenantId' | 'id' | 'inboxId' | 
     date: null,
     hasAttachments: false,
     auth: null,
+    risk: null,
+    injectionScore: null,
+    securityEnc: null,
+    quarantined: false,
+    quarantinedAt: null,
+    releasedAt: null,
     receivedAt: now,
     updatedAt: now,
   }

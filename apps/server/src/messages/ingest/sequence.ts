@@ -28,7 +28,9 @@ export async function numberVisible(
     lookups,
   )
   for (const [i, v] of visible.entries()) if (plan.threadIds[i]) v.row.threadId = plan.threadIds[i]!
-  const shown = visible.filter((v) => !v.row.hidden)
+  // Hidden (a blocked sender's) and quarantined copies take no place in the inbox's arrival order:
+  // a released one takes the next, then.
+  const shown = visible.filter((v) => !v.row.hidden && !v.row.quarantined)
   const seqs = seqStatement(shown.map((v) => v.row.inboxId))
   const written = await pipelined(tx, [
     ...first,

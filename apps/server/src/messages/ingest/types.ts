@@ -42,6 +42,8 @@ export interface IngestOptions {
   log: Logger
   /** Business time (usage days); default: the system clock. */
   clock?: Clock
+  /** The deployment's own domain (MAILROOM_DOMAIN): a tenant's own too, for the safety verdict's sender checks. */
+  platformDomain?: string
   /** null: skip SPF/DKIM/DMARC (results stay null). */
   resolver: DnsResolver | null
   /** How long a claimed parse job is leased before another worker may take it over. */
@@ -99,4 +101,6 @@ export interface Visible {
   row: MessageRow
   analysis: Analysis
   attachments: AttachmentInsert[]
+  /** Why the quarantine policy held it back from the agent (when it did). */
+  quarantineReason?: string
 }

@@ -1,25 +1,38 @@
-// Worker thread: parses one raw message with mailparser. Plain JS so it loads without a TS loader.
-import { simpleParser } from 'mailparser'
+// Worker thread: parses one raw message with mailparser, and reads its content for the inbound-
+// safety verdict (phase one of the scorer, with its own time budget). Bundled to plain JavaScript
+// before a thread loads it (worker-file.ts): no TypeScript loader runs in the threads.
+import { simpleParser, type AddressObject, type HeaderLines } from 'mailparser'
+import { scoreContent } from '../safety/score.js'
+import type { ParsedMessage } from './parser.js'
+
+/** How long the safety scorer may read one message (ms of this thread's time). */
+const SCORE_BUDGET_MS = 250
 
 // These fields are stored in clear text/jsonb columns, where Postgres refuses U+0000 (a sender can
 // put one in with an encoded word): the message would never get stored. Encrypted fields keep it.
-const clean = (s) => (typeof s === 'string' ? s.replaceAll('\u0000', '\uFFFD') : s)
+const clean = <T,>(s: T): T => (typeof s === 'string' ? (s.replaceAll('\u0000', '\uFFFD') as T) : s)
 
-const flat = (a) => {
+interface AddressNode {
+  address?: string
+  name?: string
+  group?: AddressNode[]
+}
+
+const flat = (a: AddressObject | AddressObject[] | undefined): { address: string; name: string | null }[] => {
   if (!a) return []
   const list = Array.isArray(a) ? a : [a]
-  const out = []
-  const walk = (v) => {
+  const out: { address: string; name: string | null }[] = []
+  const walk = (v: AddressNode[]) => {
     for (const x of v) {
       if (x.group) walk(x.group)
       else if (x.address) out.push({ address: clean(String(x.address).toLowerCase()), name: x.name ? clean(String(x.name)) : null })
     }
   }
-  for (const obj of list) walk(obj.value ?? [])
+  for (const obj of list) walk((obj.value ?? []) as AddressNode[])
   return out
 }
 
-const idsOf = (v) => {
+const idsOf = (v: string | string[] | undefined): string[] => {
   if (!v) return []
   const s = Array.isArray(v) ? v.join(' ') : String(v)
   // Longer than a header line may be (RFC 5322: 998 octets) is no real id, and too long for the id
@@ -29,7 +42,7 @@ const idsOf = (v) => {
 
 // mailparser puts the parse time in `date` when the header is missing or unparseable; the API
 // promises the Date header itself, so read it from the header line.
-const dateOf = (headers) => {
+const dateOf = (headers: { name: string; value: string }[]): string | null => {
   const h = headers.find((x) => x.name.toLowerCase() === 'date')
   if (!h || !h.value) return null
   const d = new Date(h.value)
@@ -47,19 +60,20 @@ const WARM_UP = Buffer.from(
 )
 for (let i = 0; i < 3; i++) await simpleParser(WARM_UP, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true })
 
-// The task: the raw bytes, or { raw, content: false } to leave attachment bytes out of the answer.
-export default async function parse(task) {
+// The task: the raw bytes, or { raw, content: false } to leave attachment bytes out of the answer
+// (and score: false to skip the safety scorer: a re-parse to decode attachments needs no verdict).
+export default async function parse(task: Uint8Array | { raw: Uint8Array; content?: boolean; score?: boolean }): Promise<ParsedMessage> {
   const raw = task instanceof Uint8Array ? task : task.raw
   const withContent = task instanceof Uint8Array || task.content !== false
   const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
   const p = await simpleParser(buf, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true })
-  const headers = (p.headerLines ?? []).map((h) => {
+  const headers = ((p.headerLines ?? []) as HeaderLines).map((h) => {
     const i = h.line.indexOf(':')
     return { name: i > 0 ? h.line.slice(0, i).trim() : h.key, value: (i > 0 ? h.line.slice(i + 1) : '').replace(/\r?\n[ \t]+/g, ' ').trim() }
   })
   const date = dateOf(headers)
   const from = flat(p.from)[0] ?? null
-  return {
+  const parsed: ParsedMessage = {
     headers,
     subject: typeof p.subject === 'string' ? p.subject : null,
     from,
@@ -82,4 +96,6 @@ export default async function parse(task) {
       ...(withContent ? { content: new Uint8Array(a.content ?? []) } : {}),
     })),
   }
+  if (task instanceof Uint8Array || task.score !== false) parsed.safety = scoreContent(parsed, { deadline: performance.now() + SCORE_BUDGET_MS })
+  return parsed
 }

@@ -1,0 +1,45 @@
+// Policies: what a person decided about the agents' mail, set on a tenant and on an inbox and
+// inherited down the tenant tree like limits. A tenant sets its own (`policies`); an ancestor (or
+// the operator) setting a tenant's writes apart (`parent_policies`), where the tenant cannot undo
+// them. Every tenant's both, up the chain, and the inbox's own combine: the strictest of each applies.
+import { sql, type SQL } from 'drizzle-orm'
+import type { EffectivePolicies, Policies, Risk } from '@mailroom/contract'
+import { rawRows, type Tx } from '../db/client.js'
+
+/** The policies of a tenant and its ancestors, through a narrow lookup (a tenant cannot see its ancestors under RLS). */
+export const policyChain = (tenantId: string): SQL => sql`select policies, parent_policies from mailroom_policy_chain(${tenantId})`
+
+const RISK_RANK: Record<Risk, number> = { low: 0, medium: 1, high: 2 }
+
+/** The strictest of each policy over `list` (a tenant chain's rows, then an inbox's own). */
+export function strictest(list: (Policies | null | undefined)[]): EffectivePolicies {
+  let minRisk: 'medium' | 'high' | null = null
+  let minScore: number | null = null
+  let dmarcFail = false
+  for (const p of list) {
+    const q = p?.quarantine
+    if (!q) continue
+    if (q.minRisk && (minRisk === null || RISK_RANK[q.minRisk] < RISK_RANK[minRisk])) minRisk = q.minRisk
+    if (typeof q.minScore === 'number' && (minScore === null || q.minScore < minScore)) minScore = q.minScore
+    if (q.dmarcFail) dmarcFail = true
+  }
+  return { quarantine: { minRisk, minScore, dmarcFail } }
+}
+
+/** The policies in force for a tenant, or for one of its inboxes. */
+export async function effectivePolicies(tx: Tx, tenantId: string, inbox?: { policies: Policies | null }): Promise<EffectivePolicies> {
+  const chain = await rawRows<{ policies: Policies | null; parent_policies: Policies | null }>(tx, policyChain(tenantId))
+  return strictest([...chain.flatMap((r) => [r.policies, r.parent_policies]), inbox?.policies])
+}
+
+/** Whether a verdict falls under the quarantine policy, and why (for the log and the event). */
+export function quarantineReason(v: { risk: Risk; injectionScore: number; auth: { dmarc: string | null } }, p: EffectivePolicies): string | null {
+  const q = p.quarantine
+  if (q.minRisk && RISK_RANK[v.risk] >= RISK_RANK[q.minRisk]) return `risk ${v.risk} (policy: ${q.minRisk} and above)`
+  if (q.minScore !== null && v.injectionScore >= q.minScore) return `injection score ${v.injectionScore} (policy: ${q.minScore} and above)`
+  if (q.dmarcFail && v.auth.dmarc === 'fail') return 'DMARC failed (policy: quarantine on DMARC failure)'
+  return null
+}
+
+/** A risk filter (`maxRisk`) as the set of risks it admits. */
+export const risksUpTo = (max: Risk): Risk[] => (['low', 'medium', 'high'] as Risk[]).filter((r) => RISK_RANK[r] <= RISK_RANK[max])
