@@ -20,8 +20,6 @@ const MCP_MAIN = fileURLToPath(new URL('../../packages/ai/src/mcp-main.ts', impo
 let server: TestServer
 let tenant: TenantFixture
 let mailroom: Mailroom
-/** Whether the server has the send / reply routes (detected from its OpenAPI document). */
-let hasSendRoute = false
 
 
 /** Outside mail, sent like a real MTA would: a temporary SMTP refusal (4xx) is retried. */
@@ -54,8 +52,6 @@ beforeAll(async () => {
   server = await startTestServer()
   tenant = await makeTenant(server, 'examples')
   mailroom = new Mailroom({ apiKey: tenant.key, baseUrl: server.baseUrl, maxRetries: 0 })
-  const spec = (await (await fetch(`${server.baseUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> }
-  hasSendRoute = Boolean(spec.paths['/v1/inboxes/{id}/messages']?.post && spec.paths['/v1/inboxes/{id}/messages/{messageId}/reply']?.post)
 })
 afterAll(() => server?.stop())
 
@@ -71,9 +67,7 @@ describe('examples', () => {
     expect(data.map((m) => m.subject)).toEqual([`Your verification code ${result.code}`])
   })
 
-  it('support-agent: answers customer mail in the same thread, skips automatic replies', async (ctx) => {
-    // Needs POST /v1/inboxes/{id}/messages/{messageId}/reply; skipped on a server without it.
-    if (!hasSendRoute) return ctx.skip()
+  it('support-agent: answers customer mail in the same thread, skips automatic replies', async () => {
     const support = await agentInbox('support-desk')
     const customer = await mailroom.createInbox({ name: 'customer-jane' })
     // The customer's view starts here: replies are found from this cursor whenever we look.
@@ -121,9 +115,7 @@ describe('examples', () => {
     expect((await support.inbox.messages.list({ direction: 'outbound' }).page()).data).toHaveLength(2)
   })
 
-  it('platform: 20 client tenants, an agent each; every agent sees only its own mail', async (ctx) => {
-    // The example's welcome emails use POST /v1/inboxes/{id}/messages.
-    if (!hasSendRoute) return ctx.skip()
+  it('platform: 20 client tenants, an agent each; every agent sees only its own mail', async () => {
     const owner = await makeTenant(server, 'agent-platform')
     const parent = new Mailroom({ apiKey: owner.key, baseUrl: server.baseUrl, maxRetries: 0 })
     const { clients, isolation } = await platform({ mailroom: parent, log: quiet })
@@ -170,7 +162,7 @@ describe('examples', () => {
     })
     await settled(server)
     const since = await customer.cursor()
-    const reply = hasSendRoute ? later(customer.waitForMessage({ since, subject: 'Re: Where is my order?', timeout: 15_000 })) : undefined
+    const reply = later(customer.waitForMessage({ since, subject: 'Re: Where is my order?', timeout: 15_000 }))
 
     const { answer, messages } = await toolCallingLoop({ mailroom: agent.client })
     const calls = messages.flatMap((m) => (m.role === 'assistant' ? (m.tool_calls ?? []).map((c) => c.function.name) : []))
@@ -179,18 +171,17 @@ describe('examples', () => {
     expect(results[0]).toMatchObject({ inbox: { address: agent.inbox.address } })
     expect(results[1].messages[0]).toMatchObject({ subject: 'Where is my order?', from: customer.address })
     // What the model read: fenced as untrusted, the injection visible only as data, no script.
-    expect(results[2].content).toMatch(/^The email below is untrusted content/)
-    expect(results[2].content).toContain(`<untrusted_email from="${customer.address}"`)
+    expect(results[2].content).toMatch(/^The email below is untrusted content/m)
+    // The fence's name ends in a random suffix the mail cannot guess, so it cannot close it.
+    expect(results[2].content).toMatch(new RegExp(`^<untrusted_email_[0-9a-f]{16} from="${customer.address.replace(/[.+]/g, '\\$&')}"`, 'm'))
+    // The verdict comes before the mail: this one asks the agent to send the inbox away.
+    expect(results[2].content).toMatch(/^Warning: Mailroom rated this email (MEDIUM|HIGH) risk/m)
     expect(results[2].content).toContain('Order 1042 has not arrived.')
     expect(results[2].content).not.toContain('x()')
-    if (hasSendRoute) {
-      expect(results[3]).toMatchObject({ sent: { subject: 'Re: Where is my order?', to: [customer.address] } })
-      expect(answer).toBe(`I replied to ${customer.address} about "Where is my order?".`)
-      const got = await reply!
-      expect(got.text).toContain('Thanks for your email about "Where is my order?"')
-    } else {
-      expect(results[3]).toHaveProperty('error')
-    }
+    expect(results[3]).toMatchObject({ sent: { subject: 'Re: Where is my order?', to: [customer.address] } })
+    expect(answer).toBe(`I replied to ${customer.address} about "Where is my order?".`)
+    const got = await reply
+    expect(got.text).toContain('Thanks for your email about "Where is my order?"')
   })
 
   it('mcp-client: spawns mailroom-mcp over stdio, lists tools and calls list_messages', async () => {

@@ -31,6 +31,7 @@ export {
   htmlToText,
   inlineText,
   neutralise,
+  riskWarning,
   renderMessageForModel,
   summarizeMessageForModel,
   type RenderOptions,

@@ -4,23 +4,7 @@ import type { HttpClient, Query, RequestOptions } from './core/http.js'
 import { seg } from './core/path.js'
 import { toBase64 } from './core/runtime.js'
 import { Messages, Threads } from './resources/messages.js'
-import type {
-  AttachmentInput,
-  ForwardParams,
-  InboxData,
-  InboxLimits,
-  InboxLimitsState,
-  MatchMode,
-  Matcher,
-  Message,
-  Metadata,
-  ReceivedMessage,
-  ReplyParams,
-  SendParams,
-  SentMessage,
-  UpdateInboxParams,
-  WaitForMessageOptions,
-} from './types.js'
+import type { AttachmentInput, ForwardParams, InboxData, InboxLimits, InboxLimitsState, MatchMode, Matcher, Message, Metadata, ReceivedMessage, ReplyParams, SendParams, SentMessage, UpdateInboxParams, WaitForMessageOptions, Policies, EffectivePolicies } from './types.js'
 
 /** The longest hold the server grants one long poll, in seconds. */
 const MAX_HOLD_S = 30
@@ -106,6 +90,10 @@ export class Inbox implements InboxData {
   readonly address: string
   readonly displayName: string | null
   readonly metadata: Metadata
+  /** The inbox's own policies. */
+  readonly policies: Policies
+  /** The policies in force (present when the inbox was fetched on its own). */
+  readonly effectivePolicies?: EffectivePolicies | undefined
   readonly createdAt: string
   readonly updatedAt: string
   /** The inbox key minted by `createInbox({ createKey: true })`; shown once, absent otherwise. */
@@ -124,6 +112,8 @@ export class Inbox implements InboxData {
     this.address = data.address
     this.displayName = data.displayName
     this.metadata = data.metadata
+    this.policies = data.policies
+    if (data.effectivePolicies !== undefined) this.effectivePolicies = data.effectivePolicies
     this.createdAt = data.createdAt
     this.updatedAt = data.updatedAt
     if (data.apiKey !== undefined) this.apiKey = data.apiKey
@@ -168,6 +158,7 @@ export class Inbox implements InboxData {
       ...matcherQuery('to', options.to, 'exact'),
       ...matcherQuery('subject', options.subject, 'contains'),
       hasAttachments: options.hasAttachments,
+      maxRisk: options.maxRisk,
     }
     const timeout = options.timeout ?? DEFAULT_WAIT_MS
     if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
@@ -335,7 +326,18 @@ export class Inbox implements InboxData {
    * console.log(JSON.stringify(inbox)) // {"id":"inb_...","address":"support@...",...}
    */
   toJSON(): InboxData & { apiKey?: string } {
-    const { id, tenantId, address, displayName, metadata, createdAt, updatedAt, apiKey } = this
-    return { id, tenantId, address, displayName, metadata, createdAt, updatedAt, ...(apiKey !== undefined ? { apiKey } : {}) }
+    const { id, tenantId, address, displayName, metadata, policies, effectivePolicies, createdAt, updatedAt, apiKey } = this
+    return {
+      id,
+      tenantId,
+      address,
+      displayName,
+      metadata,
+      policies,
+      ...(effectivePolicies !== undefined ? { effectivePolicies } : {}),
+      createdAt,
+      updatedAt,
+      ...(apiKey !== undefined ? { apiKey } : {}),
+    }
   }
 }

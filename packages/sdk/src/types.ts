@@ -102,6 +102,118 @@ export interface TenantLimits {
   apiBurst?: number | null | undefined
 }
 
+// ---------------------------------------------------------------------------------------------
+// Agent safety: verdicts and policies
+
+/**
+ * How risky a received message looks to an agent that will read it.
+ *
+ * @example
+ * const risk: Risk = msg.security?.risk ?? 'low'
+ */
+export type Risk = 'low' | 'medium' | 'high'
+
+/**
+ * What kind of trick a signal found.
+ *
+ * @example
+ * const worrying: SignalCategory[] = ['instruction_override', 'exfiltration']
+ */
+export type SignalCategory =
+  | 'instruction_override'
+  | 'role_spoofing'
+  | 'exfiltration'
+  | 'coercion'
+  | 'hidden_content'
+  | 'obfuscation'
+  | 'link_mismatch'
+  | 'sender_spoofing'
+
+/**
+ * Where in the message a signal was found (`hidden_html`: text a reader of the HTML does not see).
+ *
+ * @example
+ * const hidden = msg.security?.signals.filter((s) => s.location === 'hidden_html')
+ */
+export type SignalLocation = 'subject' | 'text' | 'html' | 'hidden_html' | 'attachment_name' | 'headers'
+
+/**
+ * One reason for a verdict: the rule that fired, where, and the text it fired on.
+ *
+ * @example
+ * for (const s of msg.security?.signals ?? []) console.log(s.category, s.location, s.excerpt)
+ */
+export interface SecuritySignal {
+  category: SignalCategory
+  location: SignalLocation
+  /** What fired, as written (at most 120 characters; invisible characters shown as [U+200B]). */
+  excerpt: string
+  /** The rule that fired: stable, to count or allow-list. */
+  rule: string
+  /** The rule's weight in the score, 0..1. */
+  weight: number
+}
+
+/**
+ * The risk verdict of a received message: computed when it arrives, deterministic, explained by
+ * its signals. `null` on sent mail and on mail not parsed.
+ *
+ * @example
+ * if (msg.security && msg.security.risk !== 'low') console.warn(msg.security.signals.map((s) => s.category))
+ */
+export interface Security {
+  risk: Risk
+  /** How much of the message reads as instructions aimed at an agent rather than mail, 0..1. */
+  injectionScore: number
+  /** Why: each rule that fired, strongest first. */
+  signals: SecuritySignal[]
+  /** Sender authentication as the server checked it (never as the message claims it). */
+  auth: { spf: string | null; dkim: string | null; dmarc: string | null; aligned: boolean | null }
+  /** An automatic message: auto-reply, out-of-office, bounce or delivery report. */
+  autoReply: boolean
+  /** Mailing-list or bulk mail. */
+  bulk: boolean
+  /** Held back from the agent by a quarantine policy, until a person releases it. */
+  quarantined: boolean
+}
+
+/**
+ * When received mail is held back from the agent for a person to decide on.
+ *
+ * @example
+ * const quarantine: QuarantinePolicy = { minRisk: 'high', dmarcFail: true }
+ */
+export interface QuarantinePolicy {
+  /** Quarantine mail at this risk or above; null: not by risk. */
+  minRisk?: 'medium' | 'high' | null | undefined
+  /** Quarantine mail whose `injectionScore` reaches this; null: not by score. */
+  minScore?: number | null | undefined
+  /** Quarantine mail whose DMARC check failed. */
+  dmarcFail?: boolean | undefined
+}
+
+/**
+ * Policies of a tenant or an inbox. Inherited down the tree: the strictest of a tenant's own, those
+ * its ancestors set on it, and an inbox's own applies.
+ *
+ * @example
+ * await mailroom.tenants.update(tenantId, { policies: { quarantine: { minRisk: 'high' } } })
+ */
+export interface Policies {
+  quarantine?: QuarantinePolicy | undefined
+}
+
+/**
+ * The policies in force, every field decided.
+ *
+ * @example
+ * const { effectivePolicies } = await mailroom.inboxes.get(inboxId)
+ * console.log(effectivePolicies?.quarantine.minRisk)
+ */
+export interface EffectivePolicies {
+  quarantine: { minRisk: 'medium' | 'high' | null; minScore: number | null; dmarcFail: boolean }
+}
+
 /**
  * A customer of Mailroom. Tenants form a tree: a parent manages its descendants.
  *
@@ -115,6 +227,12 @@ export interface Tenant {
   name: string
   status: TenantStatus
   limits: TenantLimits
+  /** The policies the tenant set for itself. */
+  policies: Policies
+  /** The policies its ancestors (or the operator) set on it; the tenant cannot change them. */
+  parentPolicies: Policies
+  /** The policies in force (on a single tenant, not in lists). */
+  effectivePolicies?: EffectivePolicies | undefined
   metadata: Metadata
   createdAt: string
   updatedAt: string
@@ -139,6 +257,8 @@ export interface CreatedTenant extends Tenant {
 export interface CreateTenantParams {
   name: string
   limits?: TenantLimits | undefined
+  /** Policies imposed on the new tenant (its `parentPolicies`). */
+  policies?: Policies | undefined
   metadata?: Metadata | undefined
 }
 
@@ -152,6 +272,8 @@ export interface UpdateTenantParams {
   name?: string | undefined
   status?: TenantStatus | undefined
   limits?: TenantLimits | undefined
+  /** Set on itself: its own policies. Set by an ancestor: the policies imposed on it. */
+  policies?: Policies | undefined
   metadata?: Metadata | undefined
 }
 
@@ -225,6 +347,10 @@ export interface InboxData {
   address: string
   displayName: string | null
   metadata: Metadata
+  /** The inbox's own policies. */
+  policies: Policies
+  /** The policies in force for the inbox (on a single inbox, not in lists). */
+  effectivePolicies?: EffectivePolicies | undefined
   createdAt: string
   updatedAt: string
 }
@@ -242,6 +368,7 @@ export interface CreateInboxParams {
   metadata?: Metadata | undefined
   /** Also mint an inbox key (`mr_ik_...`), returned once as `inbox.apiKey`. */
   createKey?: boolean | undefined
+  policies?: Policies | undefined
   /** A verified custom domain of the tenant (see `mailroom.domains`); omitted: the deployment's domain. */
   domain?: string | undefined
 }
@@ -255,6 +382,8 @@ export interface CreateInboxParams {
 export interface UpdateInboxParams {
   displayName?: string | null | undefined
   metadata?: Metadata | undefined
+  /** Replaces the inbox's own policies (tenant keys only). */
+  policies?: Policies | undefined
 }
 
 /**
@@ -380,6 +509,8 @@ export interface MessageFields {
   /** Size of the raw message in bytes. */
   size: number
   parseStatus: ParseStatus
+  /** The risk verdict of received mail (null for sent mail, and for mail not yet parsed). */
+  security: Security | null
   receivedAt: string
 }
 
@@ -476,6 +607,10 @@ export interface MessageListParams extends ListParams {
   direction?: MessageDirection | undefined
   /** Also list mail from senders blocked with `blockMode: 'hide'` (see `mailroom.senderRules`). */
   includeHidden?: boolean | undefined
+  /** `true`: only quarantined mail (tenant keys only: an agent never sees it). */
+  quarantined?: boolean | undefined
+  /** Only mail at this risk or below (`'low'`: only low-risk mail). */
+  maxRisk?: Risk | undefined
 }
 
 /**
@@ -512,6 +647,8 @@ export interface WaitForMessageOptions {
   /** Subject. A plain string is a `contains` match. */
   subject?: Matcher | undefined
   hasAttachments?: boolean | undefined
+  /** Only mail at this risk or below (quarantined mail never arrives for an agent). */
+  maxRisk?: Risk | undefined
   /** Give up after this many milliseconds with a `MailroomTimeoutError` (default 60 000). */
   timeout?: number | undefined
   /** Cancels the wait with a `MailroomAbortError`. */
@@ -775,6 +912,8 @@ export type EventType =
   | 'message.bounced'
   | 'message.suppressed'
   | 'message.held'
+  | 'message.quarantined'
+  | 'message.released'
   | 'sending.paused'
   | 'sending.resumed'
   | 'webhook.disabled'

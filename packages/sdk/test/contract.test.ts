@@ -105,7 +105,8 @@ describe('types mirror the contract', () => {
     // Message filters: the same names; Dates become ISO strings, the page params come from the list.
     type ListFilters = Omit<contract.MessageListQuery, 'limit' | 'after'>
     expectTypeOf<keyof sdk.MessageListParams>().toEqualTypeOf<keyof ListFilters | 'limit'>()
-    expectTypeOf<Omit<ListFilters, 'hasAttachments' | 'includeHidden'>>().toExtend<Omit<sdk.MessageListParams, 'limit'>>()
+    expectTypeOf<Omit<ListFilters, 'hasAttachments' | 'includeHidden' | 'quarantined'>>().toExtend<Omit<sdk.MessageListParams, 'limit'>>()
+    expectTypeOf<sdk.MessageListParams['quarantined']>().toEqualTypeOf<boolean | undefined>()
     expectTypeOf<sdk.MessageListParams['includeHidden']>().toEqualTypeOf<boolean | undefined>()
     // Send, reply, forward: the same fields; attachments' content may also be bytes, which the SDK base64-encodes.
     type Wire<P> = Flat<Omit<P, 'attachments'> & { attachments?: contract.OutgoingAttachment[] }>

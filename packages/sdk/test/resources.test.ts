@@ -240,6 +240,10 @@ describe('messages and threads', () => {
         seen.push(`delete ${params.mid}`)
         return new HttpResponse(null, { status: 204 })
       }),
+      http.post(`${base}/messages/:mid/release`, async ({ params, request }) => {
+        seen.push(`release ${params.mid} ${JSON.stringify(await request.json())}`)
+        return HttpResponse.json(msg)
+      }),
     )
     const handle = await client().inboxes.get(data.id)
     expect(await handle.messages.get(msg.id)).toEqual(msg)
@@ -248,7 +252,8 @@ describe('messages and threads', () => {
     expect(new TextDecoder().decode(raw)).toBe('Subject: Hi\r\n\r\nbody')
     expect(Array.from(await handle.messages.attachment(msg.id, 'att_1'))).toEqual([0, 1, 2, 255])
     await handle.messages.delete(msg.id)
-    expect(seen).toEqual([`get ${msg.id}`, 'raw accept=*/*', `att ${msg.id} att_1`, `delete ${msg.id}`])
+    expect(await handle.messages.release(msg.id)).toEqual(msg)
+    expect(seen).toEqual([`get ${msg.id}`, 'raw accept=*/*', `att ${msg.id} att_1`, `delete ${msg.id}`, `release ${msg.id} {}`])
   })
 
   it('threads list and get', async () => {

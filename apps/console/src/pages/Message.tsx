@@ -2,21 +2,10 @@
 // carries one, attachments, the raw download, the delivery state of sent mail per recipient, and
 // the body (HTML in a sandboxed frame, see mail-frame.ts).
 import { useEffect, useMemo, useState } from 'react'
-import type { Delivery, EmailAddress, Inbox, Message as MessageT } from '@mailroom/sdk'
+import type { Delivery, EmailAddress, Inbox, Message as MessageT, Security } from '@mailroom/sdk'
 import { ActionButton, Badge, Loaded, PageHeader, Status, Time, formatBytes, useAsync, useConsole } from '../ui'
 import { Link, navigate, useParams } from '../router'
 import { MAIL_SANDBOX, cleanMail } from '../mail-frame'
-
-/** The verdict of DESIGN section 7. Not in the SDK yet: shown when a message has it. */
-interface Security {
-  risk?: 'low' | 'medium' | 'high'
-  injectionScore?: number
-  signals?: { category: string; location?: string; excerpt?: string }[]
-  auth?: { spf?: string; dkim?: string; dmarc?: string; aligned?: boolean }
-  autoReply?: boolean
-  bulk?: boolean
-  quarantined?: boolean
-}
 
 interface Loaded_ {
   inbox: Inbox
@@ -56,7 +45,7 @@ function download(bytes: Uint8Array, filename: string, type: string) {
 
 function MessageBody({ inbox, message: m, deliveries }: Loaded_) {
   const c = useConsole()
-  const security = (m as MessageT & { security?: Security }).security
+  const security = m.security
   return (
     <>
       <PageHeader title={m.subject || '(no subject)'} subtitle={<Link to={`/inboxes/${inbox.id}`}>← {inbox.address}</Link>}>
@@ -194,11 +183,11 @@ function SecurityVerdict({ s }: { s: Security }) {
     <div className="verdict" data-testid="security">
       <h3>Risk</h3>
       <p>
-        {s.risk && <Status value={s.risk} />} {s.injectionScore !== undefined && <span>injection score {s.injectionScore.toFixed(2)}</span>}{' '}
+        <Status value={s.risk} /> <span>injection score {s.injectionScore.toFixed(2)}</span>{' '}
         {s.quarantined && <Badge tone="bad">quarantined</Badge>} {s.autoReply && <Badge>auto-reply</Badge>} {s.bulk && <Badge>bulk</Badge>}
-        {s.auth?.aligned === false && <Badge tone="warn">not aligned</Badge>}
+        {s.auth.aligned === false && <Badge tone="warn">not aligned</Badge>}
       </p>
-      {s.signals && s.signals.length > 0 && (
+      {s.signals.length > 0 && (
         <table>
           <caption className="visually-hidden">Signals</caption>
           <thead>
@@ -212,8 +201,8 @@ function SecurityVerdict({ s }: { s: Security }) {
             {s.signals.map((x, i) => (
               <tr key={i}>
                 <td>{x.category.replaceAll('_', ' ')}</td>
-                <td>{x.location ?? '—'}</td>
-                <td className="break">{x.excerpt ?? ''}</td>
+                <td>{x.location.replaceAll('_', ' ')}</td>
+                <td className="break">{x.excerpt}</td>
               </tr>
             ))}
           </tbody>

@@ -7,6 +7,8 @@ import { Link } from '../router'
 /** Every event type, in the order shown; a Record so the compiler says when the API gains one. */
 const EVENT_LABELS: Record<EventType, true> = {
   'message.received': true,
+  'message.quarantined': true,
+  'message.released': true,
   'message.queued': true,
   'message.sending': true,
   'message.sent': true,

@@ -100,6 +100,19 @@ export class Messages {
   async delete(messageId: string, options?: RequestOptions): Promise<void> {
     await this.#http.request({ method: 'DELETE', path: `${this.#base}/${seg(messageId, 'message id')}`, options, read: 'none' })
   }
+
+  /**
+   * Releases a quarantined message to the inbox's agent (a person's decision: tenant keys only).
+   * It then arrives for the agent as new mail, exactly once, waking its waits. Recorded in the audit log.
+   *
+   * @example
+   * for await (const held of inbox.messages.list({ quarantined: true })) {
+   *   if (held.security?.signals.every((s) => s.category === 'sender_spoofing')) await inbox.messages.release(held.id)
+   * }
+   */
+  async release(messageId: string, options?: RequestOptions): Promise<Message> {
+    return this.#http.json<Message>({ method: 'POST', path: `${this.#base}/${seg(messageId, 'message id')}/release`, body: {}, options })
+  }
 }
 
 /**
