@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
 import type { ApiKey, CreatedApiKey, Inbox as InboxT, InboxLimits, MessageListParams, MessageSummary, Thread as ThreadT } from '@mailroom/sdk'
 import { ActionButton, AsyncForm, Badge, Field, Loaded, PageHeader, PagedTable, Pager, SecretOnce, Status, Time, formatBytes, optionalInt, optionalText, text, useAsync, usePager, useConsole, type Column } from '../ui'
+import { QuarantinePolicyCard } from '../components/QuarantinePolicy'
 import { Link, navigate, useLocation, useParams } from '../router'
 import { onEventsConnected } from '../api'
 
@@ -414,6 +415,17 @@ function Settings({ inbox, onChanged }: { inbox: InboxT; onChanged: () => void }
           )}
         </Loaded>
       </section>
+      <QuarantinePolicyCard
+        id="inbox-quarantine"
+        editing={inbox.policies}
+        effective={inbox.effectivePolicies}
+        note="This inbox's own policy. Its tenant's (and what is imposed on the tenant) still applies: the strictest wins."
+        save={async (policies) => {
+          await c.api.inboxes.update(inbox.id, { policies })
+          c.notify('Policy saved')
+          onChanged()
+        }}
+      />
       <section className="card danger-zone" aria-labelledby="inbox-delete-h">
         <h2 id="inbox-delete-h">Delete</h2>
         <p>Deleting the inbox deletes its mail and its keys; its address stops receiving.</p>

@@ -55,6 +55,17 @@ function MessageBody({ inbox, message: m, deliveries }: Loaded_) {
         >
           Download raw
         </ActionButton>
+        {security?.quarantined && (
+          <ActionButton
+            action={async () => {
+              await inbox.messages.release(m.id)
+              c.notify('Released: the agent receives it now (recorded in the audit log)')
+              navigate(`/inboxes/${inbox.id}`)
+            }}
+          >
+            Release to the agent
+          </ActionButton>
+        )}
         <ActionButton
           danger
           confirm="Delete this message? It cannot be restored."

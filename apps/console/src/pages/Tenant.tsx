@@ -1,8 +1,9 @@
-// One tenant: rename, suspend or resume, delete, its limits, its sending state, act inside it.
-// (Policies, DESIGN section 7, join the limits form here once PATCH /v1/tenants accepts them.)
+// One tenant: rename, suspend or resume, delete, its limits and policies, its sending state, act
+// inside it.
 import type { SendingState, Tenant as TenantT, TenantLimits } from '@mailroom/sdk'
 import { ActionButton, AsyncForm, Badge, Field, Loaded, PageHeader, Status, Time, formatBytes, optionalInt, text, useAsync, useConsole } from '../ui'
 import { navigate, useParams } from '../router'
+import { QuarantinePolicyCard } from '../components/QuarantinePolicy'
 
 export const TENANT_LIMITS: { key: keyof TenantLimits; label: string; hint?: string }[] = [
   { key: 'maxInboxes', label: 'Inboxes at most' },
@@ -158,6 +159,22 @@ function TenantBody({ tenant, sending, reload }: { tenant: TenantT; sending: Sen
           )}
         </AsyncForm>
       </section>
+      <QuarantinePolicyCard
+        id="tenant-quarantine"
+        editing={isSelf ? tenant.policies : tenant.parentPolicies}
+        imposed={isSelf ? tenant.parentPolicies : undefined}
+        effective={tenant.effectivePolicies}
+        note={
+          isSelf
+            ? "This tenant's own policy, for all its inboxes and descendants. What is imposed from above still applies: the strictest wins."
+            : `Imposed on ${tenant.name} and its descendants: they cannot loosen it. Its own policy is ${tenant.policies.quarantine ? 'set too' : 'not set'}.`
+        }
+        save={async (policies) => {
+          await c.api.tenants.update(tenant.id, { policies })
+          c.notify('Policy saved')
+          reload()
+        }}
+      />
     </>
   )
 }
