@@ -27,7 +27,7 @@ export default defineConfig({
           name: 'real-servers',
           include: ['apps/*/test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts'],
           exclude: [SDK_UNIT, '**/node_modules/**'],
-          globalSetup: ['apps/server/test/helpers/global-setup.ts', 'apps/console/test/global-setup.ts'],
+          globalSetup: ['packages/testkit/src/global-setup.ts', 'apps/console/test/global-setup.ts'],
           isolate: false,
         },
       },

@@ -4,10 +4,11 @@
 import { fileURLToPath } from 'node:url'
 import { Mailroom, type Inbox } from '@mailroom/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '../../apps/server/test/helpers/server.js'
-import { sendMail, settled } from '../../apps/server/test/helpers/mail.js'
+import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { later } from '@mailroom/testkit'
+import { deliver, settled } from '@mailroom/testkit/mail'
 // Brings the helpers' `inject('templateDatabase')` typing into this program (tsc only).
-import type {} from '../../apps/server/test/helpers/global-setup.js'
+import type {} from '@mailroom/testkit/global-setup'
 import { main as signupVerification } from '../signup-verification.js'
 import { main as supportAgent } from '../support-agent.js'
 import { main as platform } from '../platform.js'
@@ -22,24 +23,7 @@ let tenant: TenantFixture
 let mailroom: Mailroom
 
 
-/** Outside mail, sent like a real MTA would: a temporary SMTP refusal (4xx) is retried. */
-async function deliver(to: TestServer, mail: Parameters<typeof sendMail>[1]): ReturnType<typeof sendMail> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await sendMail(to, mail)
-    } catch (err) {
-      const code = (err as { responseCode?: number }).responseCode ?? 0
-      if (code < 400 || code >= 500 || attempt >= 5) throw err
-      await new Promise((r) => setTimeout(r, 200 * attempt))
-    }
-  }
-}
 
-/** A promise started now and awaited later: if the test fails first, its rejection is not "unhandled". */
-function later<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {})
-  return promise
-}
 const quiet = () => {}
 
 /** A new inbox with its own key, and a client that holds only that key (an agent). */

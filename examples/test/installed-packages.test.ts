@@ -15,10 +15,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { Mailroom } from '@mailroom/sdk'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '../../apps/server/test/helpers/server.js'
-import { sendMail, settled } from '../../apps/server/test/helpers/mail.js'
+import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 // Brings the helpers' `inject('templateDatabase')` typing into this program (tsc only).
-import type {} from '../../apps/server/test/helpers/global-setup.js'
+import type {} from '@mailroom/testkit/global-setup'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))

@@ -2,21 +2,9 @@
 // where it cannot be launched, browser tests skip and say why.
 import { existsSync } from 'node:fs'
 import { chromium, type Browser } from 'playwright-core'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@mailroom/testkit/chromium'
 
-export const CHROMIUM = process.env.MAILROOM_CHROMIUM ?? '/usr/bin/chromium'
-
-/** Flags that keep Chromium from reaching for the network on its own (this machine has none). */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-]
+const CHROMIUM = CHROMIUM_PATH
 
 export interface Launched {
   browser: Browser

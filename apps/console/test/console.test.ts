@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BrowserContext, Page, Request } from 'playwright-core'
-import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '../../server/test/helpers/server.js'
+import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { launchChromium } from './browser.js'
 import { api, pages, seed, smtpSend, type Seeded } from './seed.js'
 

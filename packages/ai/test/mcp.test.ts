@@ -6,11 +6,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { Mailroom } from '@mailroom/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeTenant, startTestServer, type TestServer } from '../../../apps/server/test/helpers/server.js'
-import { settled } from '../../../apps/server/test/helpers/mail.js'
+import { makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { settled } from '@mailroom/testkit/mail'
 // Brings the helpers' `inject('templateDatabase')` typing into this program (tsc only).
-import type {} from '../../../apps/server/test/helpers/global-setup.js'
-import { deliver } from './helpers.js'
+import type {} from '@mailroom/testkit/global-setup'
+import { deliver } from '@mailroom/testkit/mail'
 
 const MAIN = fileURLToPath(new URL('../src/mcp-main.ts', import.meta.url))
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url))

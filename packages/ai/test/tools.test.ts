@@ -4,11 +4,11 @@ import { Mailroom } from '@mailroom/sdk'
 import { generateText, stepCountIs } from 'ai'
 import { MockLanguageModelV3 } from 'ai/test'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '../../../apps/server/test/helpers/server.js'
-import { settled } from '../../../apps/server/test/helpers/mail.js'
+import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { settled } from '@mailroom/testkit/mail'
 // Brings the helpers' `inject('templateDatabase')` typing into this program (tsc only).
-import type {} from '../../../apps/server/test/helpers/global-setup.js'
-import { deliver } from './helpers.js'
+import type {} from '@mailroom/testkit/global-setup'
+import { deliver } from '@mailroom/testkit/mail'
 import { createMailroomTools, createMailroomToolsForKey, createToolExecutor, isToolError, vercelTools, type ToolExecutor } from '../src/index.js'
 
 let server: TestServer

@@ -2,11 +2,12 @@
 // over SMTP by nodemailer, and the SDK used exactly as an agent would use it.
 import type * as contract from '@mailroom/contract'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
-import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '../../../apps/server/test/helpers/server.js'
-import { sendMail, settled } from '../../../apps/server/test/helpers/mail.js'
+import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { later } from '@mailroom/testkit'
+import { deliver, settled } from '@mailroom/testkit/mail'
 import { fromPublicId } from '../../../apps/server/src/lib/ids.js'
 // Brings the helpers' `inject('templateDatabase')` typing into this program (tsc only).
-import type {} from '../../../apps/server/test/helpers/global-setup.js'
+import type {} from '@mailroom/testkit/global-setup'
 import {
   Mailroom,
   MailroomAbortError,
@@ -33,24 +34,7 @@ const parkedBeyond = (before: number) => expect.poll(() => server.running.deps.w
 const heldBeyond = (tenantId: string, before: number) =>
   expect.poll(() => server.running.deps.held.heldBy(fromPublicId('tenant', tenantId)!), { timeout: 30_000 }).toBeGreaterThan(before)
 
-/** Outside mail, sent like a real MTA would: a temporary SMTP refusal (4xx) is retried. */
-async function deliver(to: TestServer, mail: Parameters<typeof sendMail>[1]): ReturnType<typeof sendMail> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await sendMail(to, mail)
-    } catch (err) {
-      const code = (err as { responseCode?: number }).responseCode ?? 0
-      if (code < 400 || code >= 500 || attempt >= 5) throw err
-      await new Promise((r) => setTimeout(r, 200 * attempt))
-    }
-  }
-}
 
-/** A promise started now and awaited later: if the test fails first, its rejection is not "unhandled". */
-function later<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {})
-  return promise
-}
 
 beforeAll(async () => {
   server = await startTestServer()

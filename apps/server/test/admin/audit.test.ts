@@ -1,6 +1,6 @@
 // The audit log: who did what with which key, readable by the tenant and its ancestors only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 
 let server: TestServer
 beforeAll(async () => {

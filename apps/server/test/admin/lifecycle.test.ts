@@ -2,9 +2,9 @@
 // (or of its descendants) in any table.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
-import { onPostgres } from '../helpers/db.js'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
+import { onPostgres } from '@mailroom/testkit/db'
 import { startSink, type Sink } from '../delivery/sink.js'
 import { waitForStatus } from '../delivery/helpers.js'
 import { rawRows } from '../../src/db/client.js'

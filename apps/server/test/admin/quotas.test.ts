@@ -1,7 +1,7 @@
 // Quotas decided atomically: inboxes per tenant (API), stored bytes and messages per day (SMTP).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 
 let server: TestServer
 beforeAll(async () => {

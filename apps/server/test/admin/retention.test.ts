@@ -1,7 +1,7 @@
 // Retention with a controllable clock: mail older than retentionDays goes, newer mail stays.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 import { purgeExpired } from '../../src/retention/service.js'
 import { silentLogger } from '../../src/lib/log.js'
 

@@ -1,8 +1,8 @@
 // Allow/block lists: inbound from a blocked sender is refused or kept hidden; a parent's rule binds
 // its child and cannot be removed by it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 
 let server: TestServer
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 // Usage metering: counts match exactly what happened, under concurrency; JSON and CSV; rolled up
 // over the caller's descendants and invisible to anyone else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled, smtpTransport } from '../helpers/mail.js'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled, smtpTransport } from '@mailroom/testkit/mail'
 
 let server: TestServer
 beforeAll(async () => {

@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDb, type TestDb } from '../helpers/db.js'
+import { createTestDb, type TestDb } from '@mailroom/testkit/db'
 import { killChild, runCli, startCli, stopChild } from '../helpers/spawn.js'
-import { TEST_MASTER_KEY } from '../helpers/server.js'
+import { TEST_MASTER_KEY } from '@mailroom/testkit/server'
 
 let db: TestDb
 const dirs: string[] = []

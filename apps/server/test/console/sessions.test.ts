@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { rawRows } from '../../src/db/client.js'
-import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 
 const OPERATOR_KEY = 'operator-key-of-the-console-session-tests-0123456789'
 let offset = 0

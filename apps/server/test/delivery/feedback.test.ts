@@ -2,8 +2,8 @@
 // bounced (suppressed, event, counted); an ARF complaint is recorded (suppressed, counted) and
 // enough of them pause sending; malformed reports are stored like any message and not acted on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { sendRaw } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { sendRaw } from '@mailroom/testkit/mail'
 import { parseReport } from '../../src/delivery/feedback.js'
 import { startSink, eventually, type Sink } from './sink.js'
 import { deliveriesOf, eventsOf, waitForStatus } from './helpers.js'

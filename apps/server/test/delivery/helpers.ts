@@ -1,5 +1,5 @@
 // Shared bits of the delivery tests: reading a tenant's events and a sent message's state.
-import type { TestServer } from '../helpers/server.js'
+import type { TestServer } from '@mailroom/testkit/server'
 import { withTenant } from '../../src/db/scope.js'
 import { eventToWire, eventsAfter } from '../../src/events/service.js'
 import { fromPublicId } from '../../src/lib/ids.js'

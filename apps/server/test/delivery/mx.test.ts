@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { createFakeResolver, generateDkimKey, verifyMessage } from '../../src/mail/sender-auth.js'
 import { resolveTargets } from '../../src/delivery/mx.js'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { startSink, type Sink } from './sink.js'
 import { deliveriesOf, eventsOf, waitForStatus } from './helpers.js'
 

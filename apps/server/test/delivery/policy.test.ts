@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { rawRows } from '../../src/db/client.js'
 import { withoutTenant } from '../../src/db/scope.js'
 import { startSink, eventually, type Sink } from './sink.js'

@@ -2,8 +2,8 @@
 // sink) with a DKIM signature that verifies, threading of replies, forwarding, statuses and events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { simpleParser } from 'mailparser'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 import { createFakeResolver, generateDkimKey, verifyMessage } from '../../src/mail/sender-auth.js'
 import { startSink, eventually, type Sink } from './sink.js'
 import { deliveriesOf, eventsOf, waitForStatus } from './helpers.js'

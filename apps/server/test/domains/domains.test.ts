@@ -2,8 +2,8 @@
 // domain, inbound routing with catch-all, and DKIM signing with the domain's own key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { client, makeInbox, makeTenant, startTestServer, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { openSmtp, sendMail, settled } from '../helpers/mail.js'
+import { client, makeInbox, makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { openSmtp, sendMail, settled } from '@mailroom/testkit/mail'
 import { startSink, type Sink } from '../delivery/sink.js'
 import { waitForStatus } from '../delivery/helpers.js'
 import { createFakeResolver, verifyMessage, type DnsResolver } from '../../src/mail/sender-auth.js'

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestServer, type TestServer } from '../helpers/server.js'
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumMissing } from '../helpers/chromium.js'
+import { startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumMissing } from '@mailroom/testkit/chromium'
 
 let server: TestServer
 beforeAll(async () => {

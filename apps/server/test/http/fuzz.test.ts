@@ -4,8 +4,8 @@
 // huge numbers, deep nesting, wrong types). Whatever comes in, the answer is never a 5xx.
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 
 const RUNS = Number(process.env.MAILROOM_FUZZ_RUNS ?? 20)
 

@@ -1,8 +1,8 @@
 // What an operator sees: /metrics in Prometheus format (for the operator key, or on a listener of
 // its own), with bounded labels, and one JSON log line per request with its id, tenant and duration.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { client, makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { client, makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 import { createLogger } from '../../src/lib/log.js'
 import { Metrics } from '../../src/lib/metrics.js'
 

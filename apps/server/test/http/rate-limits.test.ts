@@ -3,8 +3,8 @@
 // costs no database work, and a per-tenant share of the database connections with load shed as
 // 503 before a request waits past its deadline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { onPostgres } from '../helpers/db.js'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { onPostgres } from '@mailroom/testkit/db'
 import { fromPublicId } from '../../src/lib/ids.js'
 
 /** A clock the test moves: token buckets refill only when it says so (no wall-clock in the assertions). */

@@ -1,7 +1,7 @@
 // Strings Postgres cannot store (a NUL, an unpaired surrogate) are a 400 naming the field, in the
 // body, the query and the path of every route: never a failed query answered 500.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { findUnstorable, unstorable } from '../../src/http/storable.js'
 
 let server: TestServer

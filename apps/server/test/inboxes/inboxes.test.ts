@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { client, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { client, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { withTenant } from '../../src/db/scope.js'
 import { fromPublicId, newUuid } from '../../src/lib/ids.js'
 import { inboxes } from '../../src/inboxes/tables.js'

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { pgErrorCode, rawRows } from '../../src/db/client.js'
-import { createTestDb, onPostgres, type TestDb } from '../helpers/db.js'
+import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
 
 /** Global lookup tables: unique by something other than tenant_id on purpose (DESIGN §3). */
 const GLOBAL_TABLES = new Set(['address_routes', 'domain_claims'])

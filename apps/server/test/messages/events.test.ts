@@ -1,7 +1,7 @@
 // GET /v1/events: Server-Sent Events of the caller's events, resuming without gaps from Last-Event-ID.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 
 let server: TestServer
 beforeAll(async () => {

@@ -3,9 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, TEST_MASTER_KEY, type TestServer } from '../helpers/server.js'
+import { makeInbox, makeTenant, startTestServer, TEST_MASTER_KEY, type TestServer } from '@mailroom/testkit/server'
 import { cleanEnv, STARTED_LINE, stopChild } from '../helpers/spawn.js'
-import { onPostgres } from '../helpers/db.js'
+import { onPostgres } from '@mailroom/testkit/db'
 import nodemailer from 'nodemailer'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))

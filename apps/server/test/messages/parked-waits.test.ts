@@ -2,8 +2,8 @@
 // from there: a match while parked is 200, the end of the hold 204, a client that goes away frees
 // its wait, several waits on one inbox each get only what they match.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 import { createApp } from '../../src/http/app.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 

@@ -1,8 +1,8 @@
 // waitForMessage on the server: cursor semantics (never an old message, never a missed one),
 // matchers (exact, contains, RE2 regex), timeouts answered 204 with the cursor to continue from.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 
 let server: TestServer
 beforeAll(async () => {

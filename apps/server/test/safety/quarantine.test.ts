@@ -3,8 +3,8 @@
 // applies) holds risky mail back from the agent; a person lists it, releases it (the agent then
 // gets it exactly once, waking its waiters) or deletes it, and the audit log says who.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, makeChild, makeInbox, makeTenant, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { fetchBytes, listAll, sendMail, settled } from '../helpers/mail.js'
+import { client, makeChild, makeInbox, makeTenant, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { fetchBytes, listAll, sendMail, settled } from '@mailroom/testkit/mail'
 import { startReceiver, startWebhookServer, type Receiver } from '../webhooks/helpers.js'
 import { quarantineReason, strictest } from '../../src/policies/service.js'
 

@@ -3,8 +3,8 @@
 import MailComposer from 'nodemailer/lib/mail-composer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFakeResolver, generateDkimKey, signMessage, type DkimKey } from '../../src/mail/sender-auth.js'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '../helpers/server.js'
-import { fetchBytes, listAll, sendRaw, settled, smtpCanonical } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '@mailroom/testkit/server'
+import { fetchBytes, listAll, sendRaw, settled, smtpCanonical } from '@mailroom/testkit/mail'
 
 let server: TestServer
 let key: DkimKey

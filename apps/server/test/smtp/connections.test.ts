@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import nodemailer from 'nodemailer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '../helpers/server.js'
-import { listAll, openSmtp, settled, smtpOver, type SmtpSession } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '@mailroom/testkit/server'
+import { listAll, openSmtp, settled, smtpOver, type SmtpSession } from '@mailroom/testkit/mail'
 
 const CAP = 3
 let server: TestServer

@@ -7,8 +7,8 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { simpleParser } from 'mailparser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { fetchBytes, listAll, sendMail, sendRaw, settled, smtpCanonical } from '../helpers/mail.js'
+import { client, makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { fetchBytes, listAll, sendMail, sendRaw, settled, smtpCanonical } from '@mailroom/testkit/mail'
 
 // The corpus is vendored in the repository (test/fixtures/mail-fixtures, see its README).
 const CORPUS = fileURLToPath(new URL('../fixtures/mail-fixtures', import.meta.url))

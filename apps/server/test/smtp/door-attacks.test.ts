@@ -4,8 +4,8 @@
 // mail from the same address is accepted and that tenant's HTTP requests are answered.
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { listAll, openSmtp, sendMail, settled, type SmtpSession } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { listAll, openSmtp, sendMail, settled, type SmtpSession } from '@mailroom/testkit/mail'
 
 const CAP = 20
 

@@ -7,8 +7,8 @@ import { withTenant } from '../../src/db/scope.js'
 import { inboxes } from '../../src/inboxes/tables.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { rawRows } from '../../src/db/client.js'
-import { makeChild, makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '../helpers/server.js'
-import { fetchBytes, listAll, openSmtp, sendMail, sendRaw, settled } from '../helpers/mail.js'
+import { makeChild, makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '@mailroom/testkit/server'
+import { fetchBytes, listAll, openSmtp, sendMail, sendRaw, settled } from '@mailroom/testkit/mail'
 
 const GLOBAL_MAX = 64 * 1024
 

@@ -10,13 +10,13 @@ import type { ChildProcess } from 'node:child_process'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPglite, rawRows } from '../../src/db/client.js'
-import { createTestDb, onPostgres, type TestDb } from '../helpers/db.js'
+import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
 import { killChild, startCli, STARTED_LINE, stopChild } from '../helpers/spawn.js'
 import { createRootTenant } from '../../src/tenancy/service.js'
 import { TenantCrypto } from '../../src/crypto/service.js'
 import { keyringFromConfig } from '../../src/crypto/keyring.js'
-import { client, TEST_MASTER_KEY, testConfig } from '../helpers/server.js'
-import { listAll, openSmtp } from '../helpers/mail.js'
+import { client, TEST_MASTER_KEY, testConfig } from '@mailroom/testkit/server'
+import { listAll, openSmtp } from '@mailroom/testkit/mail'
 
 const STARTED = STARTED_LINE
 

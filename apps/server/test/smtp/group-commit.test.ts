@@ -7,8 +7,8 @@ import { rawRows } from '../../src/db/client.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { QuotaError, type Recipient } from '../../src/messages/ingest/index.js'
 import { createParser, type MailParser } from '../../src/messages/parser.js'
-import { makeChild, makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { listAll, settled } from '../helpers/mail.js'
+import { makeChild, makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { listAll, settled } from '@mailroom/testkit/mail'
 
 let server: TestServer
 let real: MailParser

@@ -7,8 +7,8 @@ import { rawRows } from '../../src/db/client.js'
 import { withTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { createParser, type MailParser } from '../../src/messages/parser.js'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { fetchBytes, listAll, sendRaw, settled } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { fetchBytes, listAll, sendRaw, settled } from '@mailroom/testkit/mail'
 
 let server: TestServer
 let real: MailParser

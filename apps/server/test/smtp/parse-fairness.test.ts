@@ -2,8 +2,8 @@
 // queue ahead of another tenant's next message (the parse sits before the sender's 250).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createParser, type MailParser } from '../../src/messages/parser.js'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '../helpers/server.js'
-import { sendRaw, settled } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '@mailroom/testkit/server'
+import { sendRaw, settled } from '@mailroom/testkit/mail'
 
 let server: TestServer
 let real: MailParser

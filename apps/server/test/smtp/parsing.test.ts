@@ -11,8 +11,8 @@ import { withTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { decodeCursor, type CursorPosition } from '../../src/lib/cursor.js'
 import { listMessages } from '../../src/messages/service.js'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '../helpers/server.js'
-import { fetchBytes, listAll, sendMail, sendRaw, settled, smtpCanonical } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { fetchBytes, listAll, sendMail, sendRaw, settled, smtpCanonical } from '@mailroom/testkit/mail'
 
 let server: TestServer
 let tenant: TenantFixture

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 
 let server: TestServer
 beforeAll(async () => {

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/lib/log.js'
 import type { OutboundTransport } from '../../src/delivery/transport.js'
-import { makeInbox, makeTenant, type TestServer } from '../helpers/server.js'
-import { sendMail } from '../helpers/mail.js'
+import { makeInbox, makeTenant, type TestServer } from '@mailroom/testkit/server'
+import { sendMail } from '@mailroom/testkit/mail'
 import { startReceiver, startWebhookServer, type Receiver } from './helpers.js'
 
 const logged: { level: string; msg: string }[] = []

@@ -1,7 +1,7 @@
 // SSRF guard (creation and delivery time, after DNS) and per-tenant fairness.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, type TestServer } from '../helpers/server.js'
-import { sendMail } from '../helpers/mail.js'
+import { makeInbox, makeTenant, type TestServer } from '@mailroom/testkit/server'
+import { sendMail } from '@mailroom/testkit/mail'
 import { eventually } from '../delivery/sink.js'
 import { addressAllowed, classify, refuseTarget } from '../../src/webhooks/ssrf.js'
 import { startReceiver, startWebhookServer, type Receiver } from './helpers.js'

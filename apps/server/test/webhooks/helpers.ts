@@ -2,36 +2,20 @@
 // that records every request and answers as the test tells it to (a status, or hang).
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { silentLogger, type Logger } from '../../src/lib/log.js'
-import { startMailroom, type StartOptions } from '../../src/server.js'
-import { createTestDb, type TestDb } from '../helpers/db.js'
-import { testConfig, type TestServer } from '../helpers/server.js'
+import type { Logger } from '../../src/lib/log.js'
+import type { StartOptions } from '../../src/server.js'
+import type { TestDb } from '@mailroom/testkit/db'
+import { startTestServer, type TestServer } from '@mailroom/testkit/server'
 import type { Config } from '../../src/config.js'
 
 export async function startWebhookServer(
   opts: { config?: Partial<Config>; webhooks?: StartOptions['webhooks']; db?: TestDb; resolver?: StartOptions['resolver']; delivery?: StartOptions['delivery']; log?: Logger } = {},
 ): Promise<TestServer> {
-  const db = opts.db ?? (await createTestDb())
-  const config = testConfig({ webhookAllowPrivate: 'loopback', ...opts.config })
-  const running = await startMailroom({
-    config,
-    stores: db,
-    log: opts.log ?? silentLogger,
-    print: () => {},
+  return startTestServer({
+    ...opts,
+    config: { webhookAllowPrivate: 'loopback', ...opts.config },
     webhooks: { pollMs: 100, retryBaseMs: 50, retryMaxMs: 200, ...opts.webhooks },
-    ...(opts.resolver ? { resolver: opts.resolver } : {}),
-    ...(opts.delivery ? { delivery: opts.delivery } : {}),
   })
-  return {
-    db,
-    running,
-    config,
-    baseUrl: `http://127.0.0.1:${running.httpPort}`,
-    async stop() {
-      await running.stop()
-      if (!opts.db) await db.close()
-    },
-  }
 }
 
 export interface Hit {

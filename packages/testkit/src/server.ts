@@ -1,14 +1,14 @@
 // A real Mailroom process in the test (HTTP + SMTP on loopback, port 0) over the file's database,
 // plus factories that create tenants, keys and inboxes the way users do.
 import { randomBytes } from 'node:crypto'
-import { loadConfig, type Config } from '../../src/config.js'
-import type { DnsResolver } from '../../src/mail/sender-auth.js'
-import type { MailParser } from '../../src/messages/parser.js'
-import { startMailroom, type Running, type StartOptions } from '../../src/server.js'
-import { silentLogger, type Logger } from '../../src/lib/log.js'
-import { createRootTenant } from '../../src/tenancy/service.js'
-import { toPublicId } from '../../src/lib/ids.js'
-import type { Clock } from '../../src/lib/clock.js'
+import { loadConfig, type Config } from '@mailroom/server/src/config.js'
+import type { DnsResolver } from '@mailroom/server/src/mail/sender-auth.js'
+import type { MailParser } from '@mailroom/server/src/messages/parser.js'
+import { startMailroom, type Running, type StartOptions } from '@mailroom/server/src/server.js'
+import { silentLogger, type Logger } from '@mailroom/server/src/lib/log.js'
+import { createRootTenant } from '@mailroom/server/src/tenancy/service.js'
+import { toPublicId } from '@mailroom/server/src/lib/ids.js'
+import type { Clock } from '@mailroom/server/src/lib/clock.js'
 import { createTestDb, type TestDb } from './db.js'
 
 export interface TestServer {

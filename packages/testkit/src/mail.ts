@@ -74,6 +74,19 @@ export function smtpCanonical(raw: Buffer): Buffer {
 }
 
 /** Until every accepted message has been parsed and made visible. */
+/** Outside mail, sent like a real MTA would: a temporary SMTP refusal (4xx) is retried, up to five times. */
+export async function deliver(server: TestServer, mail: OutgoingMail): Promise<Awaited<ReturnType<typeof sendMail>>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sendMail(server, mail)
+    } catch (err) {
+      const code = (err as { responseCode?: number }).responseCode ?? 0
+      if (code < 400 || code >= 500 || attempt >= 5) throw err
+      await new Promise((r) => setTimeout(r, 200 * attempt))
+    }
+  }
+}
+
 export const settled = (server: TestServer) => server.running.deps.ingest.idle()
 
 /** GET returning the body as bytes (raw messages, attachments). */

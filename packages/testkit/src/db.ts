@@ -3,10 +3,10 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { inject } from 'vitest'
-import { openPglite, openPostgres, type Database } from '../../src/db/client.js'
-import { migrate } from '../../src/db/migrate.js'
-import { deriveRuntimeUrl } from '../../src/config.js'
-import type { Stores } from '../../src/db/open.js'
+import { openPglite, openPostgres, type Database } from '@mailroom/server/src/db/client.js'
+import { migrate } from '@mailroom/server/src/db/migrate.js'
+import { deriveRuntimeUrl } from '@mailroom/server/src/config.js'
+import type { Stores } from '@mailroom/server/src/db/open.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {

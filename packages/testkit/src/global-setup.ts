@@ -2,8 +2,8 @@
 // (a database per file, never shared). On PGlite, say which suites will be skipped.
 import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
-import { openPostgres } from '../../src/db/client.js'
-import { migrate } from '../../src/db/migrate.js'
+import { openPostgres } from '@mailroom/server/src/db/client.js'
+import { migrate } from '@mailroom/server/src/db/migrate.js'
 import { chromiumMissing } from './chromium.js'
 
 export const TEST_URL = process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
