@@ -3,7 +3,7 @@
 import { eq } from 'drizzle-orm'
 import type { AuditEntry } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
-import type { Principal } from '../http/context.js'
+import type { Principal } from '../apikeys/principal.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { type CursorPosition } from '../lib/cursor.js'
 import { newestFirst } from '../db/keyset.js'

@@ -1,19 +1,9 @@
 // What every HTTP request carries: its id and the caller (after auth). The services and the
-// dependency bag they share live outside the HTTP layer (../deps.ts).
+// dependency bag they share live outside the HTTP layer (../deps.ts), and so does the caller's
+// identity (../apikeys/principal.ts), which services such as the audit log use without knowing HTTP.
+import type { Principal } from '../apikeys/principal.js'
 
-/** Who is calling, resolved by the auth middleware. Ids are internal uuids. */
-export type Principal =
-  | {
-      kind: 'tenant'
-      keyId: string
-      /** The tenant the key belongs to. */
-      keyTenantId: string
-      /** The tenant this request acts in: the key's own, or a descendant named by Mailroom-Tenant. */
-      tenantId: string
-      inboxId: null
-    }
-  | { kind: 'inbox'; keyId: string; keyTenantId: string; tenantId: string; inboxId: string }
-  | { kind: 'operator'; tenantId: string | null; inboxId: null }
+export type { Principal }
 
 export interface AppEnv {
   Variables: {
