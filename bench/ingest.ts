@@ -192,9 +192,13 @@ function instrument(server: InProcessServer) {
       }
     }
   }
-  wrap(ingest, 'accept', 'accept (store raw, commit; before 250)')
-  wrap(ingest, 'process', 'process (load + parse + store parsed, per message)')
-  wrap(ingest.o.parser, 'parse', '  parse in worker thread (incl. queueing for a thread)')
+  // The stages of apps/server/src/messages/ingest/: accept (analyse, then the group commit), the
+  // analysis (parse thread + sender checks), the parse thread alone, the commit of a batch.
+  wrap(ingest, 'accept', 'accept (analyse + group commit; before 250)')
+  wrap(ingest.analyzer, 'analyse', '  analyse (parse + score + sender checks, incl. waiting for a thread)')
+  wrap(ingest.o.parser, 'parse', '    parse in worker thread (incl. queueing for a thread)')
+  wrap(ingest.commits, 'write', '  write one batch (one transaction, per batch)')
+  wrap(ingest.background, 'process', 'background parse (large messages, per message)')
   wrap(ingest.o.database.db, 'transaction', 'any database transaction')
 }
 
@@ -323,7 +327,7 @@ async function main() {
         if (f.stages && server.databaseName) stopSampling = sampleWaits(server.databaseName)
         const { usage } = await measure(async () => {
           acceptMs = await sendAll(server.smtpPort, msgs, to)
-          backlog = (server.running.deps.ingest as any).queue.length + (server.running.deps.ingest as any).active
+          backlog = server.running.deps.ingest.parsesWaiting
           await server.running.deps.ingest.idle()
         })
         stopSampling()
