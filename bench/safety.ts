@@ -1,6 +1,7 @@
 // The inbound-safety scorer's CPU cost: a typical ~15 KB newsletter-like message (HTML + text,
 // tracked links, a hidden preheader) scored many times, and every message of the labelled set
-// (apps/server/test/safety/fixtures). Messages are parsed first by the production parser (not
+// (apps/server/test/safety/fixtures), and the message mix bench/ingest.ts sends (so the scorer's
+// share of ingest's CPU per message can be read off the two benches). Messages are parsed first by the production parser (not
 // timed); then only scoreMessage(scoreInputOf(...)) runs, on one thread, after a warm-up.
 // CPU is process.cpuUsage() per batch of at least 200 messages (whole passes), divided by the
 // messages scored: the fastest and the median batch are printed.
@@ -10,6 +11,7 @@ import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import MailComposer from 'nodemailer/lib/mail-composer/index.js'
+import { buildMessages } from './lib/mail.js'
 import { awaitQuiet, flags, fmt, int, machineBanner, quietCheck, summarize } from './lib/common.js'
 import { createParser, type ParsedMessage } from '../apps/server/src/messages/parser.js'
 import { analyze, scoreInputOf, type AuthInput, type ScoreContext, type ScoreInput } from '../apps/server/src/safety/score.js'
@@ -90,7 +92,9 @@ async function main() {
   const parser = createParser({ threads: 1 })
   let typical: ParsedMessage
   const set: { file: string; input: ScoreInput }[] = []
+  const mix: ScoreInput[] = []
   try {
+    for (const m of await buildMessages(200)) mix.push(scoreInputOf(await parser.parse(m.raw, { content: false }), null, CONTEXT))
     const raw = await typicalMessage()
     typical = await parser.parse(raw, { content: false })
     console.log(`typical message: ${(raw.length / 1024).toFixed(1)} KB raw, html ${((typical.html?.length ?? 0) / 1024).toFixed(1)} KB, text ${((typical.text?.length ?? 0) / 1024).toFixed(1)} KB`)
@@ -123,12 +127,16 @@ async function main() {
     return { file: s.file, us: total / ROUNDS }
   })
   perFile.sort((x, y) => y.us - x.us)
+  console.log(await awaitQuiet(60_000))
+  const c = measure(mix, mix.length * ROUNDS)
+  const sc = summarize(c.perCall)
 
   console.log('')
   console.log('| measure | CPU per message: fastest / median batch | wall per message: mean / p50 / p99 / max |')
   console.log('|---|---|---|')
   console.log(`| typical ~15 KB newsletter, ${ITERATIONS} scores | **${fmt(a.cpuMinUs / 1000, 3)}** / ${fmt(a.cpuMedianUs / 1000, 3)} ms | ${fmt(a.wallUs / 1000, 3)} / ${fmt(sa.p50 / 1000, 3)} / ${fmt(sa.p99 / 1000, 3)} / ${fmt(sa.max / 1000, 3)} ms |`)
   console.log(`| labelled set, ${set.length} messages x ${ROUNDS} rounds | **${fmt(b.cpuMinUs / 1000, 3)}** / ${fmt(b.cpuMedianUs / 1000, 3)} ms | ${fmt(b.wallUs / 1000, 3)} / ${fmt(sb.p50 / 1000, 3)} / ${fmt(sb.p99 / 1000, 3)} / ${fmt(sb.max / 1000, 3)} ms |`)
+  console.log(`| bench/ingest.ts's mix, ${mix.length} messages x ${ROUNDS} rounds | **${fmt(c.cpuMinUs / 1000, 3)}** / ${fmt(c.cpuMedianUs / 1000, 3)} ms | ${fmt(c.wallUs / 1000, 3)} / ${fmt(sc.p50 / 1000, 3)} / ${fmt(sc.p99 / 1000, 3)} / ${fmt(sc.max / 1000, 3)} ms |`)
   console.log('')
   console.log('slowest in the set (mean wall per score):')
   for (const p of perFile.slice(0, 5)) console.log(`  ${fmt(p.us / 1000, 3)} ms  ${p.file}`)
