@@ -38,8 +38,13 @@ const Content = {
   replyTo: Recipients.optional(),
 }
 
+const SendAt = z.iso
+  .datetime({ offset: true })
+  .optional()
+  .describe('Hold the message until then (status `scheduled`, cancellable); delivery starts at that time, also across restarts.')
+
 export const SendRequest = z
-  .object({ to: Recipients, cc: Recipients.optional(), bcc: Recipients.optional(), ...Content })
+  .object({ to: Recipients, cc: Recipients.optional(), bcc: Recipients.optional(), ...Content, sendAt: SendAt })
   .strict()
   .meta({ id: 'SendRequest' })
 export type SendRequest = z.input<typeof SendRequest>
@@ -51,6 +56,7 @@ export const ReplyRequest = z
     to: Recipients.optional().describe('Extra recipients.'),
     cc: Recipients.optional(),
     bcc: Recipients.optional(),
+    sendAt: SendAt,
   })
   .strict()
   .meta({ id: 'ReplyRequest' })
@@ -63,6 +69,7 @@ export const ForwardRequest = z
     bcc: Recipients.optional(),
     ...Content,
     includeAttachments: z.boolean().default(true),
+    sendAt: SendAt,
   })
   .strict()
   .meta({ id: 'ForwardRequest' })
@@ -84,7 +91,21 @@ export const Delivery = z
   .meta({ id: 'Delivery' })
 export type Delivery = z.infer<typeof Delivery>
 
-export const SentMessage = MessageSummary.extend({ deliveries: z.array(Delivery) }).meta({ id: 'SentMessage' })
+export const ApprovalInfo = z
+  .object({
+    status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+    reasons: z.array(z.string()).describe('Why the message waits: the policies that held it.'),
+    expiresAt: Timestamp,
+  })
+  .meta({ id: 'ApprovalInfo' })
+export type ApprovalInfo = z.infer<typeof ApprovalInfo>
+
+export const SentMessage = MessageSummary.extend({
+  deliveries: z.array(Delivery).describe('One per recipient; empty while the message waits for approval.'),
+  approval: ApprovalInfo.nullable()
+    .optional()
+    .describe('Set when an approval policy held the message (status `pending_approval`): it is NOT sent until a person approves it. Do not send it again.'),
+}).meta({ id: 'SentMessage' })
 export type SentMessage = z.infer<typeof SentMessage>
 
 export const DeliveryList = z.object({ data: z.array(Delivery) }).meta({ id: 'DeliveryList' })

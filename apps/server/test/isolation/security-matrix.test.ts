@@ -17,7 +17,7 @@ interface Operation {
 }
 
 /** The operations in the document today: the matrix may grow, never shrink unnoticed. */
-const KNOWN_OPERATIONS = 54
+const KNOWN_OPERATIONS = 58
 
 /** Which kind of id a path segment's parameter is, and its public prefix. */
 const SEGMENT_KINDS: Record<string, string> = {
@@ -56,6 +56,9 @@ const BODIES: Record<string, unknown> = {
   verifyDomain: {},
   updateDomain: { catchAllInboxId: null },
   releaseMessage: {},
+  approveMessage: {},
+  rejectMessage: { reason: 'matrix' },
+  cancelMessage: {},
 }
 
 /** Query strings some operations need to answer at once (a wait would otherwise hold for 25 s). */
@@ -166,6 +169,20 @@ async function fixturesForSuccess(op: Operation): Promise<Record<string, string>
     await settled(server)
     const [message] = (await t1.api.get(`/v1/inboxes/${held.body.id}/messages?quarantined=true`)).body.data
     return { ...ids, inboxes: held.body.id, messages: message.id }
+  }
+  if (op.operationId === 'approveMessage' || op.operationId === 'rejectMessage') {
+    // Mail of its own held for approval: an inbox whose policy holds everything its key sends.
+    const held = await t1.api.post('/v1/inboxes', { name: `approval-${randomBytes(3).toString('hex')}`, policies: { outboundApproval: 'all' }, createKey: true })
+    const sent = await client(server.baseUrl, held.body.apiKey).post(`/v1/inboxes/${held.body.id}/messages`, { to: 'matrix@example.com', subject: 'held', text: 'x' })
+    expect(sent.status).toBe(202)
+    return { ...ids, inboxes: held.body.id, messages: sent.body.id }
+  }
+  if (op.operationId === 'cancelMessage') {
+    // A scheduled send of inbox1's own (cancelled by the tenant key, then again by the inbox key).
+    const at = new Date(Date.now() + 3_600_000).toISOString()
+    const sent = await inbox1.api.post(`/v1/inboxes/${inbox1.id}/messages`, { to: 'matrix@example.com', subject: 'later', text: 'x', sendAt: at })
+    expect(sent.body.status).toBe('scheduled')
+    return { ...ids, messages: sent.body.id }
   }
   if (op.method !== 'DELETE') return ids
   const kind = op.path.split('/').filter(Boolean).at(-2)!
