@@ -49,6 +49,34 @@ export const SendRequest = z
   .meta({ id: 'SendRequest' })
 export type SendRequest = z.input<typeof SendRequest>
 
+export const DraftRequest = z
+  .object({ to: Recipients.optional(), cc: Recipients.optional(), bcc: Recipients.optional(), ...Content, sendAt: SendAt })
+  .strict()
+  .describe('A draft: everything a send takes, all optional until it is sent (then it is checked like a send). `sendAt` applies when it is sent: sending it schedules it.')
+  .meta({ id: 'DraftRequest' })
+export type DraftRequest = z.input<typeof DraftRequest>
+
+export const Draft = z
+  .object({
+    id: publicId('draft'),
+    inboxId: publicId('inbox'),
+    to: z.array(Recipient),
+    cc: z.array(Recipient),
+    bcc: z.array(Recipient),
+    replyTo: z.array(Recipient),
+    subject: z.string().nullable(),
+    text: z.string().nullable(),
+    html: z.string().nullable(),
+    headers: z.record(z.string(), z.string()),
+    attachments: z.array(z.object({ filename: z.string(), contentType: z.string().nullable(), size: z.number().int() })).describe('Names and sizes (the bytes stay stored).'),
+    sendAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Draft' })
+export type Draft = z.infer<typeof Draft>
+export const DraftList = listOf(Draft, 'DraftList')
+
 export const ReplyRequest = z
   .object({
     ...Content,

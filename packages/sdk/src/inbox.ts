@@ -4,6 +4,7 @@ import type { HttpClient, Query, RequestOptions } from './core/http.js'
 import { seg } from './core/path.js'
 import { toBase64 } from './core/runtime.js'
 import { Messages, Threads } from './resources/messages.js'
+import { Drafts } from './resources/drafts.js'
 import type { AttachmentInput, ForwardParams, InboxData, InboxLimits, InboxLimitsState, MatchMode, Matcher, Message, Metadata, ReceivedMessage, ReplyParams, SendParams, SentMessage, PendingApproval, UpdateInboxParams, WaitForMessageOptions, Policies, EffectivePolicies } from './types.js'
 
 /** The longest hold the server grants one long poll, in seconds. */
@@ -68,7 +69,7 @@ export function isPendingApproval(sent: SentMessage): sent is PendingApproval {
 }
 
 /** A send/reply/forward body as the API takes it: recipient lists as arrays, attachments as base64. */
-async function wireBody<P extends { to?: unknown; cc?: unknown; bcc?: unknown; replyTo?: unknown; attachments?: AttachmentInput[] }>(params: P) {
+export async function wireBody<P extends { to?: unknown; cc?: unknown; bcc?: unknown; replyTo?: unknown; attachments?: AttachmentInput[] }>(params: P) {
   const { to, cc, bcc, replyTo, attachments } = params
   return {
     ...params,
@@ -114,6 +115,8 @@ export class Inbox implements InboxData {
   readonly messages: Messages
   /** The inbox's conversations. */
   readonly threads: Threads
+  /** Drafts: saved, updated, sent when ready. */
+  readonly drafts: Drafts
   readonly #http: HttpClient
 
   /** @internal Handles come from the client (`createInbox`, `inboxes.get`, `inbox()`). */
@@ -131,6 +134,7 @@ export class Inbox implements InboxData {
     if (data.apiKey !== undefined) this.apiKey = data.apiKey
     this.messages = new Messages(http, data.id)
     this.threads = new Threads(http, data.id)
+    this.drafts = new Drafts(http, data.id)
   }
 
   get #base(): string {

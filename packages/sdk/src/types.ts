@@ -758,6 +758,50 @@ export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired'
 export type PendingApproval = SentMessage & { status: 'pending_approval'; approval: ApprovalInfo }
 
 /**
+ * A draft: what a send takes, all optional until it is sent (then checked like a send).
+ *
+ * @example
+ * const draft = await inbox.drafts.create({ to: 'alice@example.com', subject: 'Proposal' })
+ */
+export interface DraftParams {
+  to?: Recipient | Recipient[] | undefined
+  cc?: Recipient | Recipient[] | undefined
+  bcc?: Recipient | Recipient[] | undefined
+  subject?: string | undefined
+  text?: string | undefined
+  html?: string | undefined
+  attachments?: AttachmentInput[] | undefined
+  /** Custom headers: `X-*` and `List-Unsubscribe*` only. */
+  headers?: Record<string, string> | undefined
+  replyTo?: Recipient | Recipient[] | undefined
+  /** ISO time: when the draft is sent, it is scheduled for then. */
+  sendAt?: string | undefined
+}
+
+/**
+ * A saved draft (attachments by name and size).
+ *
+ * @example
+ * for await (const d of inbox.drafts.list()) console.log(d.id, d.subject, d.to)
+ */
+export interface Draft {
+  id: string
+  inboxId: string
+  to: Recipient[]
+  cc: Recipient[]
+  bcc: Recipient[]
+  replyTo: Recipient[]
+  subject: string | null
+  text: string | null
+  html: string | null
+  headers: Record<string, string>
+  attachments: { filename: string; contentType: string | null; size: number }[]
+  sendAt: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/**
  * Options of `inbox.messages.waitForStatus()`.
  *
  * @example

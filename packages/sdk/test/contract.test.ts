@@ -70,6 +70,8 @@ describe('types mirror the contract', () => {
     expectTypeOf<sdk.Page<sdk.Approval>>().toEqualTypeOf<Out<typeof contract.ApprovalList>>()
     expectTypeOf<sdk.ApprovalMode>().toEqualTypeOf<contract.ApprovalMode>()
     expectTypeOf<sdk.ApproveParams>().toEqualTypeOf<contract.ApproveRequest>()
+    expectTypeOf<sdk.Draft>().toEqualTypeOf<contract.Draft>()
+    expectTypeOf<Flat<Omit<sdk.DraftParams, 'attachments'> & { attachments?: contract.OutgoingAttachment[] }>>().toEqualTypeOf<contract.DraftRequest>()
     expectTypeOf<keyof sdk.ApprovalListParams>().toEqualTypeOf<Exclude<keyof contract.ApprovalListQuery, 'after'>>()
   })
 

@@ -269,6 +269,17 @@ describe('approval of what agents send, through the SDK', () => {
     expect(rejected.status).toBe('rejected')
     expect((await careful.messages.waitForStatus(other.id, { status: 'rejected', timeout: 5_000 })).status).toBe('rejected')
     await expect(careful.messages.waitForStatus(other.id, { status: 'sent', timeout: 100, interval: 50 })).rejects.toBeInstanceOf(MailroomTimeoutError)
+
+    // A draft, sent under the same policy, is held like any send.
+    const draft = await careful.drafts.create({ to: 'later@example.com', subject: 'Draft' })
+    await careful.drafts.update(draft.id, { text: 'written later' })
+    expect((await careful.drafts.list().page()).data.map((d) => [d.id, d.text])).toEqual([[draft.id, 'written later']])
+    expect((await careful.drafts.get(draft.id)).subject).toBe('Draft')
+    const fromDraft = await careful.drafts.send(draft.id)
+    expect(isPendingApproval(fromDraft)).toBe(true)
+    const doomed = await careful.drafts.create({ subject: 'scrap' })
+    await careful.drafts.delete(doomed.id)
+    expect((await careful.drafts.list().page()).data).toEqual([])
   })
 })
 
@@ -307,6 +318,12 @@ const OPERATIONS: Record<string, string> = {
   approveMessage: 'mailroom.approvals.approve',
   rejectMessage: 'mailroom.approvals.reject',
   listApprovals: 'mailroom.approvals.list',
+  createDraft: 'inbox.drafts.create',
+  listDrafts: 'inbox.drafts.list',
+  getDraft: 'inbox.drafts.get',
+  updateDraft: 'inbox.drafts.update',
+  deleteDraft: 'inbox.drafts.delete',
+  sendDraft: 'inbox.drafts.send',
   listDeliveries: 'inbox.messages.deliveries',
   listThreads: 'inbox.threads.list',
   getThread: 'inbox.threads.get',

@@ -54,12 +54,20 @@ export interface SendOutcome {
   held: boolean
 }
 
-export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: string, kind: SendKind): Promise<SendOutcome> {
+export async function sendMessage(
+  deps: Deps,
+  scope: TenantScope,
+  inboxId: string,
+  kind: SendKind,
+  /** Runs first in the send's transaction (sending a draft removes it there: sent at most once). */
+  first?: (tx: Tx) => Promise<void>,
+): Promise<SendOutcome> {
   const forwarded = await parseForwarded(deps, scope, inboxId, kind)
   const sendAt = sendAtOf(deps, kind.body.sendAt)
   const out = await withTenant(deps.database, scope, async (tx) => {
     const inbox = await getInbox(tx, inboxId)
     if (!inbox) throw notFound('inbox')
+    if (first) await first(tx)
     const cipher = await deps.crypto.cipher(tx, scope.tenantId)
     const draft = await buildDraft(tx, cipher, deps, inbox, kind, forwarded)
 

@@ -20,6 +20,7 @@ import { registerWaitRoute } from '../messages/wait-route.js'
 import { registerThreadRoutes } from '../messages/thread-routes.js'
 import { registerSendRoutes } from '../messages/send-routes.js'
 import { registerApprovalRoutes } from '../approvals/routes.js'
+import { registerDraftRoutes } from '../drafts/routes.js'
 import { registerInboxLimitRoutes } from '../inboxes/limit-routes.js'
 import { registerSuppressionRoutes } from '../suppressions/routes.js'
 import { registerEventRoutes } from '../events/routes.js'
@@ -106,6 +107,7 @@ export function createApp(deps: Deps) {
   registerThreadRoutes(app, deps)
   registerSendRoutes(app, deps)
   registerApprovalRoutes(app, deps)
+  registerDraftRoutes(app, deps)
   registerEventRoutes(app, deps)
   registerSuppressionRoutes(app, deps)
   registerSendingRoutes(app, deps)

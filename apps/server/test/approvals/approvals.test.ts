@@ -8,6 +8,7 @@ import { rawRows } from '../../src/db/client.js'
 import { withTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { expireApprovals } from '../../src/approvals/service.js'
+import { strictest } from '../../src/policies/service.js'
 import { silentLogger } from '../../src/lib/log.js'
 import { makeChild, makeInbox, makeTenant, startTestServer, type TenantFixture, type TestServer } from '../helpers/server.js'
 import { sendMail, settled } from '../helpers/mail.js'
@@ -57,6 +58,32 @@ async function flushSink(t: TenantFixture, inboxId: string) {
 const sentTo = (address: string) => sink.received.filter((m) => m.to.includes(address))
 
 describe('approval policies', () => {
+  it('combine along the chain: every mode binds, `all` covers the rest, `none` lifts nothing, the shortest expiry wins', () => {
+    expect(strictest([]).outboundApproval).toEqual([])
+    expect(strictest([{ outboundApproval: 'none' }, null, {}])).toMatchObject({ outboundApproval: [], approvalExpiryHours: 72 })
+    expect(strictest([{ outboundApproval: 'external' }, { outboundApproval: 'none' }, { outboundApproval: 'first_contact' }]).outboundApproval).toEqual(['first_contact', 'external'])
+    expect(strictest([{ outboundApproval: 'external' }, { outboundApproval: 'all', approvalExpiryHours: 100 }, { approvalExpiryHours: 5 }])).toMatchObject({ outboundApproval: ['all'], approvalExpiryHours: 5 })
+  })
+
+  it('an agent cannot lift its own inbox\'s policy: inbox keys cannot change inboxes or their policies', async () => {
+    const t = await makeTenant(server, unique('lift'))
+    const inbox = await agent(t, { outboundApproval: 'all' })
+    const r = await inbox.api.patch(`/v1/inboxes/${inbox.id}`, { policies: { outboundApproval: 'none' } })
+    expect({ status: r.status, code: r.body.error.code }).toEqual({ status: 403, code: 'forbidden' })
+    expect((await inbox.api.post(`/v1/inboxes/${inbox.id}/messages`, { to: 'x@example.com', subject: 's', text: 'x' })).status).toBe(202)
+  })
+
+  it('idempotency is decided at accept time: the same key replays the held answer, nothing is held twice', async () => {
+    const t = await makeTenant(server, unique('idem'))
+    const inbox = await agent(t, { outboundApproval: 'all' })
+    const body = { to: 'idem@example.com', subject: 'once', text: 'x' }
+    const first = await inbox.api.post(`/v1/inboxes/${inbox.id}/messages`, body, { 'idempotency-key': 'k-1' })
+    const again = await inbox.api.post(`/v1/inboxes/${inbox.id}/messages`, body, { 'idempotency-key': 'k-1' })
+    expect([first.status, again.status]).toEqual([202, 202])
+    expect(again.body.id).toBe(first.body.id)
+    expect((await t.api.get(`/v1/approvals?inboxId=${inbox.id}`)).body.data.length).toBe(1)
+  })
+
   it('`all`: an inbox key\'s send is held (202 pending_approval, no outbox rows, visible to the agent), a tenant key\'s is not', async () => {
     const t = await makeTenant(server, unique('all'))
     const inbox = await agent(t, { outboundApproval: 'all' })

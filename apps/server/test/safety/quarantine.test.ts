@@ -225,8 +225,8 @@ describe('quarantine', () => {
 describe('policies combine: the strictest of each applies', () => {
   it('risk, score and DMARC', () => {
     const p = strictest([{ quarantine: { minRisk: 'high' } }, { quarantine: { minRisk: 'medium', minScore: 0.9 } }, { quarantine: { minScore: 0.5, dmarcFail: true } }, null, {}])
-    expect(p).toEqual({ quarantine: { minRisk: 'medium', minScore: 0.5, dmarcFail: true } })
-    expect(strictest([{ quarantine: { minRisk: null } }])).toEqual({ quarantine: { minRisk: null, minScore: null, dmarcFail: false } })
+    expect(p).toEqual({ quarantine: { minRisk: 'medium', minScore: 0.5, dmarcFail: true }, outboundApproval: [], approvalExpiryHours: 72 })
+    expect(strictest([{ quarantine: { minRisk: null } }])).toEqual({ quarantine: { minRisk: null, minScore: null, dmarcFail: false }, outboundApproval: [], approvalExpiryHours: 72 })
     const v = (risk: 'low' | 'medium' | 'high', injectionScore: number, dmarc: string | null) => ({ risk, injectionScore, auth: { dmarc } })
     expect(quarantineReason(v('medium', 0.4, 'pass'), p)).toMatch(/risk medium/)
     expect(quarantineReason(v('low', 0.6, 'pass'), p)).toMatch(/score/)
