@@ -29,6 +29,7 @@ import { mxTransport } from './delivery/mx.js'
 import { handleFeedback, mayBeFeedback } from './delivery/feedback.js'
 import { ApiRequestMeter } from './usage/service.js'
 import { startRetention } from './retention/service.js'
+import { startApprovalExpiry } from './approvals/service.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js'
 import { Metrics } from './lib/metrics.js'
 import { consoleBanner } from './console/static.js'
@@ -216,8 +217,10 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   })
   const usage = new ApiRequestMeter(stores.runtime, logger)
   let stopRetention = () => {}
+  let stopApprovalExpiry = () => {}
   const closeStores = async () => {
     stopRetention()
+    stopApprovalExpiry()
     await usage.stop()
     await webhooks.stop()
     await delivery.stop()
@@ -255,6 +258,8 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     if (startWebhooks) await webhooks.start()
     usage.start()
     stopRetention = startRetention(stores.runtime, clock, logger, config.retentionIntervalSeconds * 1000)
+    // Held mail nobody decided on expires (checked once a minute; the expiry is in hours).
+    stopApprovalExpiry = startApprovalExpiry({ database: stores.runtime, crypto, clock, log: logger }, 60_000)
     const httpPort = await listen(http, config.httpPort, config.host, 'HTTP', 'MAILROOM_HTTP_PORT')
     smtp = createSmtpServer(deps)
     smtp.on('error', (err) => logger.error('smtp error', { err: String(err) }))

@@ -107,6 +107,13 @@ export function errorResult(err: unknown, context: { subject?: 'message' | 'inbo
         : 'This key is not allowed to do that (an inbox key can only use its own inbox and cannot create inboxes). Do not retry; tell the user.',
     )
   }
+  if (err instanceof MailroomError && err.code === 'first_contact_limit') {
+    return toolError(
+      'first_contact_limit',
+      err.message,
+      'This inbox may write to only so many new people a day, and has. Do not retry it now; you can still write to people already in conversation, or tell the user.',
+    )
+  }
   if (err instanceof MailroomRateLimitError) {
     return toolError('rate_limited', err.message, `Too many requests. Wait ${err.retryAfter ?? 'a few'} seconds before trying again.`, {
       ...(err.retryAfter !== undefined ? { retry_after_seconds: err.retryAfter } : {}),

@@ -88,6 +88,12 @@ const recipients = z
   .describe('One email address or a list of them, e.g. "alice@example.com" or ["alice@example.com", "Bob <bob@example.com>"].')
 
 const inboxView = (inbox: Inbox) => ({ id: inbox.id, address: inbox.address, display_name: inbox.displayName })
+/** What the model is told when a policy holds its mail for a person: it must not try again. */
+export const AWAITING_APPROVAL_NOTE =
+  'This email has NOT been sent: a policy makes it wait for a person to approve it. It is saved, and it goes out only if ' +
+  'someone approves it (they may edit it first, or reject it). Do not send it again and do not try another way to send ' +
+  'it; tell the user it is awaiting approval.'
+
 const sentView = (m: SentMessage) => ({
   id: m.id,
   thread_id: m.threadId,
@@ -95,6 +101,9 @@ const sentView = (m: SentMessage) => ({
   subject: m.subject,
   to: m.to.map((a) => a.address),
   deliveries: (m.deliveries ?? []).map((d) => ({ recipient: d.recipient, status: d.status })),
+  ...(m.status === 'pending_approval'
+    ? { awaiting_approval: true, approval_reasons: m.approval?.reasons ?? [], note: AWAITING_APPROVAL_NOTE }
+    : {}),
 })
 const withheld = (m: Pick<Message, 'security'>, withholdHighRisk: boolean) => withholdHighRisk && m.security?.risk === 'high'
 const messageView = (m: Message, withholdHighRisk: boolean) => ({
@@ -377,7 +386,8 @@ export function createMailroomTools(options: MailroomToolsOptions = {}): Mailroo
   define(
     'send_email',
     'Send a new email from the inbox. Use reply_to_email instead to answer an email you received (it keeps the ' +
-      'conversation threaded). Write the body as plain text. Returns the sent message id and its delivery status.',
+      'conversation threaded). Write the body as plain text. Returns the sent message id and its delivery status. If the ' +
+      'status is pending_approval, the email is held for a person to approve: it is not sent yet, and must not be sent again.',
     z
       .object({
         ...inboxShape,
@@ -401,7 +411,8 @@ export function createMailroomTools(options: MailroomToolsOptions = {}): Mailroo
   define(
     'reply_to_email',
     'Reply to an email in the inbox, in the same conversation: the reply goes to the sender (and, with reply_all, to the ' +
-      'other recipients), with "Re:" and the threading headers set. Write the body as plain text.',
+      'other recipients), with "Re:" and the threading headers set. Write the body as plain text. If the status is ' +
+      'pending_approval, the reply is held for a person to approve: it is not sent yet, and must not be sent again.',
     z
       .object({
         ...inboxShape,

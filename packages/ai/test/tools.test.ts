@@ -281,6 +281,24 @@ describe('send_email and reply_to_email', () => {
     expect(got.threadId).toBe(original.threadId)
   })
 
+  it('under an approval policy the result tells the model the email awaits a person and must not be sent again', async () => {
+    const held = await mailroom.createInbox({ name: 'held-agent', createKey: true, policies: { outboundApproval: 'all' } })
+    const heldAgent = createToolExecutor(await createMailroomToolsForKey({ mailroom: new Mailroom({ apiKey: held.apiKey!, baseUrl: server.baseUrl, maxRetries: 0 }) }))
+    const res = (await heldAgent.execute('send_email', { to: 'customer@example.com', cc: null, subject: 'Offer', text: 'Hello', html: null })) as any
+    expect(res.sent).toMatchObject({ status: 'pending_approval', awaiting_approval: true, deliveries: [] })
+    expect(res.sent.note).toMatch(/NOT been sent/)
+    expect(res.sent.note).toMatch(/Do not send it again/)
+    expect(res.sent.approval_reasons.join(' ')).toMatch(/all/)
+    // Approving is a person's act: no tool does it, for either kind of key.
+    for (const tools of [heldAgent.tools, admin.tools]) expect(tools.map((t) => t.name).filter((n) => /approv|reject/.test(n))).toEqual([])
+    // A first-contact limit is an error the model is told not to retry.
+    const limited = await mailroom.createInbox({ name: 'limited-agent', createKey: true })
+    await mailroom.inbox(limited.id).then((i) => i.setLimits({ newRecipientsPerDay: 0 }))
+    const limitedAgent = createToolExecutor(await createMailroomToolsForKey({ mailroom: new Mailroom({ apiKey: limited.apiKey!, baseUrl: server.baseUrl, maxRetries: 0 }) }))
+    const refused = await limitedAgent.execute('send_email', { to: 'stranger@example.com', cc: null, subject: 's', text: 't', html: null })
+    expect(refused).toMatchObject({ error: { code: 'first_contact_limit', hint: expect.stringMatching(/Do not retry/) } })
+  })
+
   it('bad recipients and bad arguments come back as results the model can fix', async () => {
     const missing = await agent.execute('send_email', { to: peer.address, text: 'no subject' })
     expect(missing).toMatchObject({ error: { code: 'invalid_arguments', issues: [{ path: 'subject' }] } })

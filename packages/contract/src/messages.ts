@@ -26,7 +26,12 @@ export const AuthenticationResults = z
   .meta({ id: 'AuthenticationResults' })
 
 export const MessageDirection = z.enum(['inbound', 'outbound'])
-export const MessageStatus = z.enum(['received', 'queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'suppressed', 'held', 'failed'])
+export const MessageStatus = z
+  .enum(['received', 'queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'suppressed', 'held', 'failed', 'pending_approval', 'rejected', 'expired', 'scheduled', 'cancelled'])
+  .describe(
+    '`pending_approval`: sent by an agent under an approval policy, waiting for a person (not sent until approved); `rejected` / `expired`: a person rejected it, or nobody decided in time (never sent); ' +
+      '`scheduled`: waiting for its `sendAt`; `cancelled`: a scheduled send cancelled before it went.',
+  )
 export const ParseStatus = z.enum(['pending', 'parsed', 'failed'])
 
 const MessageBase = z.object({
@@ -143,6 +148,10 @@ export const EventType = z.enum([
   'message.held',
   'message.quarantined',
   'message.released',
+  'message.approval_requested',
+  'message.approved',
+  'message.rejected',
+  'message.expired',
   'sending.paused',
   'sending.resumed',
   'webhook.disabled',

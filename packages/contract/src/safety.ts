@@ -61,9 +61,26 @@ export const QuarantinePolicy = z
   .meta({ id: 'QuarantinePolicy' })
 export type QuarantinePolicy = z.infer<typeof QuarantinePolicy>
 
+export const ApprovalMode = z
+  .enum(['none', 'first_contact', 'external', 'all'])
+  .describe(
+    'Which mail an agent (an inbox key) sends waits for a person: `none`; `first_contact`: mail to anyone this inbox has never mailed or received mail from; ' +
+      '`external`: mail to anyone off the platform (not an inbox of this deployment); `all`: every message.',
+  )
+  .meta({ id: 'ApprovalMode' })
+export type ApprovalMode = z.infer<typeof ApprovalMode>
+
 export const Policies = z
   .object({
     quarantine: QuarantinePolicy.optional(),
+    outboundApproval: ApprovalMode.optional(),
+    approvalExpiryHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(8760)
+      .optional()
+      .describe('Held mail not decided within this many hours ends `expired` (default 72; the shortest along the chain applies).'),
   })
   .strict()
   .describe("Inherited down the tree: a tenant's, its ancestors' and (for an inbox) the inbox's own combine, and the strictest of each applies.")
@@ -74,6 +91,10 @@ export type Policies = z.infer<typeof Policies>
 export const EffectivePolicies = z
   .object({
     quarantine: z.object({ minRisk: Risk.exclude(['low']).nullable(), minScore: z.number().nullable(), dmarcFail: z.boolean() }),
+    outboundApproval: z
+      .array(ApprovalMode.exclude(['none']))
+      .describe('Every approval mode set along the chain (and on the inbox): a send is held when any of them holds it. Empty: none.'),
+    approvalExpiryHours: z.number().int().describe('How long held mail waits before it expires.'),
   })
   .meta({ id: 'EffectivePolicies' })
 export type EffectivePolicies = z.infer<typeof EffectivePolicies>

@@ -38,11 +38,44 @@ const Content = {
   replyTo: Recipients.optional(),
 }
 
+const SendAt = z.iso
+  .datetime({ offset: true })
+  .optional()
+  .describe('Hold the message until then (status `scheduled`, cancellable); delivery starts at that time, also across restarts.')
+
 export const SendRequest = z
-  .object({ to: Recipients, cc: Recipients.optional(), bcc: Recipients.optional(), ...Content })
+  .object({ to: Recipients, cc: Recipients.optional(), bcc: Recipients.optional(), ...Content, sendAt: SendAt })
   .strict()
   .meta({ id: 'SendRequest' })
 export type SendRequest = z.input<typeof SendRequest>
+
+export const DraftRequest = z
+  .object({ to: Recipients.optional(), cc: Recipients.optional(), bcc: Recipients.optional(), ...Content, sendAt: SendAt })
+  .strict()
+  .describe('A draft: everything a send takes, all optional until it is sent (then it is checked like a send). `sendAt` applies when it is sent: sending it schedules it.')
+  .meta({ id: 'DraftRequest' })
+export type DraftRequest = z.input<typeof DraftRequest>
+
+export const Draft = z
+  .object({
+    id: publicId('draft'),
+    inboxId: publicId('inbox'),
+    to: z.array(Recipient),
+    cc: z.array(Recipient),
+    bcc: z.array(Recipient),
+    replyTo: z.array(Recipient),
+    subject: z.string().nullable(),
+    text: z.string().nullable(),
+    html: z.string().nullable(),
+    headers: z.record(z.string(), z.string()),
+    attachments: z.array(z.object({ filename: z.string(), contentType: z.string().nullable(), size: z.number().int() })).describe('Names and sizes (the bytes stay stored).'),
+    sendAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Draft' })
+export type Draft = z.infer<typeof Draft>
+export const DraftList = listOf(Draft, 'DraftList')
 
 export const ReplyRequest = z
   .object({
@@ -51,6 +84,7 @@ export const ReplyRequest = z
     to: Recipients.optional().describe('Extra recipients.'),
     cc: Recipients.optional(),
     bcc: Recipients.optional(),
+    sendAt: SendAt,
   })
   .strict()
   .meta({ id: 'ReplyRequest' })
@@ -63,6 +97,7 @@ export const ForwardRequest = z
     bcc: Recipients.optional(),
     ...Content,
     includeAttachments: z.boolean().default(true),
+    sendAt: SendAt,
   })
   .strict()
   .meta({ id: 'ForwardRequest' })
@@ -84,7 +119,21 @@ export const Delivery = z
   .meta({ id: 'Delivery' })
 export type Delivery = z.infer<typeof Delivery>
 
-export const SentMessage = MessageSummary.extend({ deliveries: z.array(Delivery) }).meta({ id: 'SentMessage' })
+export const ApprovalInfo = z
+  .object({
+    status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+    reasons: z.array(z.string()).describe('Why the message waits: the policies that held it.'),
+    expiresAt: Timestamp,
+  })
+  .meta({ id: 'ApprovalInfo' })
+export type ApprovalInfo = z.infer<typeof ApprovalInfo>
+
+export const SentMessage = MessageSummary.extend({
+  deliveries: z.array(Delivery).describe('One per recipient; empty while the message waits for approval.'),
+  approval: ApprovalInfo.nullable()
+    .optional()
+    .describe('Set when an approval policy held the message (status `pending_approval`): it is NOT sent until a person approves it. Do not send it again.'),
+}).meta({ id: 'SentMessage' })
 export type SentMessage = z.infer<typeof SentMessage>
 
 export const DeliveryList = z.object({ data: z.array(Delivery) }).meta({ id: 'DeliveryList' })

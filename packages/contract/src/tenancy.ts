@@ -8,6 +8,15 @@ export type TenantStatus = z.infer<typeof TenantStatus>
 
 const ApiRate = z.number().int().min(1).max(1_000_000).nullable().optional()
 const ApiBurst = z.number().int().min(1).max(1_000_000).nullable().optional()
+const NewRecipients = z
+  .number()
+  .int()
+  .min(0)
+  .nullable()
+  .optional()
+  .describe(
+    'First-contact limit: recipients this inbox has never been in conversation with, at most this many per rolling day (past it `429 first_contact_limit` with `Retry-After`). Mail to known contacts is not counted.',
+  )
 const API_RATE_DOC =
   'Requests per second the tenant may make to the HTTP API, all its keys together (a token bucket refilled at this rate; past it `429 rate_limited`). Unset: the deployment default.'
 const API_BURST_DOC = 'Requests the tenant may make at once before apiRequestsPerSecond applies (the size of its token bucket). Unset: the deployment default.'
@@ -18,6 +27,7 @@ export const TenantLimits = z
     maxMessageBytes: z.number().int().min(1024).nullable().optional(),
     sendPerMinute: z.number().int().min(0).nullable().optional(),
     sendPerDay: z.number().int().min(0).nullable().optional(),
+    newRecipientsPerDay: NewRecipients,
     receivePerMinute: z.number().int().min(0).nullable().optional(),
     maxStoredBytes: z.number().int().min(0).nullable().optional().describe('Quota: bytes of mail stored.'),
     maxMessagesPerDay: z.number().int().min(0).nullable().optional().describe('Quota: messages received per UTC day.'),
@@ -190,6 +200,7 @@ export const InboxLimits = z
   .object({
     sendPerMinute: z.number().int().min(0).nullable().optional(),
     sendPerDay: z.number().int().min(0).nullable().optional(),
+    newRecipientsPerDay: NewRecipients,
     receivePerMinute: z.number().int().min(0).nullable().optional(),
     retentionDays: z.number().int().min(1).max(36500).nullable().optional(),
     apiRequestsPerSecond: ApiRate.describe('Requests per second this inbox\'s keys may make (on top of its tenant\'s limit).'),

@@ -14,6 +14,7 @@ import { Suppressions } from './resources/suppressions.js'
 import { Tenants } from './resources/tenants.js'
 import { Usage } from './resources/usage.js'
 import { Webhooks } from './resources/webhooks.js'
+import { Approvals } from './resources/approvals.js'
 import type { CreateInboxParams, Me } from './types.js'
 
 /** Module-private option set by `withTenant`: the tenant named in `Mailroom-Tenant`. */
@@ -93,6 +94,8 @@ export class Mailroom {
   readonly domains: Domains
   /** Webhook endpoints, their deliveries and replay. */
   readonly webhooks: Webhooks
+  /** Mail agents sent under an approval policy, for a person to approve or reject (tenant keys). */
+  readonly approvals: Approvals
   readonly #http: HttpClient
   readonly #options: MailroomOptions
 
@@ -126,6 +129,7 @@ export class Mailroom {
     this.suppressions = new Suppressions(this.#http)
     this.domains = new Domains(this.#http)
     this.webhooks = new Webhooks(this.#http)
+    this.approvals = new Approvals(this.#http)
   }
 
   /**

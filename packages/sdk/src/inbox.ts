@@ -4,7 +4,8 @@ import type { HttpClient, Query, RequestOptions } from './core/http.js'
 import { seg } from './core/path.js'
 import { toBase64 } from './core/runtime.js'
 import { Messages, Threads } from './resources/messages.js'
-import type { AttachmentInput, ForwardParams, InboxData, InboxLimits, InboxLimitsState, MatchMode, Matcher, Message, Metadata, ReceivedMessage, ReplyParams, SendParams, SentMessage, UpdateInboxParams, WaitForMessageOptions, Policies, EffectivePolicies } from './types.js'
+import { Drafts } from './resources/drafts.js'
+import type { AttachmentInput, ForwardParams, InboxData, InboxLimits, InboxLimitsState, MatchMode, Matcher, Message, Metadata, ReceivedMessage, ReplyParams, SendParams, SentMessage, PendingApproval, UpdateInboxParams, WaitForMessageOptions, Policies, EffectivePolicies } from './types.js'
 
 /** The longest hold the server grants one long poll, in seconds. */
 const MAX_HOLD_S = 30
@@ -55,8 +56,20 @@ async function encodeAttachment(a: AttachmentInput) {
   return { filename: a.filename, contentType: a.contentType ?? 'application/octet-stream', content, contentId, inline }
 }
 
+/**
+ * Whether an approval policy held a sent message for a person (status `pending_approval`): it is
+ * stored, and sent only once approved. Do not send it again.
+ *
+ * @example
+ * const sent = await inbox.send({ to: 'new@example.com', subject: 'Hi', text: 'Hello' })
+ * if (isPendingApproval(sent)) console.log('awaiting approval until', sent.approval.expiresAt)
+ */
+export function isPendingApproval(sent: SentMessage): sent is PendingApproval {
+  return sent.status === 'pending_approval' && sent.approval != null
+}
+
 /** A send/reply/forward body as the API takes it: recipient lists as arrays, attachments as base64. */
-async function wireBody<P extends { to?: unknown; cc?: unknown; bcc?: unknown; replyTo?: unknown; attachments?: AttachmentInput[] }>(params: P) {
+export async function wireBody<P extends { to?: unknown; cc?: unknown; bcc?: unknown; replyTo?: unknown; attachments?: AttachmentInput[] }>(params: P) {
   const { to, cc, bcc, replyTo, attachments } = params
   return {
     ...params,
@@ -102,6 +115,8 @@ export class Inbox implements InboxData {
   readonly messages: Messages
   /** The inbox's conversations. */
   readonly threads: Threads
+  /** Drafts: saved, updated, sent when ready. */
+  readonly drafts: Drafts
   readonly #http: HttpClient
 
   /** @internal Handles come from the client (`createInbox`, `inboxes.get`, `inbox()`). */
@@ -119,6 +134,7 @@ export class Inbox implements InboxData {
     if (data.apiKey !== undefined) this.apiKey = data.apiKey
     this.messages = new Messages(http, data.id)
     this.threads = new Threads(http, data.id)
+    this.drafts = new Drafts(http, data.id)
   }
 
   get #base(): string {
@@ -237,6 +253,10 @@ export class Inbox implements InboxData {
 
   /**
    * Sends an email from this inbox. Attachments are bytes (or base64 strings); the SDK encodes them.
+   * The answer says what happened in `status`: `queued` (on its way), `scheduled` (with `sendAt`),
+   * or `pending_approval`: an approval policy holds it for a person (a `PendingApproval`, see
+   * `isPendingApproval`). Held mail is stored and sent once approved: do not send it again; wait for
+   * the decision with `inbox.messages.waitForStatus(sent.id)`.
    *
    * @example
    * await inbox.send({
@@ -247,7 +267,7 @@ export class Inbox implements InboxData {
    *   attachments: [{ filename: 'report.csv', contentType: 'text/csv', content: new TextEncoder().encode('a,b\n1,2\n') }],
    * })
    */
-  async send(params: SendParams, options?: RequestOptions): Promise<SentMessage> {
+  async send(params: SendParams, options?: RequestOptions): Promise<SentMessage | PendingApproval> {
     return this.#http.json({ method: 'POST', path: `${this.#base}/messages`, body: await wireBody(params), options })
   }
 
@@ -258,7 +278,7 @@ export class Inbox implements InboxData {
    * const msg = await inbox.waitForMessage({ subject: 'question' })
    * await inbox.reply(msg, { text: 'Here is the answer.', replyAll: true })
    */
-  async reply(message: { id: string } | string, params: ReplyParams, options?: RequestOptions): Promise<SentMessage> {
+  async reply(message: { id: string } | string, params: ReplyParams, options?: RequestOptions): Promise<SentMessage | PendingApproval> {
     const id = typeof message === 'string' ? message : message.id
     const body = await wireBody(params)
     return this.#http.json({ method: 'POST', path: `${this.#base}/messages/${seg(id, 'message id')}/reply`, body, options })
@@ -270,7 +290,7 @@ export class Inbox implements InboxData {
    * @example
    * await inbox.forward(msg, { to: 'human@example.com', text: 'Can you take this one?' })
    */
-  async forward(message: { id: string } | string, params: ForwardParams, options?: RequestOptions): Promise<SentMessage> {
+  async forward(message: { id: string } | string, params: ForwardParams, options?: RequestOptions): Promise<SentMessage | PendingApproval> {
     const id = typeof message === 'string' ? message : message.id
     const body = await wireBody(params)
     return this.#http.json({ method: 'POST', path: `${this.#base}/messages/${seg(id, 'message id')}/forward`, body, options })

@@ -29,6 +29,7 @@ export type ApiErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
+  | 'first_contact_limit'
   | 'quota_exceeded'
   | 'sending_paused'
   | 'internal_error'
@@ -89,6 +90,8 @@ export interface TenantLimits {
   maxMessageBytes?: number | null | undefined
   sendPerMinute?: number | null | undefined
   sendPerDay?: number | null | undefined
+  /** First-contact limit: recipients never in conversation with, per inbox and rolling day (past it: 429 `first_contact_limit`). */
+  newRecipientsPerDay?: number | null | undefined
   receivePerMinute?: number | null | undefined
   /** Quota: bytes of mail stored. */
   maxStoredBytes?: number | null | undefined
@@ -201,7 +204,20 @@ export interface QuarantinePolicy {
  */
 export interface Policies {
   quarantine?: QuarantinePolicy | undefined
+  /** Which mail an agent (an inbox key) sends waits for a person's approval. */
+  outboundApproval?: ApprovalMode | undefined
+  /** Held mail nobody decided on expires after this many hours (default 72; 1-8760). */
+  approvalExpiryHours?: number | undefined
 }
+
+/**
+ * Which mail an agent sends waits for a person: `none`; `first_contact` (a recipient the inbox was
+ * never in conversation with); `external` (anyone off the platform); `all`.
+ *
+ * @example
+ * await mailroom.inboxes.update(inboxId, { policies: { outboundApproval: 'first_contact' } })
+ */
+export type ApprovalMode = 'none' | 'first_contact' | 'external' | 'all'
 
 /**
  * The policies in force, every field decided.
@@ -212,6 +228,10 @@ export interface Policies {
  */
 export interface EffectivePolicies {
   quarantine: { minRisk: 'medium' | 'high' | null; minScore: number | null; dmarcFail: boolean }
+  /** Every approval mode set along the chain and on the inbox: a send is held when any holds it (empty: none). */
+  outboundApproval: ('first_contact' | 'external' | 'all')[]
+  /** How long held mail waits before it expires. */
+  approvalExpiryHours: number
 }
 
 /**
@@ -476,6 +496,11 @@ export type MessageStatus =
   | 'suppressed'
   | 'held'
   | 'failed'
+  | 'pending_approval'
+  | 'rejected'
+  | 'expired'
+  | 'scheduled'
+  | 'cancelled'
 
 /**
  * `pending` until parsed; `failed` when the raw message could not be parsed (it is kept, see `raw()`).
@@ -695,7 +720,156 @@ export interface Delivery {
  * console.log(sent.id, sent.status, sent.deliveries.map((d) => d.status))
  */
 export interface SentMessage extends MessageSummary {
+  /** One per recipient; empty while the message waits for approval. */
   deliveries: Delivery[]
+  /** Set when an approval policy held the message (status `pending_approval`). */
+  approval?: ApprovalInfo | null | undefined
+}
+
+/**
+ * Why and until when a sent message waits for a person's approval.
+ *
+ * @example
+ * if (sent.approval) console.log(sent.approval.reasons, sent.approval.expiresAt)
+ */
+export interface ApprovalInfo {
+  status: ApprovalStatus
+  /** The policies that hold it. */
+  reasons: string[]
+  expiresAt: string
+}
+
+/**
+ * `pending` until a person decides; then `approved` (sent), `rejected` or `expired` (never sent).
+ *
+ * @example
+ * const waiting: ApprovalStatus = 'pending'
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired'
+
+/**
+ * What `inbox.send()` (and `reply`, `forward`) returns when an approval policy held the message:
+ * it is stored but NOT sent until a person approves it. Do not send it again.
+ *
+ * @example
+ * const sent = await inbox.send({ to: 'new@example.com', subject: 'Hi', text: 'Hello' })
+ * if (isPendingApproval(sent)) console.log('waiting for a person:', sent.approval.reasons)
+ */
+export type PendingApproval = SentMessage & { status: 'pending_approval'; approval: ApprovalInfo }
+
+/**
+ * A draft: what a send takes, all optional until it is sent (then checked like a send).
+ *
+ * @example
+ * const draft = await inbox.drafts.create({ to: 'alice@example.com', subject: 'Proposal' })
+ */
+export interface DraftParams {
+  to?: Recipient | Recipient[] | undefined
+  cc?: Recipient | Recipient[] | undefined
+  bcc?: Recipient | Recipient[] | undefined
+  subject?: string | undefined
+  text?: string | undefined
+  html?: string | undefined
+  attachments?: AttachmentInput[] | undefined
+  /** Custom headers: `X-*` and `List-Unsubscribe*` only. */
+  headers?: Record<string, string> | undefined
+  replyTo?: Recipient | Recipient[] | undefined
+  /** ISO time: when the draft is sent, it is scheduled for then. */
+  sendAt?: string | undefined
+}
+
+/**
+ * A saved draft (attachments by name and size).
+ *
+ * @example
+ * for await (const d of inbox.drafts.list()) console.log(d.id, d.subject, d.to)
+ */
+export interface Draft {
+  id: string
+  inboxId: string
+  to: Recipient[]
+  cc: Recipient[]
+  bcc: Recipient[]
+  replyTo: Recipient[]
+  subject: string | null
+  text: string | null
+  html: string | null
+  headers: Record<string, string>
+  attachments: { filename: string; contentType: string | null; size: number }[]
+  sendAt: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/**
+ * Options of `inbox.messages.waitForStatus()`.
+ *
+ * @example
+ * await inbox.messages.waitForStatus(sent.id, { status: 'sent', timeout: 120_000 })
+ */
+export interface WaitForStatusOptions {
+  /** The status (or statuses) to wait for. Default: any but `pending_approval`, `scheduled`, `queued`, `sending`. */
+  status?: MessageStatus | MessageStatus[] | undefined
+  /** Give up after this many milliseconds with a `MailroomTimeoutError` (default 60 000; `Infinity`: never). */
+  timeout?: number | undefined
+  /** First pause between reads, in ms (default 500, growing to 5 000). */
+  interval?: number | undefined
+  /** Cancels the wait with a `MailroomAbortError`. */
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * One message waiting for (or decided by) a person, as `mailroom.approvals.list()` shows it.
+ *
+ * @example
+ * for await (const a of mailroom.approvals.list()) console.log(a.messageId, a.subject, a.reasons)
+ */
+export interface Approval {
+  messageId: string
+  inboxId: string
+  tenantId: string
+  status: ApprovalStatus
+  /** Why it was held: the policies that hold it. */
+  reasons: string[]
+  recipients: string[]
+  /** The subject as it will be sent (after an edit, the edited one). */
+  subject: string | null
+  requestedAt: string
+  expiresAt: string
+  decidedAt: string | null
+  /** The key that approved or rejected it (`system`: expired). */
+  decidedBy: { kind: 'tenant' | 'operator' | 'system'; tenantId: string | null; keyId: string | null } | null
+  /** Why it was rejected. */
+  reason: string | null
+  /** The approver changed subject or body before approving. */
+  edited: boolean
+}
+
+/**
+ * Filters of `mailroom.approvals.list()`.
+ *
+ * @example
+ * for await (const a of mailroom.approvals.list({ inboxId: 'inb_...' })) console.log(a.subject)
+ */
+export interface ApprovalListParams extends ListParams {
+  /** Only this inbox. */
+  inboxId?: string | undefined
+  /** Only this tenant (the caller or a descendant). */
+  tenantId?: string | undefined
+  /** Default `pending`: what still waits. */
+  status?: ApprovalStatus | undefined
+}
+
+/**
+ * Edits an approver may make before approving (the original is kept, the edit is recorded).
+ *
+ * @example
+ * await mailroom.approvals.approve(inboxId, messageId, { subject: 'Corrected subject' })
+ */
+export interface ApproveParams {
+  subject?: string | undefined
+  text?: string | undefined
+  html?: string | undefined
 }
 
 /**
@@ -742,6 +916,8 @@ export interface SendParams {
   /** Custom headers: `X-*` and `List-Unsubscribe*` only, e.g. `{ 'X-Campaign': 'q3' }`. */
   headers?: Record<string, string> | undefined
   replyTo?: Recipient | Recipient[] | undefined
+  /** ISO time: hold the message until then (status `scheduled`, cancellable with `inbox.messages.cancel`). */
+  sendAt?: string | undefined
 }
 
 /**
@@ -765,6 +941,8 @@ export interface ReplyParams {
   to?: Recipient | Recipient[] | undefined
   cc?: Recipient | Recipient[] | undefined
   bcc?: Recipient | Recipient[] | undefined
+  /** ISO time: hold the message until then (status `scheduled`). */
+  sendAt?: string | undefined
 }
 
 /**
@@ -787,6 +965,8 @@ export interface ForwardParams {
   replyTo?: Recipient | Recipient[] | undefined
   /** Default true. */
   includeAttachments?: boolean | undefined
+  /** ISO time: hold the message until then (status `scheduled`). */
+  sendAt?: string | undefined
 }
 
 /**
@@ -838,6 +1018,8 @@ export interface CreateSuppressionParams {
 export interface InboxLimits {
   sendPerMinute?: number | null | undefined
   sendPerDay?: number | null | undefined
+  /** At most this many recipients a day this inbox was never in conversation with (429 `first_contact_limit`). */
+  newRecipientsPerDay?: number | null | undefined
   receivePerMinute?: number | null | undefined
   retentionDays?: number | null | undefined
   /** Requests per second this inbox's keys may make (within its tenant's limit). */
@@ -914,6 +1096,10 @@ export type EventType =
   | 'message.held'
   | 'message.quarantined'
   | 'message.released'
+  | 'message.approval_requested'
+  | 'message.approved'
+  | 'message.rejected'
+  | 'message.expired'
   | 'sending.paused'
   | 'sending.resumed'
   | 'webhook.disabled'

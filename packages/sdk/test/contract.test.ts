@@ -65,6 +65,14 @@ describe('types mirror the contract', () => {
     expectTypeOf<sdk.InboxLimits>().toEqualTypeOf<contract.InboxLimits>()
     expectTypeOf<sdk.InboxLimitsState>().toEqualTypeOf<contract.InboxLimitsResponse>()
     expectTypeOf<sdk.SendingState>().toEqualTypeOf<contract.SendingState>()
+    expectTypeOf<sdk.ApprovalInfo>().toEqualTypeOf<contract.ApprovalInfo>()
+    expectTypeOf<sdk.Approval>().toEqualTypeOf<contract.Approval>()
+    expectTypeOf<sdk.Page<sdk.Approval>>().toEqualTypeOf<Out<typeof contract.ApprovalList>>()
+    expectTypeOf<sdk.ApprovalMode>().toEqualTypeOf<contract.ApprovalMode>()
+    expectTypeOf<sdk.ApproveParams>().toEqualTypeOf<contract.ApproveRequest>()
+    expectTypeOf<sdk.Draft>().toEqualTypeOf<contract.Draft>()
+    expectTypeOf<Flat<Omit<sdk.DraftParams, 'attachments'> & { attachments?: contract.OutgoingAttachment[] }>>().toEqualTypeOf<contract.DraftRequest>()
+    expectTypeOf<keyof sdk.ApprovalListParams>().toEqualTypeOf<Exclude<keyof contract.ApprovalListQuery, 'after'>>()
   })
 
   it('administration: usage, audit log, sender rules', () => {

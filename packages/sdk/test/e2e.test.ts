@@ -14,6 +14,7 @@ import {
   MailroomAuthError,
   MailroomNotFoundError,
   MailroomTimeoutError,
+  isPendingApproval,
   type Inbox,
   type MailroomEvent,
   type MessageSummary,
@@ -221,6 +222,51 @@ describe('an agent with only its inbox key', () => {
   })
 })
 
+describe('approval of what agents send, through the SDK', () => {
+  it('the agent learns its mail awaits a person (PendingApproval); a tenant key lists, approves and rejects; waitForStatus sees the decision', async () => {
+    const created = await mailroom.createInbox({ name: 'careful-bot', createKey: true, policies: { outboundApproval: 'all' } })
+    const careful = await new Mailroom({ apiKey: created.apiKey!, baseUrl: server.baseUrl, maxRetries: 0 }).inbox()
+    const sent = await careful.send({ to: 'customer@example.com', subject: 'Offer', text: 'Ten percent off' })
+    expect(sent.status).toBe('pending_approval')
+    expect(isPendingApproval(sent)).toBe(true)
+    if (!isPendingApproval(sent)) throw new Error('unreachable')
+    expectTypeOf(sent.approval.reasons).toEqualTypeOf<string[]>()
+    expect(sent.deliveries).toEqual([])
+    const other = await careful.send({ to: 'someone@example.com', subject: 'Other', text: 'x' })
+
+    // The agent's key cannot decide.
+    const agentClient = new Mailroom({ apiKey: created.apiKey!, baseUrl: server.baseUrl, maxRetries: 0 })
+    await expect(agentClient.approvals.approve(careful.id, sent.id)).rejects.toMatchObject({ status: 403, code: 'forbidden' })
+    await expect(agentClient.approvals.list().page()).rejects.toMatchObject({ status: 403 })
+
+    const waiting = (await mailroom.approvals.list({ inboxId: careful.id }).page()).data
+    expect(waiting.map((a) => [a.messageId, a.subject])).toEqual([
+      [sent.id, 'Offer'],
+      [other.id, 'Other'],
+    ])
+    const decided = later(careful.messages.waitForStatus(sent.id, { timeout: 30_000, interval: 50 }))
+    const approved = await mailroom.approvals.approve(careful.id, sent.id, { text: 'Five percent off' })
+    expect(approved.approval?.status).toBe('approved')
+    expect((await decided).status).not.toBe('pending_approval')
+    expect((await careful.messages.get(sent.id)).text).toBe('Five percent off')
+    const rejected = await mailroom.approvals.reject(careful.id, other.id, 'not now')
+    expect(rejected.status).toBe('rejected')
+    expect((await careful.messages.waitForStatus(other.id, { status: 'rejected', timeout: 5_000 })).status).toBe('rejected')
+    await expect(careful.messages.waitForStatus(other.id, { status: 'sent', timeout: 100, interval: 50 })).rejects.toBeInstanceOf(MailroomTimeoutError)
+
+    // A draft, sent under the same policy, is held like any send.
+    const draft = await careful.drafts.create({ to: 'later@example.com', subject: 'Draft' })
+    await careful.drafts.update(draft.id, { text: 'written later' })
+    expect((await careful.drafts.list().page()).data.map((d) => [d.id, d.text])).toEqual([[draft.id, 'written later']])
+    expect((await careful.drafts.get(draft.id)).subject).toBe('Draft')
+    const fromDraft = await careful.drafts.send(draft.id)
+    expect(isPendingApproval(fromDraft)).toBe(true)
+    const doomed = await careful.drafts.create({ subject: 'scrap' })
+    await careful.drafts.delete(doomed.id)
+    expect((await careful.drafts.list().page()).data).toEqual([])
+  })
+})
+
 /** Every operation of the server's OpenAPI document, and the SDK method that calls it. */
 const OPERATIONS: Record<string, string> = {
   getMe: 'mailroom.me',
@@ -252,6 +298,16 @@ const OPERATIONS: Record<string, string> = {
   getAttachment: 'inbox.messages.attachment',
   deleteMessage: 'inbox.messages.delete',
   releaseMessage: 'inbox.messages.release',
+  cancelMessage: 'inbox.messages.cancel',
+  approveMessage: 'mailroom.approvals.approve',
+  rejectMessage: 'mailroom.approvals.reject',
+  listApprovals: 'mailroom.approvals.list',
+  createDraft: 'inbox.drafts.create',
+  listDrafts: 'inbox.drafts.list',
+  getDraft: 'inbox.drafts.get',
+  updateDraft: 'inbox.drafts.update',
+  deleteDraft: 'inbox.drafts.delete',
+  sendDraft: 'inbox.drafts.send',
   listDeliveries: 'inbox.messages.deliveries',
   listThreads: 'inbox.threads.list',
   getThread: 'inbox.threads.get',

@@ -37,6 +37,10 @@ import {
 } from './compose.js'
 import { outbox, sendingStates, type OutboxRow } from './tables.js'
 import { suppressedAmong } from '../suppressions/service.js'
+import { effectivePolicies } from '../policies/service.js'
+import { firstContacts, holdForApproval, holdReasons } from '../approvals/service.js'
+import type { TenantLimits } from '@mailroom/contract'
+import { recordContacts } from '../contacts/record.js'
 import { aggregateStatus, deliveryToWire, notifyTenant } from './status.js'
 
 export type SendKind =
@@ -44,11 +48,26 @@ export type SendKind =
   | { type: 'reply'; messageId: string; body: ReplyRequest }
   | { type: 'forward'; messageId: string; body: ForwardRequest }
 
-export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: string, kind: SendKind): Promise<SentMessage> {
+/** What the send path answered: the stored message, and whether an approval policy held it. */
+export interface SendOutcome {
+  sent: SentMessage
+  held: boolean
+}
+
+export async function sendMessage(
+  deps: Deps,
+  scope: TenantScope,
+  inboxId: string,
+  kind: SendKind,
+  /** Runs first in the send's transaction (sending a draft removes it there: sent at most once). */
+  first?: (tx: Tx) => Promise<void>,
+): Promise<SendOutcome> {
   const forwarded = await parseForwarded(deps, scope, inboxId, kind)
+  const sendAt = sendAtOf(deps, kind.body.sendAt)
   const out = await withTenant(deps.database, scope, async (tx) => {
     const inbox = await getInbox(tx, inboxId)
     if (!inbox) throw notFound('inbox')
+    if (first) await first(tx)
     const cipher = await deps.crypto.cipher(tx, scope.tenantId)
     const draft = await buildDraft(tx, cipher, deps, inbox, kind, forwarded)
 
@@ -61,10 +80,14 @@ export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: strin
     if (raw.length > maxBytes) throw new ServiceError('payload_too_large', `message is ${raw.length} bytes; the limit is ${maxBytes}`)
 
     // A platform's allow/block lists keep its agents from mailing the world.
-    const refused = await outboundRefused(tx, inbox.id, uniqueRecipients(draft))
+    const recipients = uniqueRecipients(draft)
+    const refused = await outboundRefused(tx, inbox.id, recipients)
     if (refused.length) throw new ServiceError('forbidden', `not allowed to send to ${refused.join(', ')} (the tenant's outbound sender rules)`)
 
     await consumeSendLimits(tx, deps, scope.tenantId, inbox, limits)
+    // First contacts: recipients this inbox has never been in conversation with.
+    const fresh = await firstContacts(tx, inbox.id, recipients)
+    await consumeFirstContactLimit(tx, deps, scope.tenantId, inbox, limits, fresh.length)
     // The sender's copy is stored mail: the storage quota and usage move with it
     // (in the lock order of usage/service.ts: storage gauges, then daily counters).
     const day = utcDay(deps.clock.now())
@@ -72,10 +95,56 @@ export async function sendMessage(deps: Deps, scope: TenantScope, inboxId: strin
     if (!totals) throw new ServiceError('quota_exceeded', 'this tenant is over its storage quota')
     await countSent(tx, scope.tenantId, inbox.id, day)
     await snapshotStorage(tx, scope.tenantId, totals, day)
-    return storeOutbound(tx, cipher, inbox, draft, raw)
+    // An agent's mail (an inbox key's) under an approval policy waits for a person.
+    if (scope.inboxId) {
+      const policies = await effectivePolicies(tx, scope.tenantId, inbox)
+      const reasons = await holdReasons(tx, policies.outboundApproval, recipients, fresh)
+      if (reasons.length) {
+        const held = await holdForApproval(tx, cipher, deps, inbox, draft, raw, { reasons, expiryHours: policies.approvalExpiryHours, sendAt })
+        return { sent: held, queued: 0, held: true }
+      }
+    }
+    return { ...(await storeOutbound(tx, cipher, inbox, draft, raw, sendAt)), held: false }
   })
-  if (out.queued > 0) deps.delivery?.kick()
-  return out.sent
+  if (out.queued > 0 && !sendAt) deps.delivery?.kick()
+  return { sent: out.sent, held: out.held }
+}
+
+/** A `sendAt` in the future, or null (none given, or already due: sent now). */
+function sendAtOf(deps: Deps, value: string | undefined): Date | null {
+  if (!value) return null
+  const at = new Date(value)
+  const now = deps.clock.now()
+  if (at.getTime() > now.getTime() + 366 * 86_400_000) throw new ServiceError('validation_error', 'body.sendAt: at most a year ahead', [{ path: 'body.sendAt', message: 'at most a year ahead' }])
+  return at.getTime() > now.getTime() ? at : null
+}
+
+/**
+ * At most N first contacts per day, per inbox and per tenant (the tightest of the inbox's and its
+ * tenant chain's). Decided by the atomic counter of limits/service.ts: parallel sends cannot overshoot.
+ */
+async function consumeFirstContactLimit(tx: Tx, deps: Deps, tenantId: string, inbox: InboxRow, tenantLimits: TenantLimits, fresh: number) {
+  if (fresh === 0) return
+  const own = inbox.limits?.newRecipientsPerDay
+  const tenantCap = tenantLimits.newRecipientsPerDay
+  const inboxCap = typeof own === 'number' ? (typeof tenantCap === 'number' ? Math.min(own, tenantCap) : own) : (tenantCap ?? null)
+  const now = deps.clock.now()
+  const checks: [string, number | null | undefined, 'tenant' | 'inbox'][] = [
+    ['first:tenant:day', tenantCap, 'tenant'],
+    [`first:inbox:${inbox.id}:day`, inboxCap, 'inbox'],
+  ]
+  for (const [key, limit, who] of checks) {
+    if (typeof limit !== 'number') continue
+    const r = await consume(tx, tenantId, key, limit, 86_400, now, fresh)
+    if (!r.ok) {
+      throw new ServiceError(
+        'first_contact_limit',
+        `${who} first-contact limit reached (${limit} new recipients per day; this message has ${fresh}); retry in ${r.retryAfter}s, or write to people already in conversation`,
+        undefined,
+        { 'Retry-After': String(r.retryAfter) },
+      )
+    }
+  }
 }
 
 /**
@@ -230,10 +299,41 @@ async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, k
 }
 
 /** Stores the sender's copy (raw, message, attachments, thread) and one outbox row per recipient. */
-async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, raw: Buffer): Promise<{ sent: SentMessage; queued: number }> {
+async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, raw: Buffer, sendAt: Date | null): Promise<{ sent: SentMessage; queued: number }> {
+  const id = newUuid()
+  const recipients = uniqueRecipients(d)
+  const plan = await planDeliveries(tx, inbox, id, recipients, sendAt)
+  const row = await storeSentCopy(tx, cipher, inbox, id, d, raw, plan.status)
+  return queueDeliveries(tx, cipher, row, plan.rows)
+}
+
+/** The outbox rows of a message (suppressed recipients end at once) and the message's status. */
+export async function planDeliveries(tx: Tx, inbox: InboxRow, messageId: string, recipients: string[], sendAt: Date | null) {
+  const tenantId = inbox.tenantId
+  const suppressed = await suppressedAmong(tx, recipients)
+  const rows: (typeof outbox.$inferInsert)[] = recipients.map((r) => {
+    const s = suppressed.get(r)
+    return {
+      tenantId,
+      id: newUuid(),
+      messageId,
+      inboxId: inbox.id,
+      recipient: r,
+      status: s ? 'suppressed' : 'queued',
+      lastError: s ? `address is on the suppression list (${s.reason})` : null,
+      finishedAt: s ? sql`now()` : null,
+      // A scheduled send waits in the outbox: delivery workers claim it when it is due.
+      ...(sendAt && !s ? { nextAttemptAt: sendAt } : {}),
+    } as typeof outbox.$inferInsert
+  })
+  const status: string = aggregateStatus(rows.map((r) => r.status!))
+  return { rows, status: sendAt && status === 'queued' ? 'scheduled' : status }
+}
+
+/** Stores the sender's copy: raw bytes, the message row (with `status`), its attachments and thread. */
+export async function storeSentCopy(tx: Tx, cipher: Cipher, inbox: InboxRow, id: string, d: Draft, raw: Buffer, status: string): Promise<MessageRow> {
   const tenantId = inbox.tenantId
   const rawId = newUuid()
-  const id = newUuid()
   await tx.insert(rawMessages).values({
     tenantId,
     id: rawId,
@@ -244,21 +344,6 @@ async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, 
   })
   const threadId = await threadOf(tx, cipher, tenantId, { inboxId: inbox.id, h: { messageId: null, inReplyTo: d.inReplyTo, references: d.references, subject: d.subject } })
   const recipients = uniqueRecipients(d)
-  const suppressed = await suppressedAmong(tx, recipients)
-  const rows: (typeof outbox.$inferInsert)[] = recipients.map((r) => {
-    const s = suppressed.get(r)
-    return {
-      tenantId,
-      id: newUuid(),
-      messageId: id,
-      inboxId: inbox.id,
-      recipient: r,
-      status: s ? 'suppressed' : 'queued',
-      lastError: s ? `address is on the suppression list (${s.reason})` : null,
-      finishedAt: s ? sql`now()` : null,
-    } as typeof outbox.$inferInsert
-  })
-  const status = aggregateStatus(rows.map((r) => r.status!))
   const [row] = await tx
     .insert(messages)
     .values({
@@ -306,17 +391,29 @@ async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, 
       }),
     )
   }
-  const stored: OutboxRow[] = await tx.insert(outbox).values(rows).returning()
+  return row as MessageRow
+}
+
+/**
+ * Hands a stored message to delivery: its outbox rows, its recipients recorded as contacts, the
+ * `message.queued` (and `message.suppressed`) events. Used by a direct send and by an approval.
+ */
+export async function queueDeliveries(tx: Tx, cipher: Cipher, row: MessageRow, rows: (typeof outbox.$inferInsert)[]): Promise<{ sent: SentMessage; queued: number }> {
+  const { tenantId, id, inboxId } = row
+  const stored: OutboxRow[] = rows.length ? await tx.insert(outbox).values(rows).returning() : []
   const atts = (await attachmentsOf(tx, [id])).get(id) ?? []
-  const summary = summaryToWire(row as MessageRow, atts, cipher)
-  await appendEvent(tx, cipher, tenantId, 'message.queued', inbox.id, { message: summary })
+  const summary = summaryToWire(row, atts, cipher)
+  // Its recipients become (or stay) contacts of the inbox: one statement, before the event counter.
+  const touched = recordContacts(tenantId, stored.map((r) => ({ inboxId, address: r.recipient, at: row.receivedAt, kind: 'sent' as const })))
+  if (touched) await tx.execute(touched)
+  await appendEvent(tx, cipher, tenantId, 'message.queued', inboxId, { message: summary })
   const supp = stored.filter((r) => r.status === 'suppressed')
   if (supp.length) {
-    await appendEvent(tx, cipher, tenantId, 'message.suppressed', inbox.id, {
-      message: { id: summary.id, inboxId: summary.inboxId, status },
+    await appendEvent(tx, cipher, tenantId, 'message.suppressed', inboxId, {
+      message: { id: summary.id, inboxId: summary.inboxId, status: row.status },
       recipients: supp.map((r) => r.recipient),
     })
   }
-  await notifyTenant(tx, tenantId, inbox.id)
+  await notifyTenant(tx, tenantId, inboxId)
   return { sent: { ...summary, deliveries: stored.map(deliveryToWire) }, queued: stored.length - supp.length }
 }

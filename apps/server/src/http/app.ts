@@ -19,6 +19,8 @@ import { registerMessageRoutes } from '../messages/routes.js'
 import { registerWaitRoute } from '../messages/wait-route.js'
 import { registerThreadRoutes } from '../messages/thread-routes.js'
 import { registerSendRoutes } from '../messages/send-routes.js'
+import { registerApprovalRoutes } from '../approvals/routes.js'
+import { registerDraftRoutes } from '../drafts/routes.js'
 import { registerInboxLimitRoutes } from '../inboxes/limit-routes.js'
 import { registerSuppressionRoutes } from '../suppressions/routes.js'
 import { registerEventRoutes } from '../events/routes.js'
@@ -104,6 +106,8 @@ export function createApp(deps: Deps) {
   registerMessageRoutes(app, deps)
   registerThreadRoutes(app, deps)
   registerSendRoutes(app, deps)
+  registerApprovalRoutes(app, deps)
+  registerDraftRoutes(app, deps)
   registerEventRoutes(app, deps)
   registerSuppressionRoutes(app, deps)
   registerSendingRoutes(app, deps)

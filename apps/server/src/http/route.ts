@@ -49,7 +49,7 @@ export function defineRoute<const R extends Omit<RouteConfig, 'middleware'>>(sco
 }
 
 /** Shapes a response through its contract schema, so the wire cannot drift from the contract. */
-export function reply<S extends z.ZodType, Code extends 200 | 201>(c: Context, schema: S, body: z.input<S>, status: Code) {
+export function reply<S extends z.ZodType, Code extends 200 | 201 | 202>(c: Context, schema: S, body: z.input<S>, status: Code) {
   return c.json(schema.parse(body) as z.output<S>, status)
 }
 

@@ -9,7 +9,7 @@ import { assertWithinParent, capOf } from '../tenancy/service.js'
 import { getInbox } from './service.js'
 import { inboxes } from './tables.js'
 
-export const INBOX_LIMIT_KEYS = ['sendPerMinute', 'sendPerDay', 'receivePerMinute', 'retentionDays', 'apiRequestsPerSecond', 'apiBurst'] as const
+export const INBOX_LIMIT_KEYS = ['sendPerMinute', 'sendPerDay', 'newRecipientsPerDay', 'receivePerMinute', 'retentionDays', 'apiRequestsPerSecond', 'apiBurst'] as const
 
 /** The inbox's own limits and the ones in force; `defaults`: the deployment's (limits/api-rate.ts limitDefaults). */
 export async function inboxLimits(tx: Tx, inboxId: string, defaults: TenantLimits): Promise<InboxLimitsResponse> {

@@ -16,8 +16,11 @@ import { inInbox, InboxParam, MessageParams } from './params.js'
 const sendErrors = {
   403: json(z.any(), 'Sending is paused for this tenant (`sending_paused`), or the key may not do this.'),
   413: json(z.any(), 'The message is over the size limit (`payload_too_large`).'),
-  429: json(z.any(), 'A sending limit is reached (`rate_limited`); see `Retry-After`.'),
+  429: json(z.any(), 'A sending limit is reached (`rate_limited`), or the first-contact limit (`first_contact_limit`); see `Retry-After`.'),
 }
+const HELD =
+  'Held for approval (status `pending_approval`): an approval policy makes this mail wait for a person. It is stored and NOT sent until a tenant key approves it; ' +
+  'do not send it again. Idempotency, limits and allow lists were decided now, as for a direct send.'
 const idempotencyHeader = z.object({
   'idempotency-key': z.string().optional().describe('Same key + same body within 24 h: the first result, nothing sent again.'),
 })
@@ -32,14 +35,15 @@ export function registerSendRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       summary: 'Send a message from this inbox.',
       description:
         'Validated (addresses, CR/LF in headers, at most 50 recipients, size), then the tenant and inbox sending limits are decided atomically ' +
-        '(429 + `Retry-After`), and the message is stored in the inbox with status `queued` and queued for delivery.',
+        '(429 + `Retry-After`), and the message is stored in the inbox with status `queued` and queued for delivery. ' +
+        'Sent with an inbox key under an approval policy (`outboundApproval`), it is held instead: 202 with status `pending_approval`. With `sendAt`, it waits until then (status `scheduled`).',
       request: { params: InboxParam, headers: idempotencyHeader, ...body(SendRequest) },
-      responses: { 201: json(SentMessage, 'Queued.'), ...sendErrors },
+      responses: { 201: json(SentMessage, 'Queued (or `scheduled`, with `sendAt`).'), 202: json(SentMessage, HELD), ...sendErrors },
     }),
     async (c) => {
       const inboxId = pathId('inbox', c.req.valid('param').id, 'inbox')
-      const sent = await sendMessage(deps, scopeOf(c.get('principal')), inboxId, { type: 'send', body: c.req.valid('json') })
-      return reply(c, SentMessage, sent, 201)
+      const out = await sendMessage(deps, scopeOf(c.get('principal')), inboxId, { type: 'send', body: c.req.valid('json') })
+      return out.held ? reply(c, SentMessage, out.sent, 202) : reply(c, SentMessage, out.sent, 201)
     },
   )
 
@@ -51,14 +55,14 @@ export function registerSendRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       tags: ['sending'],
       summary: 'Reply to a message (In-Reply-To, References, `Re:`); `replyAll` adds the other recipients.',
       request: { params: MessageParams, headers: idempotencyHeader, ...body(ReplyRequest) },
-      responses: { 201: json(SentMessage, 'Queued.'), ...sendErrors },
+      responses: { 201: json(SentMessage, 'Queued (or `scheduled`, with `sendAt`).'), 202: json(SentMessage, HELD), ...sendErrors },
     }),
     async (c) => {
       const p = c.req.valid('param')
       const inboxId = pathId('inbox', p.id, 'inbox')
       const messageId = pathId('message', p.messageId, 'message')
-      const sent = await sendMessage(deps, scopeOf(c.get('principal')), inboxId, { type: 'reply', messageId, body: c.req.valid('json') })
-      return reply(c, SentMessage, sent, 201)
+      const out = await sendMessage(deps, scopeOf(c.get('principal')), inboxId, { type: 'reply', messageId, body: c.req.valid('json') })
+      return out.held ? reply(c, SentMessage, out.sent, 202) : reply(c, SentMessage, out.sent, 201)
     },
   )
 
@@ -70,14 +74,14 @@ export function registerSendRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       tags: ['sending'],
       summary: 'Forward a message (quoted, with its attachments unless `includeAttachments` is false).',
       request: { params: MessageParams, headers: idempotencyHeader, ...body(ForwardRequest) },
-      responses: { 201: json(SentMessage, 'Queued.'), ...sendErrors },
+      responses: { 201: json(SentMessage, 'Queued (or `scheduled`, with `sendAt`).'), 202: json(SentMessage, HELD), ...sendErrors },
     }),
     async (c) => {
       const p = c.req.valid('param')
       const inboxId = pathId('inbox', p.id, 'inbox')
       const messageId = pathId('message', p.messageId, 'message')
-      const sent = await sendMessage(deps, scopeOf(c.get('principal')), inboxId, { type: 'forward', messageId, body: c.req.valid('json') })
-      return reply(c, SentMessage, sent, 201)
+      const out = await sendMessage(deps, scopeOf(c.get('principal')), inboxId, { type: 'forward', messageId, body: c.req.valid('json') })
+      return out.held ? reply(c, SentMessage, out.sent, 202) : reply(c, SentMessage, out.sent, 201)
     },
   )
 

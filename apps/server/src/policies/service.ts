@@ -3,7 +3,7 @@
 // the operator) setting a tenant's writes apart (`parent_policies`), where the tenant cannot undo
 // them. Every tenant's both, up the chain, and the inbox's own combine: the strictest of each applies.
 import { sql, type SQL } from 'drizzle-orm'
-import type { EffectivePolicies, Policies, Risk } from '@mailroom/contract'
+import type { ApprovalMode, EffectivePolicies, Policies, Risk } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
 
 /** The policies of a tenant and its ancestors, through a narrow lookup (a tenant cannot see its ancestors under RLS). */
@@ -16,6 +16,14 @@ export function strictest(list: (Policies | null | undefined)[]): EffectivePolic
   let minRisk: 'medium' | 'high' | null = null
   let minScore: number | null = null
   let dmarcFail = false
+  // Approval: every mode set anywhere binds (a send is held when any holds it); the shortest expiry.
+  const modes = new Set<Exclude<ApprovalMode, 'none'>>()
+  let expiryHours = DEFAULT_APPROVAL_EXPIRY_HOURS
+  for (const p of list) {
+    if (p?.outboundApproval && p.outboundApproval !== 'none') modes.add(p.outboundApproval)
+    if (typeof p?.approvalExpiryHours === 'number') expiryHours = Math.min(expiryHours, p.approvalExpiryHours)
+  }
+  const outboundApproval = modes.has('all') ? (['all'] as const).slice() : APPROVAL_ORDER.filter((m) => modes.has(m))
   for (const p of list) {
     const q = p?.quarantine
     if (!q) continue
@@ -23,8 +31,12 @@ export function strictest(list: (Policies | null | undefined)[]): EffectivePolic
     if (typeof q.minScore === 'number' && (minScore === null || q.minScore < minScore)) minScore = q.minScore
     if (q.dmarcFail) dmarcFail = true
   }
-  return { quarantine: { minRisk, minScore, dmarcFail } }
+  return { quarantine: { minRisk, minScore, dmarcFail }, outboundApproval, approvalExpiryHours: expiryHours }
 }
+
+/** Held mail nobody decided on ends `expired` after this long, unless a policy says sooner. */
+export const DEFAULT_APPROVAL_EXPIRY_HOURS = 72
+const APPROVAL_ORDER: Exclude<ApprovalMode, 'none'>[] = ['first_contact', 'external', 'all']
 
 /** The policies in force for a tenant, or for one of its inboxes. */
 export async function effectivePolicies(tx: Tx, tenantId: string, inbox?: { policies: Policies | null }): Promise<EffectivePolicies> {

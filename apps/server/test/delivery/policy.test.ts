@@ -71,7 +71,7 @@ describe('sending limits, decided atomically', () => {
     const set = await child.api.call('PUT', `/v1/inboxes/${a.id}/limits`, { sendPerMinute: 3, sendPerDay: 500 })
     expect(set.status).toBe(200)
     // The request rate in force is the deployment's default (this server's test config) until someone sets one.
-    expect(set.body.effective).toEqual({ sendPerMinute: 3, sendPerDay: 500, receivePerMinute: null, retentionDays: null, apiRequestsPerSecond: 1_000_000, apiBurst: 1_000_000 })
+    expect(set.body.effective).toEqual({ sendPerMinute: 3, sendPerDay: 500, newRecipientsPerDay: null, receivePerMinute: null, retentionDays: null, apiRequestsPerSecond: 1_000_000, apiBurst: 1_000_000 })
     expect((await a.api.get(`/v1/inboxes/${a.id}/limits`)).body.limits).toEqual({ sendPerMinute: 3, sendPerDay: 500 })
 
     const answers = await Promise.all(Array.from({ length: 10 }, () => sendFrom(a)))

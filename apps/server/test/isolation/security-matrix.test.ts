@@ -17,7 +17,7 @@ interface Operation {
 }
 
 /** The operations in the document today: the matrix may grow, never shrink unnoticed. */
-const KNOWN_OPERATIONS = 54
+const KNOWN_OPERATIONS = 64
 
 /** Which kind of id a path segment's parameter is, and its public prefix. */
 const SEGMENT_KINDS: Record<string, string> = {
@@ -32,6 +32,7 @@ const SEGMENT_KINDS: Record<string, string> = {
   deliveries: 'whd',
   suppressions: 'xxx',
   'sender-rules': 'rul',
+  drafts: 'drf',
 }
 
 /** A valid body for each write, so validation never hides the answer under test. */
@@ -56,7 +57,16 @@ const BODIES: Record<string, unknown> = {
   verifyDomain: {},
   updateDomain: { catchAllInboxId: null },
   releaseMessage: {},
+  approveMessage: {},
+  rejectMessage: { reason: 'matrix' },
+  cancelMessage: {},
+  createDraft: { to: 'matrix@example.com', subject: 'draft' },
+  updateDraft: { text: 'x' },
+  sendDraft: {},
 }
+
+/** Operations that use their object up (like a delete): the right key is tried once, with the tenant key. */
+const CONSUMED = new Set(['sendDraft'])
 
 /** Query strings some operations need to answer at once (a wait would otherwise hold for 25 s). */
 const QUERIES: Record<string, string> = { waitForMessage: '?timeout=0', getUsage: '?from=2026-01-01&to=2026-12-31' }
@@ -114,6 +124,7 @@ beforeAll(async () => {
     webhooks: hook.body.id,
     domains: domain.body.id,
     deliveries: (await t1.api.get(`/v1/webhooks/${hook.body.id}/deliveries`)).body.data[0].id,
+    drafts: (await inbox1.api.post(`/v1/inboxes/${inbox1.id}/drafts`, { to: 'fixture@example.org', subject: 'fixture draft', text: 'x' })).body.id,
   }
 })
 afterAll(() => server?.stop())
@@ -167,6 +178,25 @@ async function fixturesForSuccess(op: Operation): Promise<Record<string, string>
     const [message] = (await t1.api.get(`/v1/inboxes/${held.body.id}/messages?quarantined=true`)).body.data
     return { ...ids, inboxes: held.body.id, messages: message.id }
   }
+  if (op.operationId === 'approveMessage' || op.operationId === 'rejectMessage') {
+    // Mail of its own held for approval: an inbox whose policy holds everything its key sends.
+    const held = await t1.api.post('/v1/inboxes', { name: `approval-${randomBytes(3).toString('hex')}`, policies: { outboundApproval: 'all' }, createKey: true })
+    const sent = await client(server.baseUrl, held.body.apiKey).post(`/v1/inboxes/${held.body.id}/messages`, { to: 'matrix@example.com', subject: 'held', text: 'x' })
+    expect(sent.status).toBe(202)
+    return { ...ids, inboxes: held.body.id, messages: sent.body.id }
+  }
+  if (op.operationId === 'cancelMessage') {
+    // A scheduled send of inbox1's own (cancelled by the tenant key, then again by the inbox key).
+    const at = new Date(Date.now() + 3_600_000).toISOString()
+    const sent = await inbox1.api.post(`/v1/inboxes/${inbox1.id}/messages`, { to: 'matrix@example.com', subject: 'later', text: 'x', sendAt: at })
+    expect(sent.body.status).toBe('scheduled')
+    return { ...ids, messages: sent.body.id }
+  }
+  if (op.operationId === 'sendDraft') {
+    // Sending uses the draft up: one of its own (sent by the tenant key only, see CONSUMED).
+    const draft = await inbox1.api.post(`/v1/inboxes/${inbox1.id}/drafts`, { to: 'matrix@example.com', subject: 'to send', text: 'x' })
+    return { ...ids, drafts: draft.body.id }
+  }
   if (op.method !== 'DELETE') return ids
   const kind = op.path.split('/').filter(Boolean).at(-2)!
   const mine = { ...ids }
@@ -176,6 +206,7 @@ async function fixturesForSuccess(op: Operation): Promise<Record<string, string>
   else if (kind === 'suppressions') mine.suppressions = (await t1.api.post('/v1/suppressions', { address: `doomed-${randomBytes(4).toString('hex')}@example.com` })).body.address
   else if (kind === 'sender-rules') mine['sender-rules'] = (await t1.api.post('/v1/sender-rules', { direction: 'inbound', action: 'block', pattern: `doomed${randomBytes(4).toString('hex')}.example` })).body.id
   else if (kind === 'webhooks') mine.webhooks = (await t1.api.post('/v1/webhooks', { url: 'https://doomed.invalid/hook' })).body.id
+  else if (kind === 'drafts') mine.drafts = (await inbox1.api.post(`/v1/inboxes/${inbox1.id}/drafts`, { subject: 'doomed' })).body.id
   else if (kind === 'domains') mine.domains = (await t1.api.post('/v1/domains', { name: `doomed${randomBytes(4).toString('hex')}.example` })).body.id
   else if (kind === 'messages') {
     await sendMail(server, { to: inbox1.address, subject: 'doomed', text: 'x' })
@@ -241,7 +272,7 @@ describe('security matrix over every route in the OpenAPI document', () => {
     // And the right key gets through: the tenant's key, or for inbox routes the inbox's own key too.
     const mine = await fixturesForSuccess(op)
     const keys = op.scope === 'inbox' && op.path.startsWith('/v1/inboxes/{id}') ? [t1.key, inbox1.key] : [t1.key]
-    for (const key of op.method === 'DELETE' ? [t1.key] : keys) {
+    for (const key of op.method === 'DELETE' || CONSUMED.has(op.operationId) ? [t1.key] : keys) {
       const res = await call(key, op, pathWith(op, mine))
       expect({ key: key === t1.key ? 'tenant key' : 'inbox key', status: res.status, error: res.body?.error }).toMatchObject({ status: expect.any(Number), error: undefined })
       expect(res.status).toBeLessThan(300)

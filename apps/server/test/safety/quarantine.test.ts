@@ -126,7 +126,7 @@ describe('quarantine', () => {
     expect(own.status).toBe(200)
     expect(own.body.policies).toEqual({ quarantine: { minRisk: null, dmarcFail: true } })
     expect(own.body.parentPolicies).toEqual({ quarantine: { minRisk: 'high' } })
-    expect(own.body.effectivePolicies).toEqual({ quarantine: { minRisk: 'high', minScore: null, dmarcFail: true } })
+    expect(own.body.effectivePolicies).toEqual({ quarantine: { minRisk: 'high', minScore: null, dmarcFail: true }, outboundApproval: [], approvalExpiryHours: 72 })
     await tenant.api.post('/v1/webhooks', { url: `${receiver.url}/tenant`, eventTypes: ['message.quarantined', 'message.released', 'message.received'] })
     await tenant.api.post('/v1/webhooks', { url: `${receiver.url}/inbox`, inboxId: inbox.id, eventTypes: ['message.quarantined', 'message.released', 'message.received'] })
   })
@@ -205,12 +205,12 @@ describe('quarantine', () => {
   it("an inbox's own policy adds to its tenant's; benign mail passes every policy", async () => {
     const strict = await makeInbox(server, tenant, 'strict')
     const set = await tenant.api.patch(`/v1/inboxes/${strict.id}`, { policies: { quarantine: { minRisk: 'medium', minScore: 0.2 } } })
-    expect(set.body.effectivePolicies).toEqual({ quarantine: { minRisk: 'medium', minScore: 0.2, dmarcFail: true } })
+    expect(set.body.effectivePolicies).toEqual({ quarantine: { minRisk: 'medium', minScore: 0.2, dmarcFail: true }, outboundApproval: [], approvalExpiryHours: 72 })
     await sendMail(server, { to: strict.address, ...BENIGN })
     await settled(server)
     expect(await messageBySubject(strict.api, strict.id, BENIGN.subject)).toBeDefined()
     // Another inbox of the tenant keeps the tenant's policy only.
-    expect((await inbox.api.get(`/v1/inboxes/${inbox.id}`)).body.effectivePolicies).toEqual({ quarantine: { minRisk: 'high', minScore: null, dmarcFail: true } })
+    expect((await inbox.api.get(`/v1/inboxes/${inbox.id}`)).body.effectivePolicies).toEqual({ quarantine: { minRisk: 'high', minScore: null, dmarcFail: true }, outboundApproval: [], approvalExpiryHours: 72 })
   })
 
   it('large messages (parsed in the background) are judged too', async () => {
@@ -225,8 +225,8 @@ describe('quarantine', () => {
 describe('policies combine: the strictest of each applies', () => {
   it('risk, score and DMARC', () => {
     const p = strictest([{ quarantine: { minRisk: 'high' } }, { quarantine: { minRisk: 'medium', minScore: 0.9 } }, { quarantine: { minScore: 0.5, dmarcFail: true } }, null, {}])
-    expect(p).toEqual({ quarantine: { minRisk: 'medium', minScore: 0.5, dmarcFail: true } })
-    expect(strictest([{ quarantine: { minRisk: null } }])).toEqual({ quarantine: { minRisk: null, minScore: null, dmarcFail: false } })
+    expect(p).toEqual({ quarantine: { minRisk: 'medium', minScore: 0.5, dmarcFail: true }, outboundApproval: [], approvalExpiryHours: 72 })
+    expect(strictest([{ quarantine: { minRisk: null } }])).toEqual({ quarantine: { minRisk: null, minScore: null, dmarcFail: false }, outboundApproval: [], approvalExpiryHours: 72 })
     const v = (risk: 'low' | 'medium' | 'high', injectionScore: number, dmarc: string | null) => ({ risk, injectionScore, auth: { dmarc } })
     expect(quarantineReason(v('medium', 0.4, 'pass'), p)).toMatch(/risk medium/)
     expect(quarantineReason(v('low', 0.6, 'pass'), p)).toMatch(/score/)

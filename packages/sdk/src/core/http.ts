@@ -107,6 +107,8 @@ const isWrite = (method: Method) => method !== 'GET'
 function isRetryable(err: MailroomError): boolean {
   if (err instanceof MailroomAbortError) return false
   if (err instanceof MailroomConnectionError || err instanceof MailroomTimeoutError) return true
+  // A day's first contacts are used up: retrying within the request cannot help.
+  if (err.code === 'first_contact_limit') return false
   const s = err.status
   return s === 408 || s === 429 || (s !== undefined && s >= 500)
 }

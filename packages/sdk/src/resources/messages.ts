@@ -2,7 +2,9 @@
 import type { HttpClient, RequestOptions } from '../core/http.js'
 import { PageList } from '../core/pagination.js'
 import { isoTime, seg } from '../core/path.js'
-import type { Delivery, ListParams, Message, MessageListParams, MessageSummary, Page, Thread, ThreadWithMessages } from '../types.js'
+import { MailroomTimeoutError } from '../core/errors.js'
+import { sleep } from '../core/runtime.js'
+import type { Delivery, ListParams, Message, MessageListParams, MessageStatus, MessageSummary, Page, SentMessage, Thread, ThreadWithMessages, WaitForStatusOptions } from '../types.js'
 
 /**
  * The messages of one inbox. Reach it as `inbox.messages`.
@@ -112,6 +114,46 @@ export class Messages {
    */
   async release(messageId: string, options?: RequestOptions): Promise<Message> {
     return this.#http.json<Message>({ method: 'POST', path: `${this.#base}/${seg(messageId, 'message id')}/release`, body: {}, options })
+  }
+
+  /**
+   * Cancels a scheduled send (`sendAt`) before it goes: status `cancelled`, nothing sent.
+   *
+   * @example
+   * const later = await inbox.send({ to: 'a@example.com', text: 'Reminder', sendAt: new Date(Date.now() + 3_600_000).toISOString() })
+   * await inbox.messages.cancel(later.id)
+   */
+  async cancel(messageId: string, options?: RequestOptions): Promise<SentMessage> {
+    return this.#http.json<SentMessage>({ method: 'POST', path: `${this.#base}/${seg(messageId, 'message id')}/cancel`, body: {}, options })
+  }
+
+  /**
+   * Waits until a message reaches one of `statuses` (default: any status but `pending_approval`,
+   * `scheduled`, `queued` and `sending`, i.e. decided or delivered), reading it again every
+   * `interval` ms (growing to 5 s); resolves with the message. `MailroomTimeoutError` after
+   * `timeout` ms (default 60 000; `Infinity` waits on).
+   *
+   * @example
+   * const sent = await inbox.send({ to: 'new@example.com', text: 'Hello' })
+   * if (sent.status === 'pending_approval') {
+   *   const decided = await inbox.messages.waitForStatus(sent.id, { status: ['queued', 'sent', 'delivered', 'rejected', 'expired'], timeout: Infinity })
+   *   console.log(decided.status)
+   * }
+   */
+  async waitForStatus(messageId: string, options: WaitForStatusOptions = {}): Promise<Message> {
+    const wanted = options.status === undefined ? null : new Set<MessageStatus>(Array.isArray(options.status) ? options.status : [options.status])
+    const waiting = new Set<MessageStatus>(['pending_approval', 'scheduled', 'queued', 'sending'])
+    const timeout = options.timeout ?? 60_000
+    const deadline = Date.now() + timeout
+    let interval = Math.max(50, options.interval ?? 500)
+    for (;;) {
+      const m = await this.get(messageId, { signal: options.signal })
+      if (wanted ? wanted.has(m.status) : !waiting.has(m.status)) return m
+      const left = deadline - Date.now()
+      if (left <= 0) throw new MailroomTimeoutError(`waitForStatus: message ${messageId} is still ${m.status} after ${timeout} ms`)
+      await sleep(Math.min(interval, left), options.signal)
+      interval = Math.min(interval * 1.5, 5_000)
+    }
   }
 }
 
