@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { rawRows } from '../../src/db/client.js'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
+import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 
 let server: TestServer
 beforeAll(async () => {

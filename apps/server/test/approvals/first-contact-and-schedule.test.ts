@@ -3,9 +3,9 @@
 // sends (`sendAt`: held in the outbox until then, delivered by the workers of a restarted server,
 // cancellable before they go).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { createTestDb, type TestDb } from '../helpers/db.js'
-import { sendMail, settled } from '../helpers/mail.js'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { createTestDb, type TestDb } from '@mailroom/testkit/db'
+import { sendMail, settled } from '@mailroom/testkit/mail'
 import { startSink, eventually, type Sink } from '../delivery/sink.js'
 import { waitForStatus } from '../delivery/helpers.js'
 

@@ -8,8 +8,8 @@ import { rawRows } from '../../src/db/client.js'
 import { withTenant } from '../../src/db/scope.js'
 import { MIGRATIONS_FOLDER } from '../../src/db/migrate.js'
 import { fromPublicId } from '../../src/lib/ids.js'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '../helpers/server.js'
-import { sendMail, settled, smtpTransport } from '../helpers/mail.js'
+import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { sendMail, settled, smtpTransport } from '@mailroom/testkit/mail'
 
 let server: TestServer
 beforeAll(async () => {
