@@ -17,7 +17,8 @@ import { consume } from '../limits/service.js'
 import { appendEvent } from '../events/service.js'
 import { countSent, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
 import { outboundRefused } from '../rules/service.js'
-import { attachments, messages, rawMessages, type MessageRow } from '../messages/tables.js'
+import { attachments, messages, messageSearch, rawMessages, type MessageRow } from '../messages/tables.js'
+import { searchRow } from '../messages/search.js'
 import { stripSubjectPrefixes, threadOf } from '../messages/threading.js'
 import type { ParsedMessage } from '../messages/parser.js'
 import { attachmentsOf, ctx, decodedAttachment, getMessage, getRaw, previewOf, summaryToWire } from '../messages/service.js'
@@ -306,6 +307,8 @@ async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, 
       }),
     )
   }
+  const search = searchRow(cipher, { tenantId, id, inboxId: inbox.id }, { ...d, attachmentNames: d.attachments.map((a) => a.filename) })
+  if (search) await tx.insert(messageSearch).values(search)
   const stored: OutboxRow[] = await tx.insert(outbox).values(rows).returning()
   const atts = (await attachmentsOf(tx, [id])).get(id) ?? []
   const summary = summaryToWire(row as MessageRow, atts, cipher)

@@ -18,6 +18,7 @@ import { registerInboxRoutes } from '../inboxes/routes.js'
 import { registerMessageRoutes } from '../messages/routes.js'
 import { registerWaitRoute } from '../messages/wait-route.js'
 import { registerThreadRoutes } from '../messages/thread-routes.js'
+import { registerMailboxRoutes } from '../messages/mailbox-routes.js'
 import { registerSendRoutes } from '../messages/send-routes.js'
 import { registerInboxLimitRoutes } from '../inboxes/limit-routes.js'
 import { registerSuppressionRoutes } from '../suppressions/routes.js'
@@ -103,6 +104,7 @@ export function createApp(deps: Deps) {
   registerWaitRoute(app, deps)
   registerMessageRoutes(app, deps)
   registerThreadRoutes(app, deps)
+  registerMailboxRoutes(app, deps)
   registerSendRoutes(app, deps)
   registerEventRoutes(app, deps)
   registerSuppressionRoutes(app, deps)
