@@ -38,6 +38,7 @@ import {
 } from './compose.js'
 import { outbox, sendingStates, type OutboxRow } from './tables.js'
 import { suppressedAmong } from '../suppressions/service.js'
+import { recordContacts } from '../contacts/record.js'
 import { aggregateStatus, deliveryToWire, notifyTenant } from './status.js'
 
 export type SendKind =
@@ -312,6 +313,9 @@ async function storeOutbound(tx: Tx, cipher: Cipher, inbox: InboxRow, d: Draft, 
   const stored: OutboxRow[] = await tx.insert(outbox).values(rows).returning()
   const atts = (await attachmentsOf(tx, [id])).get(id) ?? []
   const summary = summaryToWire(row as MessageRow, atts, cipher)
+  // Its recipients become (or stay) contacts of the inbox: one statement, before the event counter.
+  const touched = recordContacts(tenantId, recipients.map((address) => ({ inboxId: inbox.id, address, at: row!.receivedAt, kind: 'sent' as const })))
+  if (touched) await tx.execute(touched)
   await appendEvent(tx, cipher, tenantId, 'message.queued', inbox.id, { message: summary })
   const supp = stored.filter((r) => r.status === 'suppressed')
   if (supp.length) {

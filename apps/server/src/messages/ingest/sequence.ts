@@ -8,12 +8,13 @@ import type { Cipher } from '../../crypto/service.js'
 import { inboxes } from '../../inboxes/tables.js'
 import { eventSeqsOf, reserveEventSeqs } from '../../events/service.js'
 import { planThreads, threadWrites, type ThreadLookups } from '../threading.js'
+import { recordContacts } from '../../contacts/record.js'
 import type { Visible } from './types.js'
 
 /**
  * The writes both roads share, pipelined after `first` (in the lock order: whatever `first` locks,
- * then threads, inbox counters, the tenant's event counter): threads placed and written, each
- * shown row's seq set, event ids taken. Returns the event ids of the shown rows, in order.
+ * then threads, contacts, inbox counters, the tenant's event counter): threads placed and written,
+ * the senders recorded as contacts, each shown row's seq set, event ids taken. Returns the event ids of the shown rows, in order.
  */
 export async function numberVisible(
   tx: Tx,
@@ -35,6 +36,11 @@ export async function numberVisible(
   const written = await pipelined(tx, [
     ...first,
     ...threadWrites(cipher, tenantId, plan),
+    // Received mail makes its sender a contact of the inbox (after threads, before inbox counters).
+    recordContacts(
+      tenantId,
+      visible.flatMap((v) => (v.row.direction === 'inbound' && v.row.fromAddress ? [{ inboxId: v.row.inboxId, address: v.row.fromAddress, at: v.row.receivedAt, kind: 'received' as const }] : [])),
+    ),
     seqs.statement,
     shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
   ])
