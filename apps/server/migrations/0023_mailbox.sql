@@ -145,9 +145,12 @@ CREATE POLICY message_search_isolation ON message_search FOR ALL TO mailroom_app
 -- function (owned by mailroom_lookup, which reads these two tables through policies of its own)
 -- applies the tenant's confinement itself, exactly as messages_isolation does: the current
 -- tenant's rows, the scoped inbox's only for an inbox key, never quarantined (nor hidden) mail.
--- It returns ids and times only; the caller reads the rows themselves under RLS. Each call is
--- planned with its own values (EXECUTE), so a rare word takes the GIN index and a common one
--- walks the inbox newest first.
+-- It returns ids and times only; the caller reads the rows themselves under RLS.
+--
+-- Two ways, chosen by how many messages hold every word (the planner's guess for a word it has no
+-- statistics on is no guide): up to 2,000, those ids from the GIN index, then their rows by
+-- primary key, filtered and sorted; more, the inbox walked newest first (a word that frequent is
+-- met within the first few hundred messages). Each statement is planned with its own values (EXECUTE).
 GRANT SELECT ON messages, message_search TO mailroom_lookup;
 --> statement-breakpoint
 CREATE POLICY messages_lookup_search ON messages FOR SELECT TO mailroom_lookup USING (true);
@@ -161,14 +164,25 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_tenant uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
   v_scope uuid := nullif(current_setting('app.inbox_id', true), '')::uuid;
+  v_ids uuid[];
   v_sql text;
 BEGIN
   IF v_tenant IS NULL OR p_inbox IS NULL OR (v_scope IS NOT NULL AND v_scope <> p_inbox) OR cardinality(p_terms) IS NULL OR cardinality(p_terms) = 0 THEN
     RETURN;
   END IF;
-  v_sql := 'SELECT m.id, m.received_at FROM message_search s JOIN messages m ON m.tenant_id = s.tenant_id AND m.id = s.message_id
-            WHERE s.tenant_id = $1 AND s.inbox_id = $2 AND m.tenant_id = $1 AND m.inbox_id = $2 AND s.terms @> $3
-              AND NOT m.quarantined AND NOT m.hidden';
+  EXECUTE 'SELECT array_agg(s.message_id) FROM (SELECT s.message_id FROM message_search s
+           WHERE s.tenant_id = $1 AND s.inbox_id = $2 AND s.terms @> $3 LIMIT 2001) s'
+    INTO v_ids USING v_tenant, p_inbox, p_terms;
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+  IF cardinality(v_ids) <= 2000 THEN
+    v_sql := 'SELECT m.id, m.received_at FROM messages m
+              WHERE m.tenant_id = $1 AND m.id = ANY ($12) AND m.inbox_id = $2 AND NOT m.quarantined AND NOT m.hidden';
+  ELSE
+    v_sql := 'SELECT m.id, m.received_at FROM messages m JOIN message_search s ON s.tenant_id = m.tenant_id AND s.message_id = m.id
+              WHERE m.tenant_id = $1 AND m.inbox_id = $2 AND s.terms @> $3 AND NOT m.quarantined AND NOT m.hidden';
+  END IF;
   IF p_from IS NOT NULL THEN v_sql := v_sql || ' AND m.from_address = $4'; END IF;
   IF p_to IS NOT NULL THEN v_sql := v_sql || ' AND $5 = ANY (m.to_addresses)'; END IF;
   IF p_since IS NOT NULL THEN v_sql := v_sql || ' AND m.received_at >= $6'; END IF;
@@ -178,7 +192,8 @@ BEGIN
   IF p_unread IS FALSE THEN v_sql := v_sql || ' AND NOT (m.seen_at IS NULL AND m.direction = ''inbound'')'; END IF;
   IF p_after_at IS NOT NULL THEN v_sql := v_sql || ' AND (m.received_at, m.id) < ($9, $10)'; END IF;
   v_sql := v_sql || ' ORDER BY m.received_at DESC, m.id DESC LIMIT $11';
-  RETURN QUERY EXECUTE v_sql USING v_tenant, p_inbox, p_terms, p_from, p_to, p_since, p_until, p_label, p_after_at, p_after_id, least(greatest(p_limit, 1), 1001);
+  RETURN QUERY EXECUTE v_sql USING v_tenant, p_inbox, p_terms, p_from, p_to, p_since, p_until, p_label, p_after_at, p_after_id,
+    least(greatest(p_limit, 1), 1001), v_ids;
 END
 $$;
 --> statement-breakpoint

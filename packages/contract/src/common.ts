@@ -14,6 +14,7 @@ export const ID_PREFIXES = {
   domain: 'dom',
   webhook: 'whk',
   webhookDelivery: 'whd',
+  contact: 'con',
 } as const
 export type IdKind = keyof typeof ID_PREFIXES
 

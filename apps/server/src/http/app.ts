@@ -19,6 +19,7 @@ import { registerMessageRoutes } from '../messages/routes.js'
 import { registerWaitRoute } from '../messages/wait-route.js'
 import { registerThreadRoutes } from '../messages/thread-routes.js'
 import { registerMailboxRoutes } from '../messages/mailbox-routes.js'
+import { registerContactRoutes } from '../contacts/routes.js'
 import { registerSendRoutes } from '../messages/send-routes.js'
 import { registerInboxLimitRoutes } from '../inboxes/limit-routes.js'
 import { registerSuppressionRoutes } from '../suppressions/routes.js'
@@ -105,6 +106,7 @@ export function createApp(deps: Deps) {
   registerMessageRoutes(app, deps)
   registerThreadRoutes(app, deps)
   registerMailboxRoutes(app, deps)
+  registerContactRoutes(app, deps)
   registerSendRoutes(app, deps)
   registerEventRoutes(app, deps)
   registerSuppressionRoutes(app, deps)

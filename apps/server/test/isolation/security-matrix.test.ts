@@ -17,7 +17,7 @@ interface Operation {
 }
 
 /** The operations in the document today: the matrix may grow, never shrink unnoticed. */
-const KNOWN_OPERATIONS = 57
+const KNOWN_OPERATIONS = 61
 
 /** Which kind of id a path segment's parameter is, and its public prefix. */
 const SEGMENT_KINDS: Record<string, string> = {
@@ -32,6 +32,7 @@ const SEGMENT_KINDS: Record<string, string> = {
   deliveries: 'whd',
   suppressions: 'xxx',
   'sender-rules': 'rul',
+  contacts: 'con',
 }
 
 /** A valid body for each write, so validation never hides the answer under test. */
@@ -57,6 +58,7 @@ const BODIES: Record<string, unknown> = {
   updateDomain: { catchAllInboxId: null },
   releaseMessage: {},
   updateMessage: { seen: true, addLabels: ['handled'] },
+  updateContact: { name: 'Matrix', tags: ['vendor'] },
 }
 
 /** Query strings some operations need to answer at once (a wait would otherwise hold for 25 s). */
@@ -115,6 +117,7 @@ beforeAll(async () => {
     webhooks: hook.body.id,
     domains: domain.body.id,
     deliveries: (await t1.api.get(`/v1/webhooks/${hook.body.id}/deliveries`)).body.data[0].id,
+    contacts: (await inbox1.api.get(`/v1/inboxes/${inbox1.id}/contacts`)).body.data[0].id,
   }
 })
 afterAll(() => server?.stop())
@@ -182,6 +185,11 @@ async function fixturesForSuccess(op: Operation): Promise<Record<string, string>
     await sendMail(server, { to: inbox1.address, subject: 'doomed', text: 'x' })
     await settled(server)
     mine.messages = (await inbox1.api.get(`/v1/inboxes/${inbox1.id}/messages?subject=doomed&limit=1`)).body.data[0].id
+  } else if (kind === 'contacts') {
+    const from = `doomed-${randomBytes(4).toString('hex')}@example.com`
+    await sendMail(server, { from, to: inbox1.address, subject: 'doomed contact', text: 'x' })
+    await settled(server)
+    mine.contacts = (await inbox1.api.get(`/v1/inboxes/${inbox1.id}/contacts?q=${from}`)).body.data[0].id
   } else throw new Error(`security matrix: add a disposable fixture for DELETE ${op.path}`)
   return mine
 }
