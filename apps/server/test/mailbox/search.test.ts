@@ -102,6 +102,60 @@ describe('search', () => {
     expect(await found(paged.api, paged.id, 'q=weekly%20report&limit=2')).toEqual(['report 5', 'report 3'])
   })
 
+  it('a word in more than 2,000 messages (the inbox walked newest first): the same answers, filters and pages', async () => {
+    const box = await makeInbox(server, tenant)
+    const { database, crypto } = server.running.deps
+    const tenantId = fromPublicId('tenant', tenant.id)!
+    const inboxId = fromPublicId('inbox', box.id)!
+    const cipher = await withTenant(database, { tenantId }, (tx) => crypto.cipher(tx, tenantId))
+    const [common] = cipher.blindTerms(inboxId, ['common'])
+    const [other] = cipher.blindTerms(inboxId, ['other'])
+    const owner = server.db.owner.db
+    // 2,500 messages in bulk: every 7th holds only "other", the rest "common" (2,143 of them);
+    // every 100th is from boss@x.example; the newest one is quarantined.
+    await rawRows(owner, sql`insert into raw_messages (tenant_id, id, data_enc, size, sha256) values (${tenantId}, ${tenantId}, '\\x00', 1, 'x')`)
+    await rawRows(
+      owner,
+      sql`with m as (
+            insert into messages (tenant_id, id, inbox_id, raw_id, direction, status, parse_status, from_address, size, received_at, quarantined)
+            select ${tenantId}::uuid, gen_random_uuid(), ${inboxId}::uuid, ${tenantId}::uuid, 'inbound', 'received', 'parsed',
+                   case when i % 100 = 0 then 'boss@x.example' else 'someone@x.example' end, 1, now() - i * interval '1 second', i = 1
+            from generate_series(1, 2500) i returning id, received_at, from_address)
+          insert into message_search (tenant_id, message_id, inbox_id, terms)
+          select ${tenantId}::uuid, m.id, ${inboxId}::uuid,
+                 case when (extract(epoch from now() - m.received_at))::int % 7 = 0 then array[${other}::bigint] else array[${common}::bigint] end
+          from m`,
+    )
+    const expected = async (where: ReturnType<typeof sql>, limit: number) =>
+      (
+        await rawRows<{ id: string }>(
+          owner,
+          sql`select m.id from messages m join message_search s on s.tenant_id = m.tenant_id and s.message_id = m.id
+              where m.inbox_id = ${inboxId}::uuid and not m.quarantined and s.terms @> array[${common}::bigint] and ${where}
+              order by m.received_at desc, m.id desc limit ${limit}`,
+        )
+      ).map((r) => toPublic(r.id))
+    const toPublic = (uuid: string) => `msg_${uuid.replaceAll('-', '')}`
+    const ids = async (q: string) => ((await box.api.get(`/v1/inboxes/${box.id}/search?${q}`)).body.data as { id: string }[]).map((m) => m.id)
+
+    expect(await ids('q=common&limit=30')).toEqual(await expected(sql`true`, 30))
+    expect(await ids('q=common&limit=30')).toHaveLength(30)
+    const boss = await expected(sql`m.from_address = 'boss@x.example'`, 100)
+    expect(boss.length).toBeGreaterThan(10)
+    const paged: string[] = []
+    let after = ''
+    for (let i = 0; i < 10; i++) {
+      const res = await box.api.get(`/v1/inboxes/${box.id}/search?q=common&from=boss@x.example&limit=7${after}`)
+      paged.push(...res.body.data.map((m: { id: string }) => m.id))
+      if (!res.body.nextCursor) break
+      after = `&after=${res.body.nextCursor}`
+    }
+    expect(paged).toEqual(boss)
+    // "other" is rare (357 messages): the index path, for comparison.
+    expect(await ids('q=other&limit=100')).toHaveLength(100)
+    expect(await ids('q=common%20other')).toEqual([])
+  })
+
   it('never finds quarantined mail, for the agent or the tenant', async () => {
     const held = await tenant.api.post('/v1/inboxes', { name: 'held-search', createKey: true, policies: { quarantine: { minScore: 0 } } })
     const api = client(server.baseUrl, held.body.apiKey)
