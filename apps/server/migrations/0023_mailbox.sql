@@ -147,10 +147,11 @@ CREATE POLICY message_search_isolation ON message_search FOR ALL TO mailroom_app
 -- tenant's rows, the scoped inbox's only for an inbox key, never quarantined (nor hidden) mail.
 -- It returns ids and times only; the caller reads the rows themselves under RLS.
 --
--- Two ways, chosen by how many messages hold every word (the planner's guess for a word it has no
--- statistics on is no guide): up to 2,000, those ids from the GIN index, then their rows by
--- primary key, filtered and sorted; more, the inbox walked newest first (a word that frequent is
--- met within the first few hundred messages). Each statement is planned with its own values (EXECUTE).
+-- Two steps, so that neither a frequent nor a rare word costs the whole inbox (the planner's guess
+-- for a word it has no statistics on is no guide): first the newest 1,000 messages that pass the
+-- other filters are looked at (a word in more than a few percent of the mail is met there); when
+-- they do not fill the page, the GIN index gives every message holding the words, and those are
+-- read by primary key, filtered and sorted. Each statement is planned with its own values (EXECUTE).
 GRANT SELECT ON messages, message_search TO mailroom_lookup;
 --> statement-breakpoint
 CREATE POLICY messages_lookup_search ON messages FOR SELECT TO mailroom_lookup USING (true);
@@ -160,40 +161,47 @@ CREATE POLICY message_search_lookup ON message_search FOR SELECT TO mailroom_loo
 CREATE FUNCTION mailroom_search_messages(p_inbox uuid, p_terms bigint[], p_from text, p_to text, p_since timestamptz, p_until timestamptz,
   p_label text, p_unread boolean, p_after_at timestamptz, p_after_id uuid, p_limit integer)
 RETURNS TABLE (id uuid, received_at timestamptz)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp SET enable_seqscan = off AS $$
 DECLARE
   v_tenant uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
   v_scope uuid := nullif(current_setting('app.inbox_id', true), '')::uuid;
+  v_limit integer := least(greatest(p_limit, 1), 1001);
+  v_where text := '';
   v_ids uuid[];
-  v_sql text;
+  v_ats timestamptz[];
 BEGIN
   IF v_tenant IS NULL OR p_inbox IS NULL OR (v_scope IS NOT NULL AND v_scope <> p_inbox) OR cardinality(p_terms) IS NULL OR cardinality(p_terms) = 0 THEN
     RETURN;
   END IF;
-  EXECUTE 'SELECT array_agg(s.message_id) FROM (SELECT s.message_id FROM message_search s
-           WHERE s.tenant_id = $1 AND s.inbox_id = $2 AND s.terms @> $3 LIMIT 2001) s'
-    INTO v_ids USING v_tenant, p_inbox, p_terms;
-  IF v_ids IS NULL THEN
+  IF p_from IS NOT NULL THEN v_where := v_where || ' AND m.from_address = $4'; END IF;
+  IF p_to IS NOT NULL THEN v_where := v_where || ' AND $5 = ANY (m.to_addresses)'; END IF;
+  IF p_since IS NOT NULL THEN v_where := v_where || ' AND m.received_at >= $6'; END IF;
+  IF p_until IS NOT NULL THEN v_where := v_where || ' AND m.received_at < $7'; END IF;
+  IF p_label IS NOT NULL THEN v_where := v_where || ' AND m.labels @> ARRAY[$8]'; END IF;
+  IF p_unread IS TRUE THEN v_where := v_where || ' AND m.seen_at IS NULL AND m.direction = ''inbound'''; END IF;
+  IF p_unread IS FALSE THEN v_where := v_where || ' AND NOT (m.seen_at IS NULL AND m.direction = ''inbound'')'; END IF;
+  IF p_after_at IS NOT NULL THEN v_where := v_where || ' AND (m.received_at, m.id) < ($9, $10)'; END IF;
+  -- 1. The newest 1,000 candidates.
+  EXECUTE 'SELECT array_agg(w.id ORDER BY w.received_at DESC, w.id DESC), array_agg(w.received_at ORDER BY w.received_at DESC, w.id DESC) FROM (
+             SELECT w.id, w.received_at FROM (
+               SELECT m.tenant_id, m.id, m.received_at FROM messages m
+               WHERE m.tenant_id = $1 AND m.inbox_id = $2 AND NOT m.quarantined AND NOT m.hidden' || v_where || '
+               ORDER BY m.received_at DESC, m.id DESC LIMIT 1000) w
+             JOIN message_search s ON s.tenant_id = w.tenant_id AND s.message_id = w.id
+             WHERE s.terms @> $3
+             ORDER BY w.received_at DESC, w.id DESC LIMIT $11) w'
+    INTO v_ids, v_ats
+    USING v_tenant, p_inbox, p_terms, p_from, p_to, p_since, p_until, p_label, p_after_at, p_after_id, v_limit;
+  IF coalesce(cardinality(v_ids), 0) >= v_limit THEN
+    RETURN QUERY SELECT * FROM unnest(v_ids, v_ats);
     RETURN;
   END IF;
-  IF cardinality(v_ids) <= 2000 THEN
-    v_sql := 'SELECT m.id, m.received_at FROM messages m
-              WHERE m.tenant_id = $1 AND m.id = ANY ($12) AND m.inbox_id = $2 AND NOT m.quarantined AND NOT m.hidden';
-  ELSE
-    v_sql := 'SELECT m.id, m.received_at FROM messages m JOIN message_search s ON s.tenant_id = m.tenant_id AND s.message_id = m.id
-              WHERE m.tenant_id = $1 AND m.inbox_id = $2 AND s.terms @> $3 AND NOT m.quarantined AND NOT m.hidden';
-  END IF;
-  IF p_from IS NOT NULL THEN v_sql := v_sql || ' AND m.from_address = $4'; END IF;
-  IF p_to IS NOT NULL THEN v_sql := v_sql || ' AND $5 = ANY (m.to_addresses)'; END IF;
-  IF p_since IS NOT NULL THEN v_sql := v_sql || ' AND m.received_at >= $6'; END IF;
-  IF p_until IS NOT NULL THEN v_sql := v_sql || ' AND m.received_at < $7'; END IF;
-  IF p_label IS NOT NULL THEN v_sql := v_sql || ' AND m.labels @> ARRAY[$8]'; END IF;
-  IF p_unread IS TRUE THEN v_sql := v_sql || ' AND m.seen_at IS NULL AND m.direction = ''inbound'''; END IF;
-  IF p_unread IS FALSE THEN v_sql := v_sql || ' AND NOT (m.seen_at IS NULL AND m.direction = ''inbound'')'; END IF;
-  IF p_after_at IS NOT NULL THEN v_sql := v_sql || ' AND (m.received_at, m.id) < ($9, $10)'; END IF;
-  v_sql := v_sql || ' ORDER BY m.received_at DESC, m.id DESC LIMIT $11';
-  RETURN QUERY EXECUTE v_sql USING v_tenant, p_inbox, p_terms, p_from, p_to, p_since, p_until, p_label, p_after_at, p_after_id,
-    least(greatest(p_limit, 1), 1001), v_ids;
+  -- 2. Every message holding the words (GIN), by primary key.
+  RETURN QUERY EXECUTE 'SELECT m.id, m.received_at FROM messages m
+     WHERE m.tenant_id = $1 AND m.id = ANY (ARRAY(SELECT s.message_id FROM message_search s WHERE s.tenant_id = $1 AND s.inbox_id = $2 AND s.terms @> $3))
+       AND m.inbox_id = $2 AND NOT m.quarantined AND NOT m.hidden' || v_where || '
+     ORDER BY m.received_at DESC, m.id DESC LIMIT $11'
+    USING v_tenant, p_inbox, p_terms, p_from, p_to, p_since, p_until, p_label, p_after_at, p_after_id, v_limit;
 END
 $$;
 --> statement-breakpoint
