@@ -11,6 +11,7 @@ import { rawRows } from '../../src/db/client.js'
 import { withTenant, withoutTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { addressWords, wordsOf } from '../../src/crypto/blind-index.js'
+import { searchableWords } from '../../src/messages/search.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -29,6 +30,21 @@ describe('normalising words', () => {
     expect(wordsOf('Café-Crème, NAÏVE façade! x2 ﬁle')).toEqual(['cafe', 'creme', 'naive', 'facade', 'x2', 'file'])
     expect(addressWords('Bob.Smith@Example.com')).toEqual(['bob.smith@example.com', 'bob', 'smith', 'example', 'com'])
     expect(wordsOf('a'.repeat(65) + ' ok')).toEqual(['ok'])
+  })
+
+  it('takes the words of a message: subject, people, attachment names, and the html text when there is no text part', () => {
+    const words = [
+      ...searchableWords({
+        subject: 'Re: Offer',
+        text: null,
+        html: '<style>.hidden{color:red}</style><p>Hello&nbsp;<b>World</b></p>',
+        from: { address: 'ann@a.example', name: 'Ann Lee' },
+        to: [{ address: 'bo@b.example', name: null }],
+        cc: [],
+        attachmentNames: ['price-list.pdf'],
+      }),
+    ]
+    expect(words).toEqual(['re', 'offer', 'ann@a.example', 'ann', 'a', 'example', 'ann', 'lee', 'bo@b.example', 'bo', 'b', 'example', 'price', 'list', 'pdf', 'hello', 'world'])
   })
 })
 
