@@ -175,7 +175,7 @@ describe('examples', () => {
     // In the repository @mailroom/ai is its source: the server runs through tsx. The compiled bin
     // of the packed package is what installed-packages.test.ts spawns.
     const { tools, messages } = await mcpClient({ apiKey: agent.key, baseUrl: server.baseUrl, server: { command: TSX, args: [MCP_MAIN] } })
-    expect(tools.sort()).toEqual(['get_email_cursor', 'get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+    expect(tools.sort()).toEqual(['get_email_cursor', 'get_inbox', 'list_contacts', 'list_messages', 'mark_email', 'read_message', 'reply_to_email', 'search_email', 'send_email', 'wait_for_email'])
     expect(messages).toEqual([expect.objectContaining({ from: 'dana@customer.example', subject: 'Hello over MCP' })])
   })
 })

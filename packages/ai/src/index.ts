@@ -34,5 +34,6 @@ export {
   riskWarning,
   renderMessageForModel,
   summarizeMessageForModel,
+  summarizeContactForModel,
   type RenderOptions,
 } from './render.js'

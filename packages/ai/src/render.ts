@@ -6,7 +6,7 @@
 // in an email can close the fence or open a tag. Risky mail gets a warning above the fence naming
 // what Mailroom's verdict found, and high-risk mail can be withheld from the model altogether.
 import { convert } from 'html-to-text'
-import type { Message, MessageSummary, Security } from '@mailroom/sdk'
+import type { Contact, Message, MessageSummary, Security } from '@mailroom/sdk'
 
 /**
  * Default cap on the body text handed to a model, in characters.
@@ -229,8 +229,34 @@ export function summarizeMessageForModel(m: MessageSummary, options: Pick<Render
     subject: withheld ? '(withheld: high risk)' : inlineText(m.subject),
     preview: withheld ? null : inlineText(m.preview),
     attachments: m.attachments.length,
+    // The inbox's own bookkeeping (labels are short words from a fixed alphabet, set by the inbox).
+    unread: m.direction === 'inbound' && m.seenAt === null,
+    labels: m.labels ?? [],
     // Mailroom's verdict: what the model should weigh before it reads the message.
     risk: m.security?.risk ?? null,
     risk_signals: m.security ? [...new Set(m.security.signals.map((s) => s.category))] : [],
+  }
+}
+
+/**
+ * A contact as a model should read it: the address and name neutralised and capped (a name may have
+ * come from mail), the agent's notes and tags neutralised too, counts and dates as they are.
+ *
+ * @example
+ * const page = await inbox.contacts.list().page({ limit: 10 })
+ * const rows = page.data.map(summarizeContactForModel)
+ */
+export function summarizeContactForModel(c: Contact) {
+  return {
+    id: c.id,
+    address: inlineText(c.address, 320),
+    name: inlineText(c.name, 200),
+    notes: inlineText(c.notes, 1000),
+    tags: c.tags.map((t) => inlineText(t, 40)),
+    blocked: c.blocked,
+    received_count: c.receivedCount,
+    sent_count: c.sentCount,
+    first_contact_at: c.firstContactAt,
+    last_contact_at: c.lastContactAt,
   }
 }

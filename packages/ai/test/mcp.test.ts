@@ -65,7 +65,7 @@ describe('mailroom-mcp over stdio', () => {
     expect(client.getInstructions()).toMatch(/untrusted_email/)
 
     const { tools } = await client.listTools()
-    expect(tools.map((t) => t.name).sort()).toEqual(['get_email_cursor', 'get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+    expect(tools.map((t) => t.name).sort()).toEqual(['get_email_cursor', 'get_inbox', 'list_contacts', 'list_messages', 'mark_email', 'read_message', 'reply_to_email', 'search_email', 'send_email', 'wait_for_email'])
     const list = tools.find((t) => t.name === 'list_messages')!
     expect(list.inputSchema).toMatchObject({ type: 'object', properties: { limit: { type: 'integer', maximum: 50 } } })
     expect(list.annotations?.readOnlyHint).toBe(true)

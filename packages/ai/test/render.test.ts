@@ -29,6 +29,8 @@ const base: Message = {
   authentication: null,
   parseError: null,
   security: null,
+  seenAt: null,
+  labels: [],
 }
 
 const HIGH: Message['security'] = {

@@ -14,13 +14,13 @@ const names = (tools: { name: string }[]) => tools.map((t) => t.name).sort()
 describe('tool sets', () => {
   it('an inbox key gets get_inbox and the mail tools, none of which asks for an inbox id', () => {
     const tools = createMailroomTools({ mailroom })
-    expect(names(tools)).toEqual(['get_email_cursor', 'get_inbox', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+    expect(names(tools)).toEqual(['get_email_cursor', 'get_inbox', 'list_contacts', 'list_messages', 'mark_email', 'read_message', 'reply_to_email', 'search_email', 'send_email', 'wait_for_email'])
     for (const def of openAITools(tools)) expect(Object.keys((def.function.parameters.properties ?? {}) as object)).not.toContain('inbox_id')
   })
 
   it('a tenant key gets create_inbox, and every mail tool requires inbox_id', () => {
     const tools = createMailroomTools({ mailroom, scope: 'tenant' })
-    expect(names(tools)).toEqual(['create_inbox', 'get_email_cursor', 'list_messages', 'read_message', 'reply_to_email', 'send_email', 'wait_for_email'])
+    expect(names(tools)).toEqual(['create_inbox', 'get_email_cursor', 'list_contacts', 'list_messages', 'mark_email', 'read_message', 'reply_to_email', 'search_email', 'send_email', 'wait_for_email'])
     for (const def of openAITools(tools, { strict: false })) {
       if (def.function.name === 'create_inbox') continue
       expect(def.function.parameters.required).toContain('inbox_id')
@@ -114,7 +114,7 @@ describe('OpenAI function definitions', () => {
       const mcp = mcpToolDefinition(tools.find((x) => x.name === d.function.name)!)
       expect(mcp.inputSchema).toEqual(d.function.parameters)
       expect(mcp.inputSchema).toEqual(jsonSchemaOf(tools.find((x) => x.name === d.function.name)!.inputSchema))
-      expect(mcp.annotations?.readOnlyHint).toBe(['list_messages', 'read_message', 'get_email_cursor', 'wait_for_email', 'get_inbox'].includes(d.function.name))
+      expect(mcp.annotations?.readOnlyHint).toBe(['list_messages', 'read_message', 'get_email_cursor', 'wait_for_email', 'get_inbox', 'search_email', 'list_contacts'].includes(d.function.name))
     }
   })
 })

@@ -15,6 +15,7 @@ export const ID_PREFIXES = {
   webhook: 'whk',
   webhookDelivery: 'whd',
   draft: 'drf',
+  contact: 'con',
 } as const
 export type IdKind = keyof typeof ID_PREFIXES
 

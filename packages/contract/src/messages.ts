@@ -25,6 +25,23 @@ export const AuthenticationResults = z
   .object({ spf: Verdict, dkim: Verdict, dmarc: Verdict })
   .meta({ id: 'AuthenticationResults' })
 
+/**
+ * A label: a short lower-case word an inbox puts on its messages (letters, digits, `_ - . : /`, at
+ * most 40 characters). `handled` and `needs_reply` are the conventional ones (SYSTEM_LABELS);
+ * any other is the agent's own. Upper case is folded to lower case.
+ */
+export const Label = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[\p{Ll}\p{Lo}\p{N}][\p{Ll}\p{Lo}\p{N}_\-.:/]{0,39}$/u, 'a label is 1-40 letters, digits or _ - . : /, starting with a letter or digit')
+  .meta({ id: 'Label' })
+export type Label = z.infer<typeof Label>
+/** Labels with a meaning every client shares. */
+export const SYSTEM_LABELS = ['handled', 'needs_reply'] as const
+/** Labels one message may carry at most. */
+export const MAX_LABELS_PER_MESSAGE = 20
+
 export const MessageDirection = z.enum(['inbound', 'outbound'])
 export const MessageStatus = z
   .enum(['received', 'queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'suppressed', 'held', 'failed', 'pending_approval', 'rejected', 'expired', 'scheduled', 'cancelled'])
@@ -50,6 +67,8 @@ const MessageBase = z.object({
   size: z.number().int().describe('Size of the raw message in bytes.'),
   parseStatus: ParseStatus.describe('`pending` until parsed; `failed` when the raw message could not be parsed (it is kept).'),
   security: Security.nullable().describe('The risk verdict of received mail (null for sent mail, and for mail not yet parsed).'),
+  seenAt: Timestamp.nullable().describe('When it was marked read; null: unread. Sent mail is never unread.'),
+  labels: z.array(z.string()).describe('The labels the inbox put on it.'),
   receivedAt: Timestamp,
 })
 
@@ -92,6 +111,8 @@ export const MessageListQuery = z.object({
   includeHidden: bool.optional().describe('Include mail from senders blocked with blockMode `hide`.'),
   quarantined: bool.optional().describe('true: only quarantined mail (tenant keys only; an agent never sees it).'),
   maxRisk: Risk.optional().describe('Only mail at this risk or below (`low`: only low-risk mail).'),
+  label: Label.optional().describe('Only mail carrying this label.'),
+  unread: bool.optional().describe('true: only unread received mail; false: only mail read (or sent).'),
 })
 export type MessageListQuery = z.input<typeof MessageListQuery>
 
@@ -101,6 +122,7 @@ export const Thread = z
     inboxId: publicId('inbox'),
     subject: z.string().nullable(),
     messageCount: z.number().int(),
+    unread: z.boolean().describe('Whether any received message in it is unread.'),
     lastMessageAt: Timestamp,
     createdAt: Timestamp,
   })
@@ -125,6 +147,8 @@ export const WaitQuery = z.object({
   subjectMatch: MatchMode.default('contains'),
   hasAttachments: bool.optional(),
   maxRisk: Risk.optional().describe('Only mail at this risk or below; quarantined mail never matches.'),
+  label: Label.optional().describe('Only mail carrying this label when the wait looks at it.'),
+  unread: bool.optional().describe('true: only mail still unread when the wait looks at it.'),
 })
 export type WaitQuery = z.input<typeof WaitQuery>
 

@@ -5,7 +5,8 @@ import { seg } from './core/path.js'
 import { toBase64 } from './core/runtime.js'
 import { Messages, Threads } from './resources/messages.js'
 import { Drafts } from './resources/drafts.js'
-import type { AttachmentInput, ForwardParams, InboxData, InboxLimits, InboxLimitsState, MatchMode, Matcher, Message, Metadata, ReceivedMessage, ReplyParams, SendParams, SentMessage, PendingApproval, UpdateInboxParams, WaitForMessageOptions, Policies, EffectivePolicies } from './types.js'
+import { Contacts } from './resources/contacts.js'
+import type { MailboxCounts, AttachmentInput, ForwardParams, InboxData, InboxLimits, InboxLimitsState, MatchMode, Matcher, Message, Metadata, ReceivedMessage, ReplyParams, SendParams, SentMessage, PendingApproval, UpdateInboxParams, WaitForMessageOptions, Policies, EffectivePolicies } from './types.js'
 
 /** The longest hold the server grants one long poll, in seconds. */
 const MAX_HOLD_S = 30
@@ -117,6 +118,8 @@ export class Inbox implements InboxData {
   readonly threads: Threads
   /** Drafts: saved, updated, sent when ready. */
   readonly drafts: Drafts
+  /** Everyone the inbox received mail from or sent mail to. */
+  readonly contacts: Contacts
   readonly #http: HttpClient
 
   /** @internal Handles come from the client (`createInbox`, `inboxes.get`, `inbox()`). */
@@ -135,6 +138,7 @@ export class Inbox implements InboxData {
     this.messages = new Messages(http, data.id)
     this.threads = new Threads(http, data.id)
     this.drafts = new Drafts(http, data.id)
+    this.contacts = new Contacts(http, data.id)
   }
 
   get #base(): string {
@@ -175,6 +179,8 @@ export class Inbox implements InboxData {
       ...matcherQuery('subject', options.subject, 'contains'),
       hasAttachments: options.hasAttachments,
       maxRisk: options.maxRisk,
+      label: options.label,
+      unread: options.unread,
     }
     const timeout = options.timeout ?? DEFAULT_WAIT_MS
     if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
@@ -294,6 +300,17 @@ export class Inbox implements InboxData {
     const id = typeof message === 'string' ? message : message.id
     const body = await wireBody(params)
     return this.#http.json({ method: 'POST', path: `${this.#base}/messages/${seg(id, 'message id')}/forward`, body, options })
+  }
+
+  /**
+   * How many messages the inbox holds and how many are unread, in all and per label (kept by the
+   * server as mail arrives and changes: no scan).
+   *
+   * @example
+   * const { unread, labels } = await inbox.counts()
+   */
+  async counts(options?: RequestOptions): Promise<MailboxCounts> {
+    return this.#http.json({ method: 'GET', path: `${this.#base}/counts`, options })
   }
 
   /**

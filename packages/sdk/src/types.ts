@@ -536,6 +536,10 @@ export interface MessageFields {
   parseStatus: ParseStatus
   /** The risk verdict of received mail (null for sent mail, and for mail not yet parsed). */
   security: Security | null
+  /** When it was marked read; null: unread. Sent mail is never unread. */
+  seenAt: string | null
+  /** The labels the inbox put on it (`handled`, `needs_reply` by convention, or your own). */
+  labels: string[]
   receivedAt: string
 }
 
@@ -595,6 +599,8 @@ export interface Thread {
   inboxId: string
   subject: string | null
   messageCount: number
+  /** Whether any received message in it is unread. */
+  unread: boolean
   lastMessageAt: string
   createdAt: string
 }
@@ -636,6 +642,10 @@ export interface MessageListParams extends ListParams {
   quarantined?: boolean | undefined
   /** Only mail at this risk or below (`'low'`: only low-risk mail). */
   maxRisk?: Risk | undefined
+  /** Only mail carrying this label. */
+  label?: string | undefined
+  /** `true`: only unread received mail; `false`: only mail read (or sent). */
+  unread?: boolean | undefined
 }
 
 /**
@@ -674,6 +684,10 @@ export interface WaitForMessageOptions {
   hasAttachments?: boolean | undefined
   /** Only mail at this risk or below (quarantined mail never arrives for an agent). */
   maxRisk?: Risk | undefined
+  /** Only mail carrying this label when the wait looks at it. */
+  label?: string | undefined
+  /** `true`: only mail still unread when the wait looks at it. */
+  unread?: boolean | undefined
   /** Give up after this many milliseconds with a `MailroomTimeoutError` (default 60 000). */
   timeout?: number | undefined
   /** Cancels the wait with a `MailroomAbortError`. */
@@ -1508,4 +1522,104 @@ export interface WebhookDelivery {
  */
 export interface WebhookDeliveryListParams extends ListParams {
   status?: WebhookDeliveryStatus | undefined
+}
+
+/**
+ * Labels with a meaning every client shares; any other short lower-case word is yours.
+ *
+ * @example
+ * await inbox.messages.label(msg.id, 'needs_reply')
+ */
+export type SystemLabel = 'handled' | 'needs_reply'
+
+/**
+ * A change to a message: read state and labels (`addLabels` first, then `removeLabels`).
+ *
+ * @example
+ * await inbox.messages.update(msg.id, { seen: true, addLabels: ['handled'], removeLabels: ['needs_reply'] })
+ */
+export interface UpdateMessageParams {
+  /** true: mark read (keeps the first time it was read); false: mark unread. */
+  seen?: boolean | undefined
+  addLabels?: string[] | undefined
+  removeLabels?: string[] | undefined
+}
+
+/**
+ * Counts of an inbox: messages the agent sees, unread ones, and both per label.
+ *
+ * @example
+ * const { unread, labels } = await inbox.counts()
+ * console.log(unread, labels.find((l) => l.label === 'needs_reply')?.total ?? 0)
+ */
+export interface MailboxCounts {
+  total: number
+  unread: number
+  labels: { label: string; total: number; unread: number }[]
+}
+
+/**
+ * Search filters of `inbox.messages.search()`: `q` holds whole words (all must be there; case and
+ * accents ignored; no substrings); the others narrow like list filters.
+ *
+ * @example
+ * for await (const m of inbox.messages.search({ q: 'invoice overdue', from: 'billing@vendor.example' })) console.log(m.subject)
+ */
+export interface SearchParams extends ListParams {
+  q: string
+  from?: string | undefined
+  to?: string | undefined
+  since?: string | Date | undefined
+  until?: string | Date | undefined
+  label?: string | undefined
+  unread?: boolean | undefined
+}
+
+/**
+ * Someone the inbox received mail from or sent mail to, kept automatically; the name, notes
+ * (stored encrypted), tags and blocked flag are yours to edit.
+ *
+ * @example
+ * for await (const c of inbox.contacts.list({ q: 'acme' })) console.log(c.address, c.receivedCount)
+ */
+export interface Contact {
+  id: string
+  inboxId: string
+  address: string
+  name: string | null
+  notes: string | null
+  tags: string[]
+  blocked: boolean
+  firstContactAt: string
+  lastContactAt: string
+  receivedCount: number
+  sentCount: number
+  createdAt: string
+  updatedAt: string
+}
+
+/**
+ * Filters of `inbox.contacts.list()`.
+ *
+ * @example
+ * const vendors = await inbox.contacts.list({ tag: 'vendor' }).page()
+ */
+export interface ContactListParams extends ListParams {
+  /** Address or name contains (case-insensitive). */
+  q?: string | undefined
+  tag?: string | undefined
+  blocked?: boolean | undefined
+}
+
+/**
+ * What `inbox.contacts.update()` changes (fields left out stay as they are; `tags` replaces the tags).
+ *
+ * @example
+ * await inbox.contacts.update(contact.id, { name: 'Ada', tags: ['vip'], notes: 'Prefers short replies.' })
+ */
+export interface UpdateContactParams {
+  name?: string | null | undefined
+  notes?: string | null | undefined
+  tags?: string[] | undefined
+  blocked?: boolean | undefined
 }

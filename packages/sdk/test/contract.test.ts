@@ -52,6 +52,14 @@ describe('types mirror the contract', () => {
     expectTypeOf<Flat<sdk.ReceivedMessage>>().toEqualTypeOf<Flat<contract.WaitResponse['message'] & { cursor: contract.WaitResponse['cursor'] }>>()
     expectTypeOf<sdk.EventType>().toEqualTypeOf<contract.EventType>()
     expectTypeOf<sdk.MailroomEvent>().toEqualTypeOf<contract.Event>()
+    expectTypeOf<sdk.MailboxCounts>().toEqualTypeOf<Flat<contract.MailboxCounts>>()
+    expectTypeOf<sdk.Contact>().toEqualTypeOf<contract.Contact>()
+    expectTypeOf<sdk.Page<sdk.Contact>>().toEqualTypeOf<Out<typeof contract.ContactList>>()
+    expectTypeOf<sdk.Page<sdk.MessageSummary>>().toEqualTypeOf<Out<typeof contract.SearchResults>>()
+    expectTypeOf<keyof sdk.SearchParams>().toEqualTypeOf<Exclude<keyof contract.SearchQuery, 'after'>>()
+    expectTypeOf<keyof sdk.UpdateMessageParams>().toEqualTypeOf<keyof contract.UpdateMessageRequest>()
+    expectTypeOf<keyof sdk.UpdateContactParams>().toEqualTypeOf<keyof contract.UpdateContactRequest>()
+    expectTypeOf<keyof sdk.ContactListParams>().toEqualTypeOf<Exclude<keyof contract.ContactListQuery, 'after'>>()
   })
 
   it('sending: deliveries, suppressions, limits, sending state', () => {
@@ -113,7 +121,8 @@ describe('types mirror the contract', () => {
     // Message filters: the same names; Dates become ISO strings, the page params come from the list.
     type ListFilters = Omit<contract.MessageListQuery, 'limit' | 'after'>
     expectTypeOf<keyof sdk.MessageListParams>().toEqualTypeOf<keyof ListFilters | 'limit'>()
-    expectTypeOf<Omit<ListFilters, 'hasAttachments' | 'includeHidden' | 'quarantined'>>().toExtend<Omit<sdk.MessageListParams, 'limit'>>()
+    expectTypeOf<Omit<ListFilters, 'hasAttachments' | 'includeHidden' | 'quarantined' | 'unread'>>().toExtend<Omit<sdk.MessageListParams, 'limit'>>()
+    expectTypeOf<sdk.MessageListParams['unread']>().toEqualTypeOf<boolean | undefined>()
     expectTypeOf<sdk.MessageListParams['quarantined']>().toEqualTypeOf<boolean | undefined>()
     expectTypeOf<sdk.MessageListParams['includeHidden']>().toEqualTypeOf<boolean | undefined>()
     // Send, reply, forward: the same fields; attachments' content may also be bytes, which the SDK base64-encodes.

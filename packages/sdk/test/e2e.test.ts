@@ -333,7 +333,72 @@ const OPERATIONS: Record<string, string> = {
   deleteWebhook: 'mailroom.webhooks.delete',
   listWebhookDeliveries: 'mailroom.webhooks.deliveries',
   replayWebhookDelivery: 'mailroom.webhooks.replay',
+  updateMessage: 'inbox.messages.update',
+  getInboxCounts: 'inbox.counts',
+  searchMessages: 'inbox.messages.search',
+  listContacts: 'inbox.contacts.list',
+  getContact: 'inbox.contacts.get',
+  updateContact: 'inbox.contacts.update',
+  deleteContact: 'inbox.contacts.delete',
 }
+
+describe("an agent's own bookkeeping: read state, labels, counts, search, contacts", () => {
+  it('marks read and unread, labels, counts, filters lists and waits, and searches by whole words', async () => {
+    const own = await mailroom.createInbox({ name: 'bookkeeper', createKey: true })
+    const box = await new Mailroom({ apiKey: own.apiKey!, baseUrl: server.baseUrl, maxRetries: 0 }).inbox()
+    await deliver(server, { from: 'Vera Vendor <vera@vendor.example>', to: box.address, subject: 'Invoice 88 overdue', text: 'Please settle the invoice.' })
+    await deliver(server, { from: 'friend@pals.example', to: box.address, subject: 'Picnic', text: 'Sandwiches on Saturday?' })
+    await settled(server)
+    const all = await box.messages.list().page()
+    const invoice = all.data.find((m) => m.subject === 'Invoice 88 overdue')!
+    expect(invoice).toMatchObject({ seenAt: null, labels: [] })
+    expect(await box.counts()).toEqual({ total: 2, unread: 2, labels: [] })
+
+    expect((await box.messages.markRead(invoice.id)).seenAt).not.toBeNull()
+    expect((await box.messages.label(invoice.id, ['needs_reply', 'finance'])).labels).toEqual(['finance', 'needs_reply'])
+    expect(await box.counts()).toEqual({
+      total: 2,
+      unread: 1,
+      labels: [
+        { label: 'finance', total: 1, unread: 0 },
+        { label: 'needs_reply', total: 1, unread: 0 },
+      ],
+    })
+    expect((await box.messages.list({ label: 'needs_reply' }).page()).data.map((m) => m.id)).toEqual([invoice.id])
+    expect((await box.messages.list({ unread: true }).page()).data.map((m) => m.subject)).toEqual(['Picnic'])
+    expect((await box.messages.unlabel(invoice.id, 'needs_reply')).labels).toEqual(['finance'])
+    expect((await box.messages.markUnread(invoice.id)).seenAt).toBeNull()
+    expect((await box.messages.update(invoice.id, { seen: true, addLabels: ['handled'] })).labels).toEqual(['finance', 'handled'])
+    const threads = await box.threads.list().page()
+    expect(threads.data.find((t) => t.subject === 'Picnic')?.unread).toBe(true)
+
+    const since = await box.cursor()
+    await deliver(server, { from: 'vera@vendor.example', to: box.address, subject: 'Reminder', text: 'Still waiting on invoice 88.' })
+    const next = await box.waitForMessage({ since, unread: true, timeout: 15_000 })
+    expect(next.subject).toBe('Reminder')
+
+    const found: string[] = []
+    for await (const m of box.messages.search({ q: 'invoice', limit: 1 })) found.push(m.subject ?? '')
+    expect(found).toEqual(['Reminder', 'Invoice 88 overdue'])
+    expect((await box.messages.search({ q: 'vera vendor', label: 'handled' }).page()).data.map((m) => m.subject)).toEqual(['Invoice 88 overdue'])
+    expect((await box.messages.search({ q: 'invoi' }).page()).data).toEqual([])
+  })
+
+  it('lists, edits and deletes contacts', async () => {
+    const own = await mailroom.createInbox({ name: 'networker', createKey: true })
+    const box = await new Mailroom({ apiKey: own.apiKey!, baseUrl: server.baseUrl, maxRetries: 0 }).inbox()
+    await deliver(server, { from: 'ada@engines.example', to: box.address, subject: 'Hello', text: 'hi' })
+    await settled(server)
+    const [ada] = (await box.contacts.list({ q: 'engines' }).page()).data
+    expect(ada).toMatchObject({ address: 'ada@engines.example', receivedCount: 1, sentCount: 0 })
+    const edited = await box.contacts.update(ada!.id, { name: 'Ada', notes: 'Likes short replies.', tags: ['vip'] })
+    expect(edited).toMatchObject({ name: 'Ada', notes: 'Likes short replies.', tags: ['vip'], blocked: false })
+    expect(await box.contacts.get(ada!.id)).toEqual(edited)
+    expect((await box.contacts.list({ tag: 'vip' }).page()).data.map((c) => c.id)).toEqual([ada!.id])
+    await box.contacts.delete(ada!.id)
+    await expect(box.contacts.get(ada!.id)).rejects.toBeInstanceOf(MailroomNotFoundError)
+  })
+})
 
 describe('coverage', () => {
   it('the SDK has a method for every operation of the OpenAPI document', async () => {

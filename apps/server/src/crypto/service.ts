@@ -6,6 +6,7 @@ import { DataKeyCache } from './cache.js'
 import { decrypt, encrypt, generateDataKey, rewrapDataKey, unwrapDataKey, wrapDataKey, needsRewrap } from './envelope.js'
 import type { MasterKeyring } from './masterKey.js'
 import { tenantKeys } from './tables.js'
+import { blindIndexKey, blindTerms } from './blind-index.js'
 
 /** Seals and opens content of one tenant. `context` binds a blob to its place (table.column:rowId). */
 export interface Cipher {
@@ -14,6 +15,8 @@ export interface Cipher {
   openString(context: string, blob: Buffer): string
   sealNullable(context: string, plaintext: string | null | undefined): Buffer | null
   openNullable(context: string, blob: Buffer | null | undefined): string | null
+  /** Blind-index hashes of words for one inbox (see blind-index.ts), under a key derived from the data key. */
+  blindTerms(inboxId: string, words: Iterable<string>): number[]
 }
 
 export class TenantKeyMissingError extends Error {}
@@ -67,12 +70,14 @@ export class TenantCrypto {
 
 export function cipherFor(dek: Buffer, tenantId: string): Cipher {
   const aad = (context: string) => `${tenantId}:${context}`
+  let searchKey: Buffer | null = null
   const c: Cipher = {
     seal: (context, plaintext) => encrypt(dek, typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext, aad(context)),
     open: (context, blob) => decrypt(dek, blob, aad(context)),
     openString: (context, blob) => decrypt(dek, blob, aad(context)).toString('utf8'),
     sealNullable: (context, plaintext) => (plaintext === null || plaintext === undefined ? null : c.seal(context, plaintext)),
     openNullable: (context, blob) => (blob ? c.openString(context, blob) : null),
+    blindTerms: (inboxId, words) => blindTerms((searchKey ??= blindIndexKey(dek, tenantId)), inboxId, words),
   }
   return c
 }

@@ -17,7 +17,8 @@ import { consume } from '../limits/service.js'
 import { appendEvent } from '../events/service.js'
 import { countSent, reserveStorage, snapshotStorage, utcDay } from '../usage/service.js'
 import { outboundRefused } from '../rules/service.js'
-import { attachments, messages, rawMessages, type MessageRow } from '../messages/tables.js'
+import { attachments, messages, messageSearch, rawMessages, type MessageRow } from '../messages/tables.js'
+import { searchRow } from '../messages/search.js'
 import { stripSubjectPrefixes, threadOf } from '../messages/threading.js'
 import type { ParsedMessage } from '../messages/parser.js'
 import { attachmentsOf, ctx, decodedAttachment, getMessage, getRaw, previewOf, summaryToWire } from '../messages/service.js'
@@ -391,6 +392,9 @@ export async function storeSentCopy(tx: Tx, cipher: Cipher, inbox: InboxRow, id:
       }),
     )
   }
+  // Its words, as keyed hashes, for search (sent mail is searchable too).
+  const search = searchRow(cipher, { tenantId, id, inboxId: inbox.id }, { ...d, attachmentNames: d.attachments.map((a) => a.filename) })
+  if (search) await tx.insert(messageSearch).values(search)
   return row as MessageRow
 }
 

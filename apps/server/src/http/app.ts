@@ -18,6 +18,8 @@ import { registerInboxRoutes } from '../inboxes/routes.js'
 import { registerMessageRoutes } from '../messages/routes.js'
 import { registerWaitRoute } from '../messages/wait-route.js'
 import { registerThreadRoutes } from '../messages/thread-routes.js'
+import { registerMailboxRoutes } from '../messages/mailbox-routes.js'
+import { registerContactRoutes } from '../contacts/routes.js'
 import { registerSendRoutes } from '../messages/send-routes.js'
 import { registerApprovalRoutes } from '../approvals/routes.js'
 import { registerDraftRoutes } from '../drafts/routes.js'
@@ -105,6 +107,8 @@ export function createApp(deps: Deps) {
   registerWaitRoute(app, deps)
   registerMessageRoutes(app, deps)
   registerThreadRoutes(app, deps)
+  registerMailboxRoutes(app, deps)
+  registerContactRoutes(app, deps)
   registerSendRoutes(app, deps)
   registerApprovalRoutes(app, deps)
   registerDraftRoutes(app, deps)

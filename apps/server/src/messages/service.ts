@@ -29,7 +29,7 @@ export const ctx = {
 
 const PREVIEW_CHARS = 200
 
-export function previewOf(text: string | null, html: string | null): string | null {
+export function previewOf(text: string | null, html: string | null, chars = PREVIEW_CHARS): string | null {
   const source =
     text ??
     (html
@@ -42,7 +42,7 @@ export function previewOf(text: string | null, html: string | null): string | nu
           .replace(/&gt;/g, '>')
       : null)
   if (source === null) return null
-  return source.replace(/\s+/g, ' ').trim().slice(0, PREVIEW_CHARS)
+  return source.replace(/\s+/g, ' ').trim().slice(0, chars)
 }
 
 function attachmentToWire(a: Pick<AttachmentRow, 'id' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>): AttachmentInfo {
@@ -69,6 +69,8 @@ export function summaryToWire(m: MessageRow, atts: AttachmentMeta[], cipher: Cip
     size: m.size,
     parseStatus: m.parseStatus,
     security: securityOf(m, cipher),
+    seenAt: m.seenAt?.toISOString() ?? null,
+    labels: m.labels ?? [],
     receivedAt: m.receivedAt.toISOString(),
     preview: cipher.openNullable(ctx.preview(m.id), m.previewEnc),
   }
@@ -136,7 +138,12 @@ export interface ListFilters {
   /** true: only quarantined mail; otherwise quarantined mail is left out. */
   quarantined?: boolean | undefined
   maxRisk?: Risk | undefined
+  label?: string | undefined
+  unread?: boolean | undefined
 }
+
+/** Received mail not yet marked read (sent mail is never unread); the partial index's predicate. */
+export const unreadSql = sql`(${messages.seenAt} is null and ${messages.direction} = 'inbound')`
 
 /** Rows scanned at most per list request for the filters no index serves (to, subject). */
 const MAX_SCAN = 2000
@@ -172,6 +179,9 @@ export async function listMessages(
   where.push(eq(messages.quarantined, f.quarantined === true))
   // Mail without a verdict (sent mail, mail that could not be parsed) passes a risk filter.
   if (f.maxRisk) where.push(or(isNull(messages.risk), inArray(messages.risk, risksUpTo(f.maxRisk))))
+  if (f.label) where.push(sql`${messages.labels} @> array[${f.label}]::text[]`)
+  if (f.unread === true) where.push(unreadSql)
+  if (f.unread === false) where.push(sql`not ${unreadSql}`)
   const to = f.to?.toLowerCase()
   const needle = f.subject?.toLowerCase()
 
@@ -296,12 +306,13 @@ export async function deleteMessage(tx: Tx, m: MessageRow, now: Date): Promise<v
   }
 }
 
-export function threadToWire(t: ThreadRow, cipher: Cipher): Thread {
+export function threadToWire(t: ThreadRow, cipher: Cipher, unread: boolean): Thread {
   return {
     id: toPublicId('thread', t.id),
     inboxId: toPublicId('inbox', t.inboxId),
     subject: cipher.openNullable(ctx.threadSubject(t.id), t.subjectEnc),
     messageCount: t.messageCount,
+    unread,
     lastMessageAt: t.lastMessageAt.toISOString(),
     createdAt: t.createdAt.toISOString(),
   }
@@ -309,6 +320,18 @@ export function threadToWire(t: ThreadRow, cipher: Cipher): Thread {
 
 export async function listThreads(tx: Tx, inboxId: string, limit: number, after: CursorPosition | null) {
   return newestFirst(tx, threads, { limit, after, by: threads.lastMessageAt, where: and(eq(threads.inboxId, inboxId), gt(threads.messageCount, 0)) })
+}
+
+/** Of these threads, those holding unread mail the agent sees (one indexed probe per thread). */
+export async function unreadThreads(tx: Tx, threadIds: string[]): Promise<Set<string>> {
+  if (threadIds.length === 0) return new Set()
+  const rows = await rawRows<{ thread_id: string }>(
+    tx,
+    sql`select t.id as thread_id from unnest(${`{${threadIds.join(',')}}`}::uuid[]) as t(id)
+        where exists (select 1 from ${messages} m where m.thread_id = t.id and m.seen_at is null and m.direction = 'inbound'
+                      and not m.quarantined and not m.hidden)`,
+  )
+  return new Set(rows.map((r) => r.thread_id))
 }
 
 export async function getThread(tx: Tx, inboxId: string, id: string) {

@@ -88,6 +88,10 @@ export const messages = pgTable(
     quarantined: boolean('quarantined').notNull().default(false),
     quarantinedAt: ts('quarantined_at'),
     releasedAt: ts('released_at'),
+    /** When the agent marked it read (null: unread; sent mail is never unread). */
+    seenAt: ts('seen_at'),
+    /** The inbox's labels on this message (lower-case, short; `handled`, `needs_reply` by convention). */
+    labels: text('labels').array().notNull().default(sql`'{}'::text[]`),
     receivedAt: ts('received_at').notNull().default(sql`now()`),
     updatedAt: ts('updated_at').notNull().default(sql`now()`),
   },
@@ -105,6 +109,7 @@ export const messages = pgTable(
     index('messages_raw_idx').on(t.tenantId, t.rawId),
     // What waits for a person's decision: small, so a partial index.
     index('messages_quarantined_idx').on(t.tenantId, t.inboxId, t.receivedAt, t.id).where(sql`quarantined`),
+    index('messages_inbox_unread_idx').on(t.tenantId, t.inboxId, t.receivedAt, t.id).where(sql`seen_at IS NULL AND direction = 'inbound'`),
   ],
 )
 
@@ -155,6 +160,41 @@ export const messageRefs = pgTable(
     primaryKey({ columns: [t.tenantId, t.messageId, t.ref] }),
     foreignKey({ columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
     index('message_refs_inbox_ref_idx').on(t.tenantId, t.inboxId, t.ref),
+  ],
+)
+
+/**
+ * The blind index of a message (migration 0023): keyed hashes of its words, never the words. Read
+ * only through mailroom_search_messages (a GIN index is of no use under RLS, see the migration).
+ */
+export const messageSearch = pgTable(
+  'message_search',
+  {
+    tenantId: tenantIdColumn(),
+    messageId: uuid('message_id').notNull(),
+    inboxId: uuid('inbox_id').notNull(),
+    terms: bigint('terms', { mode: 'number' }).array().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.messageId] }),
+    foreignKey({ columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
+    index('message_search_terms_idx').using('gin', t.terms),
+  ],
+)
+
+/** Counts of what an agent sees in an inbox (label ''), and per label: kept by triggers (0023). */
+export const mailboxCounts = pgTable(
+  'mailbox_counts',
+  {
+    tenantId: tenantIdColumn(),
+    inboxId: uuid('inbox_id').notNull(),
+    label: text('label').notNull(),
+    total: integer('total').notNull().default(0),
+    unread: integer('unread').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.inboxId, t.label] }),
+    foreignKey({ columns: [t.tenantId, t.inboxId], foreignColumns: [inboxes.tenantId, inboxes.id] }).onDelete('cascade'),
   ],
 )
 

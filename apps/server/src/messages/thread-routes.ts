@@ -6,7 +6,7 @@ import type { AppEnv } from '../http/context.js'
 import { cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
 import { notFound } from '../errors.js'
 import { scopeOf } from '../http/caller.js'
-import { getThread, listThreads, summaryToWire, threadToWire } from './service.js'
+import { getThread, listThreads, summaryToWire, threadToWire, unreadThreads } from './service.js'
 import { inInbox, InboxParam, ThreadParams } from './params.js'
 
 export function registerThreadRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
@@ -24,7 +24,8 @@ export function registerThreadRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const q = c.req.valid('query')
       const page = await inInbox(deps, scopeOf(c.get('principal')), c.req.valid('param').id, async (tx, inboxId, cipher) => {
         const res = await listThreads(tx, inboxId, q.limit, cursorOf(q.after))
-        return { data: res.rows.map((t) => threadToWire(t, cipher)), nextCursor: res.nextCursor }
+        const unread = await unreadThreads(tx, res.rows.map((t) => t.id))
+        return { data: res.rows.map((t) => threadToWire(t, cipher, unread.has(t.id))), nextCursor: res.nextCursor }
       })
       return reply(c, ThreadList, page, 200)
     },
@@ -46,7 +47,8 @@ export function registerThreadRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const body = await inInbox(deps, scopeOf(c.get('principal')), p.id, async (tx, inboxId, cipher) => {
         const t = await getThread(tx, inboxId, threadId)
         if (!t) throw notFound('thread')
-        return { ...threadToWire(t.thread, cipher), messages: t.messages.map((m) => summaryToWire(m, t.atts.get(m.id) ?? [], cipher)) }
+        const unread = t.messages.some((m) => m.seenAt === null && m.direction === 'inbound' && !m.quarantined && !m.hidden)
+        return { ...threadToWire(t.thread, cipher, unread), messages: t.messages.map((m) => summaryToWire(m, t.atts.get(m.id) ?? [], cipher)) }
       })
       return reply(c, ThreadWithMessages, body, 200)
     },

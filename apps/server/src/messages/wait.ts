@@ -62,15 +62,28 @@ function compile(field: string, value: string, mode: MatchMode): Test {
 
 export interface Matcher {
   needsSubject: boolean
-  test(m: { from: string | null; to: string[]; subject: string | null; hasAttachments: boolean; risk?: string | null }): boolean
+  test(m: {
+    from: string | null
+    to: string[]
+    subject: string | null
+    hasAttachments: boolean
+    risk?: string | null
+    labels?: string[]
+    /** Received mail not yet marked read. */
+    unread?: boolean
+  }): boolean
 }
 
-export function compileMatcher(q: Pick<WaitQuery, 'from' | 'fromMatch' | 'to' | 'toMatch' | 'subject' | 'subjectMatch' | 'hasAttachments' | 'maxRisk'>): Matcher {
+export function compileMatcher(
+  q: Pick<WaitQuery, 'from' | 'fromMatch' | 'to' | 'toMatch' | 'subject' | 'subjectMatch' | 'hasAttachments' | 'maxRisk' | 'label' | 'unread'>,
+): Matcher {
   const from = q.from !== undefined ? compile('from', q.from, q.fromMatch ?? 'exact') : null
   const to = q.to !== undefined ? compile('to', q.to, q.toMatch ?? 'exact') : null
   const subject = q.subject !== undefined ? compile('subject', q.subject, q.subjectMatch ?? 'contains') : null
   const hasAttachments = q.hasAttachments as boolean | undefined
   const risks = q.maxRisk ? new Set<string>(risksUpTo(q.maxRisk)) : null
+  const label = q.label?.trim().toLowerCase()
+  const unread = q.unread as boolean | undefined
   return {
     needsSubject: subject !== null,
     test(m) {
@@ -80,6 +93,8 @@ export function compileMatcher(q: Pick<WaitQuery, 'from' | 'fromMatch' | 'to' | 
       if (hasAttachments !== undefined && m.hasAttachments !== hasAttachments) return false
       // Mail without a verdict (sent mail, mail that could not be parsed) passes a risk filter.
       if (risks && m.risk != null && !risks.has(m.risk)) return false
+      if (label !== undefined && !(m.labels ?? []).includes(label)) return false
+      if (unread !== undefined && (m.unread ?? false) !== unread) return false
       return true
     },
   }
@@ -142,7 +157,16 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
     const cipher = rows.length > 0 ? await deps.crypto.cipher(tx, scope.tenantId) : null
     for (const row of rows) {
       const subject = matcher.needsSubject && cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null
-      if (matcher.test({ from: row.fromAddress, to: row.toAddresses, subject, hasAttachments: row.hasAttachments, risk: row.risk })) {
+      const facts = {
+        from: row.fromAddress,
+        to: row.toAddresses,
+        subject,
+        hasAttachments: row.hasAttachments,
+        risk: row.risk,
+        labels: row.labels,
+        unread: row.seenAt === null && row.direction === 'inbound',
+      }
+      if (matcher.test(facts)) {
         // What the 200 shows, read in this same transaction (no second one to build it).
         const atts = await attachmentsOf(tx, [row.id])
         const match: WaitMatch = { row, atts: atts.get(row.id) ?? [], cipher: cipher! }

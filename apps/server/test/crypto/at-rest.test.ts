@@ -18,6 +18,7 @@ import { MasterKeyring } from '../../src/crypto/masterKey.js'
 import { DecryptError, generateDataKey } from '../../src/crypto/envelope.js'
 import { rotateMasterKey } from '../../src/crypto/rotate.js'
 import { ctx } from '../../src/messages/service.js'
+import { blindTerms } from '../../src/crypto/blind-index.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -43,14 +44,34 @@ describe('encryption at rest', () => {
     await settled(server)
     const got = (await inbox.api.get(`/v1/inboxes/${inbox.id}/messages`)).body.data[0]
     expect(got.subject).toBe(`Subject ${m.subject}`) // readable through the API...
+    // Search finds it by each of those words (the blind index holds them)...
+    for (const word of [m.subject, m.text]) {
+      const found = (await inbox.api.get(`/v1/inboxes/${inbox.id}/search?q=${word}`)).body.data
+      expect(found.map((x: { id: string }) => x.id), word).toEqual([got.id])
+    }
     const { stdout: dump } = await promisify(execFile)('pg_dump', ['--no-owner', server.db.ownerUrl!], { maxBuffer: 256 * 1024 * 1024 })
     expect(dump).toContain(inbox.address) // ...the dump has the rows (addresses stay in clear)...
-    for (const value of Object.values(m)) expect(dump).not.toContain(value) // ...but no content.
+    for (const value of Object.values(m)) expect(dump.toLowerCase()).not.toContain(value.toLowerCase()) // ...but no content...
     expect(dump).not.toContain(Buffer.from(m.text).toString('base64').slice(0, 16))
     const excerpts: string[] = got.security.signals.map((x: { excerpt: string }) => x.excerpt)
     expect(excerpts.some((e) => /ignore all previous instructions/i.test(e))).toBe(true)
     for (const e of excerpts) expect(dump).not.toContain(e)
     expect(dump).not.toMatch(/instruction_override|exfiltration/) // not even which rules fired
+    // ...and the search structures only keyed hashes: the tenant's own are there, but the same words
+    // hashed without its key (or with another tenant's) are not, so a dump cannot be tested against guesses.
+    expect(dump).toContain('COPY public.message_search')
+    const tenantId = fromPublicId('tenant', t.id)!
+    const inboxId = fromPublicId('inbox', inbox.id)!
+    const words = Object.values(m).map((v) => v.toLowerCase())
+    const indexed = [m.subject, m.text].map((v) => v.toLowerCase())
+    const own = await withTenant(server.running.deps.database, { tenantId }, async (tx) => (await server.running.deps.crypto.cipher(tx, tenantId)).blindTerms(inboxId, indexed))
+    const rows = dump.split('\n')
+    const searchRows = rows.slice(rows.findIndex((l) => l.startsWith('COPY public.message_search')) + 1)
+    const ours = searchRows.find((l) => l.includes(inboxId))!
+    for (const term of own) expect(ours).toContain(String(term))
+    for (const key of [Buffer.alloc(32), generateDataKey()]) {
+      for (const term of blindTerms(key, inboxId, words)) expect(dump).not.toContain(String(term))
+    }
   })
 
   it('deleting a tenant destroys its data key first: a copy of its rows can no longer be decrypted', async () => {

@@ -17,7 +17,7 @@ interface Operation {
 }
 
 /** The operations in the document today: the matrix may grow, never shrink unnoticed. */
-const KNOWN_OPERATIONS = 64
+const KNOWN_OPERATIONS = 71
 
 /** Which kind of id a path segment's parameter is, and its public prefix. */
 const SEGMENT_KINDS: Record<string, string> = {
@@ -33,6 +33,7 @@ const SEGMENT_KINDS: Record<string, string> = {
   suppressions: 'xxx',
   'sender-rules': 'rul',
   drafts: 'drf',
+  contacts: 'con',
 }
 
 /** A valid body for each write, so validation never hides the answer under test. */
@@ -63,13 +64,15 @@ const BODIES: Record<string, unknown> = {
   createDraft: { to: 'matrix@example.com', subject: 'draft' },
   updateDraft: { text: 'x' },
   sendDraft: {},
+  updateMessage: { seen: true, addLabels: ['handled'] },
+  updateContact: { name: 'Matrix', tags: ['vendor'] },
 }
 
 /** Operations that use their object up (like a delete): the right key is tried once, with the tenant key. */
 const CONSUMED = new Set(['sendDraft'])
 
 /** Query strings some operations need to answer at once (a wait would otherwise hold for 25 s). */
-const QUERIES: Record<string, string> = { waitForMessage: '?timeout=0', getUsage: '?from=2026-01-01&to=2026-12-31' }
+const QUERIES: Record<string, string> = { waitForMessage: '?timeout=0', getUsage: '?from=2026-01-01&to=2026-12-31', searchMessages: '?q=hello' }
 
 let clockOffset = 0
 // The document is read before the tests are collected: one test per operation it lists.
@@ -125,6 +128,7 @@ beforeAll(async () => {
     domains: domain.body.id,
     deliveries: (await t1.api.get(`/v1/webhooks/${hook.body.id}/deliveries`)).body.data[0].id,
     drafts: (await inbox1.api.post(`/v1/inboxes/${inbox1.id}/drafts`, { to: 'fixture@example.org', subject: 'fixture draft', text: 'x' })).body.id,
+    contacts: (await inbox1.api.get(`/v1/inboxes/${inbox1.id}/contacts`)).body.data[0].id,
   }
 })
 afterAll(() => server?.stop())
@@ -212,6 +216,11 @@ async function fixturesForSuccess(op: Operation): Promise<Record<string, string>
     await sendMail(server, { to: inbox1.address, subject: 'doomed', text: 'x' })
     await settled(server)
     mine.messages = (await inbox1.api.get(`/v1/inboxes/${inbox1.id}/messages?subject=doomed&limit=1`)).body.data[0].id
+  } else if (kind === 'contacts') {
+    const from = `doomed-${randomBytes(4).toString('hex')}@example.com`
+    await sendMail(server, { from, to: inbox1.address, subject: 'doomed contact', text: 'x' })
+    await settled(server)
+    mine.contacts = (await inbox1.api.get(`/v1/inboxes/${inbox1.id}/contacts?q=${from}`)).body.data[0].id
   } else throw new Error(`security matrix: add a disposable fixture for DELETE ${op.path}`)
   return mine
 }

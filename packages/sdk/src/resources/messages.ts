@@ -4,7 +4,7 @@ import { PageList } from '../core/pagination.js'
 import { isoTime, seg } from '../core/path.js'
 import { MailroomTimeoutError } from '../core/errors.js'
 import { sleep } from '../core/runtime.js'
-import type { Delivery, ListParams, Message, MessageListParams, MessageStatus, MessageSummary, Page, SentMessage, Thread, ThreadWithMessages, WaitForStatusOptions } from '../types.js'
+import type { Delivery, ListParams, Message, MessageListParams, MessageStatus, MessageSummary, Page, SearchParams, SentMessage, Thread, ThreadWithMessages, UpdateMessageParams, WaitForStatusOptions } from '../types.js'
 
 /**
  * The messages of one inbox. Reach it as `inbox.messages`.
@@ -154,6 +154,80 @@ export class Messages {
       await sleep(Math.min(interval, left), options.signal)
       interval = Math.min(interval * 1.5, 5_000)
     }
+  }
+
+  /**
+   * Changes a message's read state and labels in one call; returns the message as it is now.
+   *
+   * @example
+   * await inbox.messages.update(msg.id, { seen: true, addLabels: ['handled'], removeLabels: ['needs_reply'] })
+   */
+  async update(messageId: string, params: UpdateMessageParams, options?: RequestOptions): Promise<Message> {
+    return this.#http.json<Message>({ method: 'PATCH', path: `${this.#base}/${seg(messageId, 'message id')}`, body: params, options })
+  }
+
+  /**
+   * Marks a message read (the first time it was read is kept).
+   *
+   * @example
+   * const msg = await inbox.waitForMessage({ unread: true })
+   * await inbox.messages.markRead(msg.id)
+   */
+  async markRead(messageId: string, options?: RequestOptions): Promise<Message> {
+    return this.update(messageId, { seen: true }, options)
+  }
+
+  /**
+   * Marks a message unread again.
+   *
+   * @example
+   * await inbox.messages.markUnread(msg.id)
+   */
+  async markUnread(messageId: string, options?: RequestOptions): Promise<Message> {
+    return this.update(messageId, { seen: false }, options)
+  }
+
+  /**
+   * Puts labels on a message (short lower-case words; `handled` and `needs_reply` by convention).
+   *
+   * @example
+   * await inbox.messages.label(msg.id, 'needs_reply')
+   */
+  async label(messageId: string, labels: string | string[], options?: RequestOptions): Promise<Message> {
+    return this.update(messageId, { addLabels: Array.isArray(labels) ? labels : [labels] }, options)
+  }
+
+  /**
+   * Takes labels off a message.
+   *
+   * @example
+   * await inbox.messages.unlabel(msg.id, 'needs_reply')
+   */
+  async unlabel(messageId: string, labels: string | string[], options?: RequestOptions): Promise<Message> {
+    return this.update(messageId, { removeLabels: Array.isArray(labels) ? labels : [labels] }, options)
+  }
+
+  /**
+   * Searches the inbox by whole words (every word must be there; case and accents do not matter;
+   * no substrings: `invoi` does not find `invoice`), newest first. Mail stays encrypted at rest:
+   * the server keeps keyed hashes of words, not the words.
+   *
+   * @example
+   * for await (const m of inbox.messages.search({ q: 'invoice overdue', label: 'needs_reply' })) console.log(m.subject)
+   */
+  search(params: SearchParams, options?: RequestOptions): PageList<MessageSummary> {
+    const { limit, since, until, ...filters } = params
+    return new PageList(
+      (page, opts) =>
+        this.#http.json<Page<MessageSummary>>({
+          method: 'GET',
+          path: this.#base.replace(/\/messages$/, '/search'),
+          query: { ...filters, since: isoTime(since), until: isoTime(until), ...page },
+          options: opts,
+        }),
+      limit,
+      options,
+    )
   }
 }
 

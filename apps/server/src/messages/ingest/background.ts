@@ -11,7 +11,7 @@ import { isConnectionError } from '../../db/health.js'
 import { jobs } from '../../jobs/tables.js'
 import { enabledWebhookProbe } from '../../events/service.js'
 import { ctx } from '../service.js'
-import { attachments, messages, rawMessages, type MessageRow } from '../tables.js'
+import { attachments, messages, messageSearch, rawMessages, type MessageRow } from '../tables.js'
 import { readThreadLookups, threadLookups } from '../threading.js'
 import type { Analyzer } from './analysis.js'
 import { announce } from './announce.js'
@@ -156,7 +156,12 @@ export class BackgroundParse {
         rows.push(row!)
       }
       const atts = visible.flatMap((v) => v.attachments)
-      await pipelined(tx, [atts.length > 0 && bulkInsert(attachments, atts), tx.delete(jobs).where(parseJobOf(rawId))])
+      const search = visible.flatMap((v) => (v.search ? [v.search] : []))
+      await pipelined(tx, [
+        atts.length > 0 && bulkInsert(attachments, atts),
+        search.length > 0 && bulkInsert(messageSearch, search),
+        tx.delete(jobs).where(parseJobOf(rawId)),
+      ])
       await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf: new Map([[rawId, bytes]]) })
     })
   }

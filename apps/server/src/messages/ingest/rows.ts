@@ -7,7 +7,8 @@ import { bulkInsert } from '../../db/bulk.js'
 import type { Cipher } from '../../crypto/service.js'
 import { newUuid } from '../../lib/ids.js'
 import { ctx, previewOf } from '../service.js'
-import { attachments, messages, type MessageRow } from '../tables.js'
+import { attachments, messages, messageSearch, type MessageRow } from '../tables.js'
+import { searchRow } from '../search.js'
 import type { Analysis, AttachmentInsert, Visible } from './types.js'
 
 /** A message row as inserted before parsing (the columns' defaults, in memory). */
@@ -37,6 +38,8 @@ export function emptyRow(base: Pick<MessageRow, 'tenantId' | 'id' | 'inboxId' | 
     quarantined: false,
     quarantinedAt: null,
     releasedAt: null,
+    seenAt: null,
+    labels: [],
     receivedAt: now,
     updatedAt: now,
   }
@@ -46,7 +49,7 @@ export function emptyRow(base: Pick<MessageRow, 'tenantId' | 'id' | 'inboxId' | 
 export function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
   const p = a.parsed
   const auth = a.auth ? { spf: a.auth.spf, dkim: a.auth.dkim, dmarc: a.auth.dmarc } : null
-  if (!p) return { row: { ...m, parseStatus: 'failed', parseError: a.parseError ?? 'unparseable', auth }, analysis: a, attachments: [] }
+  if (!p) return { row: { ...m, parseStatus: 'failed', parseError: a.parseError ?? 'unparseable', auth }, analysis: a, attachments: [], search: null }
   const atts = p.attachments.map((x, position) => {
     const id = newUuid()
     return {
@@ -83,7 +86,8 @@ export function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
     hasAttachments: atts.length > 0,
     auth,
   }
-  return { row, analysis: a, attachments: atts }
+  const search = searchRow(cipher, m, { ...p, attachmentNames: p.attachments.map((x) => x.filename) })
+  return { row, analysis: a, attachments: atts, search }
 }
 
 /**
@@ -92,6 +96,7 @@ export function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
  */
 export async function insertVisible(tx: Tx, visible: Visible[]): Promise<MessageRow[]> {
   const atts = visible.flatMap((v) => v.attachments)
+  const search = visible.flatMap((v) => (v.search ? [v.search] : []))
   const [times] = await pipelined(tx, [
     bulkInsert(
       messages,
@@ -105,6 +110,7 @@ export async function insertVisible(tx: Tx, visible: Visible[]): Promise<Message
       },
     ),
     atts.length > 0 && bulkInsert(attachments, atts),
+    search.length > 0 && bulkInsert(messageSearch, search),
   ])
   const at = new Map(times!.map((t) => [t.id as string, new Date(Number(t.ms))]))
   return visible.map(({ row }) => ({ ...row, receivedAt: at.get(row.id)!, updatedAt: at.get(row.id)! }))

@@ -8,6 +8,7 @@ import type { Metrics } from '../../lib/metrics.js'
 import type { DnsResolver, AuthResults } from '../../mail/sender-auth.js'
 import type { MailParser, ParsedMessage } from '../parser.js'
 import type { attachments, MessageRow } from '../tables.js'
+import type { SearchRow } from '../search.js'
 
 export interface Recipient {
   tenantId: string
@@ -101,6 +102,8 @@ export interface Visible {
   row: MessageRow
   analysis: Analysis
   attachments: AttachmentInsert[]
+  /** Its blind-index row (null: no words to index). */
+  search: SearchRow | null
   /** Why the quarantine policy held it back from the agent (when it did). */
   quarantineReason?: string
 }
