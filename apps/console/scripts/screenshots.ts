@@ -9,7 +9,7 @@ import { launchChromium } from '../test/browser.js'
 import { pages, seed } from '../test/seed.js'
 
 const OUT = fileURLToPath(new URL('../../../docs/console/', import.meta.url))
-const SHOWN = ['overview', 'inboxes', 'inbox', 'message', 'sent-message', 'quarantine', 'tenants', 'tenant', 'webhook', 'domain', 'audit-log']
+const SHOWN = ['overview', 'inboxes', 'inbox', 'message', 'sent-message', 'approvals', 'quarantine', 'tenants', 'tenant', 'webhook', 'domain', 'audit-log']
 const SIZES = [
   { width: 1280, height: 800, suffix: '1280' },
   { width: 390, height: 844, suffix: 'phone' },

@@ -1,8 +1,6 @@
 // The console's pages as data: the path, the title, where it sits in the navigation, and the code
 // that renders it (loaded when first visited). A page for a new API slots in with one entry here.
 //
-// Waiting for its API (DESIGN section 7), to add here when it lands:
-//   { id: 'approvals',  pattern: '/approvals',  nav: 'Approvals' }   GET /v1/approvals, .../approve, .../reject
 import { lazy, type ComponentType, type LazyExoticComponent } from 'react'
 
 export type NavSection = 'Mail' | 'Administration' | 'Sending'
@@ -24,6 +22,7 @@ export const routes: RouteDef[] = [
   { id: 'inboxes', pattern: '/inboxes', title: 'Inboxes', nav: { label: 'Inboxes', section: 'Mail' }, needsTenant: true, page: lazy(() => import('./pages/Inboxes')) },
   { id: 'inbox', pattern: '/inboxes/:inboxId', title: 'Inbox', needsTenant: true, page: lazy(() => import('./pages/Inbox')) },
   { id: 'message', pattern: '/inboxes/:inboxId/messages/:messageId', title: 'Message', needsTenant: true, page: lazy(() => import('./pages/Message')) },
+  { id: 'approvals', pattern: '/approvals', title: 'Approvals', nav: { label: 'Approvals', section: 'Mail' }, needsTenant: true, page: lazy(() => import('./pages/Approvals')) },
   { id: 'quarantine', pattern: '/quarantine', title: 'Quarantine', nav: { label: 'Quarantine', section: 'Mail' }, needsTenant: true, page: lazy(() => import('./pages/Quarantine')) },
   { id: 'thread', pattern: '/inboxes/:inboxId/threads/:threadId', title: 'Thread', needsTenant: true, page: lazy(() => import('./pages/Thread')) },
   { id: 'tenants', pattern: '/tenants', title: 'Tenants', nav: { label: 'Tenants', section: 'Administration' }, needsTenant: false, page: lazy(() => import('./pages/Tenants')) },

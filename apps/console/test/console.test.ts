@@ -246,6 +246,52 @@ describe.skipIf(noBrowser !== null)('the console in Chromium', () => {
     await ctx.close()
   })
 
+  it('approvals: an agent\'s mail waits; a person edits then approves one (the recipient gets the edit) and rejects another; the audit log names the key', async () => {
+    const tenant = await makeTenant(server, 'approvals')
+    const call = api(base, tenant.key)
+    const agent = await call<{ id: string; address: string; apiKey: string }>('POST', '/v1/inboxes', { name: 'outbound-agent', createKey: true, policies: { outboundApproval: 'all' } })
+    const customer = await call<{ id: string; address: string }>('POST', '/v1/inboxes', { name: 'customer' })
+    const agentCall = api(base, agent.apiKey)
+    const first = await agentCall<{ id: string; status: string }>('POST', `/v1/inboxes/${agent.id}/messages`, { to: customer.address, subject: 'Your quote', text: 'The price is 100 EUR.' })
+    const second = await agentCall<{ id: string; status: string }>('POST', `/v1/inboxes/${agent.id}/messages`, { to: customer.address, subject: 'Free upgrade for everyone', text: 'I promise you everything.' })
+    expect([first.status, second.status]).toEqual(['pending_approval', 'pending_approval'])
+    const ctx = await newContext()
+    const page = await ctx.newPage()
+    await signIn(page, tenant.key)
+    await page.goto(`${base}/console/approvals`)
+    const table = page.getByTestId('approvals')
+    await table.getByText('Free upgrade for everyone').waitFor()
+    const rows = table.locator('tbody tr')
+    expect(await rows.count()).toBe(2)
+    expect(await rows.first().textContent()).toContain('Your quote') // oldest first
+    // Edit then approve the first: the customer receives the corrected subject.
+    await rows.filter({ hasText: 'Your quote' }).getByRole('button', { name: 'Review…' }).click()
+    const review = page.getByTestId('review')
+    await review.getByLabel('Subject').fill('Your quote (corrected)')
+    await review.getByLabel('Text').fill('The price is 120 EUR.')
+    await review.getByRole('button', { name: 'Approve' }).click()
+    // Delivered inside Mailroom by the delivery worker: a condition, with a ceiling for a loaded machine.
+    await expect
+      .poll(async () => (await call<{ data: { subject: string }[] }>('GET', `/v1/inboxes/${customer.id}/messages`)).data.map((m) => m.subject), { timeout: 60_000 })
+      .toEqual(['Your quote (corrected)'])
+    // Reject the second with a reason: it never leaves.
+    await rows.filter({ hasText: 'Free upgrade for everyone' }).getByRole('button', { name: 'Review…' }).click()
+    await page.getByTestId('review').getByLabel('Reason').fill('We do not promise that')
+    await page.getByTestId('review').getByRole('button', { name: 'Reject' }).click()
+    await page.getByText('Nothing waits for approval.').waitFor()
+    expect((await agentCall<{ status: string }>('GET', `/v1/inboxes/${agent.id}/messages/${second.id}`)).status).toBe('rejected')
+    // The decided list says who decided.
+    const keys = (await call<{ data: { id: string; scope: string }[] }>('GET', '/v1/api-keys')).data.filter((k) => k.scope === 'tenant')
+    await page.getByRole('button', { name: 'rejected' }).click()
+    await table.getByText('We do not promise that').waitFor()
+    expect(await table.locator('tbody tr').first().textContent()).toContain(keys[0]!.id)
+    await page.goto(`${base}/console/audit-log`)
+    await page.getByTestId('audit').getByText('message.approved').waitFor()
+    expect(await page.getByTestId('audit').locator('tr', { hasText: 'message.approved' }).textContent()).toContain(keys[0]!.id)
+    expect((await call<{ data: { subject: string }[] }>('GET', `/v1/inboxes/${customer.id}/messages`)).data.map((m) => m.subject)).toEqual(['Your quote (corrected)'])
+    await ctx.close()
+  })
+
   it('refuses a cross-site form POST: same-site pages lack the Origin and token, cross-site ones the cookie', async () => {
     const tenant = await makeTenant(server, 'csrf')
     const before = await api(base, tenant.key)<{ data: unknown[] }>('GET', '/v1/inboxes')

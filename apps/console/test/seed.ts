@@ -65,9 +65,18 @@ export const HTML_NEWSLETTER = `<!doctype html><html><head><style>
 export async function seed(base: string, smtpPort: number, tenantKey: string): Promise<Seeded> {
   const call = api(base, tenantKey)
   const inbox = await call('POST', '/v1/inboxes', { name: `support-${Date.now().toString(36)}`, displayName: 'Support agent' })
-  const billing = await call('POST', '/v1/inboxes', { name: `billing-${Date.now().toString(36)}`, displayName: 'Billing agent' })
-  // The billing agent's inbox quarantines high-risk mail, and gets some.
-  await call('PATCH', `/v1/inboxes/${billing.id}`, { policies: { quarantine: { minRisk: 'high' } } })
+  // The billing agent's inbox quarantines high-risk mail (and gets some); what it sends waits for a person.
+  const billing = await call('POST', '/v1/inboxes', {
+    name: `billing-${Date.now().toString(36)}`,
+    displayName: 'Billing agent',
+    createKey: true,
+    policies: { quarantine: { minRisk: 'high' }, outboundApproval: 'all' },
+  })
+  await api(base, billing.apiKey)('POST', `/v1/inboxes/${billing.id}/messages`, {
+    to: 'grace@example.com',
+    subject: 'Refund of order 1042',
+    text: 'Hello Grace, we refund the 42.00 EUR of order 1042 today.',
+  })
   await smtpSend(smtpPort, [
     { to: inbox.address, from: 'Grace Hopper <grace@example.com>', subject: 'Order 1042 arrived damaged', text: 'Hello, the package arrived with a broken corner. Can you send a replacement?' },
     { to: inbox.address, subject: 'Weekly report', text: 'Agents handled 1,284 conversations this week.', html: HTML_NEWSLETTER },
@@ -131,5 +140,6 @@ export function pages(s: Seeded): { name: string; path: string; ready: string }[
     { name: 'suppressions', path: '/suppressions', ready: 'bounced@example.net' },
     { name: 'sender-rules', path: '/sender-rules', ready: 'spam.example' },
     { name: 'quarantine', path: '/quarantine', ready: 'Urgent: payment details' },
+    { name: 'approvals', path: '/approvals', ready: 'Refund of order 1042' },
   ]
 }
