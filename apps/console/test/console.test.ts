@@ -292,6 +292,51 @@ describe.skipIf(noBrowser !== null)('the console in Chromium', () => {
     await ctx.close()
   })
 
+  it("the agent's mailbox: unread counts, mark read, labels, search by whole words, contacts", async () => {
+    const tenant = await makeTenant(server, 'mailbox')
+    const call = api(base, tenant.key)
+    const inbox = await call<{ id: string; address: string }>('POST', '/v1/inboxes', { name: 'bookkeeping' })
+    await smtpSend(server.running.smtpPort, [
+      { to: inbox.address, from: 'Ada Lovelace <ada@example.com>', subject: 'Invoice overdue', text: 'The invoice for October is overdue.' },
+      { to: inbox.address, from: 'Bob <bob@example.org>', subject: 'Lunch', text: 'Pizza on Friday?' },
+    ])
+    const ctx = await newContext()
+    const page = await ctx.newPage()
+    await signIn(page, tenant.key)
+    await page.goto(`${base}/console/inboxes/${inbox.id}`)
+    const counts = page.getByTestId('counts')
+    await expect.poll(() => counts.textContent()).toMatch(/2 messages, 2 unread/)
+    expect(await page.locator('table.messages tr.unread').count()).toBe(2)
+    // Open one, mark it read and label it.
+    await page.getByRole('link', { name: 'Invoice overdue' }).click()
+    await page.getByRole('button', { name: 'Mark read' }).click()
+    await page.getByRole('button', { name: 'Mark unread' }).waitFor()
+    await page.getByLabel('Add a label').fill('needs_reply')
+    await page.getByRole('button', { name: 'Add', exact: true }).click()
+    await page.getByTestId('labels').getByText('needs_reply', { exact: true }).waitFor()
+    const invoice = (await call<{ data: { id: string; subject: string; seenAt: string | null; labels: string[] }[] }>('GET', `/v1/inboxes/${inbox.id}/messages`)).data.find((m) => m.subject === 'Invoice overdue')!
+    expect(invoice.seenAt).not.toBeNull()
+    expect(invoice.labels).toEqual(['needs_reply'])
+    await page.goto(`${base}/console/inboxes/${inbox.id}`)
+    await expect.poll(() => counts.textContent()).toMatch(/2 messages, 1 unread.*needs_reply 1/s)
+    expect(await page.locator('table.messages tr.unread').count()).toBe(1)
+    // Search by a whole word of the body.
+    await page.getByText('Filters').click()
+    await page.getByLabel('Words').fill('october')
+    await page.getByRole('button', { name: 'Filter' }).click()
+    await expect.poll(async () => (await page.getByTestId('messages').locator('tbody tr').allTextContents()).join('|')).toMatch(/^[^|]*Invoice overdue[^|]*$/)
+    // Contacts: kept from the mail, and editable.
+    await page.goto(`${base}/console/inboxes/${inbox.id}?tab=contacts`)
+    const contacts = page.getByTestId('contacts')
+    await contacts.getByText('ada@example.com').waitFor()
+    expect(await contacts.locator('tbody tr').count()).toBe(2)
+    await contacts.locator('tr', { hasText: 'bob@example.org' }).getByRole('button', { name: 'Mark blocked' }).click()
+    await contacts.locator('tr', { hasText: 'bob@example.org' }).getByText('blocked', { exact: true }).waitFor()
+    const bob = (await call<{ data: { address: string; blocked: boolean }[] }>('GET', `/v1/inboxes/${inbox.id}/contacts`)).data.find((x) => x.address === 'bob@example.org')!
+    expect(bob.blocked).toBe(true)
+    await ctx.close()
+  })
+
   it('refuses a cross-site form POST: same-site pages lack the Origin and token, cross-site ones the cookie', async () => {
     const tenant = await makeTenant(server, 'csrf')
     const before = await api(base, tenant.key)<{ data: unknown[] }>('GET', '/v1/inboxes')

@@ -123,6 +123,7 @@ export function pages(s: Seeded): { name: string; path: string; ready: string }[
     { name: 'inboxes', path: '/inboxes', ready: 'Create an inbox' },
     { name: 'inbox', path: `/inboxes/${s.inboxId}`, ready: 'Order 1042 arrived damaged' },
     { name: 'inbox-threads', path: `/inboxes/${s.inboxId}?tab=threads`, ready: 'Order 1042 arrived damaged' },
+    { name: 'inbox-contacts', path: `/inboxes/${s.inboxId}?tab=contacts`, ready: 'grace@example.com' },
     { name: 'inbox-keys', path: `/inboxes/${s.inboxId}?tab=keys`, ready: 'Mint an inbox key' },
     { name: 'inbox-settings', path: `/inboxes/${s.inboxId}?tab=settings`, ready: 'Save limits' },
     { name: 'message', path: `/inboxes/${s.inboxId}/messages/${s.htmlMessageId}`, ready: 'All headers' },

@@ -1,15 +1,16 @@
-// One inbox: its mail (newest first, filters, new mail appearing live from the event stream), its
-// threads, its inbox keys (minted and shown once, revoked) and its settings and limits.
+// One inbox: its mail (newest first, filters, search by whole words, read state and labels, new
+// mail appearing live from the event stream), its threads, its contacts, its inbox keys (minted and
+// shown once, revoked) and its settings, limits and policies.
 import { useEffect, useMemo, useRef, useState } from 'react'
-import type { ApiKey, CreatedApiKey, Inbox as InboxT, InboxLimits, MessageListParams, MessageSummary, Thread as ThreadT } from '@mailroom/sdk'
+import type { ApiKey, Contact, CreatedApiKey, Inbox as InboxT, InboxLimits, MessageListParams, MessageSummary, Thread as ThreadT } from '@mailroom/sdk'
 import { ActionButton, AsyncForm, Badge, Field, Loaded, PageHeader, PagedTable, Pager, SecretOnce, Status, Time, formatBytes, optionalInt, optionalText, text, useAsync, usePager, useConsole, type Column } from '../ui'
 import { QuarantinePolicyCard } from '../components/QuarantinePolicy'
 import { Link, navigate, useLocation, useParams } from '../router'
 import { onEventsConnected } from '../api'
 
-const TABS = ['mail', 'threads', 'keys', 'settings'] as const
+const TABS = ['mail', 'threads', 'contacts', 'keys', 'settings'] as const
 type Tab = (typeof TABS)[number]
-const TAB_LABELS: Record<Tab, string> = { mail: 'Mail', threads: 'Threads', keys: 'Inbox keys', settings: 'Settings' }
+const TAB_LABELS: Record<Tab, string> = { mail: 'Mail', threads: 'Threads', contacts: 'Contacts', keys: 'Inbox keys', settings: 'Settings' }
 
 export default function Inbox() {
   const c = useConsole()
@@ -49,6 +50,7 @@ export default function Inbox() {
           <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
             {tab === 'mail' && <Mail inbox={inbox} />}
             {tab === 'threads' && <Threads inbox={inbox} />}
+            {tab === 'contacts' && <Contacts inbox={inbox} />}
             {tab === 'keys' && <Keys inbox={inbox} />}
             {tab === 'settings' && <Settings inbox={inbox} onChanged={state.reload} />}
           </div>
@@ -59,6 +61,10 @@ export default function Inbox() {
 }
 
 interface Filters {
+  /** Whole words: the inbox's search (a blind index), not the list. */
+  q?: string | undefined
+  label?: string | undefined
+  unread?: boolean | undefined
   from?: string | undefined
   to?: string | undefined
   subject?: string | undefined
@@ -69,8 +75,15 @@ interface Filters {
 function Mail({ inbox }: { inbox: InboxT }) {
   const c = useConsole()
   const [filters, setFilters] = useState<Filters>({})
-  const params: MessageListParams = useMemo(() => ({ limit: 50, ...filters }), [filters])
-  const pager = usePager((after, signal) => inbox.messages.list(params).page({ after }, { signal }), [inbox, params])
+  const params: MessageListParams & { q?: string | undefined } = useMemo(() => ({ limit: 50, ...filters }), [filters])
+  const pager = usePager(
+    (after, signal) =>
+      params.q
+        ? inbox.messages.search({ q: params.q, limit: 50, from: params.from, to: params.to, label: params.label, unread: params.unread }).page({ after }, { signal })
+        : inbox.messages.list(params).page({ after }, { signal }),
+    [inbox, params],
+  )
+  const counts = useAsync((signal) => inbox.counts({ signal }), [inbox, pager.data])
   const [arrived, setArrived] = useState<MessageSummary[]>([])
   const [waiting, setWaiting] = useState(0)
   const [live, setLive] = useState<'connecting' | 'live' | 'off'>('connecting')
@@ -122,8 +135,12 @@ function Mail({ inbox }: { inbox: InboxT }) {
         onSubmit={async (f) => {
           const dir = text(f, 'direction')
           const att = text(f, 'hasAttachments')
+          const unread = text(f, 'unread')
           setWaiting(0)
           setFilters({
+            q: optionalText(f, 'q'),
+            label: optionalText(f, 'label')?.toLowerCase(),
+            unread: unread === 'yes' ? true : undefined,
             from: optionalText(f, 'from'),
             to: optionalText(f, 'to'),
             subject: optionalText(f, 'subject'),
@@ -132,6 +149,18 @@ function Mail({ inbox }: { inbox: InboxT }) {
           })
         }}
       >
+        <Field label="Words" hint="Whole words of subject, text, names and addresses">
+          {(id) => <input id={id} name="q" type="search" placeholder="invoice overdue" maxLength={500} />}
+        </Field>
+        <Field label="Label">{(id) => <input id={id} name="label" placeholder="needs_reply" maxLength={40} />}</Field>
+        <Field label="Read state">
+          {(id) => (
+            <select id={id} name="unread" defaultValue="">
+              <option value="">Any</option>
+              <option value="yes">Unread only</option>
+            </select>
+          )}
+        </Field>
         <Field label="From">{(id) => <input id={id} name="from" type="email" placeholder="sender@example.com" />}</Field>
         <Field label="To">{(id) => <input id={id} name="to" type="email" />}</Field>
         <Field label="Subject contains">{(id) => <input id={id} name="subject" />}</Field>
@@ -183,6 +212,21 @@ function Mail({ inbox }: { inbox: InboxT }) {
           </button>
         )}
       </p>
+      {counts.data && (
+        <p className="muted small" data-testid="counts">
+          {counts.data.total} messages, {counts.data.unread} unread
+          {counts.data.labels.map((l) => (
+            <span key={l.label}>
+              {' · '}
+              <button type="button" className="link" onClick={() => setFilters({ label: l.label })}>
+                {l.label}
+              </button>{' '}
+              {l.total}
+              {l.unread > 0 ? ` (${l.unread} unread)` : ''}
+            </span>
+          ))}
+        </p>
+      )}
       <Loaded state={pager} what="messages">
         {(page) => {
           const rows = [...arrived.filter((a) => !page.data.some((m) => m.id === a.id)), ...page.data]
@@ -200,6 +244,9 @@ function Mail({ inbox }: { inbox: InboxT }) {
   )
 }
 
+/** Received mail nobody marked read (sent mail is never unread). */
+const unreadOf = (m: MessageSummary) => m.direction === 'inbound' && !m.seenAt
+
 export function MessageTable({ inboxId, rows, fresh }: { inboxId: string; rows: MessageSummary[]; fresh?: Set<string> }) {
   return (
     <div className="table-wrap">
@@ -215,7 +262,7 @@ export function MessageTable({ inboxId, rows, fresh }: { inboxId: string; rows: 
         </thead>
         <tbody>
           {rows.map((m) => (
-            <tr key={m.id} className={fresh?.has(m.id) ? 'fresh' : undefined}>
+            <tr key={m.id} className={[fresh?.has(m.id) ? 'fresh' : '', unreadOf(m) ? 'unread' : ''].join(' ').trim() || undefined}>
               <td className="who-cell">
                 {m.direction === 'outbound' ? (
                   <span>
@@ -227,7 +274,13 @@ export function MessageTable({ inboxId, rows, fresh }: { inboxId: string; rows: 
                 )}
               </td>
               <td>
+                {unreadOf(m) && <span className="visually-hidden">Unread: </span>}
                 <Link to={`/inboxes/${inboxId}/messages/${m.id}`}>{m.subject || <span className="muted">(no subject)</span>}</Link>
+                {(m.labels ?? []).map((l) => (
+                  <Badge key={l} tone="info">
+                    {l}
+                  </Badge>
+                ))}
                 {m.attachments.length > 0 && (
                   <span className="muted small">
                     {' '}
@@ -261,6 +314,59 @@ const THREAD_COLUMNS = (inboxId: string): Column<ThreadT>[] => [
 function Threads({ inbox }: { inbox: InboxT }) {
   const pager = usePager((after, signal) => inbox.threads.list({ limit: 50 }).page({ after }, { signal }), [inbox])
   return <PagedTable pager={pager} what="threads" columns={THREAD_COLUMNS(inbox.id)} rowKey={(t) => t.id} empty="No threads yet." />
+}
+
+function Contacts({ inbox }: { inbox: InboxT }) {
+  const c = useConsole()
+  const [q, setQ] = useState<string | undefined>(undefined)
+  const pager = usePager((after, signal) => inbox.contacts.list({ q, limit: 50 }).page({ after }, { signal }), [inbox, q])
+  const columns: Column<Contact>[] = [
+    {
+      header: 'Contact',
+      className: 'break',
+      cell: (x) => (
+        <>
+          {x.name && <div>{x.name}</div>}
+          <code className="small">{x.address}</code> {x.blocked && <Badge tone="bad">blocked</Badge>}
+          {x.tags.map((t) => (
+            <Badge key={t} tone="info">
+              {t}
+            </Badge>
+          ))}
+          {x.notes && <div className="muted small">{x.notes}</div>}
+        </>
+      ),
+    },
+    { header: 'Received', cell: (x) => x.receivedCount },
+    { header: 'Sent', cell: (x) => x.sentCount },
+    { header: 'First contact', className: 'nowrap', cell: (x) => <Time iso={x.firstContactAt} /> },
+    { header: 'Last contact', className: 'nowrap', cell: (x) => <Time iso={x.lastContactAt} /> },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      cell: (x) => (
+        <ActionButton
+          className="small"
+          action={async () => {
+            await inbox.contacts.update(x.id, { blocked: !x.blocked })
+            c.notify(x.blocked ? `${x.address} unblocked` : `${x.address} marked blocked`)
+            pager.reload()
+          }}
+        >
+          {x.blocked ? 'Unblock' : 'Mark blocked'}
+        </ActionButton>
+      ),
+    },
+  ]
+  return (
+    <>
+      <AsyncForm label="Find contacts" className="inline-form" onSubmit={async (f) => setQ(optionalText(f, 'q'))}>
+        <Field label="Find">{(id) => <input id={id} name="q" type="search" placeholder="name or address" maxLength={200} />}</Field>
+        <button type="submit">Find</button>
+      </AsyncForm>
+      <PagedTable pager={pager} what="contacts" columns={columns} rowKey={(x) => x.id} empty="Nobody yet: contacts are kept from the mail this inbox receives and sends." testId="contacts" />
+    </>
+  )
 }
 
 function Keys({ inbox }: { inbox: InboxT }) {

@@ -3,7 +3,7 @@
 // the body (HTML in a sandboxed frame, see mail-frame.ts).
 import { useEffect, useMemo, useState } from 'react'
 import type { Delivery, EmailAddress, Inbox, Message as MessageT, Security } from '@mailroom/sdk'
-import { ActionButton, Badge, Loaded, PageHeader, Status, Time, formatBytes, useAsync, useConsole } from '../ui'
+import { ActionButton, AsyncForm, Badge, Field, Loaded, PageHeader, Status, Time, formatBytes, text, useAsync, useConsole } from '../ui'
 import { Link, navigate, useParams } from '../router'
 import { MAIL_SANDBOX, cleanMail } from '../mail-frame'
 
@@ -24,7 +24,7 @@ export default function Message() {
   }, [c.api, inboxId, messageId])
   return (
     <Loaded state={state} what="message">
-      {(d) => <MessageBody {...d} />}
+      {(d) => <MessageBody {...d} onChange={(message) => state.set({ ...d, message })} />}
     </Loaded>
   )
 }
@@ -43,7 +43,7 @@ function download(bytes: Uint8Array, filename: string, type: string) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
 
-function MessageBody({ inbox, message: m, deliveries }: Loaded_) {
+function MessageBody({ inbox, message: m, deliveries, onChange }: Loaded_ & { onChange: (m: MessageT) => void }) {
   const c = useConsole()
   const security = m.security
   return (
@@ -55,6 +55,16 @@ function MessageBody({ inbox, message: m, deliveries }: Loaded_) {
         >
           Download raw
         </ActionButton>
+        {m.direction === 'inbound' && (
+          <ActionButton
+            action={async () => {
+              onChange(await (m.seenAt ? inbox.messages.markUnread(m.id) : inbox.messages.markRead(m.id)))
+              c.notify(m.seenAt ? 'Marked unread' : 'Marked read')
+            }}
+          >
+            {m.seenAt ? 'Mark unread' : 'Mark read'}
+          </ActionButton>
+        )}
         {security?.quarantined && (
           <ActionButton
             action={async () => {
@@ -84,6 +94,36 @@ function MessageBody({ inbox, message: m, deliveries }: Loaded_) {
           <dl className="facts">
             <dt>From</dt>
             <dd>{m.from ? addr(m.from) : '—'}</dd>
+            <dt>Labels</dt>
+            <dd data-testid="labels">
+              {m.labels.map((l) => (
+                <span key={l} className="label-chip">
+                  <Badge tone="info">{l}</Badge>
+                  <ActionButton
+                    className="small"
+                    title={`Remove the label ${l}`}
+                    action={async () => {
+                      onChange(await inbox.messages.unlabel(m.id, l))
+                    }}
+                  >
+                    <span aria-hidden="true">×</span>
+                    <span className="visually-hidden">Remove {l}</span>
+                  </ActionButton>
+                </span>
+              ))}
+              <AsyncForm
+                label="Label this message"
+                className="inline-form"
+                onSubmit={async (f) => {
+                  onChange(await inbox.messages.label(m.id, text(f, 'label').toLowerCase()))
+                }}
+              >
+                <Field label="Add a label">{(id) => <input id={id} name="label" required maxLength={40} pattern="[A-Za-z0-9_.:/-]+" placeholder="needs_reply" />}</Field>
+                <button type="submit" className="small">
+                  Add
+                </button>
+              </AsyncForm>
+            </dd>
             <dt>To</dt>
             <dd>{addrs(m.to)}</dd>
             {m.cc.length > 0 && (
