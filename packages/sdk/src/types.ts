@@ -913,16 +913,12 @@ export interface AttachmentInput {
 }
 
 /**
- * Body of `inbox.send()`. Recipients are addresses (`a@b.c`, `Name <a@b.c>` or `{ address, name }`);
- * at most 50 in all.
+ * What every composed message may carry (`send`, `reply`, `forward`, drafts).
  *
  * @example
- * await inbox.send({ to: 'alice@example.com', subject: 'Hi', text: 'Hello!' })
+ * const body: ComposeFields = { subject: 'Hi', text: 'Hello!', headers: { 'X-Campaign': 'q3' } }
  */
-export interface SendParams {
-  to: Recipient | Recipient[]
-  cc?: Recipient | Recipient[] | undefined
-  bcc?: Recipient | Recipient[] | undefined
+export interface ComposeFields {
   subject?: string | undefined
   text?: string | undefined
   html?: string | undefined
@@ -935,28 +931,32 @@ export interface SendParams {
 }
 
 /**
+ * Body of `inbox.send()`. Recipients are addresses (`a@b.c`, `Name <a@b.c>` or `{ address, name }`);
+ * at most 50 in all.
+ *
+ * @example
+ * await inbox.send({ to: 'alice@example.com', subject: 'Hi', text: 'Hello!' })
+ */
+export interface SendParams extends ComposeFields {
+  to: Recipient | Recipient[]
+  cc?: Recipient | Recipient[] | undefined
+  bcc?: Recipient | Recipient[] | undefined
+}
+
+/**
  * Body of `inbox.reply()`. The subject defaults to `Re: <original>`; In-Reply-To and References are
  * set by the server.
  *
  * @example
  * await inbox.reply(msg, { text: 'Thanks!', replyAll: true })
  */
-export interface ReplyParams {
-  subject?: string | undefined
-  text?: string | undefined
-  html?: string | undefined
-  attachments?: AttachmentInput[] | undefined
-  /** Custom headers: `X-*` and `List-Unsubscribe*` only. */
-  headers?: Record<string, string> | undefined
-  replyTo?: Recipient | Recipient[] | undefined
+export interface ReplyParams extends ComposeFields {
   /** Also reply to the other recipients (To and Cc) of the original. */
   replyAll?: boolean | undefined
   /** Extra recipients. */
   to?: Recipient | Recipient[] | undefined
   cc?: Recipient | Recipient[] | undefined
   bcc?: Recipient | Recipient[] | undefined
-  /** ISO time: hold the message until then (status `scheduled`). */
-  sendAt?: string | undefined
 }
 
 /**
@@ -966,21 +966,12 @@ export interface ReplyParams {
  * @example
  * await inbox.forward(msg, { to: 'boss@example.com', text: 'FYI' })
  */
-export interface ForwardParams {
+export interface ForwardParams extends ComposeFields {
   to: Recipient | Recipient[]
   cc?: Recipient | Recipient[] | undefined
   bcc?: Recipient | Recipient[] | undefined
-  subject?: string | undefined
-  text?: string | undefined
-  html?: string | undefined
-  attachments?: AttachmentInput[] | undefined
-  /** Custom headers: `X-*` and `List-Unsubscribe*` only. */
-  headers?: Record<string, string> | undefined
-  replyTo?: Recipient | Recipient[] | undefined
   /** Default true. */
   includeAttachments?: boolean | undefined
-  /** ISO time: hold the message until then (status `scheduled`). */
-  sendAt?: string | undefined
 }
 
 /**
