@@ -20,7 +20,8 @@ import { audit, SYSTEM, type Actor } from '../audit/service.js'
 import { getInbox } from '../inboxes/service.js'
 import type { InboxRow } from '../inboxes/tables.js'
 import { contacts } from '../contacts/tables.js'
-import { attachments, messages, rawMessages, type MessageRow } from '../messages/tables.js'
+import { attachments, messages, messageSearch, rawMessages, type MessageRow } from '../messages/tables.js'
+import { searchRow } from '../messages/search.js'
 import { attachmentsOf, ctx, previewOf, summaryToWire } from '../messages/service.js'
 import { compose, headersOf, type Draft } from '../delivery/compose.js'
 import { planDeliveries, queueDeliveries, storeSentCopy } from '../delivery/send.js'
@@ -253,6 +254,10 @@ async function applyEdits(tx: Tx, cipher: Cipher, a: ApprovalRow, m: MessageRow,
     })
     .where(eq(messages.id, m.id))
     .returning()
+  // Search finds the message by the words it is sent with, not the ones the agent first wrote.
+  await tx.delete(messageSearch).where(and(eq(messageSearch.tenantId, m.tenantId), eq(messageSearch.messageId, m.id)))
+  const search = searchRow(cipher, m, { ...d, attachmentNames: d.attachments.map((x) => x.filename) })
+  if (search) await tx.insert(messageSearch).values(search)
   const after: StoredDraft = { ...stored, subject: d.subject, text: d.text, html: d.html }
   await tx
     .update(approvals)

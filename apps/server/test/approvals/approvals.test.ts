@@ -227,6 +227,10 @@ describe('deciding', () => {
     expect(got[0]!.raw.toString()).toContain('approved body')
     expect(got[0]!.raw.toString()).not.toContain('draft body')
     expect(await outboxCount(t.id, held.body.id)).toBe(1)
+    // Search finds it by the words it went out with, not the agent's first draft.
+    const search = async (q: string) => (await inbox.api.get(`/v1/inboxes/${inbox.id}/search?q=${q}`)).body.data.map((x: { id: string }) => x.id)
+    expect(await search('approved')).toEqual([held.body.id])
+    expect(await search('draft')).toEqual([])
     // A third approval answers the same, sends nothing more.
     expect((await t.api.post(`/v1/inboxes/${inbox.id}/messages/${held.body.id}/approve`, {})).status).toBe(200)
     const events = (await eventsOf(server, t.id)).filter((e) => e.type === 'message.approved')
