@@ -146,3 +146,86 @@ export function policyProblem(tree: string): string | null {
   }
   return null
 }
+
+/** Whether this database is a Citus coordinator (the extension is installed and has worker nodes). */
+export async function isCitusCoordinator(run: SqlRunner): Promise<boolean> {
+  const [ext] = await run(`select exists (select 1 from pg_extension where extname = 'citus') as citus`)
+  if (ext?.citus !== true) return false
+  const [nodes] = await run(`select count(*)::int as n from pg_dist_node where noderole = 'primary' and groupid <> 0`)
+  return Number(nodes?.n ?? 0) > 0
+}
+
+/** Tables of the public schema Citus already knows (distributed or reference). */
+export async function citusTables(run: SqlRunner): Promise<Set<string>> {
+  const rows = await run(`
+    select c.relname as name from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid
+    join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'`)
+  return new Set(rows.map((r) => String(r.name)))
+}
+
+export interface DistributionReport {
+  reference: string[]
+  distributed: string[]
+}
+
+const PENDING_FKS = 'drizzle.mailroom_citus_pending_fks'
+
+/**
+ * Makes every table Citus does not know yet a Citus table: reference tables first, then tenant
+ * tables distributed by tenant_id in one colocation group (with the tables distributed before, if
+ * any). Their foreign keys are set aside first (kept in a table, so a run that stops half-way
+ * finishes on the next one) and added back afterwards, once both sides are Citus tables; policies and
+ * triggers travel with the tables. The triggers that would reach other nodes from a shard
+ * (LOCAL_ONLY_TRIGGERS) are dropped. Idempotent. Runs on one connection (session settings).
+ */
+export async function distributeSchema(run: SqlRunner): Promise<DistributionReport> {
+  const problems = await findCitusIncompatibilities(run)
+  if (problems.length > 0) throw new Error(`the schema cannot be distributed by Citus:\n  ${problems.join('\n  ')}`)
+  await run(`set citus.enable_unsafe_triggers = on`)
+  await run(`create schema if not exists drizzle`)
+  await run(`create table if not exists ${PENDING_FKS} (conname text primary key, tbl text not null, def text not null)`)
+  const known = await citusTables(run)
+  const todo = (await classifyTables(run)).filter((t) => !known.has(t.name))
+  const report: DistributionReport = { reference: [], distributed: [] }
+  if (todo.length > 0) {
+    const names = `array[${todo.map((t) => `'${t.name}'`).join(', ')}]::text[]`
+    const fks = await run(`
+      select con.conname, src.relname as tbl, pg_get_constraintdef(con.oid) as def
+      from pg_constraint con join pg_class src on src.oid = con.conrelid join pg_class dst on dst.oid = con.confrelid
+      where con.contype = 'f' and con.connamespace = 'public'::regnamespace and (src.relname = any (${names}) or dst.relname = any (${names}))`)
+    for (const fk of fks) {
+      await run(`insert into ${PENDING_FKS} (conname, tbl, def) values (${lit(fk.conname)}, ${lit(fk.tbl)}, ${lit(fk.def)}) on conflict do nothing`)
+      await run(`alter table public.${ident(fk.tbl)} drop constraint ${ident(fk.conname)}`)
+    }
+    for (const t of LOCAL_ONLY_TRIGGERS) await run(`drop trigger if exists ${ident(t.name)} on public.${ident(t.table)}`)
+    for (const t of todo.filter((t) => t.kind === 'reference')) {
+      await run(`select create_reference_table('public.${ident(t.name)}')`)
+      report.reference.push(t.name)
+    }
+    const [anchor] = await run(`
+      select c.relname as name from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid
+      where c.relnamespace = 'public'::regnamespace and p.partmethod = 'h' order by p.colocationid, c.relname limit 1`)
+    let colocateWith = anchor ? String(anchor.name) : null
+    for (const t of todo.filter((t) => t.kind === 'distributed')) {
+      await run(`select create_distributed_table('public.${ident(t.name)}', 'tenant_id', colocate_with => ${lit(colocateWith ?? 'none')})`)
+      colocateWith ??= t.name
+      report.distributed.push(t.name)
+    }
+  }
+  for (const fk of await run(`select conname, tbl, def from ${PENDING_FKS} order by conname`)) {
+    const [exists] = await run(`select count(*)::int as n from pg_constraint where conname = ${lit(fk.conname)} and connamespace = 'public'::regnamespace`)
+    if (Number(exists?.n) === 0) await run(`alter table public.${ident(fk.tbl)} add constraint ${ident(fk.conname)} ${String(fk.def)}`)
+    await run(`delete from ${PENDING_FKS} where conname = ${lit(fk.conname)}`)
+  }
+  return report
+}
+
+function ident(v: unknown): string {
+  const s = String(v)
+  if (!IDENT.test(s)) throw new Error(`citus: unexpected identifier ${s}`)
+  return s
+}
+
+function lit(v: unknown): string {
+  return `'${String(v).replaceAll("'", "''")}'`
+}
