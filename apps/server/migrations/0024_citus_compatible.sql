@@ -108,11 +108,13 @@ CREATE POLICY raw_messages_lookup_inboxes ON raw_messages FOR UPDATE TO mailroom
 -- The inboxes of one raw message, recomputed from its messages (same tenant, so on Citus the same
 -- colocated shard group: a trigger may read and write it locally).
 CREATE FUNCTION mailroom_raw_inboxes_refresh(p_tenant uuid, p_raw uuid) RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
   UPDATE raw_messages r
   SET inbox_ids = array(SELECT DISTINCT m.inbox_id FROM messages m
                         WHERE m.tenant_id = p_tenant AND m.raw_id = p_raw AND NOT m.quarantined ORDER BY 1)
-  WHERE r.tenant_id = p_tenant AND r.id = p_raw
+  WHERE r.tenant_id = p_tenant AND r.id = p_raw;
+END
 $$
 --> statement-breakpoint
 CREATE FUNCTION mailroom_raw_inboxes_sync() RETURNS trigger
@@ -334,3 +336,81 @@ CREATE TRIGGER inboxes_key_immutable BEFORE UPDATE OF tenant_id, id ON inboxes F
 --> statement-breakpoint
 CREATE TRIGGER domains_key_immutable BEFORE UPDATE OF tenant_id, id ON domains FOR EACH ROW
   WHEN ((OLD.tenant_id, OLD.id) IS DISTINCT FROM (NEW.tenant_id, NEW.id)) EXECUTE FUNCTION mailroom_routing_keys_immutable()
+--> statement-breakpoint
+-- 4. Citus cannot plan the queries of a LANGUAGE sql function that takes parameters ("could not create
+-- distributed plan"): the lookups that did are PL/pgSQL now. Same signatures, results, owners, grants.
+CREATE OR REPLACE FUNCTION mailroom_authenticate(p_prefix text, p_hash text)
+RETURNS TABLE (tenant_id uuid, key_id uuid, scope text, inbox_id uuid, expires_at timestamptz, revoked_at timestamptz, tenant_suspended boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+  SELECT k.tenant_id, k.id, k.scope, k.inbox_id, k.expires_at, k.revoked_at,
+         EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY (t.ancestors || t.id) AND s.status = 'suspended')
+  FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+  WHERE k.prefix = p_prefix AND k.hash = p_hash;
+END
+$$
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION mailroom_domain_claimed_elsewhere(p_name text) RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM domain_claims c WHERE c.name = lower(p_name)
+                 AND c.tenant_id IS DISTINCT FROM nullif(current_setting('app.tenant_id', true), '')::uuid);
+END
+$$
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION mailroom_domain_verified(p_name text) RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM domain_claims c WHERE c.name = lower(p_name));
+END
+$$
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION mailroom_claim_jobs(p_kind text, p_limit integer, p_lease_seconds integer)
+RETURNS TABLE (tenant_id uuid, id uuid, ref_id uuid, payload jsonb, attempts integer)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+  WITH due AS (
+    SELECT j.tenant_id, j.id, row_number() OVER (PARTITION BY j.tenant_id ORDER BY j.run_at, j.id) AS rn
+    FROM jobs j
+    WHERE j.kind = p_kind AND j.run_at <= now() AND (j.locked_until IS NULL OR j.locked_until < now())
+  ), picked AS (
+    SELECT j.tenant_id, j.id FROM jobs j
+    WHERE (j.tenant_id, j.id) IN (SELECT d.tenant_id, d.id FROM due d ORDER BY d.rn, d.tenant_id LIMIT p_limit)
+    FOR UPDATE SKIP LOCKED
+  )
+  UPDATE jobs j SET locked_until = now() + make_interval(secs => p_lease_seconds), attempts = j.attempts + 1
+  FROM picked p
+  WHERE j.tenant_id = p.tenant_id AND j.id = p.id AND (j.locked_until IS NULL OR j.locked_until < now())
+  RETURNING j.tenant_id, j.id, j.ref_id, j.payload, j.attempts;
+END
+$$
+--> statement-breakpoint
+-- Address -> inbox: the route, else the catch-all of a verified custom domain (as 0011), in two
+-- statements: Citus cannot plan the UNION ALL of a reference-table query and a distributed one.
+CREATE OR REPLACE FUNCTION mailroom_route(p_address text)
+RETURNS TABLE (tenant_id uuid, inbox_id uuid, tenant_suspended boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+  SELECT r.tenant_id, r.inbox_id,
+         EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY (t.ancestors || t.id) AND s.status = 'suspended')
+  FROM address_routes r JOIN tenants t ON t.id = r.tenant_id
+  WHERE r.address = lower(p_address);
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  SELECT d.tenant_id, d.catch_all_inbox_id,
+         EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY (t.ancestors || t.id) AND s.status = 'suspended')
+  FROM domain_claims c
+  JOIN domains d ON d.tenant_id = c.tenant_id AND d.id = c.domain_id
+  JOIN tenants t ON t.id = d.tenant_id
+  WHERE c.name = substring(lower(p_address) from '@([^@]*)$')
+    AND d.catch_all_inbox_id IS NOT NULL;
+END
+$$

@@ -68,7 +68,9 @@ export async function classifyTables(run: SqlRunner, schema = 'public'): Promise
  *   cascades it on update;
  * - a row-level security policy with a sub-query, or with an IS [NOT] NULL / IS TRUE-style test or
  *   named argument over an expression: Citus re-parses a new policy from the statement Postgres has
- *   already transformed in place, and fails on those ("unrecognized node type").
+ *   already transformed in place, and fails on those ("unrecognized node type");
+ * - a LANGUAGE sql function (not immutable) that takes parameters: Citus cannot plan its queries on
+ *   distributed tables ("could not create distributed plan").
  */
 export async function findCitusIncompatibilities(run: SqlRunner, schema = 'public'): Promise<string[]> {
   const tables = await classifyTables(run, schema)
@@ -133,6 +135,11 @@ export async function findCitusIncompatibilities(run: SqlRunner, schema = 'publi
       }
     }
   }
+  const functions = await run(`
+    select p.proname as name from pg_proc p join pg_language l on l.oid = p.prolang
+    where p.pronamespace = (select oid from pg_namespace where nspname = ${s}) and l.lanname = 'sql'
+      and p.pronargs > 0 and p.provolatile <> 'i' order by 1`)
+  for (const f of functions) problems.push(`function ${f.name}: LANGUAGE sql with parameters (Citus cannot plan its queries: write it in PL/pgSQL)`)
   return problems
 }
 

@@ -42,6 +42,17 @@ export async function migrate(database: Database, opts: { runtimePassword?: stri
  * migrations are recorded where drizzle records them, so either path can follow the other.
  */
 async function migrateCitus(conn: postgres.Sql, run: SqlRunner): Promise<void> {
+  // withTenant's SET LOCAL app.tenant_id / app.inbox_id must reach the shards' policies.
+  // withTenant's SET LOCAL app.tenant_id / app.inbox_id must reach the shards' policies; a
+  // transaction that touched several shards of a tenant table may then write a reference table
+  // (tenants) only if it did so over one connection per node.
+  for (const [name, value] of [['citus.propagate_set_commands', 'local'], ['citus.multi_shard_modify_mode', 'sequential']]) {
+    await run(`do $$ begin execute format('alter database %I set ${name} = %L', current_database(), '${value}'); end $$`)
+  }
+  // The SECURITY DEFINER lookups run as mailroom_lookup, and Citus reaches the workers as the
+  // current user: it must be allowed to log in there (it has no password; the cluster's
+  // authentication between nodes decides, as for every other role).
+  await run(`alter role mailroom_lookup login`)
   if ((await citusTables(run)).size === 0) {
     await migratePg(drizzle(conn), { migrationsFolder: MIGRATIONS_FOLDER })
     await distributeSchema(run)

@@ -118,6 +118,19 @@ describe('Citus compatibility of the schema (catalog scan, no Citus needed)', ()
       expect(problems).toEqual([expect.stringMatching(/messages: unique index m_id without tenant_id/)])
     })
 
+    it('a LANGUAGE sql function with parameters (Citus cannot plan its queries); the same in PL/pgSQL passes', async () => {
+      const sqlFn = await found(
+        `create function ${schema}.count_inbox(p uuid) returns bigint language sql stable as $$ select count(*) from ${schema}.messages where inbox_id = p $$`,
+        `drop function ${schema}.count_inbox(uuid)`,
+      )
+      expect(sqlFn).toEqual([expect.stringMatching(/function count_inbox: LANGUAGE sql with parameters/)])
+      const plpgsql = await found(
+        `create function ${schema}.count_inbox(p uuid) returns bigint language plpgsql stable as $$ begin return (select count(*) from ${schema}.messages where inbox_id = p); end $$`,
+        `drop function ${schema}.count_inbox(uuid)`,
+      )
+      expect(plpgsql).toEqual([])
+    })
+
     it('a tenant table whose primary key does not start with tenant_id, or without one', async () => {
       const swapped = await found(
         `create table ${schema}.events (tenant_id uuid not null, seq bigint not null, primary key (seq, tenant_id))`,

@@ -14,8 +14,15 @@ declare module 'vitest' {
   }
 }
 
-export const TEST_URL = process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
+/**
+ * A Citus coordinator (issue 20): when set, every suite that runs on real Postgres runs on it instead,
+ * all files in its one database (Citus keeps its shards on the workers, so a database cannot be
+ * cloned per file): tests own their data through their own tenants.
+ */
+export const CITUS_URL = process.env.MAILROOM_TEST_CITUS_URL || undefined
+export const TEST_URL = CITUS_URL ?? process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
 export const onPostgres = Boolean(TEST_URL)
+export const onCitus = Boolean(CITUS_URL)
 
 export interface TestDb extends Stores {
   /** Owner URL of this file's database (Postgres only). */
@@ -28,6 +35,21 @@ export async function createTestDb(): Promise<TestDb> {
     const db: Database = await openPglite(undefined)
     await migrate(db)
     return { runtime: db, owner: db, embedded: true, ownerUrl: undefined, runtimeUrl: undefined, close: () => db.close() }
+  }
+  if (CITUS_URL) {
+    // Migrated (and distributed) once by the global setup; shared by every file, never dropped.
+    const owner = openPostgres({ url: CITUS_URL, max: 2, runtime: false })
+    const runtimeUrl = deriveRuntimeUrl(CITUS_URL)
+    const runtime = openPostgres({ url: runtimeUrl, max: 10, runtime: true })
+    owner.citus = runtime.citus = true
+    return {
+      runtime,
+      owner,
+      embedded: false,
+      ownerUrl: CITUS_URL,
+      runtimeUrl,
+      close: () => Promise.all([runtime.close(), owner.close()]).then(() => undefined),
+    }
   }
   const template = inject('templateDatabase')
   const name = `mailroom_t_${randomBytes(6).toString('hex')}`
