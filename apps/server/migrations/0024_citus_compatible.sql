@@ -414,3 +414,22 @@ BEGIN
     AND d.catch_all_inbox_id IS NOT NULL;
 END
 $$
+--> statement-breakpoint
+-- 5. On Citus an INSERT ... SELECT from a function is written to the shards with COPY, which row-level
+-- security refuses: the references of a message are inserted one row at a time (each routed to the
+-- message's own shard group). Same rows as 0014.
+CREATE OR REPLACE FUNCTION mailroom_message_refs_sync() RETURNS trigger
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  r text;
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    DELETE FROM message_refs WHERE tenant_id = OLD.tenant_id AND message_id = OLD.id;
+  END IF;
+  FOR r IN SELECT DISTINCT x FROM unnest(array_append(NEW."references"[greatest(cardinality(NEW."references") - 49, 1):], NEW.in_reply_to)) AS x
+           WHERE x IS NOT NULL LOOP
+    INSERT INTO message_refs (tenant_id, message_id, ref, inbox_id) VALUES (NEW.tenant_id, NEW.id, r, NEW.inbox_id);
+  END LOOP;
+  RETURN NULL;
+END
+$$

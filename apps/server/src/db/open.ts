@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm'
 import type { Config } from '../config.js'
 import { openPglite, openPostgres, rawRows, type Database } from './client.js'
 import { migrate } from './migrate.js'
+import { useValuesInserts } from './bulk.js'
 import { lockDataDir, type DataDirLock } from '../lib/data-dir-lock.js'
 
 export interface Stores {
@@ -70,6 +71,7 @@ export async function openStores(config: Config, opts: { migrate?: boolean; pool
   try {
     await ping(runtime, config.runtimeDatabaseUrl!)
     runtime.citus = owner.citus = await onCitus(owner)
+    useValuesInserts(runtime.citus)
   } catch (err) {
     await owner.close()
     throw err

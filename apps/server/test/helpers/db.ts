@@ -5,6 +5,7 @@ import postgres from 'postgres'
 import { inject } from 'vitest'
 import { openPglite, openPostgres, type Database } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
+import { useValuesInserts } from '../../src/db/bulk.js'
 import { deriveRuntimeUrl } from '../../src/config.js'
 import type { Stores } from '../../src/db/open.js'
 
@@ -42,6 +43,7 @@ export async function createTestDb(): Promise<TestDb> {
     const runtimeUrl = deriveRuntimeUrl(CITUS_URL)
     const runtime = openPostgres({ url: runtimeUrl, max: 10, runtime: true })
     owner.citus = runtime.citus = true
+    useValuesInserts(true)
     return {
       runtime,
       owner,
