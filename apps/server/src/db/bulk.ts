@@ -66,7 +66,7 @@ function valuesInsert(table: PgTable, shape: Shape, extra: { name: string; expr:
   const tuples = rows.map((r) => {
     const cells = shape.columns.map((c) => {
       const v = r[c.key]
-      params.push(v === undefined ? null : v)
+      params.push(v == null ? null : c.type === 'jsonb' || c.type === 'json' ? JSON.stringify(v) : v instanceof Date ? v.toISOString() : v)
       return `$${params.length}::${c.type}`
     })
     return `(${[...cells, ...extra.map((e) => e.expr)].join(', ')})`

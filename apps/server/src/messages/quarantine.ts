@@ -17,7 +17,7 @@ import { messages, type MessageRow } from './tables.js'
 
 export async function releaseMessage(tx: Tx, cipher: Cipher, m: MessageRow, actor: Actor): Promise<MessageRow> {
   // Locked first, so two people releasing at once release it once.
-  const [row] = await tx.select().from(messages).where(eq(messages.id, m.id)).for('update')
+  const [row] = await tx.select().from(messages).where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id))).for('update')
   if (!row?.quarantined) throw new ServiceError('conflict', 'this message is not quarantined')
   const [counter] = await rawRows<{ last_seq: string | number }>(
     tx,

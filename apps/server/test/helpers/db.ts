@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { inject } from 'vitest'
 import { openPglite, openPostgres, type Database } from '../../src/db/client.js'
+import { emptyCitusDatabase } from './citus.js'
 import { migrate } from '../../src/db/migrate.js'
 import { useValuesInserts } from '../../src/db/bulk.js'
 import { deriveRuntimeUrl } from '../../src/config.js'
@@ -50,7 +51,11 @@ export async function createTestDb(): Promise<TestDb> {
       embedded: false,
       ownerUrl: CITUS_URL,
       runtimeUrl,
-      close: () => Promise.all([runtime.close(), owner.close()]).then(() => undefined),
+      async close() {
+        await runtime.close()
+        await emptyCitusDatabase(owner)
+        await owner.close()
+      },
     }
   }
   const template = inject('templateDatabase')
@@ -86,3 +91,4 @@ export async function createTestDb(): Promise<TestDb> {
     },
   }
 }
+

@@ -4,6 +4,7 @@ import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
 import { openPostgres } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
+import { emptyCitusDatabase } from './citus.js'
 import { chromiumMissing } from './chromium.js'
 
 const CITUS_URL = process.env.MAILROOM_TEST_CITUS_URL || undefined
@@ -23,6 +24,7 @@ export default async function setup(project: TestProject) {
     process.stdout.write(`\n[mailroom] MAILROOM_TEST_CITUS_URL is set: the Postgres suites run on that Citus coordinator.\n\n`)
     const db = openPostgres({ url: CITUS_URL, max: 1, runtime: false })
     await migrate(db)
+    await emptyCitusDatabase(db)
     await db.close()
     project.provide('templateDatabase', null)
     return
