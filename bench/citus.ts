@@ -17,8 +17,7 @@ import postgres from 'postgres'
 import { loadConfig, deriveRuntimeUrl, type Config } from '../apps/server/src/config.js'
 import { startMailroom } from '../apps/server/src/server.js'
 import { silentLogger } from '../apps/server/src/lib/log.js'
-import { sql } from 'drizzle-orm'
-import { openPostgres, rawRows, type Database } from '../apps/server/src/db/client.js'
+import { openPostgres, type Database } from '../apps/server/src/db/client.js'
 import { migrate } from '../apps/server/src/db/migrate.js'
 import { onCitus } from '../apps/server/src/db/open.js'
 import { useValuesInserts } from '../apps/server/src/db/bulk.js'
@@ -72,8 +71,10 @@ async function measure(target: Target) {
   await migrate(owner)
   const citus = await onCitus(owner)
   if (citus) {
-    const [tables] = await rawRows<{ t: string | null }>(owner.db, sql`select string_agg(format('%I', relname), ', ') as t from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'`)
-    if (tables?.t) await owner.db.execute(sql.raw(`truncate ${tables.t} cascade`))
+    const conn = postgres(target.ownerUrl, { max: 1, onnotice: () => {} })
+    const [tables] = await conn`select string_agg(format('%I', relname), ', ') as t from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'`
+    if (tables?.t) await conn.unsafe(`truncate ${tables.t} cascade`)
+    await conn.end()
   }
   const runtime = openPostgres({ url: deriveRuntimeUrl(target.ownerUrl), max: 10, runtime: true })
   owner.citus = runtime.citus = citus
