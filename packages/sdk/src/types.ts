@@ -240,7 +240,14 @@ export interface Tenant {
   updatedAt: string
 }
 
-/** A tenant's place on a Citus cluster (`mailroom tenant dedicate` gives it shards and a node of its own). */
+/**
+ * A tenant's place on a Citus cluster (`mailroom tenant dedicate` gives it shards and a node of its
+ * own). Only the operator key sees it, on a single tenant.
+ *
+ * @example
+ * const { placement } = await mailroom.tenants.get('tnt_...') // a client with the operator key
+ * if (placement?.dedicated) console.log(`on ${placement.node}`)
+ */
 export interface TenantPlacement {
   /** The worker holding the tenant's rows, `host:port`. */
   node: string
