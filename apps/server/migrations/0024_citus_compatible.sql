@@ -433,3 +433,20 @@ BEGIN
   RETURN NULL;
 END
 $$
+--> statement-breakpoint
+-- 6. Which tenants have mail to expire (as 0007): Citus cannot plan a sub-query over the reference table
+-- tenants correlated with the distributed inboxes, so the two halves run apart. Same set of tenants.
+CREATE OR REPLACE FUNCTION mailroom_retention_targets()
+RETURNS TABLE (tenant_id uuid)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+  own uuid[];
+  by_inbox uuid[];
+BEGIN
+  SELECT coalesce(array_agg(t.id), '{}') INTO own FROM tenants t
+  WHERE EXISTS (SELECT 1 FROM tenants a WHERE (a.id = t.id OR a.id = ANY (t.ancestors)) AND a.limits ->> 'retentionDays' IS NOT NULL);
+  SELECT coalesce(array_agg(DISTINCT i.tenant_id), '{}') INTO by_inbox FROM inboxes i WHERE i.limits ->> 'retentionDays' IS NOT NULL;
+  RETURN QUERY SELECT DISTINCT x FROM unnest(own || by_inbox) AS x;
+END
+$$

@@ -56,8 +56,10 @@ function shapeOf(table: PgTable, keys: string[], extra: { name: string; expr: st
  * process when the stores open (db/open.ts).
  */
 let valuesInserts = false
-export function useValuesInserts(on: boolean): void {
+export function useValuesInserts(on: boolean): boolean {
+  const was = valuesInserts
   valuesInserts = on
+  return was
 }
 
 function valuesInsert(table: PgTable, shape: Shape, extra: { name: string; expr: string }[], returning: string, rows: Record<string, unknown>[]): TextStatement {

@@ -13,7 +13,7 @@ import { createInbox, deleteInbox } from '../../src/inboxes/service.js'
 import { newUuid } from '../../src/lib/ids.js'
 import { TenantCrypto } from '../../src/crypto/service.js'
 import { MasterKeyring } from '../../src/crypto/masterKey.js'
-import { createTestDb, type TestDb } from '../helpers/db.js'
+import { createTestDb, onCitus, type TestDb } from '../helpers/db.js'
 import { TEST_MASTER_KEY } from '../helpers/server.js'
 
 let db: TestDb
@@ -111,8 +111,9 @@ describe('policy and key forms Citus accepts keep the plain-Postgres guarantees'
     const [d] = await withTenant(db.runtime, { tenantId }, (tx) => rows<{ catch_all_inbox_id: string | null }>(tx, sql`select catch_all_inbox_id from domains where id = ${domainId}`))
     expect(d).toEqual({ catch_all_inbox_id: null })
     expect(await routesOf(b!)).toEqual([])
-    // Without the service's own delete, the database still takes the route along (plain Postgres).
+    // Without the service's own delete, the database still takes the route along on plain Postgres
+    // (on Citus the routing table is a reference table and only the service does: README, Scaling out).
     await withTenant(db.runtime, { tenantId }, (tx) => tx.execute(sql`delete from inboxes where id = ${a}`))
-    expect(await routesOf(a!)).toEqual([])
+    expect((await routesOf(a!)).length).toBe(onCitus ? 1 : 0)
   })
 })
