@@ -252,7 +252,7 @@ export class WebhookWorker {
       const [hook] = await rawRows<{ consecutive_failures: number; failing_ms: number | string }>(
         tx,
         sql`update ${webhooks} set consecutive_failures = consecutive_failures + 1, failing_since = coalesce(failing_since, ${startedAt.toISOString()}::timestamptz)
-            where id = ${w.id} and status = 'enabled'
+            where tenant_id = ${tenantId}::uuid and id = ${w.id} and status = 'enabled'
             returning consecutive_failures, (extract(epoch from (now() - failing_since)) * 1000)::bigint as failing_ms`,
       )
       if (!hook) return
