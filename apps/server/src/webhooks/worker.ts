@@ -253,7 +253,7 @@ export class WebhookWorker {
         tx,
         sql`update ${webhooks} set consecutive_failures = consecutive_failures + 1, failing_since = coalesce(failing_since, ${startedAt.toISOString()}::timestamptz)
             where tenant_id = ${tenantId}::uuid and id = ${w.id} and status = 'enabled'
-            returning consecutive_failures, (extract(epoch from (now() - failing_since)) * 1000)::bigint as failing_ms`,
+            returning consecutive_failures, (extract(epoch from (${new Date().toISOString()}::timestamptz - failing_since)) * 1000)::bigint as failing_ms`,
       )
       if (!hook) return
       const byCount = this.disableAfterFailures > 0 && hook.consecutive_failures >= this.disableAfterFailures
