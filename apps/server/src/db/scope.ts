@@ -101,3 +101,14 @@ async function bindTenant(tx: Tx, scope: TenantScope, citus: boolean): Promise<v
 export async function lookupWithoutTenant<T>(database: Database, query: SQL, key?: string): Promise<T[]> {
   return withoutTenant(database, (tx) => rawRows<T>(tx, query), key)
 }
+
+/**
+ * The current transaction's tenant (app.tenant_id) as a value, for statements that must name their
+ * tenant as a constant: on Citus a row lock (FOR UPDATE) or an UPDATE that is to stay on one shard
+ * group needs `tenant_id = <constant>`, which the policies' current_setting() is not.
+ */
+export async function currentTenantId(tx: Tx): Promise<string> {
+  const [row] = await rawRows<{ t: string | null }>(tx, sql`select nullif(current_setting('app.tenant_id', true), '') as t`)
+  if (!row?.t) throw new Error('currentTenantId: no tenant bound to this transaction')
+  return row.t
+}
