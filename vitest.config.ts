@@ -29,6 +29,9 @@ export default defineConfig({
           exclude: [SDK_UNIT, '**/node_modules/**'],
           globalSetup: ['packages/testkit/src/global-setup.ts', 'apps/console/test/global-setup.ts'],
           isolate: false,
+          // On a Citus cluster (MAILROOM_TEST_CITUS_URL) every file shares one database whose workers
+          // claim every tenant's queued work: one file at a time, each leaving the database empty.
+          fileParallelism: !process.env.MAILROOM_TEST_CITUS_URL,
         },
       },
     ],

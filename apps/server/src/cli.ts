@@ -1,4 +1,4 @@
-// The `mailroom` command: start, migrate, tenant create|list, key create.
+// The `mailroom` command: start, migrate, tenant create|list|dedicate, key create.
 import { parseArgs } from 'node:util'
 import { sql } from 'drizzle-orm'
 import { ConfigError, loadConfig, type Config } from './config.js'
@@ -10,6 +10,8 @@ import { startMailroom } from './server.js'
 import { createRootTenant, createTenantWithKey, getTenant } from './tenancy/service.js'
 import { createApiKey } from './apikeys/service.js'
 import { getInbox } from './inboxes/service.js'
+import { dedicateTenant, parseNode } from './tenancy/placement.js'
+import { ServiceError } from './errors.js'
 import { TenantCrypto } from './crypto/service.js'
 import { keyringFromConfig, MasterKeyError } from './crypto/keyring.js'
 import { rotateMasterKey } from './crypto/rotate.js'
@@ -23,6 +25,9 @@ const USAGE = `usage: mailroom <command>
   migrate                                     apply database migrations (creates the runtime role)
   tenant create --name <name> [--parent <tenantId>] [--json]
   tenant list [--json]
+  tenant dedicate <tenantId> --node <host:port> [--json]
+                                              on Citus: the tenant and its descendants on shards of
+                                              their own, moved to that worker (online)
   key create --tenant <tenantId> [--inbox <inboxId>] [--name <name>] [--json]
   keys rotate-master                          rewrap every tenant's data key with MAILROOM_MASTER_KEY
                                               (old keys in MAILROOM_MASTER_KEY_OLD, comma-separated)
@@ -132,6 +137,20 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
         else for (const t of list) out(`${t.id}  ${t.status.padEnd(9)}  ${t.name}${t.parentId ? `  (parent ${t.parentId})` : ''}`)
         return 0
       }
+      if (sub === 'dedicate') {
+        const [idArg, ...more] = rest
+        const f = flags(more, { node: { type: 'string' }, json: { type: 'boolean' } })
+        const tenantId = idArg ? fromPublicId('tenant', idArg) : null
+        if (!tenantId) throw new UsageError(`tenant dedicate: not a tenant id: ${idArg ?? '(none)'}`)
+        const node = parseNode(need(f.node, 'node'))
+        const steps = await withStores(config, 'tenant dedicate', ({ owner }) =>
+          dedicateTenant(owner, tenantId, node, (s) => {
+            if (!f.json) out(`${toPublicId('tenant', s.tenantId)}: ${s.isolated ? 'isolated to' : 'already alone on'} shard ${s.placement.shardId}, ${s.moved ? 'moved to' : 'already on'} ${s.placement.node}`)
+          }),
+        )
+        if (f.json) out(JSON.stringify(steps.map((s) => ({ tenantId: toPublicId('tenant', s.tenantId), ...s.placement, isolated: s.isolated, moved: s.moved }))))
+        return 0
+      }
       throw new UsageError(`unknown command: tenant ${sub ?? ''}`.trim())
     }
     case 'keys': {
@@ -180,7 +199,7 @@ if (isMain) {
       if (code >= 0) process.exit(code)
     },
     (err: unknown) => {
-      if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError || err instanceof MasterKeyError) {
+      if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError || err instanceof MasterKeyError || err instanceof ServiceError) {
         process.stderr.write(`mailroom: ${err.message}\n`)
         if (err instanceof UsageError) process.stderr.write(`run "mailroom help" for usage\n`)
       } else {

@@ -20,6 +20,8 @@ import type { Metrics } from './lib/metrics.js'
 
 export interface Deps {
   database: Database
+  /** The owner connection (real Postgres): operator-only reads of the cluster (tenant placement). */
+  owner?: Database
   config: Config
   clock: Clock
   log: Logger

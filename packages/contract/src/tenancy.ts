@@ -39,6 +39,15 @@ export const TenantLimits = z
   .meta({ id: 'TenantLimits' })
 export type TenantLimits = z.infer<typeof TenantLimits>
 
+export const TenantPlacement = z
+  .object({
+    node: z.string().describe('The worker holding the tenant\'s rows, `host:port`.'),
+    shardId: z.string().describe('Its shard (its other tables\' shards sit beside it).'),
+    dedicated: z.boolean().describe('True when that shard holds this tenant alone (`mailroom tenant dedicate`).'),
+  })
+  .meta({ id: 'TenantPlacement' })
+export type TenantPlacement = z.infer<typeof TenantPlacement>
+
 export const Tenant = z
   .object({
     id: publicId('tenant'),
@@ -49,6 +58,7 @@ export const Tenant = z
     policies: Policies.describe('The policies the tenant set for itself.'),
     parentPolicies: Policies.describe('The policies its ancestors (or the operator) set on it; the tenant cannot change them.'),
     effectivePolicies: EffectivePolicies.optional().describe('The policies in force (the strictest of its own and its ancestors\'). On a single tenant, not in lists.'),
+    placement: TenantPlacement.optional().describe('Where its rows live on a Citus cluster. Shown to the operator only, on a single tenant.'),
     metadata: Metadata,
     createdAt: Timestamp,
     updatedAt: Timestamp,

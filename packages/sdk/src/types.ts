@@ -253,9 +253,28 @@ export interface Tenant {
   parentPolicies: Policies
   /** The policies in force (on a single tenant, not in lists). */
   effectivePolicies?: EffectivePolicies | undefined
+  /** Where its rows live on a Citus cluster: shown to the operator only, on a single tenant. */
+  placement?: TenantPlacement | undefined
   metadata: Metadata
   createdAt: string
   updatedAt: string
+}
+
+/**
+ * A tenant's place on a Citus cluster (`mailroom tenant dedicate` gives it shards and a node of its
+ * own). Only the operator key sees it, on a single tenant.
+ *
+ * @example
+ * const { placement } = await mailroom.tenants.get('tnt_...') // a client with the operator key
+ * if (placement?.dedicated) console.log(`on ${placement.node}`)
+ */
+export interface TenantPlacement {
+  /** The worker holding the tenant's rows, `host:port`. */
+  node: string
+  /** Its shard (its other tables' shards sit beside it). */
+  shardId: string
+  /** True when that shard holds this tenant alone. */
+  dedicated: boolean
 }
 
 /**

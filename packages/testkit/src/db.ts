@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { inject } from 'vitest'
 import { openPglite, openPostgres, type Database } from '@mailroom/server/src/db/client.js'
+import { emptyCitusDatabase } from './citus.js'
 import { migrate } from '@mailroom/server/src/db/migrate.js'
+import { useValuesInserts } from '@mailroom/server/src/db/bulk.js'
 import { deriveRuntimeUrl } from '@mailroom/server/src/config.js'
 import type { Stores } from '@mailroom/server/src/db/open.js'
 
@@ -14,8 +16,15 @@ declare module 'vitest' {
   }
 }
 
-export const TEST_URL = process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
+/**
+ * A Citus coordinator (issue 20): when set, every suite that runs on real Postgres runs on it instead,
+ * all files in its one database (Citus keeps its shards on the workers, so a database cannot be
+ * cloned per file): tests own their data through their own tenants.
+ */
+export const CITUS_URL = process.env.MAILROOM_TEST_CITUS_URL || undefined
+export const TEST_URL = CITUS_URL ?? process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
 export const onPostgres = Boolean(TEST_URL)
+export const onCitus = Boolean(CITUS_URL)
 
 export interface TestDb extends Stores {
   /** Owner URL of this file's database (Postgres only). */
@@ -28,6 +37,26 @@ export async function createTestDb(): Promise<TestDb> {
     const db: Database = await openPglite(undefined)
     await migrate(db)
     return { runtime: db, owner: db, embedded: true, ownerUrl: undefined, runtimeUrl: undefined, close: () => db.close() }
+  }
+  if (CITUS_URL) {
+    // Migrated (and distributed) once by the global setup; shared by every file, never dropped.
+    const owner = openPostgres({ url: CITUS_URL, max: 2, runtime: false })
+    const runtimeUrl = deriveRuntimeUrl(CITUS_URL)
+    const runtime = openPostgres({ url: runtimeUrl, max: 10, runtime: true })
+    owner.citus = runtime.citus = true
+    useValuesInserts(true)
+    return {
+      runtime,
+      owner,
+      embedded: false,
+      ownerUrl: CITUS_URL,
+      runtimeUrl,
+      async close() {
+        await runtime.close()
+        await emptyCitusDatabase(owner)
+        await owner.close()
+      },
+    }
   }
   const template = inject('templateDatabase')
   const name = `mailroom_t_${randomBytes(6).toString('hex')}`
@@ -62,3 +91,4 @@ export async function createTestDb(): Promise<TestDb> {
     },
   }
 }
+

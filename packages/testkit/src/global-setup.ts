@@ -4,9 +4,11 @@ import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
 import { openPostgres } from '@mailroom/server/src/db/client.js'
 import { migrate } from '@mailroom/server/src/db/migrate.js'
+import { emptyCitusDatabase } from './citus.js'
 import { chromiumMissing } from './chromium.js'
 
-export const TEST_URL = process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
+const CITUS_URL = process.env.MAILROOM_TEST_CITUS_URL || undefined
+export const TEST_URL = CITUS_URL ?? process.env.MAILROOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,6 +19,21 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const noBrowser = chromiumMissing()
   if (noBrowser) process.stdout.write(`\n[mailroom] Skipped here: /docs in headless Chromium, ${noBrowser}.\n`)
+  if (CITUS_URL) {
+    // Every file shares the coordinator's database: migrate (and distribute) it once here.
+    process.stdout.write(`\n[mailroom] MAILROOM_TEST_CITUS_URL is set: the Postgres suites run on that Citus coordinator.\n\n`)
+    const db = openPostgres({ url: CITUS_URL, max: 1, runtime: false })
+    await migrate(db)
+    await emptyCitusDatabase(db)
+    await db.close()
+    project.provide('templateDatabase', null)
+    return
+  }
+  process.stdout.write(
+    '\n[mailroom] No MAILROOM_TEST_CITUS_URL: nothing runs on Citus here (the schema is still checked for\n' +
+      '[mailroom] Citus by test/db/citus-compat.test.ts). Set it to a Citus coordinator (README, Scaling out)\n' +
+      '[mailroom] to run the Postgres suites there.\n',
+  )
   if (!TEST_URL) {
     project.provide('templateDatabase', null)
     process.stdout.write(

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '@mailroom/server/src/config.js'
 import type { DnsResolver } from '@mailroom/server/src/mail/sender-auth.js'
 import type { MailParser } from '@mailroom/server/src/messages/parser.js'
 import { startMailroom, type Running, type StartOptions } from '@mailroom/server/src/server.js'
-import { silentLogger, type Logger } from '@mailroom/server/src/lib/log.js'
+import { createLogger, silentLogger, type Logger } from '@mailroom/server/src/lib/log.js'
 import { createRootTenant } from '@mailroom/server/src/tenancy/service.js'
 import { toPublicId } from '@mailroom/server/src/lib/ids.js'
 import type { Clock } from '@mailroom/server/src/lib/clock.js'
@@ -62,7 +62,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const running = await startMailroom({
     config,
     stores: db,
-    log: opts.log ?? silentLogger,
+    // MAILROOM_TEST_LOG=error (or warn, info, ...) shows the servers' logs when a test needs reading.
+    log: opts.log ?? (process.env.MAILROOM_TEST_LOG ? createLogger(process.env.MAILROOM_TEST_LOG as Parameters<typeof createLogger>[0]) : silentLogger),
     print: () => {},
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.resolver ? { resolver: opts.resolver } : {}),

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm'
 import type { Approval, ApprovalInfo, ApproveRequest, EffectivePolicies, SentMessage } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
-import { withTenant, withoutTenant } from '../db/scope.js'
+import { currentTenantId, withTenant, withoutTenant } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import type { Deps } from '../deps.js'
 import { ServiceError, notFound } from '../errors.js'
@@ -121,7 +121,7 @@ async function lockApproval(tx: Tx, inboxId: string, messageId: string): Promise
   const [a] = await tx
     .select()
     .from(approvals)
-    .where(and(eq(approvals.inboxId, inboxId), eq(approvals.messageId, messageId)))
+    .where(and(eq(approvals.tenantId, await currentTenantId(tx)), eq(approvals.inboxId, inboxId), eq(approvals.messageId, messageId)))
     .for('update')
   if (!a) {
     const [m] = await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.inboxId, inboxId), eq(messages.id, messageId)))
@@ -289,7 +289,7 @@ export async function expireApprovals(database: Database, crypto: Deps['crypto']
         const due = await tx
           .select()
           .from(approvals)
-          .where(and(eq(approvals.status, 'pending'), lte(approvals.expiresAt, now)))
+          .where(and(eq(approvals.tenantId, tenantId), eq(approvals.status, 'pending'), lte(approvals.expiresAt, now)))
           .orderBy(asc(approvals.expiresAt))
           .limit(200)
           .for('update', { skipLocked: true })

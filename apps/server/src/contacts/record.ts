@@ -47,5 +47,5 @@ export function recordContacts(tenantId: string, touches: ContactTouch[]): SQL |
       last_contact_at = greatest(contacts.last_contact_at, excluded.last_contact_at),
       received_count = contacts.received_count + excluded.received_count,
       sent_count = contacts.sent_count + excluded.sent_count,
-      updated_at = now()`
+      updated_at = excluded.updated_at`
 }

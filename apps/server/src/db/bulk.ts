@@ -50,6 +50,34 @@ function shapeOf(table: PgTable, keys: string[], extra: { name: string; expr: st
 }
 
 /**
+ * On Citus an INSERT ... SELECT from anything but a colocated table is pulled to the coordinator and
+ * written to the shards with COPY, which row-level security refuses: there, the same rows go as one
+ * multi-row INSERT ... VALUES (a parameter per value) that Citus routes row by row. Set once per
+ * process when the stores open (db/open.ts).
+ */
+let valuesInserts = false
+export function useValuesInserts(on: boolean): boolean {
+  const was = valuesInserts
+  valuesInserts = on
+  return was
+}
+
+function valuesInsert(table: PgTable, shape: Shape, extra: { name: string; expr: string }[], returning: string, rows: Record<string, unknown>[]): TextStatement {
+  const names = [...shape.columns.map((c) => c.name), ...extra.map((e) => e.name)].map(ident).join(', ')
+  const params: unknown[] = []
+  const tuples = rows.map((r) => {
+    const cells = shape.columns.map((c) => {
+      const v = r[c.key]
+      params.push(v == null ? null : c.type === 'jsonb' || c.type === 'json' ? JSON.stringify(v) : v instanceof Date ? v.toISOString() : v)
+      return `$${params.length}::${c.type}`
+    })
+    return `(${[...cells, ...extra.map((e) => e.expr)].join(', ')})`
+  })
+  const text = `insert into ${ident(getTableName(table))} (${names}) values ${tuples.join(', ')}${returning ? ` returning ${returning}` : ''}`
+  return new TextStatement(text, params)
+}
+
+/**
  * insert into table (...) select ... from json_to_recordset($rows): every column of the table
  * that the first row has a value for (undefined: the column's default), plus `extra` columns set
  * by an SQL expression (constant text, no parameters) instead; `returning`: a RETURNING list.
@@ -62,6 +90,7 @@ export function bulkInsert<T extends PgTable>(
   const first = (rows[0] ?? {}) as Record<string, unknown>
   const keys = Object.keys(getTableColumns(table)).filter((key) => first[key] !== undefined)
   const shape = shapeOf(table, keys, opts.extra ?? [], opts.returning ?? '')
+  if (valuesInserts) return valuesInsert(table, shape, opts.extra ?? [], opts.returning ?? '', rows as Record<string, unknown>[])
   const json = JSON.stringify(
     rows.map((r) => {
       const o: Record<string, unknown> = {}

@@ -24,6 +24,11 @@ export interface Database {
   sessionIsRuntimeRole: boolean
   /** The connection URL (real Postgres only). */
   url?: string
+  /**
+   * A Citus coordinator (db/citus.ts): tenant settings are then sent as SET LOCAL, which Citus
+   * forwards to the workers a transaction reaches (citus.propagate_set_commands, set by migrate).
+   */
+  citus?: boolean
   /** Hands out the pool's connections, tenants taking turns (db/gate.ts). */
   gate: DbGate
   /** Whether the database can be reached (db/health.ts). */

@@ -2,8 +2,9 @@
 // runtime connection (everything else, as mailroom_app). On PGlite both are the same handle.
 import { sql } from 'drizzle-orm'
 import type { Config } from '../config.js'
-import { openPglite, openPostgres, type Database } from './client.js'
+import { openPglite, openPostgres, rawRows, type Database } from './client.js'
 import { migrate } from './migrate.js'
+import { useValuesInserts } from './bulk.js'
 import { lockDataDir, type DataDirLock } from '../lib/data-dir-lock.js'
 
 export interface Stores {
@@ -43,6 +44,12 @@ async function ping(database: Database, url: string): Promise<void> {
   }
 }
 
+/** Whether the database is a Citus coordinator (tenant settings then travel as SET LOCAL). */
+export async function onCitus(database: Database): Promise<boolean> {
+  const rows = await rawRows<{ citus: boolean }>(database.db, sql`select exists (select 1 from pg_extension where extname = 'citus') as citus`)
+  return rows[0]?.citus === true
+}
+
 export async function openStores(config: Config, opts: { migrate?: boolean; poolSize?: number; command?: string } = {}): Promise<Stores> {
   const doMigrate = opts.migrate ?? true
   if (!config.databaseUrl) {
@@ -63,6 +70,8 @@ export async function openStores(config: Config, opts: { migrate?: boolean; pool
   const runtime = openPostgres({ url: config.runtimeDatabaseUrl!, max: opts.poolSize ?? 10, runtime: true })
   try {
     await ping(runtime, config.runtimeDatabaseUrl!)
+    runtime.citus = owner.citus = await onCitus(owner)
+    useValuesInserts(runtime.citus)
   } catch (err) {
     await owner.close()
     throw err

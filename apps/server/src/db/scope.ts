@@ -24,9 +24,7 @@ export async function withTenant<T>(database: Database, scope: TenantScope, fn: 
   return onConnection(database, scope.tenantId, () =>
     transaction(database, async (tx) => {
       if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
-      await tx.execute(
-        sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`,
-      )
+      await bindTenant(tx, scope, database.citus === true)
       return fn(tx)
     }),
   )
@@ -71,7 +69,23 @@ async function transaction<T>(database: Database, fn: (tx: Tx) => Promise<T>): P
  * have proven the target is the current tenant's descendant first.
  */
 export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
-  if (!UUID.test(scope.tenantId)) throw new Error('rebindTenant: tenantId must be a uuid')
+  if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) throw new Error('rebindTenant: tenantId must be a uuid')
+  // SET LOCAL works everywhere (and is what Citus forwards): rare enough for the second round trip.
+  await bindTenant(tx, scope, true)
+}
+
+/**
+ * Sets app.tenant_id / app.inbox_id for the rest of the transaction. On Citus as SET LOCAL
+ * statements (forwarded to every worker the transaction reaches; set_config() would stay on the
+ * coordinator, and the shards' policies would see no tenant); elsewhere in one round trip. The ids
+ * are checked uuids, safe to write into the statement.
+ */
+async function bindTenant(tx: Tx, scope: TenantScope, citus: boolean): Promise<void> {
+  if (citus) {
+    await tx.execute(sql.raw(`set local app.tenant_id = '${scope.tenantId}'`))
+    await tx.execute(sql.raw(`set local app.inbox_id = '${scope.inboxId ?? ''}'`))
+    return
+  }
   await tx.execute(
     sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`,
   )
@@ -86,4 +100,15 @@ export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
  */
 export async function lookupWithoutTenant<T>(database: Database, query: SQL, key?: string): Promise<T[]> {
   return withoutTenant(database, (tx) => rawRows<T>(tx, query), key)
+}
+
+/**
+ * The current transaction's tenant (app.tenant_id) as a value, for statements that must name their
+ * tenant as a constant: on Citus a row lock (FOR UPDATE) or an UPDATE that is to stay on one shard
+ * group needs `tenant_id = <constant>`, which the policies' current_setting() is not.
+ */
+export async function currentTenantId(tx: Tx): Promise<string> {
+  const [row] = await rawRows<{ t: string | null }>(tx, sql`select nullif(current_setting('app.tenant_id', true), '') as t`)
+  if (!row?.t) throw new Error('currentTenantId: no tenant bound to this transaction')
+  return row.t
 }

@@ -179,7 +179,7 @@ function pick(rows: OutboxRow[], candidates: (string | null)[]): OutboxRow | nul
 
 async function bounceAsync(tx: Tx, cipher: Cipher, tenantId: string, row: OutboxRow, detail: string, reputation: ReputationOptions) {
   // Serialise with the delivery workers on the message row, as they do.
-  await tx.select({ id: messages.id }).from(messages).where(eq(messages.id, row.messageId)).for('update')
+  await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, row.messageId))).for('update')
   const moved = await tx
     .update(outbox)
     .set({ status: 'bounced', lastError: detail.slice(0, 1000), updatedAt: sql`now()` })

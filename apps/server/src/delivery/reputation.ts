@@ -7,6 +7,12 @@ import type { Cipher } from '../crypto/service.js'
 import { appendEvent } from '../events/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { sendingStates } from './tables.js'
+
+/**
+ * now(), as the row the upsert tried to insert has it (its updated_at defaults to now()): Citus
+ * accepts only immutable expressions in ON CONFLICT ... DO UPDATE SET, and this is one.
+ */
+const NOW_OF_INSERT = sql`excluded.updated_at`
 import { suppress } from '../suppressions/service.js'
 
 export interface ReputationOptions {
@@ -50,7 +56,7 @@ export async function judge(tx: Tx, cipher: Cipher, tenantId: string, o: Reputat
   await tx
     .insert(sendingStates)
     .values({ tenantId, paused: true, pausedReason: reason, pausedAt: sql`now()` })
-    .onConflictDoUpdate({ target: sendingStates.tenantId, set: { paused: true, pausedReason: reason, pausedAt: sql`now()`, updatedAt: sql`now()` } })
+    .onConflictDoUpdate({ target: sendingStates.tenantId, set: { paused: true, pausedReason: reason, pausedAt: NOW_OF_INSERT, updatedAt: NOW_OF_INSERT } })
   await appendEvent(tx, cipher, tenantId, 'sending.paused', null, { tenantId: toPublicId('tenant', tenantId), reason })
   return true
 }
@@ -80,7 +86,7 @@ export async function resume(tx: Tx, cipher: Cipher, tenantId: string) {
   await tx
     .insert(sendingStates)
     .values({ tenantId, paused: false, windowFrom: sql`now()` })
-    .onConflictDoUpdate({ target: sendingStates.tenantId, set: { paused: false, pausedReason: null, pausedAt: null, windowFrom: sql`now()`, updatedAt: sql`now()` } })
+    .onConflictDoUpdate({ target: sendingStates.tenantId, set: { paused: false, pausedReason: null, pausedAt: null, windowFrom: NOW_OF_INSERT, updatedAt: NOW_OF_INSERT } })
   await appendEvent(tx, cipher, tenantId, 'sending.resumed', null, { tenantId: toPublicId('tenant', tenantId) })
 }
 
@@ -88,6 +94,6 @@ export async function setIpPool(tx: Tx, tenantId: string, pool: string) {
   await tx
     .insert(sendingStates)
     .values({ tenantId, ipPool: pool })
-    .onConflictDoUpdate({ target: sendingStates.tenantId, set: { ipPool: pool, updatedAt: sql`now()` } })
+    .onConflictDoUpdate({ target: sendingStates.tenantId, set: { ipPool: pool, updatedAt: NOW_OF_INSERT } })
 }
 

@@ -1,7 +1,7 @@
 // Delivery workers: claim due outbox rows fairly across tenants (mailroom_claim_outbox: round-robin,
 // per-tenant in-flight cap, SKIP LOCKED), deliver each to an inbox on this platform through the
 // ingest path or to the relay (DKIM-signed, from the tenant's IP pool), and record the outcome.
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { rawRows, type Database } from '../db/client.js'
 import { withTenant, withoutTenant } from '../db/scope.js'
 import { ClaimLoop, type Claimed } from '../jobs/claim-loop.js'
@@ -216,7 +216,7 @@ export class DeliveryWorker {
       if (!updated.length) return
       // Recipients of one message finish concurrently: serialise on the message row so the last
       // one to commit computes the status from everyone's outcome (READ COMMITTED re-reads after the wait).
-      await tx.select({ id: messages.id }).from(messages).where(eq(messages.id, row.messageId)).for('update')
+      await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, row.messageId))).for('update')
       const cipher = await this.o.crypto.cipher(tx, tenantId)
       if (o.status === 'bounced' && o.hard) await suppress(tx, tenantId, row.recipient, 'hard_bounce', o.detail)
       const statuses = (await tx.select({ status: outbox.status }).from(outbox).where(eq(outbox.messageId, row.messageId))).map((r) => r.status)

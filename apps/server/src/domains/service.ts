@@ -178,6 +178,8 @@ export async function inboxesOn(tx: Tx, name: string): Promise<number> {
 export async function deleteDomain(tx: Tx, d: DomainRow): Promise<void> {
   const n = await inboxesOn(tx, d.name)
   if (n > 0) throw new ServiceError('conflict', `the domain still has ${n} inbox(es); delete them first`)
+  // The claim goes with the domain (a trigger on plain Postgres; on Citus only this).
+  await tx.delete(domainClaims).where(and(eq(domainClaims.tenantId, d.tenantId), eq(domainClaims.domainId, d.id)))
   await tx.delete(domains).where(eq(domains.id, d.id))
 }
 

@@ -99,6 +99,9 @@ export async function updateInbox(
 
 /** Deletes the inbox; its address route, keys, mail, threads and outbox rows go with it by cascade. */
 export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
+  // The route goes with the inbox (a trigger does it on plain Postgres; on Citus, where the routing
+  // table is a reference table, only this does).
+  await tx.delete(addressRoutes).where(eq(addressRoutes.inboxId, id))
   const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id })
   return rows.length > 0
 }

@@ -2,7 +2,7 @@
 // and label (kept by triggers on messages, migration 0023: reading them is one indexed read).
 import { and, eq, sql } from 'drizzle-orm'
 import { MAX_LABELS_PER_MESSAGE, type MailboxCounts, type UpdateMessageRequest } from '@mailroom/contract'
-import type { Tx } from '../db/client.js'
+import { rawRows, type Tx } from '../db/client.js'
 import { ServiceError } from '../errors.js'
 import { mailboxCounts, messages, type MessageRow } from './tables.js'
 
@@ -14,8 +14,11 @@ import { mailboxCounts, messages, type MessageRow } from './tables.js'
 export async function updateMessage(tx: Tx, inboxId: string, id: string, change: UpdateMessageRequest): Promise<MessageRow | null> {
   const add = change.addLabels ?? []
   const remove = change.removeLabels ?? []
+  // The tenant and the transaction's now() as values: Citus routes an UPDATE to one shard group only
+  // by a constant tenant_id and allows no now() inside coalesce (same values as before elsewhere).
+  const [ctx] = await rawRows<{ tenant: string; now: string }>(tx, sql`select current_setting('app.tenant_id', true) as tenant, now()::text as now`)
   const seen =
-    change.seen === true ? sql`coalesce(${messages.seenAt}, now())` : change.seen === false ? sql`null::timestamptz` : sql`${messages.seenAt}`
+    change.seen === true ? sql`coalesce(${messages.seenAt}, ${ctx!.now}::timestamptz)` : change.seen === false ? sql`null::timestamptz` : sql`${messages.seenAt}`
   const labels =
     add.length === 0 && remove.length === 0
       ? sql`${messages.labels}`
@@ -24,7 +27,7 @@ export async function updateMessage(tx: Tx, inboxId: string, id: string, change:
   const [row] = await tx
     .update(messages)
     .set({ seenAt: seen, labels, updatedAt: sql`now()` })
-    .where(and(eq(messages.inboxId, inboxId), eq(messages.id, id)))
+    .where(and(eq(messages.tenantId, ctx!.tenant), eq(messages.inboxId, inboxId), eq(messages.id, id)))
     .returning()
   if (!row) return null
   if (row.labels.length > MAX_LABELS_PER_MESSAGE) {

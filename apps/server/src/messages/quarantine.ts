@@ -17,7 +17,7 @@ import { messages, type MessageRow } from './tables.js'
 
 export async function releaseMessage(tx: Tx, cipher: Cipher, m: MessageRow, actor: Actor): Promise<MessageRow> {
   // Locked first, so two people releasing at once release it once.
-  const [row] = await tx.select().from(messages).where(eq(messages.id, m.id)).for('update')
+  const [row] = await tx.select().from(messages).where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id))).for('update')
   if (!row?.quarantined) throw new ServiceError('conflict', 'this message is not quarantined')
   const [counter] = await rawRows<{ last_seq: string | number }>(
     tx,
@@ -27,9 +27,10 @@ export async function releaseMessage(tx: Tx, cipher: Cipher, m: MessageRow, acto
   const [released] = await tx
     .update(messages)
     // For the agent it arrives now: a wait begun after it was quarantined (and its lists) see it as
-    // new. When it really came stays in quarantined_at.
-    .set({ quarantined: false, releasedAt: sql`now()`, receivedAt: sql`clock_timestamp()`, seq, updatedAt: sql`now()` })
-    .where(and(eq(messages.id, row.id), eq(messages.quarantined, true)))
+    // new. When it really came stays in quarantined_at. (statement_timestamp(), not clock_timestamp():
+    // Citus refuses volatile functions in an UPDATE; one row, so the same instant to the microsecond.)
+    .set({ quarantined: false, releasedAt: sql`now()`, receivedAt: sql`statement_timestamp()`, seq, updatedAt: sql`now()` })
+    .where(and(eq(messages.tenantId, row.tenantId), eq(messages.id, row.id), eq(messages.quarantined, true)))
     .returning()
   const atts = (await attachmentsOf(tx, [row.id])).get(row.id) ?? []
   const message = summaryToWire(released!, atts, cipher)

@@ -31,6 +31,9 @@ import { getInbox, inboxToWire } from '../inboxes/service.js'
 import { limitDefaults } from '../limits/api-rate.js'
 import { effectivePolicies } from '../policies/service.js'
 import { actorOf, audit } from '../audit/service.js'
+import { dedicateTenant, parseNode, tenantPlacement } from './placement.js'
+
+const DedicateRequest = z.object({ node: z.string().min(3).max(300) }).strict()
 
 const IdParam = z.object({ id: z.string().describe('Tenant id (`tnt_...`).') })
 
@@ -107,7 +110,9 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           })
         : null
       if (!found) throw notFound('tenant')
-      return reply(c, Tenant, { ...tenantToWire(found.row), effectivePolicies: found.effective }, 200)
+      // On Citus the operator also sees where the tenant's rows live (never a tenant: placement is ours).
+      const placement = c.get('principal').kind === 'operator' && deps.owner?.citus ? await tenantPlacement(deps.owner, found.row.id) : null
+      return reply(c, Tenant, { ...tenantToWire(found.row), effectivePolicies: found.effective, ...(placement ? { placement } : {}) }, 200)
     },
   )
 
@@ -205,4 +210,19 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       )
     },
   )
+
+  // Operator only, and not in the OpenAPI document (no tenant or agent ever calls it, and the SDK
+  // does not offer it): the tenant and its descendants on shards of their own, moved to `node`.
+  // Answers when the move is done (online: mail keeps arriving meanwhile). Anyone else: no route.
+  app.post('/v1/operator/tenants/:id/dedicate', async (c) => {
+    const p = c.get('principal')
+    if (p.kind !== 'operator') throw new ServiceError('not_found', `no route POST ${c.req.path}`)
+    const id = fromPublicId('tenant', c.req.param('id'))
+    if (!id) throw notFound('tenant')
+    const parsed = DedicateRequest.safeParse(await c.req.json().catch(() => null))
+    if (!parsed.success) throw new ServiceError('validation_error', 'body: expected {"node": "host:port"}')
+    if (!deps.owner) throw new ServiceError('conflict', 'dedicated placement needs a Citus cluster (README, Scaling out)')
+    const steps = await dedicateTenant(deps.owner, id, parseNode(parsed.data.node))
+    return c.json({ data: steps.map((s) => ({ tenantId: toPublicId('tenant', s.tenantId), isolated: s.isolated, moved: s.moved, ...s.placement })) }, 200)
+  })
 }

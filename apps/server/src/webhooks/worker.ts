@@ -5,7 +5,7 @@
 // with a `webhook.disabled` event.
 import http from 'node:http'
 import https from 'node:https'
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { rawRows, type Database } from '../db/client.js'
 import { withTenant, withoutTenant } from '../db/scope.js'
 import { ClaimLoop, type Claimed } from '../jobs/claim-loop.js'
@@ -208,7 +208,11 @@ export class WebhookWorker {
     await withTenant(this.o.database, { tenantId }, async (tx) => {
       // The endpoint (and so this delivery) may have been deleted while the request was out: then
       // there is nothing left to record. Locked, so a delete now waits for this record and takes it along.
-      const [still] = await tx.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(eq(webhookDeliveries.id, d.id)).for('update')
+      const [still] = await tx
+        .select({ id: webhookDeliveries.id })
+        .from(webhookDeliveries)
+        .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.id, d.id)))
+        .for('update')
       if (!still) return
       await tx.insert(webhookAttempts).values({
         tenantId,
@@ -248,8 +252,8 @@ export class WebhookWorker {
       const [hook] = await rawRows<{ consecutive_failures: number; failing_ms: number | string }>(
         tx,
         sql`update ${webhooks} set consecutive_failures = consecutive_failures + 1, failing_since = coalesce(failing_since, ${startedAt.toISOString()}::timestamptz)
-            where id = ${w.id} and status = 'enabled'
-            returning consecutive_failures, (extract(epoch from (now() - failing_since)) * 1000)::bigint as failing_ms`,
+            where tenant_id = ${tenantId}::uuid and id = ${w.id} and status = 'enabled'
+            returning consecutive_failures, (extract(epoch from (${new Date().toISOString()}::timestamptz - failing_since)) * 1000)::bigint as failing_ms`,
       )
       if (!hook) return
       const byCount = this.disableAfterFailures > 0 && hook.consecutive_failures >= this.disableAfterFailures

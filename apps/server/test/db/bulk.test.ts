@@ -2,8 +2,8 @@
 // their own, and the Drizzle form (for PGlite, which has no pipelining) says the same thing. Hot
 // statements over a list pass it as an array parameter, so their text does not vary either.
 import { PgDialect } from 'drizzle-orm/pg-core'
-import { describe, expect, it } from 'vitest'
-import { bulkInsert } from '../../src/db/bulk.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { bulkInsert, useValuesInserts } from '../../src/db/bulk.js'
 import { threads } from '../../src/messages/tables.js'
 import { countStoredUnlimited } from '../../src/usage/service.js'
 
@@ -17,6 +17,8 @@ const row = (subject: Buffer | null | undefined) => ({
 
 describe('bulkInsert', () => {
   it('keys the cached text by the columns the first row sets, the extras and RETURNING', () => {
+    const was = useValuesInserts(false)
+    onTestFinished(() => void useValuesInserts(was))
     const a = bulkInsert(threads, [row(Buffer.from('s'))])
     const b = bulkInsert(threads, [row(null)])
     const c = bulkInsert(threads, [row(undefined)])
@@ -31,6 +33,15 @@ describe('bulkInsert', () => {
     expect(JSON.parse(a.params[0] as string)).toEqual([
       { tenant_id: row(null).tenantId, id: row(null).id, inbox_id: row(null).inboxId, subject_enc: Buffer.from('s').toString('base64'), message_count: 2 },
     ])
+  })
+
+  it('on Citus, the same rows as one multi-row INSERT ... VALUES, a typed parameter per value', () => {
+    const was = useValuesInserts(true)
+    onTestFinished(() => void useValuesInserts(was))
+    const s = bulkInsert(threads, [row(Buffer.from('x')), row(null)], { extra: [{ name: 'last_message_at', expr: 'clock_timestamp()' }], returning: 'id' })
+    expect(s.text).not.toContain('json_to_recordset')
+    expect(s.text).toMatch(/^insert into "threads" \(.*"last_message_at"\) values \(\$1::uuid, .*clock_timestamp\(\)\), \(\$6::uuid, .*\) returning id$/)
+    expect(s.params).toEqual([row(null).tenantId, row(null).id, row(null).inboxId, Buffer.from('x'), 2, row(null).tenantId, row(null).id, row(null).inboxId, null, 2])
   })
 
   it('as Drizzle SQL, renders the same text and parameters', () => {

@@ -123,7 +123,7 @@ export class BackgroundParse {
       const pending = await tx
         .select()
         .from(messages)
-        .where(and(eq(messages.rawId, rawId), eq(messages.parseStatus, 'pending')))
+        .where(and(eq(messages.tenantId, tenantId), eq(messages.rawId, rawId), eq(messages.parseStatus, 'pending')))
         .orderBy(messages.inboxId)
         .for('update')
       const cipher = await this.o.crypto.cipher(tx, tenantId)

@@ -3,7 +3,7 @@
 // gets its 250 only after that transaction commits. Each tenant's batches are written by one
 // committer at a time, at most `committers` tenants at once: a flooding tenant holds one committer,
 // never all of them. Messages for several tenants go alone, every tenant's copy in one transaction.
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
 import { withTenant } from '../../db/scope.js'
 import { pipelined } from '../../db/pipeline.js'
@@ -153,7 +153,7 @@ export class GroupCommit {
     const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
     const [[, limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows], cipher] = await Promise.all([
       pipelined(tx, [
-        job.rebind && sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.inbox_id', '', true)`,
+        job.rebind && rebindStatement(tenantId, this.o.database.citus === true),
         limitChain(tenantId),
         lookup.referred,
         lookup.referring,
@@ -276,4 +276,14 @@ function usageOf(parts: Part[]): Map<string, { bytes: number; messages: number }
     }
   }
   return perInbox
+}
+
+/**
+ * The batch's transaction moves on to the next tenant (no inbox set). On Citus as SET LOCAL, which
+ * it forwards to the workers the transaction already reaches and to those it reaches later.
+ */
+function rebindStatement(tenantId: string, citus: boolean): SQL {
+  if (!citus) return sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.inbox_id', '', true)`
+  if (!/^[0-9a-f-]{36}$/.test(tenantId)) throw new Error('rebind: tenantId must be a uuid')
+  return sql.raw(`set local app.tenant_id = '${tenantId}'`)
 }

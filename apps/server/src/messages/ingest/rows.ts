@@ -106,7 +106,8 @@ export async function insertVisible(tx: Tx, visible: Visible[]): Promise<Message
           { name: 'received_at', expr: 'clock_timestamp()' },
           { name: 'updated_at', expr: 'clock_timestamp()' },
         ],
-        returning: 'id, (extract(epoch from received_at) * 1000)::float8 as ms',
+        // Immutable (Citus allows nothing else in a multi-row INSERT's RETURNING): the same instant.
+        returning: "id, (extract(epoch from received_at at time zone 'UTC') * 1000)::float8 as ms",
       },
     ),
     atts.length > 0 && bulkInsert(attachments, atts),

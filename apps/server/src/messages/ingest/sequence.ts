@@ -32,7 +32,7 @@ export async function numberVisible(
   // Hidden (a blocked sender's) and quarantined copies take no place in the inbox's arrival order:
   // a released one takes the next, then.
   const shown = visible.filter((v) => !v.row.hidden && !v.row.quarantined)
-  const seqs = seqStatement(shown.map((v) => v.row.inboxId))
+  const seqs = seqStatement(tenantId, shown.map((v) => v.row.inboxId))
   const written = await pipelined(tx, [
     ...first,
     ...threadWrites(cipher, tenantId, plan),
@@ -52,17 +52,17 @@ export async function numberVisible(
  * Takes the next arrival numbers of the inboxes (one per entry, in order), locking the inbox rows
  * in id order until commit: the commit order is the seq order, which waits rely on.
  */
-function seqStatement(inboxIds: string[]): { statement: SQL | false; assign(rows: Record<string, unknown>[], shown: Visible[]): void } {
+function seqStatement(tenantId: string, inboxIds: string[]): { statement: SQL | false; assign(rows: Record<string, unknown>[], shown: Visible[]): void } {
   const counts = new Map<string, number>()
   for (const id of inboxIds) counts.set(id, (counts.get(id) ?? 0) + 1)
   const sorted = [...counts].sort(([a], [b]) => (a < b ? -1 : 1))
   const ids = sorted.map(([id]) => id)
   const statement =
     sorted.length > 0 &&
-    sql`with locked as materialized (select id from ${inboxes} where id = any(${sql.param(ids)}::uuid[]) order by id for update)
+    sql`with locked as materialized (select id from ${inboxes} where tenant_id = ${tenantId}::uuid and id = any(${sql.param(ids)}::uuid[]) order by id for update)
         update ${inboxes} i set last_seq = i.last_seq + v.n
         from locked l join unnest(${sql.param(ids)}::uuid[], ${sql.param(sorted.map(([, n]) => n))}::int[]) as v(id, n) on v.id = l.id
-        where i.id = l.id returning i.id, i.last_seq`
+        where i.tenant_id = ${tenantId}::uuid and i.id = l.id returning i.id, i.last_seq`
   return {
     statement,
     assign(rows, shown) {
