@@ -103,6 +103,37 @@ export interface Column<T> {
 
 type PagerState<T> = ReturnType<typeof usePager<T>>
 
+/** Rows as a table: one column per `columns` entry, a caption for screen readers. */
+export function DataTable<T>({ what, columns, rows, rowKey, testId }: { what: string; columns: Column<T>[]; rows: T[]; rowKey: (row: T) => string; testId?: string | undefined }) {
+  return (
+    <div className="table-wrap">
+      <table data-testid={testId}>
+        <caption className="visually-hidden">{what[0]!.toUpperCase() + what.slice(1)}</caption>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c.header} scope="col">
+                {c.hideHeader ? <span className="visually-hidden">{c.header}</span> : c.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={rowKey(row)}>
+              {columns.map((c) => (
+                <td key={c.header} className={c.className}>
+                  {c.cell(row)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
+
 /** A page of a list as a table, with its loading and failure states, "empty" text and paging. */
 export function PagedTable<T>({
   pager,
@@ -126,31 +157,7 @@ export function PagedTable<T>({
           <p className="muted">{empty}</p>
         ) : (
           <>
-            <div className="table-wrap">
-              <table data-testid={testId}>
-                <caption className="visually-hidden">{what[0]!.toUpperCase() + what.slice(1)}</caption>
-                <thead>
-                  <tr>
-                    {columns.map((c) => (
-                      <th key={c.header} scope="col">
-                        {c.hideHeader ? <span className="visually-hidden">{c.header}</span> : c.header}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((row) => (
-                    <tr key={rowKey(row)}>
-                      {columns.map((c) => (
-                        <td key={c.header} className={c.className}>
-                          {c.cell(row)}
-                        </td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable what={what} columns={columns} rows={page.data} rowKey={rowKey} testId={testId} />
             <Pager label={what} pageNumber={pager.pageNumber} next={pager.next} previous={pager.previous} />
           </>
         )
@@ -159,7 +166,6 @@ export function PagedTable<T>({
   )
 }
 
-/** Loading, failure ("not found" like the API says it) or the content. */
 export function Loaded<T>({ state, children, what }: { state: Async<T>; children: (data: T) => ReactNode; what: string }) {
   if (state.error !== undefined) {
     if (isNotFound(state.error)) {

@@ -3,7 +3,7 @@
 // delete. Each decision is in the audit log under the key that signed in.
 import { useState } from 'react'
 import type { Inbox, MessageSummary } from '@mailroom/sdk'
-import { ActionButton, Loaded, PageHeader, Status, Time, useAsync, useConsole } from '../ui'
+import { ActionButton, DataTable, Loaded, PageHeader, Status, Time, useAsync, useConsole, type Column } from '../ui'
 import { Link } from '../router'
 import { describeQuarantine } from '../components/QuarantinePolicy'
 
@@ -37,6 +37,61 @@ export default function Quarantine() {
     return { held, more, policy: tenant?.effectivePolicies }
   }, [c.api, c.tenantId])
   const decide = (id: string) => setDecided((d) => new Set(d).add(id))
+  const columns: Column<Held>[] = [
+    { header: 'Received', cell: ({ message: m }) => <Time iso={m.receivedAt} /> },
+    { header: 'Inbox', className: 'break', cell: ({ inbox }) => inbox.address },
+    { header: 'From', className: 'break', cell: ({ message: m }) => m.from?.address ?? '—' },
+    {
+      header: 'Subject',
+      className: 'break',
+      cell: ({ inbox, message: m }) => <Link to={`/inboxes/${inbox.id}/messages/${m.id}`}>{m.subject || '(no subject)'}</Link>,
+    },
+    {
+      header: 'Risk',
+      cell: ({ message: m }) =>
+        m.security && (
+          <>
+            <Status value={m.security.risk} /> <span className="muted">{m.security.injectionScore.toFixed(2)}</span>
+          </>
+        ),
+    },
+    {
+      header: 'Why',
+      className: 'break',
+      cell: ({ message: m }) => [...new Set((m.security?.signals ?? []).map((s) => s.category.replaceAll('_', ' ')))].join(', ') || (m.security?.auth.dmarc === 'fail' ? 'DMARC failed' : ''),
+    },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      className: 'actions',
+      cell: ({ inbox, message: m }) => (
+        <>
+          <ActionButton
+            className="small"
+            action={async () => {
+              await inbox.messages.release(m.id)
+              decide(m.id)
+              c.notify(`Released to ${inbox.address}`)
+            }}
+          >
+            Release
+          </ActionButton>{' '}
+          <ActionButton
+            className="small"
+            danger
+            confirm={`Delete "${m.subject ?? '(no subject)'}" from ${m.from?.address ?? 'unknown sender'}? It cannot be restored.`}
+            action={async () => {
+              await inbox.messages.delete(m.id)
+              decide(m.id)
+              c.notify('Deleted')
+            }}
+          >
+            Delete
+          </ActionButton>
+        </>
+      ),
+    },
+  ]
   return (
     <>
       <PageHeader title="Quarantine" subtitle="Received mail held back from agents by a policy, oldest first. Released mail reaches the agent once; each decision is in the audit log." />
@@ -54,66 +109,7 @@ export default function Quarantine() {
               {open.length === 0 ? (
                 <p className="muted">Nothing is held.</p>
               ) : (
-                <div className="table-wrap">
-                  <table data-testid="quarantine">
-                    <caption className="visually-hidden">Quarantined mail</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Received</th>
-                        <th scope="col">Inbox</th>
-                        <th scope="col">From</th>
-                        <th scope="col">Subject</th>
-                        <th scope="col">Risk</th>
-                        <th scope="col">Why</th>
-                        <th scope="col">
-                          <span className="visually-hidden">Actions</span>
-                        </th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {open.map(({ inbox, message: m }) => (
-                        <tr key={m.id}>
-                          <td>
-                            <Time iso={m.receivedAt} />
-                          </td>
-                          <td className="break">{inbox.address}</td>
-                          <td className="break">{m.from?.address ?? '—'}</td>
-                          <td className="break">
-                            <Link to={`/inboxes/${inbox.id}/messages/${m.id}`}>{m.subject || '(no subject)'}</Link>
-                          </td>
-                          <td>
-                            {m.security && <Status value={m.security.risk} />} {m.security && <span className="muted">{m.security.injectionScore.toFixed(2)}</span>}
-                          </td>
-                          <td className="break">{[...new Set((m.security?.signals ?? []).map((s) => s.category.replaceAll('_', ' ')))].join(', ') || (m.security?.auth.dmarc === 'fail' ? 'DMARC failed' : '')}</td>
-                          <td className="actions">
-                            <ActionButton
-                              className="small"
-                              action={async () => {
-                                await inbox.messages.release(m.id)
-                                decide(m.id)
-                                c.notify(`Released to ${inbox.address}`)
-                              }}
-                            >
-                              Release
-                            </ActionButton>{' '}
-                            <ActionButton
-                              className="small"
-                              danger
-                              confirm={`Delete "${m.subject ?? '(no subject)'}" from ${m.from?.address ?? 'unknown sender'}? It cannot be restored.`}
-                              action={async () => {
-                                await inbox.messages.delete(m.id)
-                                decide(m.id)
-                                c.notify('Deleted')
-                              }}
-                            >
-                              Delete
-                            </ActionButton>
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable what="quarantined mail" columns={columns} rows={open} rowKey={(h) => h.message.id} testId="quarantine" />
               )}
               {more && <p className="muted">More is held than one page shows: decide on these, then reload.</p>}
             </>

@@ -21,6 +21,8 @@ const sendErrors = {
 const HELD =
   'Held for approval (status `pending_approval`): an approval policy makes this mail wait for a person. It is stored and NOT sent until a tenant key approves it; ' +
   'do not send it again. Idempotency, limits and allow lists were decided now, as for a direct send.'
+/** A send, reply or forward answers 201 (queued or scheduled) or 202 (held for approval). */
+const sentResponses = { 201: json(SentMessage, 'Queued (or `scheduled`, with `sendAt`).'), 202: json(SentMessage, HELD), ...sendErrors }
 const idempotencyHeader = z.object({
   'idempotency-key': z.string().optional().describe('Same key + same body within 24 h: the first result, nothing sent again.'),
 })
@@ -38,7 +40,7 @@ export function registerSendRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         '(429 + `Retry-After`), and the message is stored in the inbox with status `queued` and queued for delivery. ' +
         'Sent with an inbox key under an approval policy (`outboundApproval`), it is held instead: 202 with status `pending_approval`. With `sendAt`, it waits until then (status `scheduled`).',
       request: { params: InboxParam, headers: idempotencyHeader, ...body(SendRequest) },
-      responses: { 201: json(SentMessage, 'Queued (or `scheduled`, with `sendAt`).'), 202: json(SentMessage, HELD), ...sendErrors },
+      responses: sentResponses,
     }),
     async (c) => {
       const inboxId = pathId('inbox', c.req.valid('param').id, 'inbox')
@@ -55,7 +57,7 @@ export function registerSendRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       tags: ['sending'],
       summary: 'Reply to a message (In-Reply-To, References, `Re:`); `replyAll` adds the other recipients.',
       request: { params: MessageParams, headers: idempotencyHeader, ...body(ReplyRequest) },
-      responses: { 201: json(SentMessage, 'Queued (or `scheduled`, with `sendAt`).'), 202: json(SentMessage, HELD), ...sendErrors },
+      responses: sentResponses,
     }),
     async (c) => {
       const p = c.req.valid('param')
@@ -74,7 +76,7 @@ export function registerSendRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       tags: ['sending'],
       summary: 'Forward a message (quoted, with its attachments unless `includeAttachments` is false).',
       request: { params: MessageParams, headers: idempotencyHeader, ...body(ForwardRequest) },
-      responses: { 201: json(SentMessage, 'Queued (or `scheduled`, with `sendAt`).'), 202: json(SentMessage, HELD), ...sendErrors },
+      responses: sentResponses,
     }),
     async (c) => {
       const p = c.req.valid('param')
