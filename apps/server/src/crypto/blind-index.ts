@@ -39,14 +39,30 @@ export function addressWords(address: string | null | undefined): string[] {
   return whole.length > 0 && whole.length <= 320 ? [whole, ...wordsOf(whole)] : wordsOf(whole)
 }
 
+/**
+ * Hashes already computed under a key, by inbox and word: mail repeats its words (names, greetings,
+ * the vocabulary of one business), and an HMAC per word was most of indexing a message. Kept per
+ * key object (dropped with it when the data-key cache lets the key go), bounded, emptied when full.
+ */
+const memo = new WeakMap<Buffer, Map<string, number>>()
+const MEMO_MAX = 50_000
+
 /** Hashes of distinct words, for one inbox, at most MAX_TERMS (first words first). */
 export function blindTerms(key: Buffer, inboxId: string, words: Iterable<string>, max = MAX_TERMS): number[] {
+  let known = memo.get(key)
+  if (!known) memo.set(key, (known = new Map()))
   const seen = new Set<string>()
   const out: number[] = []
   for (const w of words) {
     if (seen.has(w)) continue
     seen.add(w)
-    out.push(termOf(key, inboxId, w))
+    const k = `${inboxId}\u0000${w}`
+    let term = known.get(k)
+    if (term === undefined) {
+      if (known.size >= MEMO_MAX) known.clear()
+      known.set(k, (term = termOf(key, inboxId, w)))
+    }
+    out.push(term)
     if (out.length >= max) break
   }
   return out

@@ -68,16 +68,22 @@ export class TenantCrypto {
   }
 }
 
+/** The blind-index key of each data key in use (derived once, not per batch). */
+const searchKeys = new WeakMap<Buffer, Buffer>()
+
 export function cipherFor(dek: Buffer, tenantId: string): Cipher {
   const aad = (context: string) => `${tenantId}:${context}`
-  let searchKey: Buffer | null = null
+  let searchKey: Buffer | null = searchKeys.get(dek) ?? null
   const c: Cipher = {
     seal: (context, plaintext) => encrypt(dek, typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext, aad(context)),
     open: (context, blob) => decrypt(dek, blob, aad(context)),
     openString: (context, blob) => decrypt(dek, blob, aad(context)).toString('utf8'),
     sealNullable: (context, plaintext) => (plaintext === null || plaintext === undefined ? null : c.seal(context, plaintext)),
     openNullable: (context, blob) => (blob ? c.openString(context, blob) : null),
-    blindTerms: (inboxId, words) => blindTerms((searchKey ??= blindIndexKey(dek, tenantId)), inboxId, words),
+    blindTerms: (inboxId, words) => {
+      if (!searchKey) searchKeys.set(dek, (searchKey = blindIndexKey(dek, tenantId)))
+      return blindTerms(searchKey, inboxId, words)
+    },
   }
   return c
 }

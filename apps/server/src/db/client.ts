@@ -8,6 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { SQL } from 'drizzle-orm'
 import { DbGate } from './gate.js'
+import { FairQueue } from '../lib/fair-queue.js'
 import { DatabaseUnavailable, DbHealth, isConnectionError } from './health.js'
 import { postgresListener, reconnectBackoff } from './listener.js'
 
@@ -29,6 +30,14 @@ export interface Database {
    * forwards to the workers a transaction reaches (citus.propagate_set_commands, set by migrate).
    */
   citus?: boolean
+  /**
+   * A second, small pool for single statements outside any transaction (real Postgres as the
+   * runtime role only): the narrow lookups every RCPT and request begins with take one round trip
+   * there instead of three (BEGIN, the statement, COMMIT). No transaction is ever opened on it, so
+   * postgres.js's pooling cannot mix one in (db/scope.ts); the main pool keeps every transaction.
+   * `turns`: lookups wait there by key (an API key, the SMTP door), keys taking turns, a few at once.
+   */
+  single?: { db: Db; turns: FairQueue }
   /** Hands out the pool's connections, tenants taking turns (db/gate.ts). */
   gate: DbGate
   /** Whether the database can be reached (db/health.ts). */
@@ -50,7 +59,7 @@ export interface PostgresOptions {
 }
 
 export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOptions): Database {
-  const sql = postgres(url, {
+  const options = (max: number) => ({
     max,
     onnotice: () => {},
     connect_timeout: 10,
@@ -60,6 +69,8 @@ export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOpti
     backoff: reconnectBackoff,
     connection: { application_name: runtime ? 'mailroom' : 'mailroom-admin' },
   })
+  const sql = postgres(url, options(max))
+  const single = runtime ? postgres(url, options(2)) : null
   // One listening connection per process, opened on first use.
   let listener: ReturnType<typeof postgresListener> | null = null
   const health = new DbHealth({
@@ -71,6 +82,8 @@ export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOpti
   return {
     kind: 'postgres',
     db: drizzlePg(sql) as unknown as Db,
+    // Two connections, each pipelining a couple of lookups: four at once, keys taking turns.
+    ...(single ? { single: { db: drizzlePg(single) as unknown as Db, turns: new FairQueue(4) } } : {}),
     url,
     sessionIsRuntimeRole: runtime,
     gate: new DbGate({ slots: max, perKey: Math.min(max, perTenant ?? Math.max(1, Math.ceil(max / 2))) }),
@@ -81,7 +94,7 @@ export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOpti
     },
     async close() {
       health.stop()
-      await Promise.all([sql.end({ timeout: 5 }), listener?.close()])
+      await Promise.all([sql.end({ timeout: 5 }), single?.end({ timeout: 5 }), listener?.close()])
     },
   }
 }
@@ -126,15 +139,18 @@ export function pgliteDatabase(pg: PGlite): Database {
  */
 export async function onConnection<T>(database: Database, key: string, work: () => Promise<T>): Promise<T> {
   database.health.check()
-  return database.gate.run(key, async () => {
-    try {
-      return await work()
-    } catch (err) {
-      database.health.failed(err)
-      if (isConnectionError(err) && !(err instanceof DatabaseUnavailable)) throw new DatabaseUnavailable(err)
-      throw err
-    }
-  })
+  return database.gate.run(key, () => unavailableOnLoss(database, work))
+}
+
+/** `work`, a lost or refused connection turned into DatabaseUnavailable (and told to the health check). */
+export async function unavailableOnLoss<T>(database: Database, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    database.health.failed(err)
+    if (isConnectionError(err) && !(err instanceof DatabaseUnavailable)) throw new DatabaseUnavailable(err)
+    throw err
+  }
 }
 
 /** The Postgres error code behind a driver or drizzle error, if any. */

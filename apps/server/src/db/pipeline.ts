@@ -2,7 +2,7 @@
 // a connection: each is sent without waiting for the previous answer, and Postgres runs them in
 // the order sent (so row locks are taken in that order). A failing statement fails the transaction.
 // PGlite runs in-process and has no round trips to save: there the statements run one by one.
-import type { SQL, SQLWrapper } from 'drizzle-orm'
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import { rawRows, type Tx } from './client.js'
 import { TextStatement } from './bulk.js'
 
@@ -41,4 +41,42 @@ export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefin
   // The first failure is the cause; the ones after it only say the transaction is aborted.
   if (failed) throw (failed as PromiseRejectedResult).reason
   return settled.map((r) => [...(r as PromiseFulfilledResult<Row[]>).value])
+}
+
+/**
+ * Several read-only statements as one (one parse, plan and execution on the server instead of one
+ * each): each statement's rows come back as a JSON array in a column of the single row, `split`
+ * turns them back into the rows each would have returned (as Postgres names the columns; values
+ * as JSON has them, so only for rows of text, numbers, booleans, arrays and json). A falsy entry
+ * answers []. Not on Citus, which plans sub-queries over distributed tables one by one anyway:
+ * there the statements go as they are (pipelined()).
+ */
+export function fused(statements: (SQLWrapper | null | undefined | false)[], citus: boolean): { statements: (SQLWrapper | null | undefined | false)[]; split(results: Row[][]): Row[][] } {
+  if (citus) return { statements, split: (results) => results }
+  const present = statements.flatMap((s, i) => (s ? [{ s, i }] : []))
+  if (present.length < 2) return { statements, split: (results) => results }
+  const columns = present.map(({ s }, k) => sql`(select coalesce(json_agg(t), '[]'::json) from (${s.getSQL()}) t) as ${sql.raw(`r${k}`)}`)
+  return {
+    statements: [sql`select ${sql.join(columns, sql`, `)}`],
+    split(results) {
+      const row = results[0]?.[0] ?? {}
+      const out: Row[][] = statements.map(() => [])
+      for (const [k, { i }] of present.entries()) out[i] = (row[`r${k}`] as Row[] | undefined) ?? []
+      return out
+    },
+  }
+}
+
+/**
+ * Several writes as one statement: every one but the last becomes a data-modifying WITH query of
+ * the last, which gives the statement its rows (the others' RETURNING is dropped). They run in one
+ * execution, so only for writes that need no order among themselves: new rows, whose foreign keys
+ * Postgres checks at the end of the statement. Not on Citus (it routes such statements row by row
+ * only in simpler forms): there the statements go as they are and the last one's rows are last.
+ */
+export function chained(statements: (SQLWrapper | null | undefined | false)[], citus: boolean): SQLWrapper[] {
+  const present = statements.filter((s): s is SQLWrapper => !!s)
+  if (citus || present.length < 2) return present
+  const withs = present.slice(0, -1).map((s, k) => sql`${sql.raw(`w${k}`)} as (${s.getSQL()})`)
+  return [sql`with ${sql.join(withs, sql`, `)} ${present.at(-1)!.getSQL()}`]
 }

@@ -1,6 +1,6 @@
 // The one door to tenant data: a transaction bound to a tenant (and optionally an inbox).
 import { sql, type SQL } from 'drizzle-orm'
-import { onConnection, rawRows, type Database, type Tx } from './client.js'
+import { onConnection, rawRows, unavailableOnLoss, type Database, type Tx } from './client.js'
 import { isConnectionError } from './health.js'
 
 export interface TenantScope {
@@ -92,13 +92,21 @@ async function bindTenant(tx: Tx, scope: TenantScope, citus: boolean): Promise<v
 }
 
 /**
- * One statement of withoutTenant (a narrow SECURITY DEFINER lookup). Always inside a transaction:
- * statements sent to postgres.js's shared pool while other requests open transactions on it can
- * leave a BEGIN on a connection the pool then hands to someone else (postgres.js 3.4.9, issues
- * #823 / #1189: UNSAFE_TRANSACTION at best, another request's statements inside that transaction
- * at worst), so nothing runs outside sql.begin().
+ * One statement of withoutTenant (a narrow SECURITY DEFINER lookup). Never outside a transaction on
+ * the main pool: statements sent to postgres.js's shared pool while other requests open
+ * transactions on it can leave a BEGIN on a connection the pool then hands to someone else
+ * (postgres.js 3.4.9, issues #823 / #1189: UNSAFE_TRANSACTION at best, another request's statements
+ * inside that transaction at worst). Where the database has a pool that never opens a transaction
+ * (`single`, real Postgres as the runtime role), the statement goes there alone, in one round trip;
+ * otherwise in a transaction of its own on the main pool.
  */
 export async function lookupWithoutTenant<T>(database: Database, query: SQL, key?: string): Promise<T[]> {
+  const single = database.single
+  if (single) {
+    // As the runtime role already, on the pool that never holds a transaction: one round trip.
+    database.health.check()
+    return single.turns.run(key ?? '-', () => unavailableOnLoss(database, () => rawRows<T>(single.db, query)))
+  }
   return withoutTenant(database, (tx) => rawRows<T>(tx, query), key)
 }
 

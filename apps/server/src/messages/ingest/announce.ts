@@ -3,7 +3,7 @@
 // arrival notifications that wake waiters on every node once the transaction commits.
 import { sql } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { pipelined } from '../../db/pipeline.js'
+import { chained, pipelined } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
 import { appendEvent, fanOutEvents, insertEvents } from '../../events/service.js'
 import { arrivalPayload, MAIL_CHANNEL } from '../../events/hub.js'
@@ -24,7 +24,7 @@ export interface Announcement {
   bytesOf: Map<string, Buffer>
 }
 
-export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'onParsed' | 'onParsedWants' | 'log' | 'metrics'>, a: Announcement): Promise<void> {
+export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'onParsed' | 'onParsedWants' | 'log' | 'metrics' | 'database'>, a: Announcement): Promise<void> {
   const { tenantId, visible, rows, eventSeqs } = a
   for (const row of rows) o.metrics?.messagesParsed.inc({ status: row.parseStatus })
   const onParsed = o.onParsed
@@ -49,10 +49,16 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
   if (shown.length === 0) return
   const notifications = shown.map(({ row }, i) => arrivalPayload({ tenantId, inboxId: row.inboxId, seq: row.seq!, eventSeq: eventSeqs[i]! }))
   const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts.map(attachmentMeta), cipher) } }))
-  await pipelined(tx, [
-    insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
-    // One text for any batch size (an array parameter), so one prepared statement per connection.
-    sql`select pg_notify(${MAIL_CHANNEL}, p) from unnest(${sql.param(notifications)}::text[]) as p`,
-  ])
+  await pipelined(
+    tx,
+    chained(
+      [
+        insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
+        // One text for any batch size (an array parameter), so one prepared statement per connection.
+        sql`select pg_notify(${MAIL_CHANNEL}, p) from unnest(${sql.param(notifications)}::text[]) as p`,
+      ],
+      o.database.citus === true,
+    ),
+  )
   if (a.webhooksExist) await fanOutEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items)
 }

@@ -6,7 +6,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
 import { withTenant } from '../../db/scope.js'
-import { pipelined } from '../../db/pipeline.js'
+import { fused, pipelined } from '../../db/pipeline.js'
 import { bulkInsert } from '../../db/bulk.js'
 import type { TenantLimits } from '@mailroom/contract'
 import { newUuid } from '../../lib/ids.js'
@@ -37,7 +37,11 @@ interface TenantResult {
 export class GroupCommit {
   private readonly waiting = new Map<string, Item[]>()
   private readonly committing = new Set<string>()
+  /** Per key: messages being analysed that will be enqueued under it (the batch may wait for them). */
+  private readonly coming = new Map<string, number>()
+  private readonly gathered = new Map<string, () => void>()
   private readonly maxBatch: number
+  private readonly gatherMs: number
   private readonly committers: number
   private readonly leaseSeconds: number
 
@@ -48,6 +52,41 @@ export class GroupCommit {
     this.maxBatch = o.maxBatch ?? 64
     this.committers = o.committers ?? 4
     this.leaseSeconds = o.leaseSeconds ?? 60
+    this.gatherMs = o.gatherMs ?? 20
+  }
+
+  /**
+   * Announces a message under `key` that is still being analysed: a batch about to be written for
+   * that key waits (at most gatherMs) for it, so concurrent messages share one transaction instead
+   * of each paying its own. The returned function withdraws it (when it fails before enqueue).
+   */
+  expect(key: string): () => void {
+    this.coming.set(key, (this.coming.get(key) ?? 0) + 1)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      const left = (this.coming.get(key) ?? 1) - 1
+      if (left > 0) this.coming.set(key, left)
+      else this.coming.delete(key)
+      if (left <= 0) this.gathered.get(key)?.()
+    }
+  }
+
+  /** Waits, at most gatherMs, until no message announced under `key` is still being analysed. */
+  private gather(key: string): Promise<void> | undefined {
+    if (this.gatherMs <= 0 || key === MULTI || !this.coming.get(key)) return undefined
+    if ((this.waiting.get(key)?.length ?? 0) >= this.maxBatch) return undefined
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, this.gatherMs)
+      const gathered = this.gathered
+      function finish() {
+        clearTimeout(timer)
+        gathered.delete(key)
+        resolve()
+      }
+      gathered.set(key, finish)
+    })
   }
 
   /** Queues an item under `key` (its tenant, or MULTI); it settles once committed (or refused). */
@@ -55,6 +94,7 @@ export class GroupCommit {
     const list = this.waiting.get(key) ?? []
     list.push(item)
     this.waiting.set(key, list)
+    if (list.length >= this.maxBatch) this.gathered.get(key)?.()
     this.startCommitters()
   }
 
@@ -75,6 +115,7 @@ export class GroupCommit {
     // Let messages that finished parsing in this same turn of the event loop join the first batch.
     await new Promise((resolve) => setImmediate(resolve))
     for (;;) {
+      await this.gather(key)
       const list = this.waiting.get(key)
       if (!list || list.length === 0) {
         this.waiting.delete(key)
@@ -151,9 +192,10 @@ export class GroupCommit {
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
     const lookup = threadLookups(parsedOnes)
     const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
-    const [[, limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows], cipher] = await Promise.all([
-      pipelined(tx, [
-        job.rebind && rebindStatement(tenantId, this.o.database.citus === true),
+    // The reads as one statement (on Citus, one each), after the rebind if any.
+    const citus = this.o.database.citus === true
+    const batchReads = fused(
+      [
         limitChain(tenantId),
         lookup.referred,
         lookup.referring,
@@ -161,9 +203,14 @@ export class GroupCommit {
         parsedOnes.length > 0 && reads.chain,
         reads.inboxPolicies,
         parsedOnes.length > 0 && reads.tenantDomains,
-      ]),
+      ],
+      citus,
+    )
+    const [[, ...readResults], cipher] = await Promise.all([
+      pipelined(tx, [job.rebind && rebindStatement(tenantId, citus), ...batchReads.statements]),
       this.o.crypto.cipher(tx, tenantId),
     ])
+    const [limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = batchReads.split(readResults)
     const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
     const limits = limitsOf(limitRows!)
     const now = (this.o.clock ?? systemClock).now()
@@ -232,7 +279,7 @@ export class GroupCommit {
       jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
     ])
 
-    const rows = visible.length ? await insertVisible(tx, visible) : []
+    const rows = visible.length ? await insertVisible(tx, visible, citus) : []
     await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
     return result
   }

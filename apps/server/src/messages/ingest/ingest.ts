@@ -50,7 +50,13 @@ export class Ingest {
       const sha256 = createHash('sha256').update(raw).digest('hex')
       const tenants = [...byTenant.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       const key = tenants.length === 1 ? tenants[0]![0] : MULTI
-      const analysis = raw.length <= this.inlineMaxBytes ? await this.analyzer.analyse(key, raw, env, false) : null
+      const arrived = this.commits.expect(key)
+      let analysis
+      try {
+        analysis = raw.length <= this.inlineMaxBytes ? await this.analyzer.analyse(key, raw, env, false) : null
+      } finally {
+        arrived()
+      }
       const stored = await new Promise<Stored[]>((resolve, reject) => this.commits.enqueue(key, { tenants, raw, sha256, env, analysis, resolve, reject }))
       if (!analysis) for (const s of stored) this.background.kick(s.tenantId, s.rawId)
       this.o.metrics?.messagesAccepted.inc({ direction: env.direction ?? 'inbound' }, stored.length)

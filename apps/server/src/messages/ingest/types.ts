@@ -58,6 +58,11 @@ export interface IngestOptions {
   inlineMaxBytes?: number
   /** At most this many messages share one transaction (default 64). */
   maxBatch?: number
+  /**
+   * How long a batch may wait for messages of the same tenant still being parsed, so they share its
+   * transaction (default 20 ms; 0: never wait).
+   */
+  gatherMs?: number
   /** Transactions committing batches at the same time, each for another tenant (default 4). */
   committers?: number
   /**
