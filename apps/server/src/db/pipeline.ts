@@ -68,15 +68,18 @@ export function fused(statements: (SQLWrapper | null | undefined | false)[], cit
 }
 
 /**
- * Several writes as one statement: every one but the last becomes a data-modifying WITH query of
- * the last, which gives the statement its rows (the others' RETURNING is dropped). They run in one
+ * Several writes as one statement: every one but `main` becomes a data-modifying WITH query of
+ * `main`, which gives the statement its rows (the others' RETURNING is dropped). They run in one
  * execution, so only for writes that need no order among themselves: new rows, whose foreign keys
- * Postgres checks at the end of the statement. Not on Citus (it routes such statements row by row
- * only in simpler forms): there the statements go as they are and the last one's rows are last.
+ * Postgres checks at the end of the statement. On Citus (which routes such statements row by row
+ * only in simpler forms) they go as they are, in the order given. `rowsOf` picks `main`'s rows from
+ * what pipelined() returned.
  */
-export function chained(statements: (SQLWrapper | null | undefined | false)[], citus: boolean): SQLWrapper[] {
+export function chained(statements: (SQLWrapper | null | undefined | false)[], main: number, citus: boolean): { statements: SQLWrapper[]; rowsOf(results: Row[][]): Row[] } {
+  const head = statements[main]
+  if (!head) throw new Error('chained: the main statement is missing')
   const present = statements.filter((s): s is SQLWrapper => !!s)
-  if (citus || present.length < 2) return present
-  const withs = present.slice(0, -1).map((s, k) => sql`${sql.raw(`w${k}`)} as (${s.getSQL()})`)
-  return [sql`with ${sql.join(withs, sql`, `)} ${present.at(-1)!.getSQL()}`]
+  if (citus || present.length < 2) return { statements: present, rowsOf: (results) => results[present.indexOf(head)] ?? [] }
+  const withs = present.filter((s) => s !== head).map((s, k) => sql`${sql.raw(`w${k}`)} as (${s.getSQL()})`)
+  return { statements: [sql`with ${sql.join(withs, sql`, `)} ${head.getSQL()}`], rowsOf: (results) => results[0] ?? [] }
 }

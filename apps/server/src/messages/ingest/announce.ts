@@ -49,16 +49,15 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
   if (shown.length === 0) return
   const notifications = shown.map(({ row }, i) => arrivalPayload({ tenantId, inboxId: row.inboxId, seq: row.seq!, eventSeq: eventSeqs[i]! }))
   const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts.map(attachmentMeta), cipher) } }))
-  await pipelined(
-    tx,
-    chained(
-      [
-        insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
-        // One text for any batch size (an array parameter), so one prepared statement per connection.
-        sql`select pg_notify(${MAIL_CHANNEL}, p) from unnest(${sql.param(notifications)}::text[]) as p`,
-      ],
-      o.database.citus === true,
-    ),
+  const write = chained(
+    [
+      insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
+      // One text for any batch size (an array parameter), so one prepared statement per connection.
+      sql`select pg_notify(${MAIL_CHANNEL}, p) from unnest(${sql.param(notifications)}::text[]) as p`,
+    ],
+    1,
+    o.database.citus === true,
   )
+  await pipelined(tx, write.statements)
   if (a.webhooksExist) await fanOutEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items)
 }

@@ -178,10 +178,14 @@ export class GroupCommit {
    * One tenant's part of a batch in four round trips, each a pipeline of statements sent without
    * waiting (run in the order sent, so in the lock order every writer keeps: usage, threads, inbox
    * counters, the tenant's event counter):
-   * 1. reads: limits, thread lookups, whether webhooks exist (and the data key, when not cached);
-   * 2. usage counters, raw copies, pending rows and jobs, threads, seq numbers and event ids;
-   * 3. the parsed message rows and their attachments (received_at: each row's insertion time);
-   * 4. (onParsed hooks, rarely) events, webhook deliveries, arrival notifications; then COMMIT.
+   * 1. reads, as one statement: limits, policies, domains, thread lookups, whether webhooks exist
+   *    (and the data key, when not cached);
+   * 2. usage counters, pending rows and jobs (with the raw copies they need), threads, contacts,
+   *    seq numbers and event ids;
+   * 3. the parsed message rows with their raw copies, attachments and search terms, one statement
+   *    (received_at: each row's insertion time);
+   * 4. (onParsed hooks, rarely) events with their arrival notifications, webhook deliveries; COMMIT.
+   * On Citus the statements fused here go one by one (db/pipeline.ts).
    * `rebind`: the transaction was opened for another tenant of the batch; `alone`: the batch is this
    * one message (a quota refusal may then fail the transaction instead of a savepoint).
    */
@@ -272,14 +276,16 @@ export class GroupCommit {
       result.stored.set(item, { tenantId, rawId, messageIds: ids })
     }
     const lease = sql`now() + make_interval(secs => ${this.leaseSeconds})`
+    const rawWithRows = pending.length === 0 && visible.length > 0
     const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [
       unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(now)),
-      bulkInsert(rawMessages, rawRowsToInsert),
+      // The raw copies go with the parsed rows (one statement less) unless pending rows need them first.
+      !rawWithRows && bulkInsert(rawMessages, rawRowsToInsert),
       pending.length > 0 && tx.insert(messages).values(pending),
       jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
     ])
 
-    const rows = visible.length ? await insertVisible(tx, visible, citus) : []
+    const rows = visible.length ? await insertVisible(tx, visible, citus, rawWithRows ? bulkInsert(rawMessages, rawRowsToInsert) : null) : []
     await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
     return result
   }

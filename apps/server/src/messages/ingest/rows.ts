@@ -1,6 +1,7 @@
 // The rows a received message becomes: its content sealed with the tenant's key (each value bound to
 // its row and column), its attachment rows (metadata; the bytes stay in the raw copy unless the
 // message was large), and their insertion in one round trip.
+import type { SQLWrapper } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
 import { chained, pipelined } from '../../db/pipeline.js'
 import { bulkInsert } from '../../db/bulk.js'
@@ -91,37 +92,37 @@ export function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
 }
 
 /**
- * Inserts parsed rows with their attachments (one round trip); received_at is each row's own
- * insertion time, distinct within a batch and as close to the commit as the transaction allows.
+ * Inserts parsed rows with their attachments, search terms and (when given) the raw copies they
+ * refer to, in one statement; received_at is each row's own insertion time, distinct within a batch
+ * and as close to the commit as the transaction allows.
  */
-export async function insertVisible(tx: Tx, visible: Visible[], citus: boolean): Promise<MessageRow[]> {
+export async function insertVisible(tx: Tx, visible: Visible[], citus: boolean, raws: SQLWrapper | null = null): Promise<MessageRow[]> {
   const atts = visible.flatMap((v) => v.attachments)
   const search = visible.flatMap((v) => (v.search ? [v.search] : []))
-  // One statement (the attachments and search terms as WITH queries of the messages' INSERT, whose
-  // rows it returns); on Citus three.
-  const written = await pipelined(
-    tx,
-    chained(
-      [
-        atts.length > 0 && bulkInsert(attachments, atts),
-        search.length > 0 && bulkInsert(messageSearch, search),
-        bulkInsert(
-          messages,
-          visible.map((v) => v.row),
-          {
-            extra: [
-              { name: 'received_at', expr: 'clock_timestamp()' },
-              { name: 'updated_at', expr: 'clock_timestamp()' },
-            ],
-            // Immutable (Citus allows nothing else in a multi-row INSERT's RETURNING): the same instant.
-            returning: "id, (extract(epoch from received_at at time zone 'UTC') * 1000)::float8 as ms",
-          },
-        ),
-      ],
-      citus,
-    ),
+  // One statement (the raw copies, attachments and search terms as WITH queries of the messages'
+  // INSERT, whose rows it returns); on Citus one each, in this order.
+  const write = chained(
+    [
+      raws,
+      bulkInsert(
+        messages,
+        visible.map((v) => v.row),
+        {
+          extra: [
+            { name: 'received_at', expr: 'clock_timestamp()' },
+            { name: 'updated_at', expr: 'clock_timestamp()' },
+          ],
+          // Immutable (Citus allows nothing else in a multi-row INSERT's RETURNING): the same instant.
+          returning: "id, (extract(epoch from received_at at time zone 'UTC') * 1000)::float8 as ms",
+        },
+      ),
+      atts.length > 0 && bulkInsert(attachments, atts),
+      search.length > 0 && bulkInsert(messageSearch, search),
+    ],
+    1,
+    citus,
   )
-  const times = written.at(-1)
+  const times = write.rowsOf(await pipelined(tx, write.statements))
   const at = new Map(times!.map((t) => [t.id as string, new Date(Number(t.ms))]))
   return visible.map(({ row }) => ({ ...row, receivedAt: at.get(row.id)!, updatedAt: at.get(row.id)! }))
 }
