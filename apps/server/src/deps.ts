@@ -1,6 +1,7 @@
 // The dependency bag of one Mailroom process: stores, configuration, clock, logger and the
 // long-lived parts (event hub, waits, ingest, workers, limiters, metrics). Built once by server.ts and
 // handed to both doors (HTTP routes, the SMTP server) and the services they call.
+import { DbGate } from './db/gate.js'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
 import type { Clock } from './lib/clock.js'
@@ -38,6 +39,8 @@ export interface Deps {
   usage: ApiRequestMeter
   /** Request-rate limits of the HTTP API per tenant and inbox key (limits/api-rate.ts). */
   rateLimiter: ApiRateLimiter
+  /** Turns of the tenants' API requests (http/caller.ts tenantTurns; at most httpMaxInFlightPerTenant each). */
+  requestTurns: DbGate
   /** Prometheus metrics of this process (lib/metrics.ts). */
   metrics: Metrics
   /** Outbound delivery workers (absent: sends stay queued until a worker runs). */

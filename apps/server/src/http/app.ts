@@ -11,7 +11,7 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from './context.js'
 import { ServiceError } from '../errors.js'
 import { errorBody, handleError, validationError } from './errors.js'
-import { authMiddleware } from './caller.js'
+import { authMiddleware, tenantTurns } from './caller.js'
 import { registerTenantRoutes } from '../tenancy/routes.js'
 import { registerApiKeyRoutes } from '../apikeys/routes.js'
 import { registerInboxRoutes } from '../inboxes/routes.js'
@@ -90,6 +90,7 @@ export function createApp(deps: Deps) {
     c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : (c.req.method === 'POST' && SEND_PATH.test(c.req.path) ? sendLimit : jsonLimit)(c, next),
   )
   app.use('/v1/*', authMiddleware(deps))
+  app.use('/v1/*', tenantTurns(deps))
   app.use('/v1/*', storableInput())
   app.use('/v1/*', idempotencyMiddleware(deps))
 

@@ -13,6 +13,8 @@ import { utcDay } from '../usage/service.js'
 import { and, eq, inArray } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
 import { consoleSessionAuth } from '../console/auth.js'
+import { withDeadline } from '../db/gate.js'
+import { monotonicMs } from '../lib/clock.js'
 
 const TOUCH_EVERY_MS = 60_000
 
@@ -110,3 +112,29 @@ export function scopeOf(p: Principal): { tenantId: string; inboxId: string | nul
   if (p.tenantId === null) throw new ServiceError('forbidden', 'the operator key acts inside a tenant: send Mailroom-Tenant: <tenantId>')
   return { tenantId: p.tenantId, inboxId: p.inboxId }
 }
+
+/**
+ * Requests of one tenant handled at once, the rest waiting in the tenant's own line (tenants taking
+ * turns): a tenant with fifty requests in flight would otherwise have fifty handlers taking turns on
+ * the event loop with another tenant's one, which then waits behind all of them. A request that
+ * cannot start before its deadline is shed (503 with Retry-After, as at the database gate); its
+ * database work gets its own deadline from the moment it starts. Long polls and event streams hold
+ * no turn (they wait on mail, not on the server; they have limits of their own).
+ */
+export function tenantTurns(deps: Deps): MiddlewareHandler<AppEnv> {
+  const cap = deps.config.httpMaxInFlightPerTenant
+  return async (c, next) => {
+    // The key's own tenant takes the turn (as it pays for the request), also when acting in a descendant.
+    const p = c.get('principal') as Principal | undefined
+    const tenantId = p && 'keyTenantId' in p ? p.keyTenantId : p?.tenantId
+    if (cap <= 0 || !tenantId || HELD_PATH.test(c.req.path)) return next()
+    // Shed past the deadline as at the database gate; on the embedded store nothing is (db/client.ts).
+    const release = await deps.requestTurns.acquire(tenantId, deps.database.kind === 'pglite' ? null : monotonicMs() + deps.config.dbQueueTimeoutMs)
+    try {
+      await withDeadline(monotonicMs() + deps.config.dbQueueTimeoutMs, next)
+    } finally {
+      release()
+    }
+  }
+}
+const HELD_PATH = /^\/v1\/(events|inboxes\/[^/]+\/messages\/wait)$/

@@ -155,10 +155,52 @@ describe.runIf(onPostgres)('database connections: a share per tenant, and load s
         expect(r.status).toBe(503)
         expect(r.body.error.code).toBe('service_unavailable')
       }
-      expect(gate.shed.deadline).toBeGreaterThanOrEqual(5)
+      // Shed at the database gate, or (past the tenant's requests in flight) at its turns.
+      expect(gate.shed.deadline + server.running.deps.requestTurns.shed.deadline).toBeGreaterThanOrEqual(5)
     } finally {
       for (const r of held) r()
     }
     expect((await t.api.get('/v1/inboxes')).status).toBe(200)
+  })
+})
+
+describe.runIf(onPostgres)('requests in flight: a few per tenant at once, the rest in their own line (shed past a deadline on Postgres)', () => {
+  let server: TestServer
+
+  beforeAll(async () => {
+    server = await startTestServer({ config: { dbQueueTimeoutMs: 1000, httpMaxInFlightPerTenant: 2 } })
+  })
+  afterAll(() => server?.stop())
+
+  it("a tenant's requests past its turns wait in its own line, another tenant passes, and a wait past the deadline is 503", async () => {
+    const a = await makeTenant(server, 'busy')
+    const b = await makeTenant(server, 'calm')
+    const inbox = await makeInbox(server, a, 'waiter')
+    const turns = server.running.deps.requestTurns
+    const aId = fromPublicId('tenant', a.id)!
+    // Tenant a's two turns taken, as two slow requests of its own would.
+    const held = await Promise.all([turns.acquire(aId, null), turns.acquire(aId, null)])
+    let releasedEarly = false
+    try {
+      expect((await b.api.get('/v1/inboxes')).status).toBe(200)
+      // Queued behind a's own requests: answered once a turn frees up.
+      const waiting = a.api.get('/v1/inboxes')
+      held.pop()!()
+      releasedEarly = true
+      expect((await waiting).status).toBe(200)
+      // With both turns held again until past the deadline: 503 with Retry-After, never a 500.
+      held.push(await turns.acquire(aId, null))
+      const refused = await a.api.get('/v1/inboxes')
+      expect(refused.status).toBe(503)
+      expect(refused.body.error.code).toBe('service_unavailable')
+      expect(refused.headers.get('retry-after')).toBe('1')
+      // Waits for mail hold no turn.
+      const wait = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=1`)
+      expect(wait.status).toBe(204)
+    } finally {
+      for (const r of held) r()
+    }
+    expect(releasedEarly).toBe(true)
+    expect((await a.api.get('/v1/inboxes')).status).toBe(200)
   })
 })
