@@ -116,10 +116,10 @@ export function scopeOf(p: Principal): { tenantId: string; inboxId: string | nul
 /**
  * Requests of one tenant handled at once, the rest waiting in the tenant's own line (tenants taking
  * turns): a tenant with fifty requests in flight would otherwise have fifty handlers taking turns on
- * the event loop with another tenant's one, which then waits behind all of them. A request that
- * cannot start before its deadline is shed (503 with Retry-After, as at the database gate); its
- * database work gets its own deadline from the moment it starts. Long polls and event streams hold
- * no turn (they wait on mail, not on the server; they have limits of their own).
+ * the event loop with another tenant's one, which then waits behind all of them. The line has no
+ * deadline (a burst of a hundred agents of one tenant is served in turns, not refused); past 1,000
+ * waiting, requests get 503 with Retry-After. Long polls and event streams hold no turn (they wait on
+ * mail, not on the server; they have limits of their own).
  */
 export function tenantTurns(deps: Deps): MiddlewareHandler<AppEnv> {
   const cap = deps.config.httpMaxInFlightPerTenant
@@ -128,8 +128,10 @@ export function tenantTurns(deps: Deps): MiddlewareHandler<AppEnv> {
     const p = c.get('principal') as Principal | undefined
     const tenantId = p && 'keyTenantId' in p ? p.keyTenantId : p?.tenantId
     if (cap <= 0 || !tenantId || HELD_PATH.test(c.req.path)) return next()
-    // Shed past the deadline as at the database gate; on the embedded store nothing is (db/client.ts).
-    const release = await deps.requestTurns.acquire(tenantId, deps.database.kind === 'pglite' ? null : monotonicMs() + deps.config.dbQueueTimeoutMs)
+    // No deadline in this line: a burst of one tenant's agents waits its turns here rather than being
+    // refused (only a line longer than the gate's queue limit is, with 503); the deadline for
+    // database connections starts when the request does.
+    const release = await deps.requestTurns.acquire(tenantId, null)
     try {
       await withDeadline(monotonicMs() + deps.config.dbQueueTimeoutMs, next)
     } finally {

@@ -155,8 +155,9 @@ describe.runIf(onPostgres)('database connections: a share per tenant, and load s
         expect(r.status).toBe(503)
         expect(r.body.error.code).toBe('service_unavailable')
       }
-      // Shed at the database gate, or (past the tenant's requests in flight) at its turns.
-      expect(gate.shed.deadline + server.running.deps.requestTurns.shed.deadline).toBeGreaterThanOrEqual(5)
+      // Shed at the database gate: the key's lookup no longer waits there (db/client.ts, `single`), and
+      // the five requests share one load of their tenant's limits, so at least that one waited and was shed.
+      expect(gate.shed.deadline).toBeGreaterThanOrEqual(1)
     } finally {
       for (const r of held) r()
     }
@@ -164,15 +165,15 @@ describe.runIf(onPostgres)('database connections: a share per tenant, and load s
   })
 })
 
-describe.runIf(onPostgres)('requests in flight: a few per tenant at once, the rest in their own line (shed past a deadline on Postgres)', () => {
+describe('requests in flight: a few per tenant at once, the rest in their own line', () => {
   let server: TestServer
 
   beforeAll(async () => {
-    server = await startTestServer({ config: { dbQueueTimeoutMs: 1000, httpMaxInFlightPerTenant: 2 } })
+    server = await startTestServer({ config: { dbQueueTimeoutMs: 200, httpMaxInFlightPerTenant: 2 } })
   })
   afterAll(() => server?.stop())
 
-  it("a tenant's requests past its turns wait in its own line, another tenant passes, and a wait past the deadline is 503", async () => {
+  it("a tenant's requests past its turns wait in its own line (past the database deadline, not refused) while another tenant passes", async () => {
     const a = await makeTenant(server, 'busy')
     const b = await makeTenant(server, 'calm')
     const inbox = await makeInbox(server, a, 'waiter')
@@ -180,27 +181,27 @@ describe.runIf(onPostgres)('requests in flight: a few per tenant at once, the re
     const aId = fromPublicId('tenant', a.id)!
     // Tenant a's two turns taken, as two slow requests of its own would.
     const held = await Promise.all([turns.acquire(aId, null), turns.acquire(aId, null)])
-    let releasedEarly = false
     try {
       expect((await b.api.get('/v1/inboxes')).status).toBe(200)
-      // Queued behind a's own requests: answered once a turn frees up.
-      const waiting = a.api.get('/v1/inboxes')
-      held.pop()!()
-      releasedEarly = true
-      expect((await waiting).status).toBe(200)
-      // With both turns held again until past the deadline: 503 with Retry-After, never a 500.
-      held.push(await turns.acquire(aId, null))
-      const refused = await a.api.get('/v1/inboxes')
-      expect(refused.status).toBe(503)
-      expect(refused.body.error.code).toBe('service_unavailable')
-      expect(refused.headers.get('retry-after')).toBe('1')
       // Waits for mail hold no turn.
       const wait = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=1`)
       expect(wait.status).toBe(204)
+      let answered = false
+      const waiting = a.api.get('/v1/inboxes').then((r) => ((answered = true), r))
+      await until(() => turns.stats.waiting === 1)
+      // Held longer than the database deadline (200 ms): the queued request is still not refused.
+      await new Promise((r) => setTimeout(r, 400))
+      expect(answered).toBe(false)
+      held.pop()!()
+      expect((await waiting).status).toBe(200)
     } finally {
       for (const r of held) r()
     }
-    expect(releasedEarly).toBe(true)
     expect((await a.api.get('/v1/inboxes')).status).toBe(200)
   })
 })
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10))
+  expect(cond()).toBe(true)
+}
