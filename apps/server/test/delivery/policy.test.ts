@@ -38,6 +38,18 @@ const sendFrom = (inbox: { id: string; api: ReturnType<typeof client> }, to = 'x
 
 describe('sending limits, decided atomically', () => {
   it('per tenant per minute: parallel requests get exactly the limit through, the rest 429 + Retry-After', async () => {
+    // A clock that stands still: the sixteen requests (served a few at a time, tenants taking turns)
+    // all fall in one minute's window, however long the machine takes over them.
+    const fixed = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1_000)
+    const still = await startTestServer({ clock: { now: () => new Date(fixed) }, config: { relayUrl: sink.url } })
+    try {
+      await sendsOnceInTheWindow(still)
+    } finally {
+      await still.stop()
+    }
+  })
+
+  async function sendsOnceInTheWindow(server: TestServer): Promise<void> {
     const parent = await makeTenant(server, 'p')
     const res = await parent.api.post('/v1/tenants', { name: 'limited', limits: { sendPerMinute: 5 } })
     expect(res.status).toBe(201)
@@ -56,7 +68,7 @@ describe('sending limits, decided atomically', () => {
     // Nothing from a refused request was stored.
     const list = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages?limit=100`)
     expect(list.body.data).toHaveLength(5)
-  })
+  }
 
   it('per inbox, set through PUT /v1/inboxes/{id}/limits, capped by the tenant; per day too', async () => {
     const parent = await makeTenant(server, 'p2')
