@@ -338,7 +338,9 @@ async function main() {
   if (doPostfix) {
     console.log(ensurePostfixInstalled())
     postfix = await startPostfix({ recipient: 'agent@agents.test' })
-    console.log(`Postfix: own instance in ${postfix.dir}, smtpd on 127.0.0.1:${postfix.port}, master pid ${postfix.masterPid}; virtual(8) to a Maildir, done = file in new/`)
+    console.log(
+      `Postfix: own instance in ${postfix.dir} (${postfix.fsType}${postfix.fsType === 'tmpfs' ? ' <-- WARNING: fsync costs nothing on tmpfs; set TMPDIR to a disk' : ''}), smtpd on 127.0.0.1:${postfix.port}, master pid ${postfix.masterPid}; virtual(8) to a Maildir, done = file in new/`,
+    )
   }
   const server = await startInProcess({ pglite })
   console.log(`database: ${server.database}`)

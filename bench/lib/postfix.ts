@@ -161,6 +161,8 @@ function childrenOf(ppid: number): number[] {
 export interface PostfixInstance {
   port: number
   dir: string
+  /** Filesystem type of the folder (`stat -f`): on tmpfs an fsync would cost nothing. */
+  fsType: string
   masterPid: number
   /** The address messages go to (delivered to the Maildir). */
   recipient: string
@@ -318,6 +320,7 @@ export async function startPostfix(opts: { recipient: string }): Promise<Postfix
   const inst: PostfixInstance = {
     port,
     dir,
+    fsType: run('stat', ['-f', '-c', '%T', dir]).trim(),
     masterPid,
     recipient: opts.recipient,
     delivered: () => {
