@@ -1,29 +1,45 @@
 // Ingest throughput: messages/s through SMTP -> committed -> parsed and visible in the API, beside
-// a bare smtp-server + simpleParser baseline measured in the same run, on the same messages, with
-// the same pooled nodemailer client.
+// a bare smtp-server + simpleParser baseline, a durable baseline (+ one committed INSERT) and
+// Postfix, measured in the same run, in interleaved rounds, on the same messages, with the same
+// pooled nodemailer client; with the CPU per message of each (its processes, and the machine).
 //
-//   pnpm exec tsx bench/ingest.ts [--n 2000] [--connections 16] [--rounds 2] [--pglite] [--stages]
+//   pnpm exec tsx bench/ingest.ts [--n 2000] [--connections 16] [--rounds 2] [--pglite] [--stages] [--no-postfix]
+//
+// Postfix (bench/lib/postfix.ts): Debian's package, installed by this bench when /usr/sbin/postfix
+// is missing (as root; debconf "No configuration", no system instance started), and an instance
+// of the bench's own in a temporary folder: smtpd on 127.0.0.1:<free port> only, nothing relayed,
+// the bench's recipient delivered by virtual(8) (virtual_mailbox_base under the folder, an inline:
+// virtual_mailbox_maps, uid/gid nobody: no system user is created) to a Maildir, with Postfix's
+// normal durability (queue file fsynced before the 250; the Maildir file fsynced before it is
+// renamed into new/). A Postfix message counts as done when its file is in the Maildir's new/ (the
+// equivalent of Mailroom's "parsed and visible"); its rate at the last 250 is reported too. Its
+// CPU: the master and every child it spawns (live children from /proc/<pid>/stat fields 14-17,
+// exited ones through the master's cutime/cstime), logging through postlogd to a file included.
+// Started with `postfix -c DIR start`, stopped by its master's PID, also on Ctrl-C; folder removed.
 import { performance } from 'node:perf_hooks'
 import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
-import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
+import { readFileSync } from 'node:fs'
+import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpuMs, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
 import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } from './lib/mail.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import postgres from 'postgres'
 import { listAll } from './lib/api.js'
 import { ADMIN_URL, analyzeLikeAutovacuum, dropAll, runBench } from './lib/db.js'
+import { ensurePostfixInstalled, startPostfix, type PostfixInstance } from './lib/postfix.js'
 
 const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --n <count>           messages per measured round (default 2000)
   --warmup <count>      messages sent to each server before measuring (default 200)
   --connections <k>     pooled SMTP connections of the client (default 16)
-  --rounds <r>          measured rounds; baseline and Mailroom alternate (default 2)
+  --rounds <r>          measured rounds; baseline, Postfix, durable baseline and Mailroom alternate (default 2)
   --inboxes <k>         Mailroom inboxes the messages are spread over (default 20)
   --tenants <k>         tenants those inboxes belong to, round-robin (default 2)
   --pglite              embedded PGlite instead of the local Postgres
   --stages              time each ingest stage in Mailroom (accept, parse, store) and report
   --no-durable          skip the durable baseline (smtp-server + one committed INSERT + simpleParser)
-  --only <which>        measure only 'mailroom' or only 'baseline' (for profiling with --cpu-prof)
+  --no-postfix          skip Postfix (otherwise installed if missing, as root, and run from a temporary folder)
+  --only <which>        measure only 'mailroom', 'baseline' or 'postfix' (for profiling with --cpu-prof)
   --quiet-wait <s>      before each measured phase, wait up to this long for the machine to be idle (default 120)`
 
 const f = flags(
@@ -38,6 +54,7 @@ const f = flags(
     stages: { type: 'boolean', default: false },
     only: { type: 'string', default: '' },
     'no-durable': { type: 'boolean', default: false },
+    'no-postfix': { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '120' },
   },
   USAGE,
@@ -54,8 +71,8 @@ const quiet = async (phase: string) => {
   const note = await awaitQuiet(QUIET_MS)
   if (note) notes.push(`${phase}:${note}`)
 }
-if (f.only && f.only !== 'mailroom' && f.only !== 'baseline') {
-  console.error(`--only must be mailroom or baseline\n${USAGE}`)
+if (f.only && f.only !== 'mailroom' && f.only !== 'baseline' && f.only !== 'postfix') {
+  console.error(`--only must be mailroom, baseline or postfix\n${USAGE}`)
   process.exit(2)
 }
 /** Backends of the bench database (their CPU is what Mailroom costs Postgres); empty on PGlite. */
@@ -106,16 +123,31 @@ function startBaseline(store?: (raw: Buffer) => Promise<unknown>): Promise<{ por
 
 // ---------------------------------------------------------------------------------------------
 
+/** One server in one round: rate to done, rate at the last 250, CPU. */
+interface Measured {
+  rate: number
+  accepted: number
+  usage: Usage
+}
+
 interface Usage {
   wallMs: number
   benchCpuMs: number
   mainCpuMs: number
   mainRunQueueMs: number
   pgCpuMs: number
+  /** CPU of a server in other processes (Postfix: its master and children); 0 for in-process servers. */
+  treeCpuMs: number
+  /** Busy CPU time of the whole machine, all cores (/proc/stat). */
+  machineCpuMs: number
   elu: number
 }
 
-async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; usage: Usage }> {
+const NO_USAGE: Usage = { wallMs: NaN, benchCpuMs: NaN, mainCpuMs: NaN, mainRunQueueMs: NaN, pgCpuMs: NaN, treeCpuMs: NaN, machineCpuMs: NaN, elu: NaN }
+
+async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0): Promise<{ value: T; usage: Usage }> {
+  const machine0 = machineCpuMs()
+  const tree0 = treeCpu()
   const cpu0 = process.cpuUsage()
   const main0 = mainThreadCpuMs()
   const rq0 = schedOf(process.pid, process.pid).runQueueMs
@@ -125,6 +157,7 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; usage: Usag
   const value = await fn()
   const wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
+  const treeCpuMs = treeCpu() - tree0
   return {
     value,
     usage: {
@@ -133,6 +166,8 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; usage: Usag
       mainCpuMs: mainThreadCpuMs() - main0,
       mainRunQueueMs: schedOf(process.pid, process.pid).runQueueMs - rq0,
       pgCpuMs: pgCpu() - pg0,
+      treeCpuMs,
+      machineCpuMs: machineCpuMs() - machine0,
       elu: performance.eventLoopUtilization(elu0).utilization,
     },
   }
@@ -141,10 +176,17 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; usage: Usag
 /** CPU time of this process's main thread alone (the rest: parse workers, GC and libuv threads). */
 const mainThreadCpuMs = () => cpuMsOf(process.pid, process.pid)
 
+/** CPU per message of the server's processes: this process (server + client) and its Postgres backends, or Postfix's processes. */
+const serverCpuPerMsg = (u: Usage, n: number, external: boolean) => (external ? u.treeCpuMs : u.benchCpuMs + u.pgCpuMs) / n
+
 const usageLine = (u: Usage, n: number) =>
   `CPU: this process ${fmt(u.benchCpuMs / u.wallMs, 2)} cores (main thread ${fmt(u.mainCpuMs / u.wallMs, 2)}, event loop busy ${fmt(u.elu * 100, 0)}%, main thread waiting for a CPU ${fmt((100 * u.mainRunQueueMs) / u.wallMs, 0)}% of the time)` +
   (pgPids.length ? `, Postgres backends ${fmt(u.pgCpuMs / u.wallMs, 2)} cores` : '') +
-  `; ${fmt((u.benchCpuMs + u.pgCpuMs) / n, 2)} ms CPU per message`
+  `, machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores; ${fmt(serverCpuPerMsg(u, n, false), 2)} ms CPU per message (process + backends), ${fmt(u.machineCpuMs / n, 2)} ms machine`
+
+const postfixUsageLine = (u: Usage, n: number) =>
+  `CPU: Postfix processes ${fmt(u.treeCpuMs / u.wallMs, 2)} cores, this process (the client) ${fmt(u.benchCpuMs / u.wallMs, 2)} cores, machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores; ` +
+  `${fmt(u.treeCpuMs / n, 2)} ms CPU per message (Postfix), ${fmt(u.benchCpuMs / n, 2)} ms (client), ${fmt(u.machineCpuMs / n, 2)} ms machine`
 
 async function sendAll(port: number, msgs: BenchMessage[], to: (i: number) => string): Promise<number> {
   const client = smtpClient(port, CONNECTIONS)
@@ -155,6 +197,31 @@ async function sendAll(port: number, msgs: BenchMessage[], to: (i: number) => st
   } finally {
     client.close()
   }
+}
+
+/**
+ * One Postfix round: the messages to the instance's recipient; done when all are files in the
+ * Maildir's new/ (polled every 5 ms once the last 250 is in).
+ */
+async function postfixRound(pf: PostfixInstance, msgs: BenchMessage[]) {
+  pf.clearDelivered()
+  let acceptMs = 0
+  const { usage } = await measure(async () => {
+    acceptMs = await sendAll(pf.port, msgs, () => pf.recipient)
+    let last = -1
+    let since = performance.now()
+    for (;;) {
+      const n = pf.delivered()
+      if (n >= msgs.length) return
+      if (n !== last) {
+        last = n
+        since = performance.now()
+      } else if (performance.now() - since > 60_000) throw new Error(`Postfix: ${n} of ${msgs.length} delivered, none for 60 s (log: ${pf.dir}/maillog)`)
+      await sleep(5)
+    }
+  }, pf.cpuMs)
+  if (pf.delivered() !== msgs.length) throw new Error(`Postfix delivered ${pf.delivered()} of ${msgs.length}`)
+  return { accepted: msgs.length / (acceptMs / 1000), rate: msgs.length / (usage.wallMs / 1000), usage }
 }
 
 async function baselineRound(msgs: BenchMessage[], store?: (raw: Buffer) => Promise<unknown>) {
@@ -256,14 +323,28 @@ async function countStatements() {
 }
 
 let durableEnd: (() => Promise<void>) | null = null
+let postfix: PostfixInstance | null = null
+
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').trim()
 
 async function main() {
   const pglite = f.pglite
   console.log(machineBanner('ingest: SMTP -> committed -> parsed and visible in the API', 'see below'))
   console.log(await quietCheck())
+  console.log(`loadavg at start: ${loadavg()}`)
+  const doBase = !f.only || f.only === 'baseline'
+  const doMailroom = !f.only || f.only === 'mailroom'
+  const doPostfix = !f['no-postfix'] && (!f.only || f.only === 'postfix')
+  if (doPostfix) {
+    console.log(ensurePostfixInstalled())
+    postfix = await startPostfix({ recipient: 'agent@agents.test' })
+    console.log(
+      `Postfix: own instance in ${postfix.dir} (${postfix.fsType}${postfix.fsType === 'tmpfs' ? ' <-- WARNING: fsync costs nothing on tmpfs; set TMPDIR to a disk' : ''}), smtpd on 127.0.0.1:${postfix.port}, master pid ${postfix.masterPid}; virtual(8) to a Maildir, done = file in new/`,
+    )
+  }
   const server = await startInProcess({ pglite })
   console.log(`database: ${server.database}`)
-  console.log(`SMTP client: nodemailer ${CONNECTIONS} pooled connections, same client for both servers; Mailroom inbound SPF/DKIM/DMARC off`)
+  console.log(`SMTP client: nodemailer ${CONNECTIONS} pooled connections, same client for every server; Mailroom inbound SPF/DKIM/DMARC off`)
   try {
     const tenants = []
     for (let t = 0; t < TENANTS; t++) tenants.push(await server.makeTenant(`bench-${t}`))
@@ -298,6 +379,7 @@ async function main() {
       process.stdout.write(`warm-up: ${warm.length} messages to each server... `)
       await baselineRound(warm)
       if (store) await baselineRound(warm, store)
+      if (postfix) await postfixRound(postfix, warm)
       await sendAll(server.smtpPort, warm, toMailroom(warm))
       await server.running.deps.ingest.idle()
       console.log('done')
@@ -309,14 +391,13 @@ async function main() {
       await countStatements()
     }
     if (server.databaseName) pgPids = backendPids(ADMIN_URL, server.databaseName)
-    const doBase = f.only !== 'mailroom'
-    const doMailroom = f.only !== 'baseline'
 
-    const rows: { round: number; base: number; durable: number; accepted: number; visible: number }[] = []
+    const rows: { round: number; base: Measured; durable: Measured; postfix: Measured; mailroom: Measured }[] = []
     for (let round = 1; round <= ROUNDS; round++) {
       const mailroomFirst = round % 2 === 0
-      let base: Awaited<ReturnType<typeof baselineRound>> = { rate: NaN, usage: { wallMs: NaN, benchCpuMs: NaN, mainCpuMs: NaN, mainRunQueueMs: NaN, pgCpuMs: NaN, elu: NaN } }
+      let base: Awaited<ReturnType<typeof baselineRound>> = { rate: NaN, usage: NO_USAGE }
       let dur: Awaited<ReturnType<typeof baselineRound>> = base
+      let pf: Awaited<ReturnType<typeof postfixRound>> = { accepted: NaN, rate: NaN, usage: NO_USAGE }
       let mr: { accepted: number; visible: number; usage: Usage; backlog: number } = { accepted: NaN, visible: NaN, usage: base.usage, backlog: 0 }
       const runMailroom = async () => {
         if (!doMailroom) return
@@ -343,7 +424,12 @@ async function main() {
         await quiet(`round ${round} durable baseline`)
         dur = await baselineRound(msgs, store)
       }
-      const phases = mailroomFirst ? [runMailroom, runDurable, runBase] : [runBase, runDurable, runMailroom]
+      const runPostfix = async () => {
+        if (!postfix) return
+        await quiet(`round ${round} Postfix`)
+        pf = await postfixRound(postfix, msgs)
+      }
+      const phases = mailroomFirst ? [runMailroom, runDurable, runPostfix, runBase] : [runBase, runPostfix, runDurable, runMailroom]
       for (const phase of phases) {
         await phase()
         await sleep(500)
@@ -362,21 +448,45 @@ async function main() {
         `\nround ${round} (${mailroomFirst ? 'Mailroom first' : 'baseline first'}):\n` +
           `  baseline smtp-server + simpleParser: ${fmt(base.rate)} msgs/s   [${usageLine(base.usage, N)}]\n` +
           (store ? `  durable baseline (+ 1 INSERT, commit): ${fmt(dur.rate)} msgs/s   [${usageLine(dur.usage, N)}]\n` : '') +
+          (postfix ? `  Postfix, 250 received (queue file fsynced): ${fmt(pf.accepted)} msgs/s\n  Postfix, delivered to the Maildir:    ${fmt(pf.rate)} msgs/s   [${postfixUsageLine(pf.usage, N)}]\n` : '') +
           `  Mailroom, 250 received (committed):  ${fmt(mr.accepted)} msgs/s   (parse backlog when the last 250 arrived: ${mr.backlog})\n` +
           `  Mailroom, parsed and visible:        ${fmt(mr.visible)} msgs/s   [${usageLine(mr.usage, N)}]\n` +
           `  ratio Mailroom visible / baseline:   ${fmt(mr.visible / base.rate, 2)}x    (API check: ${listed} listed, all ${parsed} parsed)`,
       )
-      rows.push({ round, base: base.rate, durable: dur.rate, accepted: mr.accepted, visible: mr.visible })
+      rows.push({
+        round,
+        base: { rate: base.rate, accepted: base.rate, usage: base.usage },
+        durable: { rate: dur.rate, accepted: dur.rate, usage: dur.usage },
+        postfix: { rate: pf.rate, accepted: pf.accepted, usage: pf.usage },
+        mailroom: { rate: mr.visible, accepted: mr.accepted, usage: mr.usage },
+      })
     }
 
-    const avg = (k: 'base' | 'durable' | 'accepted' | 'visible') => rows.reduce((a, r) => a + r[k], 0) / rows.length
-    console.log(`\nsummary over ${ROUNDS} round(s) of ${N} messages (${server.database.split(',')[0]}; msgs/s, mean of the rounds):`)
-    console.log(`| baseline | durable baseline | Mailroom 250 | Mailroom visible | visible / baseline | visible / durable baseline | target >= 0.8x baseline |`)
-    console.log(`|---|---|---|---|---|---|---|`)
-    const ratio = avg('visible') / avg('base')
+    type Key = 'base' | 'durable' | 'postfix' | 'mailroom'
+    const mean = (k: Key, v: (m: Measured) => number) => rows.reduce((acc, r) => acc + v(r[k]), 0) / rows.length
+    const perMsg = (ms: number) => ms / N
+    console.log(`\nsummary over ${ROUNDS} round(s) of ${N} messages, ${CONNECTIONS} connections (${server.database.split(',')[0]}; means of the rounds):`)
+    console.log(`| server | msgs/s, done | msgs/s at 250 | CPU per message, server's processes | CPU per message, this process | machine CPU per message |`)
+    console.log(`|---|---|---|---|---|---|`)
+    const line = (k: Key, name: string, done: string, external: boolean) => {
+      if (!rows.some((r) => Number.isFinite(r[k].rate))) return
+      console.log(
+        `| ${name} | ${fmt(mean(k, (m) => m.rate))} (${done}) | ${fmt(mean(k, (m) => m.accepted))} | ${fmt(mean(k, (m) => serverCpuPerMsg(m.usage, N, external)), 2)} ms | ${fmt(mean(k, (m) => perMsg(m.usage.benchCpuMs)), 2)} ms | ${fmt(mean(k, (m) => perMsg(m.usage.machineCpuMs)), 2)} ms |`,
+      )
+    }
+    line('base', 'smtp-server + simpleParser, nothing stored', 'parsed', false)
+    line('durable', 'durable baseline (+ 1 committed INSERT)', 'parsed', false)
+    line('postfix', 'Postfix, virtual(8) to a Maildir, fsync before 250', 'in new/', true)
+    line('mailroom', `Mailroom (Postgres${pglite ? ': PGlite' : ''}, inbound auth off)`, 'parsed and visible', false)
     console.log(
-      `| ${fmt(avg('base'))} | ${fmt(avg('durable'))} | ${fmt(avg('accepted'))} | ${fmt(avg('visible'))} | ${fmt(ratio, 2)}x | ${fmt(avg('visible') / avg('durable'), 2)}x | ${ratio >= 0.8 ? 'met' : 'missed'} |`,
+      `server's processes: this process (server + the client) + the bench database's Postgres backends; for Postfix its master and children (the client is in "this process"). machine: /proc/stat user+nice+system+irq+softirq, all cores.`,
     )
+    if (Number.isFinite(mean('postfix', (m) => m.rate)) && Number.isFinite(mean('mailroom', (m) => m.rate))) {
+      console.log(
+        `Mailroom / Postfix: ${fmt(mean('mailroom', (m) => m.rate) / mean('postfix', (m) => m.rate), 2)}x msgs/s, ${fmt(mean('mailroom', (m) => m.usage.machineCpuMs) / mean('postfix', (m) => m.usage.machineCpuMs), 2)}x machine CPU per message`,
+      )
+    }
+    console.log(`loadavg at end: ${loadavg()}`)
 
     for (const n of notes) console.log(n)
     if (f.stages) {
@@ -395,6 +505,7 @@ async function main() {
       }
     }
   } finally {
+    await postfix?.stop()
     await durableEnd?.()
     await server.stop()
     await dropAll()

@@ -160,6 +160,14 @@ function cpuTicks(): { busy: number; total: number } {
   return { busy: total - idle, total }
 }
 
+/** CPU time (ms, all cores together) the whole machine spent busy since boot, from /proc/stat. */
+export function machineCpuMs(): number {
+  // user + nice + system + irq + softirq (not idle, iowait, steal; guest is inside user), in
+  // USER_HZ ticks: 100 per second on Linux
+  const t = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  return (t[0]! + t[1]! + t[2]! + (t[5] ?? 0) + (t[6] ?? 0)) * 10
+}
+
 /** How busy the whole machine is (0..1 of all cores) over `ms`, before we start: other runs skew figures. */
 export async function machineBusy(ms = 1000): Promise<number> {
   const a = cpuTicks()

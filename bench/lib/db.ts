@@ -40,7 +40,7 @@ export async function createEmptyDatabase(): Promise<BenchDatabase> {
     else await admin.unsafe(`drop database if exists ${name} with (force)`)
     await admin.end({ timeout: 5 })
   }
-  dropOnExit(drop)
+  onExit(drop)
   return { describe: `real Postgres ${postgresVersion(ADMIN_URL)} at ${url.host}, database ${name}`, ownerUrl: url.toString(), name, drop }
 }
 
@@ -81,8 +81,8 @@ export async function openBenchStores(opts: { pglite: boolean; poolSize?: number
 const cleanups: (() => Promise<void>)[] = []
 let hooked = false
 
-/** Drops bench databases even when the run is interrupted (Ctrl-C) or fails. */
-function dropOnExit(fn: () => Promise<void>) {
+/** Drops bench databases (and stops bench-owned servers) even when the run is interrupted (Ctrl-C) or fails. */
+export function onExit(fn: () => Promise<void>) {
   cleanups.push(fn)
   if (hooked) return
   hooked = true
