@@ -45,19 +45,29 @@ export async function firstContacts(tx: Tx, inboxId: string, recipients: string[
   return recipients.filter((r) => !set.has(r))
 }
 
+/**
+ * The recipients off the platform (no inbox of this deployment answers to them: mailroom_route),
+ * when the policies in force hold such mail (`external`, not already covered by `all`); else none.
+ * Call it before the transaction writes: on Citus the lookup's role may not read placements this
+ * transaction modified.
+ */
+export async function offPlatformRecipients(tx: Tx, modes: EffectivePolicies['outboundApproval'], recipients: string[]): Promise<string[]> {
+  if (!modes.includes('external') || modes.includes('all') || recipients.length === 0) return []
+  const rows = await rawRows<{ address: string }>(
+    tx,
+    sql`select q.address from unnest(${sql.param(recipients)}::text[]) as q(address) where not exists (select 1 from mailroom_route(q.address))`,
+  )
+  return rows.map((r) => r.address)
+}
+
 /** Why the policies in force hold this message (empty: they do not). */
-export async function holdReasons(tx: Tx, modes: EffectivePolicies['outboundApproval'], recipients: string[], fresh: string[]): Promise<string[]> {
+export function holdReasons(modes: EffectivePolicies['outboundApproval'], fresh: string[], offPlatform: string[]): string[] {
   if (modes.length === 0) return []
   if (modes.includes('all')) return ['policy `all`: every message an agent sends waits for approval']
   const reasons: string[] = []
   if (modes.includes('first_contact') && fresh.length) reasons.push(`policy \`first_contact\`: never in conversation with ${fresh.join(', ')}`)
-  if (modes.includes('external')) {
-    // Off the platform: no inbox of this deployment answers to the address (mailroom_route).
-    const rows = await rawRows<{ address: string }>(
-      tx,
-      sql`select q.address from unnest(${sql.param(recipients)}::text[]) as q(address) where not exists (select 1 from mailroom_route(q.address))`,
-    )
-    if (rows.length) reasons.push(`policy \`external\`: ${rows.map((r) => r.address).join(', ')} ${rows.length === 1 ? 'is' : 'are'} off the platform`)
+  if (modes.includes('external') && offPlatform.length) {
+    reasons.push(`policy \`external\`: ${offPlatform.join(', ')} ${offPlatform.length === 1 ? 'is' : 'are'} off the platform`)
   }
   return reasons
 }

@@ -42,7 +42,6 @@ export async function migrate(database: Database, opts: { runtimePassword?: stri
  * migrations are recorded where drizzle records them, so either path can follow the other.
  */
 async function migrateCitus(conn: postgres.Sql, run: SqlRunner): Promise<void> {
-  // withTenant's SET LOCAL app.tenant_id / app.inbox_id must reach the shards' policies.
   // withTenant's SET LOCAL app.tenant_id / app.inbox_id must reach the shards' policies; a
   // transaction that touched several shards of a tenant table may then write a reference table
   // (tenants) only if it did so over one connection per node.
@@ -51,13 +50,16 @@ async function migrateCitus(conn: postgres.Sql, run: SqlRunner): Promise<void> {
   }
   // The SECURITY DEFINER lookups run as mailroom_lookup, and Citus reaches the workers as the
   // current user: it must be allowed to log in there (it has no password; the cluster's
-  // authentication between nodes decides, as for every other role).
-  await run(`alter role mailroom_lookup login`)
+  // authentication between nodes decides, as for every other role). The migrations create it, so
+  // on a new cluster this comes after them.
+  const lookupLogin = () => run(`alter role mailroom_lookup login`)
   if ((await citusTables(run)).size === 0) {
     await migratePg(drizzle(conn), { migrationsFolder: MIGRATIONS_FOLDER })
+    await lookupLogin()
     await distributeSchema(run)
     return
   }
+  await lookupLogin()
   await run(`set citus.enable_unsafe_triggers = on`)
   const [last] = await run(`select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1`)
   for (const m of readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER })) {

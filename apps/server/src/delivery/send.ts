@@ -39,7 +39,7 @@ import {
 import { outbox, sendingStates, type OutboxRow } from './tables.js'
 import { suppressedAmong } from '../suppressions/service.js'
 import { effectivePolicies } from '../policies/service.js'
-import { firstContacts, holdForApproval, holdReasons } from '../approvals/service.js'
+import { firstContacts, holdForApproval, holdReasons, offPlatformRecipients } from '../approvals/service.js'
 import type { TenantLimits } from '@mailroom/contract'
 import { recordContacts } from '../contacts/record.js'
 import { aggregateStatus, deliveryToWire, notifyTenant } from './status.js'
@@ -68,9 +68,15 @@ export async function sendMessage(
   const out = await withTenant(deps.database, scope, async (tx) => {
     const inbox = await getInbox(tx, inboxId)
     if (!inbox) throw notFound('inbox')
-    if (first) await first(tx)
     const cipher = await deps.crypto.cipher(tx, scope.tenantId)
     const draft = await buildDraft(tx, cipher, deps, inbox, kind, forwarded)
+    const recipients = uniqueRecipients(draft)
+    // An agent's mail (an inbox key's) under an approval policy may wait for a person. Which
+    // recipients are off the platform is read before this transaction writes anything: the route
+    // lookup runs as another role, and Citus lets no other role read what a transaction modified.
+    const policies = scope.inboxId ? await effectivePolicies(tx, scope.tenantId, inbox) : null
+    const offPlatform = policies ? await offPlatformRecipients(tx, policies.outboundApproval, recipients) : []
+    if (first) await first(tx)
 
     const [state] = await tx.select().from(sendingStates).where(eq(sendingStates.tenantId, scope.tenantId))
     if (state?.paused) throw new ServiceError('sending_paused', `sending is paused for this tenant: ${state.pausedReason ?? 'no reason given'}`)
@@ -81,7 +87,6 @@ export async function sendMessage(
     if (raw.length > maxBytes) throw new ServiceError('payload_too_large', `message is ${raw.length} bytes; the limit is ${maxBytes}`)
 
     // A platform's allow/block lists keep its agents from mailing the world.
-    const recipients = uniqueRecipients(draft)
     const refused = await outboundRefused(tx, inbox.id, recipients)
     if (refused.length) throw new ServiceError('forbidden', `not allowed to send to ${refused.join(', ')} (the tenant's outbound sender rules)`)
 
@@ -96,10 +101,8 @@ export async function sendMessage(
     if (!totals) throw new ServiceError('quota_exceeded', 'this tenant is over its storage quota')
     await countSent(tx, scope.tenantId, inbox.id, day)
     await snapshotStorage(tx, scope.tenantId, totals, day)
-    // An agent's mail (an inbox key's) under an approval policy waits for a person.
-    if (scope.inboxId) {
-      const policies = await effectivePolicies(tx, scope.tenantId, inbox)
-      const reasons = await holdReasons(tx, policies.outboundApproval, recipients, fresh)
+    if (policies) {
+      const reasons = holdReasons(policies.outboundApproval, fresh, offPlatform)
       if (reasons.length) {
         const held = await holdForApproval(tx, cipher, deps, inbox, draft, raw, { reasons, expiryHours: policies.approvalExpiryHours, sendAt })
         return { sent: held, queued: 0, held: true }

@@ -41,10 +41,13 @@ export function idempotencyMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
         .values({ tenantId, key, fingerprint })
         .onConflictDoUpdate({
           target: [idempotencyKeys.tenantId, idempotencyKeys.key],
-          set: { fingerprint, statusCode: null, bodyEnc: null, createdAt: sql`now()`, completedAt: null },
+          // The time is the inserted row's (its default, now()), and ages are differences of two
+          // times: Citus takes only immutable expressions in DO UPDATE (timestamptz - interval is
+          // not). Same values on plain Postgres.
+          set: { fingerprint, statusCode: null, bodyEnc: null, createdAt: sql`excluded.created_at`, completedAt: null },
           // Expired, or abandoned mid-flight: the key starts over.
-          setWhere: sql`${idempotencyKeys.createdAt} < now() - make_interval(secs => ${TTL_SECONDS})
-                        or (${idempotencyKeys.completedAt} is null and ${idempotencyKeys.createdAt} < now() - make_interval(secs => ${STALE_PENDING_SECONDS}))`,
+          setWhere: sql`excluded.created_at - ${idempotencyKeys.createdAt} > make_interval(secs => ${TTL_SECONDS})
+                        or (${idempotencyKeys.completedAt} is null and excluded.created_at - ${idempotencyKeys.createdAt} > make_interval(secs => ${STALE_PENDING_SECONDS}))`,
         })
         .returning({ key: idempotencyKeys.key })
       if (rows.length) return { fresh: true as const }

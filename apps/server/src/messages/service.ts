@@ -322,14 +322,20 @@ export async function listThreads(tx: Tx, inboxId: string, limit: number, after:
   return newestFirst(tx, threads, { limit, after, by: threads.lastMessageAt, where: and(eq(threads.inboxId, inboxId), gt(threads.messageCount, 0)) })
 }
 
-/** Of these threads, those holding unread mail the agent sees (one indexed probe per thread). */
-export async function unreadThreads(tx: Tx, threadIds: string[]): Promise<Set<string>> {
-  if (threadIds.length === 0) return new Set()
+/**
+ * Of these threads (all of one tenant), those holding unread mail the agent sees (one indexed probe
+ * per thread). The sub-query names its tenant: Citus then plans the whole statement on that
+ * tenant's shard (a correlated sub-query over a list that is no table it refuses otherwise).
+ */
+export async function unreadThreads(tx: Tx, threads: readonly { id: string; tenantId: string }[]): Promise<Set<string>> {
+  if (threads.length === 0) return new Set()
+  const tenantId = threads[0]!.tenantId
+  if (threads.some((t) => t.tenantId !== tenantId)) throw new Error('unreadThreads: threads of one tenant only')
   const rows = await rawRows<{ thread_id: string }>(
     tx,
-    sql`select t.id as thread_id from unnest(${`{${threadIds.join(',')}}`}::uuid[]) as t(id)
-        where exists (select 1 from ${messages} m where m.thread_id = t.id and m.seen_at is null and m.direction = 'inbound'
-                      and not m.quarantined and not m.hidden)`,
+    sql`select t.id as thread_id from unnest(${`{${threads.map((t) => t.id).join(',')}}`}::uuid[]) as t(id)
+        where exists (select 1 from ${messages} m where m.tenant_id = ${tenantId} and m.thread_id = t.id and m.seen_at is null
+                      and m.direction = 'inbound' and not m.quarantined and not m.hidden)`,
   )
   return new Set(rows.map((r) => r.thread_id))
 }

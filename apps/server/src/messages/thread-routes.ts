@@ -24,7 +24,7 @@ export function registerThreadRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const q = c.req.valid('query')
       const page = await inInbox(deps, scopeOf(c.get('principal')), c.req.valid('param').id, async (tx, inboxId, cipher) => {
         const res = await listThreads(tx, inboxId, q.limit, cursorOf(q.after))
-        const unread = await unreadThreads(tx, res.rows.map((t) => t.id))
+        const unread = await unreadThreads(tx, res.rows)
         return { data: res.rows.map((t) => threadToWire(t, cipher, unread.has(t.id))), nextCursor: res.nextCursor }
       })
       return reply(c, ThreadList, page, 200)

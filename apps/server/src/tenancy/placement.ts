@@ -1,7 +1,7 @@
 // Dedicated infrastructure for one tenant on Citus (issue 20): its rows (and its descendants') moved
 // to shards of their own (isolate_tenant_to_new_shard: every colocated table at once), those shards
-// moved to a named worker (citus_move_shard_placement), online: logical replication copies the rows
-// while writes go on, and only the last catch-up blocks writes to those shards for a moment.
+// moved to a named worker (citus_move_shard_placement); writes to the shards being copied wait for
+// the copy (SPLIT_MODE, MOVE_MODE below).
 // Operator only (CLI and operator API), as the owner role: the runtime role has no say in placement.
 import { sql } from 'drizzle-orm'
 import { rawRows, type Database } from '../db/client.js'
@@ -9,6 +9,20 @@ import { ServiceError } from '../errors.js'
 
 /** Any distributed table: colocated tables share shard boundaries and placements. */
 const ANCHOR = 'inboxes'
+
+/**
+ * Both steps copy with writes to the shards being copied held back ('block_writes'): Citus 13.2's
+ * online transfers ('force_logical') cannot carry Mailroom's writes. The online split stalls for good
+ * once a row is UPDATEd meanwhile (its apply worker fails on "publisher did not send replica identity
+ * column", citusdata/citus#6790), and Mailroom updates rows (usage, threads) with every message; the
+ * online move replicates as a role Citus creates without superuser, which Postgres 15 forbids to
+ * write into a table with row-level security enabled, and every tenant table has it forced. Writes
+ * wait while the shards are copied, then go on: SMTP answers 250 only after the commit (or 4xx, to
+ * try again), so the mail arriving meanwhile is late, never lost. The split holds back the tenants
+ * sharing the shard for its copy; the move, only the isolated tenant.
+ */
+const SPLIT_MODE = 'block_writes'
+const MOVE_MODE = 'block_writes'
 
 export interface TenantPlacement {
   /** The worker holding the tenant's rows (`host:port`). */
@@ -69,7 +83,8 @@ export interface DedicationStep {
 /**
  * Isolates the tenant and its descendants to shards of their own and moves them to `node` (a worker
  * already in the cluster). Idempotent: a tenant already alone on its shard is not split again, a
- * shard already on the node is not moved. Mail keeps arriving meanwhile (force_logical transfers).
+ * shard already on the node is not moved. Mail keeps arriving meanwhile: its writes wait for each
+ * copy, and SMTP answers once they are committed.
  */
 export async function dedicateTenant(owner: Database, tenantId: string, node: NodeAddress, onStep?: (s: DedicationStep) => void): Promise<DedicationStep[]> {
   if (!(await isCitus(owner))) throw new ServiceError('conflict', 'dedicated placement needs a Citus cluster (README, Scaling out)')
@@ -83,7 +98,7 @@ export async function dedicateTenant(owner: Database, tenantId: string, node: No
     let placement = (await tenantPlacement(owner, id))!
     let isolated = false
     if (!placement.dedicated) {
-      await owner.db.execute(sql`select isolate_tenant_to_new_shard(${ANCHOR}, ${id}::uuid, 'CASCADE', shard_transfer_mode => 'force_logical')`)
+      await owner.db.execute(sql`select isolate_tenant_to_new_shard(${ANCHOR}, ${id}::uuid, 'CASCADE', shard_transfer_mode => ${sql.raw(`'${SPLIT_MODE}'`)})`)
       isolated = true
       placement = (await tenantPlacement(owner, id))!
     }
@@ -91,7 +106,7 @@ export async function dedicateTenant(owner: Database, tenantId: string, node: No
     if (placement.node !== `${node.host}:${node.port}`) {
       const [from, port] = [placement.node.slice(0, placement.node.lastIndexOf(':')), Number(placement.node.slice(placement.node.lastIndexOf(':') + 1))]
       await owner.db.execute(
-        sql`select citus_move_shard_placement(${placement.shardId}::bigint, ${from}, ${port}, ${node.host}, ${node.port}, shard_transfer_mode => 'force_logical')`,
+        sql`select citus_move_shard_placement(${placement.shardId}::bigint, ${from}, ${port}, ${node.host}, ${node.port}, shard_transfer_mode => ${sql.raw(`'${MOVE_MODE}'`)})`,
       )
       moved = true
       placement = (await tenantPlacement(owner, id))!

@@ -57,7 +57,8 @@ describe('/metrics', () => {
       /mailroom_queue_oldest_seconds\{queue="outbox"\} 0/,
       /mailroom_db_up 1/,
       /mailroom_db_pool_in_use \d/,
-      /mailroom_db_pool_waiting 0/,
+      // How many wait at this instant depends on the background workers' polls (slower on Citus).
+      /mailroom_db_pool_waiting \d/,
       /mailroom_held_requests\{kind="wait"\} 0/,
       /mailroom_held_requests\{kind="stream"\} 0/,
       /nodejs_eventloop_lag_seconds \d/,

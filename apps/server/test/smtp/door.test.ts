@@ -217,7 +217,7 @@ describe('one message to several tenants', () => {
       withTenant(server.running.deps.database, { tenantId: fromPublicId('tenant', tenantId)! }, (tx) =>
         rawRows<{ id: string; copies: number }>(
           tx,
-          sql`select r.id, (select count(*)::int from messages m where m.raw_id = r.id) as copies from raw_messages r where r.size = ${raw.length}`,
+          sql`select r.id, (select count(*)::int from messages m where m.tenant_id = r.tenant_id and m.raw_id = r.id) as copies from raw_messages r where r.size = ${raw.length}`,
         ),
       )
     const rawsA = await rawsOf(a.id)
