@@ -11,7 +11,7 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from './context.js'
 import { ServiceError } from '../errors.js'
 import { errorBody, handleError, validationError } from './errors.js'
-import { authMiddleware, tenantTurns } from './caller.js'
+import { authMiddleware, HELD_PATH, tenantTurns } from './caller.js'
 import { registerTenantRoutes } from '../tenancy/routes.js'
 import { registerApiKeyRoutes } from '../apikeys/routes.js'
 import { registerInboxRoutes } from '../inboxes/routes.js'
@@ -50,6 +50,8 @@ export function createApp(deps: Deps) {
     },
   })
 
+  /** How long a long poll's or event stream's first database work may wait for a connection. */
+  const HELD_QUEUE_MS = 15_000
   // Long-lived by design: their duration says nothing about the server's speed.
   const HELD_ROUTES = new Set(['/v1/events', '/v1/inboxes/:id/messages/wait'])
   app.use('*', async (c, next) => {
@@ -59,7 +61,10 @@ export function createApp(deps: Deps) {
     c.set('requestId', requestId)
     c.header('X-Request-Id', requestId)
     // The database work this request starts waits for a connection at most until then (db/gate.ts).
-    await withDeadline(monotonicMs() + deps.config.dbQueueTimeoutMs, next)
+    // A long poll's client expects to wait: its first look may queue longer (a fleet of agents that
+    // starts waiting at once is served in turns instead of being shed).
+    const patience = HELD_PATH.test(c.req.path) ? Math.max(deps.config.dbQueueTimeoutMs, HELD_QUEUE_MS) : deps.config.dbQueueTimeoutMs
+    await withDeadline(monotonicMs() + patience, next)
     // The route of the handler that answered (the router also matches later patterns: `/messages/wait` is also `/messages/:messageId`).
     const matched = routePath(c)
     const route = matched.endsWith('*') ? 'unmatched' : matched

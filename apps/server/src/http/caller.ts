@@ -139,4 +139,5 @@ export function tenantTurns(deps: Deps): MiddlewareHandler<AppEnv> {
     }
   }
 }
-const HELD_PATH = /^\/v1\/(events|inboxes\/[^/]+\/messages\/wait)$/
+/** Long polls and event streams (they wait on mail, not on the server). */
+export const HELD_PATH = /^\/v1\/(events|inboxes\/[^/]+\/messages\/wait)$/
