@@ -8,7 +8,15 @@ interface Conn {
   buffer: string
   waiters: ((line: string) => void)[]
   busy: boolean
+  /** Messages sent on this connection. */
+  sent: number
 }
+
+/**
+ * Messages per connection before it is replaced (as MTAs cap connection reuse): the server closes a
+ * connection after MAILROOM_SMTP_MAX_COMMANDS commands (default 1,000; three per message here).
+ */
+const MESSAGES_PER_CONNECTION = 200
 
 export interface Sent {
   /** performance.now() when the final CRLF.CRLF was written */
@@ -21,8 +29,10 @@ export class RawSmtpPool {
   private conns: Conn[] = []
   private queue: (() => void)[] = []
 
+  private constructor(private readonly port: number) {}
+
   static async open(port: number, connections: number): Promise<RawSmtpPool> {
-    const pool = new RawSmtpPool()
+    const pool = new RawSmtpPool(port)
     for (let i = 0; i < connections; i++) pool.conns.push(await pool.connect(port))
     return pool
   }
@@ -30,7 +40,7 @@ export class RawSmtpPool {
   private async connect(port: number): Promise<Conn> {
     const socket = connect(port, '127.0.0.1')
     socket.setNoDelay(true)
-    const c: Conn = { socket, buffer: '', waiters: [], busy: false }
+    const c: Conn = { socket, buffer: '', waiters: [], busy: false, sent: 0 }
     socket.setEncoding('latin1')
     socket.on('data', (chunk: string) => {
       c.buffer += chunk
@@ -65,8 +75,16 @@ export class RawSmtpPool {
   }
 
   async send(raw: Buffer, from: string, to: string): Promise<Sent> {
-    const c = await this.take()
+    let c = await this.take()
     try {
+      if (c.sent >= MESSAGES_PER_CONNECTION) {
+        const fresh = await this.connect(this.port)
+        fresh.busy = true
+        this.conns[this.conns.indexOf(c)] = fresh
+        c.socket.end('QUIT\r\n')
+        c = fresh
+      }
+      c.sent++
       const mail = this.reply(c, '250')
       const rcpt = this.reply(c, '250')
       const data = this.reply(c, '354')

@@ -51,6 +51,7 @@ const EnvSchema = z.object({
   MAILROOM_DB_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
   // One request per core per tenant at a time (bench/README, "HTTP flood"): more in flight adds no
   // throughput on a CPU-bound server, only turns on the event loop that others wait behind.
+  MAILROOM_INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(20),
   MAILROOM_HTTP_MAX_IN_FLIGHT_PER_TENANT: z.coerce.number().int().min(0).max(10_000).default(() => availableParallelism()),
   MAILROOM_METRICS_PORT: port.optional(),
   MAILROOM_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -114,6 +115,8 @@ export interface Config {
   dbMaxPerTenant: number
   /** How long a request may wait for a database connection before it is refused with 503. */
   dbQueueTimeoutMs: number
+  /** How long an ingest batch may wait for the same tenant's messages still being parsed (0: never). */
+  ingestBatchWaitMs: number
   /** API requests of one tenant handled at once on this server (0: no cap); the rest wait their turn. */
   httpMaxInFlightPerTenant: number
   /** Serve /metrics without a key on this port of its own (unset: /metrics on the API port, operator key). */
@@ -219,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.MAILROOM_DB_POOL_SIZE,
     dbMaxPerTenant: Math.min(e.MAILROOM_DB_POOL_SIZE, e.MAILROOM_DB_MAX_PER_TENANT ?? Math.max(1, Math.ceil(e.MAILROOM_DB_POOL_SIZE / 2))),
     dbQueueTimeoutMs: e.MAILROOM_DB_QUEUE_TIMEOUT_MS,
+    ingestBatchWaitMs: e.MAILROOM_INGEST_BATCH_WAIT_MS,
     httpMaxInFlightPerTenant: e.MAILROOM_HTTP_MAX_IN_FLIGHT_PER_TENANT,
     metricsPort: e.MAILROOM_METRICS_PORT,
     metricsHost: e.MAILROOM_METRICS_HOST,

@@ -177,6 +177,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     log: logger,
     resolver: config.inboundAuth ? (opts.resolver ?? systemResolver) : null,
     leaseSeconds: opts.ingestLeaseSeconds ?? config.ingestLeaseSeconds,
+    gatherMs: config.ingestBatchWaitMs,
     // Bounce (RFC 3464) and complaint (RFC 5965) reports for mail this tenant sent.
     onParsed: (tx, cipher, tenantId, row, parsed, raw): Promise<void> => handleFeedback(tx, cipher, tenantId, row, parsed, raw, { reputation: delivery.reputation, log: logger }),
     onParsedWants: mayBeFeedback,
