@@ -2,6 +2,9 @@
 // and stream subscribers of this node whose inbox or tenant it concerns.
 import type { Database } from '../db/client.js'
 import type { Logger } from '../lib/log.js'
+import type { Cipher } from '../crypto/service.js'
+import type { MessageRow } from '../messages/tables.js'
+import type { AttachmentMeta } from '../messages/service.js'
 
 export const MAIL_CHANNEL = 'mailroom_mail'
 
@@ -12,6 +15,18 @@ export interface Arrival {
   seq: number
   /** tenant event seq of its event */
   eventSeq: number
+  /**
+   * Set only on arrivals committed by this process (`arrivedHere`): the message as it was stored,
+   * so a wait can be answered without reading it back. Never on notifications from the database.
+   */
+  stored?: StoredArrival
+}
+
+/** A committed message as its transaction wrote it: the row, its attachments, its tenant's cipher. */
+export interface StoredArrival {
+  row: MessageRow
+  atts: AttachmentMeta[]
+  cipher: Cipher
 }
 
 type Listener = (a: Arrival) => void
@@ -64,6 +79,16 @@ export class Hub {
     }
     for (const l of this.byInbox.get(a.inboxId) ?? []) l(a)
     for (const l of this.byTenant.get(a.tenantId) ?? []) l(a)
+  }
+
+  /**
+   * Messages this process has just committed: their inboxes' waiters hear of them at once, with the
+   * stored message, instead of after the notification's trip through the database and a read. The
+   * notification still comes (for every other node, and for streams); a waiter that already moved
+   * past that seq ignores it.
+   */
+  arrivedHere(arrivals: Arrival[]): void {
+    for (const a of arrivals) for (const l of this.byInbox.get(a.inboxId) ?? []) l(a)
   }
 
   onInbox(inboxId: string, l: Listener): () => void {

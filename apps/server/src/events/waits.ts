@@ -8,7 +8,8 @@ import type { ServerResponse } from 'node:http'
 import type { TenantScope } from '../db/scope.js'
 import { ServiceError } from '../errors.js'
 import { errorBody, transientError } from '../http/errors.js'
-import { encodeWaitCursor, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps } from '../messages/wait.js'
+import { encodeWaitCursor, lookAtStored, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps, type WaitMatch } from '../messages/wait.js'
+import type { Arrival } from './hub.js'
 import type { HeldRequests } from './held.js'
 
 /** Granularity of deadlines: a parked wait is answered within one tick of its deadline. */
@@ -105,7 +106,7 @@ export class WaitRegistry {
     const release = this.held?.acquire(req.scope.tenantId, req.inboxId) ?? noop
     const w = new Wait(req.scope, req.inboxId, req.matcher, monotonicMs() + req.holdMs, req.requestId)
     // Listen before looking, so an arrival between the look and parking still wakes the wait.
-    const unlisten = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a.seq))
+    const unlisten = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a))
     w.off = () => {
       unlisten()
       release()
@@ -147,8 +148,22 @@ export class WaitRegistry {
     }
   }
 
-  private notify(w: Wait, seq: number) {
-    if (w.done || (w.cursor && seq <= w.cursor.seq)) return
+  private notify(w: Wait, a: Arrival) {
+    if (w.done || (w.cursor && a.seq <= w.cursor.seq)) return
+    // The very next message of a parked, idle wait, committed by this process: looked at as stored,
+    // without a read (the notification that follows through the database finds the cursor past it).
+    if (a.stored && w.sink !== null && !w.scanning && !w.dirty && a.seq === w.cursor!.seq + 1) {
+      try {
+        const cursor = { ...w.cursor!, seq: a.seq }
+        if (lookAtStored(a.stored, w.cursor!, w.matcher)) this.answer(w, a.stored, cursor)
+        else w.cursor = cursor
+        return
+      } catch (err) {
+        if (w.done) return
+        // Could not be answered from memory: the usual look decides.
+        this.deps.log.warn('wait: answering from the committed message failed, reading it instead', { requestId: w.requestId, err: String((err as Error)?.message ?? err) })
+      }
+    }
     w.dirty = true
     // Before parking, the handler's loop sees `dirty`; during a look, the look loops again.
     if (w.sink !== null && !w.scanning) void this.rescan(w)
@@ -163,9 +178,7 @@ export class WaitRegistry {
         const r = await scan(this.deps, w.scope, w.inboxId, cursor, w.matcher)
         if (w.done) return
         if (r.match) {
-          const body = waitAnswer(r.match, { ...cursor, seq: r.upTo })
-          this.finish(w)
-          w.sink!.send(200, { 'Mailroom-Cursor': body.cursor, 'X-Request-Id': w.requestId }, JSON.stringify(body))
+          this.answer(w, r.match, { ...cursor, seq: r.upTo })
           return
         }
         w.cursor = { ...cursor, seq: r.upTo }
@@ -181,6 +194,13 @@ export class WaitRegistry {
     }
     // The deadline passed during the look: the sweep left this wait to us.
     if (!w.done && tickOf(w.deadline) <= tickOf(monotonicMs())) this.timeout(w)
+  }
+
+  /** Answers 200 with the match and the cursor after it (built before the wait is let go, so a throw leaves it open). */
+  private answer(w: Wait, match: WaitMatch, cursor: WaitCursor) {
+    const body = waitAnswer(match, cursor)
+    this.finish(w)
+    w.sink!.send(200, { 'Mailroom-Cursor': body.cursor, 'X-Request-Id': w.requestId }, JSON.stringify(body))
   }
 
   private timeout(w: Wait) {

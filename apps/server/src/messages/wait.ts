@@ -156,17 +156,7 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
       .limit(SCAN_BATCH)
     const cipher = rows.length > 0 ? await deps.crypto.cipher(tx, scope.tenantId) : null
     for (const row of rows) {
-      const subject = matcher.needsSubject && cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null
-      const facts = {
-        from: row.fromAddress,
-        to: row.toAddresses,
-        subject,
-        hasAttachments: row.hasAttachments,
-        risk: row.risk,
-        labels: row.labels,
-        unread: row.seenAt === null && row.direction === 'inbound',
-      }
-      if (matcher.test(facts)) {
+      if (matcher.test(factsOf(row, cipher, matcher.needsSubject))) {
         // What the 200 shows, read in this same transaction (no second one to build it).
         const atts = await attachmentsOf(tx, [row.id])
         const match: WaitMatch = { row, atts: atts.get(row.id) ?? [], cipher: cipher! }
@@ -176,6 +166,31 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
     const more = rows.length === SCAN_BATCH
     return { match: null, upTo: more ? rows[rows.length - 1]!.seq! : lastSeq, more }
   })
+}
+
+/** What a matcher looks at in a stored message (the subject is opened only when a filter needs it). */
+function factsOf(row: MessageRow, cipher: Cipher | null, needsSubject: boolean): Parameters<Matcher['test']>[0] {
+  return {
+    from: row.fromAddress,
+    to: row.toAddresses,
+    subject: needsSubject && cipher ? cipher.openNullable(ctx.subject(row.id), row.subjectEnc) : null,
+    hasAttachments: row.hasAttachments,
+    risk: row.risk,
+    labels: row.labels,
+    unread: row.seenAt === null && row.direction === 'inbound',
+  }
+}
+
+/**
+ * The look `scan` would take at one message, done on the message as this process just committed it
+ * (no read): only for the message right after the cursor, so nothing between them can be skipped.
+ * The same conditions as the scan's query, then the matcher.
+ */
+export function lookAtStored(stored: WaitMatch, cursor: WaitCursor, matcher: Matcher): boolean {
+  const row = stored.row
+  if (row.seq !== cursor.seq + 1 || row.hidden || row.quarantined) return false
+  if (row.receivedAt.getTime() < cursor.notBefore) return false
+  return matcher.test(factsOf(row, stored.cipher, matcher.needsSubject))
 }
 
 /** A message a wait matched, with what its answer needs: its attachments and the tenant's cipher. */

@@ -121,6 +121,73 @@ describe('parked waits', () => {
   })
 })
 
+describe('waits answered from the messages this process commits', () => {
+  // A server of its own with its LISTEN connection stopped: the database's notifications no longer
+  // reach it, so only what the ingest hands the hub after each commit can wake a wait.
+  let deaf: TestServer
+  beforeAll(async () => {
+    deaf = await startTestServer()
+    await deaf.running.deps.hub.stop()
+  })
+  afterAll(() => deaf?.stop())
+
+  const deafParked = async (n: number) => {
+    for (let i = 0; i < 400 && deaf.running.deps.waits.parked !== n; i++) await new Promise((r) => setTimeout(r, 25))
+    expect(deaf.running.deps.waits.parked).toBe(n)
+  }
+  const wait = (inbox: { id: string; key: string }, q: string) =>
+    fetch(`${deaf.baseUrl}/v1/inboxes/${inbox.id}/messages/wait?${q}`, { headers: { authorization: `Bearer ${inbox.key}` } })
+
+  it('answers a parked wait with the message as a read shows it, without hearing from the database', async () => {
+    const inbox = await makeInbox(deaf, await makeTenant(deaf))
+    const waiting = wait(inbox, 'timeout=20&subject=second')
+    await deafParked(1)
+    // The first does not match: the cursor moves past it in memory, and the second is the next seq.
+    await sendMail(deaf, { to: inbox.address, subject: 'first', text: 'one' })
+    await sendMail(deaf, { to: inbox.address, subject: 'second', text: 'two', attachments: [{ filename: 'a.txt', content: 'attached' }] })
+    const res = await waiting
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body.message.subject).toBe('second')
+    // Field for field what the API reads back from the database.
+    const read = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/${body.message.id}`)
+    expect(read.status).toBe(200)
+    expect(body.message).toEqual(read.body)
+    expect(body.message.attachments).toHaveLength(1)
+    // Its cursor continues after the second message: nothing newer.
+    const next = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=0&cursor=${body.cursor}`)
+    expect(next.status).toBe(204)
+  })
+
+  it('reads instead when a message between the cursor and the arrival was not seen here, so none is skipped', async () => {
+    const inbox = await makeInbox(deaf, await makeTenant(deaf))
+    const hub = deaf.running.deps.hub
+    const original = hub.arrivedHere.bind(hub)
+    // The first commit is not told to this process (as if another node had stored it).
+    let drop = true
+    hub.arrivedHere = (arrivals) => {
+      if (drop) {
+        drop = false
+        return
+      }
+      original(arrivals)
+    }
+    try {
+      const waiting = wait(inbox, 'timeout=20')
+      await deafParked(1)
+      await sendMail(deaf, { to: inbox.address, subject: 'unseen here' })
+      await settled(deaf)
+      await sendMail(deaf, { to: inbox.address, subject: 'seen here' })
+      const res = await waiting
+      expect(res.status).toBe(200)
+      // The arrival of seq 2 woke it; the look went back to seq 1.
+      expect((await res.json()).message.subject).toBe('unseen here')
+    } finally {
+      hub.arrivedHere = original
+    }
+  })
+})
+
 describe('held requests per tenant and per inbox', () => {
   let capped: TestServer
   beforeAll(async () => {

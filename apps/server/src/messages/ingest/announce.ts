@@ -6,7 +6,7 @@ import type { Tx } from '../../db/client.js'
 import { chained, pipelined } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
 import { appendEvent, fanOutEvents, insertEvents } from '../../events/service.js'
-import { arrivalPayload, MAIL_CHANNEL } from '../../events/hub.js'
+import { arrivalPayload, MAIL_CHANNEL, type Arrival } from '../../events/hub.js'
 import { summaryToWire } from '../service.js'
 import type { MessageRow } from '../tables.js'
 import { attachmentMeta } from './rows.js'
@@ -24,14 +24,20 @@ export interface Announcement {
   bytesOf: Map<string, Buffer>
 }
 
-export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'onParsed' | 'onParsedWants' | 'log' | 'metrics' | 'database'>, a: Announcement): Promise<void> {
+/**
+ * Returns the arrivals to tell this process's waiters once the transaction commits (each with the
+ * stored message, unless a hook ran on it and may have changed it).
+ */
+export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'onParsed' | 'onParsedWants' | 'log' | 'metrics' | 'database'>, a: Announcement): Promise<Arrival[]> {
   const { tenantId, visible, rows, eventSeqs } = a
   for (const row of rows) o.metrics?.messagesParsed.inc({ status: row.parseStatus })
   const onParsed = o.onParsed
+  const hooked = new Set<MessageRow>()
   if (onParsed) {
     for (const [i, v] of visible.entries()) {
       const p = v.analysis.parsed
       if (!p || v.row.direction !== 'inbound' || !(o.onParsedWants?.(p) ?? true)) continue
+      hooked.add(rows[i]!)
       try {
         await tx.transaction((sp) => onParsed(sp as unknown as Tx, cipher, tenantId, rows[i]!, p, a.bytesOf.get(v.row.rawId)!))
       } catch (err) {
@@ -45,10 +51,17 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
     const message = summaryToWire(row, visible[i]!.attachments.map(attachmentMeta), cipher)
     await appendEvent(tx, cipher, tenantId, 'message.quarantined', null, { message, inboxId: message.inboxId, reason: visible[i]!.quarantineReason ?? null })
   }
-  const shown = rows.flatMap((row, i) => (row.hidden || row.quarantined ? [] : [{ row, atts: visible[i]!.attachments }]))
-  if (shown.length === 0) return
-  const notifications = shown.map(({ row }, i) => arrivalPayload({ tenantId, inboxId: row.inboxId, seq: row.seq!, eventSeq: eventSeqs[i]! }))
-  const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts.map(attachmentMeta), cipher) } }))
+  const shown = rows.flatMap((row, i) => (row.hidden || row.quarantined ? [] : [{ row, atts: visible[i]!.attachments.map(attachmentMeta) }]))
+  if (shown.length === 0) return []
+  const arrivals: Arrival[] = shown.map(({ row, atts }, i) => ({
+    tenantId,
+    inboxId: row.inboxId,
+    seq: row.seq!,
+    eventSeq: eventSeqs[i]!,
+    ...(hooked.has(row) ? {} : { stored: { row, atts, cipher } }),
+  }))
+  const notifications = arrivals.map(arrivalPayload)
+  const items = shown.map(({ row, atts }) => ({ inboxId: row.inboxId, data: { message: summaryToWire(row, atts, cipher) } }))
   const write = chained(
     [
       insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
@@ -60,4 +73,5 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
   )
   await pipelined(tx, write.statements)
   if (a.webhooksExist) await fanOutEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items)
+  return arrivals
 }

@@ -119,7 +119,7 @@ export class BackgroundParse {
 
   /** Makes the pending copies of one raw message visible (the background road's commit). */
   private async finish(tenantId: string, rawId: string, analysis: Analysis, bytes: Buffer): Promise<void> {
-    await withTenant(this.o.database, { tenantId }, async (tx) => {
+    const arrivals = await withTenant(this.o.database, { tenantId }, async (tx) => {
       const pending = await tx
         .select()
         .from(messages)
@@ -162,7 +162,8 @@ export class BackgroundParse {
         search.length > 0 && bulkInsert(messageSearch, search),
         tx.delete(jobs).where(parseJobOf(rawId)),
       ])
-      await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf: new Map([[rawId, bytes]]) })
+      return announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf: new Map([[rawId, bytes]]) })
     })
+    if (arrivals.length > 0) this.o.onCommitted?.(arrivals)
   }
 }

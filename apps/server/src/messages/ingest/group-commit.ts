@@ -20,6 +20,7 @@ import { messages, rawMessages } from '../tables.js'
 import { readThreadLookups, threadLookups } from '../threading.js'
 import type { Analyzer } from './analysis.js'
 import { announce } from './announce.js'
+import type { Arrival } from '../../events/hub.js'
 import { emptyRow, insertVisible, prepare } from './rows.js'
 import { numberVisible } from './sequence.js'
 import { judge, safetyContext, safetyReads } from './verdicts.js'
@@ -32,6 +33,8 @@ export const MULTI = '*'
 interface TenantResult {
   stored: Map<Item, Stored>
   refused: Map<Item, QuotaError>
+  /** What became visible, for this process's waiters once the transaction commits. */
+  arrivals: Arrival[]
 }
 
 export class GroupCommit {
@@ -160,6 +163,7 @@ export class GroupCommit {
   private async write(items: Item[]): Promise<Map<Item, Stored[] | QuotaError>> {
     const out = new Map<Item, Stored[] | QuotaError>()
     const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
+    const arrivals: Arrival[] = []
     await withTenant(this.o.database, { tenantId: tenantIds[0]! }, async (tx) => {
       for (const [k, tenantId] of tenantIds.entries()) {
         const parts = items.flatMap((item) => {
@@ -169,8 +173,11 @@ export class GroupCommit {
         const result = await this.storeTenant(tx, { tenantId, parts, rebind: k > 0, alone: items.length === 1 })
         for (const [item, refusal] of result.refused) out.set(item, refusal)
         for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
+        arrivals.push(...result.arrivals)
       }
     })
+    // Committed: this process's waiters hear it now, not after the notification's round trip.
+    if (arrivals.length > 0) this.o.onCommitted?.(arrivals)
     return out
   }
 
@@ -191,7 +198,7 @@ export class GroupCommit {
    */
   private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; rebind: boolean; alone: boolean }): Promise<TenantResult> {
     const { tenantId, parts } = job
-    const result: TenantResult = { stored: new Map(), refused: new Map() }
+    const result: TenantResult = { stored: new Map(), refused: new Map(), arrivals: [] }
     if (parts.length === 0) return result
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
     const lookup = threadLookups(parsedOnes)
@@ -286,7 +293,7 @@ export class GroupCommit {
     ])
 
     const rows = visible.length ? await insertVisible(tx, visible, citus, rawWithRows ? bulkInsert(rawMessages, rawRowsToInsert) : null) : []
-    await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
+    result.arrivals = await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
     return result
   }
 }

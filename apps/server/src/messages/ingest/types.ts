@@ -4,6 +4,7 @@ import type { Database, Tx } from '../../db/client.js'
 import type { TenantCrypto, Cipher } from '../../crypto/service.js'
 import type { Clock } from '../../lib/clock.js'
 import type { Logger } from '../../lib/log.js'
+import type { Arrival } from '../../events/hub.js'
 import type { Metrics } from '../../lib/metrics.js'
 import type { DnsResolver, AuthResults } from '../../mail/sender-auth.js'
 import type { MailParser, ParsedMessage } from '../parser.js'
@@ -72,6 +73,11 @@ export interface IngestOptions {
   onParsed?: (tx: Tx, cipher: Cipher, tenantId: string, row: MessageRow, parsed: ParsedMessage, raw: Buffer) => Promise<void>
   /** Which parsed messages onParsed wants (others skip the savepoint). Default: all. */
   onParsedWants?: (parsed: ParsedMessage) => boolean
+  /**
+   * Called after each commit with the messages it made visible (in seq order per inbox), for this
+   * process's waiters (Hub.arrivedHere). Must not throw.
+   */
+  onCommitted?: (arrivals: Arrival[]) => void
   /** Counts messages accepted and parsed. */
   metrics?: Pick<Metrics, 'messagesAccepted' | 'messagesParsed'>
 }
