@@ -31,6 +31,21 @@ export async function withTenant<T>(database: Database, scope: TenantScope, fn: 
 }
 
 /**
+ * withTenant for a hot path whose first statements go as one pipeline: the tenant is not bound
+ * before `fn` runs; `fn` gets the statements that bind it and must send them first, in the
+ * pipeline of its own first statements (one round trip less than withTenant). A statement sent
+ * before them fails closed: without app.tenant_id every policy hides every row and refuses every
+ * write.
+ */
+export async function withTenantPipelined<T>(database: Database, scope: TenantScope, fn: (tx: Tx, bind: SQL[]) => Promise<T>): Promise<T> {
+  if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) {
+    throw new Error('withTenantPipelined: tenantId/inboxId must be uuids')
+  }
+  const bind = [...(database.sessionIsRuntimeRole ? [] : [sql`set local role mailroom_app`]), ...bindStatements(scope, database.citus === true)]
+  return onConnection(database, scope.tenantId, () => transaction(database, (tx) => fn(tx, bind)))
+}
+
+/**
  * Runs `fn` as the runtime role with no tenant set: only the narrow SECURITY DEFINER lookups
  * (`mailroom_authenticate`, `mailroom_route`) return anything here. `key` names whose turn it is
  * at the connection gate (default: one line shared by all such lookups).
@@ -81,14 +96,12 @@ export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
  * are checked uuids, safe to write into the statement.
  */
 async function bindTenant(tx: Tx, scope: TenantScope, citus: boolean): Promise<void> {
-  if (citus) {
-    await tx.execute(sql.raw(`set local app.tenant_id = '${scope.tenantId}'`))
-    await tx.execute(sql.raw(`set local app.inbox_id = '${scope.inboxId ?? ''}'`))
-    return
-  }
-  await tx.execute(
-    sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`,
-  )
+  for (const statement of bindStatements(scope, citus)) await tx.execute(statement)
+}
+
+function bindStatements(scope: TenantScope, citus: boolean): SQL[] {
+  if (citus) return [sql.raw(`set local app.tenant_id = '${scope.tenantId}'`), sql.raw(`set local app.inbox_id = '${scope.inboxId ?? ''}'`)]
+  return [sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`]
 }
 
 /**

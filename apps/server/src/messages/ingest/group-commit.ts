@@ -5,7 +5,7 @@
 // never all of them. Messages for several tenants go alone, every tenant's copy in one transaction.
 import { sql, type SQL } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { withTenant } from '../../db/scope.js'
+import { withTenantPipelined } from '../../db/scope.js'
 import { fused, pipelined } from '../../db/pipeline.js'
 import { bulkInsert } from '../../db/bulk.js'
 import type { TenantLimits } from '@mailroom/contract'
@@ -164,13 +164,15 @@ export class GroupCommit {
     const out = new Map<Item, Stored[] | QuotaError>()
     const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
     const arrivals: Arrival[] = []
-    await withTenant(this.o.database, { tenantId: tenantIds[0]! }, async (tx) => {
+    const citus = this.o.database.citus === true
+    await withTenantPipelined(this.o.database, { tenantId: tenantIds[0]! }, async (tx, bind) => {
       for (const [k, tenantId] of tenantIds.entries()) {
         const parts = items.flatMap((item) => {
           const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
           return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
         })
-        const result = await this.storeTenant(tx, { tenantId, parts, rebind: k > 0, alone: items.length === 1 })
+        // The first tenant's binding goes with its first statements; the next ones rebind.
+        const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : [rebindStatement(tenantId, citus)], alone: items.length === 1 })
         for (const [item, refusal] of result.refused) out.set(item, refusal)
         for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
         arrivals.push(...result.arrivals)
@@ -193,13 +195,17 @@ export class GroupCommit {
    *    (received_at: each row's insertion time);
    * 4. (onParsed hooks, rarely) events with their arrival notifications, webhook deliveries; COMMIT.
    * On Citus the statements fused here go one by one (db/pipeline.ts).
-   * `rebind`: the transaction was opened for another tenant of the batch; `alone`: the batch is this
-   * one message (a quota refusal may then fail the transaction instead of a savepoint).
+   * `bind`: the statements that bind the transaction to this tenant, sent first (withTenantPipelined,
+   * or a rebind when the transaction began with another tenant of the batch); `alone`: the batch is
+   * this one message (a quota refusal may then fail the transaction instead of a savepoint).
    */
-  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; rebind: boolean; alone: boolean }): Promise<TenantResult> {
+  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; bind: SQL[]; alone: boolean }): Promise<TenantResult> {
     const { tenantId, parts } = job
     const result: TenantResult = { stored: new Map(), refused: new Map(), arrivals: [] }
-    if (parts.length === 0) return result
+    if (parts.length === 0) {
+      await pipelined(tx, job.bind)
+      return result
+    }
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
     const lookup = threadLookups(parsedOnes)
     const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
@@ -217,11 +223,10 @@ export class GroupCommit {
       ],
       citus,
     )
-    const [[, ...readResults], cipher] = await Promise.all([
-      pipelined(tx, [job.rebind && rebindStatement(tenantId, citus), ...batchReads.statements]),
-      this.o.crypto.cipher(tx, tenantId),
-    ])
-    const [limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = batchReads.split(readResults)
+    const answers = await pipelined(tx, [...job.bind, ...batchReads.statements])
+    // After the binding (the data key is read under the tenant's policy when not cached).
+    const cipher = await this.o.crypto.cipher(tx, tenantId)
+    const [limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = batchReads.split(answers.slice(job.bind.length))
     const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
     const limits = limitsOf(limitRows!)
     const now = (this.o.clock ?? systemClock).now()
