@@ -250,7 +250,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     { perSecond: config.apiRequestsPerSecond, burst: config.apiBurst },
     () => clock.now().getTime(),
   )
-  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, requestTurns: new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: Math.max(1, config.httpMaxInFlightPerTenant) }), metrics, resolver: opts.resolver ?? systemResolver }
+  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, requestTurns: new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: Math.max(1, config.httpMaxInFlightPerTenant), lightFirst: { maxDelayMs: 100 } }), metrics, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   const metricsHttp = config.metricsPort !== undefined ? createServer(metricsListener(metrics)) : null

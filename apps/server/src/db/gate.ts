@@ -15,7 +15,23 @@ export interface GateOptions {
   maxQueuePerKey?: number
   /** Never shed on a deadline (the embedded database: no request is refused for waiting). */
   ignoreDeadlines?: boolean
+  /**
+   * Light keys first: a key that has held slots more than half the time lately (a flood) starts no
+   * new work while a lighter key holds or waits for a slot, so the lighter key's work runs beside
+   * less of the flood's; a held-back waiter goes ahead anyway after `maxDelayMs`, so the busy key
+   * is slowed, never starved.
+   */
+  lightFirst?: { maxDelayMs: number }
+  /** The clock of lightFirst's slot time (tests); default monotonicMs. */
+  now?: () => number
 }
+
+/** Slot time of a key decays with this half-life: "lately" is the last second or two. */
+const USAGE_HALF_LIFE_MS = 1000
+/** Holding one slot all the time comes to this much decayed slot time (ms). */
+const FULL_USAGE_MS = USAGE_HALF_LIFE_MS / Math.LN2
+/** A key is heavy past half of that. */
+const HEAVY_USAGE_MS = FULL_USAGE_MS / 2
 
 /** Why a caller did not get a connection: the wait would pass its deadline, or its queue is full. */
 export class ShedError extends Error {
@@ -47,9 +63,15 @@ export function withDeadline<T>(deadline: number, fn: () => T): T {
 export class DbGate {
   private readonly queues = new Map<string, Waiter[]>()
   private readonly running = new Map<string, number>()
+  /** lightFirst: each key's decayed slot time (ms) and when it was last brought up to date. */
+  private readonly usage = new Map<string, { ms: number; at: number }>()
+  private heldBackTimer: NodeJS.Timeout | null = null
+  /** lightFirst: since when each held-back key has been held back (cleared when it starts). */
+  private readonly heldSince = new Map<string, number>()
   private inUse = 0
   private waitingCount = 0
   private readonly maxQueuePerKey: number
+  private readonly now: () => number
   /** Callers shed since start, by reason (metrics). */
   readonly shed = { deadline: 0, queue_full: 0 }
   /** Slots handed out since start. */
@@ -57,6 +79,7 @@ export class DbGate {
 
   constructor(private readonly o: GateOptions) {
     this.maxQueuePerKey = o.maxQueuePerKey ?? 1000
+    this.now = o.now ?? monotonicMs
   }
 
   get stats(): { slots: number; inUse: number; waiting: number } {
@@ -118,17 +141,72 @@ export class DbGate {
   }
 
   private canStart(key: string): boolean {
-    return this.inUse < this.o.slots && (this.running.get(key) ?? 0) < this.o.perKey
+    return this.inUse < this.o.slots && (this.running.get(key) ?? 0) < this.o.perKey && !this.heldBack(key)
+  }
+
+  /**
+   * lightFirst: whether `key` must wait because it is heavy and a key with less than half its slot
+   * time holds or waits for a slot (unless it has been held back maxDelayMs already).
+   */
+  private heldBack(key: string): boolean {
+    const lf = this.o.lightFirst
+    if (!lf) return false
+    const now = this.now()
+    const mine = this.usageOf(key, now)
+    if (mine <= HEAVY_USAGE_MS) return false
+    // Held back long enough (since its last start): it goes ahead anyway.
+    const since = this.heldSince.get(key)
+    if (since !== undefined && now - since >= lf.maxDelayMs) return false
+    // Lighter: less than half this key's slot time.
+    let lighter = false
+    for (const k of this.running.keys()) if (k !== key && 2 * this.usageOf(k, now) < mine) lighter = true
+    if (!lighter) for (const k of this.queues.keys()) if (k !== key && 2 * this.usageOf(k, now) < mine) lighter = true
+    if (!lighter) return false
+    if (since === undefined) this.heldSince.set(key, now)
+    return this.retryLater(lf.maxDelayMs - (now - (since ?? now)))
+  }
+
+  /** Held-back waiters are looked at again when the first of them may go ahead anyway. */
+  private retryLater(ms: number): true {
+    if (!this.heldBackTimer && this.queues.size > 0) {
+      this.heldBackTimer = setTimeout(() => {
+        this.heldBackTimer = null
+        this.next()
+      }, ms)
+      this.heldBackTimer.unref?.()
+    }
+    return true
+  }
+
+  /** A key's decayed slot time (ms): each slot's holding time, added when it is released. */
+  private usageOf(key: string, now: number): number {
+    const u = this.usage.get(key)
+    if (!u) return 0
+    return u.ms * Math.pow(2, -(now - u.at) / USAGE_HALF_LIFE_MS)
+  }
+
+  private addUsage(key: string, ms: number, now: number): void {
+    this.usage.set(key, { ms: this.usageOf(key, now) + ms, at: now })
+    // Keys whose slot time has decayed to nothing are forgotten: the map stays about as small as the active keys.
+    if (this.usage.size > 2 * (this.running.size + this.queues.size) + 64) {
+      for (const [k, u] of this.usage) if (!this.running.has(k) && u.ms * Math.pow(2, -(now - u.at) / USAGE_HALF_LIFE_MS) < 1) this.usage.delete(k)
+    }
   }
 
   private start(key: string): () => void {
     this.granted++
     this.inUse++
     this.running.set(key, (this.running.get(key) ?? 0) + 1)
+    const began = this.o.lightFirst ? this.now() : 0
+    this.heldSince.delete(key)
     let done = false
     return () => {
       if (done) return
       done = true
+      if (this.o.lightFirst) {
+        const now = this.now()
+        this.addUsage(key, now - began, now)
+      }
       this.inUse--
       const n = (this.running.get(key) ?? 1) - 1
       if (n <= 0) this.running.delete(key)

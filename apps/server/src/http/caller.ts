@@ -119,7 +119,10 @@ export function scopeOf(p: Principal): { tenantId: string; inboxId: string | nul
  * the event loop with another tenant's one, which then waits behind all of them. The line has no
  * deadline (a burst of a hundred agents of one tenant is served in turns, not refused); past 1,000
  * waiting, requests get 503 with Retry-After. Long polls and event streams hold no turn (they wait on
- * mail, not on the server; they have limits of their own).
+ * mail, not on the server; they have limits of their own). Light tenants first: a tenant that has
+ * held turns most of the last second or two starts no new request while a much lighter tenant's
+ * request runs or waits (at most 100 ms at a time), so a quiet tenant's request shares the event
+ * loop with less of a flood's (db/gate.ts, lightFirst).
  */
 export function tenantTurns(deps: Deps): MiddlewareHandler<AppEnv> {
   const cap = deps.config.httpMaxInFlightPerTenant

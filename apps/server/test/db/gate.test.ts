@@ -49,6 +49,73 @@ describe('DbGate', () => {
     for (const p of flood) (await p)()
   })
 
+  describe('lightFirst', () => {
+    /** A gate whose slot-time clock the test moves; `a` has held a slot for two seconds just now (heavy). */
+    async function withHeavyA() {
+      const clock = { t: 0 }
+      const gate = new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: 2, lightFirst: { maxDelayMs: 50 }, now: () => clock.t })
+      const r = await gate.acquire('a', null)
+      clock.t += 2000
+      r()
+      return { gate, clock }
+    }
+    const taken = (p: Promise<() => void>) => {
+      const s = { got: false, release: null as null | (() => void) }
+      void p.then((r) => ((s.got = true), (s.release = r)))
+      return s
+    }
+
+    it('a heavy key alone keeps its whole allowance', async () => {
+      const { gate } = await withHeavyA()
+      const held = [await gate.acquire('a', null), await gate.acquire('a', null)]
+      expect(gate.stats.inUse).toBe(2)
+      for (const r of held) r()
+    })
+
+    it('a heavy key starts nothing new while a lighter key holds a slot, and goes on when it is done', async () => {
+      const { gate } = await withHeavyA()
+      const a1 = await gate.acquire('a', null)
+      // b has used nothing lately: served at once, beside a's running one.
+      const b = await gate.acquire('b', null)
+      const a2 = taken(gate.acquire('a', null))
+      await tick()
+      expect(a2.got).toBe(false)
+      b()
+      await tick()
+      expect(a2.got).toBe(true)
+      a1()
+      a2.release!()
+    })
+
+    it('a held-back key goes ahead anyway after maxDelayMs: slowed, never starved', async () => {
+      const { gate, clock } = await withHeavyA()
+      const b = await gate.acquire('b', null)
+      const a = taken(gate.acquire('a', null))
+      await tick()
+      expect(a.got).toBe(false)
+      clock.t += 50
+      // The gate looks again when the delay is up (a real timer of maxDelayMs).
+      for (let i = 0; i < 100 && !a.got; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(a.got).toBe(true)
+      b()
+      a.release!()
+    })
+
+    it('keys of about the same weight do not hold each other back', async () => {
+      const clock = { t: 0 }
+      const gate = new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: 1, lightFirst: { maxDelayMs: 10_000 }, now: () => clock.t })
+      // Both held a slot for the same two seconds.
+      const held = [await gate.acquire('a', null), await gate.acquire('b', null)]
+      clock.t += 2000
+      for (const r of held) r()
+      const a = await gate.acquire('a', null)
+      const b = await gate.acquire('b', null)
+      expect(gate.stats.inUse).toBe(2)
+      a()
+      b()
+    })
+  })
+
   it('sheds a caller whose deadline passes while it waits, and one with no time left at once', async () => {
     const gate = new DbGate({ slots: 1, perKey: 1 })
     const release = await gate.acquire('a', null)
