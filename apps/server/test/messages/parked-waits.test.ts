@@ -186,6 +186,23 @@ describe('waits answered from the messages this process commits', () => {
       hub.arrivedHere = original
     }
   })
+  it('a failure while telling waiters after the commit neither fails the message nor stores it twice', async () => {
+    const inbox = await makeInbox(deaf, await makeTenant(deaf))
+    const hub = deaf.running.deps.hub
+    const original = hub.arrivedHere.bind(hub)
+    hub.arrivedHere = () => {
+      throw new Error('listener broke')
+    }
+    try {
+      const info = await sendMail(deaf, { to: inbox.address, subject: 'stored once' })
+      expect(info.response).toMatch(/^250 /)
+      await settled(deaf)
+    } finally {
+      hub.arrivedHere = original
+    }
+    const list = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages`)
+    expect(list.body.data.map((m: { subject: string }) => m.subject)).toEqual(['stored once'])
+  })
 })
 
 describe('held requests per tenant and per inbox', () => {

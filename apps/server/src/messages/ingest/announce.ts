@@ -75,3 +75,16 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
   if (a.webhooksExist) await fanOutEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items)
   return arrivals
 }
+
+/**
+ * Tells this process's waiters what a transaction that has committed made visible. Never throws:
+ * the messages are stored, and a failure here must not make the caller store them again.
+ */
+export function committed(o: Pick<IngestOptions, 'onCommitted' | 'log'>, arrivals: Arrival[]): void {
+  if (arrivals.length === 0 || !o.onCommitted) return
+  try {
+    o.onCommitted(arrivals)
+  } catch (err) {
+    o.log.warn('ingest: telling waiters of committed messages failed (they hear it through the database)', { err: String((err as Error)?.message ?? err) })
+  }
+}

@@ -14,7 +14,7 @@ import { ctx } from '../service.js'
 import { attachments, messages, messageSearch, rawMessages, type MessageRow } from '../tables.js'
 import { readThreadLookups, threadLookups } from '../threading.js'
 import type { Analyzer } from './analysis.js'
-import { announce } from './announce.js'
+import { announce, committed } from './announce.js'
 import { prepare } from './rows.js'
 import { numberVisible } from './sequence.js'
 import { judge, safetyContext, safetyReads } from './verdicts.js'
@@ -164,6 +164,6 @@ export class BackgroundParse {
       ])
       return announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf: new Map([[rawId, bytes]]) })
     })
-    if (arrivals.length > 0) this.o.onCommitted?.(arrivals)
+    committed(this.o, arrivals)
   }
 }

@@ -19,7 +19,7 @@ import { ctx } from '../service.js'
 import { messages, rawMessages } from '../tables.js'
 import { readThreadLookups, threadLookups } from '../threading.js'
 import type { Analyzer } from './analysis.js'
-import { announce } from './announce.js'
+import { announce, committed } from './announce.js'
 import type { Arrival } from '../../events/hub.js'
 import { emptyRow, insertVisible, prepare } from './rows.js'
 import { numberVisible } from './sequence.js'
@@ -179,7 +179,7 @@ export class GroupCommit {
       }
     })
     // Committed: this process's waiters hear it now, not after the notification's round trip.
-    if (arrivals.length > 0) this.o.onCommitted?.(arrivals)
+    committed(this.o, arrivals)
     return out
   }
 

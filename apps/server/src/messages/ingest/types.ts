@@ -75,7 +75,7 @@ export interface IngestOptions {
   onParsedWants?: (parsed: ParsedMessage) => boolean
   /**
    * Called after each commit with the messages it made visible (in seq order per inbox), for this
-   * process's waiters (Hub.arrivedHere). Must not throw.
+   * process's waiters (Hub.arrivedHere). A throw is logged: the messages are stored regardless.
    */
   onCommitted?: (arrivals: Arrival[]) => void
   /** Counts messages accepted and parsed. */
