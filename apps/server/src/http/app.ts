@@ -11,7 +11,7 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from './context.js'
 import { ServiceError } from '../errors.js'
 import { errorBody, handleError, validationError } from './errors.js'
-import { authMiddleware, HELD_PATH, tenantTurns } from './caller.js'
+import { authMiddleware, HELD_PATH, HELD_ROUTES, tenantTurns } from './caller.js'
 import { registerTenantRoutes } from '../tenancy/routes.js'
 import { registerApiKeyRoutes } from '../apikeys/routes.js'
 import { registerInboxRoutes } from '../inboxes/routes.js'
@@ -53,7 +53,7 @@ export function createApp(deps: Deps) {
   /** How long a long poll's or event stream's first database work may wait for a connection. */
   const HELD_QUEUE_MS = 15_000
   // Long-lived by design: their duration says nothing about the server's speed.
-  const HELD_ROUTES = new Set(['/v1/events', '/v1/inboxes/:id/messages/wait'])
+  const heldRoutes = new Set(HELD_ROUTES)
   app.use('*', async (c, next) => {
     const started = performance.now()
     const incoming = c.req.header('x-request-id')
@@ -71,7 +71,7 @@ export function createApp(deps: Deps) {
     const status = c.res.status
     const seconds = (performance.now() - started) / 1000
     deps.metrics.httpRequests.inc({ method: c.req.method, route, status })
-    if (!HELD_ROUTES.has(route)) deps.metrics.httpDuration.observe({ method: c.req.method, route }, seconds)
+    if (!heldRoutes.has(route)) deps.metrics.httpDuration.observe({ method: c.req.method, route }, seconds)
     const principal = c.get('principal') as AppEnv['Variables']['principal'] | undefined
     const tenant = principal?.tenantId ? toPublicId('tenant', principal.tenantId) : undefined
     if (tenant) deps.metrics.tenantRequest(tenant)

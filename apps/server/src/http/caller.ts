@@ -142,5 +142,7 @@ export function tenantTurns(deps: Deps): MiddlewareHandler<AppEnv> {
     }
   }
 }
-/** Long polls and event streams (they wait on mail, not on the server). */
-export const HELD_PATH = /^\/v1\/(events|inboxes\/[^/]+\/messages\/wait)$/
+/** Long polls and event streams (they wait on mail, not on the server), as route patterns (metrics, after routing). */
+export const HELD_ROUTES: readonly string[] = ['/v1/events', '/v1/inboxes/:id/messages/wait']
+/** The same routes as a test on a request's path (turns and patience, before routing). */
+export const HELD_PATH = new RegExp(`^(?:${HELD_ROUTES.map((r) => r.replace(/:[a-zA-Z]+/g, '[^/]+')).join('|')})$`)
