@@ -49,9 +49,9 @@ const EnvSchema = z.object({
   MAILROOM_DB_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
   MAILROOM_DB_MAX_PER_TENANT: z.coerce.number().int().min(1).optional(),
   MAILROOM_DB_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
+  MAILROOM_INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(20),
   // One request per core per tenant at a time (bench/README, "HTTP flood"): more in flight adds no
   // throughput on a CPU-bound server, only turns on the event loop that others wait behind.
-  MAILROOM_INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(20),
   MAILROOM_HTTP_MAX_IN_FLIGHT_PER_TENANT: z.coerce.number().int().min(0).max(10_000).default(() => availableParallelism()),
   MAILROOM_METRICS_PORT: port.optional(),
   MAILROOM_METRICS_HOST: z.string().min(1).default('127.0.0.1'),

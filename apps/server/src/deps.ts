@@ -1,7 +1,7 @@
 // The dependency bag of one Mailroom process: stores, configuration, clock, logger and the
 // long-lived parts (event hub, waits, ingest, workers, limiters, metrics). Built once by server.ts and
 // handed to both doors (HTTP routes, the SMTP server) and the services they call.
-import { DbGate } from './db/gate.js'
+import type { DbGate } from './db/gate.js'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
 import type { Clock } from './lib/clock.js'

@@ -1,6 +1,5 @@
 // Starts one Mailroom process: the HTTP API, the SMTP door, the delivery, webhook, parse and
 // retention workers, and /metrics, over one set of stores.
-import { DbGate } from './db/gate.js'
 import { createServer, type Server } from 'node:http'
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -8,6 +7,7 @@ import { getRequestListener } from '@hono/node-server'
 import type { SMTPServer } from 'smtp-server'
 import type { Config } from './config.js'
 import { openStores, StartupError, type Stores } from './db/open.js'
+import { DbGate } from './db/gate.js'
 import { createApp } from './http/app.js'
 import type { Deps } from './deps.js'
 import { systemClock, type Clock } from './lib/clock.js'
@@ -250,7 +250,9 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     { perSecond: config.apiRequestsPerSecond, burst: config.apiBurst },
     () => clock.now().getTime(),
   )
-  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, requestTurns: new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: Math.max(1, config.httpMaxInFlightPerTenant), lightFirst: { maxDelayMs: 100 } }), metrics, resolver: opts.resolver ?? systemResolver }
+  // The tenants' API requests take turns (http/caller.ts tenantTurns), light tenants first.
+  const requestTurns = new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: Math.max(1, config.httpMaxInFlightPerTenant), lightFirst: { maxDelayMs: 100 } })
+  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, requestTurns, metrics, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   const metricsHttp = config.metricsPort !== undefined ? createServer(metricsListener(metrics)) : null

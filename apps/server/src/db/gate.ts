@@ -33,6 +33,9 @@ const FULL_USAGE_MS = USAGE_HALF_LIFE_MS / Math.LN2
 /** A key is heavy past half of that. */
 const HEAVY_USAGE_MS = FULL_USAGE_MS / 2
 
+/** Slot time decayed to `now`. */
+const decayed = (u: { ms: number; at: number }, now: number) => u.ms * Math.pow(2, -(now - u.at) / USAGE_HALF_LIFE_MS)
+
 /** Why a caller did not get a connection: the wait would pass its deadline, or its queue is full. */
 export class ShedError extends Error {
   constructor(readonly reason: 'deadline' | 'queue_full') {
@@ -158,10 +161,8 @@ export class DbGate {
     const since = this.heldSince.get(key)
     if (since !== undefined && now - since >= lf.maxDelayMs) return false
     // Lighter: less than half this key's slot time.
-    let lighter = false
-    for (const k of this.running.keys()) if (k !== key && 2 * this.usageOf(k, now) < mine) lighter = true
-    if (!lighter) for (const k of this.queues.keys()) if (k !== key && 2 * this.usageOf(k, now) < mine) lighter = true
-    if (!lighter) return false
+    const lighter = (k: string) => k !== key && 2 * this.usageOf(k, now) < mine
+    if (![...this.running.keys()].some(lighter) && ![...this.queues.keys()].some(lighter)) return false
     if (since === undefined) this.heldSince.set(key, now)
     return this.retryLater(lf.maxDelayMs - (now - (since ?? now)))
   }
@@ -181,15 +182,14 @@ export class DbGate {
   /** A key's decayed slot time (ms): each slot's holding time, added when it is released. */
   private usageOf(key: string, now: number): number {
     const u = this.usage.get(key)
-    if (!u) return 0
-    return u.ms * Math.pow(2, -(now - u.at) / USAGE_HALF_LIFE_MS)
+    return u ? decayed(u, now) : 0
   }
 
   private addUsage(key: string, ms: number, now: number): void {
     this.usage.set(key, { ms: this.usageOf(key, now) + ms, at: now })
     // Keys whose slot time has decayed to nothing are forgotten: the map stays about as small as the active keys.
     if (this.usage.size > 2 * (this.running.size + this.queues.size) + 64) {
-      for (const [k, u] of this.usage) if (!this.running.has(k) && u.ms * Math.pow(2, -(now - u.at) / USAGE_HALF_LIFE_MS) < 1) this.usage.delete(k)
+      for (const [k, u] of this.usage) if (!this.running.has(k) && decayed(u, now) < 1) this.usage.delete(k)
     }
   }
 

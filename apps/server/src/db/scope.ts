@@ -18,16 +18,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * other path to tenant-owned tables.
  */
 export async function withTenant<T>(database: Database, scope: TenantScope, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) {
-    throw new Error('withTenant: tenantId/inboxId must be uuids')
-  }
-  return onConnection(database, scope.tenantId, () =>
-    transaction(database, async (tx) => {
-      if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
-      await bindTenant(tx, scope, database.citus === true)
-      return fn(tx)
-    }),
-  )
+  return withTenantPipelined(database, scope, async (tx, bind) => {
+    for (const statement of bind) await tx.execute(statement)
+    return fn(tx)
+  })
 }
 
 /**
@@ -38,10 +32,7 @@ export async function withTenant<T>(database: Database, scope: TenantScope, fn: 
  * write.
  */
 export async function withTenantPipelined<T>(database: Database, scope: TenantScope, fn: (tx: Tx, bind: SQL[]) => Promise<T>): Promise<T> {
-  if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) {
-    throw new Error('withTenantPipelined: tenantId/inboxId must be uuids')
-  }
-  const bind = [...(database.sessionIsRuntimeRole ? [] : [sql`set local role mailroom_app`]), ...bindStatements(scope, database.citus === true)]
+  const bind = [...(database.sessionIsRuntimeRole ? [] : [sql`set local role mailroom_app`]), ...tenantBinding(scope, database.citus === true)]
   return onConnection(database, scope.tenantId, () => transaction(database, (tx) => fn(tx, bind)))
 }
 
@@ -84,22 +75,20 @@ async function transaction<T>(database: Database, fn: (tx: Tx) => Promise<T>): P
  * have proven the target is the current tenant's descendant first.
  */
 export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
-  if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) throw new Error('rebindTenant: tenantId must be a uuid')
   // SET LOCAL works everywhere (and is what Citus forwards): rare enough for the second round trip.
-  await bindTenant(tx, scope, true)
+  for (const statement of tenantBinding(scope, true)) await tx.execute(statement)
 }
 
 /**
- * Sets app.tenant_id / app.inbox_id for the rest of the transaction. On Citus as SET LOCAL
- * statements (forwarded to every worker the transaction reaches; set_config() would stay on the
- * coordinator, and the shards' policies would see no tenant); elsewhere in one round trip. The ids
- * are checked uuids, safe to write into the statement.
+ * The statements that set app.tenant_id / app.inbox_id for the rest of a transaction. On Citus SET
+ * LOCAL statements (forwarded to every worker the transaction reaches; set_config() would stay on
+ * the coordinator, and the shards' policies would see no tenant); elsewhere one statement. The ids
+ * are checked to be uuids here, so they are safe to write into the statement.
  */
-async function bindTenant(tx: Tx, scope: TenantScope, citus: boolean): Promise<void> {
-  for (const statement of bindStatements(scope, citus)) await tx.execute(statement)
-}
-
-function bindStatements(scope: TenantScope, citus: boolean): SQL[] {
+export function tenantBinding(scope: TenantScope, citus: boolean): SQL[] {
+  if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) {
+    throw new Error('tenant binding: tenantId/inboxId must be uuids')
+  }
   if (citus) return [sql.raw(`set local app.tenant_id = '${scope.tenantId}'`), sql.raw(`set local app.inbox_id = '${scope.inboxId ?? ''}'`)]
   return [sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`]
 }

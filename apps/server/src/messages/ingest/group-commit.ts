@@ -5,7 +5,7 @@
 // never all of them. Messages for several tenants go alone, every tenant's copy in one transaction.
 import { sql, type SQL } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { withTenantPipelined } from '../../db/scope.js'
+import { tenantBinding, withTenantPipelined } from '../../db/scope.js'
 import { fused, pipelined } from '../../db/pipeline.js'
 import { bulkInsert } from '../../db/bulk.js'
 import type { TenantLimits } from '@mailroom/contract'
@@ -47,6 +47,8 @@ export class GroupCommit {
   private readonly gatherMs: number
   private readonly committers: number
   private readonly leaseSeconds: number
+  /** Statements fused here go one by one on Citus (db/pipeline.ts). */
+  private readonly citus: boolean
 
   constructor(
     private readonly o: IngestOptions,
@@ -56,6 +58,7 @@ export class GroupCommit {
     this.committers = o.committers ?? 4
     this.leaseSeconds = o.leaseSeconds ?? 60
     this.gatherMs = o.gatherMs ?? 20
+    this.citus = o.database.citus === true
   }
 
   /**
@@ -164,7 +167,6 @@ export class GroupCommit {
     const out = new Map<Item, Stored[] | QuotaError>()
     const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
     const arrivals: Arrival[] = []
-    const citus = this.o.database.citus === true
     await withTenantPipelined(this.o.database, { tenantId: tenantIds[0]! }, async (tx, bind) => {
       for (const [k, tenantId] of tenantIds.entries()) {
         const parts = items.flatMap((item) => {
@@ -172,7 +174,7 @@ export class GroupCommit {
           return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
         })
         // The first tenant's binding goes with its first statements; the next ones rebind.
-        const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : [rebindStatement(tenantId, citus)], alone: items.length === 1 })
+        const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
         for (const [item, refusal] of result.refused) out.set(item, refusal)
         for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
         arrivals.push(...result.arrivals)
@@ -209,8 +211,7 @@ export class GroupCommit {
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
     const lookup = threadLookups(parsedOnes)
     const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
-    // The reads as one statement (on Citus, one each), after the rebind if any.
-    const citus = this.o.database.citus === true
+    // The reads as one statement (on Citus, one each), after the binding.
     const batchReads = fused(
       [
         limitChain(tenantId),
@@ -221,7 +222,7 @@ export class GroupCommit {
         reads.inboxPolicies,
         parsedOnes.length > 0 && reads.tenantDomains,
       ],
-      citus,
+      this.citus,
     )
     const answers = await pipelined(tx, [...job.bind, ...batchReads.statements])
     // After the binding (the data key is read under the tenant's policy when not cached).
@@ -297,7 +298,7 @@ export class GroupCommit {
       jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
     ])
 
-    const rows = visible.length ? await insertVisible(tx, visible, citus, rawWithRows ? bulkInsert(rawMessages, rawRowsToInsert) : null) : []
+    const rows = visible.length ? await insertVisible(tx, visible, this.citus, rawWithRows ? bulkInsert(rawMessages, rawRowsToInsert) : null) : []
     result.arrivals = await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
     return result
   }
@@ -341,14 +342,4 @@ function usageOf(parts: Part[]): Map<string, { bytes: number; messages: number }
     }
   }
   return perInbox
-}
-
-/**
- * The batch's transaction moves on to the next tenant (no inbox set). On Citus as SET LOCAL, which
- * it forwards to the workers the transaction already reaches and to those it reaches later.
- */
-function rebindStatement(tenantId: string, citus: boolean): SQL {
-  if (!citus) return sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.inbox_id', '', true)`
-  if (!/^[0-9a-f-]{36}$/.test(tenantId)) throw new Error('rebind: tenantId must be a uuid')
-  return sql.raw(`set local app.tenant_id = '${tenantId}'`)
 }
