@@ -176,8 +176,12 @@ async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0)
 /** CPU time of this process's main thread alone (the rest: parse workers, GC and libuv threads). */
 const mainThreadCpuMs = () => cpuMsOf(process.pid, process.pid)
 
-/** CPU per message of the server's processes: this process (server + client) and its Postgres backends, or Postfix's processes. */
-const serverCpuPerMsg = (u: Usage, n: number, external: boolean) => (external ? u.treeCpuMs : u.benchCpuMs + u.pgCpuMs) / n
+/**
+ * CPU per message of the server's processes with the client's: this process (server + client) and
+ * its Postgres backends, or Postfix's processes and this process (the client), so every row holds
+ * the same client.
+ */
+const serverCpuPerMsg = (u: Usage, n: number, external: boolean) => (external ? u.treeCpuMs + u.benchCpuMs : u.benchCpuMs + u.pgCpuMs) / n
 
 const usageLine = (u: Usage, n: number) =>
   `CPU: this process ${fmt(u.benchCpuMs / u.wallMs, 2)} cores (main thread ${fmt(u.mainCpuMs / u.wallMs, 2)}, event loop busy ${fmt(u.elu * 100, 0)}%, main thread waiting for a CPU ${fmt((100 * u.mainRunQueueMs) / u.wallMs, 0)}% of the time)` +
@@ -479,7 +483,7 @@ async function main() {
     line('postfix', 'Postfix, virtual(8) to a Maildir, fsync before 250', 'in new/', true)
     line('mailroom', `Mailroom (Postgres${pglite ? ': PGlite' : ''}, inbound auth off)`, 'parsed and visible', false)
     console.log(
-      `server's processes: this process (server + the client) + the bench database's Postgres backends; for Postfix its master and children (the client is in "this process"). machine: /proc/stat user+nice+system+irq+softirq, all cores.`,
+      `server's processes: this process (server + the client) + the bench database's Postgres backends; for Postfix its master and children + this process (the client), so every row holds the same client (Postgres's own background processes are in machine only). machine: /proc/stat user+nice+system+irq+softirq, all cores.`,
     )
     if (Number.isFinite(mean('postfix', (m) => m.rate)) && Number.isFinite(mean('mailroom', (m) => m.rate))) {
       console.log(

@@ -1,6 +1,6 @@
 // Small helpers shared by the receiving benchmarks: flags, percentiles, the machine, loopback checks.
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 
@@ -101,12 +101,22 @@ export function rssOf(pid: number): number {
   return Number(m[1]) * 1024
 }
 
-/** CPU time (user + system) of a process (or one of its threads) in ms, from /proc/<pid>/stat. */
-export function cpuMsOf(pid: number, tid?: number): number {
+/**
+ * The fields of /proc/<pid>/stat (or of one thread's) after "(comm) ": [0] is the state (field 3
+ * of proc(5)), so field k is [k - 3]. Throws when the process is gone.
+ */
+export function procStat(pid: number, tid?: number): string[] {
   const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+/**
+ * CPU time (user + system) of a process (or one of its threads) in ms; with `children`, plus what
+ * its reaped children used (cutime + cstime). Clock ticks: 100 per second on Linux.
+ */
+export function cpuMsOf(pid: number, tid?: number, children = false): number {
+  const f = procStat(pid, tid)
+  return ((Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) * 1000) / 100
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
@@ -153,19 +163,31 @@ export function cpuMsOfAll(pids: number[]): number {
   return total
 }
 
-function cpuTicks(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
-  const idle = line[3]! + (line[4] ?? 0)
-  const total = line.reduce((a, b) => a + b, 0)
-  return { busy: total - idle, total }
+/** Pids whose parent is `ppid` (one scan of /proc). */
+export function childPidsOf(ppid: number): number[] {
+  const out: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (Number(procStat(Number(name))[1]) === ppid) out.push(Number(name))
+    } catch {
+      /* gone */
+    }
+  }
+  return out
 }
 
-/** CPU time (ms, all cores together) the whole machine spent busy since boot, from /proc/stat. */
-export function machineCpuMs(): number {
-  // user + nice + system + irq + softirq (not idle, iowait, steal; guest is inside user), in
-  // USER_HZ ticks: 100 per second on Linux
+/** The machine's CPU ticks since boot (USER_HZ, 100 per second), from /proc/stat's first line. */
+function cpuTicks(): { busy: number; total: number } {
   const t = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
-  return (t[0]! + t[1]! + t[2]! + (t[5] ?? 0) + (t[6] ?? 0)) * 10
+  // busy: user + nice + system + irq + softirq (not idle, iowait, steal; guest is inside user)
+  const busy = t[0]! + t[1]! + t[2]! + (t[5] ?? 0) + (t[6] ?? 0)
+  return { busy, total: t.slice(0, 8).reduce((a, b) => a + b, 0) }
+}
+
+/** CPU time (ms, all cores together) the whole machine spent busy since boot. */
+export function machineCpuMs(): number {
+  return cpuTicks().busy * 10
 }
 
 /** How busy the whole machine is (0..1 of all cores) over `ms`, before we start: other runs skew figures. */

@@ -12,11 +12,11 @@
 // on Ctrl-C too; the folder is removed afterwards.
 import { execFileSync } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { onExit } from './db.js'
-import { sleep } from './common.js'
+import { childPidsOf, cpuMsOf, procStat, sleep } from './common.js'
 
 const POSTFIX = '/usr/sbin/postfix'
 const POSTCONF = '/usr/sbin/postconf'
@@ -115,10 +115,18 @@ function readPid(file: string): number | undefined {
 /** Whether a process exists and is not a zombie waiting to be reaped. */
 function alive(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
+    return procStat(pid)[0] !== 'Z'
   } catch {
     return false
+  }
+}
+
+/** Signals a process that may have exited meanwhile. */
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    /* already gone */
   }
 }
 
@@ -132,30 +140,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port))
     })
   })
-}
-
-/** utime + stime + cutime + cstime of one process (ms), from /proc/<pid>/stat fields 14-17. */
-function treeFieldsMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // after "(comm) ": f[0] = state (field 3), so field k is f[k - 3]
-  return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / 100
-}
-
-/** Pids whose parent is `ppid` (one scan of /proc). */
-function childrenOf(ppid: number): number[] {
-  const out: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(f[1]) === ppid) out.push(Number(name))
-    } catch {
-      /* gone */
-    }
-  }
-  return out
 }
 
 export interface PostfixInstance {
@@ -177,15 +161,41 @@ export interface PostfixInstance {
    * moves from the live sum into the master's cutime/cstime with its final total.
    */
   cpuMs(): number
-  /** Lines of the instance's log (maillog_file) matching `re`. */
-  logCount(re: RegExp): number
   stop(): Promise<void>
 }
 
 export async function startPostfix(opts: { recipient: string }): Promise<PostfixInstance> {
+  // Its folders belong to Postfix's users and nobody (chown): only root can set that up.
+  if (process.getuid?.() !== 0) throw new Error('the Postfix instance needs root (its folders are chowned to postfix and nobody); run as root or with --no-postfix.')
   const [local, domain] = opts.recipient.split('@') as [string, string]
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-bench-postfix-'))
+  // From here on the folder (and, once started, the instance) goes away with the bench, whatever fails.
+  let masterPid = 0
+  let stopped = false
+  const stopSync = () => {
+    if (masterPid && alive(masterPid)) kill(masterPid, 'SIGTERM')
+  }
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    if (masterPid && alive(masterPid)) {
+      // The master passes SIGTERM on to its children (smtpd, qmgr, ...); wait for all of them.
+      const children = childPidsOf(masterPid)
+      kill(masterPid, 'SIGTERM')
+      for (let i = 0; i < 100 && alive(masterPid); i++) await sleep(50)
+      if (alive(masterPid)) kill(masterPid, 'SIGKILL')
+      for (let i = 0; i < 40 && children.some(alive); i++) await sleep(50)
+      for (const pid of children.filter(alive)) kill(pid, 'SIGKILL')
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+  // Ctrl-C / SIGTERM (with the bench databases) and a plain exit: the master does not outlive us.
+  onExit(stop)
+  process.once('exit', () => {
+    stopSync()
+    rmSync(dir, { recursive: true, force: true })
+  })
   // virtual(8) runs as nobody and must reach the Maildirs: the folder is traversable.
   chmodSync(dir, 0o755)
   const conf = join(dir, 'etc')
@@ -266,31 +276,6 @@ export async function startPostfix(opts: { recipient: string }): Promise<Postfix
   )
   const newDir = join(maildirs, domain, local, 'new')
   const pidFile = join(queue, 'pid', 'master.pid')
-  let masterPid = 0
-  let stopped = false
-  const stopSync = () => {
-    if (masterPid && alive(masterPid)) process.kill(masterPid, 'SIGTERM')
-  }
-  const stop = async () => {
-    if (stopped) return
-    stopped = true
-    if (masterPid && alive(masterPid)) {
-      // The master passes SIGTERM on to its children (smtpd, qmgr, ...); wait for all of them.
-      const children = childrenOf(masterPid)
-      process.kill(masterPid, 'SIGTERM')
-      for (let i = 0; i < 100 && alive(masterPid); i++) await sleep(50)
-      if (alive(masterPid)) process.kill(masterPid, 'SIGKILL')
-      for (let i = 0; i < 40 && children.some(alive); i++) await sleep(50)
-      for (const pid of children.filter(alive)) process.kill(pid, 'SIGKILL')
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
-  // Ctrl-C / SIGTERM (with the bench databases) and a plain exit: the master does not outlive us.
-  onExit(stop)
-  process.once('exit', () => {
-    stopSync()
-    rmSync(dir, { recursive: true, force: true })
-  })
   try {
     run(POSTFIX, ['-c', conf, 'start'])
   } catch (err) {
@@ -338,24 +323,17 @@ export async function startPostfix(opts: { recipient: string }): Promise<Postfix
       }
     },
     cpuMs: () => {
-      let total = treeFieldsMs(masterPid)
-      for (const pid of childrenOf(masterPid)) {
+      // Children first, then the master: a child reaped in between is in the master's cutime (read
+      // after it), not lost; one reaped after its own reading is counted twice, a few ms at most.
+      let total = 0
+      for (const pid of childPidsOf(masterPid)) {
         try {
-          total += treeFieldsMs(pid)
+          total += cpuMsOf(pid, undefined, true)
         } catch {
-          /* exited between the scan and the read: counted in the master's cutime at the next reading */
+          /* exited between the scan and the read: in the master's cutime below */
         }
       }
-      return total
-    },
-    logCount: (re) => {
-      try {
-        return readFileSync(maillog, 'utf8')
-          .split('\n')
-          .filter((l) => re.test(l)).length
-      } catch {
-        return 0
-      }
+      return total + cpuMsOf(masterPid, undefined, true)
     },
     stop,
   }
@@ -363,10 +341,14 @@ export async function startPostfix(opts: { recipient: string }): Promise<Postfix
 }
 
 async function waitListening(port: number): Promise<void> {
-  const { connect } = await import('node:net')
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1')
+      // A connection that is accepted but never greeted does not hang the bench.
+      s.setTimeout(2000, () => {
+        s.destroy()
+        resolve(false)
+      })
       s.once('data', (d) => {
         s.destroy()
         resolve(d.toString().startsWith('220'))

@@ -33,12 +33,12 @@ export class RawSmtpPool {
 
   static async open(port: number, connections: number): Promise<RawSmtpPool> {
     const pool = new RawSmtpPool(port)
-    for (let i = 0; i < connections; i++) pool.conns.push(await pool.connect(port))
+    for (let i = 0; i < connections; i++) pool.conns.push(await pool.connect())
     return pool
   }
 
-  private async connect(port: number): Promise<Conn> {
-    const socket = connect(port, '127.0.0.1')
+  private async connect(): Promise<Conn> {
+    const socket = connect(this.port, '127.0.0.1')
     socket.setNoDelay(true)
     const c: Conn = { socket, buffer: '', waiters: [], busy: false, sent: 0 }
     socket.setEncoding('latin1')
@@ -50,6 +50,10 @@ export class RawSmtpPool {
         // Multi-line replies ("250-...") end with the line that has a space after the code.
         if (/^\d{3} /.test(line)) c.waiters.shift()?.(line)
       }
+    })
+    // A reset or refused connection fails the replies it owes (no unhandled 'error' event).
+    socket.on('error', (err) => {
+      for (const w of c.waiters.splice(0)) w(`ERR ${err.message}`)
     })
     await this.reply(c, '220')
     socket.write('EHLO bench.localhost\r\n')
@@ -78,7 +82,7 @@ export class RawSmtpPool {
     let c = await this.take()
     try {
       if (c.sent >= MESSAGES_PER_CONNECTION) {
-        const fresh = await this.connect(this.port)
+        const fresh = await this.connect()
         fresh.busy = true
         this.conns[this.conns.indexOf(c)] = fresh
         c.socket.end('QUIT\r\n')
