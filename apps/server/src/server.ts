@@ -156,6 +156,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
       return { ...g.stats, shedDeadline: g.shed.deadline, shedQueueFull: g.shed.queue_full, up: stores.runtime.health.up }
     },
     held: () => ({ waits: held.total.wait, streams: held.total.stream }),
+    waitLooks: () => waits.looks,
     parsesWaiting: () => ingest.parsesWaiting,
     queues: async () =>
       (await lookupWithoutTenant<{ queue: string; depth: string | number; oldest_seconds: number }>(stores.runtime, sql`select * from mailroom_queue_stats()`, 'metrics')).map((r) => ({

@@ -31,9 +31,14 @@ export interface StoredArrival {
 
 type Listener = (a: Arrival) => void
 
+/** Inboxes whose highest heard seq is kept (the least recently heard are forgotten past this). */
+const HEARD_INBOXES = 100_000
+
 export class Hub {
   private readonly byInbox = new Map<string, Set<Listener>>()
   private readonly byTenant = new Map<string, Set<Listener>>()
+  /** Per inbox, the highest seq heard of while listening (a notification or a commit of this process). */
+  private readonly heard = new Map<string, { tenantId: string; seq: number }>()
   private stopListening: (() => Promise<void>) | null = null
 
   constructor(private readonly log: Logger) {}
@@ -53,6 +58,7 @@ export class Hub {
    */
   resync(): void {
     this.log.info('listening again after a lost database connection: waiters look again')
+    this.heard.clear()
     for (const [inboxId, set] of this.byInbox) for (const l of [...set]) l({ tenantId: '', inboxId, seq: Number.MAX_SAFE_INTEGER, eventSeq: Number.MAX_SAFE_INTEGER })
     for (const [tenantId, set] of this.byTenant) for (const l of [...set]) l({ tenantId, inboxId: '', seq: Number.MAX_SAFE_INTEGER, eventSeq: Number.MAX_SAFE_INTEGER })
   }
@@ -60,6 +66,28 @@ export class Hub {
   async stop(): Promise<void> {
     await this.stopListening?.()
     this.stopListening = null
+    this.heard.clear()
+  }
+
+  /**
+   * The highest seq of the tenant's inbox this process has heard of while listening, or null (none
+   * heard, or not listening). Every arrival past it is still to be heard: a listener added now hears
+   * it, so a wait whose cursor is at or past this seq has nothing to look for yet.
+   */
+  heardUpTo(tenantId: string, inboxId: string): number | null {
+    const h = this.stopListening ? this.heard.get(inboxId) : undefined
+    return h && h.tenantId === tenantId ? h.seq : null
+  }
+
+  private hear(a: Arrival) {
+    // seq 0: a notification about the inbox that is no arrival (a sent message's status).
+    if (a.seq <= 0 || !a.tenantId) return
+    const h = this.heard.get(a.inboxId)
+    if (h && h.seq >= a.seq) return
+    // Re-inserted, so the map's order is the order heard: the first entry is the one to forget.
+    this.heard.delete(a.inboxId)
+    this.heard.set(a.inboxId, { tenantId: a.tenantId, seq: a.seq })
+    if (this.heard.size > HEARD_INBOXES) this.heard.delete(this.heard.keys().next().value!)
   }
 
   get waiterCount(): number {
@@ -77,6 +105,7 @@ export class Hub {
       this.log.warn('bad notification payload', { payload })
       return
     }
+    this.hear(a)
     for (const l of this.byInbox.get(a.inboxId) ?? []) l(a)
     for (const l of this.byTenant.get(a.tenantId) ?? []) l(a)
   }
@@ -88,7 +117,10 @@ export class Hub {
    * past that seq ignores it.
    */
   arrivedHere(arrivals: Arrival[]): void {
-    for (const a of arrivals) for (const l of this.byInbox.get(a.inboxId) ?? []) l(a)
+    for (const a of arrivals) {
+      this.hear(a)
+      for (const l of this.byInbox.get(a.inboxId) ?? []) l(a)
+    }
   }
 
   onInbox(inboxId: string, l: Listener): () => void {

@@ -84,6 +84,11 @@ export class WaitRegistry {
   private readonly wheel = new Map<number, Set<Wait>>()
   private timer: NodeJS.Timeout | null = null
   private parkedCount = 0
+  /**
+   * Looks for new mail taken so far: at the database (a read), or in memory (a re-poll whose cursor
+   * is current, an arrival this process committed looked at as stored).
+   */
+  readonly looks = { database: 0, memory: 0 }
 
   constructor(
     private readonly deps: WaitDeps,
@@ -115,14 +120,22 @@ export class WaitRegistry {
     try {
       if (req.cursor) {
         w.cursor = req.cursor
-        w.dirty = true
+        // A re-poll whose cursor is at or past everything heard of in this inbox has nothing to
+        // look for: whatever comes next is still to be heard, and the listener is in place. The
+        // scope must reach the inbox, as the look's row-level security would have checked.
+        const heard = this.deps.hub.heardUpTo(req.scope.tenantId, req.inboxId)
+        const reachable = !req.scope.inboxId || req.scope.inboxId === req.inboxId
+        w.dirty = !(heard !== null && reachable && req.cursor.seq >= heard)
+        if (!w.dirty) this.looks.memory++
       } else {
         // A cursor read after the listener is registered has nothing behind it to scan, unless a
         // notification came in meanwhile (then `dirty` is set).
+        this.looks.database++
         w.cursor = await startCursor(this.deps, req.scope, req.inboxId)
       }
       while (w.dirty) {
         w.dirty = false
+        this.looks.database++
         const r = await scan(this.deps, w.scope, w.inboxId, w.cursor, w.matcher)
         if (r.match) {
           const body = waitAnswer(r.match, { ...w.cursor, seq: r.upTo })
@@ -155,6 +168,7 @@ export class WaitRegistry {
     if (a.stored && w.sink !== null && !w.scanning && !w.dirty && a.seq === w.cursor!.seq + 1) {
       try {
         const cursor = { ...w.cursor!, seq: a.seq }
+        this.looks.memory++
         if (lookAtStored(a.stored, w.cursor!, w.matcher)) this.answer(w, a.stored, cursor)
         else w.cursor = cursor
         return
@@ -175,6 +189,7 @@ export class WaitRegistry {
       while (w.dirty && !w.done) {
         w.dirty = false
         const cursor = w.cursor!
+        this.looks.database++
         const r = await scan(this.deps, w.scope, w.inboxId, cursor, w.matcher)
         if (w.done) return
         if (r.match) {

@@ -21,6 +21,21 @@ export interface MetricSources {
   queues?: () => Promise<QueueStat[]>
   /** Parses waiting for their turn at the parse threads. */
   parsesWaiting?: () => number
+  /** Looks long-poll waits took for new mail, at the database and in memory (events/waits.ts). */
+  waitLooks?: () => { database: number; memory: number }
+}
+
+/** A gauge with one label, its values per label value read from `values` at each scrape. */
+function labelled(registers: client.Registry[], name: string, help: string, label: string, values: () => Record<string, number>): void {
+  new client.Gauge({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect() {
+      for (const [value, n] of Object.entries(values())) this.set({ [label]: value }, n)
+    },
+  })
 }
 
 export class Metrics {
@@ -53,31 +68,21 @@ export class Metrics {
       new client.Gauge({ name: 'mailroom_db_pool_connections', help: 'Connections of the runtime pool.', registers: reg, collect() { this.set(pool().slots) } })
       new client.Gauge({ name: 'mailroom_db_pool_in_use', help: 'Connections of the runtime pool in use.', registers: reg, collect() { this.set(pool().inUse) } })
       new client.Gauge({ name: 'mailroom_db_pool_waiting', help: 'Callers waiting for a connection (tenants take turns).', registers: reg, collect() { this.set(pool().waiting) } })
-      new client.Gauge({
-        name: 'mailroom_db_shed_total',
-        help: 'Requests refused with 503 rather than wait for a connection, by reason.',
-        labelNames: ['reason'] as const,
-        registers: reg,
-        collect() {
-          const p = pool()
-          this.set({ reason: 'deadline' }, p.shedDeadline)
-          this.set({ reason: 'queue_full' }, p.shedQueueFull)
-        },
+      labelled(reg, 'mailroom_db_shed_total', 'Requests refused with 503 rather than wait for a connection, by reason.', 'reason', () => {
+        const p = pool()
+        return { deadline: p.shedDeadline, queue_full: p.shedQueueFull }
       })
     }
     if (sources.held) {
       const held = sources.held
-      new client.Gauge({
-        name: 'mailroom_held_requests',
-        help: 'Requests held open: long-poll waits and event streams.',
-        labelNames: ['kind'] as const,
-        registers: reg,
-        collect() {
-          const h = held()
-          this.set({ kind: 'wait' }, h.waits)
-          this.set({ kind: 'stream' }, h.streams)
-        },
+      labelled(reg, 'mailroom_held_requests', 'Requests held open: long-poll waits and event streams.', 'kind', () => {
+        const h = held()
+        return { wait: h.waits, stream: h.streams }
       })
+    }
+    if (sources.waitLooks) {
+      const looks = sources.waitLooks
+      labelled(reg, 'mailroom_wait_looks_total', 'Looks long-poll waits took for new mail: at the database (a read), or in memory (a re-poll whose cursor is current, a message this process committed).', 'at', looks)
     }
     if (sources.parsesWaiting) {
       const waiting = sources.parsesWaiting

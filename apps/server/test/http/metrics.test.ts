@@ -61,6 +61,7 @@ describe('/metrics', () => {
       /mailroom_db_pool_waiting \d/,
       /mailroom_held_requests\{kind="wait"\} 0/,
       /mailroom_held_requests\{kind="stream"\} 0/,
+      /mailroom_wait_looks_total\{at="database"\} [1-9]/,
       /nodejs_eventloop_lag_seconds \d/,
     ]) {
       expect(text).toMatch(series)

@@ -121,6 +121,58 @@ describe('parked waits', () => {
   })
 })
 
+describe('re-polls whose cursor is current', () => {
+  const looks = () => ({ ...server.running.deps.waits.looks })
+
+  it('park without a read, answer what comes next, and look at the database whenever the cursor is behind', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const first = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=0`)
+    expect(first.status).toBe(204)
+    const c0 = first.headers.get('mailroom-cursor')!
+    await sendMail(server, { to: inbox.address, subject: 'one' })
+    await settled(server)
+    const tenantId = fromPublicId('tenant', t.id)!
+    const inboxId = fromPublicId('inbox', inbox.id)!
+    await until(() => server.running.deps.hub.heardUpTo(tenantId, inboxId) ?? 0, 1)
+
+    // Behind what was heard: a look at the database, answered at once.
+    let before = looks()
+    const behind = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=20&cursor=${c0}`)
+    expect(behind.status).toBe(200)
+    expect(behind.body.message.subject).toBe('one')
+    expect(looks().database).toBeGreaterThan(before.database)
+
+    // Current: parked with no read at all, then answered by the next arrival.
+    before = looks()
+    const waiting = fetch(waitUrl(inbox.id, `timeout=20&cursor=${behind.body.cursor}`), { headers: { authorization: `Bearer ${inbox.key}` } })
+    await untilParked(1)
+    expect(looks()).toEqual({ database: before.database, memory: before.memory + 1 })
+    await sendMail(server, { to: inbox.address, subject: 'two' })
+    const res = await waiting
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body.message.subject).toBe('two')
+    await untilWaiters(0)
+
+    // The skip never stands in for the look's access check: another tenant's key, or a key of
+    // another inbox of the same tenant, with the current cursor still gets the look's 404.
+    const stranger = await makeInbox(server, await makeTenant(server, 'stranger'))
+    const sibling = await makeInbox(server, t)
+    for (const key of [stranger.key, sibling.key]) {
+      const other = await fetch(waitUrl(inbox.id, `timeout=1&cursor=${body.cursor}`), { headers: { authorization: `Bearer ${key}` } })
+      expect(other.status).toBe(404)
+    }
+    // After a lost LISTEN connection nothing heard before counts: the next re-poll looks again.
+    server.running.deps.hub.resync()
+    expect(server.running.deps.hub.heardUpTo(tenantId, inboxId)).toBeNull()
+    before = looks()
+    const after = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=0&cursor=${body.cursor}`)
+    expect(after.status).toBe(204)
+    expect(looks().database).toBeGreaterThan(before.database)
+  })
+})
+
 describe('waits answered from the messages this process commits', () => {
   // A server of its own with its LISTEN connection stopped: the database's notifications no longer
   // reach it, so only what the ingest hands the hub after each commit can wake a wait.
