@@ -51,9 +51,11 @@ export async function withoutTenant<T>(database: Database, fn: (tx: Tx) => Promi
 }
 
 /**
- * A transaction, tried again once when its connection turns out dead before `fn` began (a pooled
- * connection whose backend was terminated or restarted fails at BEGIN: nothing ran, so nothing can
- * run twice). A connection lost after `fn` began fails the caller, who decides.
+ * A transaction, tried again once when its connection turns out dead at BEGIN (a pooled connection
+ * whose backend was terminated or restarted): nothing of it ran, so nothing can run twice. On
+ * Postgres `fn`'s first statements go behind the BEGIN without waiting for it (the postgres.js
+ * patch), so `fn` may have started; a BEGIN that failed failed them too and is marked
+ * `transactionNotBegun`. A connection lost after the BEGIN went through fails the caller, who decides.
  */
 async function transaction<T>(database: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -64,7 +66,8 @@ async function transaction<T>(database: Database, fn: (tx: Tx) => Promise<T>): P
         return fn(tx)
       })
     } catch (err) {
-      if (began || attempt >= 1 || !isConnectionError(err)) throw err
+      const notBegun = !began || (err as { transactionNotBegun?: boolean })?.transactionNotBegun === true
+      if (!notBegun || attempt >= 1 || !isConnectionError(err)) throw err
     }
   }
 }
