@@ -86,8 +86,8 @@ describe.skipIf(!onPostgres)('transactions on Postgres', () => {
     const admin = postgres(db.ownerUrl!, { max: 1, onnotice: () => {} })
     try {
       await client`create table if not exists tx_probe (n int)`
-      const [{ pid }] = await client<{ pid: number }[]>`select pg_backend_pid() as pid`
-      await admin`select pg_terminate_backend(${pid})`
+      const [row] = await client<{ pid: number }[]>`select pg_backend_pid() as pid`
+      await admin`select pg_terminate_backend(${row!.pid})`
       let inside = 0
       const err = await client
         .begin(async (tx) => {
