@@ -1,12 +1,21 @@
 // A TCP proxy the test owns, between a server and its database: `cut()` drops every connection and
 // refuses new ones (the listening socket is closed: connection refused), `restore()` listens again
 // on the same port. How a network partition or a database restart looks from the server's side.
+// `hold()` keeps the database's answers back while what clients send goes on (and is kept, for
+// `sentWhileHeld()`); `resetOnNextWrite()` resets the next connection a client writes on, as a
+// connection whose backend went away unnoticed.
 import { createServer, connect, type Server, type Socket } from 'node:net'
 
 export interface TcpProxy {
   port: number
   /** Connections made through the proxy so far. */
   readonly connections: number
+  hold(): void
+  /** What clients sent since `hold()`, as text. */
+  sentWhileHeld(): string
+  /** Passes on the answers held back and stops holding. */
+  release(): void
+  resetOnNextWrite(): void
   cut(): Promise<void>
   restore(): Promise<void>
   close(): Promise<void>
@@ -15,6 +24,10 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
   let connections = 0
+  let holding = false
+  let resetNext = false
+  const sentHeld: Buffer[] = []
+  const held: { client: Socket; data: Buffer }[] = []
   const make = (): Server =>
     createServer((client) => {
       connections++
@@ -29,8 +42,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }
       client.on('error', done).on('close', done)
       upstream.on('error', done).on('close', done)
-      client.pipe(upstream)
-      upstream.pipe(client)
+      client.on('data', (d: Buffer) => {
+        if (resetNext) {
+          resetNext = false
+          return void client.resetAndDestroy()
+        }
+        if (holding) sentHeld.push(d)
+        upstream.write(d)
+      })
+      upstream.on('data', (d: Buffer) => (holding ? held.push({ client, data: d }) : client.write(d)))
     })
   let server = make()
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
@@ -40,6 +60,18 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     port,
     get connections() {
       return connections
+    },
+    hold() {
+      holding = true
+      sentHeld.length = 0
+    },
+    sentWhileHeld: () => Buffer.concat(sentHeld).toString('latin1'),
+    release() {
+      holding = false
+      for (const h of held.splice(0)) h.client.write(h.data)
+    },
+    resetOnNextWrite() {
+      resetNext = true
     },
     async cut() {
       if (!listening) return
