@@ -22,13 +22,20 @@ interface Internals {
  * Statements are prepared: their plans stay on the connection (the texts repeat, batch by batch).
  */
 export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefined | false)[]): Promise<Row[][]> {
-  const { session, dialect } = tx as unknown as Internals
-  const client = session?.client
-  if (!dialect || typeof client?.unsafe !== 'function') {
+  const sent = send(tx, statements)
+  if (!sent) {
     const out: Row[][] = []
     for (const s of statements) out.push(s ? await rawRows<Row>(tx, s.getSQL()) : [])
     return out
   }
+  return answersOf(await sent)
+}
+
+/** Queues the statements on the transaction's connection now, in order (null: not postgres.js). */
+function send(tx: Tx, statements: (SQLWrapper | null | undefined | false)[]): Promise<PromiseSettledResult<Row[]>[]> | null {
+  const { session, dialect } = tx as unknown as Internals
+  const client = session?.client
+  if (!dialect || typeof client?.unsafe !== 'function') return null
   const unsafe = client.unsafe.bind(client)
   const running = statements.map((s) => {
     if (!s) return []
@@ -36,11 +43,47 @@ export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefin
     // .execute() queues it on the connection now, in this order (awaiting alone would queue it later).
     return unsafe(q.sql, q.params, { prepare: true }).execute()
   })
-  const settled = await Promise.allSettled(running)
+  return Promise.allSettled(running)
+}
+
+function answersOf(settled: PromiseSettledResult<Row[]>[]): Row[][] {
   const failed = settled.find((r) => r.status === 'rejected')
   // The first failure is the cause; the ones after it only say the transaction is aborted.
   if (failed) throw (failed as PromiseRejectedResult).reason
   return settled.map((r) => [...(r as PromiseFulfilledResult<Row[]>).value])
+}
+
+const unanswered = new WeakMap<object, Promise<PromiseSettledResult<Row[]>[]>[]>()
+
+/**
+ * Writes whose answers the transaction does not need: sent now, and not waited for, so the COMMIT
+ * goes right behind them in the same round trip (on PGlite, which has no round trips, they run
+ * before this resolves). If one fails, Postgres aborts the transaction and answers the COMMIT with
+ * ROLLBACK: the door that opened the transaction (db/scope.ts) then throws that statement's error,
+ * as it would have thrown had the writes been awaited. Only inside that door.
+ */
+export async function beforeCommit(tx: Tx, statements: (SQLWrapper | null | undefined | false)[]): Promise<void> {
+  const sent = send(tx, statements)
+  if (!sent) {
+    await pipelined(tx, statements)
+    return
+  }
+  const list = unanswered.get(tx) ?? []
+  list.push(sent)
+  unanswered.set(tx, list)
+}
+
+/**
+ * The first failure among the transaction's beforeCommit() writes, once they are answered (undefined:
+ * none failed). Called by the door after COMMIT (the writes were answered before it) or after fn
+ * threw (a statement after a failed write only says the transaction is aborted: this is the cause).
+ */
+export async function unansweredFailure(tx: Tx): Promise<unknown> {
+  for (const sent of unanswered.get(tx) ?? []) {
+    const failed = (await sent).find((r) => r.status === 'rejected')
+    if (failed) return (failed as PromiseRejectedResult).reason
+  }
+  return undefined
 }
 
 /**

@@ -2,6 +2,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { onConnection, rawRows, unavailableOnLoss, type Database, type Tx } from './client.js'
 import { isConnectionError } from './health.js'
+import { unansweredFailure } from './pipeline.js'
 
 export interface TenantScope {
   /** Internal uuid of the tenant. */
@@ -59,15 +60,21 @@ export async function withoutTenant<T>(database: Database, fn: (tx: Tx) => Promi
  */
 async function transaction<T>(database: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    let began = false
+    let began: Tx | null = null
     try {
-      return await database.db.transaction((tx) => {
-        began = true
+      const out = await database.db.transaction((tx) => {
+        began = tx
         return fn(tx)
       })
+      // Writes sent with the COMMIT (pipeline.ts beforeCommit): one that failed rolled it back.
+      const failed = await unansweredFailure(began!)
+      if (failed !== undefined) throw failed
+      return out
     } catch (err) {
       const notBegun = !began || (err as { transactionNotBegun?: boolean })?.transactionNotBegun === true
-      if (!notBegun || attempt >= 1 || !isConnectionError(err)) throw err
+      if (notBegun && attempt < 1 && isConnectionError(err)) continue
+      // A statement after a failed beforeCommit() write only says the transaction is aborted.
+      throw (began ? await unansweredFailure(began) : undefined) ?? err
     }
   }
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
 import { openPostgres, rawRows } from '../../src/db/client.js'
 import { withoutTenant } from '../../src/db/scope.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { proxyInFront, startTcpProxy } from '../helpers/tcp-proxy.js'
 
 describe.skipIf(!onPostgres)('transactions on Postgres', () => {
   let db: TestDb
@@ -63,11 +63,8 @@ describe.skipIf(!onPostgres)('transactions on Postgres', () => {
   })
 
   it("the one door tries such a transaction again: the caller gets the answer, written once", async () => {
-    const url = new URL(db.runtimeUrl!)
-    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) })
-    url.hostname = '127.0.0.1'
-    url.port = String(proxy.port)
-    const database = openPostgres({ url: url.toString(), max: 1, runtime: true })
+    const { proxy, url } = await proxyInFront(db.runtimeUrl!)
+    const database = openPostgres({ url, max: 1, runtime: true })
     try {
       await withoutTenant(database, (tx) => rawRows(tx, sql`select 1`)) // the pool's one connection, open
       proxy.resetOnNextWrite()

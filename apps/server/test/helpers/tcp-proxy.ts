@@ -13,6 +13,8 @@ export interface TcpProxy {
   hold(): void
   /** What clients sent since `hold()`, as text. */
   sentWhileHeld(): string
+  /** What clients sent since the proxy started, as text. */
+  sent(): string
   /** Passes on the answers held back and stops holding. */
   release(): void
   resetOnNextWrite(): void
@@ -27,6 +29,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let holding = false
   let resetNext = false
   const sentHeld: Buffer[] = []
+  const sentAll: Buffer[] = []
   const held: { client: Socket; data: Buffer }[] = []
   const make = (): Server =>
     createServer((client) => {
@@ -48,6 +51,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           return void client.resetAndDestroy()
         }
         if (holding) sentHeld.push(d)
+        sentAll.push(d)
         upstream.write(d)
       })
       upstream.on('data', (d: Buffer) => (holding ? held.push({ client, data: d }) : client.write(d)))
@@ -66,6 +70,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       sentHeld.length = 0
     },
     sentWhileHeld: () => Buffer.concat(sentHeld).toString('latin1'),
+    sent: () => Buffer.concat(sentAll).toString('latin1'),
     release() {
       holding = false
       for (const h of held.splice(0)) h.client.write(h.data)
@@ -96,4 +101,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       listening = false
     },
   }
+}
+
+/** A proxy in front of the database a URL names, and the same URL through it. */
+export async function proxyInFront(databaseUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const url = new URL(databaseUrl)
+  const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) })
+  url.hostname = '127.0.0.1'
+  url.port = String(proxy.port)
+  return { proxy, url: url.toString() }
 }

@@ -3,7 +3,7 @@
 // arrival notifications that wake waiters on every node once the transaction commits.
 import { sql } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { chained, pipelined } from '../../db/pipeline.js'
+import { beforeCommit, chained } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
 import { appendEvent, fanOutEvents, insertEvents } from '../../events/service.js'
 import { arrivalPayload, MAIL_CHANNEL, type Arrival } from '../../events/hub.js'
@@ -71,7 +71,8 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
     1,
     o.database.citus === true,
   )
-  await pipelined(tx, write.statements)
+  // Nothing here needs their answers: the COMMIT goes with them (unless webhook deliveries follow).
+  await beforeCommit(tx, write.statements)
   if (a.webhooksExist) await fanOutEvents(tx, cipher, tenantId, 'message.received', eventSeqs, items)
   return arrivals
 }

@@ -1,0 +1,102 @@
+// Writes sent with the COMMIT (db/pipeline.ts beforeCommit): nobody waits for their answers before
+// the COMMIT goes (one round trip less), yet a failing one fails the transaction with its own error
+// and nothing of it is kept. Semantics on Postgres and on PGlite; the wire on Postgres.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
+import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
+import { TEST_MASTER_KEY } from '@mailroom/testkit/server'
+import { openPostgres, pgErrorCode, rawRows } from '../../src/db/client.js'
+import { beforeCommit, pipelined } from '../../src/db/pipeline.js'
+import { withTenant, withTenantPipelined } from '../../src/db/scope.js'
+import { createRootTenant } from '../../src/tenancy/service.js'
+import { createInbox } from '../../src/inboxes/service.js'
+import { TenantCrypto } from '../../src/crypto/service.js'
+import { MasterKeyring } from '../../src/crypto/masterKey.js'
+import type { Database } from '../../src/db/client.js'
+import { proxyInFront } from '../helpers/tcp-proxy.js'
+
+const crypto = new TenantCrypto(MasterKeyring.fromStrings(TEST_MASTER_KEY))
+let db: TestDb
+beforeAll(async () => {
+  db = await createTestDb()
+})
+afterAll(() => db?.close())
+
+async function tenantWithInbox(database: Database) {
+  const { tenant } = await createRootTenant(database, crypto, 'before-commit')
+  const { inbox } = await withTenant(database, { tenantId: tenant.id }, (tx) => createInbox(tx, { tenantId: tenant.id, domain: 'before-commit.test', createKey: false }))
+  return { tenantId: tenant.id, inboxId: inbox.id }
+}
+
+const rename = (inboxId: string, name: string) => sql`update inboxes set display_name = ${name} where id = ${inboxId}::uuid`
+const nameOf = async (database: Database, t: { tenantId: string; inboxId: string }) =>
+  (await withTenant(database, { tenantId: t.tenantId }, (tx) => rawRows<{ display_name: string | null }>(tx, sql`select display_name from inboxes where id = ${t.inboxId}::uuid`)))[0]?.display_name
+
+describe('writes sent with the COMMIT', () => {
+  it('are committed with the transaction, in the order sent', async () => {
+    const t = await tenantWithInbox(db.runtime)
+    const out = await withTenant(db.runtime, { tenantId: t.tenantId }, async (tx) => {
+      await beforeCommit(tx, [rename(t.inboxId, 'first'), rename(t.inboxId, 'second')])
+      return 'answer'
+    })
+    expect(out).toBe('answer')
+    expect(await nameOf(db.runtime, t)).toBe('second')
+  })
+
+  it("a failing one fails the transaction with its own error, and nothing of the transaction is kept", async () => {
+    const t = await tenantWithInbox(db.runtime)
+    await withTenant(db.runtime, { tenantId: t.tenantId }, (tx) => pipelined(tx, [rename(t.inboxId, 'before')]))
+    const err = await withTenant(db.runtime, { tenantId: t.tenantId }, async (tx) => {
+      await pipelined(tx, [rename(t.inboxId, 'kept?')])
+      await beforeCommit(tx, [sql`select 1 / 0`])
+      return 'answer'
+    }).catch((e: unknown) => e)
+    expect(pgErrorCode(err)).toBe('22012') // division_by_zero: the cause, not "the transaction is aborted"
+    expect(await nameOf(db.runtime, t)).toBe('before')
+  })
+
+  it('statements awaited after a failed one report the failed one (the cause)', async () => {
+    const t = await tenantWithInbox(db.runtime)
+    const err = await withTenant(db.runtime, { tenantId: t.tenantId }, async (tx) => {
+      await beforeCommit(tx, [sql`select 1 / 0`])
+      await pipelined(tx, [rename(t.inboxId, 'after')])
+    }).catch((e: unknown) => e)
+    expect(pgErrorCode(err)).toBe('22012')
+    expect(await nameOf(db.runtime, t)).toBeNull()
+  })
+})
+
+describe.skipIf(!onPostgres)('writes sent with the COMMIT, on the wire', () => {
+  it('the COMMIT is sent before the writes are answered', async () => {
+    const { proxy, url } = await proxyInFront(db.runtimeUrl!)
+    const database = openPostgres({ url, max: 1, runtime: true })
+    try {
+      const t = await tenantWithInbox(database)
+      const write = (name: string) =>
+        withTenantPipelined(database, { tenantId: t.tenantId }, async (tx, bind) => {
+          await beforeCommit(tx, [...bind, rename(t.inboxId, name)])
+          return 'answer'
+        })
+      // Once, so the connection has described these statements (a new one waits for its description).
+      await write('described')
+      proxy.hold()
+      const done = write('sent early')
+      done.catch(() => {}) // (awaited below; a failed expectation must not leave it unhandled)
+      // postgres.js sends COMMIT as a prepared statement: its name, from the Parse that described it.
+      const commit = /P[\s\S]{4}([^\0]*)\0commit\0/.exec(proxy.sent())?.[1]
+      expect(commit).toBeTruthy()
+      // Nothing comes back while held: the COMMIT can only be on the wire if it did not wait.
+      const bound = `\0${commit}\0`
+      const committing = () => proxy.sentWhileHeld().lastIndexOf(bound) > proxy.sentWhileHeld().indexOf('sent early')
+      for (let i = 0; i < 200 && !committing(); i++) await new Promise((r) => setTimeout(r, 10))
+      expect(proxy.sentWhileHeld()).toContain('sent early')
+      expect(committing()).toBe(true)
+      proxy.release()
+      expect(await done).toBe('answer')
+      expect(await nameOf(database, t)).toBe('sent early')
+    } finally {
+      await database.close()
+      await proxy.close()
+    }
+  })
+})
