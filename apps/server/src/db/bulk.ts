@@ -1,13 +1,54 @@
-// Many rows in one statement with one parameter: the rows travel as a JSON array and Postgres
+// Many rows in one statement with few parameters: the rows travel as a JSON array and Postgres
 // unpacks them with json_to_recordset. For the hot insert path of ingest, where building and
 // serialising a parameter per column per row (about sixty per message) cost more of Node's main
-// thread than the statement itself. The columns, names and types come from the Drizzle table;
-// bytea travels base64-encoded; row-level security applies as to any INSERT. The statement text
-// is built once per shape (table, columns, extras) and kept: only the JSON differs between calls.
+// thread than the statement itself. bytea columns stay out of the JSON: each is one bytea[]
+// parameter, sent in binary (the raw message and the sealed fields as they are, not base64 that
+// both sides would encode, escape, parse and decode again), zipped with the JSON rows by
+// ROWS FROM. The columns, names and types come from the Drizzle table; row-level security applies
+// as to any INSERT. The statement text is built once per shape (table, columns, extras) and kept:
+// only the parameters differ between calls.
 import { getTableColumns, getTableName, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { PgTable } from 'drizzle-orm/pg-core'
 
 const ident = (s: string) => `"${s.replaceAll('"', '""')}"`
+
+/** The bytea OID and the bytea[] OID. */
+const BYTEA = 17
+export const BYTEA_ARRAY = 1001
+
+/**
+ * One bytea[] parameter. postgres.js gets it as binary() with the type bytea[] (its patch sends a
+ * Uint8Array parameter in binary format); a driver that takes arrays (PGlite) gets `values`.
+ */
+export class ByteaArray {
+  constructor(readonly values: (Uint8Array | null)[]) {}
+
+  /** array_send's format: dimensions, null flag, element type, size and lower bound, then each value's length (-1: null) and bytes. */
+  binary(): Uint8Array {
+    const n = this.values.length
+    let size = n === 0 ? 12 : 20
+    for (const v of this.values) size += 4 + (v?.length ?? 0)
+    const out = Buffer.allocUnsafe(size)
+    out.writeInt32BE(n === 0 ? 0 : 1, 0)
+    out.writeInt32BE(this.values.some((v) => v == null) ? 1 : 0, 4)
+    out.writeInt32BE(BYTEA, 8)
+    let at = 12
+    if (n > 0) {
+      out.writeInt32BE(n, 12)
+      out.writeInt32BE(1, 16)
+      at = 20
+    }
+    for (const v of this.values) {
+      out.writeInt32BE(v == null ? -1 : v.length, at)
+      at += 4
+      if (v != null) {
+        out.set(v, at)
+        at += v.length
+      }
+    }
+    return out
+  }
+}
 
 /** A statement with its final text and parameters (pipelined() sends it as it is). */
 export class TextStatement implements SQLWrapper {
@@ -19,7 +60,8 @@ export class TextStatement implements SQLWrapper {
   getSQL(): SQL {
     const parts = this.text.split(/\$(\d+)/)
     const chunks: SQL[] = []
-    for (const [i, part] of parts.entries()) chunks.push(i % 2 === 0 ? sql.raw(part) : sql`${this.params[Number(part) - 1]}`)
+    // Each value one parameter (an array too; a ByteaArray stays one, for pipeline.ts to hand on).
+    for (const [i, part] of parts.entries()) chunks.push(i % 2 === 0 ? sql.raw(part) : sql`${sql.param(this.params[Number(part) - 1])}`)
     return sql.join(chunks)
   }
 }
@@ -41,9 +83,15 @@ function shapeOf(table: PgTable, keys: string[], extra: { name: string; expr: st
     .filter(({ c }) => !overridden.has(c.name))
     .map(({ key, c }) => ({ key, name: c.name, bytea: c.getSQLType() === 'bytea', type: c.getSQLType() }))
   const names = [...columns.map((c) => c.name), ...extra.map((e) => e.name)].map(ident).join(', ')
-  const selects = [...columns.map((c) => (c.bytea ? `decode(x.${ident(c.name)}, 'base64')` : `x.${ident(c.name)}`)), ...extra.map((e) => e.expr)].join(', ')
-  const defs = columns.map((c) => `${ident(c.name)} ${c.bytea ? 'text' : c.type}`).join(', ')
-  const text = `insert into ${ident(getTableName(table))} (${names}) select ${selects} from json_to_recordset($1::json) as x(${defs})${returning ? ` returning ${returning}` : ''}`
+  const selects = [...columns.map((c) => `x.${ident(c.name)}`), ...extra.map((e) => e.expr)].join(', ')
+  const inJson = columns.filter((c) => !c.bytea)
+  const binary = columns.filter((c) => c.bytea)
+  const defs = inJson.map((c) => `${ident(c.name)} ${c.type}`).join(', ')
+  // bytea columns: one bytea[] parameter each ($2, $3, ...), zipped with the JSON rows in order.
+  const source = binary.length
+    ? `rows from (json_to_recordset($1::json) as (${defs}), ${binary.map((_, k) => `unnest($${k + 2}::bytea[])`).join(', ')}) as x(${[...inJson, ...binary].map((c) => ident(c.name)).join(', ')})`
+    : `json_to_recordset($1::json) as x(${defs})`
+  const text = `insert into ${ident(getTableName(table))} (${names}) select ${selects} from ${source}${returning ? ` returning ${returning}` : ''}`
   shape = { columns, text }
   shapes.set(cacheKey, shape)
   return shape
@@ -91,15 +139,17 @@ export function bulkInsert<T extends PgTable>(
   const keys = Object.keys(getTableColumns(table)).filter((key) => first[key] !== undefined)
   const shape = shapeOf(table, keys, opts.extra ?? [], opts.returning ?? '')
   if (valuesInserts) return valuesInsert(table, shape, opts.extra ?? [], opts.returning ?? '', rows as Record<string, unknown>[])
+  const inJson = shape.columns.filter((c) => !c.bytea)
   const json = JSON.stringify(
     rows.map((r) => {
       const o: Record<string, unknown> = {}
-      for (const c of shape.columns) {
+      for (const c of inJson) {
         const v = (r as Record<string, unknown>)[c.key]
-        o[c.name] = v == null ? null : c.bytea ? (v as Buffer).toString('base64') : v instanceof Date ? v.toISOString() : v
+        o[c.name] = v == null ? null : v instanceof Date ? v.toISOString() : v
       }
       return o
     }),
   )
-  return new TextStatement(shape.text, [json])
+  const binary = shape.columns.filter((c) => c.bytea).map((c) => new ByteaArray(rows.map((r) => ((r as Record<string, unknown>)[c.key] as Uint8Array | null | undefined) ?? null)))
+  return new TextStatement(shape.text, [json, ...binary])
 }

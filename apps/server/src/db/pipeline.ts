@@ -2,17 +2,18 @@
 // a connection: each is sent without waiting for the previous answer, and Postgres runs them in
 // the order sent (so row locks are taken in that order). A failing statement fails the transaction.
 // PGlite runs in-process and has no round trips to save: there the statements run one by one.
-import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import { sql, type SQLWrapper } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import { rawRows, type Tx } from './client.js'
-import { TextStatement } from './bulk.js'
+import { BYTEA_ARRAY, ByteaArray, TextStatement } from './bulk.js'
 
 type Row = Record<string, unknown>
 interface PostgresJsClient {
   unsafe(query: string, params: unknown[], options: { prepare: boolean }): PromiseLike<Row[]> & { execute(): PromiseLike<Row[]> }
+  typed(value: unknown, type: number): unknown
 }
 interface Internals {
   session?: { client?: Partial<PostgresJsClient> }
-  dialect?: { sqlToQuery(sql: SQL): { sql: string; params: unknown[] } }
 }
 
 /**
@@ -25,21 +26,34 @@ export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefin
   const sent = send(tx, statements)
   if (!sent) {
     const out: Row[][] = []
-    for (const s of statements) out.push(s ? await rawRows<Row>(tx, s.getSQL()) : [])
+    for (const s of statements) {
+      if (!s) {
+        out.push([])
+        continue
+      }
+      // A bytea[] parameter as the array it is (PGlite takes arrays of Uint8Array).
+      const q = queryOf(s)
+      out.push(await rawRows<Row>(tx, new TextStatement(q.sql, q.params.map((p) => (p instanceof ByteaArray ? p.values : p))).getSQL()))
+    }
     return out
   }
   return answersOf(await sent)
 }
 
+const dialect = new PgDialect()
+const queryOf = (s: SQLWrapper): { sql: string; params: unknown[] } => (s instanceof TextStatement ? { sql: s.text, params: s.params } : dialect.sqlToQuery(s.getSQL()))
+
 /** Queues the statements on the transaction's connection now, in order (null: not postgres.js). */
 function send(tx: Tx, statements: (SQLWrapper | null | undefined | false)[]): Promise<PromiseSettledResult<Row[]>[]> | null {
-  const { session, dialect } = tx as unknown as Internals
-  const client = session?.client
-  if (!dialect || typeof client?.unsafe !== 'function') return null
+  const client = (tx as unknown as Internals).session?.client
+  if (typeof client?.unsafe !== 'function' || typeof client.typed !== 'function') return null
   const unsafe = client.unsafe.bind(client)
+  const typed = client.typed.bind(client)
   const running = statements.map((s) => {
     if (!s) return []
-    const q = s instanceof TextStatement ? { sql: s.text, params: s.params } : dialect.sqlToQuery(s.getSQL())
+    const q = queryOf(s)
+    // A bytea[] parameter goes in binary (the postgres.js patch sends a Uint8Array parameter so).
+    q.params = q.params.map((p) => (p instanceof ByteaArray ? typed(p.binary(), BYTEA_ARRAY) : p))
     // .execute() queues it on the connection now, in this order (awaiting alone would queue it later).
     return unsafe(q.sql, q.params, { prepare: true }).execute()
   })

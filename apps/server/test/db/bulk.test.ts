@@ -1,9 +1,18 @@
 // bulkInsert's statement text is cached per shape: the same columns reuse it, other columns get
-// their own, and the Drizzle form (for PGlite, which has no pipelining) says the same thing. Hot
-// statements over a list pass it as an array parameter, so their text does not vary either.
+// their own, and the Drizzle form (for PGlite, which has no pipelining) says the same thing; the
+// bytea values it sends apart from the JSON (binary bytea[] parameters) come back as they went.
+// Hot statements over a list pass it as an array parameter, so their text does not vary either.
 import { PgDialect } from 'drizzle-orm/pg-core'
-import { describe, expect, it, onTestFinished } from 'vitest'
-import { bulkInsert, useValuesInserts } from '../../src/db/bulk.js'
+import { randomBytes } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { integer, pgTable } from 'drizzle-orm/pg-core'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { createTestDb, type TestDb } from '@mailroom/testkit/db'
+import { bulkInsert, ByteaArray, useValuesInserts } from '../../src/db/bulk.js'
+import { bytea } from '../../src/db/columns.js'
+import { rawRows } from '../../src/db/client.js'
+import { pipelined } from '../../src/db/pipeline.js'
+import { withoutTenant } from '../../src/db/scope.js'
 import { threads } from '../../src/messages/tables.js'
 import { countStoredUnlimited } from '../../src/usage/service.js'
 
@@ -25,14 +34,24 @@ describe('bulkInsert', () => {
     const d = bulkInsert(threads, [row(null)], { returning: 'id' })
     const e = bulkInsert(threads, [row(null)], { extra: [{ name: 'last_message_at', expr: 'clock_timestamp()' }] })
     expect(a.text).toBe(b.text)
-    expect(a.text).toContain(`decode(x."subject_enc", 'base64')`)
+    // bytea columns out of the JSON: one bytea[] parameter each, zipped with the rows.
+    expect(a.text).toContain(`rows from (json_to_recordset($1::json) as (`)
+    expect(a.text).toContain(`unnest($2::bytea[])) as x(`)
     expect(c.text).not.toContain('subject_enc')
+    expect(c.text).not.toContain('rows from')
     expect(d.text).toBe(`${a.text} returning id`)
     expect(e.text).toContain('"last_message_at"')
     expect(e.text).toContain('clock_timestamp()')
-    expect(JSON.parse(a.params[0] as string)).toEqual([
-      { tenant_id: row(null).tenantId, id: row(null).id, inbox_id: row(null).inboxId, subject_enc: Buffer.from('s').toString('base64'), message_count: 2 },
-    ])
+    expect(JSON.parse(a.params[0] as string)).toEqual([{ tenant_id: row(null).tenantId, id: row(null).id, inbox_id: row(null).inboxId, message_count: 2 }])
+    expect(a.params[1]).toEqual(new ByteaArray([Buffer.from('s')]))
+    expect(b.params[1]).toEqual(new ByteaArray([null]))
+  })
+
+  it("encodes a bytea[] parameter in the binary format of Postgres's array_send", () => {
+    const bin = Buffer.from(new ByteaArray([Buffer.from([0, 92]), null, Buffer.alloc(0)]).binary())
+    // ndim 1, has nulls, element type bytea (17), 3 values from 1; then each length (-1: null) and bytes.
+    expect([...bin]).toEqual([0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 17, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 92, 255, 255, 255, 255, 0, 0, 0, 0])
+    expect([...Buffer.from(new ByteaArray([]).binary())]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17])
   })
 
   it('on Citus, the same rows as one multi-row INSERT ... VALUES, a typed parameter per value', () => {
@@ -49,6 +68,34 @@ describe('bulkInsert', () => {
     const q = new PgDialect().sqlToQuery(s.getSQL())
     expect(q.sql).toBe(s.text)
     expect(q.params).toEqual(s.params)
+  })
+})
+
+describe('bulkInsert in the database', () => {
+  const probe = pgTable('bulk_probe', { n: integer('n').notNull(), data: bytea('data'), more: bytea('more') })
+  let db: TestDb
+  beforeAll(async () => {
+    db = await createTestDb()
+  })
+  afterAll(() => db?.close())
+
+  it('stores every bytea value as it was sent: nulls, empty, every byte value, large, in row order', async () => {
+    const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+    const large = randomBytes(300_000)
+    const rows = [
+      { n: 1, data: every, more: null },
+      { n: 2, data: null, more: Buffer.alloc(0) },
+      { n: 3, data: large, more: Buffer.from('\\x41"{},') },
+      { n: 4, data: Buffer.alloc(0), more: every },
+    ]
+    const back = await withoutTenant(db.runtime, async (tx) => {
+      await tx.execute(sql`create temp table bulk_probe (n int not null, data bytea, more bytea) on commit drop`)
+      const [inserted] = await pipelined(tx, [bulkInsert(probe, rows, { returning: 'n' })])
+      expect(inserted!.map((r) => r.n)).toEqual([1, 2, 3, 4])
+      return rawRows<{ n: number; data: Uint8Array | null; more: Uint8Array | null }>(tx, sql`select n, data, more from bulk_probe order by n`)
+    })
+    const asBuffer = (b: Uint8Array | null) => (b == null ? null : Buffer.from(b))
+    expect(back.map((r) => ({ n: r.n, data: asBuffer(r.data), more: asBuffer(r.more) }))).toEqual(rows)
   })
 })
 
