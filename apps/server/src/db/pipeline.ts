@@ -31,9 +31,11 @@ export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefin
         out.push([])
         continue
       }
-      // A bytea[] parameter as the array it is (PGlite takes arrays of Uint8Array).
+      // A bytea[] parameter (bulkInsert's, maybe inside a chained statement) as the array it is:
+      // PGlite takes arrays of Uint8Array.
       const q = queryOf(s)
-      out.push(await rawRows<Row>(tx, new TextStatement(q.sql, q.params.map((p) => (p instanceof ByteaArray ? p.values : p))).getSQL()))
+      const arrays = q.params.some((p) => p instanceof ByteaArray)
+      out.push(await rawRows<Row>(tx, arrays ? new TextStatement(q.sql, q.params.map((p) => (p instanceof ByteaArray ? p.values : p))).getSQL() : s.getSQL()))
     }
     return out
   }
