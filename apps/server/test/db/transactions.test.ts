@@ -44,7 +44,7 @@ describe.skipIf(!onPostgres)('transactions on Postgres', () => {
     try {
       await client`create table if not exists tx_probe (n int)`
       const [row] = await client<{ pid: number }[]>`select pg_backend_pid() as pid`
-      await admin`select pg_terminate_backend(${row!.pid})`
+      await admin`select pg_terminate_backend(${row!.pid}::int)` // (typed: Citus adds an overload)
       let inside = 0
       const err = await client
         .begin(async (tx) => {
