@@ -66,8 +66,17 @@ export class TextStatement implements SQLWrapper {
   }
 }
 
+interface Column {
+  key: string
+  name: string
+  bytea: boolean
+  type: string
+}
 interface Shape {
-  columns: { key: string; name: string; bytea: boolean; type: string }[]
+  columns: Column[]
+  /** The columns that travel in the JSON, and the bytea ones that travel as bytea[] parameters ($2, $3, ...). */
+  inJson: Column[]
+  binary: Column[]
   text: string
 }
 const shapes = new Map<string, Shape>()
@@ -92,7 +101,7 @@ function shapeOf(table: PgTable, keys: string[], extra: { name: string; expr: st
     ? `rows from (json_to_recordset($1::json) as (${defs}), ${binary.map((_, k) => `unnest($${k + 2}::bytea[])`).join(', ')}) as x(${[...inJson, ...binary].map((c) => ident(c.name)).join(', ')})`
     : `json_to_recordset($1::json) as x(${defs})`
   const text = `insert into ${ident(getTableName(table))} (${names}) select ${selects} from ${source}${returning ? ` returning ${returning}` : ''}`
-  shape = { columns, text }
+  shape = { columns, inJson, binary, text }
   shapes.set(cacheKey, shape)
   return shape
 }
@@ -139,17 +148,16 @@ export function bulkInsert<T extends PgTable>(
   const keys = Object.keys(getTableColumns(table)).filter((key) => first[key] !== undefined)
   const shape = shapeOf(table, keys, opts.extra ?? [], opts.returning ?? '')
   if (valuesInserts) return valuesInsert(table, shape, opts.extra ?? [], opts.returning ?? '', rows as Record<string, unknown>[])
-  const inJson = shape.columns.filter((c) => !c.bytea)
   const json = JSON.stringify(
     rows.map((r) => {
       const o: Record<string, unknown> = {}
-      for (const c of inJson) {
+      for (const c of shape.inJson) {
         const v = (r as Record<string, unknown>)[c.key]
         o[c.name] = v == null ? null : v instanceof Date ? v.toISOString() : v
       }
       return o
     }),
   )
-  const binary = shape.columns.filter((c) => c.bytea).map((c) => new ByteaArray(rows.map((r) => ((r as Record<string, unknown>)[c.key] as Uint8Array | null | undefined) ?? null)))
+  const binary = shape.binary.map((c) => new ByteaArray(rows.map((r) => ((r as Record<string, unknown>)[c.key] as Uint8Array | null | undefined) ?? null)))
   return new TextStatement(shape.text, [json, ...binary])
 }

@@ -68,7 +68,7 @@ describe('writes sent with the COMMIT', () => {
 
 describe.skipIf(!onPostgres)('writes sent with the COMMIT, on the wire', () => {
   it('the COMMIT is sent before the writes are answered', async () => {
-    const { proxy, url } = await proxyInFront(db.runtimeUrl!)
+    const { proxy, url } = await proxyInFront(db.runtimeUrl!, { record: true })
     const database = openPostgres({ url, max: 1, runtime: true })
     database.citus = db.runtime.citus // (the tenant's settings go as Citus forwards them)
     try {

@@ -13,7 +13,7 @@ export interface TcpProxy {
   hold(): void
   /** What clients sent since `hold()`, as text. */
   sentWhileHeld(): string
-  /** What clients sent since the proxy started, as text. */
+  /** What clients sent since the proxy started, as text (only with `{ record: true }`). */
   sent(): string
   /** Passes on the answers held back and stops holding. */
   release(): void
@@ -23,7 +23,7 @@ export interface TcpProxy {
   close(): Promise<void>
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(target: { host: string; port: number }, opts: { record?: boolean } = {}): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
   let connections = 0
   let holding = false
@@ -51,7 +51,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           return void client.resetAndDestroy()
         }
         if (holding) sentHeld.push(d)
-        sentAll.push(d)
+        if (opts.record) sentAll.push(d)
         upstream.write(d)
       })
       upstream.on('data', (d: Buffer) => (holding ? held.push({ client, data: d }) : client.write(d)))
@@ -104,9 +104,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
 }
 
 /** A proxy in front of the database a URL names, and the same URL through it. */
-export async function proxyInFront(databaseUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+export async function proxyInFront(databaseUrl: string, opts: { record?: boolean } = {}): Promise<{ proxy: TcpProxy; url: string }> {
   const url = new URL(databaseUrl)
-  const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) })
+  const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) }, opts)
   url.hostname = '127.0.0.1'
   url.port = String(proxy.port)
   return { proxy, url: url.toString() }
