@@ -61,6 +61,15 @@ interface RunResult {
   failed: number
   /** Event-loop utilization of this (client) process while sending and waiting. */
   clientElu: number
+  /** The server's looks for new mail during the run: answered from the committed message, or read back. */
+  looks: { memory: number; database: number }
+}
+
+/** The server's mailroom_wait_looks_total counters (operator key). */
+async function waitLooks(server: ChildServer): Promise<{ memory: number; database: number }> {
+  const text = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${server.operatorKey}` } })).text()
+  const at = (where: string) => Number(new RegExp(`^mailroom_wait_looks_total\\{at="${where}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+  return { memory: at('memory'), database: at('database') }
 }
 
 async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<RunResult> {
@@ -100,6 +109,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   }
   const registerMs = performance.now() - tw0
   await sleep(200)
+  const looks0 = await waitLooks(server)
 
   const client = await RawSmtpPool.open(server.smtpPort, CONNECTIONS)
   const elu0 = performance.eventLoopUtilization()
@@ -124,6 +134,8 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   const sendSeconds = (performance.now() - ts0) / 1000
   await Promise.all(waits)
   const clientElu = performance.eventLoopUtilization(elu0).utilization
+  const looks1 = await waitLooks(server)
+  const looks = { memory: looks1.memory - looks0.memory, database: looks1.database - looks0.database }
   if (process.env.BENCH_WINDOWS) {
     // Diagnosis: the latency p99 per fifth of the sending window.
     const parts = 5
@@ -145,6 +157,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
     note,
     failed,
     clientElu,
+    looks,
   }
 }
 
@@ -194,7 +207,8 @@ async function main() {
           `  end of DATA -> waitForMessage resolved (ms): p50 ${fmt(r.latency.p50)}  p95 ${fmt(r.latency.p95)}  p99 ${fmt(r.latency.p99)}  max ${fmt(r.latency.max)}  (min ${fmt(r.latency.min)})\n` +
           `  of which end of DATA -> 250: p50 ${fmt(r.dataTo250.p50)}  p99 ${fmt(r.dataTo250.p99)}; 250 -> resolved: p50 ${fmt(r.after250.p50)}  p99 ${fmt(r.after250.p99)}\n` +
           `  for reference, the SMTP transaction itself (MAIL FROM -> 250, ms): p50 ${fmt(r.smtp.p50)}  p99 ${fmt(r.smtp.p99)}; ` +
-          `this client process's event loop ${fmt(r.clientElu * 100, 0)}% busy` +
+          `this client process's event loop ${fmt(r.clientElu * 100, 0)}% busy\n` +
+          `  the server's looks for new mail: ${r.looks.memory} answered from the committed message, ${r.looks.database} read from the database` +
           (r.failed ? `\n  ${r.failed} waits did not resolve within ${WAIT_TIMEOUT_MS / 1000} s (counted as infinite)` : '') +
           (r.note ? `\n${r.note}` : ''),
       )

@@ -180,7 +180,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     leaseSeconds: opts.ingestLeaseSeconds ?? config.ingestLeaseSeconds,
     gatherMs: config.ingestBatchWaitMs,
     // Waits on this node are answered from the committed rows, without reading them back.
-    onCommitted: (arrivals) => hub.arrivedHere(arrivals),
+    waiters: hub,
     // Bounce (RFC 3464) and complaint (RFC 5965) reports for mail this tenant sent.
     onParsed: (tx, cipher, tenantId, row, parsed, raw): Promise<void> => handleFeedback(tx, cipher, tenantId, row, parsed, raw, { reputation: delivery.reputation, log: logger }),
     onParsedWants: mayBeFeedback,

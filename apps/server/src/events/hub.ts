@@ -31,6 +31,19 @@ export interface StoredArrival {
 
 type Listener = (a: Arrival) => void
 
+/** Arrivals of a transaction of this process about to commit (Hub.committing): how it ended. */
+export interface Committing {
+  /** It committed: its inboxes' waiters hear of it now, with the stored messages. */
+  committed(): void
+  /** It failed (or its outcome is unknown): a notification held for it meanwhile goes out as it came. */
+  failed(): void
+}
+
+/** A pending arrival of this process, and the database's notification of it if that came first. */
+interface Pending {
+  held: Arrival | null
+}
+
 /** Inboxes whose highest heard seq is kept (the least recently heard are forgotten past this). */
 const HEARD_INBOXES = 100_000
 
@@ -39,6 +52,8 @@ export class Hub {
   private readonly byTenant = new Map<string, Set<Listener>>()
   /** Per inbox, the highest seq heard of while listening (a notification or a commit of this process). */
   private readonly heard = new Map<string, { tenantId: string; seq: number }>()
+  /** Arrivals of this process's transactions between their last statement and their COMMIT's answer, by inbox and seq. */
+  private readonly pending = new Map<string, Pending>()
   private stopListening: (() => Promise<void>) | null = null
 
   constructor(private readonly log: Logger) {}
@@ -106,8 +121,60 @@ export class Hub {
       return
     }
     this.hear(a)
-    for (const l of this.byInbox.get(a.inboxId) ?? []) l(a)
+    // This process committed it and is about to tell its waiters with the stored message: the
+    // notification (which can overtake the COMMIT's answer) waits for that, or goes out if it fails.
+    const pending = this.pending.get(pendingKey(a.inboxId, a.seq))
+    if (pending) pending.held = a
+    else this.toInbox(a)
     for (const l of this.byTenant.get(a.tenantId) ?? []) l(a)
+  }
+
+  private toInbox(a: Arrival) {
+    for (const l of this.byInbox.get(a.inboxId) ?? []) l(a)
+  }
+
+  /**
+   * A transaction of this process is about to commit these arrivals. Postgres delivers the
+   * notifications of a commit at the moment it answers the COMMIT, and this process may read the
+   * listening connection first: the inbox's waiters would then hear of the message without it and
+   * read it back. Until the returned handle is settled, such a notification is held: `committed()`
+   * tells the waiters with the stored messages (arrivedHere) and drops it; `failed()` lets it go
+   * out as it came (a commit whose answer was lost still reaches its waiters). Settle it in every case.
+   */
+  committing(arrivals: Arrival[]): Committing {
+    const mine = arrivals.map((a) => {
+      const key = pendingKey(a.inboxId, a.seq)
+      const entry: Pending = { held: null }
+      this.pending.set(key, entry)
+      return { key, entry }
+    })
+    let settled = false
+    const release = (): Arrival[] => {
+      settled = true
+      const held: Arrival[] = []
+      for (const { key, entry } of mine) {
+        if (this.pending.get(key) === entry) this.pending.delete(key)
+        if (entry.held) held.push(entry.held)
+      }
+      return held
+    }
+    return {
+      committed: () => {
+        if (settled) return
+        const held = release()
+        try {
+          this.arrivedHere(arrivals)
+        } catch (err) {
+          // Told nobody: what the database said goes out instead (the waiters read the message).
+          for (const a of held) this.toInbox(a)
+          throw err
+        }
+      },
+      failed: () => {
+        if (settled) return
+        for (const a of release()) this.toInbox(a)
+      },
+    }
   }
 
   /**
@@ -131,6 +198,8 @@ export class Hub {
     return add(this.byTenant, tenantId, l)
   }
 }
+
+const pendingKey = (inboxId: string, seq: number) => `${inboxId}:${seq}`
 
 function add(map: Map<string, Set<Listener>>, key: string, l: Listener): () => void {
   let set = map.get(key)

@@ -174,6 +174,25 @@ describe('re-polls whose cursor is current', () => {
 })
 
 describe('waits answered from the messages this process commits', () => {
+  it('parked waits are answered from the committed message, never read back, also when the notification overtakes the COMMIT', async () => {
+    // With the notification heard before the COMMIT's answer (it often is, on Postgres), the wait
+    // would otherwise look at the database first (events/hub.ts, committing).
+    const t = await makeTenant(server)
+    const inboxes = await Promise.all(Array.from({ length: 20 }, (_, i) => makeInbox(server, t, `fast-${i}`)))
+    const waiting = inboxes.map((inbox) =>
+      fetch(waitUrl(inbox.id, 'timeout=30'), { headers: { authorization: `Bearer ${inbox.key}` } }).then(async (r) => ({ status: r.status, body: r.status === 200 ? await r.json() : null })),
+    )
+    await untilParked(inboxes.length)
+    const before = { ...server.running.deps.waits.looks }
+    await Promise.all(inboxes.map((inbox, i) => sendMail(server, { to: inbox.address, subject: `for ${i}` })))
+    const answers = await Promise.all(waiting)
+    expect(answers.map((a) => [a.status, a.body?.message.subject])).toEqual(inboxes.map((_, i) => [200, `for ${i}`]))
+    const after = server.running.deps.waits.looks
+    expect(after.database - before.database).toBe(0)
+    expect(after.memory - before.memory).toBe(inboxes.length)
+    await untilWaiters(0)
+  })
+
   // A server of its own with its LISTEN connection stopped: the database's notifications no longer
   // reach it, so only what the ingest hands the hub after each commit can wake a wait.
   let deaf: TestServer

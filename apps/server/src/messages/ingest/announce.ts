@@ -6,7 +6,7 @@ import type { Tx } from '../../db/client.js'
 import { beforeCommit, chained } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
 import { appendEvent, fanOutEvents, insertEvents } from '../../events/service.js'
-import { arrivalPayload, MAIL_CHANNEL, type Arrival } from '../../events/hub.js'
+import { arrivalPayload, MAIL_CHANNEL, type Arrival, type Committing } from '../../events/hub.js'
 import { summaryToWire } from '../service.js'
 import type { MessageRow } from '../tables.js'
 import { attachmentMeta } from './rows.js'
@@ -78,14 +78,34 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
 }
 
 /**
- * Tells this process's waiters what a transaction that has committed made visible. Never throws:
- * the messages are stored, and a failure here must not make the caller store them again.
+ * Runs an ingest transaction and tells this process's waiters what it made visible. `run` opens
+ * the transaction and calls `tell(arrivals)` as its last step inside it, before the COMMIT: the
+ * Hub then holds the database's notifications of those arrivals, which can overtake the COMMIT's
+ * answer, so the waiters hear of each message once, with the stored row (no read back). Never throws
+ * for the telling: the messages are stored, and a failure there must not make the caller store them
+ * again.
  */
-export function committed(o: Pick<IngestOptions, 'onCommitted' | 'log'>, arrivals: Arrival[]): void {
-  if (arrivals.length === 0 || !o.onCommitted) return
-  try {
-    o.onCommitted(arrivals)
-  } catch (err) {
-    o.log.warn('ingest: telling waiters of committed messages failed (they hear it through the database)', { err: String((err as Error)?.message ?? err) })
+export async function tellingWaiters<T>(o: Pick<IngestOptions, 'waiters' | 'log'>, run: (tell: (arrivals: Arrival[]) => void) => Promise<T>): Promise<T> {
+  let handle: Committing | null = null
+  const settle = (how: 'committed' | 'failed') => {
+    try {
+      handle?.[how]()
+    } catch (err) {
+      o.log.warn('ingest: telling waiters of committed messages failed (they hear it through the database)', { err: String((err as Error)?.message ?? err) })
+    }
   }
+  const tell = (arrivals: Arrival[]) => {
+    // A transaction tried again (its BEGIN found the connection dead) tells anew.
+    settle('failed')
+    handle = arrivals.length > 0 && o.waiters ? o.waiters.committing(arrivals) : null
+  }
+  let out: T
+  try {
+    out = await run(tell)
+  } catch (err) {
+    settle('failed')
+    throw err
+  }
+  settle('committed')
+  return out
 }

@@ -14,7 +14,7 @@ import { ctx } from '../service.js'
 import { attachments, messages, messageSearch, rawMessages, type MessageRow } from '../tables.js'
 import { readThreadLookups, threadLookups } from '../threading.js'
 import type { Analyzer } from './analysis.js'
-import { announce, committed } from './announce.js'
+import { announce, tellingWaiters } from './announce.js'
 import { prepare } from './rows.js'
 import { numberVisible } from './sequence.js'
 import { judge, safetyContext, safetyReads } from './verdicts.js'
@@ -119,51 +119,52 @@ export class BackgroundParse {
 
   /** Makes the pending copies of one raw message visible (the background road's commit). */
   private async finish(tenantId: string, rawId: string, analysis: Analysis, bytes: Buffer): Promise<void> {
-    const arrivals = await withTenant(this.o.database, { tenantId }, async (tx) => {
-      const pending = await tx
-        .select()
-        .from(messages)
-        .where(and(eq(messages.tenantId, tenantId), eq(messages.rawId, rawId), eq(messages.parseStatus, 'pending')))
-        .orderBy(messages.inboxId)
-        .for('update')
-      const cipher = await this.o.crypto.cipher(tx, tenantId)
-      const p = analysis.parsed
-      const lookup = threadLookups(p ? pending.map((m) => ({ inboxId: m.inboxId, h: p })) : [])
-      const reads = safetyReads(tenantId, pending.map((m) => m.inboxId))
-      const [refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = await pipelined(tx, [
-        lookup.referred,
-        lookup.referring,
-        enabledWebhookProbe(),
-        reads.chain,
-        reads.inboxPolicies,
-        reads.tenantDomains,
-      ])
-      const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
-      const now = (this.o.clock ?? systemClock).now()
-      const visible = pending.map((m) => {
-        const v = prepare(cipher, m, analysis)
-        judge(cipher, v, m.toAddresses[0] ?? '', safety, now)
-        return v
-      })
-      const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [])
-      const rows: MessageRow[] = []
-      for (const { tenantId: _t, id, inboxId: _i, rawId: _r, receivedAt: _a, ...content } of visible.map((v) => v.row)) {
-        const [row] = await tx
-          .update(messages)
-          .set({ ...content, updatedAt: sql`now()` })
-          .where(eq(messages.id, id))
-          .returning()
-        rows.push(row!)
-      }
-      const atts = visible.flatMap((v) => v.attachments)
-      const search = visible.flatMap((v) => (v.search ? [v.search] : []))
-      await pipelined(tx, [
-        atts.length > 0 && bulkInsert(attachments, atts),
-        search.length > 0 && bulkInsert(messageSearch, search),
-        tx.delete(jobs).where(parseJobOf(rawId)),
-      ])
-      return announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf: new Map([[rawId, bytes]]) })
-    })
-    committed(this.o, arrivals)
+    await tellingWaiters(this.o, (tell) =>
+      withTenant(this.o.database, { tenantId }, async (tx) => {
+        const pending = await tx
+          .select()
+          .from(messages)
+          .where(and(eq(messages.tenantId, tenantId), eq(messages.rawId, rawId), eq(messages.parseStatus, 'pending')))
+          .orderBy(messages.inboxId)
+          .for('update')
+        const cipher = await this.o.crypto.cipher(tx, tenantId)
+        const p = analysis.parsed
+        const lookup = threadLookups(p ? pending.map((m) => ({ inboxId: m.inboxId, h: p })) : [])
+        const reads = safetyReads(tenantId, pending.map((m) => m.inboxId))
+        const [refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = await pipelined(tx, [
+          lookup.referred,
+          lookup.referring,
+          enabledWebhookProbe(),
+          reads.chain,
+          reads.inboxPolicies,
+          reads.tenantDomains,
+        ])
+        const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
+        const now = (this.o.clock ?? systemClock).now()
+        const visible = pending.map((m) => {
+          const v = prepare(cipher, m, analysis)
+          judge(cipher, v, m.toAddresses[0] ?? '', safety, now)
+          return v
+        })
+        const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [])
+        const rows: MessageRow[] = []
+        for (const { tenantId: _t, id, inboxId: _i, rawId: _r, receivedAt: _a, ...content } of visible.map((v) => v.row)) {
+          const [row] = await tx
+            .update(messages)
+            .set({ ...content, updatedAt: sql`now()` })
+            .where(eq(messages.id, id))
+            .returning()
+          rows.push(row!)
+        }
+        const atts = visible.flatMap((v) => v.attachments)
+        const search = visible.flatMap((v) => (v.search ? [v.search] : []))
+        await pipelined(tx, [
+          atts.length > 0 && bulkInsert(attachments, atts),
+          search.length > 0 && bulkInsert(messageSearch, search),
+          tx.delete(jobs).where(parseJobOf(rawId)),
+        ])
+        tell(await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf: new Map([[rawId, bytes]]) }))
+      }),
+    )
   }
 }

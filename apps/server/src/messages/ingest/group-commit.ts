@@ -19,7 +19,7 @@ import { ctx } from '../service.js'
 import { messages, rawMessages } from '../tables.js'
 import { readThreadLookups, threadLookups } from '../threading.js'
 import type { Analyzer } from './analysis.js'
-import { announce, committed } from './announce.js'
+import { announce, tellingWaiters } from './announce.js'
 import type { Arrival } from '../../events/hub.js'
 import { emptyRow, insertVisible, prepare } from './rows.js'
 import { numberVisible } from './sequence.js'
@@ -166,22 +166,24 @@ export class GroupCommit {
   private async write(items: Item[]): Promise<Map<Item, Stored[] | QuotaError>> {
     const out = new Map<Item, Stored[] | QuotaError>()
     const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
-    const arrivals: Arrival[] = []
-    await withTenantPipelined(this.o.database, { tenantId: tenantIds[0]! }, async (tx, bind) => {
-      for (const [k, tenantId] of tenantIds.entries()) {
-        const parts = items.flatMap((item) => {
-          const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
-          return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
-        })
-        // The first tenant's binding goes with its first statements; the next ones rebind.
-        const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
-        for (const [item, refusal] of result.refused) out.set(item, refusal)
-        for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
-        arrivals.push(...result.arrivals)
-      }
-    })
-    // Committed: this process's waiters hear it now, not after the notification's round trip.
-    committed(this.o, arrivals)
+    // Once committed, this process's waiters hear of it at once, not after the notification's round trip.
+    await tellingWaiters(this.o, (tell) =>
+      withTenantPipelined(this.o.database, { tenantId: tenantIds[0]! }, async (tx, bind) => {
+        const arrivals: Arrival[] = []
+        for (const [k, tenantId] of tenantIds.entries()) {
+          const parts = items.flatMap((item) => {
+            const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
+            return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
+          })
+          // The first tenant's binding goes with its first statements; the next ones rebind.
+          const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
+          for (const [item, refusal] of result.refused) out.set(item, refusal)
+          for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
+          arrivals.push(...result.arrivals)
+        }
+        tell(arrivals)
+      }),
+    )
     return out
   }
 

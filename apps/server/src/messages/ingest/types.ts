@@ -4,7 +4,7 @@ import type { Database, Tx } from '../../db/client.js'
 import type { TenantCrypto, Cipher } from '../../crypto/service.js'
 import type { Clock } from '../../lib/clock.js'
 import type { Logger } from '../../lib/log.js'
-import type { Arrival } from '../../events/hub.js'
+import type { Arrival, Committing } from '../../events/hub.js'
 import type { Metrics } from '../../lib/metrics.js'
 import type { DnsResolver, AuthResults } from '../../mail/sender-auth.js'
 import type { MailParser, ParsedMessage } from '../parser.js'
@@ -74,10 +74,11 @@ export interface IngestOptions {
   /** Which parsed messages onParsed wants (others skip the savepoint). Default: all. */
   onParsedWants?: (parsed: ParsedMessage) => boolean
   /**
-   * Called after each commit with the messages it made visible (in seq order per inbox), for this
-   * process's waiters (Hub.arrivedHere). A throw is logged: the messages are stored regardless.
+   * This process's waiters (the Hub): told of the messages each transaction makes visible (in seq
+   * order per inbox) just before its COMMIT, and of its outcome once answered (Hub.committing). A
+   * throw is logged: the messages are stored regardless.
    */
-  onCommitted?: (arrivals: Arrival[]) => void
+  waiters?: { committing(arrivals: Arrival[]): Committing }
   /** Counts messages accepted and parsed. */
   metrics?: Pick<Metrics, 'messagesAccepted' | 'messagesParsed'>
 }

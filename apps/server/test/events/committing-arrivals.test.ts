@@ -1,0 +1,108 @@
+// Arrivals this process is committing: Postgres delivers a commit's notifications when it answers
+// the COMMIT, and the listening connection may be read first. The hub holds such a notification
+// until the committing side settles, so an inbox's waiters hear of the message once, with the
+// stored row (no read back); if the commit's outcome is not known here, the notification goes out.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomUUID } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { arrivalPayload, MAIL_CHANNEL, type Arrival, type StoredArrival } from '../../src/events/hub.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer()
+})
+afterAll(() => server?.stop())
+
+const hub = () => server.running.deps.hub
+/** The database's own notification, as an ingest transaction sends it. */
+const notify = (a: Arrival) => server.db.owner.db.execute(sql`select pg_notify(${MAIL_CHANNEL}, ${arrivalPayload(a)})`)
+const STORED = { row: {}, atts: [], cipher: {} } as unknown as StoredArrival
+
+async function until(ok: () => boolean) {
+  for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 25))
+  expect(ok()).toBe(true)
+}
+
+/** An inbox and its tenant, with what the inbox's and the tenant's listeners heard. */
+function listening() {
+  const tenantId = randomUUID()
+  const inboxId = randomUUID()
+  const inbox: Arrival[] = []
+  const tenant: Arrival[] = []
+  const offs = [hub().onInbox(inboxId, (a) => inbox.push(a)), hub().onTenant(tenantId, (a) => tenant.push(a))]
+  const arrival = (seq: number, stored?: StoredArrival): Arrival => ({ tenantId, inboxId, seq, eventSeq: seq, ...(stored ? { stored } : {}) })
+  return { inbox, tenant, arrival, off: () => offs.forEach((f) => f()) }
+}
+
+describe('arrivals this process is committing', () => {
+  it("holds the database's notification until the commit is known, then tells the inbox once, with the stored message", async () => {
+    const l = listening()
+    try {
+      const committing = hub().committing([l.arrival(1, STORED)])
+      await notify(l.arrival(1))
+      // The tenant's listeners (event streams) heard it; the inbox's waiters not yet.
+      await until(() => l.tenant.length === 1)
+      expect(l.inbox).toEqual([])
+      committing.committed()
+      expect(l.inbox).toHaveLength(1)
+      expect(l.inbox[0]).toMatchObject({ seq: 1 })
+      expect(l.inbox[0]!.stored).toBe(STORED)
+      // The next arrival, not this process's, goes out as it comes.
+      await notify(l.arrival(2))
+      await until(() => l.inbox.length === 2)
+      expect(l.inbox[1]).toEqual(l.arrival(2))
+    } finally {
+      l.off()
+    }
+  })
+
+  it('lets a held notification go out when the commit failed or its answer was lost', async () => {
+    const l = listening()
+    try {
+      const committing = hub().committing([l.arrival(1, STORED)])
+      await notify(l.arrival(1))
+      await until(() => l.tenant.length === 1)
+      expect(l.inbox).toEqual([])
+      committing.failed()
+      expect(l.inbox).toEqual([l.arrival(1)])
+      // Settling twice changes nothing.
+      committing.committed()
+      expect(l.inbox).toHaveLength(1)
+    } finally {
+      l.off()
+    }
+  })
+
+  it('holds nothing once settled: a failed commit that was never notified leaves later notifications alone', async () => {
+    const l = listening()
+    try {
+      hub().committing([l.arrival(1, STORED)]).failed()
+      expect(l.inbox).toEqual([])
+      // The seq a rolled-back transaction had taken is the next commit's: heard at once.
+      await notify(l.arrival(1))
+      await until(() => l.inbox.length === 1)
+      expect(l.inbox).toEqual([l.arrival(1)])
+    } finally {
+      l.off()
+    }
+  })
+
+  it('when telling the waiters fails after the commit, the held notification still reaches them', async () => {
+    const l = listening()
+    const original = hub().arrivedHere.bind(hub())
+    hub().arrivedHere = () => {
+      throw new Error('listener broke')
+    }
+    try {
+      const committing = hub().committing([l.arrival(1, STORED)])
+      await notify(l.arrival(1))
+      await until(() => l.tenant.length === 1)
+      expect(() => committing.committed()).toThrow('listener broke')
+      expect(l.inbox).toEqual([l.arrival(1)])
+    } finally {
+      hub().arrivedHere = original
+      l.off()
+    }
+  })
+})
