@@ -35,15 +35,21 @@ function listening() {
   return { inbox, tenant, arrival, off: () => offs.forEach((f) => f()) }
 }
 
+/** Arrival 1 of the inbox being committed here, and the database's notification of it heard first (and held). */
+async function overtaken(l: ReturnType<typeof listening>) {
+  const committing = hub().committing([l.arrival(1, STORED)])
+  await notify(l.arrival(1))
+  // The tenant's listeners (event streams) heard it; the inbox's waiters not yet.
+  await until(() => l.tenant.length === 1)
+  expect(l.inbox).toEqual([])
+  return committing
+}
+
 describe('arrivals this process is committing', () => {
   it("holds the database's notification until the commit is known, then tells the inbox once, with the stored message", async () => {
     const l = listening()
     try {
-      const committing = hub().committing([l.arrival(1, STORED)])
-      await notify(l.arrival(1))
-      // The tenant's listeners (event streams) heard it; the inbox's waiters not yet.
-      await until(() => l.tenant.length === 1)
-      expect(l.inbox).toEqual([])
+      const committing = await overtaken(l)
       committing.committed()
       expect(l.inbox).toHaveLength(1)
       expect(l.inbox[0]).toMatchObject({ seq: 1 })
@@ -60,10 +66,7 @@ describe('arrivals this process is committing', () => {
   it('lets a held notification go out when the commit failed or its answer was lost', async () => {
     const l = listening()
     try {
-      const committing = hub().committing([l.arrival(1, STORED)])
-      await notify(l.arrival(1))
-      await until(() => l.tenant.length === 1)
-      expect(l.inbox).toEqual([])
+      const committing = await overtaken(l)
       committing.failed()
       expect(l.inbox).toEqual([l.arrival(1)])
       // Settling twice changes nothing.
@@ -95,9 +98,7 @@ describe('arrivals this process is committing', () => {
       throw new Error('listener broke')
     }
     try {
-      const committing = hub().committing([l.arrival(1, STORED)])
-      await notify(l.arrival(1))
-      await until(() => l.tenant.length === 1)
+      const committing = await overtaken(l)
       expect(() => committing.committed()).toThrow('listener broke')
       expect(l.inbox).toEqual([l.arrival(1)])
     } finally {
