@@ -69,6 +69,22 @@ function answersOf(settled: PromiseSettledResult<Row[]>[]): Row[][] {
   return settled.map((r) => [...(r as PromiseFulfilledResult<Row[]>).value])
 }
 
+/**
+ * pipelined() for the last statements of a transaction: sent now, and their answers handed back in
+ * a box, not awaited, so the transaction function can return at once and its COMMIT goes in the
+ * same round trip. Await `answers` once the transaction is over; a statement that failed aborted
+ * the transaction (its COMMIT rolled back) and rejects it. On PGlite (no round trips) they have
+ * run when this resolves.
+ */
+export async function answeredAfterCommit(tx: Tx, statements: (SQLWrapper | null | undefined | false)[]): Promise<{ answers: Promise<Row[][]> }> {
+  const sent = send(tx, statements)
+  if (!sent) return { answers: Promise.resolve(await pipelined(tx, statements)) }
+  const answers = sent.then(answersOf)
+  // Rejected only with what the caller gets when it awaits it after the transaction.
+  answers.catch(() => {})
+  return { answers }
+}
+
 const unanswered = new WeakMap<object, Promise<PromiseSettledResult<Row[]>[]>[]>()
 
 /**

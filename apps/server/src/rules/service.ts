@@ -36,32 +36,22 @@ export async function inboundVerdict(tx: Tx, inboxId: string, sender: string | n
   return verdictOf(await rulesFor(tx, inboxId, 'inbound'), sender)
 }
 
-// The SMTP door asks for an inbox's inbound rules for every recipient: they are kept a moment in
-// memory. A change made through this process is seen at once (the generation moves); one made
-// through another process of the same deployment within RULES_TTL_MS.
-const RULES_TTL_MS = 2_000
+// The SMTP door keeps an inbox's inbound rules a moment in memory (smtp/recipient-policy.ts): a
+// change made through this process moves the generation, which it checks.
 let generation = 0
-const inboundCache = new Map<string, { at: number; generation: number; rules: SenderRuleRow[] }>()
 
 /** Called after a rule is created or deleted (after its commit). */
 export function rulesChanged(): void {
   generation++
-  inboundCache.clear()
 }
 
-/** inboundVerdict for the SMTP door, with the inbox's rules cached briefly (see RULES_TTL_MS). */
-export async function inboundVerdictCached(database: Database, tenantId: string, inboxId: string, sender: string | null): Promise<'accept' | 'reject' | 'hide'> {
-  const key = `${tenantId}:${inboxId}`
-  const hit = inboundCache.get(key)
-  if (hit && hit.generation === generation && monotonicMs() - hit.at < RULES_TTL_MS) return verdictOf(hit.rules, sender)
-  const seen = generation
-  const rules = await withTenant(database, { tenantId }, (tx) => rulesFor(tx, inboxId, 'inbound'))
-  if (inboundCache.size > 50_000) inboundCache.clear()
-  if (seen === generation) inboundCache.set(key, { at: monotonicMs(), generation: seen, rules })
-  return verdictOf(rules, sender)
-}
+/** Moves whenever a rule is created or deleted through this process. */
+export const rulesGeneration = (): number => generation
 
-function verdictOf(rules: SenderRuleRow[], sender: string | null): 'accept' | 'reject' | 'hide' {
+/** What the verdict on a sender needs of a rule. */
+export type InboundRule = Pick<SenderRuleRow, 'action' | 'pattern' | 'inboxId' | 'blockMode'>
+
+export function verdictOf(rules: InboundRule[], sender: string | null): 'accept' | 'reject' | 'hide' {
   if (rules.length === 0) return 'accept'
   const from = sender ?? ''
   const block = rules.find((r) => r.action === 'block' && from !== '' && matches(r.pattern, from))

@@ -1,22 +1,18 @@
 // The SMTP door: recipients checked against the routing table, per-tenant size and rate limits,
 // a cap on connections per client address, STARTTLS when a certificate is configured, and `250`
 // only after the raw message is committed. Everything else happens in the ingest path.
-import { monotonicMs } from '../lib/clock.js'
 import { readFileSync } from 'node:fs'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server'
 import type { Deps } from '../deps.js'
 import { withTenant } from '../db/scope.js'
 import { RecipientRouting } from './recipient-routing.js'
-import { effectiveLimits } from '../tenancy/service.js'
 import { consume } from '../limits/service.js'
 import { QuotaError, type Recipient } from '../messages/ingest/index.js'
 import { ConnectionGuard } from './guard.js'
 import { isConnectionError } from '../db/health.js'
-import { inboundVerdictCached } from '../rules/service.js'
+import { verdictOf } from '../rules/service.js'
+import { RecipientPolicies } from './recipient-policy.js'
 import { isVerifiedDomain } from '../domains/verified.js'
-import { inboxes } from '../inboxes/tables.js'
-import { eq } from 'drizzle-orm'
-import type { TenantLimits, InboxLimits } from '@mailroom/contract'
 
 type SmtpError = Error & { responseCode: number }
 const smtpError = (code: number, message: string): SmtpError => Object.assign(new Error(message), { responseCode: code })
@@ -24,8 +20,6 @@ const smtpError = (code: number, message: string): SmtpError => Object.assign(ne
 interface SessionState {
   recipients: (Recipient & { maxBytes: number })[]
 }
-
-const LIMITS_TTL_MS = 5_000
 
 export function createSmtpServer(deps: Deps): SMTPServer {
   const { config, database, log, clock, metrics } = deps
@@ -43,22 +37,9 @@ export function createSmtpServer(deps: Deps): SMTPServer {
     },
   })
   const routes = new RecipientRouting(database)
-  const limitsCache = new Map<string, { at: number; limits: TenantLimits; inbox: InboxLimits }>()
+  const policies = new RecipientPolicies(database)
 
   const ourDomain = (domain: string) => domain === config.domain
-
-  async function limitsFor(tenantId: string, inboxId: string) {
-    const key = `${tenantId}:${inboxId}`
-    const hit = limitsCache.get(key)
-    if (hit && monotonicMs() - hit.at < LIMITS_TTL_MS) return hit
-    const value = await withTenant(database, { tenantId }, async (tx) => {
-      const [inbox] = await tx.select({ limits: inboxes.limits }).from(inboxes).where(eq(inboxes.id, inboxId))
-      return { at: monotonicMs(), limits: await effectiveLimits(tx, tenantId), inbox: inbox?.limits ?? {} }
-    })
-    if (limitsCache.size > 50_000) limitsCache.clear()
-    limitsCache.set(key, value)
-    return value
-  }
 
   const tls = config.smtpTls ? { key: readFileSync(config.smtpTls.keyPath), cert: readFileSync(config.smtpTls.certPath) } : null
 
@@ -108,7 +89,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
         if (route.tenant_suspended) throw smtpError(451, '4.7.1 Mailbox temporarily unavailable, try again later')
         const crowded = guard.recipient(session, route.tenant_id)
         if (crowded) throw smtpError(451, crowded)
-        const { limits, inbox } = await limitsFor(route.tenant_id, route.inbox_id)
+        const { limits, inbox, rules } = await policies.get(route.tenant_id, route.inbox_id)
         const maxBytes = Math.min(config.maxMessageBytes, limits.maxMessageBytes ?? Infinity)
         const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, string> | false) : false
         const declared = args ? Number(args.SIZE ?? 0) : 0
@@ -133,7 +114,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
         }
         // The tenant's (and inbox's) allow/block lists on the envelope sender.
         const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : null
-        const verdict = await inboundVerdictCached(database, route.tenant_id, route.inbox_id, mailFrom)
+        const verdict = verdictOf(rules, mailFrom)
         if (verdict === 'reject') throw smtpError(550, `5.7.1 <${rcpt}> does not accept mail from this sender`)
         const s = state.get(session) ?? { recipients: [] }
         s.recipients.push({ tenantId: route.tenant_id, inboxId: route.inbox_id, address: rcpt, maxBytes, hidden: verdict === 'hide' })

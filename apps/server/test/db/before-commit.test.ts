@@ -1,13 +1,15 @@
-// Writes sent with the COMMIT (db/pipeline.ts beforeCommit): nobody waits for their answers before
-// the COMMIT goes (one round trip less), yet a failing one fails the transaction with its own error
-// and nothing of it is kept. Semantics on Postgres and on PGlite; the wire on Postgres.
+// Statements sent with the COMMIT: writes (db/pipeline.ts beforeCommit), nobody waits for their
+// answers before the COMMIT goes (one round trip less), yet a failing one fails the transaction with
+// its own error and nothing of it is kept; and reads (db/scope.ts readAsTenant), a whole read-only
+// transaction in one round trip, under the tenant's row-level security. Semantics on Postgres and on
+// PGlite; the wire on Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
 import { TEST_MASTER_KEY } from '@mailroom/testkit/server'
 import { openPostgres, pgErrorCode, rawRows } from '../../src/db/client.js'
 import { beforeCommit, pipelined } from '../../src/db/pipeline.js'
-import { withTenant, withTenantPipelined } from '../../src/db/scope.js'
+import { readAsTenant, withTenant, withTenantPipelined } from '../../src/db/scope.js'
 import { createRootTenant } from '../../src/tenancy/service.js'
 import { createInbox } from '../../src/inboxes/service.js'
 import { TenantCrypto } from '../../src/crypto/service.js'
@@ -66,22 +68,44 @@ describe('writes sent with the COMMIT', () => {
   })
 })
 
-describe.skipIf(!onPostgres)('writes sent with the COMMIT, on the wire', () => {
-  it('the COMMIT is sent before the writes are answered', async () => {
+describe('reads sent with the COMMIT (readAsTenant)', () => {
+  it("answer each statement's rows, in order, under the tenant's row-level security", async () => {
+    const t = await tenantWithInbox(db.runtime)
+    const other = await tenantWithInbox(db.runtime)
+    const [mine, theirs, n] = await readAsTenant(db.runtime, { tenantId: t.tenantId }, [
+      sql`select id from inboxes where id = ${t.inboxId}::uuid`,
+      sql`select id from inboxes where id = ${other.inboxId}::uuid`,
+      sql`select 2 as n`,
+    ])
+    expect(mine).toEqual([{ id: t.inboxId }])
+    expect(theirs).toEqual([])
+    expect(n).toEqual([{ n: 2 }])
+  })
+
+  it('a failing read rejects with its own error', async () => {
+    const t = await tenantWithInbox(db.runtime)
+    const err = await readAsTenant(db.runtime, { tenantId: t.tenantId }, [sql`select 1 as one`, sql`select 1 / 0`]).catch((e: unknown) => e)
+    expect(pgErrorCode(err)).toBe('22012')
+  })
+})
+
+describe.skipIf(!onPostgres)('statements sent with the COMMIT, on the wire', () => {
+  /**
+   * Runs `run(marker)` once to have its statements described, then again with the answers held
+   * back: the COMMIT must reach the wire after the statement carrying `marker`, before any answer.
+   * `check` looks at the answer (and the database) afterwards.
+   */
+  type T0 = { tenantId: string; inboxId: string }
+  async function commitGoesWith<T>(run: (database: Database, t: T0, marker: string) => Promise<T>, check: (answer: T, database: Database, t: T0) => Promise<void>): Promise<void> {
     const { proxy, url } = await proxyInFront(db.runtimeUrl!, { record: true })
     const database = openPostgres({ url, max: 1, runtime: true })
     database.citus = db.runtime.citus // (the tenant's settings go as Citus forwards them)
     try {
       const t = await tenantWithInbox(database)
-      const write = (name: string) =>
-        withTenantPipelined(database, { tenantId: t.tenantId }, async (tx, bind) => {
-          await beforeCommit(tx, [...bind, rename(t.inboxId, name)])
-          return 'answer'
-        })
       // Once, so the connection has described these statements (a new one waits for its description).
-      await write('described')
+      await run(database, t, 'described')
       proxy.hold()
-      const done = write('sent early')
+      const done = run(database, t, 'sent early')
       done.catch(() => {}) // (awaited below; a failed expectation must not leave it unhandled)
       // postgres.js sends COMMIT as a prepared statement: its name, from the Parse that described it.
       const commit = /P[\s\S]{4}([^\0]*)\0commit\0/.exec(proxy.sent())?.[1]
@@ -93,11 +117,31 @@ describe.skipIf(!onPostgres)('writes sent with the COMMIT, on the wire', () => {
       expect(proxy.sentWhileHeld()).toContain('sent early')
       expect(committing()).toBe(true)
       proxy.release()
-      expect(await done).toBe('answer')
-      expect(await nameOf(database, t)).toBe('sent early')
+      await check(await done, database, t)
     } finally {
       await database.close()
       await proxy.close()
     }
+  }
+
+  it('the COMMIT is sent before the writes are answered', async () => {
+    await commitGoesWith(
+      (database, t, name) =>
+        withTenantPipelined(database, { tenantId: t.tenantId }, async (tx, bind) => {
+          await beforeCommit(tx, [...bind, rename(t.inboxId, name)])
+          return 'answer'
+        }),
+      async (answer, database, t) => {
+        expect(answer).toBe('answer')
+        expect(await nameOf(database, t)).toBe('sent early')
+      },
+    )
+  })
+
+  it('a read-only transaction is one round trip: the COMMIT is sent before the reads are answered', async () => {
+    await commitGoesWith(
+      (database, t, marker) => readAsTenant(database, { tenantId: t.tenantId }, [sql`select ${marker}::text as marker, count(*)::int as n from inboxes`]),
+      async (answer) => expect(answer).toEqual([[{ marker: 'sent early', n: 1 }]]),
+    )
   })
 })
