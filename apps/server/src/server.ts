@@ -41,6 +41,9 @@ import { lookupWithoutTenant, withTenant } from './db/scope.js'
 import { eq, sql } from 'drizzle-orm'
 import type { InboxLimits } from '@mailroom/contract'
 
+/** How long an idle HTTP connection is kept open for the client's next request. */
+const KEEP_ALIVE_MS = 65_000
+
 export interface Running {
   httpPort: number
   smtpPort: number
@@ -256,6 +259,11 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, requestTurns, metrics, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
+  // Idle keep-alive connections stay open longer than clients keep them (Node's fetch: 4 s), so it
+  // is always the client that closes one: with Node's 5 s a loaded client could send its next
+  // request on a connection the server was closing at that moment, and get ECONNRESET.
+  http.keepAliveTimeout = KEEP_ALIVE_MS
+  http.headersTimeout = KEEP_ALIVE_MS + 1_000
   const metricsHttp = config.metricsPort !== undefined ? createServer(metricsListener(metrics)) : null
   let smtp: SMTPServer | undefined
   try {
