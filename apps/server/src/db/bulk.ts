@@ -71,6 +71,8 @@ interface Column {
   name: string
   bytea: boolean
   type: string
+  /** Not a column: a value extra expressions use (BulkInput, by name). */
+  input?: true
 }
 interface Shape {
   columns: Column[]
@@ -81,8 +83,17 @@ interface Shape {
 }
 const shapes = new Map<string, Shape>()
 
-function shapeOf(table: PgTable, keys: string[], extra: { name: string; expr: string }[], returning: string): Shape {
-  const cacheKey = `${getTableName(table)}|${keys.join(',')}|${extra.map((e) => `${e.name}=${e.expr}`).join(',')}|${returning}`
+/** A value in the JSON rows that is no column: for `extra` expressions to use (as x.name). */
+export interface BulkInput {
+  name: string
+  /** Its SQL type in json_to_recordset. */
+  type: string
+  /** The value for the i-th row. */
+  of(i: number): unknown
+}
+
+function shapeOf(table: PgTable, keys: string[], extra: { name: string; expr: string }[], returning: string, inputs: BulkInput[] = []): Shape {
+  const cacheKey = `${getTableName(table)}|${keys.join(',')}|${extra.map((e) => `${e.name}=${e.expr}`).join(',')}|${returning}|${inputs.map((i) => `${i.name} ${i.type}`).join(',')}`
   let shape = shapes.get(cacheKey)
   if (shape) return shape
   const overridden = new Set(extra.map((e) => e.name))
@@ -93,7 +104,7 @@ function shapeOf(table: PgTable, keys: string[], extra: { name: string; expr: st
     .map(({ key, c }) => ({ key, name: c.name, bytea: c.getSQLType() === 'bytea', type: c.getSQLType() }))
   const names = [...columns.map((c) => c.name), ...extra.map((e) => e.name)].map(ident).join(', ')
   const selects = [...columns.map((c) => `x.${ident(c.name)}`), ...extra.map((e) => e.expr)].join(', ')
-  const inJson = columns.filter((c) => !c.bytea)
+  const inJson = [...columns.filter((c) => !c.bytea), ...inputs.map((i) => ({ key: i.name, name: i.name, bytea: false, type: i.type, input: true as const }))]
   const binary = columns.filter((c) => c.bytea)
   const defs = inJson.map((c) => `${ident(c.name)} ${c.type}`).join(', ')
   // bytea columns: one bytea[] parameter each ($2, $3, ...), zipped with the JSON rows in order.
@@ -142,17 +153,22 @@ function valuesInsert(table: PgTable, shape: Shape, extra: { name: string; expr:
 export function bulkInsert<T extends PgTable>(
   table: T,
   rows: Partial<T['$inferInsert']>[],
-  opts: { extra?: { name: string; expr: string }[]; returning?: string } = {},
+  opts: { extra?: { name: string; expr: string }[]; returning?: string; inputs?: BulkInput[] } = {},
 ): TextStatement {
   const first = (rows[0] ?? {}) as Record<string, unknown>
   const keys = Object.keys(getTableColumns(table)).filter((key) => first[key] !== undefined)
-  const shape = shapeOf(table, keys, opts.extra ?? [], opts.returning ?? '')
-  if (valuesInserts) return valuesInsert(table, shape, opts.extra ?? [], opts.returning ?? '', rows as Record<string, unknown>[])
+  const shape = shapeOf(table, keys, opts.extra ?? [], opts.returning ?? '', opts.inputs)
+  if (valuesInserts) {
+    if (opts.inputs?.length) throw new Error('bulkInsert: inputs are not supported in multi-row VALUES (Citus)')
+    return valuesInsert(table, shape, opts.extra ?? [], opts.returning ?? '', rows as Record<string, unknown>[])
+  }
+  // (The shape is cached: each call's inputs are looked up by name, never kept in it.)
+  const inputs = new Map((opts.inputs ?? []).map((x) => [x.name, x]))
   const json = JSON.stringify(
-    rows.map((r) => {
+    rows.map((r, i) => {
       const o: Record<string, unknown> = {}
       for (const c of shape.inJson) {
-        const v = (r as Record<string, unknown>)[c.key]
+        const v = c.input ? inputs.get(c.name)!.of(i) : (r as Record<string, unknown>)[c.key]
         o[c.name] = v == null ? null : v instanceof Date ? v.toISOString() : v
       }
       return o

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { integer, pgTable } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { createTestDb, type TestDb } from '@mailroom/testkit/db'
+import { createTestDb, onCitus, type TestDb } from '@mailroom/testkit/db'
 import { bulkInsert, ByteaArray, useValuesInserts } from '../../src/db/bulk.js'
 import { bytea } from '../../src/db/columns.js'
 import { rawRows } from '../../src/db/client.js'
@@ -96,6 +96,30 @@ describe('bulkInsert in the database', () => {
     })
     const asBuffer = (b: Uint8Array | null) => (b == null ? null : Buffer.from(b))
     expect(back.map((r) => ({ n: r.n, data: asBuffer(r.data), more: asBuffer(r.more) }))).toEqual(rows)
+  })
+
+  it.skipIf(onCitus)("inputs: per-row values that are no column, for extra expressions; each call's own (the cached shape keeps none)", async () => {
+    const computed = pgTable('bulk_computed', { n: integer('n').notNull(), m: integer('m') })
+    const insert = (k: (i: number) => number | null) =>
+      bulkInsert(computed, [{ n: 1 }, { n: 2 }, { n: 3 }], { extra: [{ name: 'm', expr: 'x.n * 10 + x.k' }], inputs: [{ name: 'k', type: 'int', of: k }], returning: 'n, m' })
+    const [first, second] = [insert((i) => i), insert((i) => (i === 1 ? null : 100 + i))]
+    expect(first.text).toBe(second.text)
+    const answers = await withoutTenant(db.runtime, async (tx) => {
+      await tx.execute(sql`create temp table bulk_computed (n int not null, m int) on commit drop`)
+      return pipelined(tx, [first, second])
+    })
+    expect(answers).toEqual([
+      [
+        { n: 1, m: 10 },
+        { n: 2, m: 21 },
+        { n: 3, m: 32 },
+      ],
+      [
+        { n: 1, m: 110 },
+        { n: 2, m: null },
+        { n: 3, m: 132 },
+      ],
+    ])
   })
 })
 

@@ -146,7 +146,7 @@ export class BackgroundParse {
           judge(cipher, v, m.toAddresses[0] ?? '', safety, now)
           return v
         })
-        const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [])
+        const { eventSeqs } = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [])
         const rows: MessageRow[] = []
         for (const { tenantId: _t, id, inboxId: _i, rawId: _r, receivedAt: _a, ...content } of visible.map((v) => v.row)) {
           const [row] = await tx

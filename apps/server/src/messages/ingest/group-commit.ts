@@ -21,7 +21,7 @@ import { readThreadLookups, threadLookups } from '../threading.js'
 import type { Analyzer } from './analysis.js'
 import { announce, tellingWaiters } from './announce.js'
 import type { Arrival } from '../../events/hub.js'
-import { emptyRow, insertVisible, prepare } from './rows.js'
+import { emptyRow, insertVisible, prepare, visibleInsert } from './rows.js'
 import { numberVisible } from './sequence.js'
 import { judge, safetyContext, safetyReads } from './verdicts.js'
 import { QuotaError, type IngestOptions, type Item, type Part, type Stored, type Visible } from './types.js'
@@ -188,17 +188,18 @@ export class GroupCommit {
   }
 
   /**
-   * One tenant's part of a batch in four round trips, each a pipeline of statements sent without
+   * One tenant's part of a batch in three round trips, each a pipeline of statements sent without
    * waiting (run in the order sent, so in the lock order every writer keeps: usage, threads, inbox
    * counters, the tenant's event counter):
    * 1. reads, as one statement: limits, policies, domains, thread lookups, whether webhooks exist
    *    (and the data key, when not cached);
    * 2. usage counters, pending rows and jobs (with the raw copies they need), threads, contacts,
-   *    seq numbers and event ids;
-   * 3. the parsed message rows with their raw copies, attachments and search terms, one statement
-   *    (received_at: each row's insertion time);
-   * 4. (onParsed hooks, rarely) events with their arrival notifications, webhook deliveries; COMMIT.
-   * On Citus the statements fused here go one by one (db/pipeline.ts).
+   *    seq numbers and event ids, then the parsed message rows with their raw copies, attachments
+   *    and search terms as one statement (each row's seq read from its inbox's counter as the
+   *    numbering left it; received_at: each row's insertion time);
+   * 3. (onParsed hooks, rarely) events with their arrival notifications, webhook deliveries; COMMIT.
+   * On Citus the statements fused here go one by one (db/pipeline.ts), and the parsed rows in a
+   * round trip of their own, after the numbering.
    * `bind`: the statements that bind the transaction to this tenant, sent first (withTenantPipelined,
    * or a rebind when the transaction began with another tenant of the batch); `alone`: the batch is
    * this one message (a quota refusal may then fail the transaction instead of a savepoint).
@@ -292,15 +293,27 @@ export class GroupCommit {
     }
     const lease = sql`now() + make_interval(secs => ${this.leaseSeconds})`
     const rawWithRows = pending.length === 0 && visible.length > 0
-    const eventSeqs = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [
-      unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(now)),
-      // The raw copies go with the parsed rows (one statement less) unless pending rows need them first.
-      !rawWithRows && bulkInsert(rawMessages, rawRowsToInsert),
-      pending.length > 0 && tx.insert(messages).values(pending),
-      jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
-    ])
-
-    const rows = visible.length ? await insertVisible(tx, visible, this.citus, rawWithRows ? bulkInsert(rawMessages, rawRowsToInsert) : null) : []
+    // The parsed rows go in the same pipeline as the numbering, their seqs taken in SQL (one round
+    // trip less); on Citus, which would plan that per row, after it.
+    const raws = rawWithRows ? bulkInsert(rawMessages, rawRowsToInsert) : null
+    let insert: ReturnType<typeof visibleInsert> | null = null
+    const numbered = await numberVisible(
+      tx,
+      cipher,
+      tenantId,
+      visible,
+      readThreadLookups(refHits!, idHits!),
+      [
+        unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(now)),
+        // The raw copies go with the parsed rows (one statement less) unless pending rows need them first.
+        !rawWithRows && bulkInsert(rawMessages, rawRowsToInsert),
+        pending.length > 0 && tx.insert(messages).values(pending),
+        jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
+      ],
+      visible.length > 0 && !this.citus ? (seqBack) => (insert = visibleInsert(visible, false, raws, seqBack)).statements : undefined,
+    )
+    const eventSeqs = numbered.eventSeqs
+    const rows = insert ? (insert as ReturnType<typeof visibleInsert>).rows(numbered.then) : visible.length ? await insertVisible(tx, visible, this.citus, raws) : []
     result.arrivals = await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
     return result
   }

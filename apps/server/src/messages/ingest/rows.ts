@@ -97,6 +97,23 @@ export function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
  * and as close to the commit as the transaction allows.
  */
 export async function insertVisible(tx: Tx, visible: Visible[], citus: boolean, raws: SQLWrapper | null = null): Promise<MessageRow[]> {
+  const write = visibleInsert(visible, citus, raws)
+  return write.rows(await pipelined(tx, write.statements))
+}
+
+/**
+ * The statements of insertVisible, and what makes the stored rows of their answers. `seqBack`: the
+ * seq of each shown row is not known yet and is taken in the same pipeline by the inbox counter's
+ * UPDATE (sequence.ts) that runs before it: each row's seq is then its inbox's counter as that
+ * UPDATE left it, less `seqBack[i]` (the rows of its inbox after it in this batch); null for rows
+ * without one. The stored seq must equal what the caller assigns in memory, or the transaction fails.
+ */
+export function visibleInsert(
+  visible: Visible[],
+  citus: boolean,
+  raws: SQLWrapper | null,
+  seqBack?: (number | null)[],
+): { statements: SQLWrapper[]; rows(results: Record<string, unknown>[][]): MessageRow[] } {
   const atts = visible.flatMap((v) => v.attachments)
   const search = visible.flatMap((v) => (v.search ? [v.search] : []))
   // One statement (the raw copies, attachments and search terms as WITH queries of the messages'
@@ -111,9 +128,11 @@ export async function insertVisible(tx: Tx, visible: Visible[], citus: boolean, 
           extra: [
             { name: 'received_at', expr: 'clock_timestamp()' },
             { name: 'updated_at', expr: 'clock_timestamp()' },
+            ...(seqBack ? [{ name: 'seq', expr: '(select i.last_seq from inboxes i where i.tenant_id = x.tenant_id and i.id = x.inbox_id) - x.seq_back' }] : []),
           ],
+          ...(seqBack ? { inputs: [{ name: 'seq_back', type: 'bigint', of: (i: number) => seqBack[i] ?? null }] } : {}),
           // Immutable (Citus allows nothing else in a multi-row INSERT's RETURNING): the same instant.
-          returning: "id, (extract(epoch from received_at at time zone 'UTC') * 1000)::float8 as ms",
+          returning: "id, seq, (extract(epoch from received_at at time zone 'UTC') * 1000)::float8 as ms",
         },
       ),
       atts.length > 0 && bulkInsert(attachments, atts),
@@ -122,9 +141,19 @@ export async function insertVisible(tx: Tx, visible: Visible[], citus: boolean, 
     1,
     citus,
   )
-  const times = write.rowsOf(await pipelined(tx, write.statements))
-  const at = new Map(times!.map((t) => [t.id as string, new Date(Number(t.ms))]))
-  return visible.map(({ row }) => ({ ...row, receivedAt: at.get(row.id)!, updatedAt: at.get(row.id)! }))
+  return {
+    statements: write.statements,
+    rows(results) {
+      const stored = new Map(write.rowsOf(results).map((t) => [t.id as string, t]))
+      return visible.map(({ row }) => {
+        const t = stored.get(row.id)!
+        const seq = t.seq == null ? null : Number(t.seq)
+        if (seq !== row.seq) throw new Error(`message ${row.id}: stored with seq ${seq}, numbered ${row.seq}`)
+        const at = new Date(Number(t.ms))
+        return { ...row, receivedAt: at, updatedAt: at }
+      })
+    },
+  }
 }
 
 /** An attachment row as the message summary shows it. */

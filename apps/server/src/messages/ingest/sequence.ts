@@ -14,7 +14,10 @@ import type { Visible } from './types.js'
 /**
  * The writes both roads share, pipelined after `first` (in the lock order: whatever `first` locks,
  * then threads, contacts, inbox counters, the tenant's event counter): threads placed and written,
- * the senders recorded as contacts, each shown row's seq set, event ids taken. Returns the event ids of the shown rows, in order.
+ * the senders recorded as contacts, each shown row's seq set, event ids taken. `then`: statements
+ * that go last in the same pipeline and take the seqs in SQL (rows.ts visibleInsert), given each
+ * row's `seqBack` (the shown rows of its inbox after it here; null: the row takes no seq). Returns
+ * the event ids of the shown rows, in order, and the answers of `then`'s statements.
  */
 export async function numberVisible(
   tx: Tx,
@@ -23,7 +26,8 @@ export async function numberVisible(
   visible: Visible[],
   lookups: ThreadLookups,
   first: (SQLWrapper | false)[],
-): Promise<number[]> {
+  then?: (seqBack: (number | null)[]) => SQLWrapper[],
+): Promise<{ eventSeqs: number[]; then: Record<string, unknown>[][] }> {
   const plan = planThreads(
     visible.map((v) => (v.analysis.parsed ? { inboxId: v.row.inboxId, h: v.analysis.parsed } : null)),
     lookups,
@@ -33,6 +37,7 @@ export async function numberVisible(
   // a released one takes the next, then.
   const shown = visible.filter((v) => !v.row.hidden && !v.row.quarantined)
   const seqs = seqStatement(tenantId, shown.map((v) => v.row.inboxId))
+  const last = then?.(seqsBack(visible, shown)) ?? []
   const written = await pipelined(tx, [
     ...first,
     ...threadWrites(cipher, tenantId, plan),
@@ -43,9 +48,24 @@ export async function numberVisible(
     ),
     seqs.statement,
     shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
+    ...last,
   ])
-  seqs.assign(written.at(-2)!, shown)
-  return shown.length ? eventSeqsOf(written.at(-1)!, shown.length) : []
+  const numbered = written.slice(0, written.length - last.length)
+  seqs.assign(numbered.at(-2)!, shown)
+  return { eventSeqs: shown.length ? eventSeqsOf(numbered.at(-1)!, shown.length) : [], then: written.slice(written.length - last.length) }
+}
+
+/** Per visible row, how many shown rows of its inbox come after it (null: not shown, no seq). */
+function seqsBack(visible: Visible[], shown: Visible[]): (number | null)[] {
+  const left = new Map<string, number>()
+  for (const v of shown) left.set(v.row.inboxId, (left.get(v.row.inboxId) ?? 0) + 1)
+  const isShown = new Set(shown)
+  return visible.map((v) => {
+    if (!isShown.has(v)) return null
+    const n = left.get(v.row.inboxId)! - 1
+    left.set(v.row.inboxId, n)
+    return n
+  })
 }
 
 /**
