@@ -1,7 +1,7 @@
 // Allow/block lists: how a platform keeps an agent from mailing the world, and keeps unwanted
 // senders out. A domain pattern matches the domain and its subdomains.
 import { monotonicMs } from '../lib/clock.js'
-import { and, eq, isNull, or } from 'drizzle-orm'
+import { and, eq, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { SenderRule } from '@mailroom/contract'
 import type { Database, Tx } from '../db/client.js'
 import { withTenant } from '../db/scope.js'
@@ -28,13 +28,10 @@ async function rulesFor(tx: Tx, inboxId: string, direction: 'inbound' | 'outboun
     .where(and(eq(senderRules.direction, direction), or(isNull(senderRules.inboxId), eq(senderRules.inboxId, inboxId))))
 }
 
-/**
- * What to do with mail from `sender` to an inbox: a matching block wins; where allow rules exist
- * (the inbox's, else the tenant's), a sender outside them is refused.
- */
-export async function inboundVerdict(tx: Tx, inboxId: string, sender: string | null): Promise<'accept' | 'reject' | 'hide'> {
-  return verdictOf(await rulesFor(tx, inboxId, 'inbound'), sender)
-}
+/** The inbound rules that apply to an inbox (the tenant's and its own), as verdictOf needs them. */
+export const inboundRulesOf = (inboxId: string): SQL =>
+  sql`select action, pattern, inbox_id as "inboxId", block_mode as "blockMode" from sender_rules
+      where direction = 'inbound' and (inbox_id is null or inbox_id = ${inboxId})`
 
 // The SMTP door keeps an inbox's inbound rules a moment in memory (smtp/recipient-policy.ts): a
 // change made through this process moves the generation, which it checks.
@@ -51,6 +48,10 @@ export const rulesGeneration = (): number => generation
 /** What the verdict on a sender needs of a rule. */
 export type InboundRule = Pick<SenderRuleRow, 'action' | 'pattern' | 'inboxId' | 'blockMode'>
 
+/**
+ * What to do with mail from `sender` to an inbox, given its inbound rules: a matching block wins;
+ * where allow rules exist (the inbox's, else the tenant's), a sender outside them is refused.
+ */
 export function verdictOf(rules: InboundRule[], sender: string | null): 'accept' | 'reject' | 'hide' {
   if (rules.length === 0) return 'accept'
   const from = sender ?? ''

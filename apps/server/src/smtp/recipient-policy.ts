@@ -11,7 +11,7 @@ import { readAsTenant } from '../db/scope.js'
 import { fused } from '../db/pipeline.js'
 import { monotonicMs } from '../lib/clock.js'
 import { limitChain, limitsOf } from '../tenancy/service.js'
-import { rulesGeneration, type InboundRule } from '../rules/service.js'
+import { inboundRulesOf, rulesGeneration, type InboundRule } from '../rules/service.js'
 
 export interface RecipientPolicy {
   /** The tenant's limits in force (its ancestry's tightest). */
@@ -57,8 +57,7 @@ export class RecipientPolicies {
       [
         limitChain(tenantId),
         sql`select limits from inboxes where id = ${inboxId}`,
-        sql`select action, pattern, inbox_id as "inboxId", block_mode as "blockMode" from sender_rules
-            where direction = 'inbound' and (inbox_id is null or inbox_id = ${inboxId})`,
+        inboundRulesOf(inboxId),
       ],
       this.database.citus === true,
     )
