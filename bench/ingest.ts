@@ -19,7 +19,7 @@
 import { performance } from 'node:perf_hooks'
 import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpuMs, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
 import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } from './lib/mail.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
@@ -27,6 +27,8 @@ import postgres from 'postgres'
 import { listAll } from './lib/api.js'
 import { ADMIN_URL, analyzeLikeAutovacuum, dropAll, runBench } from './lib/db.js'
 import { ensurePostfixInstalled, startPostfix, type PostfixInstance } from './lib/postfix.js'
+import { attributionLines, ensurePerf, PERF_NODE_FLAG, startPerf, type Attribution } from './lib/perf-profile.js'
+import { spawnSync } from 'node:child_process'
 
 const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --n <count>           messages per measured round (default 2000)
@@ -40,6 +42,8 @@ const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --no-durable          skip the durable baseline (smtp-server + one committed INSERT + simpleParser)
   --no-postfix          skip Postfix (otherwise installed if missing, as root, and run from a temporary folder)
   --only <which>        measure only 'mailroom', 'baseline' or 'postfix' (for profiling with --cpu-prof)
+  --perf                where Mailroom's CPU goes in each round: Linux perf samples the whole machine
+                        (this process's threads, Postgres, the kernel); installs linux-perf if missing
   --quiet-wait <s>      before each measured phase, wait up to this long for the machine to be idle (default 120)`
 
 const f = flags(
@@ -56,9 +60,17 @@ const f = flags(
     'no-durable': { type: 'boolean', default: false },
     'no-postfix': { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '120' },
+    perf: { type: 'boolean', default: false },
   },
   USAGE,
 )
+// perf names JavaScript frames from the map V8 writes with this flag, which must be given at start.
+if (f.perf && !process.execArgv.includes(PERF_NODE_FLAG)) {
+  const r = spawnSync(process.execPath, [PERF_NODE_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
+  // The map V8 wrote for perf (it grows with every compiled function) goes with the process.
+  rmSync(`/tmp/perf-${r.pid}.map`, { force: true })
+  process.exit(r.status ?? 1)
+}
 const N = int(f.n, 'n')
 const WARMUP = int(f.warmup, 'warmup', 0)
 const CONNECTIONS = int(f.connections, 'connections')
@@ -339,6 +351,7 @@ async function main() {
   const doBase = !f.only || f.only === 'baseline'
   const doMailroom = !f.only || f.only === 'mailroom'
   const doPostfix = !f['no-postfix'] && (!f.only || f.only === 'postfix')
+  if (f.perf) console.log(`${ensurePerf()}: sampling the machine during each Mailroom round (node ${PERF_NODE_FLAG})`)
   if (doPostfix) {
     console.log(ensurePostfixInstalled())
     postfix = await startPostfix({ recipient: 'agent@agents.test' })
@@ -403,6 +416,7 @@ async function main() {
       let dur: Awaited<ReturnType<typeof baselineRound>> = base
       let pf: Awaited<ReturnType<typeof postfixRound>> = { accepted: NaN, rate: NaN, usage: NO_USAGE }
       let mr: { accepted: number; visible: number; usage: Usage; backlog: number } = { accepted: NaN, visible: NaN, usage: base.usage, backlog: 0 }
+      let attribution: Attribution | null = null
       const runMailroom = async () => {
         if (!doMailroom) return
         await quiet(`round ${round} Mailroom`)
@@ -410,12 +424,14 @@ async function main() {
         let acceptMs = 0
         let backlog = 0
         if (f.stages && server.databaseName) stopSampling = sampleWaits(server.databaseName)
+        const sampling = f.perf ? startPerf({ pgPids }) : null
         const { usage } = await measure(async () => {
           acceptMs = await sendAll(server.smtpPort, msgs, to)
           backlog = server.running.deps.ingest.parsesWaiting
           await server.running.deps.ingest.idle()
         })
         stopSampling()
+        if (sampling) attribution = await sampling.stop()
         mr = { accepted: N / (acceptMs / 1000), visible: N / (usage.wallMs / 1000), usage, backlog }
       }
       const runBase = async () => {
@@ -457,6 +473,7 @@ async function main() {
           `  Mailroom, parsed and visible:        ${fmt(mr.visible)} msgs/s   [${usageLine(mr.usage, N)}]\n` +
           `  ratio Mailroom visible / baseline:   ${fmt(mr.visible / base.rate, 2)}x    (API check: ${listed} listed, all ${parsed} parsed)`,
       )
+      if (attribution) console.log(attributionLines(attribution, N).join('\n'))
       rows.push({
         round,
         base: { rate: base.rate, accepted: base.rate, usage: base.usage },
