@@ -50,7 +50,7 @@ interface Waiter {
 
 /** The deadline of the work running in this async context (an HTTP request sets one). */
 export interface WorkContext {
-  /** Epoch ms after which waiting for a connection is pointless: shed instead. */
+  /** When waiting for a connection becomes pointless (shed instead), on the monotonic clock (lib/clock.ts `monotonicMs`). */
   deadline: number
 }
 

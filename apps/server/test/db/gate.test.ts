@@ -3,6 +3,7 @@
 // does not wait for a slot its caller already holds.
 import { describe, expect, it } from 'vitest'
 import { DbGate, ShedError, withDeadline } from '../../src/db/gate.js'
+import { monotonicMs } from '../../src/lib/clock.js'
 
 const tick = () => new Promise((r) => setImmediate(r))
 
@@ -119,13 +120,16 @@ describe('DbGate', () => {
   it('sheds a caller whose deadline passes while it waits, and one with no time left at once', async () => {
     const gate = new DbGate({ slots: 1, perKey: 1 })
     const release = await gate.acquire('a', null)
-    await expect(gate.acquire('b', Date.now() + 30)).rejects.toBeInstanceOf(ShedError)
-    await expect(gate.acquire('b', Date.now() - 1)).rejects.toMatchObject({ reason: 'deadline' })
+    // Deadlines are on the monotonic clock (lib/clock.ts), as the HTTP layer sets them.
+    await expect(gate.acquire('b', monotonicMs() + 30)).rejects.toBeInstanceOf(ShedError)
+    const late = gate.acquire('b', monotonicMs() - 1)
+    expect(gate.stats.waiting).toBe(0)
+    await expect(late).rejects.toMatchObject({ reason: 'deadline' })
     expect(gate.shed.deadline).toBe(2)
     expect(gate.stats.waiting).toBe(0)
     release()
     // The slot freed by then is not lost to the shed waiter.
-    const again = await gate.acquire('b', Date.now() + 1000)
+    const again = await gate.acquire('b', monotonicMs() + 1000)
     again()
     expect(gate.stats.inUse).toBe(0)
   })
@@ -144,14 +148,14 @@ describe('DbGate', () => {
     const result = await gate.run('a', () => gate.run('a', async () => 42))
     expect(result).toBe(42)
     const release = await gate.acquire('x', null)
-    await expect(withDeadline(Date.now() + 20, () => gate.run('y', async () => 1))).rejects.toBeInstanceOf(ShedError)
+    await expect(withDeadline(monotonicMs() + 20, () => gate.run('y', async () => 1))).rejects.toBeInstanceOf(ShedError)
     release()
   })
 
   it('ignoreDeadlines: a caller waits as long as it takes', async () => {
     const gate = new DbGate({ slots: 1, perKey: 1, ignoreDeadlines: true })
     const release = await gate.acquire('x', null)
-    const waiting = withDeadline(Date.now() - 1, () => gate.run('y', async () => 'ran'))
+    const waiting = withDeadline(monotonicMs() - 1, () => gate.run('y', async () => 'ran'))
     setTimeout(release, 30)
     await expect(waiting).resolves.toBe('ran')
   })
