@@ -214,3 +214,22 @@ export async function awaitQuiet(maxMs: number, threshold = 0.1): Promise<string
   while (busy > threshold && Date.now() < deadline) busy = await machineBusy(1000)
   return busy > threshold ? `  (WARNING: machine still ${fmt(busy * 100, 0)}% busy with other work when this phase started)` : ''
 }
+
+/**
+ * Installs a Debian package non-interactively (as root), without recommends; on failure updates the
+ * package index once and tries again (a stale index is the usual cause). Throws with apt's last lines.
+ */
+export function aptInstall(pkg: string, env: NodeJS.ProcessEnv = {}): void {
+  const run = (args: string[]) => execFileSync('apt-get', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', ...env }, timeout: 600_000 })
+  try {
+    run(['install', '-y', '--no-install-recommends', pkg])
+  } catch {
+    try {
+      run(['update'])
+      run(['install', '-y', '--no-install-recommends', pkg])
+    } catch (err) {
+      const e = err as { stderr?: string; message: string }
+      throw new Error(`could not install ${pkg} (apt-get install -y ${pkg}): ${(e.stderr || e.message).trim().split('\n').slice(-5).join('\n')}`)
+    }
+  }
+}

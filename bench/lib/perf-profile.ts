@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fmt } from './common.js'
+import { aptInstall, fmt } from './common.js'
 
 export const PERF_NODE_FLAG = '--perf-basic-prof-only-functions'
 const FREQ = 499
@@ -28,13 +28,7 @@ export function ensurePerf(): string {
   if (v.status !== 0) {
     if (process.getuid?.() !== 0) throw new Error('perf is not installed and this process is not root: install it as root (apt-get install -y linux-perf) or run without --perf.')
     process.stdout.write('perf: installing Debian package (apt-get install -y linux-perf)... ')
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-    let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'linux-perf'], { env, encoding: 'utf8' })
-    if (r.status !== 0) {
-      spawnSync('apt-get', ['update'], { env })
-      r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'linux-perf'], { env, encoding: 'utf8' })
-    }
-    if (r.status !== 0) throw new Error(`could not install linux-perf: ${(r.stderr || '').trim().split('\n').slice(-3).join('\n')}`)
+    aptInstall('linux-perf')
     console.log('done')
     v = version()
     if (v.status !== 0) throw new Error(`perf does not run: ${(v.stderr || '').trim()}`)

@@ -16,7 +16,7 @@ import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { onExit } from './db.js'
-import { childPidsOf, cpuMsOf, procStat, sleep } from './common.js'
+import { aptInstall, childPidsOf, cpuMsOf, procStat, sleep } from './common.js'
 
 const POSTFIX = '/usr/sbin/postfix'
 const POSTCONF = '/usr/sbin/postconf'
@@ -55,25 +55,17 @@ export function ensurePostfixInstalled(): string {
   }
   const policy = '/usr/sbin/policy-rc.d'
   const ownPolicy = !existsSync(policy)
-  const env = { DEBIAN_FRONTEND: 'noninteractive' }
   try {
     if (ownPolicy) {
       writeFileSync(policy, '#!/bin/sh\n# bench/lib/postfix.ts: no service starts during the install\nexit 101\n')
       chmodSync(policy, 0o755)
     }
-    execFileSync('debconf-set-selections', [], { input: 'postfix postfix/main_mailer_type select No configuration\n', env: { ...process.env, ...env } })
+    execFileSync('debconf-set-selections', [], { input: 'postfix postfix/main_mailer_type select No configuration\n', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
     process.stdout.write('postfix: installing Debian package (apt-get install -y postfix)... ')
-    try {
-      run('apt-get', ['install', '-y', '--no-install-recommends', 'postfix'], env)
-    } catch {
-      // A stale package index: update once and retry.
-      run('apt-get', ['update'], env)
-      run('apt-get', ['install', '-y', '--no-install-recommends', 'postfix'], env)
-    }
+    aptInstall('postfix')
     console.log('done')
   } catch (err) {
-    const e = err as { stderr?: string; message: string }
-    throw new Error(`could not install Postfix (apt-get install -y postfix): ${(e.stderr || e.message).trim().split('\n').slice(-5).join('\n')}\nInstall it by hand or run with --no-postfix.`)
+    throw new Error(`${(err as Error).message}\nInstall it by hand or run with --no-postfix.`)
   } finally {
     if (ownPolicy) rmSync(policy, { force: true })
   }
