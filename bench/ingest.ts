@@ -19,7 +19,8 @@
 import { performance } from 'node:perf_hooks'
 import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
-import { readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpuMs, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
 import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } from './lib/mail.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
@@ -44,6 +45,8 @@ const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --only <which>        measure only 'mailroom', 'baseline' or 'postfix' (for profiling with --cpu-prof)
   --perf                where Mailroom's CPU goes in each round: Linux perf samples the whole machine
                         (this process's threads, Postgres, the kernel); installs linux-perf if missing
+  --perf-keep <dir>     with --perf: keep each round's perf.data in <dir> with the JavaScript symbol map,
+                        for \`perf report\` by function (the command is printed)
   --quiet-wait <s>      before each measured phase, wait up to this long for the machine to be idle (default 120)`
 
 const f = flags(
@@ -61,14 +64,19 @@ const f = flags(
     'no-postfix': { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '120' },
     perf: { type: 'boolean', default: false },
+    'perf-keep': { type: 'string', default: '' },
   },
   USAGE,
 )
+if (f['perf-keep'] && !f.perf) throw new Error('--perf-keep goes with --perf')
 // perf names JavaScript frames from the map V8 writes with this flag, which must be given at start.
 if (f.perf && !process.execArgv.includes(PERF_NODE_FLAG)) {
   const r = spawnSync(process.execPath, [PERF_NODE_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
-  // The map V8 wrote for perf (it grows with every compiled function) goes with the process.
-  rmSync(`/tmp/perf-${r.pid}.map`, { force: true })
+  // The map V8 wrote for perf (it grows with every compiled function) goes with the process, or to
+  // where the kept samples are.
+  const map = `/tmp/perf-${r.pid}.map`
+  if (f['perf-keep'] && existsSync(map)) copyFileSync(map, join(f['perf-keep'], basename(map)))
+  rmSync(map, { force: true })
   process.exit(r.status ?? 1)
 }
 const N = int(f.n, 'n')
@@ -424,7 +432,7 @@ async function main() {
         let acceptMs = 0
         let backlog = 0
         if (f.stages && server.databaseName) stopSampling = sampleWaits(server.databaseName)
-        const sampling = f.perf ? startPerf({ pgPids }) : null
+        const sampling = f.perf ? startPerf({ pgPids, keep: f['perf-keep'] ? join(f['perf-keep'], `round-${round}.perf.data`) : undefined }) : null
         const { usage } = await measure(async () => {
           acceptMs = await sendAll(server.smtpPort, msgs, to)
           backlog = server.running.deps.ingest.parsesWaiting

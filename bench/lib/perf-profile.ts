@@ -13,9 +13,9 @@
 // perf comes from Debian's `linux-perf`, installed when missing (as root), like Postfix.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { aptInstall, fmt } from './common.js'
 
 export const PERF_NODE_FLAG = '--perf-basic-prof-only-functions'
@@ -61,9 +61,9 @@ export interface PerfRun {
 
 /**
  * Starts system-wide sampling (`perf record -a -g`); `stop()` ends it and reads the samples, given
- * this process's pid and the bench database's backends.
+ * this process's pid and the bench database's backends. `keep`: where to copy the samples (perf.data).
  */
-export function startPerf(o: { pgPids: number[] }): PerfRun {
+export function startPerf(o: { pgPids: number[]; keep?: string }): PerfRun {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-perf-'))
   const data = join(dir, 'perf.data')
   const rec: ChildProcess = spawn('perf', ['record', '-q', '-F', String(FREQ), '-a', '-g', '-o', data], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -76,7 +76,14 @@ export function startPerf(o: { pgPids: number[] }): PerfRun {
         rec.kill('SIGINT')
         await exited
         if (!existsSync(data)) throw new Error(`perf record wrote nothing: ${err.trim()}`)
-        return await attribute(data, process.pid, new Set(o.pgPids))
+        const a = await attribute(data, process.pid, new Set(o.pgPids))
+        if (o.keep) {
+          mkdirSync(dirname(o.keep), { recursive: true })
+          copyFileSync(data, o.keep)
+          const map = `perf-${process.pid}.map`
+          console.log(`  perf samples kept: ${o.keep}; by function: cp ${join(dirname(o.keep), map)} /tmp/ && perf report -i ${o.keep} --no-children --sort comm,sym`)
+        }
+        return a
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
