@@ -5,7 +5,10 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rawRows } from '../../src/db/client.js'
 import { fromPublicId } from '../../src/lib/ids.js'
-import { QuotaError, type Recipient } from '../../src/messages/ingest/index.js'
+import { Ingest, QuotaError, type Recipient } from '../../src/messages/ingest/index.js'
+import { withTenant } from '../../src/db/scope.js'
+import { silentLogger } from '../../src/lib/log.js'
+import { onCitus } from '@mailroom/testkit/db'
 import { createParser, type MailParser } from '../../src/messages/parser.js'
 import { makeChild, makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { listAll, settled } from '@mailroom/testkit/mail'
@@ -167,5 +170,31 @@ describe('group commit', () => {
       sql`select messages_received from usage_daily where tenant_id = ${uuid('tenant', child.id)} and inbox_id = '00000000-0000-0000-0000-000000000000'`,
     )
     expect(usage!.messages_received).toBe(4)
+  })
+
+  it("runs a batch's statements on their cached plans (not planned again per batch), and only inside the batch's transaction", async () => {
+    const t = await makeTenant(server, 'plans')
+    const box = await makeInbox(server, t)
+    const database = server.running.deps.database
+    // Inside the transaction that commits the message (onParsed runs there), and in later ones.
+    const during: string[] = []
+    const ingest = new Ingest({
+      database,
+      crypto: server.running.deps.crypto,
+      parser: real,
+      log: silentLogger,
+      resolver: null,
+      onParsed: async (tx) => {
+        during.push((await rawRows<{ m: string }>(tx, sql`select current_setting('plan_cache_mode') as m`))[0]!.m)
+      },
+    })
+    await ingest.accept([recipient(t, box)], mail(box.address, 'plans one'), env)
+    await ingest.stop()
+    // Citus plans a distributed statement once it knows the shard: no generic plan is forced there.
+    expect(during).toEqual([onCitus ? 'auto' : 'force_generic_plan'])
+    const after = await Promise.all(
+      Array.from({ length: 4 }, () => withTenant(database, { tenantId: uuid('tenant', t.id) }, async (tx) => (await rawRows<{ m: string }>(tx, sql`select current_setting('plan_cache_mode') as m`))[0]!.m)),
+    )
+    expect(after).toEqual(['auto', 'auto', 'auto', 'auto'])
   })
 })
