@@ -4,7 +4,7 @@
 // PGlite runs in-process and has no round trips to save: there the statements run one by one.
 import { sql, type SQLWrapper } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
-import { rawRows, type Tx } from './client.js'
+import { rawRows, type Db, type Tx } from './client.js'
 import { BYTEA_ARRAY, ByteaArray, TextStatement } from './bulk.js'
 
 type Row = Record<string, unknown>
@@ -40,6 +40,17 @@ export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefin
     return out
   }
   return answersOf(await sent)
+}
+
+/**
+ * One statement as a prepared statement, on a pool that never opens a transaction (the runtime's
+ * `single` pool, db/scope.ts lookupWithoutTenant), where pipelined() is as safe as on a transaction.
+ * Drizzle sends its queries unprepared (postgres.js `unsafe` without `prepare`), so Postgres parses
+ * and plans them at every execution; a lookup that runs on every request or recipient with a constant
+ * text keeps its plan on the connection instead. Elsewhere (PGlite) it runs as drizzle would.
+ */
+export async function preparedRows<T>(db: Db, statement: SQLWrapper): Promise<T[]> {
+  return (await pipelined(db as unknown as Tx, [statement]))[0] as T[]
 }
 
 const dialect = new PgDialect()

@@ -2,7 +2,7 @@
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import { onConnection, rawRows, unavailableOnLoss, type Database, type Tx } from './client.js'
 import { isConnectionError } from './health.js'
-import { answeredAfterCommit, unansweredFailure } from './pipeline.js'
+import { answeredAfterCommit, preparedRows, unansweredFailure } from './pipeline.js'
 
 export interface TenantScope {
   /** Internal uuid of the tenant. */
@@ -123,7 +123,8 @@ export function tenantBinding(scope: TenantScope, citus: boolean): SQL[] {
  * transactions on it can leave a BEGIN on a connection the pool then hands to someone else
  * (postgres.js 3.4.9, issues #823 / #1189: UNSAFE_TRANSACTION at best, another request's statements
  * inside that transaction at worst). Where the database has a pool that never opens a transaction
- * (`single`, real Postgres as the runtime role), the statement goes there alone, in one round trip;
+ * (`single`, real Postgres as the runtime role), the statement goes there alone, in one round trip,
+ * prepared (planned once per connection, not at every request: db/pipeline.ts preparedRows);
  * otherwise in a transaction of its own on the main pool.
  */
 export async function lookupWithoutTenant<T>(database: Database, query: SQL, key?: string): Promise<T[]> {
@@ -131,7 +132,7 @@ export async function lookupWithoutTenant<T>(database: Database, query: SQL, key
   if (single) {
     // As the runtime role already, on the pool that never holds a transaction: one round trip.
     database.health.check()
-    return single.turns.run(key ?? '-', () => unavailableOnLoss(database, () => rawRows<T>(single.db, query)))
+    return single.turns.run(key ?? '-', () => unavailableOnLoss(database, () => preparedRows<T>(single.db, query)))
   }
   return withoutTenant(database, (tx) => rawRows<T>(tx, query), key)
 }

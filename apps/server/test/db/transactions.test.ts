@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
 import { openPostgres, rawRows } from '../../src/db/client.js'
-import { withoutTenant } from '../../src/db/scope.js'
+import { lookupWithoutTenant, withoutTenant } from '../../src/db/scope.js'
 import { proxyInFront, startTcpProxy } from '../helpers/tcp-proxy.js'
 
 describe.skipIf(!onPostgres)('transactions on Postgres', () => {
@@ -81,6 +81,21 @@ describe.skipIf(!onPostgres)('transactions on Postgres', () => {
     } finally {
       await database.close()
       await proxy.close()
+    }
+  })
+
+  it('prepares the lookups made outside any tenant (every request and recipient makes one): planned once per connection, not at every call', async () => {
+    const database = openPostgres({ url: db.runtimeUrl!, runtime: true, max: 2 })
+    try {
+      expect(database.single).toBeDefined()
+      for (let i = 0; i < 6; i++) expect(await lookupWithoutTenant<{ n: number }>(database, sql`select ${i}::int + 1 as n`)).toEqual([{ n: i + 1 }])
+      // Asked on the same pool: whichever of its connections answers holds the lookup's statement.
+      for (let i = 0; i < 3; i++) {
+        const held = await lookupWithoutTenant<{ statement: string }>(database, sql`select statement from pg_prepared_statements`)
+        expect(held.map((r) => r.statement)).toContain('select $1::int + 1 as n')
+      }
+    } finally {
+      await database.close()
     }
   })
 })
