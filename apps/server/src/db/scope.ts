@@ -124,7 +124,8 @@ export function tenantBinding(scope: TenantScope, citus: boolean): SQL[] {
  * (postgres.js 3.4.9, issues #823 / #1189: UNSAFE_TRANSACTION at best, another request's statements
  * inside that transaction at worst). Where the database has a pool that never opens a transaction
  * (`single`, real Postgres as the runtime role), the statement goes there alone, in one round trip,
- * prepared (planned once per connection, not at every request: db/pipeline.ts preparedRows);
+ * prepared (planned once per connection, not at every request: db/pipeline.ts preparedRows; not on
+ * Citus);
  * otherwise in a transaction of its own on the main pool.
  */
 export async function lookupWithoutTenant<T>(database: Database, query: SQL, key?: string): Promise<T[]> {
@@ -132,7 +133,10 @@ export async function lookupWithoutTenant<T>(database: Database, query: SQL, key
   if (single) {
     // As the runtime role already, on the pool that never holds a transaction: one round trip.
     database.health.check()
-    return single.turns.run(key ?? '-', () => unavailableOnLoss(database, () => preparedRows<T>(single.db, query)))
+    // Not on Citus: a plan the coordinator caches names shards, which a tenant's move to a worker of
+    // its own drops ("could not find valid entry for shard").
+    const run = database.citus ? () => rawRows<T>(single.db, query) : () => preparedRows<T>(single.db, query)
+    return single.turns.run(key ?? '-', () => unavailableOnLoss(database, run))
   }
   return withoutTenant(database, (tx) => rawRows<T>(tx, query), key)
 }

@@ -40,32 +40,23 @@ export interface ThreadLookups {
   referring: Map<string, string>
 }
 
-/**
- * The two lookups, as statements to pipeline: stored messages the entries refer to, and those that
- * refer to them. Each pair is looked up on its own: a LATERAL subquery that OFFSET 0 keeps from being
- * flattened into a join the planner may reorder, on an index led by the tenant, given as a value. A
- * plain join let a plan cached while the tables were young (a prepared statement keeps its generic
- * plan until the next ANALYZE) read the tenant's every reference and join each to its message before
- * matching any pair: in the ingest bench, whose tables grow tenfold after their one ANALYZE, 2.6 ms of
- * a 2.9 ms batch read. Now a young plan scans for each pair, a grown one probes the index per pair.
- */
-export function threadLookups(tenantId: string, list: ThreadEntry[]): { referred: SQL | null; referring: SQL | null } {
+/** The two lookups, as statements to pipeline: stored messages the entries refer to, and those that refer to them. */
+export function threadLookups(list: ThreadEntry[]): { referred: SQL | null; referring: SQL | null } {
   // (inbox, Message-ID referred to), looked up on messages_inbox_msgid_idx.
   const referred = pairsOf(list.flatMap(({ inboxId, h }) => refsOf(h).map((r): [string, string] => [inboxId, r])))
-  // (inbox, own Message-ID), looked up on message_refs_inbox_ref_idx (migration 0014), then messages' key.
+  // (inbox, own Message-ID), looked up on message_refs (migration 0014).
   const referring = pairsOf(list.flatMap(({ inboxId, h }) => (h.messageId ? [[inboxId, h.messageId] as [string, string]] : [])))
   return {
     referred: referred
       ? sql`select m.inbox_id, m.message_id_header, m.thread_id from ${referred}
-            cross join lateral (select m.inbox_id, m.message_id_header, m.thread_id from ${messages} m
-              where m.tenant_id = ${tenantId}::uuid and m.inbox_id = q.inbox_id and m.message_id_header = q.ref and m.thread_id is not null offset 0) m`
+            join ${messages} m on m.inbox_id = q.inbox_id and m.message_id_header = q.ref
+            where m.thread_id is not null`
       : null,
     referring: referring
       ? sql`select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${referring}
-            cross join lateral (select r.message_id from ${messageRefs} r
-              where r.tenant_id = ${tenantId}::uuid and r.inbox_id = q.inbox_id and r.ref = q.ref offset 0) r
-            cross join lateral (select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${messages} m
-              where m.tenant_id = ${tenantId}::uuid and m.id = r.message_id and m.thread_id is not null offset 0) m`
+            join ${messageRefs} r on r.inbox_id = q.inbox_id and r.ref = q.ref
+            join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
+            where m.thread_id is not null`
       : null,
   }
 }
@@ -149,7 +140,7 @@ export function threadWrites(cipher: Cipher, tenantId: string, { added, grown }:
 
 /** The thread of one new message (a send), placed and written now. */
 export async function threadOf(tx: Tx, cipher: Cipher, tenantId: string, entry: ThreadEntry): Promise<string> {
-  const lookup = threadLookups(tenantId, [entry])
+  const lookup = threadLookups([entry])
   const [refHits, idHits] = await pipelined(tx, [lookup.referred, lookup.referring])
   const plan = planThreads([entry], readThreadLookups(refHits!, idHits!))
   await pipelined(tx, threadWrites(cipher, tenantId, plan))
