@@ -225,7 +225,7 @@ export class GroupCommit {
       return result
     }
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
-    const lookup = threadLookups(tenantId, parsedOnes)
+    const lookup = threadLookups(parsedOnes)
     const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
     // The reads as one statement (on Citus, one each), after the binding.
     const batchReads = fused(
