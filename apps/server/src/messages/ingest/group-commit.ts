@@ -35,8 +35,10 @@ export const MULTI = '*'
  * array and JSON parameters hold, which a plan made with the values knows and the generic one does
  * not, so Postgres judged the generic plans dearer and planned every statement of every batch anew
  * (the batch's fused read: 0.85 ms of planning for 0.37 ms of execution, every batch, in the ingest
- * bench). Every statement of a batch reads and writes by key and tenant (the thread lookups pair by
- * pair, threading.ts), where the values choose no other plan. A constant text: itself planned once.
+ * bench). Every statement of a batch reads and writes by key and tenant, where the values choose no
+ * other plan; the exception, the thread lookups' join (threading.ts), can keep a plan made while its
+ * tables were young until their next ANALYZE, as it could before (bench/README, 2026-12-04
+ * afternoon). A constant text: itself planned once.
  * Not on Citus, whose coordinator plans a distributed statement once it knows the shard (with a
  * generic plan forced: "could not create distributed plan").
  */
