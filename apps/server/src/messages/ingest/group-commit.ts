@@ -190,8 +190,9 @@ export class GroupCommit {
             const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
             return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
           })
-          // The first tenant's binding goes with its first statements; the next ones rebind.
-          const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
+          // The first tenant's binding (and the transaction's plan mode) goes with its first statements; the next ones rebind.
+          const first = this.citus ? bind : [...bind, GENERIC_PLANS]
+          const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? first : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
           for (const [item, refusal] of result.refused) out.set(item, refusal)
           for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
           arrivals.push(...result.arrivals)
@@ -215,9 +216,10 @@ export class GroupCommit {
    * 3. (onParsed hooks, rarely) events with their arrival notifications, webhook deliveries; COMMIT.
    * On Citus the statements fused here go one by one (db/pipeline.ts), and the parsed rows in a
    * round trip of their own, after the numbering.
-   * `bind`: the statements that bind the transaction to this tenant, sent first (withTenantPipelined,
-   * or a rebind when the transaction began with another tenant of the batch); `alone`: the batch is
-   * this one message (a quota refusal may then fail the transaction instead of a savepoint).
+   * `bind`: the statements that bind the transaction to this tenant, sent first (withTenantPipelined's
+   * with GENERIC_PLANS, or a rebind when the transaction began with another tenant of the batch);
+   * `alone`: the batch is this one message (a quota refusal may then fail the transaction instead of
+   * a savepoint).
    */
   private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; bind: SQL[]; alone: boolean }): Promise<TenantResult> {
     const { tenantId, parts } = job
@@ -242,11 +244,10 @@ export class GroupCommit {
       ],
       this.citus,
     )
-    const head = this.citus ? job.bind : [...job.bind, GENERIC_PLANS]
-    const answers = await pipelined(tx, [...head, ...batchReads.statements])
+    const answers = await pipelined(tx, [...job.bind, ...batchReads.statements])
     // After the binding (the data key is read under the tenant's policy when not cached).
     const cipher = await this.o.crypto.cipher(tx, tenantId)
-    const [limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = batchReads.split(answers.slice(head.length))
+    const [limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = batchReads.split(answers.slice(job.bind.length))
     const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
     const limits = limitsOf(limitRows!)
     const now = (this.o.clock ?? systemClock).now()
