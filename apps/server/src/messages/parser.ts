@@ -48,10 +48,26 @@ export interface MailParser {
   close(): Promise<void>
   /** How many parses it runs at once (its threads); callers queue the rest themselves. */
   readonly threads?: number
+  /**
+   * Of those, how many to run at once while parses move (default: all); the rest are for when parses
+   * stall (a message slow to parse), so callers open them only then (FairQueue's `steady`).
+   */
+  readonly steadyThreads?: number
+  /** A parse running longer than this opens a standby thread (default 50 ms; a 15 KB message parses in 1-3). */
+  readonly standbyAfterMs?: number
 }
 
-export function createParser(opts: { threads?: number; timeoutMs?: number } = {}): MailParser {
-  const threads = opts.threads ?? Math.max(1, Math.min(4, availableParallelism()))
+/**
+ * By default one parse thread fewer than the machine has cores (at least one, at most four) run
+ * at once, the main thread and Postgres keeping a core, plus one thread standing by for slow parses.
+ * On 2 cores: one parse at a time, on one warm thread, against two before: 7.4 -> 6.6 ms of the
+ * machine's CPU per message in the ingest bench at the same messages/s; the wake-up bench's median
+ * about 1 ms later, a parse now and then waiting for another's (bench/README, 2026-12-04, evening).
+ */
+export function createParser(opts: { threads?: number; steadyThreads?: number; timeoutMs?: number } = {}): MailParser {
+  const steadyDefault = Math.max(1, Math.min(4, availableParallelism() - 1))
+  const threads = opts.threads ?? steadyDefault + 1
+  const steadyThreads = Math.min(threads, opts.steadyThreads ?? (opts.threads ? threads : steadyDefault))
   const timeoutMs = opts.timeoutMs ?? 15_000
   // atomics 'disabled': tasks reach the threads as plain messages. With Piscina's default ('sync':
   // threads block in Atomics.wait between tasks) 16 concurrent parses of the bench's messages took
@@ -65,6 +81,7 @@ export function createParser(opts: { threads?: number; timeoutMs?: number } = {}
     (pool ??= parseWorkerFile().then((filename) => new Piscina({ filename, minThreads: 0, maxThreads: threads, idleTimeout: 300_000, atomics: 'disabled' })))
   return {
     threads,
+    steadyThreads,
     async parse(raw, opts) {
       const p = await poolOf()
       // A timer cleared when the parse ends. AbortSignal.timeout() would leave one running per

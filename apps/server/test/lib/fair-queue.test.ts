@@ -37,4 +37,49 @@ describe('FairQueue', () => {
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(3)
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(6)
   })
+
+  it('with `steady` below `concurrency`, runs `steady` at once while tasks move, and opens a standby slot per task that runs past slowMs', async () => {
+    const q = new FairQueue(2, { steady: 1, slowMs: 30 })
+    let running = 0
+    let peak = 0
+    const quick = () => async () => {
+      running++
+      peak = Math.max(peak, running)
+      await tick()
+      running--
+    }
+    await Promise.all(Array.from({ length: 8 }, (_, i) => q.run(`k${i % 2}`, quick())))
+    expect(peak).toBe(1)
+
+    // One task hangs: after slowMs the next one starts beside it (and no third while both run).
+    let release = () => {}
+    const hung = q.run('stuck', () => new Promise<void>((r) => (release = r)))
+    const order: string[] = []
+    const others = [q.run('a', async () => void order.push('a')), q.run('b', async () => void order.push('b'))]
+    await Promise.all(others)
+    expect(order).toEqual(['a', 'b'])
+    expect(q.waiting).toBe(0)
+    // Back to one at a time once the hung task ends.
+    release()
+    await hung
+    peak = 0
+    await Promise.all(Array.from({ length: 4 }, (_, i) => q.run(`k${i}`, quick())))
+    expect(peak).toBe(1)
+  })
+
+  it('never runs more than `concurrency`, however many tasks hang', async () => {
+    const q = new FairQueue(2, { steady: 1, slowMs: 10 })
+    const releases: (() => void)[] = []
+    const hang = () => new Promise<void>((r) => releases.push(r))
+    const all = Array.from({ length: 3 }, (_, i) => q.run(`k${i}`, hang))
+    for (let i = 0; i < 100 && releases.length < 2; i++) await new Promise((r) => setTimeout(r, 10))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(releases).toHaveLength(2)
+    expect(q.waiting).toBe(1)
+    releases[0]!()
+    for (let i = 0; i < 100 && releases.length < 3; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(releases).toHaveLength(3)
+    for (const r of releases) r()
+    await Promise.all(all)
+  })
 })
