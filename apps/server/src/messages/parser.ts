@@ -61,8 +61,10 @@ export interface MailParser {
  * By default one parse thread fewer than the machine has cores (at least one, at most four) run
  * at once, the main thread and Postgres keeping a core, plus one thread standing by for slow parses.
  * On 2 cores: one parse at a time, on one warm thread, against two before: 7.4 -> 6.6 ms of the
- * machine's CPU per message in the ingest bench at the same messages/s; the wake-up bench's median
- * about 1 ms later, a parse now and then waiting for another's (bench/README, 2026-12-04, evening).
+ * machine's CPU per message in the ingest bench at the same messages/s; alternated, the wake-up
+ * bench could not tell the two apart (bench/README, 2026-12-04, evening). After the threads idle
+ * out (five minutes), the first parse's cold start runs past 50 ms and opens the standby, so both
+ * threads warm up then, as both always did before.
  */
 export function createParser(opts: { threads?: number; steadyThreads?: number; timeoutMs?: number } = {}): MailParser {
   const steadyDefault = Math.max(1, Math.min(4, availableParallelism() - 1))

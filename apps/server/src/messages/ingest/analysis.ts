@@ -21,7 +21,7 @@ export class Analyzer {
   constructor(private readonly o: { parser: MailParser; resolver: DnsResolver | null; log: Logger }) {
     // A parser that does not say how many parses it runs at once takes them all as they come; its
     // standby threads open only while parses stall.
-    this.parseQueue = new FairQueue(o.parser.threads ?? Number.POSITIVE_INFINITY, { steady: o.parser.steadyThreads, slowMs: o.parser.standbyAfterMs ?? 50 })
+    this.parseQueue = new FairQueue(o.parser.threads ?? Number.POSITIVE_INFINITY, { steady: o.parser.steadyThreads, slowMs: o.parser.standbyAfterMs })
   }
 
   /** Parses waiting for their tenant's turn at the parse threads. */
