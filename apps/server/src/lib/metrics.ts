@@ -52,6 +52,13 @@ export class Metrics {
   readonly smtpDropped = new client.Counter({ name: 'mailroom_smtp_connections_dropped_total', help: 'SMTP connections closed by the server, by reason.', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly messagesAccepted = new client.Counter({ name: 'mailroom_messages_accepted_total', help: 'Messages stored (one per recipient tenant), by how they came.', labelNames: ['direction'] as const, registers: [this.registry] })
   readonly messagesParsed = new client.Counter({ name: 'mailroom_messages_parsed_total', help: 'Received messages made visible, by parse outcome.', labelNames: ['status'] as const, registers: [this.registry] })
+  readonly ingestStages = new client.Histogram({
+    name: 'mailroom_ingest_stage_seconds',
+    help: 'Where a received message spends the time before its 250, by stage: waiting for a parse thread (parse_wait), parsing (parse), waiting for its batch to be written (batch_wait), and the batch\'s transaction until COMMIT (commit).',
+    labelNames: ['stage'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  })
   readonly rateLimited = new client.Counter({ name: 'mailroom_rate_limited_total', help: 'Requests refused with 429, by which limit refused them.', labelNames: ['limit'] as const, registers: [this.registry] })
   readonly processErrors = new client.Counter({ name: 'mailroom_process_errors_total', help: 'Errors no caller handled (uncaught exceptions, unhandled rejections), logged and survived.', labelNames: ['kind'] as const, registers: [this.registry] })
   private window = new Map<string, number>()

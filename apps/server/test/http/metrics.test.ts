@@ -73,6 +73,19 @@ describe('/metrics', () => {
     expect(text).not.toMatch(/duration_seconds_bucket\{[^}]*route="\/v1\/inboxes\/:id\/messages\/wait"/)
   })
 
+  it("times each stage of a received message before its 250: the parse thread's queue, the parse, the batch's queue and its transaction", async () => {
+    const { text } = await client(server.baseUrl, OPERATOR).get('/metrics')
+    for (const stage of ['parse_wait', 'parse', 'batch_wait', 'commit']) {
+      // The one message sent in beforeAll: one observation per stage.
+      expect(text).toMatch(new RegExp(`mailroom_ingest_stage_seconds_count\\{stage="${stage}"\\} 1\\n`))
+      const sum = Number(new RegExp(`mailroom_ingest_stage_seconds_sum\\{stage="${stage}"\\} (\\S+)`).exec(text)?.[1])
+      expect(sum).toBeGreaterThanOrEqual(0)
+      expect(sum).toBeLessThan(60)
+    }
+    // A transaction takes some time: at least its round trips.
+    expect(Number(/mailroom_ingest_stage_seconds_sum\{stage="commit"\} (\S+)/.exec(text)?.[1])).toBeGreaterThan(0)
+  })
+
   it('MAILROOM_METRICS_PORT serves /metrics without a key, and nothing else', async () => {
     const port = server.running.metricsPort!
     const res = await fetch(`http://127.0.0.1:${port}/metrics`)

@@ -13,6 +13,12 @@ interface Sender {
   mailFrom: string | null
 }
 
+/** When a message's parse started and ended (performance.now()), for the stage metrics. */
+export interface ParseTiming {
+  started?: number
+  ended?: number
+}
+
 export class Analyzer {
   // Parses wait here, tenants taking turns, so one tenant's flood of (slow) mail cannot queue ahead
   // of another tenant's next message: the parse sits before the sender's 250.
@@ -33,12 +39,19 @@ export class Analyzer {
    * Parses (in `key`'s turn) and verifies one message; never throws. `content`: whether to keep the
    * decoded attachment bytes (only large messages store them).
    */
-  async analyse(key: string, bytes: Buffer, sender: Sender, content: boolean): Promise<Analysis> {
+  async analyse(key: string, bytes: Buffer, sender: Sender, content: boolean, timing?: ParseTiming): Promise<Analysis> {
     const [parseResult, auth] = await Promise.all([
-      this.parseQueue.run(key, () => this.o.parser.parse(bytes, { content })).then(
-        (p) => ({ ok: true as const, p }),
-        (err: unknown) => ({ ok: false as const, err: String((err as Error)?.message ?? err) }),
-      ),
+      this.parseQueue
+        .run(key, () => {
+          if (timing) timing.started = performance.now()
+          return this.o.parser.parse(bytes, { content }).finally(() => {
+            if (timing) timing.ended = performance.now()
+          })
+        })
+        .then(
+          (p) => ({ ok: true as const, p }),
+          (err: unknown) => ({ ok: false as const, err: String((err as Error)?.message ?? err) }),
+        ),
       this.verify(bytes, sender).catch((err: unknown) => {
         this.o.log.warn('ingest: authentication checks failed', { err: String((err as Error)?.message ?? err) })
         return null

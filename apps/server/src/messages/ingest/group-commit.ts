@@ -143,6 +143,8 @@ export class GroupCommit {
         return
       }
       const batch = list.splice(0, key === MULTI ? 1 : this.maxBatch)
+      const takenAt = performance.now()
+      for (const item of batch) item.takenAt = takenAt
       // Move to the back of the line, so other tenants' committers get their turn.
       this.waiting.delete(key)
       if (list.length) this.waiting.set(key, list)

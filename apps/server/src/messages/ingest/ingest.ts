@@ -5,10 +5,10 @@
 // stored raw and pending first, parsed afterwards by a leased job (background.ts). Attachment bytes
 // are stored once, inside the raw copy: a read decodes them again (../attachment-decoder.ts).
 import { createHash } from 'node:crypto'
-import { Analyzer } from './analysis.js'
+import { Analyzer, type ParseTiming } from './analysis.js'
 import { BackgroundParse } from './background.js'
 import { GroupCommit, MULTI } from './group-commit.js'
-import type { Envelope, IngestOptions, Recipient, Stored } from './types.js'
+import type { Envelope, IngestOptions, Item, Recipient, Stored } from './types.js'
 
 const DEFAULT_INLINE_MAX = 1024 * 1024
 
@@ -51,19 +51,39 @@ export class Ingest {
       const tenants = [...byTenant.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       const key = tenants.length === 1 ? tenants[0]![0] : MULTI
       const arrived = this.commits.expect(key)
+      const timing: ParseTiming = {}
+      const t0 = performance.now()
       let analysis
       try {
-        analysis = raw.length <= this.inlineMaxBytes ? await this.analyzer.analyse(key, raw, env, false) : null
+        analysis = raw.length <= this.inlineMaxBytes ? await this.analyzer.analyse(key, raw, env, false, timing) : null
       } finally {
         arrived()
       }
-      const stored = await new Promise<Stored[]>((resolve, reject) => this.commits.enqueue(key, { tenants, raw, sha256, env, analysis, resolve, reject }))
+      const enqueuedAt = performance.now()
+      const item: Item = { tenants, raw, sha256, env, analysis, resolve: () => {}, reject: () => {} }
+      const stored = await new Promise<Stored[]>((resolve, reject) => this.commits.enqueue(key, Object.assign(item, { resolve, reject })))
+      this.observeStages(t0, timing, enqueuedAt, item.takenAt)
       if (!analysis) for (const s of stored) this.background.kick(s.tenantId, s.rawId)
       this.o.metrics?.messagesAccepted.inc({ direction: env.direction ?? 'inbound' }, stored.length)
       return stored
     } finally {
       this.inFlight--
       this.settle()
+    }
+  }
+
+  /** The stages of one accepted message, in seconds (mailroom_ingest_stage_seconds). */
+  private observeStages(t0: number, parse: ParseTiming, enqueuedAt: number, takenAt: number | undefined): void {
+    const stages = this.o.metrics?.ingestStages
+    if (!stages) return
+    const seconds = (from: number, to: number) => Math.max(0, to - from) / 1000
+    if (parse.started !== undefined && parse.ended !== undefined) {
+      stages.observe({ stage: 'parse_wait' }, seconds(t0, parse.started))
+      stages.observe({ stage: 'parse' }, seconds(parse.started, parse.ended))
+    }
+    if (takenAt !== undefined) {
+      stages.observe({ stage: 'batch_wait' }, seconds(enqueuedAt, takenAt))
+      stages.observe({ stage: 'commit' }, seconds(takenAt, performance.now()))
     }
   }
 

@@ -80,7 +80,7 @@ export interface IngestOptions {
    */
   waiters?: { committing(arrivals: Arrival[]): Committing }
   /** Counts messages accepted and parsed. */
-  metrics?: Pick<Metrics, 'messagesAccepted' | 'messagesParsed'>
+  metrics?: Pick<Metrics, 'messagesAccepted' | 'messagesParsed' | 'ingestStages'>
 }
 
 export type Stored = { tenantId: string; rawId: string; messageIds: string[] }
@@ -103,6 +103,8 @@ export interface Item {
   analysis: Analysis | null
   resolve: (stored: Stored[]) => void
   reject: (err: unknown) => void
+  /** When a committer took it into a batch (performance.now()), for the stage metrics. */
+  takenAt?: number
 }
 
 /** One tenant's recipients of one item. */
