@@ -63,13 +63,50 @@ interface RunResult {
   clientElu: number
   /** The server's looks for new mail during the run: answered from the committed message, or read back. */
   looks: { memory: number; database: number }
+  /** The server's own account of each message's time before its 250, during the run. */
+  stages: StageTimes
 }
 
-/** The server's mailroom_wait_looks_total counters (operator key). */
-async function waitLooks(server: ChildServer): Promise<{ memory: number; database: number }> {
+const STAGES = ['parse_wait', 'parse', 'batch_wait', 'commit'] as const
+/** Per stage of mailroom_ingest_stage_seconds: observations, their sum (s), cumulative bucket counts by upper bound (s). */
+type StageTimes = Record<(typeof STAGES)[number], { count: number; sum: number; buckets: [number, number][] }>
+
+interface ServerCounters {
+  looks: { memory: number; database: number }
+  stages: StageTimes
+}
+
+/** The server's mailroom_wait_looks_total counters and ingest stage histograms (operator key). */
+async function serverCounters(server: ChildServer): Promise<ServerCounters> {
   const text = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${server.operatorKey}` } })).text()
   const at = (where: string) => Number(new RegExp(`^mailroom_wait_looks_total\\{at="${where}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
-  return { memory: at('memory'), database: at('database') }
+  const stages = {} as StageTimes
+  for (const stage of STAGES) {
+    const one = (what: string) => Number(new RegExp(`^mailroom_ingest_stage_seconds_${what}\\{stage="${stage}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
+    const buckets = [...text.matchAll(new RegExp(`^mailroom_ingest_stage_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$`, 'gm'))].map((m): [number, number] => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])])
+    stages[stage] = { count: one('count'), sum: one('sum'), buckets }
+  }
+  return { looks: { memory: at('memory'), database: at('database') }, stages }
+}
+
+/** What the counters gained between two readings. */
+function gained(a: ServerCounters, b: ServerCounters): Pick<RunResult, 'looks' | 'stages'> {
+  const stages = {} as StageTimes
+  for (const stage of STAGES) {
+    const [x, y] = [a.stages[stage], b.stages[stage]]
+    stages[stage] = { count: y.count - x.count, sum: y.sum - x.sum, buckets: y.buckets.map(([le, n], i) => [le, n - (x.buckets[i]?.[1] ?? 0)]) }
+  }
+  return { looks: { memory: b.looks.memory - a.looks.memory, database: b.looks.database - a.looks.database }, stages }
+}
+
+/** One stage as a line: mean, and the bucket bounds p50 and p99 fall under (the histogram's resolution). */
+function stageLine(name: string, t: StageTimes[keyof StageTimes]): string {
+  if (t.count === 0) return `${name} -`
+  const under = (q: number) => {
+    const le = t.buckets.find(([, n]) => n >= q * t.count)?.[0] ?? Infinity
+    return le === Infinity ? '>10 s' : `<=${fmt(le * 1000, le < 0.01 ? 1 : 0)}`
+  }
+  return `${name} mean ${fmt((t.sum / t.count) * 1000, 1)} (p50 ${under(0.5)}, p99 ${under(0.99)})`
 }
 
 async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<RunResult> {
@@ -109,7 +146,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   }
   const registerMs = performance.now() - tw0
   await sleep(200)
-  const looks0 = await waitLooks(server)
+  const counters0 = await serverCounters(server)
 
   const client = await RawSmtpPool.open(server.smtpPort, CONNECTIONS)
   const elu0 = performance.eventLoopUtilization()
@@ -134,8 +171,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   const sendSeconds = (performance.now() - ts0) / 1000
   await Promise.all(waits)
   const clientElu = performance.eventLoopUtilization(elu0).utilization
-  const looks1 = await waitLooks(server)
-  const looks = { memory: looks1.memory - looks0.memory, database: looks1.database - looks0.database }
+  const { looks, stages } = gained(counters0, await serverCounters(server))
   if (process.env.BENCH_WINDOWS) {
     // Diagnosis: the latency p99 per fifth of the sending window.
     const parts = 5
@@ -158,6 +194,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
     failed,
     clientElu,
     looks,
+    stages,
   }
 }
 
@@ -208,7 +245,8 @@ async function main() {
           `  of which end of DATA -> 250: p50 ${fmt(r.dataTo250.p50)}  p99 ${fmt(r.dataTo250.p99)}; 250 -> resolved: p50 ${fmt(r.after250.p50)}  p99 ${fmt(r.after250.p99)}\n` +
           `  for reference, the SMTP transaction itself (MAIL FROM -> 250, ms): p50 ${fmt(r.smtp.p50)}  p99 ${fmt(r.smtp.p99)}; ` +
           `this client process's event loop ${fmt(r.clientElu * 100, 0)}% busy\n` +
-          `  the server's looks for new mail: ${r.looks.memory} answered from the committed message, ${r.looks.database} read from the database` +
+          `  the server's looks for new mail: ${r.looks.memory} answered from the committed message, ${r.looks.database} read from the database\n` +
+          `  the server's stages before the 250 (mailroom_ingest_stage_seconds, ms): ${STAGES.map((st) => stageLine(st, r.stages[st])).join('; ')}` +
           (r.failed ? `\n  ${r.failed} waits did not resolve within ${WAIT_TIMEOUT_MS / 1000} s (counted as infinite)` : '') +
           (r.note ? `\n${r.note}` : ''),
       )
