@@ -187,13 +187,13 @@ export class GroupCommit {
     await tellingWaiters(this.o, (tell) =>
       withTenantPipelined(this.o.database, { tenantId: tenantIds[0]! }, async (tx, bind) => {
         const arrivals: Arrival[] = []
+        // The first tenant's binding (and the transaction's plan mode) goes with its first statements; the next ones rebind.
+        const first = this.citus ? bind : [...bind, GENERIC_PLANS]
         for (const [k, tenantId] of tenantIds.entries()) {
           const parts = items.flatMap((item) => {
             const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
             return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
           })
-          // The first tenant's binding (and the transaction's plan mode) goes with its first statements; the next ones rebind.
-          const first = this.citus ? bind : [...bind, GENERIC_PLANS]
           const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? first : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
           for (const [item, refusal] of result.refused) out.set(item, refusal)
           for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])

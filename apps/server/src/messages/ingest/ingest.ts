@@ -60,8 +60,8 @@ export class Ingest {
         arrived()
       }
       const enqueuedAt = performance.now()
-      const item: Item = { tenants, raw, sha256, env, analysis, resolve: () => {}, reject: () => {} }
-      const stored = await new Promise<Stored[]>((resolve, reject) => this.commits.enqueue(key, Object.assign(item, { resolve, reject })))
+      let item!: Item
+      const stored = await new Promise<Stored[]>((resolve, reject) => this.commits.enqueue(key, (item = { tenants, raw, sha256, env, analysis, resolve, reject })))
       this.observeStages(t0, timing, enqueuedAt, item.takenAt)
       if (!analysis) for (const s of stored) this.background.kick(s.tenantId, s.rawId)
       this.o.metrics?.messagesAccepted.inc({ direction: env.direction ?? 'inbound' }, stored.length)
