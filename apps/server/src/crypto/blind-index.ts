@@ -4,7 +4,8 @@
 // against them. Each hash is bound to the inbox (the same word has unrelated hashes in two inboxes,
 // so nothing can be matched across them) and cut to 48 bits: a whole JS number, and a false match
 // about one in 2^48 per word and message.
-import { createHmac, hkdfSync } from 'node:crypto'
+import { hkdfSync } from 'node:crypto'
+import { Hmac48 } from './hmac48.js'
 
 /** Words longer than this are not indexed (hashes, base64, long URLs). */
 export const MAX_WORD = 64
@@ -40,36 +41,22 @@ export function addressWords(address: string | null | undefined): string[] {
 }
 
 /**
- * Hashes already computed under a key, by inbox and word: mail repeats its words (names, greetings,
- * the vocabulary of one business), and an HMAC per word was most of indexing a message. Kept per
- * key object (dropped with it when the data-key cache lets the key go), bounded, emptied when full.
+ * Hashes of distinct words, for one inbox, at most MAX_TERMS (first words first): the first 48 bits
+ * of HMAC-SHA-256(key, inboxId + NUL + word), in JavaScript (hmac48.ts: about 1 µs a word, nothing
+ * kept between calls). Earlier a memo of hashes by inbox and word stood in front of node:crypto's
+ * HMAC (about 4 µs a word): it paid off for a few busy inboxes, but with many it missed, held up to
+ * 50,000 entries per tenant key, and every entry it added outlived a young-generation collection
+ * and became old-generation garbage when it was emptied (bench/README, 2026-12-04, night).
  */
-const memo = new WeakMap<Buffer, Map<string, number>>()
-const MEMO_MAX = 50_000
-
-/** Hashes of distinct words, for one inbox, at most MAX_TERMS (first words first). */
 export function blindTerms(key: Buffer, inboxId: string, words: Iterable<string>, max = MAX_TERMS): number[] {
-  let known = memo.get(key)
-  if (!known) memo.set(key, (known = new Map()))
+  const hmac = new Hmac48(key, `${inboxId}\u0000`)
   const seen = new Set<string>()
   const out: number[] = []
   for (const w of words) {
     if (seen.has(w)) continue
     seen.add(w)
-    const k = `${inboxId}\u0000${w}`
-    let term = known.get(k)
-    if (term === undefined) {
-      if (known.size >= MEMO_MAX) known.clear()
-      known.set(k, (term = termOf(key, inboxId, w)))
-    }
-    out.push(term)
+    out.push(hmac.of(w))
     if (out.length >= max) break
   }
   return out
-}
-
-function termOf(key: Buffer, inboxId: string, word: string): number {
-  const mac = createHmac('sha256', key).update(inboxId).update('\u0000').update(word, 'utf8').digest()
-  // 48 bits, signed so the whole range of Postgres' bigint is not needed: a JS integer either way.
-  return mac.readUIntBE(0, 6)
 }
