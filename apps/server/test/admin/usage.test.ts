@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled, smtpTransport } from '@mailroom/testkit/mail'
+import { fromPublicId } from '../../src/lib/ids.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -66,6 +67,38 @@ describe('GET /v1/usage', () => {
 
     // A child sees only its own subtree.
     expect((await b.api.get(`${q}&groupBy=tenant`)).body.total.messagesReceived).toBe(8)
+  })
+
+  it("writes a flush of API request counts, many inboxes and days of a tenant at once, adding to what is there", async () => {
+    const t = await makeTenant(server)
+    const inboxes = [await makeInbox(server, t), await makeInbox(server, t), await makeInbox(server, t)]
+    // Past days, which no live request counts into.
+    const day = (back: number) => new Date(Date.now() - back * 86_400_000).toISOString().slice(0, 10)
+    const [d1, d2] = [day(2), day(1)]
+    const meter = server.running.deps.usage
+    const tenantId = fromPublicId('tenant', t.id)!
+    const inboxId = (i: number) => fromPublicId('inbox', inboxes[i]!.id)!
+    // Inbox k: k + 1 requests on d1 and one on d2; two tenant-level requests on d2.
+    for (let k = 0; k < 3; k++) {
+      for (let i = 0; i <= k; i++) meter.record(tenantId, inboxId(k), d1)
+      meter.record(tenantId, inboxId(k), d2)
+    }
+    meter.record(tenantId, null, d2)
+    meter.record(tenantId, null, d2)
+    await meter.flush()
+    // A second flush adds to the rows the first one wrote.
+    meter.record(tenantId, inboxId(0), d1)
+    meter.record(tenantId, null, d1)
+    await meter.flush()
+
+    const q = `/v1/usage?from=${d1}&to=${d2}`
+    const byInbox = (await t.api.get(`${q}&groupBy=inbox`)).body.data as { inboxId: string; apiRequests: number }[]
+    expect(Object.fromEntries(byInbox.map((r) => [r.inboxId, r.apiRequests]))).toEqual({ [inboxes[0]!.id]: 3, [inboxes[1]!.id]: 3, [inboxes[2]!.id]: 4 })
+    const byDay = (await t.api.get(`${q}&groupBy=day`)).body.data as { day: string; apiRequests: number }[]
+    expect(byDay.map((r) => [r.day, r.apiRequests])).toEqual([
+      [d1, 1 + 2 + 3 + 1 + 1],
+      [d2, 3 + 2],
+    ])
   })
 
   it('answers CSV for billing', async () => {
