@@ -1,7 +1,8 @@
 // Keeping contacts: who each inbox has received mail from (the From address of accepted mail) and
 // sent mail to (each recipient of mail accepted for delivery). One set-based upsert per batch, in
 // (inbox, address) order, so concurrent batches lock contact rows in the same order.
-import { sql, type SQL } from 'drizzle-orm'
+import { sql, type SQLWrapper } from 'drizzle-orm'
+import { textTemplate } from '../db/pipeline.js'
 import { newUuid } from '../lib/ids.js'
 import { contacts } from './tables.js'
 
@@ -14,12 +15,30 @@ export interface ContactTouch {
   kind: 'received' | 'sent'
 }
 
+/** recordContacts' statement: one text for any number of rows (db/pipeline.ts textTemplate). */
+const upsertContacts = textTemplate<'tenantId' | 'ids' | 'inboxIds' | 'addresses' | 'firsts' | 'lasts' | 'received' | 'sent'>(
+  (v) => sql`insert into ${contacts} (tenant_id, id, inbox_id, address, first_contact_at, last_contact_at, received_count, sent_count)
+    select ${v('tenantId')}::uuid, v.id, v.inbox_id, v.address, v.first_at::timestamptz, v.last_at::timestamptz, v.received, v.sent
+    from unnest(${v('ids')}::uuid[], ${v('inboxIds')}::uuid[],
+                ${v('addresses')}::text[], ${v('firsts')}::text[],
+                ${v('lasts')}::text[], ${v('received')}::int[],
+                ${v('sent')}::int[])
+      as v(id, inbox_id, address, first_at, last_at, received, sent)
+    order by v.inbox_id, v.address
+    on conflict (tenant_id, inbox_id, address) do update set
+      first_contact_at = least(contacts.first_contact_at, excluded.first_contact_at),
+      last_contact_at = greatest(contacts.last_contact_at, excluded.last_contact_at),
+      received_count = contacts.received_count + excluded.received_count,
+      sent_count = contacts.sent_count + excluded.sent_count,
+      updated_at = excluded.updated_at`,
+)
+
 /**
  * The one statement recording `touches` for a tenant (false when there are none): new contacts are
  * inserted, known ones get their counters and last contact moved on. Run it inside the
  * transaction that stores the mail (so a rolled-back message records nothing).
  */
-export function recordContacts(tenantId: string, touches: ContactTouch[]): SQL | false {
+export function recordContacts(tenantId: string, touches: ContactTouch[]): SQLWrapper | false {
   const merged = new Map<string, { inboxId: string; address: string; first: Date; last: Date; received: number; sent: number }>()
   for (const t of touches) {
     const address = t.address.trim().toLowerCase()
@@ -34,18 +53,14 @@ export function recordContacts(tenantId: string, touches: ContactTouch[]): SQL |
   }
   if (merged.size === 0) return false
   const rows = [...merged.values()].sort((a, b) => (a.inboxId < b.inboxId ? -1 : a.inboxId > b.inboxId ? 1 : a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
-  return sql`insert into ${contacts} (tenant_id, id, inbox_id, address, first_contact_at, last_contact_at, received_count, sent_count)
-    select ${tenantId}::uuid, v.id, v.inbox_id, v.address, v.first_at::timestamptz, v.last_at::timestamptz, v.received, v.sent
-    from unnest(${sql.param(rows.map(() => newUuid()))}::uuid[], ${sql.param(rows.map((r) => r.inboxId))}::uuid[],
-                ${sql.param(rows.map((r) => r.address))}::text[], ${sql.param(rows.map((r) => r.first.toISOString()))}::text[],
-                ${sql.param(rows.map((r) => r.last.toISOString()))}::text[], ${sql.param(rows.map((r) => r.received))}::int[],
-                ${sql.param(rows.map((r) => r.sent))}::int[])
-      as v(id, inbox_id, address, first_at, last_at, received, sent)
-    order by v.inbox_id, v.address
-    on conflict (tenant_id, inbox_id, address) do update set
-      first_contact_at = least(contacts.first_contact_at, excluded.first_contact_at),
-      last_contact_at = greatest(contacts.last_contact_at, excluded.last_contact_at),
-      received_count = contacts.received_count + excluded.received_count,
-      sent_count = contacts.sent_count + excluded.sent_count,
-      updated_at = excluded.updated_at`
+  return upsertContacts({
+    tenantId,
+    ids: rows.map(() => newUuid()),
+    inboxIds: rows.map((r) => r.inboxId),
+    addresses: rows.map((r) => r.address),
+    firsts: rows.map((r) => r.first.toISOString()),
+    lasts: rows.map((r) => r.last.toISOString()),
+    received: rows.map((r) => r.received),
+    sent: rows.map((r) => r.sent),
+  })
 }

@@ -2,7 +2,7 @@
 // a connection: each is sent without waiting for the previous answer, and Postgres runs them in
 // the order sent (so row locks are taken in that order). A failing statement fails the transaction.
 // PGlite runs in-process and has no round trips to save: there the statements run one by one.
-import { sql, type SQLWrapper } from 'drizzle-orm'
+import { Placeholder, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { rawRows, type Db, type Tx } from './client.js'
 import { BYTEA_ARRAY, ByteaArray, TextStatement } from './bulk.js'
@@ -40,6 +40,29 @@ export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefin
     return out
   }
   return answersOf(await sent)
+}
+
+/**
+ * A statement whose text never changes, only its values: Drizzle compiles it once, each value a
+ * named placeholder (a name may stand in several places), and each call gives a TextStatement of
+ * that text with the values in placeholder order. For the statements every ingest batch sends:
+ * turning SQL objects into text and parameters anew for each batch was ~5% of the main thread and
+ * ~10% of what it allocated with one-message batches (bench/README, 2026-12-04 night). Each value
+ * is one parameter, as `sql.param(value)` would be (an array too).
+ */
+export function textTemplate<K extends string>(build: (value: (name: K) => SQL) => SQLWrapper): (values: Record<K, unknown>) => TextStatement {
+  let compiled: { text: string; names: K[] } | null = null
+  return (values) => {
+    if (!compiled) {
+      const q = dialect.sqlToQuery(build((name) => sql`${sql.placeholder(name)}`).getSQL())
+      const names = q.params.map((p) => {
+        if (!(p instanceof Placeholder)) throw new Error('textTemplate: a value outside the placeholders')
+        return p.name as K
+      })
+      compiled = { text: q.sql, names }
+    }
+    return new TextStatement(compiled.text, compiled.names.map((n) => values[n]))
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { and, asc, eq, gt } from 'drizzle-orm'
 import type { Event, EventType } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
 import { bulkInsert, type TextStatement } from '../db/bulk.js'
-import { pipelined } from '../db/pipeline.js'
+import { pipelined, textTemplate } from '../db/pipeline.js'
 import type { Cipher } from '../crypto/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { ctx } from '../messages/service.js'
@@ -31,8 +31,11 @@ export async function appendEvent(tx: Tx, cipher: Cipher, tenantId: string, type
 
 /** Takes `n` event ids; read them from its rows with eventSeqsOf. */
 export function reserveEventSeqs(tenantId: string, n: number): SQL {
-  return sql`update ${tenants} set event_seq = event_seq + ${n} where id = ${tenantId} returning event_seq`
+  return takeEventSeqs({ n, tenantId }).getSQL()
 }
+
+/** reserveEventSeqs for a pipeline: the statement as text, built once (db/pipeline.ts textTemplate). */
+export const takeEventSeqs = textTemplate<'n' | 'tenantId'>((v) => sql`update ${tenants} set event_seq = event_seq + ${v('n')} where id = ${v('tenantId')} returning event_seq`)
 
 export function eventSeqsOf(rows: Record<string, unknown>[], n: number): number[] {
   const first = Number(rows[0]!.event_seq) - n + 1

@@ -5,7 +5,7 @@
 // whatever the batch holds (one prepared statement each).
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Tx } from '../db/client.js'
-import { pipelined } from '../db/pipeline.js'
+import { pipelined, textTemplate } from '../db/pipeline.js'
 import { bulkInsert } from '../db/bulk.js'
 import type { Cipher } from '../crypto/service.js'
 import { newUuid } from '../lib/ids.js'
@@ -122,6 +122,14 @@ export function planThreads(entries: (ThreadEntry | null)[], { referred, referri
   return { threadIds, added, grown }
 }
 
+/** The grown threads' counts (one text for any number of threads: db/pipeline.ts textTemplate). */
+const growThreads = textTemplate<'ids' | 'counts'>(
+  (v) =>
+    sql`update ${threads} t set message_count = t.message_count + v.n, last_message_at = greatest(t.last_message_at, now())
+        from unnest(${v('ids')}::uuid[], ${v('counts')}::int[]) as v(id, n)
+        where t.id = v.id`,
+)
+
 /** New threads, and the grown ones' counts (in id order: the lock order), as statements. */
 export function threadWrites(cipher: Cipher, tenantId: string, { added, grown }: ThreadPlan): (SQLWrapper | false)[] {
   const counts = [...grown].sort(([a], [b]) => (a < b ? -1 : 1))
@@ -131,10 +139,7 @@ export function threadWrites(cipher: Cipher, tenantId: string, { added, grown }:
         threads,
         [...added].map(([id, t]) => ({ tenantId, id, inboxId: t.inboxId, subjectEnc: cipher.sealNullable(ctx.threadSubject(id), t.subject), messageCount: t.count })),
       ),
-    counts.length > 0 &&
-      sql`update ${threads} t set message_count = t.message_count + v.n, last_message_at = greatest(t.last_message_at, now())
-          from unnest(${sql.param(counts.map(([id]) => id))}::uuid[], ${sql.param(counts.map(([, n]) => n))}::int[]) as v(id, n)
-          where t.id = v.id`,
+    counts.length > 0 && growThreads({ ids: counts.map(([id]) => id), counts: counts.map(([, n]) => n) }),
   ]
 }
 

@@ -1,9 +1,10 @@
 // Usage metering and the storage quota. Counters move in the same transaction as what they count
 // (a message stored, a message sent), so they match what happened exactly, also under concurrency.
-import { sql, type SQL } from 'drizzle-orm'
+import { sql, type SQLWrapper } from 'drizzle-orm'
 import type { UsageRow } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { withTenant } from '../db/scope.js'
+import { textTemplate } from '../db/pipeline.js'
 import { isConnectionError } from '../db/health.js'
 import type { Logger } from '../lib/log.js'
 import { toPublicId } from '../lib/ids.js'
@@ -94,6 +95,22 @@ export async function reserveStorage(
   return totals
 }
 
+/** countStoredUnlimited's statement, built once (db/pipeline.ts textTemplate). */
+const countStored = textTemplate<'ids' | 'bytes' | 'counts' | 'tenantId' | 'day'>(
+  (v) => sql`
+    with v as (select * from unnest(${v('ids')}::uuid[], ${v('bytes')}::bigint[], ${v('counts')}::int[]) as v(id, bytes, n)),
+    gauges as (
+      insert into storage_usage (tenant_id, inbox_id, bytes) select ${v('tenantId')}::uuid, v.id, v.bytes from v order by v.id
+      on conflict (tenant_id, inbox_id) do update set bytes = greatest(storage_usage.bytes + excluded.bytes, 0)
+      returning inbox_id, bytes)
+    insert into usage_daily (tenant_id, day, inbox_id, messages_received, bytes_stored)
+    select ${v('tenantId')}::uuid, ${v('day')}::date, v.id, v.n, g.bytes
+    from v join gauges g on g.inbox_id = v.id
+    order by v.id
+    on conflict (tenant_id, day, inbox_id) do update set
+      messages_received = usage_daily.messages_received + excluded.messages_received, bytes_stored = excluded.bytes_stored`,
+)
+
 /**
  * Counts stored messages for a tenant without a storage or daily quota (nothing can be refused), as
  * one statement for any number of messages: the storage gauges (tenant row first, then inboxes by
@@ -105,7 +122,7 @@ export function countStoredUnlimited(
   perInbox: Map<string, { bytes: number; messages: number }>,
   tenantBytes: number,
   day: string,
-): SQL {
+): SQLWrapper {
   const inboxIds = [...perInbox.keys()].sort()
   let tenantMessages = 0
   for (const v of perInbox.values()) tenantMessages += v.messages
@@ -114,19 +131,7 @@ export function countStoredUnlimited(
     ...inboxIds.map((id) => ({ id, bytes: perInbox.get(id)!.bytes, messages: perInbox.get(id)!.messages })),
   ]
   // Array parameters: one statement text for any number of inboxes (one prepared statement).
-  const ids = sql.param(rows.map((r) => r.id))
-  return sql`
-    with v as (select * from unnest(${ids}::uuid[], ${sql.param(rows.map((r) => r.bytes))}::bigint[], ${sql.param(rows.map((r) => r.messages))}::int[]) as v(id, bytes, n)),
-    gauges as (
-      insert into storage_usage (tenant_id, inbox_id, bytes) select ${tenantId}::uuid, v.id, v.bytes from v order by v.id
-      on conflict (tenant_id, inbox_id) do update set bytes = greatest(storage_usage.bytes + excluded.bytes, 0)
-      returning inbox_id, bytes)
-    insert into usage_daily (tenant_id, day, inbox_id, messages_received, bytes_stored)
-    select ${tenantId}::uuid, ${day}::date, v.id, v.n, g.bytes
-    from v join gauges g on g.inbox_id = v.id
-    order by v.id
-    on conflict (tenant_id, day, inbox_id) do update set
-      messages_received = usage_daily.messages_received + excluded.messages_received, bytes_stored = excluded.bytes_stored`
+  return countStored({ ids: rows.map((r) => r.id), bytes: rows.map((r) => r.bytes), counts: rows.map((r) => r.messages), tenantId, day })
 }
 
 /** Today's usage_daily snapshot of the gauges (tenant row first: NIL_UUID sorts first). */

@@ -11,7 +11,7 @@ import { createTestDb, onCitus, type TestDb } from '@mailroom/testkit/db'
 import { bulkInsert, ByteaArray, useValuesInserts } from '../../src/db/bulk.js'
 import { bytea } from '../../src/db/columns.js'
 import { rawRows } from '../../src/db/client.js'
-import { pipelined } from '../../src/db/pipeline.js'
+import { pipelined, textTemplate } from '../../src/db/pipeline.js'
 import { withoutTenant } from '../../src/db/scope.js'
 import { threads } from '../../src/messages/tables.js'
 import { countStoredUnlimited } from '../../src/usage/service.js'
@@ -133,11 +133,32 @@ describe('statements with a list', () => {
           new Map(Array.from({ length: n }, (_, i) => [`00000000-0000-4000-8000-00000000010${i}`, { bytes: 100 * (i + 1), messages: 1 }])),
           100 * n,
           '2026-11-28',
-        ),
+        ).getSQL(),
       )
     const [one, three] = [usage(1), usage(3)]
     expect(three.sql).toBe(one.sql)
     // The tenant's own row (the nil inbox) leads, then the inboxes in id order: the lock order.
     expect(three.params).toContainEqual(['00000000-0000-0000-0000-000000000000', '00000000-0000-4000-8000-000000000100', '00000000-0000-4000-8000-000000000101', '00000000-0000-4000-8000-000000000102'])
+  })
+  it('textTemplate: the text Drizzle would build, compiled once, the values in placeholder order (a name may repeat)', () => {
+    const dialect = new PgDialect()
+    const built = (tenantId: string, ids: string[]) =>
+      sql`select id from ${threads} where tenant_id = ${tenantId}::uuid and id = any(${sql.param(ids)}::uuid[]) and ${tenantId}::uuid is not null`
+    let compiles = 0
+    const template = textTemplate<'tenantId' | 'ids'>((v) => {
+      compiles++
+      return sql`select id from ${threads} where tenant_id = ${v('tenantId')}::uuid and id = any(${v('ids')}::uuid[]) and ${v('tenantId')}::uuid is not null`
+    })
+    const a = template({ tenantId: 't1', ids: ['a', 'b'] })
+    const b = template({ tenantId: 't2', ids: ['c'] })
+    const drizzle = dialect.sqlToQuery(built('t2', ['c']))
+    expect(b.text).toBe(drizzle.sql)
+    expect(b.params).toEqual(drizzle.params)
+    expect(a.params).toEqual(['t1', ['a', 'b'], 't1'])
+    expect(compiles).toBe(1)
+    // As Drizzle SQL again (PGlite's road), the same text and values.
+    expect(dialect.sqlToQuery(b.getSQL())).toEqual({ sql: drizzle.sql, params: drizzle.params, typings: expect.anything() })
+    // A value given outside the placeholders would be frozen into every call: refused.
+    expect(() => textTemplate<'x'>(() => sql`select ${1}`)({ x: 2 })).toThrow(/outside the placeholders/)
   })
 })

@@ -3,10 +3,10 @@
 // thread, all in the lock order every writer keeps (usage, threads, inbox counters, events).
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { pipelined } from '../../db/pipeline.js'
+import { pipelined, textTemplate } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
 import { inboxes } from '../../inboxes/tables.js'
-import { eventSeqsOf, reserveEventSeqs } from '../../events/service.js'
+import { eventSeqsOf, takeEventSeqs } from '../../events/service.js'
 import { planThreads, threadWrites, type ThreadLookups } from '../threading.js'
 import { recordContacts } from '../../contacts/record.js'
 import type { Visible } from './types.js'
@@ -47,7 +47,7 @@ export async function numberVisible(
       visible.flatMap((v) => (v.row.direction === 'inbound' && v.row.fromAddress ? [{ inboxId: v.row.inboxId, address: v.row.fromAddress, at: v.row.receivedAt, kind: 'received' as const }] : [])),
     ),
     seqs.statement,
-    shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
+    shown.length > 0 && takeEventSeqs({ n: shown.length, tenantId }),
     ...last,
   ])
   const numbered = written.slice(0, written.length - last.length)
@@ -68,21 +68,25 @@ function seqsBack(visible: Visible[], shown: Visible[]): (number | null)[] {
   })
 }
 
+/** The seq update of seqStatement (one text for any number of inboxes). */
+const takeSeqs = textTemplate<'tenantId' | 'ids' | 'counts'>(
+  (v) =>
+    sql`with locked as materialized (select id from ${inboxes} where tenant_id = ${v('tenantId')}::uuid and id = any(${v('ids')}::uuid[]) order by id for update)
+        update ${inboxes} i set last_seq = i.last_seq + v.n
+        from locked l join unnest(${v('ids')}::uuid[], ${v('counts')}::int[]) as v(id, n) on v.id = l.id
+        where i.tenant_id = ${v('tenantId')}::uuid and i.id = l.id returning i.id, i.last_seq`,
+)
+
 /**
  * Takes the next arrival numbers of the inboxes (one per entry, in order), locking the inbox rows
  * in id order until commit: the commit order is the seq order, which waits rely on.
  */
-function seqStatement(tenantId: string, inboxIds: string[]): { statement: SQL | false; assign(rows: Record<string, unknown>[], shown: Visible[]): void } {
+function seqStatement(tenantId: string, inboxIds: string[]): { statement: SQLWrapper | false; assign(rows: Record<string, unknown>[], shown: Visible[]): void } {
   const counts = new Map<string, number>()
   for (const id of inboxIds) counts.set(id, (counts.get(id) ?? 0) + 1)
   const sorted = [...counts].sort(([a], [b]) => (a < b ? -1 : 1))
   const ids = sorted.map(([id]) => id)
-  const statement =
-    sorted.length > 0 &&
-    sql`with locked as materialized (select id from ${inboxes} where tenant_id = ${tenantId}::uuid and id = any(${sql.param(ids)}::uuid[]) order by id for update)
-        update ${inboxes} i set last_seq = i.last_seq + v.n
-        from locked l join unnest(${sql.param(ids)}::uuid[], ${sql.param(sorted.map(([, n]) => n))}::int[]) as v(id, n) on v.id = l.id
-        where i.tenant_id = ${tenantId}::uuid and i.id = l.id returning i.id, i.last_seq`
+  const statement = sorted.length > 0 && takeSeqs({ tenantId, ids, counts: sorted.map(([, n]) => n) })
   return {
     statement,
     assign(rows, shown) {
