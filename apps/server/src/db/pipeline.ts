@@ -46,9 +46,10 @@ export async function pipelined(tx: Tx, statements: (SQLWrapper | null | undefin
  * A statement whose text never changes, only its values: Drizzle compiles it once, each value a
  * named placeholder (a name may stand in several places), and each call gives a TextStatement of
  * that text with the values in placeholder order. For the statements every ingest batch sends:
- * turning SQL objects into text and parameters anew for each batch was ~5% of the main thread and
- * ~10% of what it allocated with one-message batches (bench/README, 2026-12-04 night). Each value
- * is one parameter, as `sql.param(value)` would be (an array too).
+ * Drizzle turning SQL objects into text and parameters anew for each batch was ~7% of the main
+ * thread with one-message batches; the numbering's five statements took 40-61 µs a batch to build
+ * that way, 2-4 µs from templates (bench/README, 2026-12-04 night). Each value is one parameter,
+ * as `sql.param(value)` would be (an array too).
  */
 export function textTemplate<K extends string>(build: (value: (name: K) => SQL) => SQLWrapper): (values: Record<K, unknown>) => TextStatement {
   let compiled: { text: string; names: K[] } | null = null

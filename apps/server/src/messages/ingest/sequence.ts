@@ -1,7 +1,7 @@
 // Arrival numbers: each message that becomes visible takes the next seq of its inbox (the cursor
 // waits and lists rely on) and an event id of its tenant, in the same statements that place its
 // thread, all in the lock order every writer keeps (usage, threads, inbox counters, events).
-import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import { sql, type SQLWrapper } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
 import { pipelined, textTemplate } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
