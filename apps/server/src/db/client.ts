@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import type { SQL } from 'drizzle-orm'
+import type { SQLWrapper } from 'drizzle-orm'
 import { DbGate } from './gate.js'
 import { FairQueue } from '../lib/fair-queue.js'
 import { DatabaseUnavailable, DbHealth, isConnectionError } from './health.js'
@@ -179,7 +179,7 @@ export function pgConstraint(err: unknown): string | undefined {
  * Runs raw SQL and returns its rows: postgres.js answers an array, PGlite `{ rows }`.
  * Column names come back as Postgres spells them (snake_case).
  */
-export async function rawRows<T>(db: Pick<Db, 'execute'>, query: SQL): Promise<T[]> {
+export async function rawRows<T>(db: Pick<Db, 'execute'>, query: SQLWrapper): Promise<T[]> {
   const res = (await db.execute(query)) as unknown as T[] | { rows: T[] }
   return Array.isArray(res) ? res : res.rows
 }

@@ -30,12 +30,12 @@ export async function appendEvent(tx: Tx, cipher: Cipher, tenantId: string, type
 // then insert the events under those ids, with webhook deliveries when the tenant has webhooks.
 
 /** Takes `n` event ids; read them from its rows with eventSeqsOf. */
-export function reserveEventSeqs(tenantId: string, n: number): SQL {
-  return takeEventSeqs({ n, tenantId }).getSQL()
+export function reserveEventSeqs(tenantId: string, n: number): TextStatement {
+  return takeEventSeqs({ n, tenantId })
 }
 
-/** reserveEventSeqs for a pipeline: the statement as text, built once (db/pipeline.ts textTemplate). */
-export const takeEventSeqs = textTemplate<'n' | 'tenantId'>((v) => sql`update ${tenants} set event_seq = event_seq + ${v('n')} where id = ${v('tenantId')} returning event_seq`)
+/** reserveEventSeqs' statement, its text built once (db/pipeline.ts textTemplate). */
+const takeEventSeqs = textTemplate<'n' | 'tenantId'>((v) => sql`update ${tenants} set event_seq = event_seq + ${v('n')} where id = ${v('tenantId')} returning event_seq`)
 
 export function eventSeqsOf(rows: Record<string, unknown>[], n: number): number[] {
   const first = Number(rows[0]!.event_seq) - n + 1

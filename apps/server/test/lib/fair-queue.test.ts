@@ -4,6 +4,24 @@ import { FairQueue } from '../../src/lib/fair-queue.js'
 
 const tick = () => new Promise<void>((r) => setImmediate(r))
 
+/** Wraps tasks so that `peak` tells the most that ran at once. */
+function counting() {
+  let running = 0
+  const c = {
+    peak: 0,
+    wrap:
+      <T>(then: () => T) =>
+      async () => {
+        running++
+        c.peak = Math.max(c.peak, running)
+        await tick()
+        running--
+        return then()
+      },
+  }
+  return c
+}
+
 describe('FairQueue', () => {
   it('takes turns between keys: a key that queued ten tasks first does not go ahead of another key', async () => {
     const q = new FairQueue(1)
@@ -22,18 +40,14 @@ describe('FairQueue', () => {
 
   it('runs at most `concurrency` at once, and a failing task frees its slot', async () => {
     const q = new FairQueue(2)
-    let running = 0
-    let peak = 0
-    const work = (fail: boolean) => async () => {
-      running++
-      peak = Math.max(peak, running)
-      await tick()
-      running--
-      if (fail) throw new Error('boom')
-      return 'ok'
-    }
+    const c = counting()
+    const work = (fail: boolean) =>
+      c.wrap(() => {
+        if (fail) throw new Error('boom')
+        return 'ok'
+      })
     const results = await Promise.allSettled(Array.from({ length: 9 }, (_, i) => q.run(`k${i % 3}`, work(i % 4 === 0))))
-    expect(peak).toBe(2)
+    expect(c.peak).toBe(2)
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(3)
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(6)
   })
@@ -41,33 +55,19 @@ describe('FairQueue', () => {
   it('with `steady` below `concurrency`, runs `steady` at once while tasks move, and opens a standby slot per task that runs past slowMs', async () => {
     // slowMs far beyond any stall of a busy test machine: quick tasks never open the standby.
     const steady = new FairQueue(2, { steady: 1, slowMs: 10_000 })
-    let running = 0
-    let peak = 0
-    const quick = () => async () => {
-      running++
-      peak = Math.max(peak, running)
-      await tick()
-      running--
-    }
-    await Promise.all(Array.from({ length: 8 }, (_, i) => steady.run(`k${i % 2}`, quick())))
-    expect(peak).toBe(1)
+    const c = counting()
+    await Promise.all(Array.from({ length: 8 }, (_, i) => steady.run(`k${i % 2}`, c.wrap(() => undefined))))
+    expect(c.peak).toBe(1)
 
     // One task hangs: after slowMs the next ones start beside it, one at a time.
     const q = new FairQueue(2, { steady: 1, slowMs: 30 })
     let release = () => {}
     const hung = q.run('stuck', () => new Promise<void>((r) => (release = r)))
-    let beside = 0
-    let besidePeak = 0
-    const other = (name: string) => async () => {
-      beside++
-      besidePeak = Math.max(besidePeak, beside)
-      await tick()
-      beside--
-      return name
-    }
+    const beside = counting()
+    const other = (name: string) => beside.wrap(() => name)
     expect(await Promise.all([q.run('a', other('a')), q.run('b', other('b'))])).toEqual(['a', 'b'])
     // The hung task still holds its slot: the other two ran in the one standby slot, not side by side.
-    expect(besidePeak).toBe(1)
+    expect(beside.peak).toBe(1)
     expect(q.waiting).toBe(0)
     release()
     await hung

@@ -6,7 +6,7 @@ import type { Tx } from '../../db/client.js'
 import { pipelined, textTemplate } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
 import { inboxes } from '../../inboxes/tables.js'
-import { eventSeqsOf, takeEventSeqs } from '../../events/service.js'
+import { eventSeqsOf, reserveEventSeqs } from '../../events/service.js'
 import { planThreads, threadWrites, type ThreadLookups } from '../threading.js'
 import { recordContacts } from '../../contacts/record.js'
 import type { Visible } from './types.js'
@@ -47,7 +47,7 @@ export async function numberVisible(
       visible.flatMap((v) => (v.row.direction === 'inbound' && v.row.fromAddress ? [{ inboxId: v.row.inboxId, address: v.row.fromAddress, at: v.row.receivedAt, kind: 'received' as const }] : [])),
     ),
     seqs.statement,
-    shown.length > 0 && takeEventSeqs({ n: shown.length, tenantId }),
+    shown.length > 0 && reserveEventSeqs(tenantId, shown.length),
     ...last,
   ])
   const numbered = written.slice(0, written.length - last.length)
