@@ -21,6 +21,7 @@ import { signMessage, type SignOptions } from '../mail/sender-auth.js'
 import { dkimKeyFor } from '../domains/service.js'
 import { DEFAULT_REPUTATION, judge, type ReputationOptions } from './reputation.js'
 import { suppress } from '../suppressions/service.js'
+import { QuotaError } from '../messages/ingest/types.js'
 
 export interface DeliveryOptions {
   database: Database
@@ -37,6 +38,12 @@ export interface DeliveryOptions {
   leaseSeconds?: number
   pollMs?: number
   retryBaseMs?: number
+  /**
+   * First retry of an internal delivery that failed on this platform's side (a deadlock, a lost
+   * connection, an overloaded database): no remote server to spare, and the agent waits for it.
+   * Doubles per attempt up to `retryBaseMs`'s schedule. A quota refusal keeps the usual backoff.
+   */
+  internalRetryMs?: number
   retryMaxMs?: number
   maxAttempts?: number
   reputation?: Partial<ReputationOptions>
@@ -45,7 +52,7 @@ export interface DeliveryOptions {
 type Outcome =
   | { status: 'sent' | 'delivered'; route: 'internal' | 'external'; detail: string }
   | { status: 'bounced'; route: 'internal' | 'external'; detail: string; hard: boolean }
-  | { status: 'deferred'; route: 'internal' | 'external'; detail: string }
+  | { status: 'deferred'; route: 'internal' | 'external'; detail: string; soon?: boolean }
   | { status: 'held'; route: 'external'; detail: string }
 
 export const HELD_NO_RELAY = 'held: no relay is configured for external mail (set MAILROOM_RELAY_URL); nothing was sent'
@@ -56,6 +63,7 @@ export class DeliveryWorker {
   private readonly leaseSeconds: number
   private readonly pollMs: number
   private readonly retryBaseMs: number
+  private readonly internalRetryMs: number
   private readonly retryMaxMs: number
   private readonly maxAttempts: number
   readonly reputation: ReputationOptions
@@ -69,6 +77,7 @@ export class DeliveryWorker {
     this.leaseSeconds = o.leaseSeconds ?? 120
     this.pollMs = o.pollMs ?? 500
     this.retryBaseMs = o.retryBaseMs ?? 30_000
+    this.internalRetryMs = Math.min(o.internalRetryMs ?? 1_000, this.retryBaseMs)
     this.retryMaxMs = o.retryMaxMs ?? 3_600_000
     this.maxAttempts = o.maxAttempts ?? 8
     this.reputation = { ...DEFAULT_REPUTATION, ...o.reputation }
@@ -163,7 +172,11 @@ export class DeliveryWorker {
         })
         return { status: 'delivered', route: 'internal', detail: 'delivered to an inbox on this platform' }
       } catch (err) {
-        return { status: 'deferred', route: 'internal', detail: `internal delivery failed: ${String((err as Error).message ?? err).slice(0, 300)}` }
+        const detail = `internal delivery failed: ${String((err as Error).message ?? err).slice(0, 300)}`
+        // A full mailbox is the recipient's state, retried like a remote 4xx; anything else is ours.
+        if (err instanceof QuotaError) return { status: 'deferred', route: 'internal', detail }
+        this.o.log.warn('delivery: internal delivery failed, retrying soon', { outboxId: row.id, attempts: row.attempts, err: detail })
+        return { status: 'deferred', route: 'internal', detail, soon: true }
       }
     }
     const transport = this.o.transport
@@ -187,8 +200,9 @@ export class DeliveryWorker {
     }
   }
 
-  private backoffMs(attempts: number): number {
-    const base = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.max(0, attempts - 1))
+  private backoffMs(attempts: number, soon = false): number {
+    const first = soon ? this.internalRetryMs : this.retryBaseMs
+    const base = Math.min(this.retryMaxMs, first * 2 ** Math.max(0, attempts - 1))
     return Math.round(base * (0.8 + Math.random() * 0.4))
   }
 
@@ -198,7 +212,7 @@ export class DeliveryWorker {
       o = { status: 'bounced', route: o.route, detail: `gave up after ${row.attempts} attempts: ${o.detail}`, hard: false }
     }
     const final = o.status !== 'deferred'
-    const delayMs = final ? 0 : this.backoffMs(row.attempts)
+    const delayMs = final ? 0 : this.backoffMs(row.attempts, o.status === 'deferred' && o.soon === true)
     await withTenant(this.o.database, { tenantId }, async (tx) => {
       const updated = await tx
         .update(outbox)
