@@ -1,10 +1,13 @@
 // An internal delivery that fails on this platform's side (a deadlock, a lost connection) is retried
 // within about a second, not on the relay's 30-second schedule: the recipient is an agent waiting
-// for it. A full mailbox (a quota) keeps the usual backoff. The server runs with the default retry
-// timing; the fault is injected into its ingest, the rest is real.
+// for it. A full mailbox (a quota) keeps the usual backoff. An outcome that cannot be recorded for a
+// moment is recorded a moment later, not left to the lease (which would deliver it again). The
+// server runs with the default retry timing and lease; each fault is injected into one of its parts
+// (the ingest, the delivery worker's recording), the rest is real.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { QuotaError } from '../../src/messages/ingest/types.js'
+import { DatabaseUnavailable } from '../../src/db/health.js'
 import { eventually } from './sink.js'
 import { deliveriesOf, eventsOf, waitForStatus } from './helpers.js'
 
@@ -53,6 +56,33 @@ describe('internal delivery retries', () => {
       expect(inbound.map((m: { subject: string }) => m.subject)).toEqual(['Soon'])
     } finally {
       restore()
+    }
+  })
+
+  it('records the outcome after a database blip instead of leaving the row to its lease (no second copy)', async () => {
+    const t = await makeTenant(server, 'blip')
+    const alice = await makeInbox(server, t, 'blip-alice')
+    const bob = await makeInbox(server, t, 'blip-bob')
+    // The delivery goes through; recording it meets the database out of reach, once.
+    const worker = server.running.deps.delivery! as unknown as { finish: (...a: unknown[]) => Promise<void> }
+    const finish = worker.finish
+    let refused = 0
+    worker.finish = function (this: unknown, ...a: unknown[]) {
+      if (refused++ === 0) return Promise.reject(new DatabaseUnavailable(new Error('connection ended')))
+      return finish.apply(this, a)
+    }
+    try {
+      const sent = await alice.api.post(`/v1/inboxes/${alice.id}/messages`, { to: bob.address, subject: 'Once', text: 'exactly once' })
+      expect(sent.status).toBe(201)
+      // Left to the lease, the row would be claimed again after 120 s and delivered a second time.
+      await waitForStatus(alice.api, alice.id, sent.body.id, ['delivered'], 15_000)
+      expect(refused).toBe(2)
+      const [d] = await deliveriesOf(alice.api, alice.id, sent.body.id)
+      expect(d).toMatchObject({ status: 'delivered', route: 'internal', attempts: 1 })
+      const inbound = (await bob.api.get(`/v1/inboxes/${bob.id}/messages`)).body.data
+      expect(inbound.map((m: { subject: string }) => m.subject)).toEqual(['Once'])
+    } finally {
+      worker.finish = finish
     }
   })
 
