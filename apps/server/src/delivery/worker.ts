@@ -22,8 +22,7 @@ import { dkimKeyFor } from '../domains/service.js'
 import { DEFAULT_REPUTATION, judge, type ReputationOptions } from './reputation.js'
 import { suppress } from '../suppressions/service.js'
 import { QuotaError } from '../messages/ingest/types.js'
-import { isConnectionError } from '../db/health.js'
-import { ShedError } from '../db/gate.js'
+import { OutcomeRecorder } from '../jobs/outcome-recorder.js'
 
 export interface DeliveryOptions {
   database: Database
@@ -57,16 +56,6 @@ type Outcome =
   | { status: 'deferred'; route: 'internal' | 'external'; detail: string; soon?: boolean }
   | { status: 'held'; route: 'external'; detail: string }
 
-/**
- * Pauses before each new try at recording an attempt's outcome while the database is briefly out of
- * reach (about 20 s in all); after them the row is left to its lease, as before.
- */
-const RECORD_RETRY_MS = [100, 400, 1_500, 4_000, 6_000, 8_000]
-
-/** A failure a moment later may not repeat: the database out of reach or busy, a deadlock, a serialization failure. */
-const retryable = (err: unknown) =>
-  isConnectionError(err) || err instanceof ShedError || ['40P01', '40001'].includes(String((err as { code?: unknown })?.code))
-
 export const HELD_NO_RELAY = 'held: no relay is configured for external mail (set MAILROOM_RELAY_URL); nothing was sent'
 
 export class DeliveryWorker {
@@ -80,9 +69,7 @@ export class DeliveryWorker {
   private readonly maxAttempts: number
   readonly reputation: ReputationOptions
   private timer: NodeJS.Timeout | null = null
-  private stopping = false
-  /** Wakes the recordings pausing before another try (on stop they give up: the lease takes over). */
-  private readonly pauses = new Set<() => void>()
+  private readonly recorder: OutcomeRecorder
   private readonly loop: ClaimLoop
   private rr = 0
 
@@ -96,6 +83,7 @@ export class DeliveryWorker {
     this.retryMaxMs = o.retryMaxMs ?? 3_600_000
     this.maxAttempts = o.maxAttempts ?? 8
     this.reputation = { ...DEFAULT_REPUTATION, ...o.reputation }
+    this.recorder = new OutcomeRecorder({ name: 'delivery', log: o.log })
     this.loop = new ClaimLoop({
       name: 'delivery',
       concurrency: this.concurrency,
@@ -116,8 +104,7 @@ export class DeliveryWorker {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true
-    for (const wake of [...this.pauses]) wake()
+    this.recorder.stop()
     if (this.timer) clearInterval(this.timer)
     await this.loop.stop()
     await this.o.transport?.close()
@@ -168,27 +155,8 @@ export class DeliveryWorker {
     })
     if (!prep || !prep.raw) return
     const outcome = await this.attempt(prep.row, prep.from, prep.raw, prep.route, prep.pool, prep.domainKey)
-    await this.record(tenantId, prep.row, outcome)
-  }
-
-  /**
-   * Records what the attempt came to, trying again while the database is briefly out of reach: the
-   * mail went (or was refused), so leaving the row to its lease would send it a second time, and an
-   * internal delivery would arrive twice. finish() only changes a row still `sending`, so a try whose
-   * COMMIT went through unseen is not applied twice.
-   */
-  private async record(tenantId: string, row: OutboxRow, outcome: Outcome): Promise<void> {
-    for (let i = 0; ; i++) {
-      try {
-        return await this.finish(tenantId, row, outcome)
-      } catch (err) {
-        const pause = RECORD_RETRY_MS[i]
-        if (pause === undefined || this.stopping || !retryable(err)) throw err
-        this.o.log.warn('delivery: recording the outcome failed, trying again', { outboxId: row.id, status: outcome.status, err: String((err as Error)?.message ?? err) })
-        await this.pause(pause)
-        if (this.stopping) throw err
-      }
-    }
+    // Left to the lease, a failed recording would send the mail again (an internal one would arrive twice).
+    await this.recorder.run({ outboxId: prep.row.id, status: outcome.status }, () => this.finish(tenantId, prep.row, outcome))
   }
 
   private async attempt(
@@ -235,18 +203,6 @@ export class DeliveryWorker {
       if (e.permanent) return { status: 'bounced', route: 'external', detail: e.message, hard: true }
       return { status: 'deferred', route: 'external', detail: e.message }
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer)
-        this.pauses.delete(wake)
-        resolve()
-      }
-      const timer = setTimeout(wake, ms)
-      this.pauses.add(wake)
-    })
   }
 
   private backoffMs(attempts: number, soon = false): number {

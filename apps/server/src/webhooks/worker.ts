@@ -13,6 +13,7 @@ import type { TenantCrypto } from '../crypto/service.js'
 import type { Logger } from '../lib/log.js'
 import { monotonicMs, systemClock, type Clock } from '../lib/clock.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
+import { OutcomeRecorder } from '../jobs/outcome-recorder.js'
 import { appendEvent } from '../events/service.js'
 import { addressAllowed, classify, guardedLookup, literalHost, type LookupFn, type PrivatePolicy } from './ssrf.js'
 import { signWebhook } from './signing.js'
@@ -62,6 +63,7 @@ export class WebhookWorker {
   private timer: NodeJS.Timeout | null = null
   private unlisten: (() => Promise<void>) | null = null
   private readonly loop: ClaimLoop
+  private readonly recorder: OutcomeRecorder
 
   constructor(private readonly o: WebhookWorkerOptions) {
     this.timeoutMs = o.timeoutMs ?? 10_000
@@ -76,6 +78,7 @@ export class WebhookWorker {
     const agentOpts = { keepAlive: true, maxSockets: 64, lookup: this.lookup as never }
     this.agents = { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) }
     const lease = Math.ceil(this.timeoutMs / 1000) + 30
+    this.recorder = new OutcomeRecorder({ name: 'webhook delivery', log: o.log })
     this.loop = new ClaimLoop({
       name: 'webhook delivery',
       concurrency: this.concurrency,
@@ -101,6 +104,7 @@ export class WebhookWorker {
   }
 
   async stop(): Promise<void> {
+    this.recorder.stop()
     if (this.timer) clearInterval(this.timer)
     await this.unlisten?.().catch(() => {})
     await this.loop.stop()
@@ -147,7 +151,8 @@ export class WebhookWorker {
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signWebhook(secret, msgId, timestamp, body),
     })
-    await this.record(tenantId, d, w, startedAt, result)
+    // Left to the lease, a failed recording would POST the event again.
+    await this.recorder.run({ deliveryId: d.id, ok: result.ok }, (again) => this.record(tenantId, d, w, startedAt, result, again))
   }
 
   /** One POST with a hard deadline; never follows redirects. */
@@ -204,7 +209,7 @@ export class WebhookWorker {
     })
   }
 
-  private async record(tenantId: string, d: typeof webhookDeliveries.$inferSelect, w: typeof webhooks.$inferSelect, startedAt: Date, r: Result) {
+  private async record(tenantId: string, d: typeof webhookDeliveries.$inferSelect, w: typeof webhooks.$inferSelect, startedAt: Date, r: Result, again = false) {
     await withTenant(this.o.database, { tenantId }, async (tx) => {
       // The endpoint (and so this delivery) may have been deleted while the request was out: then
       // there is nothing left to record. Locked, so a delete now waits for this record and takes it along.
@@ -214,6 +219,15 @@ export class WebhookWorker {
         .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.id, d.id)))
         .for('update')
       if (!still) return
+      // Trying again (OutcomeRecorder): the last try's COMMIT may have gone through unseen.
+      if (again) {
+        const [seen] = await tx
+          .select({ id: webhookAttempts.id })
+          .from(webhookAttempts)
+          .where(and(eq(webhookAttempts.tenantId, tenantId), eq(webhookAttempts.deliveryId, d.id), eq(webhookAttempts.attempt, d.attempts)))
+          .limit(1)
+        if (seen) return
+      }
       await tx.insert(webhookAttempts).values({
         tenantId,
         id: newUuid(),

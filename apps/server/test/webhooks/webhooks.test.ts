@@ -10,6 +10,7 @@ import { eventually } from '../delivery/sink.js'
 import { eventsOf } from '../delivery/helpers.js'
 import { rawRows } from '../../src/db/client.js'
 import { fromPublicId } from '../../src/lib/ids.js'
+import { DatabaseUnavailable } from '../../src/db/health.js'
 import { startReceiver, startWebhookServer, type Receiver } from './helpers.js'
 
 let db: TestDb
@@ -173,6 +174,48 @@ describe('webhooks', () => {
       return l[0]?.attempts === 2 && l[0].status === 'succeeded' ? l : undefined
     })
     expect(after[0].attemptLog).toHaveLength(2)
+  })
+
+  it('an outcome the database cannot take for a moment is recorded a moment later: one POST, one attempt', async () => {
+    const worker = server.running.deps.webhooks! as unknown as { record: (...a: unknown[]) => Promise<void> }
+    const record = worker.record
+    const cases = [
+      // Refused before anything is written: left to its lease, the delivery would be POSTed again 32 s later.
+      { path: '/blip-before', fail: async (self: unknown, a: unknown[]) => void [self, a] },
+      // Written, but the answer to COMMIT lost: trying again must not log the attempt twice.
+      { path: '/blip-after', fail: async (self: unknown, a: unknown[]) => record.apply(self, a) },
+    ]
+    try {
+      for (const c of cases) {
+        const t = await makeTenant(server, `wh${c.path.replace('/', '-')}`)
+        const inbox = await makeInbox(server, t, c.path.slice(1))
+        const hook = await t.api.post('/v1/webhooks', { url: `${rx.url}${c.path}` })
+        let tries = 0
+        let settled = 0
+        worker.record = async function (this: unknown, ...a: unknown[]) {
+          try {
+            if (tries++ > 0) return await record.apply(this, a)
+            await c.fail(this, a)
+            throw new DatabaseUnavailable(new Error('connection ended'))
+          } finally {
+            settled++
+          }
+        }
+        await sendMail(server, { to: inbox.address, subject: `blip ${c.path}`, text: 'x' })
+        // Done once the second try has ended (the first one's rows may be visible before it).
+        const [d] = await eventually(async () => {
+          if (settled < 2) return undefined
+          const l = await deliveries(t.api, hook.body.id)
+          return l[0]?.status === 'succeeded' ? l : undefined
+        }, 15_000, `${c.path} recorded`)
+        expect(tries).toBe(2)
+        expect(d).toMatchObject({ attempts: 1, lastStatusCode: 200 })
+        expect(d.attemptLog).toHaveLength(1)
+        expect(rx.hits.filter((h) => h.path === c.path)).toHaveLength(1)
+      }
+    } finally {
+      worker.record = record
+    }
   })
 
   it('a request that hangs times out and is logged as such', async () => {
