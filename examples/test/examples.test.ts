@@ -26,12 +26,6 @@ let mailroom: Mailroom
 
 const quiet = () => {}
 
-/** A GET with the tenant's key, its body as JSON (for failure messages). */
-async function api(path: string): Promise<unknown> {
-  const res = await fetch(`${server.baseUrl}${path}`, { headers: { authorization: `Bearer ${tenant.key}` } })
-  return { status: res.status, body: await res.json().catch(() => null) }
-}
-
 /** A new inbox with its own key, and a client that holds only that key (an agent). */
 async function agentInbox(name: string): Promise<{ inbox: Inbox; client: Mailroom; key: string }> {
   const inbox = await mailroom.createInbox({ name, createKey: true })
@@ -94,8 +88,8 @@ describe('examples', () => {
       customer.waitForMessage({ since, subject: 'Re: Opening hours?', timeout: 20_000 }),
     ]).catch(async (err: Error) => {
       // Say where the replies got to (a flake in CI once ended here): their deliveries, and what the customer's inbox holds.
-      const deliveries = await Promise.all(handled.map((h) => api(`/v1/inboxes/${support.inbox.id}/messages/${h.replyId}/deliveries`)))
-      const held = [await api(`/v1/inboxes/${customer.id}/messages`), await api(`/v1/inboxes/${customer.id}/messages?quarantined=true`)]
+      const deliveries = await Promise.all(handled.map((h) => tenant.api.get(`/v1/inboxes/${support.inbox.id}/messages/${h.replyId}/deliveries`)))
+      const held = [await tenant.api.get(`/v1/inboxes/${customer.id}/messages`), await tenant.api.get(`/v1/inboxes/${customer.id}/messages?quarantined=true`)]
       throw new Error(`${err.message}; the replies' deliveries: ${JSON.stringify(deliveries)}; the customer's inbox: ${JSON.stringify(held)}`)
     })
     expect(refund!.inReplyTo).toBe(q1.messageId)

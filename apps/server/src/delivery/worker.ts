@@ -22,7 +22,6 @@ import { dkimKeyFor } from '../domains/service.js'
 import { DEFAULT_REPUTATION, judge, type ReputationOptions } from './reputation.js'
 import { suppress } from '../suppressions/service.js'
 import { QuotaError } from '../messages/ingest/types.js'
-import { OutcomeRecorder } from '../jobs/outcome-recorder.js'
 
 export interface DeliveryOptions {
   database: Database
@@ -69,7 +68,6 @@ export class DeliveryWorker {
   private readonly maxAttempts: number
   readonly reputation: ReputationOptions
   private timer: NodeJS.Timeout | null = null
-  private readonly recorder: OutcomeRecorder
   private readonly loop: ClaimLoop
   private rr = 0
 
@@ -83,7 +81,6 @@ export class DeliveryWorker {
     this.retryMaxMs = o.retryMaxMs ?? 3_600_000
     this.maxAttempts = o.maxAttempts ?? 8
     this.reputation = { ...DEFAULT_REPUTATION, ...o.reputation }
-    this.recorder = new OutcomeRecorder({ name: 'delivery', log: o.log })
     this.loop = new ClaimLoop({
       name: 'delivery',
       concurrency: this.concurrency,
@@ -104,7 +101,6 @@ export class DeliveryWorker {
   }
 
   async stop(): Promise<void> {
-    this.recorder.stop()
     if (this.timer) clearInterval(this.timer)
     await this.loop.stop()
     await this.o.transport?.close()
@@ -156,7 +152,7 @@ export class DeliveryWorker {
     if (!prep || !prep.raw) return
     const outcome = await this.attempt(prep.row, prep.from, prep.raw, prep.route, prep.pool, prep.domainKey)
     // Left to the lease, a failed recording would send the mail again (an internal one would arrive twice).
-    await this.recorder.run({ outboxId: prep.row.id, status: outcome.status }, () => this.finish(tenantId, prep.row, outcome))
+    await this.loop.record({ outboxId: prep.row.id, status: outcome.status }, () => this.finish(tenantId, prep.row, outcome))
   }
 
   private async attempt(

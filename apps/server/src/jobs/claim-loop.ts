@@ -1,8 +1,10 @@
 // The claim loop shared by the delivery and webhook workers: claim up to the free concurrency from
 // a SECURITY DEFINER claim function, run each claimed row, claim again as rows finish. Kicks are
-// coalesced, so a burst of notifications costs one claim.
+// coalesced, so a burst of notifications costs one claim. What a run came to is recorded through
+// record(), which tries again while the database is briefly away (outcome-recorder.ts).
 import { monotonicMs } from '../lib/clock.js'
 import type { Logger } from '../lib/log.js'
+import { OutcomeRecorder } from './outcome-recorder.js'
 
 export interface Claimed {
   tenant_id: string
@@ -36,16 +38,28 @@ export class ClaimLoop {
   private failures = 0
   private pausedUntil = 0
   private resume: NodeJS.Timeout | null = null
+  private readonly recorder: OutcomeRecorder
 
-  constructor(private readonly o: ClaimLoopOptions) {}
+  constructor(private readonly o: ClaimLoopOptions) {
+    this.recorder = new OutcomeRecorder({ name: o.name, log: o.log })
+  }
 
   start(): void {
     this.stopped = false
   }
 
-  /** No new claims; resolves once what is in flight has finished. */
+  /**
+   * Records what a claimed row's attempt came to (OutcomeRecorder.run): left to the lease, a failed
+   * recording would make the next claim repeat the attempt.
+   */
+  record<T>(about: Record<string, unknown>, fn: (again: boolean) => Promise<T>): Promise<T> {
+    return this.recorder.run(about, fn)
+  }
+
+  /** No new claims; resolves once what is in flight has finished (a recording pausing gives up). */
   stop(): Promise<void> {
     this.stopped = true
+    this.recorder.stop()
     if (this.resume) clearTimeout(this.resume)
     this.resume = null
     return this.idle()

@@ -13,7 +13,6 @@ import type { TenantCrypto } from '../crypto/service.js'
 import type { Logger } from '../lib/log.js'
 import { monotonicMs, systemClock, type Clock } from '../lib/clock.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { OutcomeRecorder } from '../jobs/outcome-recorder.js'
 import { appendEvent } from '../events/service.js'
 import { addressAllowed, classify, guardedLookup, literalHost, type LookupFn, type PrivatePolicy } from './ssrf.js'
 import { signWebhook } from './signing.js'
@@ -63,7 +62,6 @@ export class WebhookWorker {
   private timer: NodeJS.Timeout | null = null
   private unlisten: (() => Promise<void>) | null = null
   private readonly loop: ClaimLoop
-  private readonly recorder: OutcomeRecorder
 
   constructor(private readonly o: WebhookWorkerOptions) {
     this.timeoutMs = o.timeoutMs ?? 10_000
@@ -78,7 +76,6 @@ export class WebhookWorker {
     const agentOpts = { keepAlive: true, maxSockets: 64, lookup: this.lookup as never }
     this.agents = { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) }
     const lease = Math.ceil(this.timeoutMs / 1000) + 30
-    this.recorder = new OutcomeRecorder({ name: 'webhook delivery', log: o.log })
     this.loop = new ClaimLoop({
       name: 'webhook delivery',
       concurrency: this.concurrency,
@@ -104,7 +101,6 @@ export class WebhookWorker {
   }
 
   async stop(): Promise<void> {
-    this.recorder.stop()
     if (this.timer) clearInterval(this.timer)
     await this.unlisten?.().catch(() => {})
     await this.loop.stop()
@@ -152,7 +148,7 @@ export class WebhookWorker {
       'webhook-signature': signWebhook(secret, msgId, timestamp, body),
     })
     // Left to the lease, a failed recording would POST the event again.
-    await this.recorder.run({ deliveryId: d.id, ok: result.ok }, (again) => this.record(tenantId, d, w, startedAt, result, again))
+    await this.loop.record({ deliveryId: d.id, ok: result.ok }, (again) => this.record(tenantId, d, w, startedAt, result, again))
   }
 
   /** One POST with a hard deadline; never follows redirects. */
@@ -219,7 +215,7 @@ export class WebhookWorker {
         .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.id, d.id)))
         .for('update')
       if (!still) return
-      // Trying again (OutcomeRecorder): the last try's COMMIT may have gone through unseen.
+      // Trying again (ClaimLoop.record): the last try's COMMIT may have gone through unseen.
       if (again) {
         const [seen] = await tx
           .select({ id: webhookAttempts.id })
