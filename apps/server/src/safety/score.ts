@@ -40,6 +40,13 @@ const MAX_SUBJECT_CHARS = 4 * 1024
 
 // ---- rule compilation (once, at load) -------------------------------------------------------------
 
+/**
+ * How far from its trigger a hit can reach at most: every hit contains a trigger word (rules.ts), and
+ * no pattern spans more than about 40 words of at most 30 letters and gaps of at most 12 characters.
+ * Each rule reads less where its pattern cannot match that much (maxMatchLength).
+ */
+const REACH = 800
+
 // A gap: what separates two words (spaces, punctuation, a line break and the `>` of a quoted reply).
 // A word: letters and digits only, so a word and a gap never compete for the same characters.
 const GAP = String.raw`[^a-z0-9]{1,12}`
@@ -74,41 +81,213 @@ export function compilePattern(source: string): RegExp {
   return new RegExp(out, 'g')
 }
 
+/** What an unbounded repetition (`\\w*`, `+`, `{4,}`) is counted as: a word is at most 30 letters (WORD). */
+const UNBOUNDED_CHARS = 64
+
+/**
+ * The longest text a regular expression (as compilePattern writes them: no backreferences, no
+ * flags inside) can match, in UTF-16 code units, an unbounded repetition counted as
+ * UNBOUNDED_CHARS. Lookarounds and assertions count nothing.
+ */
+export function maxMatchLength(source: string): number {
+  let i = 0
+  const alternation = (): number => {
+    let best = sequence()
+    while (source[i] === '|') {
+      i++
+      best = Math.max(best, sequence())
+    }
+    return best
+  }
+  const sequence = (): number => {
+    let sum = 0
+    while (i < source.length && source[i] !== '|' && source[i] !== ')') sum += quantified(atom())
+    return sum
+  }
+  const atom = (): number => {
+    const c = source[i]!
+    if (c === '(') {
+      i++
+      let zeroWidth = false
+      if (source[i] === '?') {
+        if (source[i + 1] === ':') i += 2
+        else if (source[i + 1] === '=' || source[i + 1] === '!') (zeroWidth = true), (i += 2)
+        else if (source[i + 1] === '<' && (source[i + 2] === '=' || source[i + 2] === '!')) (zeroWidth = true), (i += 3)
+        else if (source[i + 1] === '<') i = source.indexOf('>', i) + 1
+        else throw new Error(`maxMatchLength: unsupported group at ${i} in ${source}`)
+      }
+      const inner = alternation()
+      if (source[i] !== ')') throw new Error(`maxMatchLength: unclosed group in ${source}`)
+      i++
+      return zeroWidth ? 0 : inner
+    }
+    if (c === '[') {
+      i++
+      if (source[i] === '^') i++
+      if (source[i] === ']') i++
+      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1
+      i++
+      return 1
+    }
+    if (c === '\\') {
+      const e = source[i + 1]
+      if (e === 'b' || e === 'B') return (i += 2), 0
+      if (e === 'x') return (i += 4), 1
+      if (e === 'u') return (i += 6), 1
+      if (e !== undefined && /[1-9k]/.test(e)) throw new Error(`maxMatchLength: backreference in ${source}`)
+      return (i += 2), 1
+    }
+    if (c === '^' || c === '$') return i++, 0
+    i++
+    return 1
+  }
+  const quantified = (n: number): number => {
+    const q = source[i]
+    let out = n
+    if (q === '?') (i++, (out = n))
+    else if (q === '*' || q === '+') (i++, (out = n * UNBOUNDED_CHARS))
+    else if (q === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i))) {
+      const close = source.indexOf('}', i)
+      const [lo, hi] = source.slice(i + 1, close).split(',')
+      out = hi === undefined ? n * Number(lo) : hi === '' ? n * UNBOUNDED_CHARS : n * Number(hi)
+      i = close + 1
+    } else return out
+    if (source[i] === '?') i++
+    return out
+  }
+  const n = alternation()
+  if (i !== source.length) throw new Error(`maxMatchLength: stopped at ${i} in ${source}`)
+  return n
+}
+
+/** The index of the `)` closing the group opened at `open`, or -1. */
+function groupEnd(s: string, open: number): number {
+  let depth = 0
+  for (let i = open; i < s.length; i++) {
+    const c = s[i]
+    if (c === '\\') i++
+    else if (c === '[') {
+      for (i++; i < s.length && s[i] !== ']'; i++) if (s[i] === '\\') i++
+    } else if (c === '(') depth++
+    else if (c === ')' && --depth === 0) return i
+  }
+  return -1
+}
+
+/** A sequence's top-level alternatives ("a|b(?:c|d)" -> "a", "b(?:c|d)"). */
+function alternativesOf(s: string): string[] {
+  const out: string[] = []
+  let from = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]
+    if (c === '\\') i++
+    else if (c === '(' || c === '[') {
+      i = c === '(' ? groupEnd(s, i) : s.indexOf(']', i + 1)
+      if (i < 0) return [s]
+    } else if (c === '|') {
+      out.push(s.slice(from, i))
+      from = i + 1
+    }
+  }
+  out.push(s.slice(from))
+  return out
+}
+
+/**
+ * Where every hit of a pattern begins, if that can be told from its text: each of its alternatives
+ * opens with `\b` and then, whatever alternative (or alternative of a leading group, not optional) it takes,
+ * with literal letters; their beginnings, two letters or more ("\b(?:send|tell me|(?:do not|never)
+ * follow)": "send", "tell", "do", "never"; "e-?mail": "email" and "e-mail"). Null when some
+ * alternative can begin otherwise (with a class, a group that may be skipped, one letter).
+ * Such a rule is tried only at the words that begin so: one anchored match at each.
+ */
+export function hitBeginnings(source: string): string[] | null {
+  const top = alternativesOf(source)
+  if (!top.every((alt) => alt.startsWith('\\b'))) return null
+  const out = new Set<string>()
+  const collect = (seq: string): boolean => {
+    if (seq.startsWith('(?:')) {
+      const end = groupEnd(seq, 0)
+      if (end < 0 || /^[?*{]/.test(seq.slice(end + 1))) return false
+      return alternativesOf(seq.slice(3, end)).every(collect)
+    }
+    // The literal letters it begins with, both ways where one is optional ("e-?mail").
+    let prefixes = ['']
+    for (let i = 0; i < seq.length && /[a-z0-9'-]/.test(seq[i]!); i++) {
+      const c = seq[i]!
+      const q = seq[i + 1]
+      if (q === '?') {
+        prefixes = prefixes.flatMap((p) => [p + c, p])
+        i++
+      } else if (q === '*' || q === '{') break
+      else {
+        prefixes = prefixes.map((p) => p + c)
+        if (q === '+') break
+      }
+    }
+    if (!prefixes.every((p) => p.length >= 2 && /^[a-z0-9]/.test(p))) return false
+    for (const p of prefixes) out.add(p)
+    return true
+  }
+  return top.every((alt) => collect(alt.slice(2))) ? [...out] : null
+}
+
 interface CompiledRule {
   rule: TextRule
   re: RegExp
+  /** How far from its trigger a hit of this rule can reach (at most REACH). */
+  reach: number
+  /** Where hits can begin, when the pattern tells (hitBeginnings); then `sticky` is it anchored (`y`). */
+  beginnings: string[] | null
+  sticky: RegExp | null
 }
 
-const COMPILED: CompiledRule[] = TEXT_RULES.map((rule) => ({ rule, re: compilePattern(rule.pattern) }))
-const BY_STEM = new Map<string, CompiledRule[]>()
-for (const c of COMPILED) {
+const COMPILED: CompiledRule[] = TEXT_RULES.map((rule) => {
+  const re = compilePattern(rule.pattern)
+  const beginnings = hitBeginnings(re.source)
+  // Reach: one character more either side, since the character before and after a hit decides its \b and lookarounds.
+  return { rule, re, reach: Math.min(REACH, maxMatchLength(re.source) + 1), beginnings, sticky: beginnings ? new RegExp(re.source, 'y') : null }
+})
+/** The rules (their places in COMPILED) each trigger stem starts. */
+const BY_STEM = new Map<string, number[]>()
+COMPILED.forEach((c, r) => {
   for (const t of c.rule.triggers) {
     const list = BY_STEM.get(t) ?? []
-    if (!list.includes(c)) list.push(c)
+    if (!list.includes(r)) list.push(r)
     BY_STEM.set(t, list)
   }
-}
+})
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 const MAX_STEM = Math.max(...[...BY_STEM.keys()].map((s) => s.length))
 
-/** The word stems as a trie over character codes: one walk per word finds every stem it starts with. */
+/**
+ * The word stems, and the beginnings of hits (hitBeginnings), as a trie over character codes: one
+ * walk per word finds every stem it starts with and every rule whose hit may begin there.
+ */
 interface TrieNode {
   /** Children by character code (stems are ASCII: an array indexes faster than a map). */
   next: (TrieNode | undefined)[]
-  rules: CompiledRule[] | null
+  /** The rules this stem triggers (their places in COMPILED). */
+  rules: number[] | null
+  /** The rules whose hits may begin with these letters. */
+  begins: number[] | null
 }
-const TRIE: TrieNode = { next: [], rules: null }
-for (const [stem, rules] of BY_STEM) {
-  if (!/^[a-z0-9]/.test(stem)) continue
+const TRIE: TrieNode = { next: [], rules: null, begins: null }
+const trieNode = (word: string): TrieNode => {
   let node = TRIE
-  for (let i = 0; i < stem.length; i++) {
-    const c = stem.charCodeAt(i)
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i)
     let child = node.next[c]
-    if (!child) node.next[c] = child = { next: [], rules: null }
+    if (!child) node.next[c] = child = { next: [], rules: null, begins: null }
     node = child
   }
-  node.rules = rules
+  return node
 }
+for (const [stem, rules] of BY_STEM) if (/^[a-z0-9]/.test(stem)) trieNode(stem).rules = rules
+COMPILED.forEach((c, r) => {
+  for (const b of c.beginnings ?? []) (trieNode(b).begins ??= []).push(r)
+})
+const MAX_DEPTH = Math.max(MAX_STEM, ...COMPILED.flatMap((c) => (c.beginnings ?? []).map((b) => b.length)))
 // Markup stems ("<|", "[inst", '"tool_calls"') start with punctuation: few, found by one expression.
 const OTHER_STEMS = [...BY_STEM.keys()].filter((s) => !/^[a-z0-9]/.test(s)).sort((a, b) => b.length - a.length)
 const MARKUP = new RegExp(OTHER_STEMS.map(escapeRe).join('|'), 'g')
@@ -124,19 +303,23 @@ function startsWithStem(word: string): boolean {
 interface Candidate {
   compiled: CompiledRule
   at: number[] | null
+  /** For a rule with `sticky`: the words where a hit of it may begin, in text order. */
+  begins: number[]
 }
 
 const MAX_POSITIONS_PER_RULE = 24
 
 /** The rules worth trying on a text (those with a trigger in it), in the order of TEXT_RULES. */
 function candidates(text: string, stats: Stats): Candidate[] {
-  const found = new Map<CompiledRule, number[] | null>()
-  const note = (rules: CompiledRule[], at: number) => {
+  // Per rule, by its place in COMPILED: where its triggers are (null: too many), where its hits may begin.
+  const found: (number[] | null | undefined)[] = new Array(COMPILED.length)
+  const begins: (number[] | undefined)[] = new Array(COMPILED.length)
+  const note = (rules: readonly number[], at: number) => {
     for (const r of rules) {
-      const list = found.get(r)
-      if (list === undefined) found.set(r, [at])
+      const list = found[r]
+      if (list === undefined) found[r] = [at]
       else if (list !== null && list[list.length - 1] !== at) {
-        if (list.length >= MAX_POSITIONS_PER_RULE) found.set(r, null)
+        if (list.length >= MAX_POSITIONS_PER_RULE) found[r] = null
         else list.push(at)
       }
     }
@@ -149,13 +332,20 @@ function candidates(text: string, stats: Stats): Candidate[] {
     const word = isWordCode(c)
     if (word && !prevWord) {
       let node: TrieNode | undefined = TRIE
-      for (let k = i; k < text.length && k - i < MAX_STEM; k++) {
+      for (let k = i; k < text.length && k - i < MAX_DEPTH; k++) {
         const code = text.charCodeAt(k)
         node = code < 128 ? node.next[code] : undefined
         if (!node) break
         if (node.rules) {
           note(node.rules, i)
           n++
+        }
+        if (node.begins) {
+          for (const r of node.begins) {
+            const list = begins[r]
+            if (list === undefined) begins[r] = [i]
+            else if (list[list.length - 1] !== i) list.push(i)
+          }
         }
       }
     }
@@ -175,9 +365,9 @@ function candidates(text: string, stats: Stats): Candidate[] {
   stats.triggerHits += n
   // Keep the order of TEXT_RULES, so results never depend on the order of words in the text.
   const out: Candidate[] = []
-  for (const c of COMPILED) {
-    const at = found.get(c)
-    if (at !== undefined) out.push({ compiled: c, at })
+  for (let r = 0; r < COMPILED.length; r++) {
+    const at = found[r]
+    if (at !== undefined) out.push({ compiled: COMPILED[r]!, at, begins: begins[r] ?? [] })
   }
   return out
 }
@@ -232,21 +422,17 @@ interface MatchOptions {
   mentions: boolean
   /** Skip hits that start inside a URL (not for decoded blocks: a decoded URL is read as text). */
   skipUrls: boolean
+  /** Read as the scorer first did (every rule over its triggers +-REACH): the tests' reference. */
+  reference: boolean
 }
 
-/**
- * How far from its trigger a hit can reach: every hit contains a trigger word (rules.ts), and no
- * pattern spans more than about 40 words of at most 30 letters and gaps of at most 12 characters.
- */
-const REACH = 800
-
-/** The parts of a text worth reading for one rule: its trigger positions give or take REACH, merged. */
-function windowsOf(length: number, at: number[] | null): [number, number][] {
-  if (at === null || length <= 2 * REACH) return [[0, length]]
+/** The parts of a text worth reading for one rule: its trigger positions give or take its reach, merged. */
+function windowsOf(length: number, at: number[] | null, reach: number): [number, number][] {
+  if (at === null || length <= 2 * reach) return [[0, length]]
   const out: [number, number][] = []
   for (const p of at) {
-    const from = Math.max(0, p - REACH)
-    const to = Math.min(length, p + REACH)
+    const from = Math.max(0, p - reach)
+    const to = Math.min(length, p + reach)
     const last = out[out.length - 1]
     if (last && from <= last[1]) last[1] = Math.max(last[1], to)
     else out.push([from, to])
@@ -254,12 +440,41 @@ function windowsOf(length: number, at: number[] | null): [number, number][] {
   return out
 }
 
+/** A match of `rule` at text[start, end), or null where its context says it is no instruction. */
+function hitOf(text: string, rule: TextRule, start: number, end: number, opts: MatchOptions): Hit | null {
+  if (opts.skipUrls && insideUrl(text, start)) return null
+  if (rule.imperative && !IMPERATIVE_BEFORE.test(text.slice(Math.max(0, start - 30), start))) return null
+  if (rule.negatable) {
+    const before = text.slice(Math.max(0, start - 60), start)
+    if (NEGATION.test(before) || REPORTED.test(before) || NEGATION_AFTER.test(text.slice(end, end + 40))) return null
+  }
+  const qualified = !!rule.qualifiable && (QUALIFIED_OWNER.test(text.slice(start, end)) || QUALIFIED_AFTER.test(text.slice(end, end + 40)))
+  return { rule, start, end, mention: opts.mentions && !!rule.mentionable && isMention(text, start, end), qualified }
+}
+
 function matchRules(text: string, rules: Candidate[], stats: Stats, opts: MatchOptions): Hit[] {
   const hits: Hit[] = []
-  for (const { compiled, at } of rules) {
-    const { rule, re } = compiled
+  for (const { compiled, at, begins } of rules) {
+    const { rule, re, sticky } = compiled
     let count = 0
-    for (const [from, to] of windowsOf(text.length, at)) {
+    if (sticky && !opts.reference) {
+      // One anchored match at each word where a hit may begin, in text order; as in a scan, a match
+      // (kept or not) hides the beginnings inside it.
+      stats.ruleRuns++
+      let next = 0
+      for (const p of begins) {
+        if (count >= MAX_HITS_PER_RULE) break
+        if (p < next) continue
+        sticky.lastIndex = p
+        const m = sticky.exec(text)
+        if (!m) continue
+        next = p + m[0].length
+        const hit = hitOf(text, rule, p + (m[0].length - m[0].trimStart().length), next, opts)
+        if (hit) hits.push(hit), count++
+      }
+      continue
+    }
+    for (const [from, to] of windowsOf(text.length, at, opts.reference ? REACH : compiled.reach)) {
       if (count >= MAX_HITS_PER_RULE) break
       stats.ruleRuns++
       // A window is read as its own string so the engine stops at its end; a hit at the very start
@@ -273,17 +488,8 @@ function matchRules(text: string, rules: Candidate[], stats: Stats, opts: MatchO
           continue
         }
         if (m.index === 0 && from > 0) continue
-        const start = from + m.index + (m[0].length - m[0].trimStart().length)
-        const end = from + m.index + m[0].length
-        if (opts.skipUrls && insideUrl(text, start)) continue
-        if (rule.imperative && !IMPERATIVE_BEFORE.test(text.slice(Math.max(0, start - 30), start))) continue
-        if (rule.negatable) {
-          const before = text.slice(Math.max(0, start - 60), start)
-          if (NEGATION.test(before) || REPORTED.test(before) || NEGATION_AFTER.test(text.slice(end, end + 40))) continue
-        }
-        const qualified = !!rule.qualifiable && (QUALIFIED_OWNER.test(text.slice(start, end)) || QUALIFIED_AFTER.test(text.slice(end, end + 40)))
-        hits.push({ rule, start, end, mention: opts.mentions && !!rule.mentionable && isMention(text, start, end), qualified })
-        count++
+        const hit = hitOf(text, rule, from + m.index + (m[0].length - m[0].trimStart().length), from + m.index + m[0].length, opts)
+        if (hit) hits.push(hit), count++
       }
     }
   }
@@ -351,7 +557,7 @@ interface Segment {
 }
 
 /** Examines one field: the rules, then the same rules through each disguise. */
-function examine(seg: Segment, out: Collector, stats: Stats): void {
+function examine(seg: Segment, out: Collector, stats: Stats, reference: boolean): void {
   if (!seg.original) return
   stats.examinedChars += seg.original.length
   const f = fold(seg.original)
@@ -372,7 +578,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   }
   const mentions = !seg.hidden
 
-  const plain = runAll(f.text, stats, { mentions, skipUrls: true })
+  const plain = runAll(f.text, stats, { mentions, skipUrls: true, reference })
   for (const hit of plain) {
     const text = excerpt(hit.start, hit.end)
     emit(hit, text)
@@ -389,7 +595,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   // a word that changed now starts like a trigger ("1gn0re" -> "ignore"; "s3cure" -> "secure" is not).
   const leet = unleet(f.text)
   if (leet && leet.changed.some(startsWithStem)) {
-    for (const hit of runAll(leet.text, stats, { mentions: false, skipUrls: true })) {
+    for (const hit of runAll(leet.text, stats, { mentions: false, skipUrls: true, reference })) {
       if (plain.some((p) => p.rule === hit.rule && p.start < hit.end && hit.start < p.end)) continue
       const text = excerpt(hit.start, hit.end)
       emit(hit, text)
@@ -400,7 +606,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   // Shuffled inner letters ("ignroe prevoius intsrcutions"), when two or more words read that way.
   const unscrambled = unscramble(f.text)
   if (unscrambled) {
-    for (const hit of runAll(unscrambled.text, stats, { mentions: false, skipUrls: true })) {
+    for (const hit of runAll(unscrambled.text, stats, { mentions: false, skipUrls: true, reference })) {
       if (plain.some((p) => p.rule === hit.rule && p.start < hit.end && hit.start < p.end)) continue
       if (f.text.slice(hit.start, hit.end) === unscrambled.text.slice(hit.start, hit.end)) continue
       const text = excerpt(hit.start, hit.end)
@@ -412,7 +618,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   // Spaced-out letters.
   for (const run of spacedRuns(f.text)) {
     const text = excerpt(run.start, run.end)
-    const hits = runAll(run.joined, stats, { mentions: false, skipUrls: false })
+    const hits = runAll(run.joined, stats, { mentions: false, skipUrls: false, reference })
     for (const hit of hits) emit(hit, text)
     let fired = hits.length > 0
     if (!run.joined.includes(' ')) {
@@ -431,7 +637,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
   stats.decodedBlocks += blocks.length
   for (const block of blocks) {
     const decoded = fold(cap(block.text, MAX_FIELD_CHARS))
-    const hits = runAll(decoded.text, stats, { mentions: false, skipUrls: false }).filter((h) => INSTRUCTION_CATEGORIES.has(h.rule.category))
+    const hits = runAll(decoded.text, stats, { mentions: false, skipUrls: false, reference }).filter((h) => INSTRUCTION_CATEGORIES.has(h.rule.category))
     if (hits.length === 0) continue
     const folded = block.kind === 'rot13' || block.kind === 'reversed'
     const start = folded ? f.toOriginal(block.start) : block.start
@@ -443,7 +649,7 @@ function examine(seg: Segment, out: Collector, stats: Stats): void {
     const first = [...shown].find((ch) => ch.codePointAt(0)! >= 0xe0000 && ch.codePointAt(0)! <= 0xe007f) ?? ''
     out.signal('hidden.unicode_tags', seg.location, `${visible(first)}… tag characters reading "${visible(f.tagText)}"`)
     const tagged = fold(f.tagText)
-    for (const hit of runAll(tagged.text, stats, { mentions: false, skipUrls: false })) emit(hit, `tags: ${excerptOf(f.tagText, hit.start, hit.end)}`)
+    for (const hit of runAll(tagged.text, stats, { mentions: false, skipUrls: false, reference })) emit(hit, `tags: ${excerptOf(f.tagText, hit.start, hit.end)}`)
   }
 
   // Characters that hide or disguise, on their own.
@@ -494,10 +700,13 @@ export type ContentInput = Omit<ScoreInput, 'auth' | 'context'>
 /**
  * Phase one, in the parse worker: every rule that reads the content. `deadline` (a
  * performance.now() value) stops it between fields, so one message cannot hold a parse thread:
- * what was read still counts, and a verdict cut short says so.
+ * what was read still counts, and a verdict cut short says so. `reference` reads every rule as the
+ * scorer first did, over its triggers' surroundings (+-REACH) only: slower, the same result (the
+ * tests compare the two).
  */
-export function scoreContent(input: ContentInput, opts: { deadline?: number } = {}): ContentScore {
+export function scoreContent(input: ContentInput, opts: { deadline?: number; reference?: boolean } = {}): ContentScore {
   const stats: Stats = { examinedChars: 0, ruleRuns: 0, triggerHits: 0, htmlTags: 0, decodedBlocks: 0 }
+  const reference = opts.reference === true
   const out = new Collector()
   const full = input as ScoreInput
   const bulk = isBulk(full)
@@ -507,25 +716,25 @@ export function scoreContent(input: ContentInput, opts: { deadline?: number } = 
   const text = cap(input.text)
   let html: HtmlAnalysis | null = null
   const steps: (() => void)[] = [
-    () => examine({ location: 'subject', original: cap(input.subject, MAX_SUBJECT_CHARS) }, out, stats),
-    () => examine({ location: 'text', original: text }, out, stats),
+    () => examine({ location: 'subject', original: cap(input.subject, MAX_SUBJECT_CHARS) }, out, stats, reference),
+    () => examine({ location: 'text', original: text }, out, stats, reference),
     () => {
       if (!input.html) return
       html = analyzeHtml(input.html)
       stats.htmlTags += html.tags
-      examine({ location: 'html', original: html.visible, tagBreaks: html.tagBreaks }, out, stats)
+      examine({ location: 'html', original: html.visible, tagBreaks: html.tagBreaks }, out, stats, reference)
     },
     () => {
-      if (html) examine({ location: 'hidden_html', original: html.hidden, html, hidden: true }, out, stats)
+      if (html) examine({ location: 'hidden_html', original: html.hidden, html, hidden: true }, out, stats, reference)
     },
     // In a file name, `_`, `-`, `+` and `.` separate words ("send_me_your_keys.txt"); same length, so excerpts still line up.
     () => {
       for (const a of input.attachments.slice(0, 50)) {
         const name = cap(a.filename, 1024)
-        examine({ location: 'attachment_name', original: name.replace(/[_+.-]/g, ' '), display: name }, out, stats)
+        examine({ location: 'attachment_name', original: name.replace(/[_+.-]/g, ' '), display: name }, out, stats, reference)
       }
     },
-    () => examine({ location: 'headers', original: headerText(full) }, out, stats),
+    () => examine({ location: 'headers', original: headerText(full) }, out, stats, reference),
   ]
   for (const step of steps) {
     if (late()) {
