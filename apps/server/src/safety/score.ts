@@ -81,8 +81,11 @@ export function compilePattern(source: string): RegExp {
   return new RegExp(out, 'g')
 }
 
-/** What an unbounded repetition (`\\w*`, `+`, `{4,}`) is counted as: a word is at most 30 letters (WORD). */
-const UNBOUNDED_CHARS = 64
+/**
+ * What an unbounded repetition (`\\w*`, `\\s*`, `{4,}`) is counted as: all the reach there is, so a
+ * rule with one reads as far as it always did (a sender can stretch a `\\s*` or a word at will).
+ */
+const UNBOUNDED_CHARS = REACH
 
 /**
  * The longest text a regular expression (as compilePattern writes them: no backreferences, no
