@@ -295,6 +295,8 @@ const MAX_DEPTH = Math.max(MAX_STEM, ...COMPILED.flatMap((c) => (c.beginnings ??
 const OTHER_STEMS = [...BY_STEM.keys()].filter((s) => !/^[a-z0-9]/.test(s)).sort((a, b) => b.length - a.length)
 const MARKUP = new RegExp(OTHER_STEMS.map(escapeRe).join('|'), 'g')
 const isWordCode = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || (c >= 0x41 && c <= 0x5a)
+/** A letter or digit: the patterns' words (WORD); anything else, `_` included, is a gap between them (GAP). */
+const isAlnumCode = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a)
 
 /** Whether a word begins with a trigger stem. */
 function startsWithStem(word: string): boolean {
@@ -328,11 +330,13 @@ function candidates(text: string, stats: Stats): Candidate[] {
     }
   }
   let n = 0
-  // Every word start (a word character after a non-word one, as \b reads it): walk the trie.
+  // Every word start as the patterns read words (a letter or digit after anything else, so after a
+  // `_` too: "you_are_now" holds the trigger "now"): walk the trie. A hit cannot begin after a `_`
+  // (\b reads `_` as a letter), so an anchored try there just fails.
   let prevWord = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    const word = isWordCode(c)
+    const word = isAlnumCode(c)
     if (word && !prevWord) {
       let node: TrieNode | undefined = TRIE
       for (let k = i; k < text.length && k - i < MAX_DEPTH; k++) {
@@ -356,7 +360,9 @@ function candidates(text: string, stats: Stats): Candidate[] {
   }
   MARKUP.lastIndex = 0
   let m: RegExpExecArray | null
-  while ((m = MARKUP.exec(text)) && n < 40_000) {
+  // A bound of its own: a text full of word triggers must not stop the markup search ("do do do ... <|im_start|>").
+  let markups = 0
+  while ((m = MARKUP.exec(text)) && markups++ < 40_000) {
     // Every markup stem the match starts with ("<|python_tag" also starts "<|"), and overlaps.
     for (let k = m[0].length; k >= 2; k--) {
       const rules = BY_STEM.get(m[0].slice(0, k))
@@ -380,8 +386,10 @@ function candidates(text: string, stats: Stats): Candidate[] {
 export interface Stats {
   /** Characters of text examined, over all fields (each capped). */
   examinedChars: number
-  /** Rule patterns run. */
+  /** Rule patterns run (over a window, or tried at a rule's beginnings: once per rule and text). */
   ruleRuns: number
+  /** Anchored tries of the rules tried at their beginnings (one per beginning word). */
+  anchoredTries: number
   triggerHits: number
   htmlTags: number
   decodedBlocks: number
@@ -432,8 +440,10 @@ interface MatchOptions {
 /** The parts of a text worth reading for one rule: its trigger positions give or take its reach, merged. */
 function windowsOf(length: number, at: number[] | null, reach: number): [number, number][] {
   if (at === null || length <= 2 * reach) return [[0, length]]
+  // Word triggers come in text order, markup ones after them.
+  const sorted = at.every((p, i) => i === 0 || p >= at[i - 1]!) ? at : [...at].sort((x, y) => x - y)
   const out: [number, number][] = []
-  for (const p of at) {
+  for (const p of sorted) {
     const from = Math.max(0, p - reach)
     const to = Math.min(length, p + reach)
     const last = out[out.length - 1]
@@ -459,40 +469,52 @@ function matchRules(text: string, rules: Candidate[], stats: Stats, opts: MatchO
   const hits: Hit[] = []
   for (const { compiled, at, begins } of rules) {
     const { rule, re, sticky } = compiled
-    let count = 0
+    // At most MAX_HITS_PER_RULE of each kind: hits that count in full, and mentions or corrections,
+    // which count little; so quoted or corrected decoys before an attack cannot use up its rule.
+    let full = 0
+    let downgraded = 0
+    const keep = (hit: Hit | null) => {
+      if (!hit) return
+      if (!hit.mention && !hit.qualified) {
+        hits.push(hit)
+        full++
+      } else if (downgraded < MAX_HITS_PER_RULE) {
+        hits.push(hit)
+        downgraded++
+      }
+    }
     if (sticky && !opts.reference) {
       // One anchored match at each word where a hit may begin, in text order; as in a scan, a match
       // (kept or not) hides the beginnings inside it.
       stats.ruleRuns++
       let next = 0
       for (const p of begins) {
-        if (count >= MAX_HITS_PER_RULE) break
+        if (full >= MAX_HITS_PER_RULE) break
         if (p < next) continue
+        stats.anchoredTries++
         sticky.lastIndex = p
         const m = sticky.exec(text)
         if (!m) continue
         next = p + m[0].length
-        const hit = hitOf(text, rule, p + (m[0].length - m[0].trimStart().length), next, opts)
-        if (hit) hits.push(hit), count++
+        keep(hitOf(text, rule, p + (m[0].length - m[0].trimStart().length), next, opts))
       }
       continue
     }
     for (const [from, to] of windowsOf(text.length, at, opts.reference ? REACH : compiled.reach)) {
-      if (count >= MAX_HITS_PER_RULE) break
+      if (full >= MAX_HITS_PER_RULE) break
       stats.ruleRuns++
       // A window is read as its own string so the engine stops at its end; a hit at the very start
       // of a window that does not begin the text would see a false line or word start there.
       const part = from === 0 && to === text.length ? text : text.slice(from, to)
       re.lastIndex = 0
       let m: RegExpExecArray | null
-      while (count < MAX_HITS_PER_RULE && (m = re.exec(part))) {
+      while (full < MAX_HITS_PER_RULE && (m = re.exec(part))) {
         if (m[0].length === 0) {
           re.lastIndex++
           continue
         }
         if (m.index === 0 && from > 0) continue
-        const hit = hitOf(text, rule, from + m.index + (m[0].length - m[0].trimStart().length), from + m.index + m[0].length, opts)
-        if (hit) hits.push(hit), count++
+        keep(hitOf(text, rule, from + m.index + (m[0].length - m[0].trimStart().length), from + m.index + m[0].length, opts))
       }
     }
   }
@@ -708,7 +730,7 @@ export type ContentInput = Omit<ScoreInput, 'auth' | 'context'>
  * tests compare the two).
  */
 export function scoreContent(input: ContentInput, opts: { deadline?: number; reference?: boolean } = {}): ContentScore {
-  const stats: Stats = { examinedChars: 0, ruleRuns: 0, triggerHits: 0, htmlTags: 0, decodedBlocks: 0 }
+  const stats: Stats = { examinedChars: 0, ruleRuns: 0, anchoredTries: 0, triggerHits: 0, htmlTags: 0, decodedBlocks: 0 }
   const reference = opts.reference === true
   const out = new Collector()
   const full = input as ScoreInput

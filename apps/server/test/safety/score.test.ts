@@ -225,6 +225,8 @@ describe('pathological input', () => {
       expect(stats.examinedChars).toBeLessThanOrEqual(8 * MAX_FIELD_CHARS)
       expect(stats.htmlTags).toBeLessThanOrEqual(MAX_FIELD_CHARS)
       expect(stats.ruleRuns).toBeLessThanOrEqual(2_000)
+      // The rules tried at their beginnings: fewer tries than characters read (one per word and rule at most).
+      expect(stats.anchoredTries).toBeLessThanOrEqual(stats.examinedChars)
       expect(stats.decodedBlocks).toBeLessThanOrEqual(200)
       expect(verdict.signals.length).toBeLessThanOrEqual(40)
       // A backstop only (the bound above is the check): a catastrophic regex would take minutes.
