@@ -294,7 +294,6 @@ const MAX_DEPTH = Math.max(MAX_STEM, ...COMPILED.flatMap((c) => (c.beginnings ??
 // Markup stems ("<|", "[inst", '"tool_calls"') start with punctuation: few, found by one expression.
 const OTHER_STEMS = [...BY_STEM.keys()].filter((s) => !/^[a-z0-9]/.test(s)).sort((a, b) => b.length - a.length)
 const MARKUP = new RegExp(OTHER_STEMS.map(escapeRe).join('|'), 'g')
-const isWordCode = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || (c >= 0x41 && c <= 0x5a)
 /** A letter or digit: the patterns' words (WORD); anything else, `_` included, is a gap between them (GAP). */
 const isAlnumCode = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a)
 
