@@ -125,10 +125,8 @@ export function maxMatchLength(source: string): number {
       return zeroWidth ? 0 : inner
     }
     if (c === '[') {
-      i++
-      if (source[i] === '^') i++
-      if (source[i] === ']') i++
-      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1
+      i = classEnd(source, i)
+      if (i < 0) throw new Error(`maxMatchLength: unclosed class in ${source}`)
       i++
       return 1
     }
@@ -163,6 +161,15 @@ export function maxMatchLength(source: string): number {
   return n
 }
 
+/** The index of the `]` closing the character class opened at `open` (escapes skipped), or -1. */
+function classEnd(s: string, open: number): number {
+  for (let i = open + 1; i < s.length; i++) {
+    if (s[i] === '\\') i++
+    else if (s[i] === ']') return i
+  }
+  return -1
+}
+
 /** The index of the `)` closing the group opened at `open`, or -1. */
 function groupEnd(s: string, open: number): number {
   let depth = 0
@@ -170,7 +177,8 @@ function groupEnd(s: string, open: number): number {
     const c = s[i]
     if (c === '\\') i++
     else if (c === '[') {
-      for (i++; i < s.length && s[i] !== ']'; i++) if (s[i] === '\\') i++
+      i = classEnd(s, i)
+      if (i < 0) return -1
     } else if (c === '(') depth++
     else if (c === ')' && --depth === 0) return i
   }
@@ -185,7 +193,7 @@ function alternativesOf(s: string): string[] {
     const c = s[i]
     if (c === '\\') i++
     else if (c === '(' || c === '[') {
-      i = c === '(' ? groupEnd(s, i) : s.indexOf(']', i + 1)
+      i = c === '(' ? groupEnd(s, i) : classEnd(s, i)
       if (i < 0) return [s]
     } else if (c === '|') {
       out.push(s.slice(from, i))

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createParser, type MailParser } from '../../src/messages/parser.js'
 import { TEXT_RULES } from '../../src/safety/rules.js'
-import { compilePattern, finishVerdict, hitBeginnings, maxMatchLength, scoreContent, scoreInputOf, type ContentInput } from '../../src/safety/score.js'
+import { compilePattern, hitBeginnings, maxMatchLength, scoreContent, scoreInputOf, scoreMessage, type ContentInput } from '../../src/safety/score.js'
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url))
 const manifest = JSON.parse(readFileSync(`${FIXTURES}manifest.json`, 'utf8')) as { context: { tenantDomains: string[]; recipient: string }; messages: { file: string }[] }
@@ -107,7 +107,7 @@ describe('the fast reading finds what the plain one does', () => {
   })
 
   // Found by review (each missed by the first version of the fast reading, some by the plain one too).
-  const risk = (text: string) => finishVerdict(scoreContent(textOnly(text)), { ...textOnly(text), auth: null, context: { tenantDomains: ['acme.com'], recipient: 'agent@acme.com' } }).risk
+  const risk = (text: string) => scoreMessage({ ...textOnly(text), auth: null, context: manifest.context }).risk
   const far = (text: string, trigger: string) => `${text} ${'x'.repeat(300)} ${trigger}`
 
   it('reads words joined by underscores as words: their triggers count, wherever the other triggers are', () => {
