@@ -40,6 +40,7 @@ const EnvSchema = z.object({
   MAILROOM_SMTP_TLS_CERT: z.string().optional(),
   MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(100),
   MAILROOM_SMTP_MAX_RECIPIENTS: z.coerce.number().int().min(1).max(10_000).default(100),
+  MAILROOM_SMTP_ROUTE_CACHE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   MAILROOM_SMTP_IDLE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   MAILROOM_SMTP_SESSION_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
   MAILROOM_SMTP_MAX_COMMANDS: z.coerce.number().int().min(10).default(1000),
@@ -98,6 +99,12 @@ export interface Config {
   smtpMaxConnectionsPerIp: number
   /** Recipients one message may have (more get `452 4.5.3`). */
   smtpMaxRecipients: number
+  /**
+   * How long the SMTP door keeps an address's route in memory (0: looked up at every RCPT). A
+   * change of routes is announced to every process at once (smtp/recipient-routing.ts): this
+   * bounds how long one missed notification could matter.
+   */
+  smtpRouteCacheSeconds: number
   /** A connection that completes no command (nor sends message data) for this long is closed. */
   smtpIdleSeconds: number
   /** The longest one SMTP connection may stay open, whatever it does. */
@@ -213,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpTls: e.MAILROOM_SMTP_TLS_KEY && e.MAILROOM_SMTP_TLS_CERT ? { keyPath: e.MAILROOM_SMTP_TLS_KEY, certPath: e.MAILROOM_SMTP_TLS_CERT } : null,
     smtpMaxConnectionsPerIp: e.MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP,
     smtpMaxRecipients: e.MAILROOM_SMTP_MAX_RECIPIENTS,
+    smtpRouteCacheSeconds: e.MAILROOM_SMTP_ROUTE_CACHE_SECONDS,
     smtpIdleSeconds: e.MAILROOM_SMTP_IDLE_SECONDS,
     smtpSessionSeconds: e.MAILROOM_SMTP_SESSION_SECONDS,
     smtpMaxCommands: e.MAILROOM_SMTP_MAX_COMMANDS,

@@ -126,6 +126,32 @@ export function openSmtp(port: number, host = '127.0.0.1'): Promise<SmtpSession>
   return smtpOver(connect(port, host), true)
 }
 
+/** The reply to `RCPT TO:<address>` in a fresh SMTP transaction at `port` (QUIT after it). */
+export async function rcptReply(port: number, address: string): Promise<string> {
+  const s = await openSmtp(port)
+  try {
+    await s.command('EHLO client.example')
+    await s.command('MAIL FROM:<sender@example.com>')
+    return await s.command(`RCPT TO:<${address}>`)
+  } finally {
+    await s.command('QUIT').catch(() => '')
+    await s.close()
+  }
+}
+
+/**
+ * rcptReply until the reply matches `pattern` (at most `ms`; then the last reply): for a change
+ * another process hears of by a notification, a moment after the commit.
+ */
+export async function rcptReplyUntil(port: number, address: string, pattern: RegExp, ms = 20_000): Promise<string> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const reply = await rcptReply(port, address)
+    if (pattern.test(reply) || Date.now() > deadline) return reply
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 /** Talks SMTP over an open socket (plain, or TLS after STARTTLS); `greeted`: wait for the banner first. */
 export function smtpOver(socket: Socket, greeted: boolean): Promise<SmtpSession> {
   return new Promise((resolve, reject) => {

@@ -12,6 +12,7 @@ import { ServiceError } from '../errors.js'
 import { generateDkimKey, type DnsResolver } from '../mail/sender-auth.js'
 import { inboxes } from '../inboxes/tables.js'
 import { domainClaims, domains, type DomainRow } from './tables.js'
+import { routesChanged } from '../smtp/recipient-routing.js'
 
 export const dctx = { dkim: (id: string) => `domains.dkim:${id}` }
 
@@ -144,6 +145,8 @@ export async function verifyDomain(tx: Tx, d: DomainRow, records: DnsRecord[]): 
   if (ready && d.status !== 'verified') {
     try {
       await tx.transaction((sp) => sp.insert(domainClaims).values({ name: d.name, tenantId: d.tenantId, domainId: d.id }))
+      // Its catch-all, if set, starts taking mail.
+      await routesChanged(tx)
       status = 'verified'
     } catch (err) {
       if (pgErrorCode(err) !== '23505') throw err
@@ -166,6 +169,7 @@ export async function verifyDomain(tx: Tx, d: DomainRow, records: DnsRecord[]): 
 
 export async function setCatchAll(tx: Tx, id: string, inboxId: string | null): Promise<DomainRow | null> {
   const [row] = await tx.update(domains).set({ catchAllInboxId: inboxId, updatedAt: sql`now()` }).where(eq(domains.id, id)).returning()
+  if (row) await routesChanged(tx)
   return row ?? null
 }
 
@@ -181,6 +185,7 @@ export async function deleteDomain(tx: Tx, d: DomainRow): Promise<void> {
   // The claim goes with the domain (a trigger on plain Postgres; on Citus only this).
   await tx.delete(domainClaims).where(and(eq(domainClaims.tenantId, d.tenantId), eq(domainClaims.domainId, d.id)))
   await tx.delete(domains).where(eq(domains.id, d.id))
+  await routesChanged(tx)
 }
 
 /** The tenant's verified domain of this name, or an error that names what is wrong. */

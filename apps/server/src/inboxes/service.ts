@@ -12,6 +12,7 @@ import { newestFirst } from '../db/keyset.js'
 import { ServiceError } from '../errors.js'
 import { createApiKey } from '../apikeys/service.js'
 import { addressRoutes, inboxes, type InboxRow } from './tables.js'
+import { routesChanged } from '../smtp/recipient-routing.js'
 
 export function inboxToWire(i: InboxRow): Inbox {
   return {
@@ -45,6 +46,8 @@ async function insertInbox(tx: Tx, tenantId: string, address: string, input: Cre
     .values({ tenantId, id, address, displayName: input.displayName ?? null, metadata: input.metadata ?? {}, policies: input.policies ?? {} })
     .returning()
   await tx.insert(addressRoutes).values({ address, tenantId, inboxId: id })
+  // The address may have gone to its domain's catch-all until now.
+  await routesChanged(tx)
   return row!
 }
 
@@ -102,6 +105,7 @@ export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
   // The route goes with the inbox (a trigger does it on plain Postgres; on Citus, where the routing
   // table is a reference table, only this does).
   await tx.delete(addressRoutes).where(eq(addressRoutes.inboxId, id))
+  await routesChanged(tx)
   const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id })
   return rows.length > 0
 }

@@ -36,7 +36,8 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       log.info('smtp connection closed by the server', { reason, ip })
     },
   })
-  const routes = new RecipientRouting(database)
+  const routes = new RecipientRouting(database, { routeCacheMs: config.smtpRouteCacheSeconds * 1000, log })
+  routes.start()
   const policies = new RecipientPolicies(database)
 
   const ourDomain = (domain: string) => domain === config.domain
@@ -174,6 +175,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       })
     },
   })
+  server.on('close', () => void routes.stop())
   return server
 }
 

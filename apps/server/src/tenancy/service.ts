@@ -11,6 +11,7 @@ import { tenants, type TenantRow } from './tables.js'
 import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import { ServiceError } from '../errors.js'
+import { routesChanged } from '../smtp/recipient-routing.js'
 
 export function tenantToWire(t: TenantRow): Tenant {
   return {
@@ -143,6 +144,8 @@ export async function updateTenant(
     .set({ ...patch, updatedAt: sql`now()` })
     .where(eq(tenants.id, id))
     .returning()
+  // Its addresses (and its descendants') are refused with 451 while it is suspended.
+  if (row && patch.status !== undefined) await routesChanged(tx)
   return row ?? null
 }
 
@@ -162,5 +165,6 @@ export async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId:
   }
   await rebindTenant(tx, { tenantId: callerTenantId })
   const rows = await tx.delete(tenants).where(eq(tenants.id, id)).returning({ id: tenants.id })
+  if (rows.length > 0) await routesChanged(tx)
   return rows.length > 0
 }

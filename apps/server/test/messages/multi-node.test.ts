@@ -1,12 +1,14 @@
-// Two Mailroom processes on one Postgres: mail taken in by one wakes a waiter on the other, through
-// LISTEN/NOTIFY (one listening connection per process, fanned out in memory).
+// Two Mailroom processes on one Postgres: mail taken in by one wakes a waiter on the other, and a
+// route changed through one is seen by the other's SMTP door, through LISTEN/NOTIFY (one listening
+// connection per process, fanned out in memory).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, TEST_MASTER_KEY, type TestServer } from '@mailroom/testkit/server'
+import { makeChild, makeInbox, makeTenant, startTestServer, TEST_MASTER_KEY, type TestServer } from '@mailroom/testkit/server'
 import { cleanEnv, STARTED_LINE, stopChild } from '../helpers/spawn.js'
 import { onPostgres } from '@mailroom/testkit/db'
 import nodemailer from 'nodemailer'
+import { rcptReply, rcptReplyUntil } from '@mailroom/testkit/mail'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
@@ -23,6 +25,8 @@ function startNode(databaseUrl: string) {
         MAILROOM_DOMAIN: 'agents.test',
         MAILROOM_INBOUND_AUTH: 'off',
         MAILROOM_LOG_LEVEL: 'info',
+        // Only the announcement of a change can make node B forget a route it looked up.
+        MAILROOM_SMTP_ROUTE_CACHE_SECONDS: '3600',
       }),
     })
     let err = ''
@@ -69,5 +73,22 @@ describe.skipIf(!onPostgres)('two server processes on one Postgres', () => {
       headers: { authorization: `Bearer ${inbox.key}` },
     })
     expect(viaB.status).toBe(200)
+  })
+
+  it("an inbox deleted and a tenant suspended through one process are refused by the other's SMTP door", async () => {
+    const rcptAtB = (address: string) => rcptReply(b.smtp, address)
+    // The notification reaches node B a moment after node A's commit: look until it has.
+    const rcptAtBUntil = (address: string, pattern: RegExp) => rcptReplyUntil(b.smtp, address, pattern)
+    const root = await makeTenant(a)
+    const gone = await makeInbox(a, root)
+    const child = await makeChild(root, a)
+    const kept = await makeInbox(a, child)
+    for (const inbox of [gone, kept]) expect(await rcptAtB(inbox.address)).toMatch(/^250 /)
+    expect((await root.api.delete(`/v1/inboxes/${gone.id}`)).status).toBe(204)
+    expect(await rcptAtBUntil(gone.address, /^550 /)).toMatch(/^550 5\.1\.1 /)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
+    expect(await rcptAtBUntil(kept.address, /^451 /)).toMatch(/^451 4\.7\.1 /)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'active' })).status).toBe(200)
+    expect(await rcptAtBUntil(kept.address, /^250 /)).toMatch(/^250 /)
   })
 })

@@ -1,0 +1,118 @@
+// The SMTP door keeps each address's route in memory (smtp/recipient-routing.ts). What it keeps is
+// used (a route removed behind its back, by SQL, is still served), and whatever changes a route
+// through Mailroom is seen by the very next RCPT: an inbox deleted, a tenant suspended and resumed,
+// an inbox created over a domain's catch-all, the catch-all removed, a tenant deleted. The cache
+// here lasts an hour, so only the announcement can make these pass. On Postgres: a lost listening
+// connection forgets everything (the notifications it missed are lost).
+import { sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { rcptReply, rcptReplyUntil, sendMail, settled } from '@mailroom/testkit/mail'
+import { onPostgres } from '@mailroom/testkit/db'
+import { createFakeResolver, type DnsResolver } from '../../src/mail/sender-auth.js'
+import { rawRows } from '../../src/db/client.js'
+
+const zone: Record<string, Record<string, any>> = {}
+const resolver: DnsResolver = (name, rrtype) => createFakeResolver(zone)(name, rrtype)
+
+let server: TestServer
+let uncached: TestServer
+
+beforeAll(async () => {
+  server = await startTestServer({ resolver, config: { smtpRouteCacheSeconds: 3600 } })
+  uncached = await startTestServer({ db: server.db, config: { smtpRouteCacheSeconds: 0 } })
+})
+afterAll(async () => {
+  await uncached?.stop()
+  await server?.stop()
+})
+
+const rcpt = (address: string, on: TestServer = server) => rcptReply(on.running.smtpPort, address)
+const rcptUntil = (address: string, pattern: RegExp) => rcptReplyUntil(server.running.smtpPort, address, pattern)
+
+/** Removes an address's route the way no Mailroom code does: by SQL, announcing nothing. */
+async function dropRouteBySql(address: string) {
+  await rawRows(server.db.owner.db, sql`delete from address_routes where address = ${address}`)
+}
+
+describe('the route memory of the SMTP door', () => {
+  it('is used: a route removed behind its back is still served, and looked up afresh where nothing is kept', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    await dropRouteBySql(inbox.address)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    // MAILROOM_SMTP_ROUTE_CACHE_SECONDS=0 (the second server, same database): every RCPT looks.
+    expect(await rcpt(inbox.address, uncached)).toMatch(/^550 5\.1\.1 /)
+  })
+
+  it('keeps no address that routes nowhere: an inbox created later takes mail at once', async () => {
+    const t = await makeTenant(server)
+    const address = `later-${Date.now()}@agents.test`
+    expect(await rcpt(address)).toMatch(/^550 5\.1\.1 /)
+    const created = await t.api.post('/v1/inboxes', { name: address.split('@')[0] })
+    expect(created.status).toBe(201)
+    expect(await rcpt(address)).toMatch(/^250 /)
+  })
+
+  it('an inbox deleted through the API is refused by the next RCPT', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    expect((await t.api.delete(`/v1/inboxes/${inbox.id}`)).status).toBe(204)
+    expect(await rcpt(inbox.address)).toMatch(/^550 5\.1\.1 /)
+  })
+
+  it("a tenant suspended (or its parent) is answered 451 by the next RCPT, and 250 again once resumed", async () => {
+    const root = await makeTenant(server, 'root')
+    const child = await makeChild(root, server, 'child')
+    const inbox = await makeInbox(server, child)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
+    expect(await rcpt(inbox.address)).toMatch(/^451 4\.7\.1 /)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'active' })).status).toBe(200)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    // Deleting the tenant takes its addresses with it.
+    expect((await root.api.delete(`/v1/tenants/${child.id}`)).status).toBe(204)
+    expect(await rcpt(inbox.address)).toMatch(/^550 5\.1\.1 /)
+  })
+
+  it("a domain's catch-all: an inbox created over it gets its own address's mail, and removing it refuses the rest", async () => {
+    const t = await makeTenant(server)
+    const domain = (await t.api.post('/v1/domains', { name: `routes-${Date.now()}.test` })).body
+    for (const r of domain.records) {
+      zone[r.name] ??= {}
+      if (r.type === 'MX') zone[r.name]!.MX = [{ exchange: r.value, priority: r.priority }]
+      else zone[r.name]!.TXT = [...(zone[r.name]!.TXT ?? []), [r.value.slice(0, 200), r.value.slice(200)].filter(Boolean)]
+    }
+    expect((await t.api.post(`/v1/domains/${domain.id}/verify`)).body.status).toBe('verified')
+    const catchAll = (await t.api.post('/v1/inboxes', { name: 'catchall', createKey: true })).body
+    expect((await t.api.patch(`/v1/domains/${domain.id}`, { catchAllInboxId: catchAll.id })).status).toBe(200)
+    const address = `sales@${domain.name}`
+    expect(await rcpt(address)).toMatch(/^250 /)
+    expect(await rcpt(`other@${domain.name}`)).toMatch(/^250 /)
+
+    const sales = (await t.api.post('/v1/inboxes', { name: 'sales', domain: domain.name, createKey: true })).body
+    expect(sales.address).toBe(address)
+    await sendMail(server, { to: address, subject: 'for sales', text: 'x' })
+    await settled(server)
+    const got = await client(server.baseUrl, sales.apiKey).get(`/v1/inboxes/${sales.id}/messages`)
+    expect(got.body.data.map((m: any) => m.subject)).toEqual(['for sales'])
+    const caught = await client(server.baseUrl, catchAll.apiKey).get(`/v1/inboxes/${catchAll.id}/messages`)
+    expect(caught.body.data).toEqual([])
+
+    expect((await t.api.patch(`/v1/domains/${domain.id}`, { catchAllInboxId: null })).status).toBe(200)
+    expect(await rcpt(`other@${domain.name}`)).toMatch(/^550 5\.1\.1 /)
+    expect(await rcpt(address)).toMatch(/^250 /)
+  })
+
+  it.skipIf(!onPostgres)('a lost listening connection forgets every route (the changes announced meanwhile are lost)', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    await dropRouteBySql(inbox.address)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    await rawRows(server.db.owner.db, sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'mailroom-listen' and datname = current_database()`)
+    expect(await rcptUntil(inbox.address, /^550 /)).toMatch(/^550 5\.1\.1 /)
+  })
+})
