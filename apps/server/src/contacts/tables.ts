@@ -3,13 +3,13 @@
 // `first_contact` and the first-contact limit read it. Notes are sealed like mail.
 import { sql } from 'drizzle-orm'
 import { boolean, foreignKey, index, integer, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core'
-import { bytea, tenantIdColumn, timestamps, ts } from '../db/columns.js'
+import { bytea, impliedTenantIdColumn, timestamps, ts } from '../db/columns.js'
 import { inboxes } from '../inboxes/tables.js'
 
 export const contacts = pgTable(
   'contacts',
   {
-    tenantId: tenantIdColumn(),
+    tenantId: impliedTenantIdColumn(),
     id: uuid('id').notNull(),
     inboxId: uuid('inbox_id').notNull(),
     /** The email address, lower-cased. */

@@ -3,7 +3,7 @@
 // stay in clear for indexing.
 import { sql } from 'drizzle-orm'
 import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid, real } from 'drizzle-orm/pg-core'
-import { tenantIdColumn, bytea, ts } from '../db/columns.js'
+import { impliedTenantIdColumn, tenantIdColumn, bytea, ts } from '../db/columns.js'
 import { inboxes } from '../inboxes/tables.js'
 
 
@@ -27,7 +27,7 @@ export const rawMessages = pgTable(
 export const threads = pgTable(
   'threads',
   {
-    tenantId: tenantIdColumn(),
+    tenantId: impliedTenantIdColumn(),
     id: uuid('id').notNull(),
     inboxId: uuid('inbox_id').notNull(),
     subjectEnc: bytea('subject_enc'),
@@ -50,7 +50,7 @@ export interface StoredAddress {
 export const messages = pgTable(
   'messages',
   {
-    tenantId: tenantIdColumn(),
+    tenantId: impliedTenantIdColumn(),
     id: uuid('id').notNull(),
     inboxId: uuid('inbox_id').notNull(),
     rawId: uuid('raw_id').notNull(),
@@ -116,7 +116,7 @@ export const messages = pgTable(
 export const attachments = pgTable(
   'attachments',
   {
-    tenantId: tenantIdColumn(),
+    tenantId: impliedTenantIdColumn(),
     id: uuid('id').notNull(),
     messageId: uuid('message_id').notNull(),
     /** Denormalised so an inbox-scoped request's RLS policy can check it directly. */
@@ -151,7 +151,7 @@ export const attachments = pgTable(
 export const messageRefs = pgTable(
   'message_refs',
   {
-    tenantId: tenantIdColumn(),
+    tenantId: impliedTenantIdColumn(),
     messageId: uuid('message_id').notNull(),
     ref: text('ref').notNull(),
     inboxId: uuid('inbox_id').notNull(),
@@ -170,7 +170,7 @@ export const messageRefs = pgTable(
 export const messageSearch = pgTable(
   'message_search',
   {
-    tenantId: tenantIdColumn(),
+    tenantId: impliedTenantIdColumn(),
     messageId: uuid('message_id').notNull(),
     inboxId: uuid('inbox_id').notNull(),
     terms: bigint('terms', { mode: 'number' }).array().notNull(),
@@ -186,7 +186,7 @@ export const messageSearch = pgTable(
 export const mailboxCounts = pgTable(
   'mailbox_counts',
   {
-    tenantId: tenantIdColumn(),
+    tenantId: impliedTenantIdColumn(),
     inboxId: uuid('inbox_id').notNull(),
     label: text('label').notNull(),
     total: integer('total').notNull().default(0),

@@ -70,6 +70,39 @@ describe.skipIf(!onPostgres)('catalog (real Postgres)', () => {
     for (const r of rows) expect(r.cols, `${r.name} (${r.from} -> ${r.to})`).toContain('tenant_id')
   })
 
+  it('every tenant table reaches tenants through keys: its own, or a NOT NULL composite key (with tenant_id) to a table that does, deleting with its parent', async () => {
+    const tables = await q<{ table: string }>(sql`
+      select c.relname as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and c.relkind in ('r', 'p')
+        and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)`)
+    const keys = await q<{ from: string; to: string; cols: string[]; nullable: boolean; cascades: boolean }>(sql`
+      select src.relname as from, dst.relname as to,
+             array(select a.attname from unnest(con.conkey) k join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k)::text[] as cols,
+             exists (select 1 from unnest(con.conkey) k join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k where not a.attnotnull) as nullable,
+             con.confdeltype = 'c' as cascades
+      from pg_constraint con join pg_class src on src.oid = con.conrelid join pg_class dst on dst.oid = con.confrelid
+      where con.contype = 'f' and con.connamespace = 'public'::regnamespace`)
+    // A table reaches tenants when it has a key into tenants, or a key that proves the tenant (NOT
+    // NULL, holding tenant_id) and deletes the row with its parent, into a table that reaches it.
+    const reaching = new Set(['tenants'])
+    for (let grew = true; grew; ) {
+      grew = false
+      for (const k of keys) {
+        if (reaching.has(k.from) || !reaching.has(k.to) || !k.cascades) continue
+        if (k.to === 'tenants' || (!k.nullable && k.cols.includes('tenant_id'))) {
+          reaching.add(k.from)
+          grew = true
+        }
+      }
+    }
+    expect(tables.length).toBeGreaterThan(10)
+    expect(tables.map((t) => t.table).filter((t) => !reaching.has(t))).toEqual([])
+    // The tables that rely on their parent's key (migration 0028) do, and have no key of their own into tenants.
+    for (const t of ['messages', 'attachments', 'message_search', 'message_refs', 'threads', 'contacts', 'mailbox_counts']) {
+      expect(keys.some((k) => k.from === t && k.to === 'tenants'), t).toBe(false)
+    }
+  })
+
   it('every foreign key is served by an index on its columns, so deleting a parent row never scans the child table', async () => {
     const rows = await q<{ name: string; table: string }>(sql`
       select con.conname as name, con.conrelid::regclass::text as table
