@@ -1,9 +1,10 @@
--- Tables whose rows hang from a tenant-owned parent by a composite key holding tenant_id (a message
--- from its inbox, an attachment from its message, ...) lose their own foreign key into tenants: the
--- composite key already proves the tenant exists, and deleting the tenant deletes the parent and,
--- by cascade, these rows. The dropped keys' checks locked the tenant's row once more per row
--- inserted (src/db/columns.ts impliedTenantIdColumn). Kept where the parent key may be null or
--- there is none (events, raw_messages, jobs, usage_daily, ...).
+-- The tables every received message writes (threads, messages, attachments, message_refs,
+-- message_search, mailbox_counts, contacts) lose their own foreign key into tenants: each hangs from
+-- an inbox or a message by a NOT NULL composite key holding tenant_id, which already proves the
+-- tenant exists and deletes the row with its parent. The dropped keys' checks looked up and locked
+-- the tenant's row once more per row inserted (src/db/columns.ts impliedTenantIdColumn). Tables off
+-- that path keep theirs. Deleting a tenant deletes its inboxes before its row (tenancy/service.ts
+-- deleteTenant), so its mail goes before its raw copies whatever order Postgres runs the cascades in.
 ALTER TABLE "threads" DROP CONSTRAINT IF EXISTS "threads_tenant_id_tenants_id_fk";
 --> statement-breakpoint
 ALTER TABLE "messages" DROP CONSTRAINT IF EXISTS "messages_tenant_id_tenants_id_fk";

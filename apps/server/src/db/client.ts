@@ -44,9 +44,10 @@ export interface Database {
   health: DbHealth
   /**
    * LISTEN on a dedicated connection; returns the function that stops listening. `onReconnect`
-   * runs after the connection was lost and listens again (notifications in between are lost).
+   * runs after the connection was lost and listens again (notifications in between are lost);
+   * `onDisconnect` when it is lost (never on PGlite, in-process).
    */
-  listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>
+  listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void, onDisconnect?: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -88,9 +89,9 @@ export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOpti
     sessionIsRuntimeRole: runtime,
     gate: new DbGate({ slots: max, perKey: Math.min(max, perTenant ?? Math.max(1, Math.ceil(max / 2))) }),
     health,
-    async listen(channel, onPayload, onReconnect) {
+    async listen(channel, onPayload, onReconnect, onDisconnect) {
       listener ??= postgresListener(url)
-      return listener.listen(channel, onPayload, onReconnect)
+      return listener.listen(channel, onPayload, onReconnect, onDisconnect)
     },
     async close() {
       health.stop()

@@ -3,12 +3,14 @@
 // moment it gives up silently: the process would never hear another notification. Here the
 // connection is re-opened and every channel re-listened until it works, and whoever asked is told
 // (`onReconnect`), because notifications sent while the connection was down are lost: waiters rescan.
+// `onDisconnect` hears the moment the connection is lost (what is kept on the strength of
+// notifications stops being trusted until onReconnect).
 import postgres from 'postgres'
 
 type Handler = (payload: string) => void
 
 export interface Listener {
-  listen(channel: string, onPayload: Handler, onReconnect?: () => void): Promise<() => Promise<void>>
+  listen(channel: string, onPayload: Handler, onReconnect?: () => void, onDisconnect?: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -18,6 +20,7 @@ export const reconnectBackoff = (retries: number) => Math.min(0.05 * 2 ** retrie
 export function postgresListener(url: string, opts: { retryMs?: number; onError?: (err: unknown) => void } = {}): Listener {
   const channels = new Map<string, Set<Handler>>()
   const reconnectHooks = new Set<() => void>()
+  const disconnectHooks = new Set<() => void>()
   let closing = false
   let relistening = false
   const retryMs = opts.retryMs ?? 500
@@ -35,7 +38,9 @@ export function postgresListener(url: string, opts: { retryMs?: number; onError?
       for (const h of channels.get(channel) ?? []) h(payload)
     },
     onclose: () => {
-      if (!closing && channels.size > 0) void relisten()
+      if (closing) return
+      for (const h of disconnectHooks) h()
+      if (channels.size > 0) void relisten()
     },
   } as postgres.Options<Record<string, never>>)
 
@@ -61,17 +66,25 @@ export function postgresListener(url: string, opts: { retryMs?: number; onError?
   }
 
   return {
-    async listen(channel, onPayload, onReconnect) {
+    async listen(channel, onPayload, onReconnect, onDisconnect) {
       let set = channels.get(channel)
       if (!set) {
         channels.set(channel, (set = new Set()))
-        await listenSql(channel)
+        try {
+          await listenSql(channel)
+        } catch (err) {
+          // Not listening: a later call tries again (instead of finding the channel and trusting it).
+          if (set.size === 0 && channels.get(channel) === set) channels.delete(channel)
+          throw err
+        }
       }
       set.add(onPayload)
       if (onReconnect) reconnectHooks.add(onReconnect)
+      if (onDisconnect) disconnectHooks.add(onDisconnect)
       return async () => {
         set.delete(onPayload)
         if (onReconnect) reconnectHooks.delete(onReconnect)
+        if (onDisconnect) disconnectHooks.delete(onDisconnect)
         if (set.size === 0 && channels.get(channel) === set) {
           channels.delete(channel)
           await sql.unsafe(`unlisten "${channel.replace(/"/g, '""')}"`).catch(() => {})

@@ -146,7 +146,7 @@ export async function verifyDomain(tx: Tx, d: DomainRow, records: DnsRecord[]): 
     try {
       await tx.transaction((sp) => sp.insert(domainClaims).values({ name: d.name, tenantId: d.tenantId, domainId: d.id }))
       // Its catch-all, if set, starts taking mail.
-      await routesChanged(tx)
+      await routesChanged(tx, { domain: d.name })
       status = 'verified'
     } catch (err) {
       if (pgErrorCode(err) !== '23505') throw err
@@ -169,7 +169,7 @@ export async function verifyDomain(tx: Tx, d: DomainRow, records: DnsRecord[]): 
 
 export async function setCatchAll(tx: Tx, id: string, inboxId: string | null): Promise<DomainRow | null> {
   const [row] = await tx.update(domains).set({ catchAllInboxId: inboxId, updatedAt: sql`now()` }).where(eq(domains.id, id)).returning()
-  if (row) await routesChanged(tx)
+  if (row) await routesChanged(tx, { domain: row.name })
   return row ?? null
 }
 
@@ -185,7 +185,7 @@ export async function deleteDomain(tx: Tx, d: DomainRow): Promise<void> {
   // The claim goes with the domain (a trigger on plain Postgres; on Citus only this).
   await tx.delete(domainClaims).where(and(eq(domainClaims.tenantId, d.tenantId), eq(domainClaims.domainId, d.id)))
   await tx.delete(domains).where(eq(domains.id, d.id))
-  await routesChanged(tx)
+  await routesChanged(tx, { domain: d.name })
 }
 
 /** The tenant's verified domain of this name, or an error that names what is wrong. */

@@ -47,7 +47,7 @@ async function insertInbox(tx: Tx, tenantId: string, address: string, input: Cre
     .returning()
   await tx.insert(addressRoutes).values({ address, tenantId, inboxId: id })
   // The address may have gone to its domain's catch-all until now.
-  await routesChanged(tx)
+  await routesChanged(tx, { address })
   return row!
 }
 
@@ -105,7 +105,8 @@ export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
   // The route goes with the inbox (a trigger does it on plain Postgres; on Citus, where the routing
   // table is a reference table, only this does).
   await tx.delete(addressRoutes).where(eq(addressRoutes.inboxId, id))
-  await routesChanged(tx)
-  const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id })
+  const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id, address: inboxes.address })
+  // Its address, and any address its domain's catch-all (this inbox) took.
+  if (rows[0]) await routesChanged(tx, { address: rows[0].address, inboxId: id })
   return rows.length > 0
 }

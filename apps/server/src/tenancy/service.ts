@@ -8,6 +8,7 @@ import { newUuid, toPublicId } from '../lib/ids.js'
 import { type CursorPosition } from '../lib/cursor.js'
 import { newestFirst } from '../db/keyset.js'
 import { tenants, type TenantRow } from './tables.js'
+import { inboxes } from '../inboxes/tables.js'
 import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import { ServiceError } from '../errors.js'
@@ -145,7 +146,7 @@ export async function updateTenant(
     .where(eq(tenants.id, id))
     .returning()
   // Its addresses (and its descendants') are refused with 451 while it is suspended.
-  if (row && patch.status !== undefined) await routesChanged(tx)
+  if (row && patch.status !== undefined) await routesChanged(tx, { all: true })
   return row ?? null
 }
 
@@ -162,9 +163,14 @@ export async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId:
   for (const t of subtree) {
     await rebindTenant(tx, { tenantId: t.id })
     await crypto.destroyKeys(tx, [t.id])
+    // The inboxes first, and with them (by cascade) their mail: the mail's own tables reach the
+    // tenant only through their inbox or message (migration 0028), and a raw copy, which goes with
+    // the tenant row, may not go while a message still refers to it. Deleted here, the order in which
+    // Postgres runs the tenant row's cascades does not matter.
+    await tx.delete(inboxes).where(eq(inboxes.tenantId, t.id))
   }
   await rebindTenant(tx, { tenantId: callerTenantId })
   const rows = await tx.delete(tenants).where(eq(tenants.id, id)).returning({ id: tenants.id })
-  if (rows.length > 0) await routesChanged(tx)
+  if (rows.length > 0) await routesChanged(tx, { all: true })
   return rows.length > 0
 }

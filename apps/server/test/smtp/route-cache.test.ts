@@ -46,6 +46,20 @@ describe('the route memory of the SMTP door', () => {
     expect(await rcpt(inbox.address, uncached)).toMatch(/^550 5\.1\.1 /)
   })
 
+  it('a change forgets only the routes it may touch: another inbox created or deleted keeps them, a suspension forgets all', async () => {
+    const root = await makeTenant(server)
+    const kept = await makeInbox(server, root)
+    expect(await rcpt(kept.address)).toMatch(/^250 /)
+    await dropRouteBySql(kept.address)
+    const other = await makeInbox(server, root)
+    expect((await root.api.delete(`/v1/inboxes/${other.id}`)).status).toBe(204)
+    expect(await rcpt(kept.address)).toMatch(/^250 /)
+    // Any tenant's suspension (its descendants' routes change too) forgets every route.
+    const child = await makeChild(root, server)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
+    expect(await rcpt(kept.address)).toMatch(/^550 5\.1\.1 /)
+  })
+
   it('keeps no address that routes nowhere: an inbox created later takes mail at once', async () => {
     const t = await makeTenant(server)
     const address = `later-${Date.now()}@agents.test`
