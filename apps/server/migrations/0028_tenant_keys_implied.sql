@@ -18,3 +18,16 @@ ALTER TABLE "message_search" DROP CONSTRAINT IF EXISTS "message_search_tenant_id
 ALTER TABLE "mailbox_counts" DROP CONSTRAINT IF EXISTS "mailbox_counts_tenant_id_tenants_id_fk";
 --> statement-breakpoint
 ALTER TABLE "contacts" DROP CONSTRAINT IF EXISTS "contacts_tenant_id_tenants_id_fk";
+--> statement-breakpoint
+-- On Citus, a distribution that stopped half-way keeps the keys it set aside in a list and adds them
+-- back on its next run (src/db/citus.ts distributeSchema): these must not come back from it.
+DO $$
+BEGIN
+  IF to_regclass('drizzle.mailroom_citus_pending_fks') IS NOT NULL THEN
+    DELETE FROM drizzle.mailroom_citus_pending_fks WHERE conname IN (
+      'threads_tenant_id_tenants_id_fk', 'messages_tenant_id_tenants_id_fk', 'attachments_tenant_id_tenants_id_fk',
+      'message_refs_tenant_id_tenants_id_fk', 'message_search_tenant_id_tenants_id_fk',
+      'mailbox_counts_tenant_id_tenants_id_fk', 'contacts_tenant_id_tenants_id_fk');
+  END IF;
+END
+$$;

@@ -75,9 +75,10 @@ describe.skipIf(!onPostgres)('catalog (real Postgres)', () => {
       select c.relname as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'public' and c.relkind in ('r', 'p')
         and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)`)
-    const keys = await q<{ from: string; to: string; cols: string[]; nullable: boolean; cascades: boolean }>(sql`
+    const keys = await q<{ from: string; to: string; cols: string[]; refs: string[]; nullable: boolean; cascades: boolean }>(sql`
       select src.relname as from, dst.relname as to,
-             array(select a.attname from unnest(con.conkey) k join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k)::text[] as cols,
+             array(select a.attname from unnest(con.conkey) with ordinality k(n, i) join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.n order by k.i)::text[] as cols,
+             array(select a.attname from unnest(con.confkey) with ordinality k(n, i) join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.n order by k.i)::text[] as refs,
              exists (select 1 from unnest(con.conkey) k join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k where not a.attnotnull) as nullable,
              con.confdeltype = 'c' as cascades
       from pg_constraint con join pg_class src on src.oid = con.conrelid join pg_class dst on dst.oid = con.confrelid
@@ -89,7 +90,9 @@ describe.skipIf(!onPostgres)('catalog (real Postgres)', () => {
       grew = false
       for (const k of keys) {
         if (reaching.has(k.from) || !reaching.has(k.to) || !k.cascades) continue
-        if (k.to === 'tenants' || (!k.nullable && k.cols.includes('tenant_id'))) {
+        // Its tenant_id must be the parent's tenant_id (the same place in both column lists).
+        const holdsTenant = k.cols.includes('tenant_id') && k.refs[k.cols.indexOf('tenant_id')] === 'tenant_id'
+        if (k.to === 'tenants' || (!k.nullable && holdsTenant)) {
           reaching.add(k.from)
           grew = true
         }
