@@ -28,9 +28,9 @@ export const tenantIdColumn = () =>
  * `tenant_id` of the tables every received message writes, whose rows hang from a tenant-owned parent
  * by a NOT NULL composite key that holds tenant_id (a message from its inbox, an attachment from its
  * message): that key already proves the tenant exists, and deleting the tenant deletes the parent
- * and, by cascade, these rows. No key of its own into `tenants`: its check (a lookup and a lock of the tenant's row) ran once more per row
- * inserted, four to six times a received message; about 3% of the ingest's machine CPU (bench/README,
- * "Receiving", 2026-12-05). test/isolation/catalog.test.ts checks that every tenant table still
- * reaches `tenants` through keys.
+ * and, by cascade, these rows. No key of its own into `tenants`: its check (a lookup and a lock of
+ * the tenant's row) ran once more per row inserted, four to six times a received message; about 3%
+ * of the ingest's machine CPU (bench/README, "Receiving", 2026-12-05). test/isolation/catalog.test.ts
+ * checks that every tenant table still reaches `tenants` through keys.
  */
 export const impliedTenantIdColumn = () => uuid('tenant_id').notNull()

@@ -132,7 +132,6 @@ export class RecipientRouting {
     routers.delete(this)
     this.suspend()
     if (this.retry) clearTimeout(this.retry)
-    this.kept.clear()
     const unlisten = this.unlisten
     this.unlisten = null
     await unlisten?.().catch(() => {})
