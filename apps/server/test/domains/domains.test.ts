@@ -6,20 +6,12 @@ import { client, makeInbox, makeTenant, startTestServer, type TenantFixture, typ
 import { openSmtp, sendMail, settled } from '@mailroom/testkit/mail'
 import { startSink, type Sink } from '../delivery/sink.js'
 import { waitForStatus } from '../delivery/helpers.js'
-import { createFakeResolver, verifyMessage, type DnsResolver } from '../../src/mail/sender-auth.js'
+import { verifyMessage } from '../../src/mail/sender-auth.js'
+import { editableDns } from '../helpers/dns.js'
 import { rawRows } from '../../src/db/client.js'
 
 // A DNS the test edits as it goes: name -> rrtype -> answer.
-const zone: Record<string, Record<string, any>> = {}
-const resolver: DnsResolver = (name, rrtype) => createFakeResolver(zone)(name, rrtype)
-
-function publish(domain: any) {
-  for (const r of domain.records) {
-    zone[r.name] ??= {}
-    if (r.type === 'MX') zone[r.name]!.MX = [{ exchange: r.value, priority: r.priority }]
-    else zone[r.name]!.TXT = [...(zone[r.name]!.TXT ?? []), [r.value.slice(0, 200), r.value.slice(200)].filter(Boolean)]
-  }
-}
+const { zone, resolver, publish } = editableDns()
 
 let server: TestServer
 let sink: Sink

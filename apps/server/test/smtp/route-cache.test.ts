@@ -9,11 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { rcptReply, rcptReplyUntil, sendMail, settled } from '@mailroom/testkit/mail'
 import { onPostgres } from '@mailroom/testkit/db'
-import { createFakeResolver, type DnsResolver } from '../../src/mail/sender-auth.js'
+import { editableDns } from '../helpers/dns.js'
 import { rawRows } from '../../src/db/client.js'
 
-const zone: Record<string, Record<string, any>> = {}
-const resolver: DnsResolver = (name, rrtype) => createFakeResolver(zone)(name, rrtype)
+const { resolver, publish } = editableDns()
 
 let server: TestServer
 let uncached: TestServer
@@ -94,11 +93,7 @@ describe('the route memory of the SMTP door', () => {
   it("a domain's catch-all: an inbox created over it gets its own address's mail, and removing it refuses the rest", async () => {
     const t = await makeTenant(server)
     const domain = (await t.api.post('/v1/domains', { name: `routes-${Date.now()}.test` })).body
-    for (const r of domain.records) {
-      zone[r.name] ??= {}
-      if (r.type === 'MX') zone[r.name]!.MX = [{ exchange: r.value, priority: r.priority }]
-      else zone[r.name]!.TXT = [...(zone[r.name]!.TXT ?? []), [r.value.slice(0, 200), r.value.slice(200)].filter(Boolean)]
-    }
+    publish(domain)
     expect((await t.api.post(`/v1/domains/${domain.id}/verify`)).body.status).toBe('verified')
     const catchAll = (await t.api.post('/v1/inboxes', { name: 'catchall', createKey: true })).body
     expect((await t.api.patch(`/v1/domains/${domain.id}`, { catchAllInboxId: catchAll.id })).status).toBe(200)
