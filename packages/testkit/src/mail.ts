@@ -126,12 +126,15 @@ export function openSmtp(port: number, host = '127.0.0.1'): Promise<SmtpSession>
   return smtpOver(connect(port, host), true)
 }
 
-/** The reply to `RCPT TO:<address>` in a fresh SMTP transaction at `port` (QUIT after it). */
-export async function rcptReply(port: number, address: string): Promise<string> {
+/**
+ * The reply to `RCPT TO:<address>` in a fresh SMTP transaction at `port` (QUIT after it); `mailFrom`:
+ * what follows `MAIL FROM:` (the sender in brackets, and any parameters such as `SIZE=`).
+ */
+export async function rcptReply(port: number, address: string, mailFrom = '<sender@example.com>'): Promise<string> {
   const s = await openSmtp(port)
   try {
     await s.command('EHLO client.example')
-    await s.command('MAIL FROM:<sender@example.com>')
+    await s.command(`MAIL FROM:${mailFrom}`)
     return await s.command(`RCPT TO:<${address}>`)
   } finally {
     await s.command('QUIT').catch(() => '')
@@ -143,10 +146,10 @@ export async function rcptReply(port: number, address: string): Promise<string> 
  * rcptReply until the reply matches `pattern` (at most `ms`; then the last reply): for a change
  * another process hears of by a notification, a moment after the commit.
  */
-export async function rcptReplyUntil(port: number, address: string, pattern: RegExp, ms = 20_000): Promise<string> {
+export async function rcptReplyUntil(port: number, address: string, pattern: RegExp, ms = 20_000, mailFrom?: string): Promise<string> {
   const deadline = Date.now() + ms
   for (;;) {
-    const reply = await rcptReply(port, address)
+    const reply = await rcptReply(port, address, mailFrom)
     if (pattern.test(reply) || Date.now() > deadline) return reply
     await new Promise((r) => setTimeout(r, 50))
   }

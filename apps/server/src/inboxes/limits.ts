@@ -6,6 +6,7 @@ import type { Tx } from '../db/client.js'
 import { notFound } from '../errors.js'
 import { toPublicId } from '../lib/ids.js'
 import { assertWithinParent, capOf } from '../tenancy/service.js'
+import { policiesChanged } from '../smtp/recipient-policy.js'
 import { getInbox } from './service.js'
 import { inboxes } from './tables.js'
 
@@ -34,5 +35,6 @@ export async function setInboxLimits(tx: Tx, inboxId: string, input: InboxLimits
   const limits: Record<string, number> = {}
   for (const k of INBOX_LIMIT_KEYS) if (typeof input[k] === 'number') limits[k] = input[k]
   await tx.update(inboxes).set({ limits, updatedAt: sql`now()` }).where(eq(inboxes.id, inboxId))
+  await policiesChanged(tx, { tenantId: inbox.tenantId })
   return inboxLimits(tx, inboxId, defaults)
 }

@@ -12,7 +12,7 @@ import { fromPublicId } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
 import { getTenant } from '../tenancy/service.js'
 import { actorOf, audit } from '../audit/service.js'
-import { createRule, deleteRule, getRule, listRules, ruleToWire, rulesChanged } from './service.js'
+import { createRule, deleteRule, getRule, listRules, ruleToWire } from './service.js'
 
 export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const { database } = deps
@@ -51,7 +51,6 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         await audit(tx, tenantId, actorOf(p), 'sender_rule.created', { type: 'sender_rule', id: created.id }, { ...input })
         return created
       })
-      rulesChanged()
       return reply(c, SenderRule, ruleToWire(row), 201)
     },
   )
@@ -101,7 +100,6 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         await deleteRule(tx, id)
         await audit(tx, tenantId, actorOf(p), 'sender_rule.deleted', { type: 'sender_rule', id }, { pattern: rule.pattern })
       })
-      rulesChanged()
       return c.body(null, 204)
     },
   )

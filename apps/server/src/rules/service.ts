@@ -9,6 +9,7 @@ import { newUuid, toPublicId } from '../lib/ids.js'
 import { newestFirst, type Page } from '../db/keyset.js'
 import type { CursorPosition } from '../lib/cursor.js'
 import { senderRules, type SenderRuleRow } from './tables.js'
+import { policiesChanged } from '../smtp/recipient-policy.js'
 
 export function normalisePattern(p: string): string {
   return p.trim().toLowerCase().replace(/^@/, '')
@@ -32,18 +33,6 @@ async function rulesFor(tx: Tx, inboxId: string, direction: 'inbound' | 'outboun
 export const inboundRulesOf = (inboxId: string): SQL =>
   sql`select action, pattern, inbox_id as "inboxId", block_mode as "blockMode" from sender_rules
       where direction = 'inbound' and (inbox_id is null or inbox_id = ${inboxId})`
-
-// The SMTP door keeps an inbox's inbound rules a moment in memory (smtp/recipient-policy.ts): a
-// change made through this process moves the generation, which it checks.
-let generation = 0
-
-/** Called after a rule is created or deleted (after its commit). */
-export function rulesChanged(): void {
-  generation++
-}
-
-/** Moves whenever a rule is created or deleted through this process. */
-export const rulesGeneration = (): number => generation
 
 /** What the verdict on a sender needs of a rule. */
 export type InboundRule = Pick<SenderRuleRow, 'action' | 'pattern' | 'inboxId' | 'blockMode'>
@@ -100,6 +89,8 @@ export async function createRule(tx: Tx, tenantId: string, r: NewRule): Promise<
     .insert(senderRules)
     .values({ tenantId, id: newUuid(), ...r, pattern: normalisePattern(r.pattern) })
     .returning()
+  // The SMTP door keeps each inbox's inbound rules (smtp/recipient-policy.ts).
+  await policiesChanged(tx, { tenantId })
   return created!
 }
 
@@ -113,5 +104,6 @@ export async function getRule(tx: Tx, id: string): Promise<SenderRuleRow | null>
 }
 
 export async function deleteRule(tx: Tx, id: string): Promise<void> {
-  await tx.delete(senderRules).where(eq(senderRules.id, id))
+  const [gone] = await tx.delete(senderRules).where(eq(senderRules.id, id)).returning({ tenantId: senderRules.tenantId })
+  if (gone) await policiesChanged(tx, { tenantId: gone.tenantId })
 }

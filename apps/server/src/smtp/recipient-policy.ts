@@ -1,17 +1,22 @@
 // What the SMTP door checks for each routed recipient besides its route: the tenant's limits (the
 // tightest along its ancestry), the inbox's own, and the inbound sender rules that apply to the
 // inbox. Read together, as one statement in one round trip of one transaction under the tenant's
-// row-level security, and kept a moment in memory: a change made through this process is seen at
-// once (the rules' generation moves), one made elsewhere within POLICY_TTL_MS. With many inboxes each
-// receiving now and then, the memory rarely helps, so the read itself is what has to be cheap.
+// row-level security, and kept in memory (at most keepMs) the way routes are
+// (recipient-routing.ts): whoever changes what it holds (a tenant's limits, an inbox's limits, a
+// sender rule created or deleted) calls policiesChanged(tx, what) in that transaction, which forgets
+// it in this process at once and in every process when the notification sent on commit reaches it.
+// Nothing kept is served while the process is not listening or the database is known to be down:
+// then concurrent asks for one inbox still share one read, and nothing more.
 import { sql } from 'drizzle-orm'
 import type { InboxLimits, TenantLimits } from '@mailroom/contract'
-import type { Database } from '../db/client.js'
+import type { Database, Tx } from '../db/client.js'
+import { announce, ChangeFeed } from '../db/change-feed.js'
 import { readAsTenant } from '../db/scope.js'
 import { fused } from '../db/pipeline.js'
 import { monotonicMs } from '../lib/clock.js'
+import type { Logger } from '../lib/log.js'
 import { limitChain, limitsOf } from '../tenancy/service.js'
-import { inboundRulesOf, rulesGeneration, type InboundRule } from '../rules/service.js'
+import { inboundRulesOf, type InboundRule } from '../rules/service.js'
 
 export interface RecipientPolicy {
   /** The tenant's limits in force (its ancestry's tightest). */
@@ -22,34 +27,127 @@ export interface RecipientPolicy {
   rules: InboundRule[]
 }
 
-const POLICY_TTL_MS = 2_000
-const MAX_CACHED = 50_000
+/** The channel on which a change of recipient policies is announced (payload: a PolicyChange). */
+export const POLICIES_CHANNEL = 'mailroom_policies'
 
-interface Cached {
+/** What a change of recipient policies may touch. */
+export type PolicyChange =
+  /** A sender rule of the tenant, or an inbox's limits: the tenant's inboxes. */
+  | { tenantId: string }
+  /** A tenant's limits (its descendants' are capped by them): every inbox. */
+  | { all: true }
+
+/** Call in the transaction that changes a tenant's limits, an inbox's limits or a sender rule. */
+export function policiesChanged(tx: Tx, change: PolicyChange): Promise<void> {
+  return announce(tx, POLICIES_CHANNEL, change)
+}
+
+function changeOf(payload: string): PolicyChange {
+  try {
+    const c = JSON.parse(payload) as Partial<{ tenantId: unknown }>
+    if (typeof c.tenantId === 'string') return { tenantId: c.tenantId }
+  } catch {
+    /* an empty or unknown payload: everything */
+  }
+  return { all: true }
+}
+
+const MAX_KEPT = 50_000
+
+interface Kept {
+  /** When its read began (monotonicMs). */
   at: number
-  generation: number
   value: Promise<RecipientPolicy>
+  /** The read has finished (until then it is shared whatever the trust). */
+  done: boolean
+}
+
+export interface PolicyOptions {
+  /** How long a policy read is kept (0: never; every RCPT reads it). */
+  keepMs: number
+  log?: Logger
 }
 
 export class RecipientPolicies {
-  private readonly cache = new Map<string, Cached>()
+  /** By tenant, then inbox. */
+  private readonly kept = new Map<string, Map<string, Kept>>()
+  private size = 0
+  private readonly feed: ChangeFeed<PolicyChange>
 
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly o: PolicyOptions,
+  ) {
+    this.feed = new ChangeFeed(database, {
+      channel: POLICIES_CHANNEL,
+      parse: changeOf,
+      forget: (change) => ('all' in change ? this.clear() : this.forgetTenant(change.tenantId)),
+      clear: () => this.clear(),
+      what: "every RCPT's limits and sender rules are",
+      ...(o.log ? { log: o.log } : {}),
+    })
+  }
+
+  start(): void {
+    if (this.o.keepMs > 0) this.feed.start()
+  }
+
+  stop(): Promise<void> {
+    return this.feed.stop()
+  }
 
   /** The policy of a routed recipient (one read for concurrent asks of the same inbox). */
   get(tenantId: string, inboxId: string): Promise<RecipientPolicy> {
-    const key = `${tenantId}:${inboxId}`
-    const generation = rulesGeneration()
-    const hit = this.cache.get(key)
-    if (hit && hit.generation === generation && monotonicMs() - hit.at < POLICY_TTL_MS) return hit.value
-    const entry: Cached = { at: monotonicMs(), generation, value: this.read(tenantId, inboxId) }
-    // A failed read is not remembered.
-    entry.value.catch(() => {
-      if (this.cache.get(key) === entry) this.cache.delete(key)
-    })
-    if (this.cache.size >= MAX_CACHED) this.cache.clear()
-    this.cache.set(key, entry)
+    const now = monotonicMs()
+    const inboxes = this.kept.get(tenantId)
+    const hit = inboxes?.get(inboxId)
+    // A read in flight began after any change heard here (a change forgets it), so it is shared.
+    if (hit && (!hit.done || (this.feed.trusted && now - hit.at < this.o.keepMs))) return hit.value
+    if (hit) this.drop(tenantId, inboxId)
+    const asked = this.feed.generation
+    const entry: Kept = { at: now, value: this.read(tenantId, inboxId), done: false }
+    this.keep(tenantId, inboxId, entry)
+    entry.value.then(
+      () => {
+        entry.done = true
+        // Kept only when trusted and no change was heard while it was read (it may predate the change).
+        if (!this.feed.trusted || asked !== this.feed.generation) this.dropEntry(tenantId, inboxId, entry)
+      },
+      // A failed read is not remembered.
+      () => this.dropEntry(tenantId, inboxId, entry),
+    )
     return entry.value
+  }
+
+  private keep(tenantId: string, inboxId: string, entry: Kept): void {
+    if (this.size >= MAX_KEPT) this.clear()
+    const inboxes = this.kept.get(tenantId) ?? new Map<string, Kept>()
+    inboxes.set(inboxId, entry)
+    this.kept.set(tenantId, inboxes)
+    this.size++
+  }
+
+  private dropEntry(tenantId: string, inboxId: string, entry: Kept): void {
+    if (this.kept.get(tenantId)?.get(inboxId) === entry) this.drop(tenantId, inboxId)
+  }
+
+  private drop(tenantId: string, inboxId: string): void {
+    const inboxes = this.kept.get(tenantId)
+    if (!inboxes?.delete(inboxId)) return
+    this.size--
+    if (inboxes.size === 0) this.kept.delete(tenantId)
+  }
+
+  private forgetTenant(tenantId: string): void {
+    const inboxes = this.kept.get(tenantId)
+    if (!inboxes) return
+    this.size -= inboxes.size
+    this.kept.delete(tenantId)
+  }
+
+  private clear(): void {
+    this.kept.clear()
+    this.size = 0
   }
 
   private async read(tenantId: string, inboxId: string): Promise<RecipientPolicy> {

@@ -14,6 +14,7 @@
 // never kept; past MAX_KEPT the oldest routes go first.
 import { sql } from 'drizzle-orm'
 import type { Database, Tx } from '../db/client.js'
+import { announce, ChangeFeed } from '../db/change-feed.js'
 import { lookupWithoutTenant } from '../db/scope.js'
 import { monotonicMs } from '../lib/clock.js'
 import type { Logger } from '../lib/log.js'
@@ -36,19 +37,13 @@ export type RouteChange =
   /** A tenant suspended, resumed or deleted (its descendants' routes too): every route. */
   | { all: true }
 
-let generation = 0
-/** The routers of this process (one per SMTP server). */
-const routers = new Set<RecipientRouting>()
-
 /**
  * Call in the transaction that changes what an address routes to (or whether its tenant is
  * suspended): this process forgets what it touches now, every process when the notification sent
  * on commit reaches it.
  */
-export async function routesChanged(tx: Tx, change: RouteChange): Promise<void> {
-  generation++
-  for (const r of routers) r.forget(change)
-  await tx.execute(sql`select pg_notify(${ROUTES_CHANNEL}, ${JSON.stringify(change)})`)
+export function routesChanged(tx: Tx, change: RouteChange): Promise<void> {
+  return announce(tx, ROUTES_CHANNEL, change)
 }
 
 function changeOf(payload: string): RouteChange {
@@ -76,8 +71,6 @@ interface Kept {
 
 const MAX_GROUP = 256
 const MAX_KEPT = 50_000
-/** Between tries to listen, when listening failed (the database down at start). */
-const RELISTEN_MS = 2_000
 
 export interface RoutingOptions {
   /** How long a route found is kept (0: never; every RCPT looks it up). */
@@ -89,71 +82,33 @@ export class RecipientRouting {
   private waiting: Ask[] = []
   private running = false
   private readonly kept = new Map<string, Kept>()
-  private listening = false
-  private stopped = false
-  private unlisten: (() => Promise<void>) | null = null
-  private retry: NodeJS.Timeout | null = null
+  private readonly feed: ChangeFeed<RouteChange>
 
   constructor(
     private readonly database: Database,
     private readonly o: RoutingOptions,
-  ) {}
+  ) {
+    this.feed = new ChangeFeed(database, {
+      channel: ROUTES_CHANNEL,
+      parse: changeOf,
+      forget: (change) => this.forget(change),
+      clear: () => this.kept.clear(),
+      what: 'every RCPT route is',
+      ...(o.log ? { log: o.log } : {}),
+    })
+  }
 
   /** Starts listening for route changes (until then, and without a cache, nothing is kept). */
   start(): void {
-    if (this.o.routeCacheMs <= 0 || this.stopped) return
-    this.database
-      .listen(
-        ROUTES_CHANNEL,
-        (payload) => {
-          generation++
-          this.forget(changeOf(payload))
-        },
-        () => this.resume(),
-        () => this.suspend(),
-      )
-      .then(
-        (unlisten) => {
-          if (this.stopped) return void unlisten().catch(() => {})
-          this.unlisten = unlisten
-          routers.add(this)
-          this.resume()
-        },
-        (err: unknown) => {
-          this.o.log?.warn('smtp: cannot listen for route changes; every RCPT looks its route up until it can', { err: String(err) })
-          if (!this.stopped) this.retry = setTimeout(() => this.start(), RELISTEN_MS)
-          this.retry?.unref?.()
-        },
-      )
+    if (this.o.routeCacheMs > 0) this.feed.start()
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true
-    routers.delete(this)
-    this.suspend()
-    if (this.retry) clearTimeout(this.retry)
-    const unlisten = this.unlisten
-    this.unlisten = null
-    await unlisten?.().catch(() => {})
-  }
-
-  /** Listening (again): from here on every change is heard. */
-  private resume(): void {
-    if (this.stopped) return
-    generation++
-    this.kept.clear()
-    this.listening = true
-  }
-
-  /** Not listening: changes may go unheard, so nothing is kept or served. */
-  private suspend(): void {
-    generation++
-    this.listening = false
-    this.kept.clear()
+  stop(): Promise<void> {
+    return this.feed.stop()
   }
 
   /** Forgets the routes a change may touch. */
-  forget(change: RouteChange): void {
+  private forget(change: RouteChange): void {
     if ('all' in change) return this.kept.clear()
     if ('domain' in change) {
       const suffix = '@' + change.domain.toLowerCase()
@@ -168,16 +123,15 @@ export class RecipientRouting {
   route(address: string): Promise<RecipientRoute | undefined> {
     const now = monotonicMs()
     // While the database is known to be down the lookup fails at once: RCPT is deferred, as without memory.
-    const trusted = this.listening && this.database.health.up
     const hit = this.kept.get(address)
     if (hit) {
-      if (trusted && now - hit.at < this.o.routeCacheMs) return Promise.resolve(hit.route)
+      if (this.feed.trusted && now - hit.at < this.o.routeCacheMs) return Promise.resolve(hit.route)
       this.kept.delete(address)
     }
-    const asked = generation
+    const asked = this.feed.generation
     return this.lookup(address).then((route) => {
       // Kept only when no change was announced while it was looked up (it may predate the change).
-      if (route && this.listening && asked === generation) {
+      if (route && this.feed.trusted && asked === this.feed.generation) {
         if (this.kept.size >= MAX_KEPT) this.kept.delete(this.kept.keys().next().value!)
         this.kept.set(address, { route, at: now })
       }

@@ -38,7 +38,9 @@ export function createSmtpServer(deps: Deps): SMTPServer {
   })
   const routes = new RecipientRouting(database, { routeCacheMs: config.smtpRouteCacheSeconds * 1000, log })
   routes.start()
-  const policies = new RecipientPolicies(database)
+  // The recipient's limits and sender rules are kept as long as its route.
+  const policies = new RecipientPolicies(database, { keepMs: config.smtpRouteCacheSeconds * 1000, log })
+  policies.start()
 
   const ourDomain = (domain: string) => domain === config.domain
 
@@ -175,7 +177,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       })
     },
   })
-  server.on('close', () => void routes.stop())
+  server.on('close', () => void Promise.all([routes.stop(), policies.stop()]))
   return server
 }
 

@@ -13,6 +13,7 @@ import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import { ServiceError } from '../errors.js'
 import { routesChanged } from '../smtp/recipient-routing.js'
+import { policiesChanged } from '../smtp/recipient-policy.js'
 
 export function tenantToWire(t: TenantRow): Tenant {
   return {
@@ -147,6 +148,8 @@ export async function updateTenant(
     .returning()
   // Its addresses (and its descendants') are refused with 451 while it is suspended.
   if (row && patch.status !== undefined) await routesChanged(tx, { all: true })
+  // Its limits cap its descendants' too: every recipient policy the SMTP door keeps.
+  if (row && patch.limits !== undefined) await policiesChanged(tx, { all: true })
   return row ?? null
 }
 

@@ -1,5 +1,5 @@
 // Two Mailroom processes on one Postgres: mail taken in by one wakes a waiter on the other, and a
-// route changed through one is seen by the other's SMTP door, through LISTEN/NOTIFY (one listening
+// route or a sender rule changed through one is seen by the other's SMTP door, through LISTEN/NOTIFY (one listening
 // connection per process, fanned out in memory).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -25,7 +25,7 @@ function startNode(databaseUrl: string) {
         MAILROOM_DOMAIN: 'agents.test',
         MAILROOM_INBOUND_AUTH: 'off',
         MAILROOM_LOG_LEVEL: 'info',
-        // Only the announcement of a change can make node B forget a route it looked up.
+        // Only the announcement of a change can make node B forget a route (or a policy) it looked up.
         MAILROOM_SMTP_ROUTE_CACHE_SECONDS: '3600',
       }),
     })
@@ -90,5 +90,16 @@ describe.skipIf(!onPostgres)('two server processes on one Postgres', () => {
     expect(await rcptAtBUntil(kept.address, /^451 /)).toMatch(/^451 4\.7\.1 /)
     expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'active' })).status).toBe(200)
     expect(await rcptAtBUntil(kept.address, /^250 /)).toMatch(/^250 /)
+  })
+
+  it("a sender rule created and deleted through one process holds at the other's SMTP door", async () => {
+    const t = await makeTenant(a)
+    const inbox = await makeInbox(a, t)
+    expect(await rcptReply(b.smtp, inbox.address)).toMatch(/^250 /)
+    const rule = await t.api.post('/v1/sender-rules', { direction: 'inbound', action: 'block', pattern: 'example.com' })
+    expect(rule.status).toBe(201)
+    expect(await rcptReplyUntil(b.smtp, inbox.address, /^550 /)).toMatch(/^550 5\.7\.1 /)
+    expect((await t.api.delete(`/v1/sender-rules/${rule.body.id}`)).status).toBe(204)
+    expect(await rcptReplyUntil(b.smtp, inbox.address, /^250 /)).toMatch(/^250 /)
   })
 })

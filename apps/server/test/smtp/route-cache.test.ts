@@ -3,7 +3,9 @@
 // through Mailroom is seen by the very next RCPT: an inbox deleted, a tenant suspended and resumed,
 // an inbox created over a domain's catch-all, the catch-all removed, a tenant deleted. The cache
 // here lasts an hour, so only the announcement can make these pass. On Postgres: a lost listening
-// connection forgets everything (the notifications it missed are lost).
+// connection forgets everything (the notifications it missed are lost). The recipient's limits and
+// sender rules (smtp/recipient-policy.ts) are kept and forgotten the same way: a rule or a limit
+// changed through Mailroom is seen by the next RCPT.
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
@@ -11,6 +13,7 @@ import { rcptReply, rcptReplyUntil, sendMail, settled } from '@mailroom/testkit/
 import { onPostgres } from '@mailroom/testkit/db'
 import { editableDns } from '../helpers/dns.js'
 import { rawRows } from '../../src/db/client.js'
+import { fromPublicId } from '../../src/lib/ids.js'
 
 const { resolver, publish } = editableDns()
 
@@ -26,7 +29,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const rcpt = (address: string, on: TestServer = server) => rcptReply(on.running.smtpPort, address)
+const rcpt = (address: string, on: TestServer = server, mailFrom?: string) => rcptReply(on.running.smtpPort, address, mailFrom)
 const rcptUntil = (address: string, pattern: RegExp) => rcptReplyUntil(server.running.smtpPort, address, pattern)
 
 /** Removes an address's route the way no Mailroom code does: by SQL, announcing nothing. */
@@ -123,5 +126,79 @@ describe('the route memory of the SMTP door', () => {
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
     await rawRows(server.db.owner.db, sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'mailroom-listen' and datname = current_database()`)
     expect(await rcptUntil(inbox.address, /^550 /)).toMatch(/^550 5\.1\.1 /)
+  })
+})
+
+/** Blocks a sender for a tenant the way no Mailroom code does: by SQL, announcing nothing. */
+async function blockBySql(tenantId: string, pattern: string) {
+  const tenant = fromPublicId('tenant', tenantId)!
+  await rawRows(
+    server.db.owner.db,
+    sql`insert into sender_rules (tenant_id, id, direction, action, pattern, block_mode, set_by_tenant_id)
+        values (${tenant}, gen_random_uuid(), 'inbound', 'block', ${pattern}, 'reject', ${tenant})`,
+  )
+}
+
+describe("the recipient-policy memory of the SMTP door (limits and sender rules)", () => {
+  it('is used: a rule added behind its back is not seen; where nothing is kept it is', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    await blockBySql(t.id, 'example.com')
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    expect(await rcpt(inbox.address, uncached)).toMatch(/^550 5\.7\.1 /)
+  })
+
+  it('a sender rule created or deleted through the API is seen by the next RCPT; another tenant keeps its own', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const other = await makeTenant(server)
+    const theirs = await makeInbox(server, other)
+    for (const box of [inbox, theirs]) expect(await rcpt(box.address)).toMatch(/^250 /)
+    await blockBySql(other.id, 'example.com')
+
+    const rule = await t.api.post('/v1/sender-rules', { direction: 'inbound', action: 'block', pattern: 'example.com' })
+    expect(rule.status).toBe(201)
+    expect(await rcpt(inbox.address)).toMatch(/^550 5\.7\.1 /)
+    // The other tenant's memory was not touched: its SQL-made rule is still unseen.
+    expect(await rcpt(theirs.address)).toMatch(/^250 /)
+    expect((await t.api.delete(`/v1/sender-rules/${rule.body.id}`)).status).toBe(204)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+
+    const allow = await t.api.post('/v1/sender-rules', { inboxId: inbox.id, direction: 'inbound', action: 'allow', pattern: 'partner.example' })
+    expect(allow.status).toBe(201)
+    expect(await rcpt(inbox.address)).toMatch(/^550 5\.7\.1 /)
+    expect(await rcpt(inbox.address, server, '<someone@partner.example>')).toMatch(/^250 /)
+  })
+
+  it("an inbox's own receive rate set through the API holds from the next RCPT", async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    for (let i = 0; i < 3; i++) expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    expect((await t.api.call('PUT', `/v1/inboxes/${inbox.id}/limits`, { receivePerMinute: 1 })).status).toBe(200)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    expect(await rcpt(inbox.address)).toMatch(/^451 4\.7\.1 Rate limit/)
+  })
+
+  it("a parent's limit on its child caps the grandchild's inboxes from the next RCPT", async () => {
+    const root = await makeTenant(server, 'root')
+    const child = await makeChild(root, server, 'child')
+    const grandchild = await makeChild(child, server, 'grandchild')
+    const inbox = await makeInbox(server, grandchild)
+    const big = '<sender@example.com> SIZE=50000'
+    expect(await rcpt(inbox.address, server, big)).toMatch(/^250 /)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { limits: { maxMessageBytes: 10000 } })).status).toBe(200)
+    expect(await rcpt(inbox.address, server, big)).toMatch(/^552 5\.3\.4 /)
+    expect(await rcpt(inbox.address, server, '<sender@example.com> SIZE=5000')).toMatch(/^250 /)
+  })
+
+  it.skipIf(!onPostgres)('a lost listening connection forgets every policy', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    await blockBySql(t.id, 'example.com')
+    expect(await rcpt(inbox.address)).toMatch(/^250 /)
+    await rawRows(server.db.owner.db, sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'mailroom-listen' and datname = current_database()`)
+    expect(await rcptUntil(inbox.address, /^550 /)).toMatch(/^550 5\.7\.1 /)
   })
 })

@@ -1,0 +1,122 @@
+// Memory kept on the strength of change notices. Whoever changes what a memory holds calls
+// announce(tx, channel, change) in that transaction: this process's feeds on that channel forget what
+// the change may touch at once and, by a notification sent on commit, every process's feeds (again
+// here, in case a read saw the old value before the commit). A feed is trusted only while its process
+// listens and the database is not known to be down: before it listens, and from the moment its
+// listening connection is lost until it listens again, nothing may be served from its memory, and
+// listening again forgets everything (the notifications in between are lost).
+import { sql } from 'drizzle-orm'
+import type { Database, Tx } from './client.js'
+import type { Logger } from '../lib/log.js'
+
+export interface FeedOptions<C> {
+  channel: string
+  /** The change a payload names (one it cannot read: everything). */
+  parse(payload: string): C
+  /** Forgets what a change may touch. */
+  forget(change: C): void
+  /** Forgets everything (listening began or was lost). */
+  clear(): void
+  log?: Logger
+  /** What is looked up afresh while listening fails (for the log). */
+  what: string
+}
+
+/** Between tries to listen, when listening failed (the database down at start). */
+const RELISTEN_MS = 2_000
+
+/** The listening feeds of this process, by channel. */
+const feeds = new Map<string, Set<ChangeFeed<unknown>>>()
+
+/**
+ * Call in the transaction that changes what `channel`'s memories hold: this process forgets what
+ * `change` touches now, every process when the notification sent on commit reaches it.
+ */
+export async function announce<C>(tx: Tx, channel: string, change: C): Promise<void> {
+  for (const f of feeds.get(channel) ?? []) f.heard(change)
+  await tx.execute(sql`select pg_notify(${channel}, ${JSON.stringify(change)})`)
+}
+
+export class ChangeFeed<C> {
+  private listening = false
+  private stopped = false
+  private unlisten: (() => Promise<void>) | null = null
+  private retry: NodeJS.Timeout | null = null
+  private gen = 0
+
+  constructor(
+    private readonly database: Database,
+    private readonly o: FeedOptions<C>,
+  ) {}
+
+  /** Whether the memory may be served and filled: listening, and the database not known to be down. */
+  get trusted(): boolean {
+    return this.listening && this.database.health.up
+  }
+
+  /**
+   * Moves with every change heard and every start or loss of listening: a read begun before it
+   * moved may predate a change, and is not kept.
+   */
+  get generation(): number {
+    return this.gen
+  }
+
+  /** Starts listening (until it does, nothing is trusted). */
+  start(): void {
+    if (this.stopped) return
+    this.database
+      .listen(
+        this.o.channel,
+        (payload) => this.heard(this.o.parse(payload)),
+        () => this.resume(),
+        () => this.suspend(),
+      )
+      .then(
+        (unlisten) => {
+          if (this.stopped) return void unlisten().catch(() => {})
+          this.unlisten = unlisten
+          const set = feeds.get(this.o.channel) ?? new Set()
+          set.add(this as ChangeFeed<unknown>)
+          feeds.set(this.o.channel, set)
+          this.resume()
+        },
+        (err: unknown) => {
+          this.o.log?.warn(`cannot listen on ${this.o.channel}; ${this.o.what} looked up afresh until it can`, { err: String(err) })
+          if (!this.stopped) this.retry = setTimeout(() => this.start(), RELISTEN_MS)
+          this.retry?.unref?.()
+        },
+      )
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    feeds.get(this.o.channel)?.delete(this as ChangeFeed<unknown>)
+    this.suspend()
+    if (this.retry) clearTimeout(this.retry)
+    const unlisten = this.unlisten
+    this.unlisten = null
+    await unlisten?.().catch(() => {})
+  }
+
+  /** A change announced here or heard from any process. */
+  heard(change: C): void {
+    this.gen++
+    this.o.forget(change)
+  }
+
+  /** Listening (again): from here on every change is heard. */
+  private resume(): void {
+    if (this.stopped) return
+    this.gen++
+    this.o.clear()
+    this.listening = true
+  }
+
+  /** Not listening: changes may go unheard, so nothing is kept or served. */
+  private suspend(): void {
+    this.gen++
+    this.listening = false
+    this.o.clear()
+  }
+}
