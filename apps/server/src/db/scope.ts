@@ -32,8 +32,8 @@ export async function withTenant<T>(database: Database, scope: TenantScope, fn: 
  * before them fails closed: without app.tenant_id every policy hides every row and refuses every
  * write.
  */
-export async function withTenantPipelined<T>(database: Database, scope: TenantScope, fn: (tx: Tx, bind: SQL[]) => Promise<T>): Promise<T> {
-  const bind = [...(database.sessionIsRuntimeRole ? [] : [sql`set local role mailroom_app`]), ...tenantBinding(scope, database.citus === true)]
+export async function withTenantPipelined<T>(database: Database, scope: TenantScope, fn: (tx: Tx, bind: SQL[]) => Promise<T>, opts: BindingOptions = {}): Promise<T> {
+  const bind = [...(database.sessionIsRuntimeRole ? [] : [sql`set local role mailroom_app`]), ...tenantBinding(scope, database.citus === true, opts)]
   return onConnection(database, scope.tenantId, () => transaction(database, (tx) => fn(tx, bind)))
 }
 
@@ -109,12 +109,22 @@ export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
  * the coordinator, and the shards' policies would see no tenant); elsewhere one statement. The ids
  * are checked to be uuids here, so they are safe to write into the statement.
  */
-export function tenantBinding(scope: TenantScope, citus: boolean): SQL[] {
+export interface BindingOptions {
+  /**
+   * For the rest of the transaction, every prepared statement runs its cached generic plan
+   * (plan_cache_mode; messages/ingest/group-commit.ts says why), set in the binding's own statement.
+   * Not on Citus.
+   */
+  genericPlans?: boolean
+}
+
+export function tenantBinding(scope: TenantScope, citus: boolean, opts: BindingOptions = {}): SQL[] {
   if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) {
     throw new Error('tenant binding: tenantId/inboxId must be uuids')
   }
   if (citus) return [sql.raw(`set local app.tenant_id = '${scope.tenantId}'`), sql.raw(`set local app.inbox_id = '${scope.inboxId ?? ''}'`)]
-  return [sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)`]
+  const plans = opts.genericPlans ? sql`, set_config('plan_cache_mode', 'force_generic_plan', true)` : sql``
+  return [sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)${plans}`]
 }
 
 /**

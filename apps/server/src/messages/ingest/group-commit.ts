@@ -5,7 +5,7 @@
 // never all of them. Messages for several tenants go alone, every tenant's copy in one transaction.
 import { sql, type SQL } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { tenantBinding, withTenantPipelined } from '../../db/scope.js'
+import { tenantBinding, withTenantPipelined, type BindingOptions } from '../../db/scope.js'
 import { fused, pipelined } from '../../db/pipeline.js'
 import { bulkInsert } from '../../db/bulk.js'
 import type { TenantLimits } from '@mailroom/contract'
@@ -38,11 +38,11 @@ export const MULTI = '*'
  * bench). Every statement of a batch reads and writes by key and tenant, where the values choose no
  * other plan; the exception, the thread lookups' join (threading.ts), can keep a plan made while its
  * tables were young until their next ANALYZE, as it could before (bench/README, 2026-12-04
- * afternoon). A constant text: itself planned once.
+ * afternoon). Set by the binding's own statement (db/scope.ts, BindingOptions): no statement of its own.
  * Not on Citus, whose coordinator plans a distributed statement once it knows the shard (with a
  * generic plan forced: "could not create distributed plan").
  */
-const GENERIC_PLANS = sql.raw(`select set_config('plan_cache_mode', 'force_generic_plan', true)`)
+const bindingOptions = (citus: boolean): BindingOptions => ({ genericPlans: !citus })
 
 /** What one tenant's part of a batch came to: per message, its stored copy, or the quota that refused it. */
 interface TenantResult {
@@ -185,22 +185,26 @@ export class GroupCommit {
     const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
     // Once committed, this process's waiters hear of it at once, not after the notification's round trip.
     await tellingWaiters(this.o, (tell) =>
-      withTenantPipelined(this.o.database, { tenantId: tenantIds[0]! }, async (tx, bind) => {
-        const arrivals: Arrival[] = []
-        // The first tenant's binding (and the transaction's plan mode) goes with its first statements; the next ones rebind.
-        const first = this.citus ? bind : [...bind, GENERIC_PLANS]
-        for (const [k, tenantId] of tenantIds.entries()) {
-          const parts = items.flatMap((item) => {
-            const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
-            return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
-          })
-          const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? first : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
-          for (const [item, refusal] of result.refused) out.set(item, refusal)
-          for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
-          arrivals.push(...result.arrivals)
-        }
-        tell(arrivals)
-      }),
+      withTenantPipelined(
+        this.o.database,
+        { tenantId: tenantIds[0]! },
+        async (tx, bind) => {
+          const arrivals: Arrival[] = []
+          // The first tenant's binding (with the transaction's plan mode) goes with its first statements; the next ones rebind.
+          for (const [k, tenantId] of tenantIds.entries()) {
+            const parts = items.flatMap((item) => {
+              const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
+              return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
+            })
+            const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
+            for (const [item, refusal] of result.refused) out.set(item, refusal)
+            for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
+            arrivals.push(...result.arrivals)
+          }
+          tell(arrivals)
+        },
+        bindingOptions(this.citus),
+      ),
     )
     return out
   }
@@ -219,7 +223,7 @@ export class GroupCommit {
    * On Citus the statements fused here go one by one (db/pipeline.ts), and the parsed rows in a
    * round trip of their own, after the numbering.
    * `bind`: the statements that bind the transaction to this tenant, sent first (withTenantPipelined's
-   * with GENERIC_PLANS, or a rebind when the transaction began with another tenant of the batch);
+   * with the plan mode, or a rebind when the transaction began with another tenant of the batch);
    * `alone`: the batch is this one message (a quota refusal may then fail the transaction instead of
    * a savepoint).
    */
