@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, onPostgres, TEST_URL, type TestDb } from '@mailroom/testkit/db'
 import { client, TEST_MASTER_KEY } from '@mailroom/testkit/server'
 import { listAll, openSmtp } from '@mailroom/testkit/mail'
+import { waitUntil as waitFor } from '@mailroom/testkit'
 import { killChild, startCli, STARTED_LINE } from '../helpers/spawn.js'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 
@@ -20,15 +21,8 @@ const OPERATOR_KEY = `op_${randomBytes(20).toString('hex')}`
 const crashLines = (log: string) => log.split('\n').filter((l) => /uncaught exception|unhandled promise rejection|TypeError/.test(l))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function waitUntil<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn().catch(() => null)
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
+/** The testkit's, with the minute a database outage may take. */
+const waitUntil = <T>(what: string, check: () => Promise<T | null | undefined | false>) => waitFor(what, check, { timeoutMs: 60_000, everyMs: 100 })
 
 /** Mail and API calls running until stopped, recording every outcome. */
 function startLoad(base: string, smtpPort: number, key: string, inbox: { id: string; address: string }) {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, makeChild, makeInbox, makeTenant, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { fetchBytes, listAll, sendMail, settled } from '@mailroom/testkit/mail'
+import { waitUntil } from '@mailroom/testkit'
 import { startReceiver, startWebhookServer, type Receiver } from '../webhooks/helpers.js'
 import { quarantineReason, strictest } from '../../src/policies/service.js'
 
@@ -169,7 +170,7 @@ describe('quarantine', () => {
     const held = await messageBySubject(tenant.api, inbox.id, 'to release', '&quarantined=true')
     const cursor = (await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=0`)).headers.get('mailroom-cursor')!
     const waiting = inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?cursor=${encodeURIComponent(cursor)}&timeout=30`)
-    await waitUntil(() => server.running.deps.waits.parked > 0)
+    await waitUntil('the wait to be parked', () => server.running.deps.waits.parked > 0)
     // The agent cannot release it.
     expect((await inbox.api.post(`/v1/inboxes/${inbox.id}/messages/${held!.id}/release`, {})).status).toBe(403)
     const released = await parent.api.post(`/v1/inboxes/${inbox.id}/messages/${held!.id}/release`, {}, { 'mailroom-tenant': tenant.id })
@@ -189,7 +190,7 @@ describe('quarantine', () => {
     // The tenant heard message.released; the agent's webhook got the message as received.
     const isReleased = (e: StreamEvent) => e.type === 'message.released' && e.data.message.id === held!.id
     expect((await eventsUntil(tenant.key, (es) => es.some(isReleased))).some(isReleased)).toBe(true)
-    await waitUntil(() => receiver.hits.some((h) => h.path === '/inbox' && h.json.type === 'message.received' && h.json.data.message.id === held!.id))
+    await waitUntil('the message.received webhook', () => receiver.hits.some((h) => h.path === '/inbox' && h.json.type === 'message.received' && h.json.data.message.id === held!.id))
   })
 
   it('or deletes it (audited)', async () => {
@@ -236,10 +237,3 @@ describe('policies combine: the strictest of each applies', () => {
   })
 })
 
-async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const end = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
