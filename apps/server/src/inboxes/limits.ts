@@ -6,7 +6,7 @@ import type { Tx } from '../db/client.js'
 import { notFound } from '../errors.js'
 import { toPublicId } from '../lib/ids.js'
 import { assertWithinParent, capOf } from '../tenancy/service.js'
-import { policiesChanged } from '../smtp/recipient-policy.js'
+import { policiesChanged } from '../smtp/policy-changes.js'
 import { getInbox } from './service.js'
 import { inboxes } from './tables.js'
 

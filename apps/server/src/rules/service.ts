@@ -9,7 +9,7 @@ import { newUuid, toPublicId } from '../lib/ids.js'
 import { newestFirst, type Page } from '../db/keyset.js'
 import type { CursorPosition } from '../lib/cursor.js'
 import { senderRules, type SenderRuleRow } from './tables.js'
-import { policiesChanged } from '../smtp/recipient-policy.js'
+import { policiesChanged } from '../smtp/policy-changes.js'
 
 export function normalisePattern(p: string): string {
   return p.trim().toLowerCase().replace(/^@/, '')

@@ -3,20 +3,22 @@
 // inbox. Read together, as one statement in one round trip of one transaction under the tenant's
 // row-level security, and kept in memory (at most keepMs) the way routes are
 // (recipient-routing.ts): whoever changes what it holds (a tenant's limits, an inbox's limits, a
-// sender rule created or deleted) calls policiesChanged(tx, what) in that transaction, which forgets
-// it in this process at once and in every process when the notification sent on commit reaches it.
+// sender rule created or deleted) calls policiesChanged(tx, what) (policy-changes.ts) in that
+// transaction, which forgets it in this process at once and in every process when the notification
+// sent on commit reaches it.
 // Nothing kept is served while the process is not listening or the database is known to be down:
 // then concurrent asks for one inbox still share one read, and nothing more.
 import { sql } from 'drizzle-orm'
 import type { InboxLimits, TenantLimits } from '@mailroom/contract'
-import type { Database, Tx } from '../db/client.js'
-import { announce, ChangeFeed } from '../db/change-feed.js'
+import type { Database } from '../db/client.js'
+import { ChangeFeed } from '../db/change-feed.js'
 import { readAsTenant } from '../db/scope.js'
 import { fused } from '../db/pipeline.js'
 import { monotonicMs } from '../lib/clock.js'
 import type { Logger } from '../lib/log.js'
 import { limitChain, limitsOf } from '../tenancy/service.js'
 import { inboundRulesOf, type InboundRule } from '../rules/service.js'
+import { changeOf, POLICIES_CHANNEL, type PolicyChange } from './policy-changes.js'
 
 export interface RecipientPolicy {
   /** The tenant's limits in force (its ancestry's tightest). */
@@ -25,31 +27,6 @@ export interface RecipientPolicy {
   inbox: InboxLimits
   /** The inbound sender rules of the tenant and of the inbox. */
   rules: InboundRule[]
-}
-
-/** The channel on which a change of recipient policies is announced (payload: a PolicyChange). */
-export const POLICIES_CHANNEL = 'mailroom_policies'
-
-/** What a change of recipient policies may touch. */
-export type PolicyChange =
-  /** A sender rule of the tenant, or an inbox's limits: the tenant's inboxes. */
-  | { tenantId: string }
-  /** A tenant's limits (its descendants' are capped by them): every inbox. */
-  | { all: true }
-
-/** Call in the transaction that changes a tenant's limits, an inbox's limits or a sender rule. */
-export function policiesChanged(tx: Tx, change: PolicyChange): Promise<void> {
-  return announce(tx, POLICIES_CHANNEL, change)
-}
-
-function changeOf(payload: string): PolicyChange {
-  try {
-    const c = JSON.parse(payload) as Partial<{ tenantId: unknown }>
-    if (typeof c.tenantId === 'string') return { tenantId: c.tenantId }
-  } catch {
-    /* an empty or unknown payload: everything */
-  }
-  return { all: true }
 }
 
 const MAX_KEPT = 50_000

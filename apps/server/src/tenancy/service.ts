@@ -13,7 +13,7 @@ import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import { ServiceError } from '../errors.js'
 import { routesChanged } from '../smtp/recipient-routing.js'
-import { policiesChanged } from '../smtp/recipient-policy.js'
+import { policiesChanged } from '../smtp/policy-changes.js'
 
 export function tenantToWire(t: TenantRow): Tenant {
   return {
