@@ -8,6 +8,7 @@
 import { sql } from 'drizzle-orm'
 import type { Database, Tx } from './client.js'
 import type { Logger } from '../lib/log.js'
+import { monotonicMs } from '../lib/clock.js'
 
 export interface FeedOptions<C> {
   channel: string
@@ -17,7 +18,9 @@ export interface FeedOptions<C> {
   forget(change: C): void
   /** Forgets everything (listening began or was lost). */
   clear(): void
-  log?: Logger
+  /** How long what is kept may be served (0: nothing is kept, and the feed never listens). */
+  keepMs: number
+  log?: Logger | undefined
   /** What is looked up afresh while listening fails (for the log). */
   what: string
 }
@@ -56,15 +59,25 @@ export class ChangeFeed<C> {
 
   /**
    * Moves with every change heard and every start or loss of listening: a read begun before it
-   * moved may predate a change, and is not kept.
+   * moved may predate a change, and is not kept (mayKeep).
    */
   get generation(): number {
     return this.gen
   }
 
-  /** Starts listening (until it does, nothing is trusted). */
+  /** Whether something kept since `at` (monotonicMs) may be served. */
+  serves(at: number): boolean {
+    return this.trusted && monotonicMs() - at < this.o.keepMs
+  }
+
+  /** Whether what a read begun at generation `asked` found may be kept. */
+  mayKeep(asked: number): boolean {
+    return this.trusted && asked === this.gen
+  }
+
+  /** Starts listening (until it does, nothing is trusted); not when nothing is to be kept. */
   start(): void {
-    if (this.stopped) return
+    if (this.stopped || this.o.keepMs <= 0) return
     this.database
       .listen(
         this.o.channel,

@@ -61,12 +61,13 @@ export class RecipientPolicies {
       forget: (change) => ('all' in change ? this.clear() : this.forgetTenant(change.tenantId)),
       clear: () => this.clear(),
       what: "every RCPT's limits and sender rules are",
-      ...(o.log ? { log: o.log } : {}),
+      keepMs: o.keepMs,
+      log: o.log,
     })
   }
 
   start(): void {
-    if (this.o.keepMs > 0) this.feed.start()
+    this.feed.start()
   }
 
   stop(): Promise<void> {
@@ -79,7 +80,7 @@ export class RecipientPolicies {
     const inboxes = this.kept.get(tenantId)
     const hit = inboxes?.get(inboxId)
     // A read in flight began after any change heard here (a change forgets it), so it is shared.
-    if (hit && (!hit.done || (this.feed.trusted && now - hit.at < this.o.keepMs))) return hit.value
+    if (hit && (!hit.done || this.feed.serves(hit.at))) return hit.value
     if (hit) this.drop(tenantId, inboxId)
     const asked = this.feed.generation
     const entry: Kept = { at: now, value: this.read(tenantId, inboxId), done: false }
@@ -88,7 +89,7 @@ export class RecipientPolicies {
       () => {
         entry.done = true
         // Kept only when trusted and no change was heard while it was read (it may predate the change).
-        if (!this.feed.trusted || asked !== this.feed.generation) this.dropEntry(tenantId, inboxId, entry)
+        if (!this.feed.mayKeep(asked)) this.dropEntry(tenantId, inboxId, entry)
       },
       // A failed read is not remembered.
       () => this.dropEntry(tenantId, inboxId, entry),

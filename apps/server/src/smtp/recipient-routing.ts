@@ -94,13 +94,14 @@ export class RecipientRouting {
       forget: (change) => this.forget(change),
       clear: () => this.kept.clear(),
       what: 'every RCPT route is',
-      ...(o.log ? { log: o.log } : {}),
+      keepMs: o.routeCacheMs,
+      log: o.log,
     })
   }
 
   /** Starts listening for route changes (until then, and without a cache, nothing is kept). */
   start(): void {
-    if (this.o.routeCacheMs > 0) this.feed.start()
+    this.feed.start()
   }
 
   stop(): Promise<void> {
@@ -125,13 +126,13 @@ export class RecipientRouting {
     // While the database is known to be down the lookup fails at once: RCPT is deferred, as without memory.
     const hit = this.kept.get(address)
     if (hit) {
-      if (this.feed.trusted && now - hit.at < this.o.routeCacheMs) return Promise.resolve(hit.route)
+      if (this.feed.serves(hit.at)) return Promise.resolve(hit.route)
       this.kept.delete(address)
     }
     const asked = this.feed.generation
     return this.lookup(address).then((route) => {
       // Kept only when no change was announced while it was looked up (it may predate the change).
-      if (route && this.feed.trusted && asked === this.feed.generation) {
+      if (route && this.feed.mayKeep(asked)) {
         if (this.kept.size >= MAX_KEPT) this.kept.delete(this.kept.keys().next().value!)
         this.kept.set(address, { route, at: now })
       }
