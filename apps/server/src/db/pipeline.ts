@@ -165,9 +165,12 @@ export function fused(statements: (SQLWrapper | null | undefined | false)[], cit
   if (citus) return { statements, split: (results) => results }
   const present = statements.flatMap((s, i) => (s ? [{ s, i }] : []))
   if (present.length < 2) return { statements, split: (results) => results }
-  const columns = present.map(({ s }, k) => sql`(select coalesce(json_agg(t), '[]'::json) from (${s.getSQL()}) t) as ${sql.raw(`r${k}`)}`)
+  const one = composed(
+    present.map(({ s }) => s),
+    (texts) => `select ${texts.map((t, k) => `(select coalesce(json_agg(t), '[]'::json) from (${t}) t) as r${k}`).join(', ')}`,
+  )
   return {
-    statements: [sql`select ${sql.join(columns, sql`, `)}`],
+    statements: [one],
     split(results) {
       const row = results[0]?.[0] ?? {}
       const out: Row[][] = statements.map(() => [])
@@ -190,6 +193,25 @@ export function chained(statements: (SQLWrapper | null | undefined | false)[], m
   if (!head) throw new Error('chained: the main statement is missing')
   const present = statements.filter((s): s is SQLWrapper => !!s)
   if (citus || present.length < 2) return { statements: present, rowsOf: (results) => results[present.indexOf(head)] ?? [] }
-  const withs = present.filter((s) => s !== head).map((s, k) => sql`${sql.raw(`w${k}`)} as (${s.getSQL()})`)
-  return { statements: [sql`with ${sql.join(withs, sql`, `)} ${head.getSQL()}`], rowsOf: (results) => results[0] ?? [] }
+  const one = composed([...present.filter((s) => s !== head), head], (texts) => `with ${texts.slice(0, -1).map((t, k) => `w${k} as (${t})`).join(', ')} ${texts.at(-1)!}`)
+  return { statements: [one], rowsOf: (results) => results[0] ?? [] }
 }
+
+/**
+ * One statement made of several: each part's text (a TextStatement's as it is, Drizzle SQL compiled)
+ * with its parameters numbered after the previous parts' ones, put together by `join`. Text work
+ * only: the parts are not turned back into Drizzle SQL and compiled again as a whole, which cost
+ * the batch's statements most of Drizzle's share of the main thread (bench/README, 2026-12-05
+ * morning). The texts must hold `$n` only as parameters (no `$` in literals or dollar quotes).
+ */
+function composed(parts: SQLWrapper[], join: (texts: string[]) => string): TextStatement {
+  const params: unknown[] = []
+  const texts = parts.map((part) => {
+    const q = queryOf(part)
+    const offset = params.length
+    params.push(...q.params)
+    return offset === 0 ? q.sql : q.sql.replace(PARAM, (_, n: string) => `$${Number(n) + offset}`)
+  })
+  return new TextStatement(join(texts), params)
+}
+const PARAM = /\$(\d+)/g

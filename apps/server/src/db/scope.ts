@@ -2,7 +2,8 @@
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import { onConnection, rawRows, unavailableOnLoss, type Database, type Tx } from './client.js'
 import { isConnectionError } from './health.js'
-import { answeredAfterCommit, preparedRows, unansweredFailure } from './pipeline.js'
+import { answeredAfterCommit, preparedRows, textTemplate, unansweredFailure } from './pipeline.js'
+import { TextStatement } from './bulk.js'
 
 export interface TenantScope {
   /** Internal uuid of the tenant. */
@@ -32,8 +33,8 @@ export async function withTenant<T>(database: Database, scope: TenantScope, fn: 
  * before them fails closed: without app.tenant_id every policy hides every row and refuses every
  * write.
  */
-export async function withTenantPipelined<T>(database: Database, scope: TenantScope, fn: (tx: Tx, bind: SQL[]) => Promise<T>, opts: BindingOptions = {}): Promise<T> {
-  const bind = [...(database.sessionIsRuntimeRole ? [] : [sql`set local role mailroom_app`]), ...tenantBinding(scope, database.citus === true, opts)]
+export async function withTenantPipelined<T>(database: Database, scope: TenantScope, fn: (tx: Tx, bind: SQLWrapper[]) => Promise<T>, opts: BindingOptions = {}): Promise<T> {
+  const bind = [...(database.sessionIsRuntimeRole ? [] : [SET_ROLE]), ...tenantBinding(scope, database.citus === true, opts)]
   return onConnection(database, scope.tenantId, () => transaction(database, (tx) => fn(tx, bind)))
 }
 
@@ -118,14 +119,20 @@ export interface BindingOptions {
   genericPlans?: boolean
 }
 
-export function tenantBinding(scope: TenantScope, citus: boolean, opts: BindingOptions = {}): SQL[] {
+export function tenantBinding(scope: TenantScope, citus: boolean, opts: BindingOptions = {}): SQLWrapper[] {
   if (!UUID.test(scope.tenantId) || (scope.inboxId && !UUID.test(scope.inboxId))) {
     throw new Error('tenant binding: tenantId/inboxId must be uuids')
   }
   if (citus) return [sql.raw(`set local app.tenant_id = '${scope.tenantId}'`), sql.raw(`set local app.inbox_id = '${scope.inboxId ?? ''}'`)]
-  const plans = opts.genericPlans ? sql`, set_config('plan_cache_mode', 'force_generic_plan', true)` : sql``
-  return [sql`select set_config('app.tenant_id', ${scope.tenantId}, true), set_config('app.inbox_id', ${scope.inboxId ?? ''}, true)${plans}`]
+  const values = { tenantId: scope.tenantId, inboxId: scope.inboxId ?? '' }
+  return [opts.genericPlans ? bindingWithPlans(values) : binding(values)]
 }
+
+// Texts built once (db/pipeline.ts textTemplate): every transaction sends one.
+const bindingSql = (v: (name: 'tenantId' | 'inboxId') => SQL) => sql`select set_config('app.tenant_id', ${v('tenantId')}, true), set_config('app.inbox_id', ${v('inboxId')}, true)`
+const binding = textTemplate<'tenantId' | 'inboxId'>(bindingSql)
+const bindingWithPlans = textTemplate<'tenantId' | 'inboxId'>((v) => sql`${bindingSql(v)}, set_config('plan_cache_mode', 'force_generic_plan', true)`)
+const SET_ROLE = new TextStatement('set local role mailroom_app', [])
 
 /**
  * One statement of withoutTenant (a narrow SECURITY DEFINER lookup). Never outside a transaction on

@@ -11,7 +11,7 @@ import { tenants } from '../tenancy/tables.js'
 import { events, type EventRow } from './tables.js'
 import { fanOutEvent } from '../webhooks/service.js'
 import { webhooks } from '../webhooks/tables.js'
-import { sql, type SQL } from 'drizzle-orm'
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 
 /**
  * Appends an event. Takes the tenant's event counter with a row lock, so call it last in the
@@ -43,7 +43,8 @@ export function eventSeqsOf(rows: Record<string, unknown>[], n: number): number[
 }
 
 /** Whether the tenant in scope has an enabled webhook: one row, or none. */
-export const enabledWebhookProbe = (): SQL => sql`select 1 from ${webhooks} where ${webhooks.status} = 'enabled' limit 1`
+const webhookProbeText = textTemplate<never>(() => sql`select 1 from ${webhooks} where ${webhooks.status} = 'enabled' limit 1`)
+export const enabledWebhookProbe = (): SQLWrapper => webhookProbeText({})
 
 export type EventItem = { inboxId: string | null; data: Record<string, unknown> }
 

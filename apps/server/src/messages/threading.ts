@@ -41,32 +41,35 @@ export interface ThreadLookups {
 }
 
 /** The two lookups, as statements to pipeline: stored messages the entries refer to, and those that refer to them. */
-export function threadLookups(list: ThreadEntry[]): { referred: SQL | null; referring: SQL | null } {
+export function threadLookups(list: ThreadEntry[]): { referred: SQLWrapper | null; referring: SQLWrapper | null } {
   // (inbox, Message-ID referred to), looked up on messages_inbox_msgid_idx.
   const referred = pairsOf(list.flatMap(({ inboxId, h }) => refsOf(h).map((r): [string, string] => [inboxId, r])))
   // (inbox, own Message-ID), looked up on message_refs (migration 0014).
   const referring = pairsOf(list.flatMap(({ inboxId, h }) => (h.messageId ? [[inboxId, h.messageId] as [string, string]] : [])))
   return {
-    referred: referred
-      ? sql`select m.inbox_id, m.message_id_header, m.thread_id from ${referred}
-            join ${messages} m on m.inbox_id = q.inbox_id and m.message_id_header = q.ref
-            where m.thread_id is not null`
-      : null,
-    referring: referring
-      ? sql`select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${referring}
-            join ${messageRefs} r on r.inbox_id = q.inbox_id and r.ref = q.ref
-            join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
-            where m.thread_id is not null`
-      : null,
+    referred: referred && referredText(referred),
+    referring: referring && referringText(referring),
   }
 }
 
-/** Distinct (inbox, Message-ID) pairs as a table `q(inbox_id, ref)`; null when there are none. */
-function pairsOf(pairs: [string, string][]): SQL | null {
+/** Distinct (inbox, Message-ID) pairs as the two arrays of a table `q(inbox_id, ref)`; null when there are none. */
+function pairsOf(pairs: [string, string][]): Record<'inboxIds' | 'refs', string[]> | null {
   const distinct = [...new Map(pairs.map(([inboxId, ref]) => [threadKey(inboxId, ref), [inboxId, ref] as const])).values()]
   if (distinct.length === 0) return null
-  return sql`unnest(${sql.param(distinct.map(([i]) => i))}::uuid[], ${sql.param(distinct.map(([, r]) => r))}::text[]) as q(inbox_id, ref)`
+  return { inboxIds: distinct.map(([i]) => i), refs: distinct.map(([, r]) => r) }
 }
+const pairs = (v: (name: 'inboxIds' | 'refs') => SQL) => sql`unnest(${v('inboxIds')}::uuid[], ${v('refs')}::text[]) as q(inbox_id, ref)`
+const referredText = textTemplate<'inboxIds' | 'refs'>(
+  (v) => sql`select m.inbox_id, m.message_id_header, m.thread_id from ${pairs(v)}
+            join ${messages} m on m.inbox_id = q.inbox_id and m.message_id_header = q.ref
+            where m.thread_id is not null`,
+)
+const referringText = textTemplate<'inboxIds' | 'refs'>(
+  (v) => sql`select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${pairs(v)}
+            join ${messageRefs} r on r.inbox_id = q.inbox_id and r.ref = q.ref
+            join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
+            where m.thread_id is not null`,
+)
 
 /** The rows the two lookups returned, as maps. */
 export function readThreadLookups(refHits: Record<string, unknown>[], idHits: Record<string, unknown>[]): ThreadLookups {

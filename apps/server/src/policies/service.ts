@@ -2,12 +2,14 @@
 // inherited down the tenant tree like limits. A tenant sets its own (`policies`); an ancestor (or
 // the operator) setting a tenant's writes apart (`parent_policies`), where the tenant cannot undo
 // them. Every tenant's both, up the chain, and the inbox's own combine: the strictest of each applies.
-import { sql, type SQL } from 'drizzle-orm'
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { ApprovalMode, EffectivePolicies, Policies, Risk } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
+import { textTemplate } from '../db/pipeline.js'
 
 /** The policies of a tenant and its ancestors, through a narrow lookup (a tenant cannot see its ancestors under RLS). */
-export const policyChain = (tenantId: string): SQL => sql`select policies, parent_policies from mailroom_policy_chain(${tenantId})`
+const policyChainText = textTemplate<'tenantId'>((v) => sql`select policies, parent_policies from mailroom_policy_chain(${v('tenantId')})`)
+export const policyChain = (tenantId: string): SQLWrapper => policyChainText({ tenantId })
 
 const RISK_RANK: Record<Risk, number> = { low: 0, medium: 1, high: 2 }
 

@@ -1,8 +1,9 @@
 // Tenants: the tree, creation with a first key, updates and deletion. All calls run inside a
 // tenant-scoped transaction (db/scope.ts); RLS confines them to the caller's subtree.
-import { eq, or, sql, type SQL } from 'drizzle-orm'
+import { eq, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Policies, Tenant, TenantLimits } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
+import { textTemplate } from '../db/pipeline.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { type CursorPosition } from '../lib/cursor.js'
@@ -46,7 +47,8 @@ export async function effectiveLimits(tx: Tx, tenantId: string): Promise<TenantL
 }
 
 /** The limits of a tenant and its ancestors, through a narrow lookup: under RLS a tenant cannot see its ancestors, whose caps bind it. */
-export const limitChain = (tenantId: string): SQL => sql`select limits from mailroom_limit_chain(${tenantId})`
+const limitChainText = textTemplate<'tenantId'>((v) => sql`select limits from mailroom_limit_chain(${v('tenantId')})`)
+export const limitChain = (tenantId: string): SQLWrapper => limitChainText({ tenantId })
 
 /** The tightest of each limit over the rows of limitChain. */
 export function limitsOf(rows: { limits?: unknown }[]): TenantLimits {

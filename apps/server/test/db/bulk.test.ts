@@ -2,6 +2,8 @@
 // their own, and the Drizzle form (for PGlite, which has no pipelining) says the same thing; the
 // bytea values it sends apart from the JSON (binary bytea[] parameters) come back as they went.
 // Hot statements over a list pass it as an array parameter, so their text does not vary either.
+// Statements put together (fused reads, chained writes) are the text Drizzle would have built from
+// their parts, parameters numbered in order, and each part answers with its own values.
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
@@ -11,7 +13,8 @@ import { createTestDb, onCitus, type TestDb } from '@mailroom/testkit/db'
 import { bulkInsert, ByteaArray, useValuesInserts } from '../../src/db/bulk.js'
 import { bytea } from '../../src/db/columns.js'
 import { rawRows } from '../../src/db/client.js'
-import { pipelined, textTemplate } from '../../src/db/pipeline.js'
+import { chained, fused, pipelined, textTemplate } from '../../src/db/pipeline.js'
+import { TextStatement } from '../../src/db/bulk.js'
 import { withoutTenant } from '../../src/db/scope.js'
 import { threads } from '../../src/messages/tables.js'
 import { countStoredUnlimited } from '../../src/usage/service.js'
@@ -71,6 +74,38 @@ describe('bulkInsert', () => {
   })
 })
 
+describe('statements put together (fused reads, chained writes)', () => {
+  const dialect = new PgDialect()
+  const template = textTemplate<'a' | 'b'>((v) => sql`select ${v('a')}::int as x, ${v('b')}::text as y`)
+  // A template, Drizzle SQL with a parameter, a statement with none and a bulk insert with a bytea[] one.
+  const parts = () => [
+    template({ a: 1, b: 'one' }),
+    sql`select ${2}::int as x, ${'two'}::text as y`,
+    new TextStatement('select 3 as x', []),
+    template({ a: 4, b: 'four' }),
+  ]
+
+  it('fused: the text and parameters Drizzle built from the parts, numbered in order, without compiling them again', () => {
+    const one = fused(parts(), false).statements[0] as TextStatement
+    const columns = parts().map((s, k) => sql`(select coalesce(json_agg(t), '[]'::json) from (${s.getSQL()}) t) as ${sql.raw(`r${k}`)}`)
+    const drizzle = dialect.sqlToQuery(sql`select ${sql.join(columns, sql`, `)}`)
+    expect(one).toBeInstanceOf(TextStatement)
+    expect(one.text).toBe(drizzle.sql)
+    expect(one.params).toEqual(drizzle.params)
+    expect(one.params).toEqual([1, 'one', 2, 'two', 4, 'four'])
+    expect(one.text).toContain('$5::int as x, $6::text as y')
+  })
+
+  it('chained: the other writes as WITH queries of the main one, parameters numbered in the order they appear', () => {
+    const insert = bulkInsert(threads, [row(Buffer.from('s'))], { returning: 'id' })
+    const one = chained([template({ a: 1, b: 'one' }), insert, sql`select ${7}::int`], 1, false).statements[0] as TextStatement
+    expect(one.text).toBe(`with w0 as (select $1::int as x, $2::text as y), w1 as (select $3::int) ${insert.text.replace('$1::json', '$4::json').replace('$2::bytea[]', '$5::bytea[]')}`)
+    expect(one.params).toEqual([1, 'one', 7, ...insert.params])
+    // On Citus, each as it is.
+    expect(chained([template({ a: 1, b: 'one' }), insert], 1, true).statements).toHaveLength(2)
+  })
+})
+
 describe('bulkInsert in the database', () => {
   const probe = pgTable('bulk_probe', { n: integer('n').notNull(), data: bytea('data'), more: bytea('more') })
   let db: TestDb
@@ -96,6 +131,15 @@ describe('bulkInsert in the database', () => {
     })
     const asBuffer = (b: Uint8Array | null) => (b == null ? null : Buffer.from(b))
     expect(back.map((r) => ({ n: r.n, data: asBuffer(r.data), more: asBuffer(r.more) }))).toEqual(rows)
+  })
+
+  it.skipIf(onCitus)('fused reads: each part answers with its own parameters', async () => {
+    const template = textTemplate<'a' | 'b'>((v) => sql`select ${v('a')}::int as x, ${v('b')}::text as y`)
+    const statements = [template({ a: 1, b: 'one' }), null, sql`select ${2}::int as x, ${'two'}::text as y`, template({ a: 4, b: 'four' }), sql`select 1 as x where false`]
+    const reads = fused(statements, false)
+    expect(reads.statements).toHaveLength(1)
+    const answers = await withoutTenant(db.runtime, (tx) => pipelined(tx, reads.statements))
+    expect(reads.split(answers)).toEqual([[{ x: 1, y: 'one' }], [], [{ x: 2, y: 'two' }], [{ x: 4, y: 'four' }], []])
   })
 
   it.skipIf(onCitus)("inputs: per-row values that are no column, for extra expressions; each call's own (the cached shape keeps none)", async () => {

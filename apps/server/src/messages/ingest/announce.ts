@@ -3,7 +3,7 @@
 // arrival notifications that wake waiters on every node once the transaction commits.
 import { sql } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { beforeCommit, chained } from '../../db/pipeline.js'
+import { beforeCommit, chained, textTemplate } from '../../db/pipeline.js'
 import type { Cipher } from '../../crypto/service.js'
 import { appendEvent, fanOutEvents, insertEvents } from '../../events/service.js'
 import { arrivalPayload, MAIL_CHANNEL, type Arrival, type Committing } from '../../events/hub.js'
@@ -11,6 +11,9 @@ import { summaryToWire } from '../service.js'
 import type { MessageRow } from '../tables.js'
 import { attachmentMeta } from './rows.js'
 import type { IngestOptions, Visible } from './types.js'
+
+/** One text for any batch size (an array parameter), so one prepared statement per connection. */
+const notifyArrivals = textTemplate<'channel' | 'payloads'>((v) => sql`select pg_notify(${v('channel')}, p) from unnest(${v('payloads')}::text[]) as p`)
 
 export interface Announcement {
   tenantId: string
@@ -65,8 +68,7 @@ export async function announce(tx: Tx, cipher: Cipher, o: Pick<IngestOptions, 'o
   const write = chained(
     [
       insertEvents(cipher, tenantId, 'message.received', eventSeqs, items),
-      // One text for any batch size (an array parameter), so one prepared statement per connection.
-      sql`select pg_notify(${MAIL_CHANNEL}, p) from unnest(${sql.param(notifications)}::text[]) as p`,
+      notifyArrivals({ channel: MAIL_CHANNEL, payloads: notifications }),
     ],
     1,
     o.database.citus === true,

@@ -3,7 +3,7 @@
 // gets its 250 only after that transaction commits. Each tenant's batches are written by one
 // committer at a time, at most `committers` tenants at once: a flooding tenant holds one committer,
 // never all of them. Messages for several tenants go alone, every tenant's copy in one transaction.
-import { sql, type SQL } from 'drizzle-orm'
+import { sql, type SQLWrapper } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
 import { tenantBinding, withTenantPipelined, type BindingOptions } from '../../db/scope.js'
 import { fused, pipelined } from '../../db/pipeline.js'
@@ -227,7 +227,7 @@ export class GroupCommit {
    * `alone`: the batch is this one message (a quota refusal may then fail the transaction instead of
    * a savepoint).
    */
-  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; bind: SQL[]; alone: boolean }): Promise<TenantResult> {
+  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; bind: SQLWrapper[]; alone: boolean }): Promise<TenantResult> {
     const { tenantId, parts } = job
     const result: TenantResult = { stored: new Map(), refused: new Map(), arrivals: [] }
     if (parts.length === 0) {

@@ -2,7 +2,7 @@
 // already read the content (safety phase one); here, once SPF/DKIM/DMARC are known and for the
 // receiving tenant (its own domains, its policies and the inbox's), the verdict is finished, sealed
 // into the row (its signals quote the message) and the policy decides whether the agent sees it.
-import { sql, type SQL } from 'drizzle-orm'
+import { sql, type SQLWrapper } from 'drizzle-orm'
 import type { EffectivePolicies, Policies } from '@mailroom/contract'
 import type { Cipher } from '../../crypto/service.js'
 import { domains } from '../../domains/tables.js'
@@ -11,22 +11,26 @@ import { policyChain, quarantineReason, strictest } from '../../policies/service
 import { finishVerdict, scoreContent, scoreInputOf, type Verdict } from '../../safety/score.js'
 import { ctx } from '../service.js'
 import type { Visible } from './types.js'
+import { textTemplate } from '../../db/pipeline.js'
 
 /** What a tenant's verdicts need, read in the batch's first round trip. */
 export interface SafetyReads {
   /** The tenant's policy chain (policyChain). */
-  chain: SQL
+  chain: SQLWrapper
   /** The recipients' inboxes' own policies. */
-  inboxPolicies: SQL | null
+  inboxPolicies: SQLWrapper | null
   /** The tenant's verified domains (sender and link checks compare with them). */
-  tenantDomains: SQL
+  tenantDomains: SQLWrapper
 }
+
+const inboxPoliciesText = textTemplate<'ids'>((v) => sql`select id, policies from ${inboxes} where id = any(${v('ids')}::uuid[])`)
+const verifiedDomainsText = textTemplate<never>(() => sql`select name from ${domains} where verified_at is not null`)
 
 export function safetyReads(tenantId: string, inboxIds: string[]): SafetyReads {
   return {
     chain: policyChain(tenantId),
-    inboxPolicies: inboxIds.length ? sql`select id, policies from ${inboxes} where id = any(${sql.param([...new Set(inboxIds)])}::uuid[])` : null,
-    tenantDomains: sql`select name from ${domains} where verified_at is not null`,
+    inboxPolicies: inboxIds.length ? inboxPoliciesText({ ids: [...new Set(inboxIds)] }) : null,
+    tenantDomains: verifiedDomainsText({}),
   }
 }
 
