@@ -10,11 +10,10 @@ import { sql } from 'drizzle-orm'
 import { integer, pgTable } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createTestDb, onCitus, type TestDb } from '@mailroom/testkit/db'
-import { bulkInsert, ByteaArray, useValuesInserts } from '../../src/db/bulk.js'
+import { bulkInsert, ByteaArray, TextStatement, useValuesInserts } from '../../src/db/bulk.js'
 import { bytea } from '../../src/db/columns.js'
 import { rawRows } from '../../src/db/client.js'
 import { chained, fused, pipelined, textTemplate } from '../../src/db/pipeline.js'
-import { TextStatement } from '../../src/db/bulk.js'
 import { withoutTenant } from '../../src/db/scope.js'
 import { threads } from '../../src/messages/tables.js'
 import { countStoredUnlimited } from '../../src/usage/service.js'
@@ -77,7 +76,7 @@ describe('bulkInsert', () => {
 describe('statements put together (fused reads, chained writes)', () => {
   const dialect = new PgDialect()
   const template = textTemplate<'a' | 'b'>((v) => sql`select ${v('a')}::int as x, ${v('b')}::text as y`)
-  // A template, Drizzle SQL with a parameter, a statement with none and a bulk insert with a bytea[] one.
+  // A template, Drizzle SQL with parameters, a statement with none, the template again.
   const parts = () => [
     template({ a: 1, b: 'one' }),
     sql`select ${2}::int as x, ${'two'}::text as y`,
