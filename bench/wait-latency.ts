@@ -64,43 +64,63 @@ interface RunResult {
   /** The server's looks for new mail during the run: answered from the committed message, or read back. */
   looks: { memory: number; database: number }
   /** The server's own account of each message's time before its 250, during the run. */
-  stages: StageTimes
+  stages: Times
+  /** ... and of its batches' transactions: each step's time, and messages a batch. */
+  steps: Times
+  batches: { count: number; messages: number }
 }
 
 const STAGES = ['parse_wait', 'parse', 'batch_wait', 'commit'] as const
-/** Per stage of mailroom_ingest_stage_seconds: observations, their sum (s), cumulative bucket counts by upper bound (s). */
-type StageTimes = Record<(typeof STAGES)[number], { count: number; sum: number; buckets: [number, number][] }>
+const STEPS = ['reads', 'writes', 'commit'] as const
+/** Per label value of a histogram: observations, their sum (s), cumulative bucket counts by upper bound (s). */
+type Hist = { count: number; sum: number; buckets: [number, number][] }
+type Times = Record<string, Hist>
 
 interface ServerCounters {
   looks: { memory: number; database: number }
-  stages: StageTimes
+  stages: Times
+  steps: Times
+  batches: { count: number; messages: number }
 }
 
-/** The server's mailroom_wait_looks_total counters and ingest stage histograms (operator key). */
+/** One histogram of the /metrics text, per value of its label. */
+function histogramsOf(text: string, metric: string, label: string, values: readonly string[]): Times {
+  const out: Times = {}
+  for (const value of values) {
+    const one = (what: string) => Number(new RegExp(`^${metric}_${what}\\{${label}="${value}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
+    const buckets = [...text.matchAll(new RegExp(`^${metric}_bucket\\{le="([^"]+)",${label}="${value}"\\} (\\S+)$`, 'gm'))].map((m): [number, number] => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])])
+    out[value] = { count: one('count'), sum: one('sum'), buckets }
+  }
+  return out
+}
+
+/** The server's mailroom_wait_looks_total counters, ingest stage and batch histograms (operator key). */
 async function serverCounters(server: ChildServer): Promise<ServerCounters> {
   const text = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${server.operatorKey}` } })).text()
   const at = (where: string) => Number(new RegExp(`^mailroom_wait_looks_total\\{at="${where}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
-  const stages = {} as StageTimes
-  for (const stage of STAGES) {
-    const one = (what: string) => Number(new RegExp(`^mailroom_ingest_stage_seconds_${what}\\{stage="${stage}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
-    const buckets = [...text.matchAll(new RegExp(`^mailroom_ingest_stage_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$`, 'gm'))].map((m): [number, number] => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])])
-    stages[stage] = { count: one('count'), sum: one('sum'), buckets }
+  const batch = (what: string) => Number(new RegExp(`^mailroom_ingest_batch_messages_${what} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
+  return {
+    looks: { memory: at('memory'), database: at('database') },
+    stages: histogramsOf(text, 'mailroom_ingest_stage_seconds', 'stage', STAGES),
+    steps: histogramsOf(text, 'mailroom_ingest_batch_seconds', 'step', STEPS),
+    batches: { count: batch('count'), messages: batch('sum') },
   }
-  return { looks: { memory: at('memory'), database: at('database') }, stages }
 }
 
 /** What the counters gained between two readings. */
-function gained(a: ServerCounters, b: ServerCounters): Pick<RunResult, 'looks' | 'stages'> {
-  const stages = {} as StageTimes
-  for (const stage of STAGES) {
-    const [x, y] = [a.stages[stage], b.stages[stage]]
-    stages[stage] = { count: y.count - x.count, sum: y.sum - x.sum, buckets: y.buckets.map(([le, n], i) => [le, n - (x.buckets[i]?.[1] ?? 0)]) }
+function gained(a: ServerCounters, b: ServerCounters): Pick<RunResult, 'looks' | 'stages' | 'steps' | 'batches'> {
+  const delta = (x: Times, y: Times): Times =>
+    Object.fromEntries(Object.keys(y).map((k) => [k, { count: y[k]!.count - x[k]!.count, sum: y[k]!.sum - x[k]!.sum, buckets: y[k]!.buckets.map(([le, n], i): [number, number] => [le, n - (x[k]!.buckets[i]?.[1] ?? 0)]) }]))
+  return {
+    looks: { memory: b.looks.memory - a.looks.memory, database: b.looks.database - a.looks.database },
+    stages: delta(a.stages, b.stages),
+    steps: delta(a.steps, b.steps),
+    batches: { count: b.batches.count - a.batches.count, messages: b.batches.messages - a.batches.messages },
   }
-  return { looks: { memory: b.looks.memory - a.looks.memory, database: b.looks.database - a.looks.database }, stages }
 }
 
 /** One stage as a line: mean, and the bucket bounds p50 and p99 fall under (the histogram's resolution). */
-function stageLine(name: string, t: StageTimes[keyof StageTimes]): string {
+function stageLine(name: string, t: Hist): string {
   if (t.count === 0) return `${name} -`
   const under = (q: number) => {
     const le = t.buckets.find(([, n]) => n >= q * t.count)?.[0] ?? Infinity
@@ -171,7 +191,7 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
   const sendSeconds = (performance.now() - ts0) / 1000
   await Promise.all(waits)
   const clientElu = performance.eventLoopUtilization(elu0).utilization
-  const { looks, stages } = gained(counters0, await serverCounters(server))
+  const { looks, stages, steps, batches } = gained(counters0, await serverCounters(server))
   if (process.env.BENCH_WINDOWS) {
     // Diagnosis: the latency p99 per fifth of the sending window.
     const parts = 5
@@ -195,6 +215,8 @@ async function run(server: ChildServer, inboxes: Inbox[], W: number): Promise<Ru
     clientElu,
     looks,
     stages,
+    steps,
+    batches,
   }
 }
 
@@ -246,7 +268,9 @@ async function main() {
           `  for reference, the SMTP transaction itself (MAIL FROM -> 250, ms): p50 ${fmt(r.smtp.p50)}  p99 ${fmt(r.smtp.p99)}; ` +
           `this client process's event loop ${fmt(r.clientElu * 100, 0)}% busy\n` +
           `  the server's looks for new mail: ${r.looks.memory} answered from the committed message, ${r.looks.database} read from the database\n` +
-          `  the server's stages before the 250 (mailroom_ingest_stage_seconds, ms): ${STAGES.map((st) => stageLine(st, r.stages[st])).join('; ')}` +
+          `  the server's stages before the 250 (mailroom_ingest_stage_seconds, ms): ${STAGES.map((st) => stageLine(st, r.stages[st]!)).join('; ')}\n` +
+          `  its batches' transactions (mailroom_ingest_batch_seconds, ms): ${STEPS.map((st) => stageLine(st, r.steps[st]!)).join('; ')}; ` +
+          `${r.batches.count} batches, ${fmt(r.batches.count ? r.batches.messages / r.batches.count : 0, 2)} messages each` +
           (r.failed ? `\n  ${r.failed} waits did not resolve within ${WAIT_TIMEOUT_MS / 1000} s (counted as infinite)` : '') +
           (r.note ? `\n${r.note}` : ''),
       )

@@ -38,6 +38,9 @@ function labelled(registers: client.Registry[], name: string, help: string, labe
   })
 }
 
+/** Seconds: from a millisecond (a round trip on loopback) to ten (a stall). */
+const INGEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
+
 export class Metrics {
   readonly registry = new client.Registry()
   readonly httpRequests = new client.Counter({ name: 'mailroom_http_requests_total', help: 'HTTP requests answered, by route pattern and status.', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] })
@@ -56,7 +59,20 @@ export class Metrics {
     name: 'mailroom_ingest_stage_seconds',
     help: 'Where a received message spends the time before its 250, by stage: waiting for a parse thread (parse_wait), parsing (parse), waiting for its batch to be written (batch_wait), and the batch\'s transaction until COMMIT (commit).',
     labelNames: ['stage'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    buckets: INGEST_BUCKETS,
+    registers: [this.registry],
+  })
+  readonly ingestBatchSteps = new client.Histogram({
+    name: 'mailroom_ingest_batch_seconds',
+    help: "Where a batch's transaction (the commit stage of its messages) spends its time, by step: the round trip of its reads (reads), the round trip of its writes (writes), and its last writes with the COMMIT until this process has told its waiters (commit).",
+    labelNames: ['step'] as const,
+    buckets: INGEST_BUCKETS,
+    registers: [this.registry],
+  })
+  readonly ingestBatchMessages = new client.Histogram({
+    name: 'mailroom_ingest_batch_messages',
+    help: 'Messages written per batch transaction (a message for several tenants counts once per tenant).',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
     registers: [this.registry],
   })
   readonly rateLimited = new client.Counter({ name: 'mailroom_rate_limited_total', help: 'Requests refused with 429, by which limit refused them.', labelNames: ['limit'] as const, registers: [this.registry] })

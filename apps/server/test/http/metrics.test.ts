@@ -86,6 +86,23 @@ describe('/metrics', () => {
     expect(Number(/mailroom_ingest_stage_seconds_sum\{stage="commit"\} (\S+)/.exec(text)?.[1])).toBeGreaterThan(0)
   })
 
+  it("times each step of a batch's transaction (its reads, its writes, the COMMIT) and counts its messages", async () => {
+    const { text } = await client(server.baseUrl, OPERATOR).get('/metrics')
+    // The one message sent in beforeAll went in a batch of its own.
+    expect(text).toMatch(/mailroom_ingest_batch_messages_count 1\n/)
+    expect(text).toMatch(/mailroom_ingest_batch_messages_sum 1\n/)
+    expect(text).toMatch(/mailroom_ingest_batch_messages_bucket\{le="1"\} 1\n/)
+    let steps = 0
+    for (const step of ['reads', 'writes', 'commit']) {
+      expect(text).toMatch(new RegExp(`mailroom_ingest_batch_seconds_count\\{step="${step}"\\} 1\\n`))
+      const sum = Number(new RegExp(`mailroom_ingest_batch_seconds_sum\\{step="${step}"\\} (\\S+)`).exec(text)?.[1])
+      expect(sum).toBeGreaterThan(0)
+      steps += sum
+    }
+    // The steps are parts of the message's commit stage.
+    expect(steps).toBeLessThanOrEqual(Number(/mailroom_ingest_stage_seconds_sum\{stage="commit"\} (\S+)/.exec(text)?.[1]))
+  })
+
   it('MAILROOM_METRICS_PORT serves /metrics without a key, and nothing else', async () => {
     const port = server.running.metricsPort!
     const res = await fetch(`http://127.0.0.1:${port}/metrics`)

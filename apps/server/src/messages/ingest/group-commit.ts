@@ -44,6 +44,15 @@ export const MULTI = '*'
  */
 const bindingOptions = (citus: boolean): BindingOptions => ({ genericPlans: !citus })
 
+/** A batch transaction's steps (mailroom_ingest_batch_seconds), in ms: summed over its tenants' parts. */
+interface Steps {
+  reads: number
+  writes: number
+  /** When the last tenant's writes were answered (performance.now()). */
+  written: number
+  messages: number
+}
+
 /** What one tenant's part of a batch came to: per message, its stored copy, or the quota that refused it. */
 interface TenantResult {
   stored: Map<Item, Stored>
@@ -183,12 +192,15 @@ export class GroupCommit {
   private async write(items: Item[]): Promise<Map<Item, Stored[] | QuotaError>> {
     const out = new Map<Item, Stored[] | QuotaError>()
     const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
+    let steps: Steps
     // Once committed, this process's waiters hear of it at once, not after the notification's round trip.
     await tellingWaiters(this.o, (tell) =>
       withTenantPipelined(
         this.o.database,
         { tenantId: tenantIds[0]! },
         async (tx, bind) => {
+          // (A transaction tried again, its BEGIN having found the connection dead, counts anew.)
+          steps = { reads: 0, writes: 0, written: 0, messages: 0 }
           const arrivals: Arrival[] = []
           // The first tenant's binding (with the transaction's plan mode) goes with its first statements; the next ones rebind.
           for (const [k, tenantId] of tenantIds.entries()) {
@@ -196,7 +208,7 @@ export class GroupCommit {
               const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
               return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
             })
-            const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1 })
+            const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1, steps })
             for (const [item, refusal] of result.refused) out.set(item, refusal)
             for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
             arrivals.push(...result.arrivals)
@@ -206,7 +218,18 @@ export class GroupCommit {
         bindingOptions(this.citus),
       ),
     )
+    this.observe(steps!)
     return out
+  }
+
+  /** A committed batch's steps and size. */
+  private observe(steps: Steps): void {
+    const m = this.o.metrics
+    if (!m || steps.messages === 0) return
+    m.ingestBatchSteps.observe({ step: 'reads' }, steps.reads / 1000)
+    m.ingestBatchSteps.observe({ step: 'writes' }, steps.writes / 1000)
+    m.ingestBatchSteps.observe({ step: 'commit' }, Math.max(0, performance.now() - steps.written) / 1000)
+    m.ingestBatchMessages.observe(steps.messages)
   }
 
   /**
@@ -227,7 +250,7 @@ export class GroupCommit {
    * `alone`: the batch is this one message (a quota refusal may then fail the transaction instead of
    * a savepoint).
    */
-  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; bind: SQLWrapper[]; alone: boolean }): Promise<TenantResult> {
+  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; bind: SQLWrapper[]; alone: boolean; steps: Steps }): Promise<TenantResult> {
     const { tenantId, parts } = job
     const result: TenantResult = { stored: new Map(), refused: new Map(), arrivals: [] }
     if (parts.length === 0) {
@@ -250,7 +273,10 @@ export class GroupCommit {
       ],
       this.citus,
     )
+    const asked = performance.now()
     const answers = await pipelined(tx, [...job.bind, ...batchReads.statements])
+    const answered = performance.now()
+    job.steps.reads += answered - asked
     // After the binding (the data key is read under the tenant's policy when not cached).
     const cipher = await this.o.crypto.cipher(tx, tenantId)
     const [limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = batchReads.split(answers.slice(job.bind.length))
@@ -337,6 +363,9 @@ export class GroupCommit {
     )
     const eventSeqs = numbered.eventSeqs
     const rows = insert ? (insert as ReturnType<typeof visibleInsert>).rows(numbered.then) : visible.length ? await insertVisible(tx, visible, this.citus, raws) : []
+    job.steps.written = performance.now()
+    job.steps.writes += job.steps.written - answered
+    job.steps.messages += admitted.length
     result.arrivals = await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
     return result
   }
