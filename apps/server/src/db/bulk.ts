@@ -50,6 +50,9 @@ export class ByteaArray {
   }
 }
 
+/** How a statement's text marks its parameters: $1, $2, ... */
+export const PARAMETER = /\$(\d+)/g
+
 /** A statement with its final text and parameters (pipelined() sends it as it is). */
 export class TextStatement implements SQLWrapper {
   constructor(
@@ -58,7 +61,7 @@ export class TextStatement implements SQLWrapper {
   ) {}
   /** The same statement as Drizzle SQL (for drivers without pipelining, such as PGlite). */
   getSQL(): SQL {
-    const parts = this.text.split(/\$(\d+)/)
+    const parts = this.text.split(PARAMETER)
     const chunks: SQL[] = []
     // Each value one parameter (an array too; a ByteaArray stays one, for pipeline.ts to hand on).
     for (const [i, part] of parts.entries()) chunks.push(i % 2 === 0 ? sql.raw(part) : sql`${sql.param(this.params[Number(part) - 1])}`)

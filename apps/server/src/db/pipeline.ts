@@ -5,7 +5,7 @@
 import { Placeholder, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { rawRows, type Db, type Tx } from './client.js'
-import { BYTEA_ARRAY, ByteaArray, TextStatement } from './bulk.js'
+import { BYTEA_ARRAY, ByteaArray, PARAMETER, TextStatement } from './bulk.js'
 
 type Row = Record<string, unknown>
 interface PostgresJsClient {
@@ -210,8 +210,7 @@ function composed(parts: SQLWrapper[], join: (texts: string[]) => string): TextS
     const q = queryOf(part)
     const offset = params.length
     params.push(...q.params)
-    return offset === 0 ? q.sql : q.sql.replace(PARAM, (_, n: string) => `$${Number(n) + offset}`)
+    return offset === 0 ? q.sql : q.sql.replace(PARAMETER, (_, n: string) => `$${Number(n) + offset}`)
   })
   return new TextStatement(join(texts), params)
 }
-const PARAM = /\$(\d+)/g

@@ -60,7 +60,7 @@ export async function readAsTenant(database: Database, scope: TenantScope, state
 export async function withoutTenant<T>(database: Database, fn: (tx: Tx) => Promise<T>, key = '-'): Promise<T> {
   return onConnection(database, key, () =>
     transaction(database, async (tx) => {
-      if (!database.sessionIsRuntimeRole) await tx.execute(sql`set local role mailroom_app`)
+      if (!database.sessionIsRuntimeRole) await tx.execute(SET_ROLE)
       return fn(tx)
     }),
   )
