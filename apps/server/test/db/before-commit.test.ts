@@ -4,6 +4,7 @@
 // transaction in one round trip, under the tenant's row-level security. Semantics on Postgres and on
 // PGlite; the wire on Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
 import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
 import { TEST_MASTER_KEY } from '@mailroom/testkit/server'
@@ -143,5 +144,35 @@ describe.skipIf(!onPostgres)('statements sent with the COMMIT, on the wire', () 
       (database, t, marker) => readAsTenant(database, { tenantId: t.tenantId }, [sql`select ${marker}::text as marker, count(*)::int as n from inboxes`]),
       async (answer) => expect(answer).toEqual([[{ marker: 'sent early', n: 1 }]]),
     )
+  })
+
+  it('a connection lost while writes still wait to be sent fails the transaction: nothing waits forever', async () => {
+    const database = openPostgres({ url: db.runtimeUrl!, max: 1, runtime: true })
+    database.citus = db.runtime.citus
+    const admin = postgres(db.ownerUrl!, { max: 1, onnotice: () => {} })
+    try {
+      const t = await tenantWithInbox(database)
+      const marker = `lost_${Date.now()}`
+      const done = withTenantPipelined(database, { tenantId: t.tenantId }, async (tx, bind) => {
+        await pipelined(tx, bind)
+        // The first statement is new to the connection: postgres.js has it described first and keeps
+        // the ones behind it (and the COMMIT) on its side until it is answered, which takes 60 s.
+        await beforeCommit(tx, [sql`select pg_sleep(${60}::float8) as ${sql.raw(marker)}`, rename(t.inboxId, 'never'), rename(t.inboxId, 'never again')])
+        return 'answer'
+      })
+      done.catch(() => {})
+      for (;;) {
+        const [killed] = await admin`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where query like ${`%pg_sleep%${marker}%`} and pid <> pg_backend_pid()`
+        if (killed!.n > 0) break
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      // Before, the statements left behind waited forever, and the door with them.
+      const err = await done.catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(Error)
+      expect(await nameOf(db.runtime, t)).toBeNull()
+    } finally {
+      await admin.end()
+      await database.close()
+    }
   })
 })
