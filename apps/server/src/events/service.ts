@@ -34,20 +34,8 @@ export function reserveEventSeqs(tenantId: string, n: number): TextStatement {
   return takeEventSeqs({ n, tenantId })
 }
 
-/**
- * reserveEventSeqs, failing the transaction (SQLSTATE 40001) unless the counter ends at `last`: for a
- * batch that took its ids as its reads found them (messages/ingest/sequence.ts numberExpected).
- */
-export function reserveEventSeqsExpecting(tenantId: string, n: number, last: number): TextStatement {
-  return takeEventSeqsExpecting({ n, tenantId, last })
-}
-
 /** reserveEventSeqs' statement, its text built once (db/pipeline.ts textTemplate). */
-const eventSeqUpdate = (v: (name: 'n' | 'tenantId') => SQL) => sql`update ${tenants} set event_seq = event_seq + ${v('n')} where id = ${v('tenantId')} returning event_seq`
-const takeEventSeqs = textTemplate<'n' | 'tenantId'>(eventSeqUpdate)
-const takeEventSeqsExpecting = textTemplate<'n' | 'tenantId' | 'last'>(
-  (v) => sql`with taken as (${eventSeqUpdate(v)}) select mailroom_expect(coalesce(bool_and(event_seq = ${v('last')}::bigint), false), 'event counter') from taken`,
-)
+const takeEventSeqs = textTemplate<'n' | 'tenantId'>((v) => sql`update ${tenants} set event_seq = event_seq + ${v('n')} where id = ${v('tenantId')} returning event_seq`)
 
 export function eventSeqsOf(rows: Record<string, unknown>[], n: number): number[] {
   const first = Number(rows[0]!.event_seq) - n + 1

@@ -64,7 +64,7 @@ export class Metrics {
   })
   readonly ingestBatchSteps = new client.Histogram({
     name: 'mailroom_ingest_batch_seconds',
-    help: "Where a batch's transaction (the commit stage of its messages) spends its time, by step: the round trip of its reads (reads), its writes until answered, or until sent when they go with the COMMIT (writes), and its last writes with the COMMIT until this process has told its waiters (commit).",
+    help: "Where a batch's transaction (the commit stage of its messages) spends its time, by step: the round trip of its reads (reads), the round trip of its writes (writes), and its last writes with the COMMIT until this process has told its waiters (commit).",
     labelNames: ['step'] as const,
     buckets: INGEST_BUCKETS,
     registers: [this.registry],
@@ -73,11 +73,6 @@ export class Metrics {
     name: 'mailroom_ingest_batch_messages',
     help: 'Messages written per batch transaction (a message for several tenants counts once per tenant).',
     buckets: [1, 2, 4, 8, 16, 32, 64],
-    registers: [this.registry],
-  })
-  readonly ingestCountersMoved = new client.Counter({
-    name: 'mailroom_ingest_counters_moved_total',
-    help: "Batches written again because another transaction took arrival numbers or event ids from the same counters between the batch's reads and its writes (the second time under the counters' locks).",
     registers: [this.registry],
   })
   readonly rateLimited = new client.Counter({ name: 'mailroom_rate_limited_total', help: 'Requests refused with 429, by which limit refused them.', labelNames: ['limit'] as const, registers: [this.registry] })

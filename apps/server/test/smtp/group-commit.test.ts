@@ -8,8 +8,7 @@ import { fromPublicId } from '../../src/lib/ids.js'
 import { Ingest, QuotaError, type Recipient } from '../../src/messages/ingest/index.js'
 import { withTenant } from '../../src/db/scope.js'
 import { silentLogger } from '../../src/lib/log.js'
-import postgres from 'postgres'
-import { onCitus, onPostgres } from '@mailroom/testkit/db'
+import { onCitus } from '@mailroom/testkit/db'
 import { createParser, type MailParser } from '../../src/messages/parser.js'
 import { makeChild, makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { listAll, settled } from '@mailroom/testkit/mail'
@@ -197,58 +196,5 @@ describe('group commit', () => {
       Array.from({ length: 4 }, () => withTenant(database, { tenantId: uuid('tenant', t.id) }, async (tx) => (await rawRows<{ m: string }>(tx, sql`select current_setting('plan_cache_mode') as m`))[0]!.m)),
     )
     expect(after).toEqual(['auto', 'auto', 'auto', 'auto'])
-  })
-
-  // A batch takes its arrival numbers and event ids as its reads found them, so its events go with
-  // its writes and the COMMIT; another transaction that takes some in between must not make two
-  // messages share a number. (Only Postgres has another transaction; Citus numbers under the locks.)
-  it.skipIf(!onPostgres || onCitus).each([
-    ['an inbox counter', 'inboxes', 'last_seq'],
-    ["the tenant's event counter", 'tenants', 'event_seq'],
-  ])('a batch is written again with the next numbers when %s moved after its reads', async (_, table, column) => {
-    const t = await makeTenant(server, `moved-${table}`)
-    const box = await makeInbox(server, t)
-    const tenantId = uuid('tenant', t.id)
-    const inboxId = uuid('inbox', box.id)
-    await server.running.deps.ingest.accept([recipient(t, box)], mail(box.address, `moved ${table} 1`), env)
-    const [before] = await ownerRows<{ seq: string; event: string }>(
-      sql`select (select last_seq from inboxes where id = ${inboxId})::text as seq, (select event_seq from tenants where id = ${tenantId})::text as event`,
-    )
-    const moved = server.running.deps.metrics.ingestCountersMoved
-    const movedBefore = (await moved.get()).values[0]?.value ?? 0
-    const other = postgres(server.db.ownerUrl!, { max: 2, onnotice: () => {} })
-    try {
-      let accepted: Promise<unknown> | undefined
-      await other.begin(async (tx) => {
-        // Another transaction takes a number and holds the counter's row until it commits.
-        await tx.unsafe(`update ${table} set ${column} = ${column} + 1 where id = $1`, [table === 'inboxes' ? inboxId : tenantId])
-        accepted = server.running.deps.ingest.accept([recipient(t, box)], mail(box.address, `moved ${table} 2`), env)
-        // The batch has read the counter as it was, and waits for the row at the statement that takes it.
-        for (;;) {
-          const waiting = await other`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%mailroom_expect%'`
-          if (waiting.length > 0) break
-          await new Promise((r) => setTimeout(r, 10))
-        }
-      })
-      await accepted
-    } finally {
-      await other.end()
-    }
-    expect((await moved.get()).values[0]?.value).toBe(movedBefore + 1)
-    await settled(server)
-    // Arrival numbers: the first message, the number the other transaction took, the second message.
-    const seqs = await ownerRows<{ seq: string; subject_enc: unknown }>(sql`select seq::text from messages where inbox_id = ${inboxId} order by seq`)
-    const [after] = await ownerRows<{ seq: string; event: string }>(
-      sql`select (select last_seq from inboxes where id = ${inboxId})::text as seq, (select event_seq from tenants where id = ${tenantId})::text as event`,
-    )
-    const events = await ownerRows<{ seq: string }>(sql`select seq::text from events where tenant_id = ${tenantId} and type = 'message.received' order by seq`)
-    const taken = table === 'inboxes' ? { seq: 2, event: 1 } : { seq: 1, event: 2 }
-    expect(Number(after!.seq)).toBe(Number(before!.seq) + taken.seq)
-    expect(Number(after!.event)).toBe(Number(before!.event) + taken.event)
-    expect(seqs.map((r) => Number(r.seq))).toEqual([1, table === 'inboxes' ? 3 : 2])
-    // The second message's event took the id after the other transaction's.
-    expect(Number(events.at(-1)!.seq)).toBe(Number(after!.event))
-    const list = await listAll(box.api, `/v1/inboxes/${box.id}/messages`)
-    expect(list.map((m) => m.subject).sort()).toEqual([`moved ${table} 1`, `moved ${table} 2`])
   })
 })

@@ -4,9 +4,9 @@
 // committer at a time, at most `committers` tenants at once: a flooding tenant holds one committer,
 // never all of them. Messages for several tenants go alone, every tenant's copy in one transaction.
 import { sql, type SQLWrapper } from 'drizzle-orm'
-import { pgErrorCode, type Tx } from '../../db/client.js'
+import type { Tx } from '../../db/client.js'
 import { tenantBinding, withTenantPipelined, type BindingOptions } from '../../db/scope.js'
-import { beforeCommit, fused, pipelined } from '../../db/pipeline.js'
+import { fused, pipelined } from '../../db/pipeline.js'
 import { bulkInsert } from '../../db/bulk.js'
 import type { TenantLimits } from '@mailroom/contract'
 import { newUuid } from '../../lib/ids.js'
@@ -16,13 +16,13 @@ import { enabledWebhookProbe } from '../../events/service.js'
 import { limitChain, limitsOf } from '../../tenancy/service.js'
 import { countReceived, countStoredUnlimited, reserveStorage, snapshotStorage, utcDay } from '../../usage/service.js'
 import { ctx } from '../service.js'
-import { messages, rawMessages, type MessageRow } from '../tables.js'
+import { messages, rawMessages } from '../tables.js'
 import { readThreadLookups, threadLookups } from '../threading.js'
 import type { Analyzer } from './analysis.js'
 import { announce, tellingWaiters } from './announce.js'
 import type { Arrival } from '../../events/hub.js'
 import { emptyRow, insertVisible, prepare, visibleInsert } from './rows.js'
-import { counterReads, countersOf, numberExpected, numberVisible } from './sequence.js'
+import { numberVisible } from './sequence.js'
 import { judge, safetyContext, safetyReads } from './verdicts.js'
 import { QuotaError, type IngestOptions, type Item, type Part, type Stored, type Visible } from './types.js'
 
@@ -187,23 +187,9 @@ export class GroupCommit {
 
   /**
    * Writes a batch in one transaction; per message, what was stored or the quota that refused it. A
-   * message alone whose quota refuses it throws (rolling back its copies for other tenants). First
-   * with the numbers its reads found next (storeTenant, `expected`); if another transaction took
-   * some in between, again under the counters' locks.
+   * message alone whose quota refuses it throws (rolling back its copies for other tenants).
    */
   private async write(items: Item[]): Promise<Map<Item, Stored[] | QuotaError>> {
-    if (!this.citus) {
-      try {
-        return await this.writeOnce(items, true)
-      } catch (err) {
-        if (!countersMoved(err)) throw err
-        this.o.metrics?.ingestCountersMoved.inc()
-      }
-    }
-    return this.writeOnce(items, false)
-  }
-
-  private async writeOnce(items: Item[], expected: boolean): Promise<Map<Item, Stored[] | QuotaError>> {
     const out = new Map<Item, Stored[] | QuotaError>()
     const tenantIds = [...new Set(items.flatMap((i) => i.tenants.map(([t]) => t)))].sort()
     let steps: Steps
@@ -222,7 +208,7 @@ export class GroupCommit {
               const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
               return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
             })
-            const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1, steps, expected })
+            const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1, steps })
             for (const [item, refusal] of result.refused) out.set(item, refusal)
             for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
             arrivals.push(...result.arrivals)
@@ -257,11 +243,6 @@ export class GroupCommit {
    *    and search terms as one statement (each row's seq read from its inbox's counter as the
    *    numbering left it; received_at: each row's insertion time);
    * 3. (onParsed hooks, rarely) events with their arrival notifications, webhook deliveries; COMMIT.
-   * `expected` (not on Citus, nor when an onParsed hook wants a message): the reads also read the
-   * counters the numbers come from, each row takes the next ones there (sequence.ts numberExpected),
-   * and the events, sealed under ids known before anything is written, go with step 2's writes and
-   * the COMMIT: two round trips. Should a counter have moved since the reads, the transaction fails
-   * (and write() tries the batch again without it).
    * On Citus the statements fused here go one by one (db/pipeline.ts), and the parsed rows in a
    * round trip of their own, after the numbering.
    * `bind`: the statements that bind the transaction to this tenant, sent first (withTenantPipelined's
@@ -269,7 +250,7 @@ export class GroupCommit {
    * `alone`: the batch is this one message (a quota refusal may then fail the transaction instead of
    * a savepoint).
    */
-  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; bind: SQLWrapper[]; alone: boolean; steps: Steps; expected: boolean }): Promise<TenantResult> {
+  private async storeTenant(tx: Tx, job: { tenantId: string; parts: Part[]; bind: SQLWrapper[]; alone: boolean; steps: Steps }): Promise<TenantResult> {
     const { tenantId, parts } = job
     const result: TenantResult = { stored: new Map(), refused: new Map(), arrivals: [] }
     if (parts.length === 0) {
@@ -279,9 +260,6 @@ export class GroupCommit {
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
     const lookup = threadLookups(parsedOnes)
     const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
-    // (A hook runs in a savepoint of its own after the writes, which must not have failed then.)
-    const expected = job.expected && !parts.some(({ item }) => this.wantsHook(item))
-    const counters = expected && counterReads(tenantId, parts.flatMap(({ item, recipients }) => (item.analysis ? recipients.map((r) => r.inboxId) : [])))
     // The reads as one statement (on Citus, one each), after the binding.
     const batchReads = fused(
       [
@@ -292,8 +270,6 @@ export class GroupCommit {
         parsedOnes.length > 0 && reads.chain,
         reads.inboxPolicies,
         parsedOnes.length > 0 && reads.tenantDomains,
-        counters && counters[0],
-        counters && counters[1],
       ],
       this.citus,
     )
@@ -303,7 +279,7 @@ export class GroupCommit {
     job.steps.reads += answered - asked
     // After the binding (the data key is read under the tenant's policy when not cached).
     const cipher = await this.o.crypto.cipher(tx, tenantId)
-    const [limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows, inboxCounterRows, tenantCounterRows] = batchReads.split(answers.slice(job.bind.length))
+    const [limitRows, refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = batchReads.split(answers.slice(job.bind.length))
     const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
     const limits = limitsOf(limitRows!)
     const now = (this.o.clock ?? systemClock).now()
@@ -366,51 +342,32 @@ export class GroupCommit {
     }
     const lease = sql`now() + make_interval(secs => ${this.leaseSeconds})`
     const rawWithRows = pending.length === 0 && visible.length > 0
-    // The parsed rows go in the same pipeline as the numbering (their seqs known, or taken in SQL:
-    // one round trip less); on Citus, which would plan that per row, after it.
+    // The parsed rows go in the same pipeline as the numbering, their seqs taken in SQL (one round
+    // trip less); on Citus, which would plan that per row, after it.
     const raws = rawWithRows ? bulkInsert(rawMessages, rawRowsToInsert) : null
-    const first = [
-      unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(now)),
-      // The raw copies go with the parsed rows (one statement less) unless pending rows need them first.
-      !rawWithRows && bulkInsert(rawMessages, rawRowsToInsert),
-      pending.length > 0 && tx.insert(messages).values(pending),
-      jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
-    ]
-    const known = counters ? countersOf(inboxCounterRows!, tenantCounterRows!) : null
-    let rows: MessageRow[]
-    let eventSeqs: number[]
-    if (known) {
-      // Nothing here needs an answer: sent now, the COMMIT right behind (with the events, announce()).
-      const numbered = numberExpected(cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), known)
-      const insert = visible.length > 0 ? visibleInsert(visible, false, raws, undefined, numbered.receivedUs) : null
-      await beforeCommit(tx, [...first, ...numbered.statements, ...(insert?.statements ?? [])])
-      rows = insert ? insert.rows([]) : []
-      eventSeqs = numbered.eventSeqs
-    } else {
-      let insert: ReturnType<typeof visibleInsert> | null = null
-      const numbered = await numberVisible(
-        tx,
-        cipher,
-        tenantId,
-        visible,
-        readThreadLookups(refHits!, idHits!),
-        first,
-        visible.length > 0 && !this.citus ? (seqBack) => (insert = visibleInsert(visible, false, raws, seqBack)).statements : undefined,
-      )
-      eventSeqs = numbered.eventSeqs
-      rows = insert ? (insert as ReturnType<typeof visibleInsert>).rows(numbered.then) : visible.length ? await insertVisible(tx, visible, this.citus, raws) : []
-    }
+    let insert: ReturnType<typeof visibleInsert> | null = null
+    const numbered = await numberVisible(
+      tx,
+      cipher,
+      tenantId,
+      visible,
+      readThreadLookups(refHits!, idHits!),
+      [
+        unlimited && countStoredUnlimited(tenantId, usageOf(admitted), admitted.reduce((n, p) => n + p.item.raw.length, 0), utcDay(now)),
+        // The raw copies go with the parsed rows (one statement less) unless pending rows need them first.
+        !rawWithRows && bulkInsert(rawMessages, rawRowsToInsert),
+        pending.length > 0 && tx.insert(messages).values(pending),
+        jobRows.length > 0 && tx.insert(jobs).values(jobRows.map((j) => ({ ...j, lockedUntil: lease }))),
+      ],
+      visible.length > 0 && !this.citus ? (seqBack) => (insert = visibleInsert(visible, false, raws, seqBack)).statements : undefined,
+    )
+    const eventSeqs = numbered.eventSeqs
+    const rows = insert ? (insert as ReturnType<typeof visibleInsert>).rows(numbered.then) : visible.length ? await insertVisible(tx, visible, this.citus, raws) : []
     job.steps.written = performance.now()
     job.steps.writes += job.steps.written - answered
     job.steps.messages += admitted.length
     result.arrivals = await announce(tx, cipher, this.o, { tenantId, visible, rows, eventSeqs, webhooksExist: hookRows!.length > 0, bytesOf })
     return result
-  }
-
-  /** Whether the onParsed hook will run on this message (announce.ts). */
-  private wantsHook(item: Item): boolean {
-    const parsed = item.analysis?.parsed
-    return !!this.o.onParsed && !!parsed && (item.env.direction ?? 'inbound') === 'inbound' && (this.o.onParsedWants?.(parsed) ?? true)
   }
 }
 
@@ -434,13 +391,6 @@ async function reserve(tx: Tx, tenantId: string, p: Part, limits: TenantLimits, 
     if (err instanceof QuotaError) return err.kind
     throw err
   }
-}
-
-/** The failure of a batch whose counters another transaction moved after its reads (sequence.ts numberExpected). */
-function countersMoved(err: unknown): boolean {
-  if (pgErrorCode(err) !== '40001') return false
-  for (let e: unknown = err, i = 0; i < 4 && e instanceof Error; i++, e = e.cause) if (/mailroom: .* moved since the batch read them/.test(e.message)) return true
-  return false
 }
 
 function settleItem(item: Item, result: Stored[] | QuotaError): void {

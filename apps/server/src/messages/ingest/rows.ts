@@ -107,15 +107,12 @@ export async function insertVisible(tx: Tx, visible: Visible[], citus: boolean, 
  * UPDATE (sequence.ts) that runs before it: each row's seq is then its inbox's counter as that
  * UPDATE left it, less `seqBack[i]` (the rows of its inbox after it in this batch); null for rows
  * without one. The stored seq must equal what the caller assigns in memory, or the transaction fails.
- * `receivedUs`: the rows' seqs are set already and their received_at is given (µs since the epoch,
- * sequence.ts numberExpected); the statement then returns nothing, and the rows are as given.
  */
 export function visibleInsert(
   visible: Visible[],
   citus: boolean,
   raws: SQLWrapper | null,
   seqBack?: (number | null)[],
-  receivedUs?: number[],
 ): { statements: SQLWrapper[]; rows(results: Record<string, unknown>[][]): MessageRow[] } {
   const atts = visible.flatMap((v) => v.attachments)
   const search = visible.flatMap((v) => (v.search ? [v.search] : []))
@@ -127,21 +124,16 @@ export function visibleInsert(
       bulkInsert(
         messages,
         visible.map((v) => v.row),
-        receivedUs
-          ? {
-              extra: ['received_at', 'updated_at'].map((name) => ({ name, expr: "timestamptz 'epoch' + x.received_us * interval '1 microsecond'" })),
-              inputs: [{ name: 'received_us', type: 'bigint', of: (i: number) => receivedUs[i] }],
-            }
-          : {
-              extra: [
-                { name: 'received_at', expr: 'clock_timestamp()' },
-                { name: 'updated_at', expr: 'clock_timestamp()' },
-                ...(seqBack ? [{ name: 'seq', expr: '(select i.last_seq from inboxes i where i.tenant_id = x.tenant_id and i.id = x.inbox_id) - x.seq_back' }] : []),
-              ],
-              ...(seqBack ? { inputs: [{ name: 'seq_back', type: 'bigint', of: (i: number) => seqBack[i] ?? null }] } : {}),
-              // Immutable (Citus allows nothing else in a multi-row INSERT's RETURNING): the same instant.
-              returning: "id, seq, (extract(epoch from received_at at time zone 'UTC') * 1000)::float8 as ms",
-            },
+        {
+          extra: [
+            { name: 'received_at', expr: 'clock_timestamp()' },
+            { name: 'updated_at', expr: 'clock_timestamp()' },
+            ...(seqBack ? [{ name: 'seq', expr: '(select i.last_seq from inboxes i where i.tenant_id = x.tenant_id and i.id = x.inbox_id) - x.seq_back' }] : []),
+          ],
+          ...(seqBack ? { inputs: [{ name: 'seq_back', type: 'bigint', of: (i: number) => seqBack[i] ?? null }] } : {}),
+          // Immutable (Citus allows nothing else in a multi-row INSERT's RETURNING): the same instant.
+          returning: "id, seq, (extract(epoch from received_at at time zone 'UTC') * 1000)::float8 as ms",
+        },
       ),
       atts.length > 0 && bulkInsert(attachments, atts),
       search.length > 0 && bulkInsert(messageSearch, search),
@@ -152,7 +144,6 @@ export function visibleInsert(
   return {
     statements: write.statements,
     rows(results) {
-      if (receivedUs) return visible.map((v) => v.row)
       const stored = new Map(write.rowsOf(results).map((t) => [t.id as string, t]))
       return visible.map(({ row }) => {
         const t = stored.get(row.id)!

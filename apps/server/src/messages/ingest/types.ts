@@ -80,7 +80,7 @@ export interface IngestOptions {
    */
   waiters?: { committing(arrivals: Arrival[]): Committing }
   /** Counts messages accepted and parsed, and times the stages of each before its 250. */
-  metrics?: Pick<Metrics, 'messagesAccepted' | 'messagesParsed' | 'ingestStages' | 'ingestBatchSteps' | 'ingestBatchMessages' | 'ingestCountersMoved'>
+  metrics?: Pick<Metrics, 'messagesAccepted' | 'messagesParsed' | 'ingestStages' | 'ingestBatchSteps' | 'ingestBatchMessages'>
 }
 
 export type Stored = { tenantId: string; rawId: string; messageIds: string[] }
