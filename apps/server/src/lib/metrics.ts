@@ -41,6 +41,11 @@ function labelled(registers: client.Registry[], name: string, help: string, labe
 /** Seconds: from a millisecond (a round trip on loopback) to ten (a stall). */
 const INGEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
 
+/** A histogram of ingest times (seconds, INGEST_BUCKETS) by one label. */
+function ingestTimes<L extends string>(registry: client.Registry, name: string, help: string, label: L): client.Histogram<L> {
+  return new client.Histogram({ name, help, labelNames: [label], buckets: INGEST_BUCKETS, registers: [registry] })
+}
+
 export class Metrics {
   readonly registry = new client.Registry()
   readonly httpRequests = new client.Counter({ name: 'mailroom_http_requests_total', help: 'HTTP requests answered, by route pattern and status.', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] })
@@ -55,20 +60,18 @@ export class Metrics {
   readonly smtpDropped = new client.Counter({ name: 'mailroom_smtp_connections_dropped_total', help: 'SMTP connections closed by the server, by reason.', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly messagesAccepted = new client.Counter({ name: 'mailroom_messages_accepted_total', help: 'Messages stored (one per recipient tenant), by how they came.', labelNames: ['direction'] as const, registers: [this.registry] })
   readonly messagesParsed = new client.Counter({ name: 'mailroom_messages_parsed_total', help: 'Received messages made visible, by parse outcome.', labelNames: ['status'] as const, registers: [this.registry] })
-  readonly ingestStages = new client.Histogram({
-    name: 'mailroom_ingest_stage_seconds',
-    help: 'Where a received message spends the time before its 250, by stage: waiting for a parse thread (parse_wait), parsing (parse), waiting for its batch to be written (batch_wait), and the batch\'s transaction until COMMIT (commit).',
-    labelNames: ['stage'] as const,
-    buckets: INGEST_BUCKETS,
-    registers: [this.registry],
-  })
-  readonly ingestBatchSteps = new client.Histogram({
-    name: 'mailroom_ingest_batch_seconds',
-    help: "Where a batch's transaction (the commit stage of its messages) spends its time, by step: the round trip of its reads (reads), the round trip of its writes (writes), and its last writes with the COMMIT until this process has told its waiters (commit).",
-    labelNames: ['step'] as const,
-    buckets: INGEST_BUCKETS,
-    registers: [this.registry],
-  })
+  readonly ingestStages = ingestTimes(
+    this.registry,
+    'mailroom_ingest_stage_seconds',
+    "Where a received message spends the time before its 250, by stage: waiting for a parse thread (parse_wait), parsing (parse), waiting for its batch to be written (batch_wait), and the batch's transaction until COMMIT (commit).",
+    'stage',
+  )
+  readonly ingestBatchSteps = ingestTimes(
+    this.registry,
+    'mailroom_ingest_batch_seconds',
+    "Where a batch's transaction (the commit stage of its messages) spends its time, by step: the round trip of its reads (reads), the round trip of its writes (writes), and its last writes with the COMMIT until this process has told its waiters (commit).",
+    'step',
+  )
   readonly ingestBatchMessages = new client.Histogram({
     name: 'mailroom_ingest_batch_messages',
     help: 'Messages written per batch transaction (a message for several tenants counts once per tenant).',
