@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
+import { later, waitUntil } from '@mailroom/testkit'
 import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
 import { TEST_MASTER_KEY } from '@mailroom/testkit/server'
 import { openPostgres, pgErrorCode, rawRows } from '../../src/db/client.js'
@@ -153,19 +154,23 @@ describe.skipIf(!onPostgres)('statements sent with the COMMIT, on the wire', () 
     try {
       const t = await tenantWithInbox(database)
       const marker = `lost_${Date.now()}`
-      const done = withTenantPipelined(database, { tenantId: t.tenantId }, async (tx, bind) => {
-        await pipelined(tx, bind)
-        // The first statement is new to the connection: postgres.js has it described first and keeps
-        // the ones behind it (and the COMMIT) on its side until it is answered, which takes 60 s.
-        await beforeCommit(tx, [sql`select pg_sleep(${60}::float8) as ${sql.raw(marker)}`, rename(t.inboxId, 'never'), rename(t.inboxId, 'never again')])
-        return 'answer'
-      })
-      done.catch(() => {})
-      for (;;) {
-        const [killed] = await admin`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where query like ${`%pg_sleep%${marker}%`} and pid <> pg_backend_pid()`
-        if (killed!.n > 0) break
-        await new Promise((r) => setTimeout(r, 20))
-      }
+      const done = later(
+        withTenantPipelined(database, { tenantId: t.tenantId }, async (tx, bind) => {
+          await pipelined(tx, bind)
+          // The first statement is new to the connection: postgres.js has it described first and keeps
+          // the ones behind it (and the COMMIT) on its side until it is answered, which takes 60 s.
+          await beforeCommit(tx, [sql`select pg_sleep(${60}::float8) as ${sql.raw(marker)}`, rename(t.inboxId, 'never'), rename(t.inboxId, 'never again')])
+          return 'answer'
+        }),
+      )
+      await waitUntil(
+        'the backend running pg_sleep to be terminated',
+        async () => {
+          const [killed] = await admin`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where query like ${`%pg_sleep%${marker}%`} and pid <> pg_backend_pid()`
+          return killed!.n > 0
+        },
+        { everyMs: 20 },
+      )
       // Before, the statements left behind waited forever, and the door with them.
       const err = await done.catch((e: unknown) => e)
       expect(err).toBeInstanceOf(Error)
