@@ -113,8 +113,12 @@ export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
 export interface BindingOptions {
   /**
    * For the rest of the transaction, every prepared statement runs its cached generic plan
-   * (plan_cache_mode; messages/ingest/group-commit.ts says why), set in the binding's own statement.
-   * Not on Citus.
+   * (plan_cache_mode; messages/ingest/group-commit.ts says why), and a plan made in it reads tables
+   * by their indexes (enable_seqscan off), set in the binding's own statement. Not on Citus.
+   * A generic plan outlives the statistics it was made with: one made while a table was small would
+   * read all of it (a seq scan) long after it had grown, until the next ANALYZE. For statements that
+   * find rows by key, which is all a transaction bound so should run; a statement with no index to
+   * use is still planned, with its seq scan.
    */
   genericPlans?: boolean
 }
@@ -131,7 +135,7 @@ export function tenantBinding(scope: TenantScope, citus: boolean, opts: BindingO
 // Texts built once (db/pipeline.ts textTemplate): every transaction sends one.
 const bindingSql = (v: (name: 'tenantId' | 'inboxId') => SQL) => sql`select set_config('app.tenant_id', ${v('tenantId')}, true), set_config('app.inbox_id', ${v('inboxId')}, true)`
 const binding = textTemplate<'tenantId' | 'inboxId'>(bindingSql)
-const bindingWithPlans = textTemplate<'tenantId' | 'inboxId'>((v) => sql`${bindingSql(v)}, set_config('plan_cache_mode', 'force_generic_plan', true)`)
+const bindingWithPlans = textTemplate<'tenantId' | 'inboxId'>((v) => sql`${bindingSql(v)}, set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`)
 const SET_ROLE = new TextStatement('set local role mailroom_app', [])
 
 /**

@@ -1,8 +1,9 @@
 // Threads, for received and sent mail alike: a message joins the thread of a message it refers to
 // (In-Reply-To, then References), else the thread of a stored message that refers to it (a reply
 // that arrived before its original), else it starts one. Both lookups go through indexes, so their
-// cost follows the matches, not the size of the inboxes; array parameters keep one statement text
-// whatever the batch holds (one prepared statement each).
+// cost follows the matches, not the size of the inboxes, whatever the statistics the plan was made
+// with (below); array parameters keep one statement text whatever the batch holds (one prepared
+// statement each).
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Tx } from '../db/client.js'
 import { pipelined, textTemplate } from '../db/pipeline.js'
@@ -40,15 +41,18 @@ export interface ThreadLookups {
   referring: Map<string, string>
 }
 
-/** The two lookups, as statements to pipeline: stored messages the entries refer to, and those that refer to them. */
-export function threadLookups(list: ThreadEntry[]): { referred: SQLWrapper | null; referring: SQLWrapper | null } {
+/**
+ * The two lookups, as statements to pipeline: stored messages the entries refer to, and those that
+ * refer to them. `citus`: the database is a Citus coordinator (the second lookup as a plain join).
+ */
+export function threadLookups(list: ThreadEntry[], citus: boolean): { referred: SQLWrapper | null; referring: SQLWrapper | null } {
   // (inbox, Message-ID referred to), looked up on messages_inbox_msgid_idx.
   const referred = pairsOf(list.flatMap(({ inboxId, h }) => refsOf(h).map((r): [string, string] => [inboxId, r])))
   // (inbox, own Message-ID), looked up on message_refs (migration 0014).
   const referring = pairsOf(list.flatMap(({ inboxId, h }) => (h.messageId ? [[inboxId, h.messageId] as [string, string]] : [])))
   return {
-    referred: referred && referredText(referred),
-    referring: referring && referringText(referring),
+    referred: referred && (citus ? referredJoinText : referredText)(referred),
+    referring: referring && (citus ? referringJoinText : referringText)(referring),
   }
 }
 
@@ -59,12 +63,32 @@ function pairsOf(pairs: [string, string][]): Record<'inboxIds' | 'refs', string[
   return { inboxIds: distinct.map(([i]) => i), refs: distinct.map(([, r]) => r) }
 }
 const pairs = (v: (name: 'inboxIds' | 'refs') => SQL) => sql`unnest(${v('inboxIds')}::uuid[], ${v('refs')}::text[]) as q(inbox_id, ref)`
+// Each pair looked up on its index, one at a time: the subquery is LATERAL and fenced (OFFSET 0), so
+// no plan can read the tenant's messages or references as a whole and join the pairs to them. As
+// plain joins, a plan made while the tables were small (a generic plan, cached for the connection's
+// life: messages/ingest/group-commit.ts) read every row of the tenant on each batch, with a seq scan
+// and a nested loop or a hash join, slower as the tables grew until their next ANALYZE: the ingest
+// bench's batch read went from 1.7 to 8.8 ms over three rounds (bench/README, 2026-12-05 midday).
+// Inside the fence, the index is the ingest transaction's (enable_seqscan off: db/scope.ts).
 const referredText = textTemplate<'inboxIds' | 'refs'>(
+  (v) => sql`select m.inbox_id, m.message_id_header, m.thread_id from ${pairs(v)}
+            cross join lateral (select m.inbox_id, m.message_id_header, m.thread_id from ${messages} m
+              where m.inbox_id = q.inbox_id and m.message_id_header = q.ref and m.thread_id is not null offset 0) m`,
+)
+const referringText = textTemplate<'inboxIds' | 'refs'>(
+  (v) => sql`select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${pairs(v)}
+            cross join lateral (select r.tenant_id, r.message_id from ${messageRefs} r where r.inbox_id = q.inbox_id and r.ref = q.ref offset 0) r
+            join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
+            where m.thread_id is not null`,
+)
+// On Citus, whose planner pushes down no LATERAL subquery with an OFFSET that refers to the outer
+// query, and where ingest plans each batch's statements with their values (no generic plans).
+const referredJoinText = textTemplate<'inboxIds' | 'refs'>(
   (v) => sql`select m.inbox_id, m.message_id_header, m.thread_id from ${pairs(v)}
             join ${messages} m on m.inbox_id = q.inbox_id and m.message_id_header = q.ref
             where m.thread_id is not null`,
 )
-const referringText = textTemplate<'inboxIds' | 'refs'>(
+const referringJoinText = textTemplate<'inboxIds' | 'refs'>(
   (v) => sql`select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${pairs(v)}
             join ${messageRefs} r on r.inbox_id = q.inbox_id and r.ref = q.ref
             join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
@@ -146,9 +170,12 @@ export function threadWrites(cipher: Cipher, tenantId: string, { added, grown }:
   ]
 }
 
-/** The thread of one new message (a send), placed and written now. */
-export async function threadOf(tx: Tx, cipher: Cipher, tenantId: string, entry: ThreadEntry): Promise<string> {
-  const lookup = threadLookups([entry])
+/**
+ * The thread of one new message (a send), placed and written now. Only what it refers to places it:
+ * nothing stored can refer to a Message-ID not yet sent, so there is no second lookup.
+ */
+export async function threadOf(tx: Tx, cipher: Cipher, tenantId: string, entry: ThreadEntry & { h: { messageId: null } }): Promise<string> {
+  const lookup = threadLookups([entry], false)
   const [refHits, idHits] = await pipelined(tx, [lookup.referred, lookup.referring])
   const plan = planThreads([entry], readThreadLookups(refHits!, idHits!))
   await pipelined(tx, threadWrites(cipher, tenantId, plan))

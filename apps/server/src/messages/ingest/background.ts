@@ -129,7 +129,7 @@ export class BackgroundParse {
           .for('update')
         const cipher = await this.o.crypto.cipher(tx, tenantId)
         const p = analysis.parsed
-        const lookup = threadLookups(p ? pending.map((m) => ({ inboxId: m.inboxId, h: p })) : [])
+        const lookup = threadLookups(p ? pending.map((m) => ({ inboxId: m.inboxId, h: p })) : [], this.o.database.citus === true)
         const reads = safetyReads(tenantId, pending.map((m) => m.inboxId))
         const [refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = await pipelined(tx, [
           lookup.referred,

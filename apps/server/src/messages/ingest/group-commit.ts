@@ -258,7 +258,7 @@ export class GroupCommit {
       return result
     }
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
-    const lookup = threadLookups(parsedOnes)
+    const lookup = threadLookups(parsedOnes, this.citus)
     const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
     // The reads as one statement (on Citus, one each), after the binding.
     const batchReads = fused(
