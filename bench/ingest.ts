@@ -21,7 +21,7 @@ import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpuMs, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
+import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpuMs, machineStealMs, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
 import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } from './lib/mail.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import postgres from 'postgres'
@@ -160,13 +160,16 @@ interface Usage {
   treeCpuMs: number
   /** Busy CPU time of the whole machine, all cores (/proc/stat). */
   machineCpuMs: number
+  /** CPU time the hypervisor took from this machine's cores, all cores (/proc/stat steal). */
+  stealMs: number
   elu: number
 }
 
-const NO_USAGE: Usage = { wallMs: NaN, benchCpuMs: NaN, mainCpuMs: NaN, mainRunQueueMs: NaN, pgCpuMs: NaN, treeCpuMs: NaN, machineCpuMs: NaN, elu: NaN }
+const NO_USAGE: Usage = { wallMs: NaN, benchCpuMs: NaN, mainCpuMs: NaN, mainRunQueueMs: NaN, pgCpuMs: NaN, treeCpuMs: NaN, machineCpuMs: NaN, stealMs: NaN, elu: NaN }
 
 async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0): Promise<{ value: T; usage: Usage }> {
   const machine0 = machineCpuMs()
+  const steal0 = machineStealMs()
   const tree0 = treeCpu()
   const cpu0 = process.cpuUsage()
   const main0 = mainThreadCpuMs()
@@ -188,6 +191,7 @@ async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0)
       pgCpuMs: pgCpu() - pg0,
       treeCpuMs,
       machineCpuMs: machineCpuMs() - machine0,
+      stealMs: machineStealMs() - steal0,
       elu: performance.eventLoopUtilization(elu0).utilization,
     },
   }
@@ -206,10 +210,10 @@ const serverCpuPerMsg = (u: Usage, n: number, external: boolean) => (external ? 
 const usageLine = (u: Usage, n: number) =>
   `CPU: this process ${fmt(u.benchCpuMs / u.wallMs, 2)} cores (main thread ${fmt(u.mainCpuMs / u.wallMs, 2)}, event loop busy ${fmt(u.elu * 100, 0)}%, main thread waiting for a CPU ${fmt((100 * u.mainRunQueueMs) / u.wallMs, 0)}% of the time)` +
   (pgPids.length ? `, Postgres backends ${fmt(u.pgCpuMs / u.wallMs, 2)} cores` : '') +
-  `, machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores; ${fmt(serverCpuPerMsg(u, n, false), 2)} ms CPU per message (process + backends), ${fmt(u.machineCpuMs / n, 2)} ms machine`
+  `, machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores (host steal ${fmt(u.stealMs / u.wallMs, 2)}); ${fmt(serverCpuPerMsg(u, n, false), 2)} ms CPU per message (process + backends), ${fmt(u.machineCpuMs / n, 2)} ms machine`
 
 const postfixUsageLine = (u: Usage, n: number) =>
-  `CPU: Postfix processes ${fmt(u.treeCpuMs / u.wallMs, 2)} cores, this process (the client) ${fmt(u.benchCpuMs / u.wallMs, 2)} cores, machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores; ` +
+  `CPU: Postfix processes ${fmt(u.treeCpuMs / u.wallMs, 2)} cores, this process (the client) ${fmt(u.benchCpuMs / u.wallMs, 2)} cores, machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores (host steal ${fmt(u.stealMs / u.wallMs, 2)}); ` +
   `${fmt(u.treeCpuMs / n, 2)} ms CPU per message (Postfix), ${fmt(u.benchCpuMs / n, 2)} ms (client), ${fmt(u.machineCpuMs / n, 2)} ms machine`
 
 async function sendAll(port: number, msgs: BenchMessage[], to: (i: number) => string): Promise<number> {
@@ -508,7 +512,7 @@ async function main() {
     line('postfix', 'Postfix, virtual(8) to a Maildir, fsync before 250', 'in new/', true)
     line('mailroom', `Mailroom (Postgres${pglite ? ': PGlite' : ''}, inbound auth off)`, 'parsed and visible', false)
     console.log(
-      `server's processes: this process (server + the client) + the bench database's Postgres backends; for Postfix its master and children + this process (the client), so every row holds the same client (Postgres's own background processes are in machine only). machine: /proc/stat user+nice+system+irq+softirq, all cores.`,
+      `server's processes: this process (server + the client) + the bench database's Postgres backends; for Postfix its master and children + this process (the client), so every row holds the same client (Postgres's own background processes are in machine only). machine: /proc/stat user+nice+system+irq+softirq, all cores; host steal: /proc/stat steal, in cores (time the hypervisor ran others while this VM's cores waited; rounds with more of it ran on a slowed VM).`,
     )
     if (Number.isFinite(mean('postfix', (m) => m.rate)) && Number.isFinite(mean('mailroom', (m) => m.rate))) {
       console.log(

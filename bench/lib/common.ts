@@ -178,16 +178,24 @@ export function childPidsOf(ppid: number): number[] {
 }
 
 /** The machine's CPU ticks since boot (USER_HZ, 100 per second), from /proc/stat's first line. */
-function cpuTicks(): { busy: number; total: number } {
+function cpuTicks(): { busy: number; steal: number; total: number } {
   const t = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
   // busy: user + nice + system + irq + softirq (not idle, iowait, steal; guest is inside user)
   const busy = t[0]! + t[1]! + t[2]! + (t[5] ?? 0) + (t[6] ?? 0)
-  return { busy, total: t.slice(0, 8).reduce((a, b) => a + b, 0) }
+  return { busy, steal: t[7] ?? 0, total: t.slice(0, 8).reduce((a, b) => a + b, 0) }
 }
 
 /** CPU time (ms, all cores together) the whole machine spent busy since boot. */
 export function machineCpuMs(): number {
   return cpuTicks().busy * 10
+}
+
+/**
+ * CPU time (ms, all cores together) the hypervisor gave to others while this machine's cores wanted
+ * it, since boot (/proc/stat "steal"). Where it is high, a round's CPU figures are of a slowed VM.
+ */
+export function machineStealMs(): number {
+  return cpuTicks().steal * 10
 }
 
 /** How busy the whole machine is (0..1 of all cores) over `ms`, before we start: other runs skew figures. */
