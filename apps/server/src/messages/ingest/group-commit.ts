@@ -36,9 +36,10 @@ export const MULTI = '*'
  * not, so Postgres judged the generic plans dearer and planned every statement of every batch anew
  * (the batch's fused read: 0.85 ms of planning for 0.37 ms of execution, every batch, in the ingest
  * bench). Every statement of a batch reads and writes by key and tenant, where the values choose no
- * other plan; the exception, the thread lookups' join (threading.ts), can keep a plan made while its
- * tables were young until their next ANALYZE, as it could before (bench/README, 2026-12-04
- * afternoon). Set by the binding's own statement (db/scope.ts, BindingOptions): no statement of its own.
+ * other plan. A generic plan outlives the statistics it was made with, so the binding also turns seq
+ * scans off for the transaction, and the thread lookups go pair by pair (threading.ts): a plan made
+ * while the tables were small once read all of message_refs on every batch (bench/README, 2026-12-05
+ * midday). Set by the binding's own statement (db/scope.ts, BindingOptions): no statement of its own.
  * Not on Citus, whose coordinator plans a distributed statement once it knows the shard (with a
  * generic plan forced: "could not create distributed plan").
  */
