@@ -21,7 +21,7 @@ import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpuMs, machineStealMs, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
+import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpu, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
 import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } from './lib/mail.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import postgres from 'postgres'
@@ -168,8 +168,7 @@ interface Usage {
 const NO_USAGE: Usage = { wallMs: NaN, benchCpuMs: NaN, mainCpuMs: NaN, mainRunQueueMs: NaN, pgCpuMs: NaN, treeCpuMs: NaN, machineCpuMs: NaN, stealMs: NaN, elu: NaN }
 
 async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0): Promise<{ value: T; usage: Usage }> {
-  const machine0 = machineCpuMs()
-  const steal0 = machineStealMs()
+  const machine0 = machineCpu()
   const tree0 = treeCpu()
   const cpu0 = process.cpuUsage()
   const main0 = mainThreadCpuMs()
@@ -181,6 +180,7 @@ async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0)
   const wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   const treeCpuMs = treeCpu() - tree0
+  const machine1 = machineCpu()
   return {
     value,
     usage: {
@@ -190,8 +190,8 @@ async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0)
       mainRunQueueMs: schedOf(process.pid, process.pid).runQueueMs - rq0,
       pgCpuMs: pgCpu() - pg0,
       treeCpuMs,
-      machineCpuMs: machineCpuMs() - machine0,
-      stealMs: machineStealMs() - steal0,
+      machineCpuMs: machine1.busyMs - machine0.busyMs,
+      stealMs: machine1.stealMs - machine0.stealMs,
       elu: performance.eventLoopUtilization(elu0).utilization,
     },
   }
@@ -207,13 +207,16 @@ const mainThreadCpuMs = () => cpuMsOf(process.pid, process.pid)
  */
 const serverCpuPerMsg = (u: Usage, n: number, external: boolean) => (external ? u.treeCpuMs + u.benchCpuMs : u.benchCpuMs + u.pgCpuMs) / n
 
+/** The whole machine's busy cores over the phase, and the host's steal beside them. */
+const machineCores = (u: Usage) => `machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores (host steal ${fmt(u.stealMs / u.wallMs, 2)})`
+
 const usageLine = (u: Usage, n: number) =>
   `CPU: this process ${fmt(u.benchCpuMs / u.wallMs, 2)} cores (main thread ${fmt(u.mainCpuMs / u.wallMs, 2)}, event loop busy ${fmt(u.elu * 100, 0)}%, main thread waiting for a CPU ${fmt((100 * u.mainRunQueueMs) / u.wallMs, 0)}% of the time)` +
   (pgPids.length ? `, Postgres backends ${fmt(u.pgCpuMs / u.wallMs, 2)} cores` : '') +
-  `, machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores (host steal ${fmt(u.stealMs / u.wallMs, 2)}); ${fmt(serverCpuPerMsg(u, n, false), 2)} ms CPU per message (process + backends), ${fmt(u.machineCpuMs / n, 2)} ms machine`
+  `, ${machineCores(u)}; ${fmt(serverCpuPerMsg(u, n, false), 2)} ms CPU per message (process + backends), ${fmt(u.machineCpuMs / n, 2)} ms machine`
 
 const postfixUsageLine = (u: Usage, n: number) =>
-  `CPU: Postfix processes ${fmt(u.treeCpuMs / u.wallMs, 2)} cores, this process (the client) ${fmt(u.benchCpuMs / u.wallMs, 2)} cores, machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores (host steal ${fmt(u.stealMs / u.wallMs, 2)}); ` +
+  `CPU: Postfix processes ${fmt(u.treeCpuMs / u.wallMs, 2)} cores, this process (the client) ${fmt(u.benchCpuMs / u.wallMs, 2)} cores, ${machineCores(u)}; ` +
   `${fmt(u.treeCpuMs / n, 2)} ms CPU per message (Postfix), ${fmt(u.benchCpuMs / n, 2)} ms (client), ${fmt(u.machineCpuMs / n, 2)} ms machine`
 
 async function sendAll(port: number, msgs: BenchMessage[], to: (i: number) => string): Promise<number> {

@@ -185,17 +185,14 @@ function cpuTicks(): { busy: number; steal: number; total: number } {
   return { busy, steal: t[7] ?? 0, total: t.slice(0, 8).reduce((a, b) => a + b, 0) }
 }
 
-/** CPU time (ms, all cores together) the whole machine spent busy since boot. */
-export function machineCpuMs(): number {
-  return cpuTicks().busy * 10
-}
-
 /**
- * CPU time (ms, all cores together) the hypervisor gave to others while this machine's cores wanted
- * it, since boot (/proc/stat "steal"). Where it is high, a round's CPU figures are of a slowed VM.
+ * CPU time (ms, all cores together) since boot, from one read of /proc/stat: `busyMs`, what the whole
+ * machine spent busy; `stealMs`, what the hypervisor gave to others while this machine's cores wanted
+ * it ("steal": where it is high, a round's CPU figures are of a slowed VM).
  */
-export function machineStealMs(): number {
-  return cpuTicks().steal * 10
+export function machineCpu(): { busyMs: number; stealMs: number } {
+  const t = cpuTicks()
+  return { busyMs: t.busy * 10, stealMs: t.steal * 10 }
 }
 
 /** How busy the whole machine is (0..1 of all cores) over `ms`, before we start: other runs skew figures. */
