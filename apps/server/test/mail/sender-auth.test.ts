@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import MailComposer from 'nodemailer/lib/mail-composer'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   createFakeResolver,
   generateDkimKey,
@@ -89,6 +89,21 @@ describe('signMessage', () => {
     expect(out.toString()).not.toContain('\r')
     const res = await verifyMessage(out, { ...base, resolver: zone(key) })
     expect(res.dkim).toBe('pass')
+  })
+
+  it('verifies when the clock moves on while it signs (the t= written is the t= signed)', async () => {
+    // Each read of the clock is a second after the last, as if every step of the signer took that
+    // long: a t= read twice would be written different from the one signed.
+    let now = Date.parse('2026-12-05T12:00:00.000Z')
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => (now += 1000))
+    let out: Buffer
+    try {
+      out = await signMessage(await composeMessage(), { domain: 'example.com', selector: 'mr1', privateKeyPem: key.privateKeyPem })
+    } finally {
+      clock.mockRestore()
+    }
+    const res = await verifyMessage(out, { ...base, resolver: zone(key) })
+    expect(res).toMatchObject({ dkim: 'pass', dkimDomains: ['example.com'] })
   })
 
   it('throws on a key it cannot use instead of returning the message unsigned', async () => {
