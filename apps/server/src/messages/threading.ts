@@ -43,16 +43,18 @@ export interface ThreadLookups {
 
 /**
  * The two lookups, as statements to pipeline: stored messages the entries refer to, and those that
- * refer to them. `citus`: the database is a Citus coordinator (the second lookup as a plain join).
+ * refer to them. `joins`: both as plain joins, for Citus (which pushes down no fenced LATERAL
+ * subquery) and for a statement planned with its values; otherwise pair by pair, fenced, as a
+ * cached generic plan needs (below).
  */
-export function threadLookups(list: ThreadEntry[], citus: boolean): { referred: SQLWrapper | null; referring: SQLWrapper | null } {
+export function threadLookups(list: ThreadEntry[], joins: boolean): { referred: SQLWrapper | null; referring: SQLWrapper | null } {
   // (inbox, Message-ID referred to), looked up on messages_inbox_msgid_idx.
   const referred = pairsOf(list.flatMap(({ inboxId, h }) => refsOf(h).map((r): [string, string] => [inboxId, r])))
   // (inbox, own Message-ID), looked up on message_refs (migration 0014).
   const referring = pairsOf(list.flatMap(({ inboxId, h }) => (h.messageId ? [[inboxId, h.messageId] as [string, string]] : [])))
   return {
-    referred: referred && (citus ? referredJoinText : referredText)(referred),
-    referring: referring && (citus ? referringJoinText : referringText)(referring),
+    referred: referred && (joins ? referredJoinText : referredText)(referred),
+    referring: referring && (joins ? referringJoinText : referringText)(referring),
   }
 }
 
@@ -81,8 +83,9 @@ const referringText = textTemplate<'inboxIds' | 'refs'>(
             join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
             where m.thread_id is not null`,
 )
-// On Citus, whose planner pushes down no LATERAL subquery with an OFFSET that refers to the outer
-// query, and where ingest plans each batch's statements with their values (no generic plans).
+// The plain joins: on Citus, whose planner pushes down no LATERAL subquery with an OFFSET that refers
+// to the outer query, and where ingest plans each batch's statements with their values (no generic
+// plans); and for a send (threadOf), planned with its values on any database.
 const referredJoinText = textTemplate<'inboxIds' | 'refs'>(
   (v) => sql`select m.inbox_id, m.message_id_header, m.thread_id from ${pairs(v)}
             join ${messages} m on m.inbox_id = q.inbox_id and m.message_id_header = q.ref
@@ -172,10 +175,11 @@ export function threadWrites(cipher: Cipher, tenantId: string, { added, grown }:
 
 /**
  * The thread of one new message (a send), placed and written now. Only what it refers to places it:
- * nothing stored can refer to a Message-ID not yet sent, so there is no second lookup.
+ * nothing stored can refer to a Message-ID not yet sent, so there is no second lookup. A send's
+ * transaction forces no generic plans, and it runs on Citus as well: the plain join.
  */
 export async function threadOf(tx: Tx, cipher: Cipher, tenantId: string, entry: ThreadEntry & { h: { messageId: null } }): Promise<string> {
-  const lookup = threadLookups([entry], false)
+  const lookup = threadLookups([entry], true)
   const [refHits, idHits] = await pipelined(tx, [lookup.referred, lookup.referring])
   const plan = planThreads([entry], readThreadLookups(refHits!, idHits!))
   await pipelined(tx, threadWrites(cipher, tenantId, plan))
