@@ -32,6 +32,9 @@ export interface TestDb extends Stores {
   runtimeUrl: string | undefined
 }
 
+/** Test databases open on the shared Citus database in this process (a file may start several servers). */
+let openOnCitus = 0
+
 export async function createTestDb(): Promise<TestDb> {
   if (!TEST_URL) {
     const db: Database = await openPglite(undefined)
@@ -45,6 +48,7 @@ export async function createTestDb(): Promise<TestDb> {
     const runtime = openPostgres({ url: runtimeUrl, max: 10, runtime: true })
     owner.citus = runtime.citus = true
     useValuesInserts(true)
+    openOnCitus++
     return {
       runtime,
       owner,
@@ -53,7 +57,8 @@ export async function createTestDb(): Promise<TestDb> {
       runtimeUrl,
       async close() {
         await runtime.close()
-        await emptyCitusDatabase(owner)
+        // Emptied once the file's last one closes: not under another server of the same file still running.
+        if (--openOnCitus === 0) await emptyCitusDatabase(owner)
         await owner.close()
       },
     }

@@ -96,6 +96,9 @@ describe('statements put together (fused reads, chained writes)', () => {
   })
 
   it('chained: the other writes as WITH queries of the main one, parameters numbered in the order they appear', () => {
+    // The JSON form's parameters (a Citus run has the VALUES form on for the whole worker).
+    const was = useValuesInserts(false)
+    onTestFinished(() => void useValuesInserts(was))
     const insert = bulkInsert(threads, [row(Buffer.from('s'))], { returning: 'id' })
     const one = chained([template({ a: 1, b: 'one' }), insert, sql`select ${7}::int`], 1, false).statements[0] as TextStatement
     expect(one.text).toBe(`with w0 as (select $1::int as x, $2::text as y), w1 as (select $3::int) ${insert.text.replace('$1::json', '$4::json').replace('$2::bytea[]', '$5::bytea[]')}`)
