@@ -49,6 +49,7 @@ export async function createTestDb(): Promise<TestDb> {
     owner.citus = runtime.citus = true
     useValuesInserts(true)
     openOnCitus++
+    let closed = false
     return {
       runtime,
       owner,
@@ -56,6 +57,8 @@ export async function createTestDb(): Promise<TestDb> {
       ownerUrl: CITUS_URL,
       runtimeUrl,
       async close() {
+        if (closed) return
+        closed = true
         await runtime.close()
         // Emptied once the file's last one closes: not under another server of the same file still running.
         if (--openOnCitus === 0) await emptyCitusDatabase(owner)
