@@ -26,10 +26,15 @@ const row = (subject: Buffer | null | undefined) => ({
   ...(subject === undefined ? {} : { subjectEnc: subject }),
 })
 
+/** This test's INSERT form, whatever the worker has on (a Citus run turns the VALUES form on for it). */
+function insertForm(values: boolean): void {
+  const was = useValuesInserts(values)
+  onTestFinished(() => void useValuesInserts(was))
+}
+
 describe('bulkInsert', () => {
   it('keys the cached text by the columns the first row sets, the extras and RETURNING', () => {
-    const was = useValuesInserts(false)
-    onTestFinished(() => void useValuesInserts(was))
+    insertForm(false)
     const a = bulkInsert(threads, [row(Buffer.from('s'))])
     const b = bulkInsert(threads, [row(null)])
     const c = bulkInsert(threads, [row(undefined)])
@@ -57,8 +62,7 @@ describe('bulkInsert', () => {
   })
 
   it('on Citus, the same rows as one multi-row INSERT ... VALUES, a typed parameter per value', () => {
-    const was = useValuesInserts(true)
-    onTestFinished(() => void useValuesInserts(was))
+    insertForm(true)
     const s = bulkInsert(threads, [row(Buffer.from('x')), row(null)], { extra: [{ name: 'last_message_at', expr: 'clock_timestamp()' }], returning: 'id' })
     expect(s.text).not.toContain('json_to_recordset')
     expect(s.text).toMatch(/^insert into "threads" \(.*"last_message_at"\) values \(\$1::uuid, .*clock_timestamp\(\)\), \(\$6::uuid, .*\) returning id$/)
@@ -96,9 +100,7 @@ describe('statements put together (fused reads, chained writes)', () => {
   })
 
   it('chained: the other writes as WITH queries of the main one, parameters numbered in the order they appear', () => {
-    // The JSON form's parameters (a Citus run has the VALUES form on for the whole worker).
-    const was = useValuesInserts(false)
-    onTestFinished(() => void useValuesInserts(was))
+    insertForm(false)
     const insert = bulkInsert(threads, [row(Buffer.from('s'))], { returning: 'id' })
     const one = chained([template({ a: 1, b: 'one' }), insert, sql`select ${7}::int`], 1, false).statements[0] as TextStatement
     expect(one.text).toBe(`with w0 as (select $1::int as x, $2::text as y), w1 as (select $3::int) ${insert.text.replace('$1::json', '$4::json').replace('$2::bytea[]', '$5::bytea[]')}`)
