@@ -1,7 +1,9 @@
 // Ingest throughput: messages/s through SMTP -> committed -> parsed and visible in the API, beside
 // a bare smtp-server + simpleParser baseline, a durable baseline (+ one committed INSERT) and
 // Postfix, measured in the same run, in interleaved rounds, on the same messages, with the same
-// pooled nodemailer client; with the CPU per message of each (its processes, and the machine).
+// pooled nodemailer client in a process of its own; with the CPU per message of each (the server's
+// processes, the client's, and the machine). This process runs Mailroom and the baselines with the
+// V8 flags Mailroom ships with (SERVER_V8_FLAGS).
 //
 //   pnpm exec tsx bench/ingest.ts [--n 2000] [--connections 16] [--rounds 2] [--pglite] [--stages] [--no-postfix]
 //
@@ -22,14 +24,17 @@ import { simpleParser } from 'mailparser'
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpu, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
-import { buildMessages, describeMix, sendRaw, smtpClient, type BenchMessage } from './lib/mail.js'
+import { buildMessages, describeMix, type BenchMessage } from './lib/mail.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import postgres from 'postgres'
 import { listAll } from './lib/api.js'
 import { ADMIN_URL, analyzeLikeAutovacuum, dropAll, runBench } from './lib/db.js'
 import { ensurePostfixInstalled, startPostfix, type PostfixInstance } from './lib/postfix.js'
 import { attributionLines, ensurePerf, PERF_NODE_FLAG, startPerf, type Attribution } from './lib/perf-profile.js'
-import { spawnSync } from 'node:child_process'
+import { fork, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { ClientReply, ClientSend, ClientSetup } from './lib/smtp-client-child.js'
+import { applyServerV8Flags, SERVER_V8_FLAGS } from '../apps/server/src/lib/v8-flags.js'
 
 const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --n <count>           messages per measured round (default 2000)
@@ -158,6 +163,8 @@ interface Usage {
   pgCpuMs: number
   /** CPU of a server in other processes (Postfix: its master and children); 0 for in-process servers. */
   treeCpuMs: number
+  /** CPU of the SMTP client's process. */
+  clientCpuMs: number
   /** Busy CPU time of the whole machine, all cores (/proc/stat). */
   machineCpuMs: number
   /** CPU time the hypervisor took from this machine's cores, all cores (/proc/stat steal). */
@@ -165,11 +172,12 @@ interface Usage {
   elu: number
 }
 
-const NO_USAGE: Usage = { wallMs: NaN, benchCpuMs: NaN, mainCpuMs: NaN, mainRunQueueMs: NaN, pgCpuMs: NaN, treeCpuMs: NaN, machineCpuMs: NaN, stealMs: NaN, elu: NaN }
+const NO_USAGE: Usage = { wallMs: NaN, benchCpuMs: NaN, mainCpuMs: NaN, mainRunQueueMs: NaN, pgCpuMs: NaN, treeCpuMs: NaN, clientCpuMs: NaN, machineCpuMs: NaN, stealMs: NaN, elu: NaN }
 
 async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0): Promise<{ value: T; usage: Usage }> {
   const machine0 = machineCpu()
   const tree0 = treeCpu()
+  const client0 = client.cpuMs()
   const cpu0 = process.cpuUsage()
   const main0 = mainThreadCpuMs()
   const rq0 = schedOf(process.pid, process.pid).runQueueMs
@@ -180,6 +188,7 @@ async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0)
   const wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   const treeCpuMs = treeCpu() - tree0
+  const clientCpuMs = client.cpuMs() - client0
   const machine1 = machineCpu()
   return {
     value,
@@ -190,6 +199,7 @@ async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0)
       mainRunQueueMs: schedOf(process.pid, process.pid).runQueueMs - rq0,
       pgCpuMs: pgCpu() - pg0,
       treeCpuMs,
+      clientCpuMs,
       machineCpuMs: machine1.busyMs - machine0.busyMs,
       stealMs: machine1.stealMs - machine0.stealMs,
       elu: performance.eventLoopUtilization(elu0).utilization,
@@ -201,11 +211,10 @@ async function measure<T>(fn: () => Promise<T>, treeCpu: () => number = () => 0)
 const mainThreadCpuMs = () => cpuMsOf(process.pid, process.pid)
 
 /**
- * CPU per message of the server's processes with the client's: this process (server + client) and
- * its Postgres backends, or Postfix's processes and this process (the client), so every row holds
- * the same client.
+ * CPU per message of the server's processes, without the client (which has its own process): this
+ * process (the server) and its Postgres backends, or Postfix's processes.
  */
-const serverCpuPerMsg = (u: Usage, n: number, external: boolean) => (external ? u.treeCpuMs + u.benchCpuMs : u.benchCpuMs + u.pgCpuMs) / n
+const serverCpuPerMsg = (u: Usage, n: number, external: boolean) => (external ? u.treeCpuMs : u.benchCpuMs + u.pgCpuMs) / n
 
 /** The whole machine's busy cores over the phase, and the host's steal beside them. */
 const machineCores = (u: Usage) => `machine ${fmt(u.machineCpuMs / u.wallMs, 2)} cores (host steal ${fmt(u.stealMs / u.wallMs, 2)})`
@@ -213,32 +222,83 @@ const machineCores = (u: Usage) => `machine ${fmt(u.machineCpuMs / u.wallMs, 2)}
 const usageLine = (u: Usage, n: number) =>
   `CPU: this process ${fmt(u.benchCpuMs / u.wallMs, 2)} cores (main thread ${fmt(u.mainCpuMs / u.wallMs, 2)}, event loop busy ${fmt(u.elu * 100, 0)}%, main thread waiting for a CPU ${fmt((100 * u.mainRunQueueMs) / u.wallMs, 0)}% of the time)` +
   (pgPids.length ? `, Postgres backends ${fmt(u.pgCpuMs / u.wallMs, 2)} cores` : '') +
-  `, ${machineCores(u)}; ${fmt(serverCpuPerMsg(u, n, false), 2)} ms CPU per message (process + backends), ${fmt(u.machineCpuMs / n, 2)} ms machine`
+  `, the client ${fmt(u.clientCpuMs / u.wallMs, 2)} cores, ${machineCores(u)}; ${fmt(serverCpuPerMsg(u, n, false), 2)} ms CPU per message (process + backends), ${fmt(u.clientCpuMs / n, 2)} ms (client), ${fmt(u.machineCpuMs / n, 2)} ms machine`
 
 const postfixUsageLine = (u: Usage, n: number) =>
-  `CPU: Postfix processes ${fmt(u.treeCpuMs / u.wallMs, 2)} cores, this process (the client) ${fmt(u.benchCpuMs / u.wallMs, 2)} cores, ${machineCores(u)}; ` +
-  `${fmt(u.treeCpuMs / n, 2)} ms CPU per message (Postfix), ${fmt(u.benchCpuMs / n, 2)} ms (client), ${fmt(u.machineCpuMs / n, 2)} ms machine`
+  `CPU: Postfix processes ${fmt(u.treeCpuMs / u.wallMs, 2)} cores, the client ${fmt(u.clientCpuMs / u.wallMs, 2)} cores, this process (waiting for the Maildir) ${fmt(u.benchCpuMs / u.wallMs, 2)} cores, ${machineCores(u)}; ` +
+  `${fmt(u.treeCpuMs / n, 2)} ms CPU per message (Postfix), ${fmt(u.clientCpuMs / n, 2)} ms (client), ${fmt(u.machineCpuMs / n, 2)} ms machine`
 
-async function sendAll(port: number, msgs: BenchMessage[], to: (i: number) => string): Promise<number> {
-  const client = smtpClient(port, CONNECTIONS)
-  try {
-    const t0 = performance.now()
-    await Promise.all(msgs.map((m, i) => sendRaw(client, m.raw, to(i))))
-    return performance.now() - t0
-  } finally {
-    client.close()
-  }
+/** The messages of a set, as the bench built them; the client's process built the same. */
+type MessageSet = ClientSend['set']
+const sets: Record<MessageSet, BenchMessage[]> = { warm: [], measured: [] }
+/** Where a set's messages go: message i to addresses[(offset + i) % addresses.length]. */
+interface Recipients {
+  addresses: string[]
+  offset: number
 }
+const AGENT: Recipients = { addresses: ['agent@agents.test'], offset: 0 }
+
+/**
+ * The SMTP client in a process of its own (bench/lib/smtp-client-child.ts): in a deployment the
+ * senders are not in the server's process, and here they would share its event loop, its heap and
+ * its collections. Its CPU is counted apart (and in the machine's).
+ */
+interface ClientProcess {
+  pid: number
+  cpuMs(): number
+  /** Sends a set; resolves with the time from the first MAIL to the last 250 (ms). */
+  send(port: number, set: MessageSet, to: Recipients): Promise<number>
+  stop(): void
+}
+
+function startClient(): Promise<ClientProcess> {
+  const child = fork(fileURLToPath(new URL('./lib/smtp-client-child.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const waiting = new Map<number, { resolve: (ms: number) => void; reject: (err: Error) => void }>()
+  let nextId = 1
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code, signal) => {
+      const err = new Error(`the SMTP client's process exited (${signal ?? code})`)
+      reject(err)
+      for (const w of waiting.values()) w.reject(err)
+      waiting.clear()
+    })
+    child.on('message', (m: ClientReply) => {
+      if (m.type === 'ready') {
+        resolve({
+          pid: child.pid!,
+          cpuMs: () => cpuMsOf(child.pid!),
+          send: (port, set, to) =>
+            new Promise<number>((res, rej) => {
+              const id = nextId++
+              waiting.set(id, { resolve: res, reject: rej })
+              child.send({ type: 'send', id, port, set, addresses: to.addresses, offset: to.offset } satisfies ClientSend)
+            }),
+          stop: () => void child.kill(),
+        })
+        return
+      }
+      const w = waiting.get(m.id)
+      waiting.delete(m.id)
+      if (m.type === 'sent') w?.resolve(m.ms)
+      else w?.reject(new Error(`SMTP client: ${m.message}`))
+    })
+    child.send({ type: 'setup', n: N, warmup: WARMUP, connections: CONNECTIONS } satisfies ClientSetup)
+  })
+}
+let client: ClientProcess
+
+const sendAll = (port: number, set: MessageSet, to: Recipients) => client.send(port, set, to)
 
 /**
  * One Postfix round: the messages to the instance's recipient; done when all are files in the
  * Maildir's new/ (polled every 5 ms once the last 250 is in).
  */
-async function postfixRound(pf: PostfixInstance, msgs: BenchMessage[]) {
+async function postfixRound(pf: PostfixInstance, set: MessageSet) {
+  const msgs = sets[set]
   pf.clearDelivered()
   let acceptMs = 0
   const { usage } = await measure(async () => {
-    acceptMs = await sendAll(pf.port, msgs, () => pf.recipient)
+    acceptMs = await sendAll(pf.port, set, { addresses: [pf.recipient], offset: 0 })
     let last = -1
     let since = performance.now()
     for (;;) {
@@ -255,10 +315,11 @@ async function postfixRound(pf: PostfixInstance, msgs: BenchMessage[]) {
   return { accepted: msgs.length / (acceptMs / 1000), rate: msgs.length / (usage.wallMs / 1000), usage }
 }
 
-async function baselineRound(msgs: BenchMessage[], store?: (raw: Buffer) => Promise<unknown>) {
+async function baselineRound(set: MessageSet, store?: (raw: Buffer) => Promise<unknown>) {
+  const msgs = sets[set]
   const base = await startBaseline(store)
   try {
-    const { usage } = await measure(() => sendAll(base.port, msgs, () => 'agent@agents.test'))
+    const { usage } = await measure(() => sendAll(base.port, set, AGENT))
     if (base.parsed() !== msgs.length) throw new Error(`baseline parsed ${base.parsed()} of ${msgs.length}`)
     return { rate: msgs.length / (usage.wallMs / 1000), usage }
   } finally {
@@ -374,17 +435,23 @@ async function main() {
       `Postfix: own instance in ${postfix.dir} (${postfix.fsType}${postfix.fsType === 'tmpfs' ? ' <-- WARNING: fsync costs nothing on tmpfs; set TMPDIR to a disk' : ''}), smtpd on 127.0.0.1:${postfix.port}, master pid ${postfix.masterPid}; virtual(8) to a Maildir, done = file in new/`,
     )
   }
+  // This process runs the servers (Mailroom, the baselines): with the V8 flags Mailroom ships with,
+  // as `mailroom start` sets them.
+  applyServerV8Flags()
+  client = await startClient()
   const server = await startInProcess({ pglite })
   console.log(`database: ${server.database}`)
-  console.log(`SMTP client: nodemailer ${CONNECTIONS} pooled connections, same client for every server; Mailroom inbound SPF/DKIM/DMARC off`)
+  console.log(`this process (the servers): V8 ${SERVER_V8_FLAGS.join(' ')}, as \`mailroom start\` sets them`)
+  console.log(`SMTP client: nodemailer ${CONNECTIONS} pooled connections, in its own process (pid ${client.pid}), the same for every server; Mailroom inbound SPF/DKIM/DMARC off`)
   try {
     const tenants = []
     for (let t = 0; t < TENANTS; t++) tenants.push(await server.makeTenant(`bench-${t}`))
     const inboxes: { id: string; address: string; key: string }[] = []
     for (let i = 0; i < INBOXES; i++) inboxes.push(await server.makeInbox(tenants[i % TENANTS]!.id, `agent-${i}`))
     console.log(`Mailroom: ${INBOXES} inboxes in ${TENANTS} tenants, messages spread round-robin`)
-    const msgs = await buildMessages(N, { to: 'agent@agents.test' })
-    const warm = WARMUP ? await buildMessages(WARMUP, { to: 'agent@agents.test', seed: 7 }) : []
+    // The same messages as the client's process builds (same counts and seeds).
+    const msgs = (sets.measured = await buildMessages(N, { to: 'agent@agents.test' }))
+    const warm = (sets.warm = WARMUP ? await buildMessages(WARMUP, { to: 'agent@agents.test', seed: 7 }) : [])
     console.log(`messages: ${describeMix(msgs)}`)
 
     let sent = 0
@@ -396,7 +463,7 @@ async function main() {
         const box = inboxes[(offset + i) % inboxes.length]!
         expectPerInbox.set(box.id, (expectPerInbox.get(box.id) ?? 0) + 1)
       }
-      return (i: number) => inboxes[(offset + i) % inboxes.length]!.address
+      return { addresses: inboxes.map((b) => b.address), offset }
     }
 
     // The durable baseline stores through its own pool of 10 connections (as many as Mailroom's).
@@ -409,10 +476,10 @@ async function main() {
     }
     if (warm.length) {
       process.stdout.write(`warm-up: ${warm.length} messages to each server... `)
-      await baselineRound(warm)
-      if (store) await baselineRound(warm, store)
-      if (postfix) await postfixRound(postfix, warm)
-      await sendAll(server.smtpPort, warm, toMailroom(warm))
+      await baselineRound('warm')
+      if (store) await baselineRound('warm', store)
+      if (postfix) await postfixRound(postfix, 'warm')
+      await sendAll(server.smtpPort, 'warm', toMailroom(warm))
       await server.running.deps.ingest.idle()
       console.log('done')
     }
@@ -439,9 +506,9 @@ async function main() {
         let acceptMs = 0
         let backlog = 0
         if (f.stages && server.databaseName) stopSampling = sampleWaits(server.databaseName)
-        const sampling = f.perf ? startPerf({ pgPids, keep: f['perf-keep'] ? join(f['perf-keep'], `round-${round}.perf.data`) : undefined }) : null
+        const sampling = f.perf ? startPerf({ pgPids, clientPid: client.pid, keep: f['perf-keep'] ? join(f['perf-keep'], `round-${round}.perf.data`) : undefined }) : null
         const { usage } = await measure(async () => {
-          acceptMs = await sendAll(server.smtpPort, msgs, to)
+          acceptMs = await sendAll(server.smtpPort, 'measured', to)
           backlog = server.running.deps.ingest.parsesWaiting
           await server.running.deps.ingest.idle()
         })
@@ -452,17 +519,17 @@ async function main() {
       const runBase = async () => {
         if (!doBase) return
         await quiet(`round ${round} baseline`)
-        base = await baselineRound(msgs)
+        base = await baselineRound('measured')
       }
       const runDurable = async () => {
         if (!doBase || !store) return
         await quiet(`round ${round} durable baseline`)
-        dur = await baselineRound(msgs, store)
+        dur = await baselineRound('measured', store)
       }
       const runPostfix = async () => {
         if (!postfix) return
         await quiet(`round ${round} Postfix`)
-        pf = await postfixRound(postfix, msgs)
+        pf = await postfixRound(postfix, 'measured')
       }
       const phases = mailroomFirst ? [runMailroom, runDurable, runPostfix, runBase] : [runBase, runPostfix, runDurable, runMailroom]
       for (const phase of phases) {
@@ -502,12 +569,12 @@ async function main() {
     const mean = (k: Key, v: (m: Measured) => number) => rows.reduce((acc, r) => acc + v(r[k]), 0) / rows.length
     const perMsg = (ms: number) => ms / N
     console.log(`\nsummary over ${ROUNDS} round(s) of ${N} messages, ${CONNECTIONS} connections (${server.database.split(',')[0]}; means of the rounds):`)
-    console.log(`| server | msgs/s, done | msgs/s at 250 | CPU per message, server's processes | CPU per message, this process | machine CPU per message |`)
+    console.log(`| server | msgs/s, done | msgs/s at 250 | CPU per message, server's processes | CPU per message, the client | machine CPU per message |`)
     console.log(`|---|---|---|---|---|---|`)
     const line = (k: Key, name: string, done: string, external: boolean) => {
       if (!rows.some((r) => Number.isFinite(r[k].rate))) return
       console.log(
-        `| ${name} | ${fmt(mean(k, (m) => m.rate))} (${done}) | ${fmt(mean(k, (m) => m.accepted))} | ${fmt(mean(k, (m) => serverCpuPerMsg(m.usage, N, external)), 2)} ms | ${fmt(mean(k, (m) => perMsg(m.usage.benchCpuMs)), 2)} ms | ${fmt(mean(k, (m) => perMsg(m.usage.machineCpuMs)), 2)} ms |`,
+        `| ${name} | ${fmt(mean(k, (m) => m.rate))} (${done}) | ${fmt(mean(k, (m) => m.accepted))} | ${fmt(mean(k, (m) => serverCpuPerMsg(m.usage, N, external)), 2)} ms | ${fmt(mean(k, (m) => perMsg(m.usage.clientCpuMs)), 2)} ms | ${fmt(mean(k, (m) => perMsg(m.usage.machineCpuMs)), 2)} ms |`,
       )
     }
     line('base', 'smtp-server + simpleParser, nothing stored', 'parsed', false)
@@ -515,7 +582,7 @@ async function main() {
     line('postfix', 'Postfix, virtual(8) to a Maildir, fsync before 250', 'in new/', true)
     line('mailroom', `Mailroom (Postgres${pglite ? ': PGlite' : ''}, inbound auth off)`, 'parsed and visible', false)
     console.log(
-      `server's processes: this process (server + the client) + the bench database's Postgres backends; for Postfix its master and children + this process (the client), so every row holds the same client (Postgres's own background processes are in machine only). machine: /proc/stat user+nice+system+irq+softirq, all cores; host steal: /proc/stat steal, in cores (time the hypervisor ran others while this VM's cores waited; rounds with more of it ran on a slowed VM).`,
+      `server's processes: this process (the server) + the bench database's Postgres backends, or Postfix's master and children; the client: the SMTP client's own process, the same for every row (Postgres's own background processes are in machine only). machine: /proc/stat user+nice+system+irq+softirq, all cores; host steal: /proc/stat steal, in cores (time the hypervisor ran others while this VM's cores waited; rounds with more of it ran on a slowed VM).`,
     )
     if (Number.isFinite(mean('postfix', (m) => m.rate)) && Number.isFinite(mean('mailroom', (m) => m.rate))) {
       console.log(
@@ -544,6 +611,7 @@ async function main() {
     await postfix?.stop()
     await durableEnd?.()
     await server.stop()
+    client.stop()
     await dropAll()
   }
 }

@@ -61,9 +61,10 @@ export interface PerfRun {
 
 /**
  * Starts system-wide sampling (`perf record -a -g`); `stop()` ends it and reads the samples, given
- * this process's pid and the bench database's backends. `keep`: where to copy the samples (perf.data).
+ * this process's pid and the bench database's backends (and the client's process, named apart when
+ * given). `keep`: where to copy the samples (perf.data).
  */
-export function startPerf(o: { pgPids: number[]; keep?: string }): PerfRun {
+export function startPerf(o: { pgPids: number[]; clientPid?: number; keep?: string }): PerfRun {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-perf-'))
   const data = join(dir, 'perf.data')
   const rec: ChildProcess = spawn('perf', ['record', '-q', '-F', String(FREQ), '-a', '-g', '-o', data], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -76,7 +77,7 @@ export function startPerf(o: { pgPids: number[]; keep?: string }): PerfRun {
         rec.kill('SIGINT')
         await exited
         if (!existsSync(data)) throw new Error(`perf record wrote nothing: ${err.trim()}`)
-        const a = await attribute(data, process.pid, new Set(o.pgPids))
+        const a = await attribute(data, process.pid, new Set(o.pgPids), o.clientPid)
         if (o.keep) {
           mkdirSync(dirname(o.keep), { recursive: true })
           copyFileSync(data, o.keep)
@@ -91,7 +92,7 @@ export function startPerf(o: { pgPids: number[]; keep?: string }): PerfRun {
   }
 }
 
-async function attribute(data: string, self: number, pg: Set<number>): Promise<Attribution> {
+async function attribute(data: string, self: number, pg: Set<number>, clientPid?: number): Promise<Attribution> {
   const samples: Sample[] = []
   const script = spawn('perf', ['script', '-i', data, '-F', 'comm,pid,tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] })
   let cur: Sample | null = null
@@ -122,7 +123,16 @@ async function attribute(data: string, self: number, pg: Set<number>): Promise<A
     if (s.pid === 0) continue
     busy++
     if (s.pid !== self) {
-      add(count, pg.has(s.pid) ? 'Postgres: the bench database\'s backends' : s.comm === 'postgres' ? 'Postgres: its other processes (WAL writer, checkpointer...)' : `other processes`)
+      add(
+        count,
+        pg.has(s.pid)
+          ? "Postgres: the bench database's backends"
+          : s.comm === 'postgres'
+            ? 'Postgres: its other processes (WAL writer, checkpointer...)'
+            : s.pid === clientPid
+              ? 'the SMTP client (its own process)'
+              : 'other processes',
+      )
       continue
     }
     const kind = workKind(s.frames)
