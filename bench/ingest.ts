@@ -3,7 +3,7 @@
 // Postfix, measured in the same run, in interleaved rounds, on the same messages, with the same
 // pooled nodemailer client in a process of its own; with the CPU per message of each (the server's
 // processes, the client's, and the machine). This process runs Mailroom and the baselines with the
-// V8 flags Mailroom ships with (SERVER_V8_FLAGS).
+// V8 flags Mailroom ships with (applyServerV8Flags).
 //
 //   pnpm exec tsx bench/ingest.ts [--n 2000] [--connections 16] [--rounds 2] [--pglite] [--stages] [--no-postfix]
 //
@@ -34,7 +34,7 @@ import { attributionLines, ensurePerf, PERF_NODE_FLAG, startPerf, type Attributi
 import { fork, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ClientReply, ClientSend, ClientSetup } from './lib/smtp-client-child.js'
-import { applyServerV8Flags, SERVER_V8_FLAGS } from '../apps/server/src/lib/v8-flags.js'
+import { applyServerV8Flags, SERVER_V8_POLICY } from '../apps/server/src/lib/v8-flags.js'
 
 const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --n <count>           messages per measured round (default 2000)
@@ -441,7 +441,7 @@ async function main() {
   client = await startClient()
   const server = await startInProcess({ pglite })
   console.log(`database: ${server.database}`)
-  console.log(`this process (the servers): V8 ${SERVER_V8_FLAGS.join(' ')}, as \`mailroom start\` sets them`)
+  console.log(`this process (the servers): V8 ${SERVER_V8_POLICY}, as \`mailroom start\` sets it`)
   console.log(`SMTP client: nodemailer ${CONNECTIONS} pooled connections, in its own process (pid ${client.pid}), the same for every server; Mailroom inbound SPF/DKIM/DMARC off`)
   try {
     const tenants = []

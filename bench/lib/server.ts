@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig, type Config } from '../../apps/server/src/config.js'
 import { startMailroom, type Running } from '../../apps/server/src/server.js'
 import { silentLogger } from '../../apps/server/src/lib/log.js'
-import { SERVER_V8_FLAGS } from '../../apps/server/src/lib/v8-flags.js'
+import { SERVER_V8_POLICY } from '../../apps/server/src/lib/v8-flags.js'
 import { createRootTenant } from '../../apps/server/src/tenancy/service.js'
 import { fromPublicId, toPublicId } from '../../apps/server/src/lib/ids.js'
 import { withTenant } from '../../apps/server/src/db/scope.js'
@@ -165,7 +165,7 @@ export async function startChild(opts: { pglite: boolean; compiled?: boolean; en
   if (opts.compiled) {
     buildDir = mkdtempSync(join(tmpdir(), 'mailroom-bench-build-'))
     entry = await compileChild(buildDir)
-    // Plain node; the child sets the server's V8 flags itself (SERVER_V8_FLAGS), as `mailroom start` does.
+    // Plain node; the child sets the server's V8 flags itself (applyServerV8Flags), as `mailroom start` does.
     execArgv = ['--expose-gc', ...extra]
   }
   const child: ChildProcess = fork(entry, [], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
@@ -204,7 +204,7 @@ export async function startChild(opts: { pglite: boolean; compiled?: boolean; en
     baseUrl: `http://127.0.0.1:${ready.httpPort}`,
     smtpPort: ready.smtpPort,
     operatorKey,
-    runtime: `${opts.compiled ? 'plain node, server compiled to one JS file by esbuild (as `pnpm start` runs it)' : 'tsx, TypeScript loaded at run time (as `pnpm dev` runs it)'}; V8 ${SERVER_V8_FLAGS.join(' ')}`,
+    runtime: `${opts.compiled ? 'plain node, server compiled to one JS file by esbuild (as `pnpm start` runs it)' : 'tsx, TypeScript loaded at run time (as `pnpm dev` runs it)'}; V8 ${SERVER_V8_POLICY}`,
     database: db ? db.describe : `embedded PGlite in ${dataDir} (in the server process)`,
     databaseName: db?.name,
     stats(o = {}) {

@@ -1,18 +1,54 @@
 // V8 flags of a long-running server process, set from code so that every way of starting one gets
 // them: `pnpm start` and `pnpm mailroom start` (the bundle), `pnpm dev` (tsx), the package's
-// `mailroom` bin, and the benchmarks' server process. Set as the server starts: V8 reads it at
-// every full collection.
-import { setFlagsFromString } from 'node:v8'
+// `mailroom` bin, and the benchmarks' server process. Set as the server starts, and changed as
+// its heap grows: V8 reads them at every full collection.
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
+import { getHeapStatistics, setFlagsFromString } from 'node:v8'
 
 /**
- * The old generation may grow 35% past what survived the last full collection before the next
- * one. V8's default lets a heap with ~100 MB live grow to ~270 MB and keep it: 10,000 idle waits
- * then cost 445 MB of RSS under tsx, 297 MB with this flag. 25% ran a mark-compact about every
- * second at 50 msgs/s, and those pauses were the 1,000-waiter latency tail. bench/README.md
- * ("Receiving") has the figures.
+ * How far the old generation may grow past what survived the last full collection before the
+ * next one: at most this many bytes, and never less than 35% (nor more than 300%, V8's own most).
+ *
+ * A large heap holds to 35%. V8's own choice lets a heap with ~100 MB live grow to ~270 MB and keep
+ * it: 10,000 idle waits then cost 445 MB of RSS under tsx, 297 MB with 35%. 25% ran a mark-compact
+ * about every second at 50 msgs/s, and those pauses were the 1,000-waiter latency tail.
+ *
+ * A small heap gets the same room in bytes, so more in percent. Held to 35%, the server at ingest
+ * (about 55-65 MB live) and its parse threads (about 18 MB, under the same flag) ran 43 mark-compacts
+ * each in a run of the ingest bench, 21 and 31 with this room, and after each one the code of
+ * functions made anew per message is compiled again: about 10% of the machine's CPU a message.
+ * bench/README.md ("Receiving") has the figures.
  */
-export const SERVER_V8_FLAGS = ['--heap-growing-percent=35'] as const
+export const HEAP_HEADROOM_BYTES = 40 * 1024 * 1024
+export const MIN_GROWING_PERCENT = 35
+export const MAX_GROWING_PERCENT = 300
 
-export function applyServerV8Flags(): void {
-  for (const flag of SERVER_V8_FLAGS) setFlagsFromString(flag)
+/** What the server does with V8's flags, for the benchmarks' reports. */
+export const SERVER_V8_POLICY = `--heap-growing-percent set after each full collection: ${HEAP_HEADROOM_BYTES / 1024 / 1024} MB past the live heap, ${MIN_GROWING_PERCENT}-${MAX_GROWING_PERCENT}%`
+
+/** The growth allowance, in percent, for a heap with this much live after a full collection. */
+export function growingPercentFor(liveBytes: number): number {
+  const percent = Math.round((100 * HEAP_HEADROOM_BYTES) / Math.max(liveBytes, 1))
+  return Math.min(MAX_GROWING_PERCENT, Math.max(MIN_GROWING_PERCENT, percent))
 }
+
+/**
+ * Sets the growth allowance for the heap as it is now and again after every full collection of the
+ * process's main heap. The flag is the process's: the parse threads' heaps follow the main one's
+ * choice. Returns a function that stops watching (tests).
+ */
+export function applyServerV8Flags(set: (flag: string) => void = setFlagsFromString, liveBytes: () => number = () => getHeapStatistics().used_heap_size): () => void {
+  let current = growingPercentFor(liveBytes())
+  set(`--heap-growing-percent=${current}`)
+  const observer = new PerformanceObserver((list) => {
+    if (!list.getEntries().some(isFullCollection)) return
+    const percent = growingPercentFor(liveBytes())
+    if (percent === current) return
+    current = percent
+    set(`--heap-growing-percent=${percent}`)
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  return () => observer.disconnect()
+}
+
+const isFullCollection = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR
