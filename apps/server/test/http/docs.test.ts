@@ -67,7 +67,11 @@ describe.skipIf(missing !== null)(`/docs in headless Chromium${missing ? ` (skip
     const firstOps = operations.filter((op) => op.tags?.[0] === firstTag)
     expect(firstOps.length).toBeGreaterThan(1)
     for (const op of firstOps) await page.getByText(op.summary!, { exact: false }).first().waitFor({ state: 'visible', timeout: 60_000 })
-    const text = await page.evaluate(() => document.body.innerText)
+    // The sidebar can be drawn before the group's operation list: wait until the page shows it all.
+    const pageText = () => page.evaluate(() => document.body.innerText)
+    const showsAll = (text: string) => firstOps.every((op) => text.includes(op.path)) && tags.every((tag) => text.includes(tag))
+    await expect.poll(async () => showsAll(await pageText()), { timeout: 60_000, interval: 100 }).toBe(true)
+    const text = await pageText()
     for (const op of firstOps) expect(text).toContain(op.path)
     for (const tag of tags) expect(text).toContain(tag)
     expect(served).toEqual(expect.arrayContaining(['/docs', '/openapi.json', expect.stringMatching(/^\/docs\/assets\/api-reference-[\d.]+\.js$/)]))
