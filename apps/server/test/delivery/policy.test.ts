@@ -38,17 +38,22 @@ const sendFrom = (inbox: { id: string; api: ReturnType<typeof client> }, to = 'x
   inbox.api.post(`/v1/inboxes/${inbox.id}/messages`, { to, subject: 's', text: 'x' }, headers)
 
 describe('sending limits, decided atomically', () => {
-  it('per tenant per minute: parallel requests get exactly the limit through, the rest 429 + Retry-After', async () => {
-    // A clock that stands still: the sixteen requests (served a few at a time, tenants taking turns)
-    // all fall in one minute's window, however long the machine takes over them.
+  /**
+   * A server whose clock stands still: a test's parallel requests (served a few at a time, tenants
+   * taking turns) all fall in one minute's window, however long the machine takes over them and
+   * whenever the minute turns.
+   */
+  async function withStillClock(fn: (server: TestServer) => Promise<void>): Promise<void> {
     const fixed = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1_000)
     const still = await startTestServer({ clock: { now: () => new Date(fixed) }, config: { relayUrl: sink.url } })
     try {
-      await sendsOnceInTheWindow(still)
+      await fn(still)
     } finally {
       await still.stop()
     }
-  })
+  }
+
+  it('per tenant per minute: parallel requests get exactly the limit through, the rest 429 + Retry-After', () => withStillClock(sendsOnceInTheWindow))
 
   async function sendsOnceInTheWindow(server: TestServer): Promise<void> {
     const parent = await makeTenant(server, 'p')
@@ -71,7 +76,9 @@ describe('sending limits, decided atomically', () => {
     expect(list.body.data).toHaveLength(5)
   }
 
-  it('per inbox, set through PUT /v1/inboxes/{id}/limits, capped by the tenant; per day too', async () => {
+  it('per inbox, set through PUT /v1/inboxes/{id}/limits, capped by the tenant; per day too', () => withStillClock(inboxLimits))
+
+  async function inboxLimits(server: TestServer): Promise<void> {
     const parent = await makeTenant(server, 'p2')
     const res = await parent.api.post('/v1/tenants', { name: 'c', limits: { sendPerMinute: 100, sendPerDay: 1000 } })
     const child = { id: res.body.id, key: res.body.apiKey, api: client(server.baseUrl, res.body.apiKey) }
@@ -100,7 +107,7 @@ describe('sending limits, decided atomically', () => {
     expect(day.status).toBe(429)
     expect(Number(day.headers.get('retry-after'))).toBeGreaterThan(0)
     expect(day.body.error.message).toMatch(/per day/)
-  })
+  }
 })
 
 describe('idempotency keys', () => {
