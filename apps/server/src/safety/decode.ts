@@ -157,6 +157,13 @@ function longRuns(s: string): Run[] {
       i++
       continue
     }
+    // Most runs are words, too short to be a block: passed over without a record.
+    let w = i + 1
+    while (w < n && w - i < 16 && s.charCodeAt(w) < 128 && CLASS[s.charCodeAt(w)]! & B64) w++
+    if (w - i < 16) {
+      i = w
+      continue
+    }
     const run: Run = { start: i, end: i, upper: false, lower: false, hex: true, urlSafe: false, lineBreaks: false }
     let lineStart = i
     for (;;) {
