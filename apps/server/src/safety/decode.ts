@@ -146,6 +146,13 @@ for (let c = 0; c < 128; c++) {
   if (ch === '-' || ch === '_') CLASS[c]! |= SAFE
 }
 
+/** Where the base64-alphabet characters from `from` end, looking at most 16 ahead (a long run's least). */
+function reach16(s: string, from: number): number {
+  let k = from
+  while (k < s.length && k - from < 16 && s.charCodeAt(k) < 128 && CLASS[s.charCodeAt(k)]! & B64) k++
+  return k
+}
+
 /** Runs of at least 16 base64-alphabet characters (with trailing '='), joined over single line breaks. */
 function longRuns(s: string): Run[] {
   const out: Run[] = []
@@ -158,8 +165,7 @@ function longRuns(s: string): Run[] {
       continue
     }
     // Most runs are words, too short to be a block: passed over without a record.
-    let w = i + 1
-    while (w < n && w - i < 16 && s.charCodeAt(w) < 128 && CLASS[s.charCodeAt(w)]! & B64) w++
+    const w = reach16(s, i)
     if (w - i < 16) {
       i = w
       continue
@@ -192,9 +198,7 @@ function longRuns(s: string): Run[] {
       if (s.charCodeAt(next) !== 0x0a) break
       lineStart = next + 1
       run.lineBreaks = true
-      let k = lineStart
-      while (k < n && k - lineStart < 16 && s.charCodeAt(k) < 128 && CLASS[s.charCodeAt(k)]! & B64) k++
-      if (k - lineStart < 16) break
+      if (reach16(s, lineStart) - lineStart < 16) break
     }
     if (run.end - run.start >= 16) out.push(run)
     i = Math.max(run.end, i + 1)
