@@ -32,6 +32,9 @@ export function growingPercentFor(liveBytes: number): number {
   return Math.min(MAX_GROWING_PERCENT, Math.max(MIN_GROWING_PERCENT, percent))
 }
 
+/** Whether a `gc` performance entry is a full collection (a mark-compact). */
+export const isFullCollection = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR
+
 /**
  * Sets the growth allowance for the heap as it is now and again after every full collection of the
  * process's main heap. The flag is the process's: the parse threads' heaps follow the main one's
@@ -50,5 +53,3 @@ export function applyServerV8Flags(set: (flag: string) => void = setFlagsFromStr
   observer.observe({ entryTypes: ['gc'] })
   return () => observer.disconnect()
 }
-
-const isFullCollection = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR

@@ -1,10 +1,10 @@
 // The server's heap growth: a fixed room in bytes past the live heap, between 35% and 300%, set
 // again after every full collection of the main heap.
-import { constants, PerformanceObserver } from 'node:perf_hooks'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import { describe, expect, it } from 'vitest'
-import { applyServerV8Flags, growingPercentFor, HEAP_HEADROOM_BYTES, MAX_GROWING_PERCENT, MIN_GROWING_PERCENT } from '../../src/lib/v8-flags.js'
+import { applyServerV8Flags, growingPercentFor, HEAP_HEADROOM_BYTES, isFullCollection, MAX_GROWING_PERCENT, MIN_GROWING_PERCENT } from '../../src/lib/v8-flags.js'
 
 const MB = 1024 * 1024
 
@@ -16,7 +16,7 @@ function fullCollection(): Promise<void> {
   setFlagsFromString('--expose-gc')
   const reported = new Promise<void>((resolve) => {
     const observer = new PerformanceObserver((list) => {
-      if (!list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) return
+      if (!list.getEntries().some(isFullCollection)) return
       observer.disconnect()
       resolve()
     })
