@@ -24,7 +24,7 @@ import { simpleParser } from 'mailparser'
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpu, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
-import { buildMessages, describeMix, type BenchMessage } from './lib/mail.js'
+import { describeMix, ingestSets, type BenchMessage } from './lib/mail.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import postgres from 'postgres'
 import { listAll } from './lib/api.js'
@@ -228,9 +228,9 @@ const postfixUsageLine = (u: Usage, n: number) =>
   `CPU: Postfix processes ${fmt(u.treeCpuMs / u.wallMs, 2)} cores, the client ${fmt(u.clientCpuMs / u.wallMs, 2)} cores, this process (waiting for the Maildir) ${fmt(u.benchCpuMs / u.wallMs, 2)} cores, ${machineCores(u)}; ` +
   `${fmt(u.treeCpuMs / n, 2)} ms CPU per message (Postfix), ${fmt(u.clientCpuMs / n, 2)} ms (client), ${fmt(u.machineCpuMs / n, 2)} ms machine`
 
-/** The messages of a set, as the bench built them; the client's process built the same. */
+/** The messages of a set, as the bench built them; the client's process built the same (ingestSets). */
 type MessageSet = ClientSend['set']
-const sets: Record<MessageSet, BenchMessage[]> = { warm: [], measured: [] }
+let sets: Record<MessageSet, BenchMessage[]> = { warm: [], measured: [] }
 /** Where a set's messages go: message i to addresses[(offset + i) % addresses.length]. */
 interface Recipients {
   addresses: string[]
@@ -449,9 +449,8 @@ async function main() {
     const inboxes: { id: string; address: string; key: string }[] = []
     for (let i = 0; i < INBOXES; i++) inboxes.push(await server.makeInbox(tenants[i % TENANTS]!.id, `agent-${i}`))
     console.log(`Mailroom: ${INBOXES} inboxes in ${TENANTS} tenants, messages spread round-robin`)
-    // The same messages as the client's process builds (same counts and seeds).
-    const msgs = (sets.measured = await buildMessages(N, { to: 'agent@agents.test' }))
-    const warm = (sets.warm = WARMUP ? await buildMessages(WARMUP, { to: 'agent@agents.test', seed: 7 }) : [])
+    sets = await ingestSets(N, WARMUP)
+    const { measured: msgs, warm } = sets
     console.log(`messages: ${describeMix(msgs)}`)
 
     let sent = 0

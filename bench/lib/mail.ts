@@ -128,6 +128,15 @@ export async function buildMessages(n: number, opts: { to: string; seed?: number
   return out
 }
 
+/**
+ * bench/ingest.ts's two sets, the measured messages and the warm-up's, built alike by the bench and
+ * by its client's process (bench/lib/smtp-client-child.ts).
+ */
+export async function ingestSets(n: number, warmup: number): Promise<{ measured: BenchMessage[]; warm: BenchMessage[] }> {
+  const [measured, warm] = await Promise.all([buildMessages(n, { to: 'agent@agents.test' }), warmup ? buildMessages(warmup, { to: 'agent@agents.test', seed: 7 }) : []])
+  return { measured, warm }
+}
+
 export function describeMix(msgs: BenchMessage[]): string {
   const total = msgs.reduce((a, m) => a + m.raw.length, 0)
   const kinds = new Map<string, number>()

@@ -1,10 +1,10 @@
 // The SMTP client of bench/ingest.ts, in a process of its own, as a sender is in a deployment: its
 // sockets, its JavaScript and its garbage are not in the measured server's process or heap. It
-// builds the same messages as the bench (same sizes and seeds) once, then sends a set to a port
+// builds the same messages as the bench (ingestSets) once, then sends a set to a port
 // when told, over the bench's one client (nodemailer, pooled), and answers with the time from the
 // first MAIL to the last 250.
 import { performance } from 'node:perf_hooks'
-import { buildMessages, sendRaw, smtpClient, type BenchMessage } from './mail.js'
+import { ingestSets, sendRaw, smtpClient, type BenchMessage } from './mail.js'
 
 export interface ClientSetup {
   type: 'setup'
@@ -32,8 +32,8 @@ const reply = (m: ClientReply) => process.send!(m)
 process.on('message', (m: ClientSetup | ClientSend) => {
   if (m.type === 'setup') {
     connections = m.connections
-    void Promise.all([buildMessages(m.n, { to: 'agent@agents.test' }), m.warmup ? buildMessages(m.warmup, { to: 'agent@agents.test', seed: 7 }) : []]).then(([measured, warm]) => {
-      sets = { measured, warm }
+    void ingestSets(m.n, m.warmup).then((built) => {
+      sets = built
       reply({ type: 'ready' })
     })
     return
