@@ -12,7 +12,8 @@ function random(seed: number) {
   let s = seed >>> 0
   return (n: number) => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    return s % n
+    // The high bits: an LCG's low bits repeat with a short period.
+    return Math.floor((s / 2 ** 32) * n)
   }
 }
 
@@ -27,6 +28,14 @@ describe('previewOf', () => {
       const target = next(3000)
       while (text.length < target) text += PIECES[next(PIECES.length)]!
       expect(previewOf(text, null, chars), `seed 22, case ${i}`).toBe(whole(text, chars))
+    }
+  })
+
+  it('keeps no trailing space when only whitespace follows the head', () => {
+    for (const chars of [2, 7, 200]) {
+      const text = `${'x'.repeat(chars - 1)}${' '.repeat(3 * chars + 100)}`
+      expect(previewOf(text, null, chars)).toBe('x'.repeat(chars - 1))
+      expect(previewOf(`${text}y`, null, chars)).toBe(`${'x'.repeat(chars - 1)} `)
     }
   })
 
