@@ -48,7 +48,7 @@ async function main() {
   try {
     for (const m of await buildMessages(200)) {
       const p = await parser.parse(m.raw, { content: false })
-      words.push([...searchableWords({ ...p, attachmentNames: p.attachments.map((a) => a.filename) })])
+      words.push([...searchableWords(p)])
     }
   } finally {
     await parser.close()

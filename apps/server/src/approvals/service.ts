@@ -266,7 +266,7 @@ async function applyEdits(tx: Tx, cipher: Cipher, a: ApprovalRow, m: MessageRow,
     .returning()
   // Search finds the message by the words it is sent with, not the ones the agent first wrote.
   await tx.delete(messageSearch).where(and(eq(messageSearch.tenantId, m.tenantId), eq(messageSearch.messageId, m.id)))
-  const search = searchRow(cipher, m, { ...d, attachmentNames: d.attachments.map((x) => x.filename) })
+  const search = searchRow(cipher, m, d)
   if (search) await tx.insert(messageSearch).values(search)
   const after: StoredDraft = { ...stored, subject: d.subject, text: d.text, html: d.html }
   await tx

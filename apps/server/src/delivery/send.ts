@@ -396,7 +396,7 @@ export async function storeSentCopy(tx: Tx, cipher: Cipher, inbox: InboxRow, id:
     )
   }
   // Its words, as keyed hashes, for search (sent mail is searchable too).
-  const search = searchRow(cipher, { tenantId, id, inboxId: inbox.id }, { ...d, attachmentNames: d.attachments.map((a) => a.filename) })
+  const search = searchRow(cipher, { tenantId, id, inboxId: inbox.id }, d)
   if (search) await tx.insert(messageSearch).values(search)
   return row as MessageRow
 }

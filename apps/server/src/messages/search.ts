@@ -21,7 +21,8 @@ export interface Searchable {
   to: StoredAddress[]
   cc: StoredAddress[]
   replyTo?: StoredAddress[]
-  attachmentNames?: (string | null | undefined)[]
+  /** Their names are searchable (a parsed message's or a draft's attachments, as they are). */
+  attachments?: { filename?: string | null }[]
 }
 
 /** The words of a message, most telling first (subject, people, attachment names, then the body). */
@@ -32,7 +33,7 @@ export function* searchableWords(m: Searchable): Generator<string> {
     yield* addressWords(a.address)
     yield* wordsOf(a.name)
   }
-  for (const n of m.attachmentNames ?? []) yield* wordsOf(n)
+  for (const a of m.attachments ?? []) yield* wordsOf(a.filename)
   // Without a text part, the words of the html (tags and entities dropped as for the preview).
   yield* wordsOf(m.text ?? (m.html ? previewOf(null, m.html.slice(0, 1024 * 1024), Number.MAX_SAFE_INTEGER) : null))
 }

@@ -41,7 +41,7 @@ describe('normalising words', () => {
         from: { address: 'ann@a.example', name: 'Ann Lee' },
         to: [{ address: 'bo@b.example', name: null }],
         cc: [],
-        attachmentNames: ['price-list.pdf'],
+        attachments: [{ filename: 'price-list.pdf' }],
       }),
     ]
     expect(words).toEqual(['re', 'offer', 'ann@a.example', 'ann', 'a', 'example', 'ann', 'lee', 'bo@b.example', 'bo', 'b', 'example', 'price', 'list', 'pdf', 'hello', 'world'])

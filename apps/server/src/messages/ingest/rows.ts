@@ -98,7 +98,7 @@ export function prepare(cipher: Cipher, m: MessageRow, a: Analysis): Visible {
     hasAttachments: atts.length > 0,
     auth,
   }
-  const search = searchRow(cipher, m, { subject: p.subject, text: p.text, html: p.html, from: p.from, to: p.to, cc: p.cc, replyTo: p.replyTo, attachmentNames: p.attachments.map((x) => x.filename) })
+  const search = searchRow(cipher, m, p)
   return { row, analysis: a, attachments: atts, search }
 }
 
