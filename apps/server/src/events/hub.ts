@@ -55,6 +55,11 @@ export class Hub {
   /** Arrivals of this process's transactions between their last statement and their COMMIT's answer, by inbox and seq. */
   private readonly pending = new Map<string, Pending>()
   private stopListening: (() => Promise<void>) | null = null
+  /**
+   * Moves whenever listening starts, stops or resumes after a lost connection: a look that began
+   * at one value and ended at the same one ran while this process listened throughout (`looked`).
+   */
+  private generation = 0
 
   constructor(private readonly log: Logger) {}
 
@@ -64,6 +69,7 @@ export class Hub {
       (payload) => this.dispatch(payload),
       () => this.resync(),
     )
+    this.generation++
   }
 
   /**
@@ -73,6 +79,7 @@ export class Hub {
    */
   resync(): void {
     this.log.info('listening again after a lost database connection: waiters look again')
+    this.generation++
     this.heard.clear()
     for (const [inboxId, set] of this.byInbox) for (const l of [...set]) l({ tenantId: '', inboxId, seq: Number.MAX_SAFE_INTEGER, eventSeq: Number.MAX_SAFE_INTEGER })
     for (const [tenantId, set] of this.byTenant) for (const l of [...set]) l({ tenantId, inboxId: '', seq: Number.MAX_SAFE_INTEGER, eventSeq: Number.MAX_SAFE_INTEGER })
@@ -81,6 +88,7 @@ export class Hub {
   async stop(): Promise<void> {
     await this.stopListening?.()
     this.stopListening = null
+    this.generation++
     this.heard.clear()
   }
 
@@ -94,14 +102,35 @@ export class Hub {
     return h && h.tenantId === tenantId ? h.seq : null
   }
 
+  /** Taken before a look reads an inbox's counter, for `looked`: null when not listening. */
+  lookBegins(): number | null {
+    return this.stopListening ? this.generation : null
+  }
+
+  /**
+   * A look read the tenant's inbox's counter at `seq`, under the tenant's row-level security (so the
+   * inbox is the tenant's), having begun at `begun` (lookBegins). When this process listened
+   * throughout, every arrival past `seq` commits after that read and is still to be heard, as if
+   * `seq` had been heard: a re-poll whose cursor is there needs no look, also in an inbox that has
+   * had no mail since this process started (the usual idle agent's).
+   */
+  looked(begun: number | null, tenantId: string, inboxId: string, seq: number): void {
+    if (begun === null || begun !== this.generation || !this.stopListening) return
+    this.remember(tenantId, inboxId, seq)
+  }
+
   private hear(a: Arrival) {
     // seq 0: a notification about the inbox that is no arrival (a sent message's status).
     if (a.seq <= 0 || !a.tenantId) return
-    const h = this.heard.get(a.inboxId)
-    if (h && h.seq >= a.seq) return
+    this.remember(a.tenantId, a.inboxId, a.seq)
+  }
+
+  private remember(tenantId: string, inboxId: string, seq: number) {
+    const h = this.heard.get(inboxId)
+    if (h && h.seq >= seq) return
     // Re-inserted, so the map's order is the order heard: the first entry is the one to forget.
-    this.heard.delete(a.inboxId)
-    this.heard.set(a.inboxId, { tenantId: a.tenantId, seq: a.seq })
+    this.heard.delete(inboxId)
+    this.heard.set(inboxId, { tenantId, seq })
     if (this.heard.size > HEARD_INBOXES) this.heard.delete(this.heard.keys().next().value!)
   }
 

@@ -111,13 +111,16 @@ const SCAN_BATCH = 100
 
 /** Starts a wait: the cursor is "now", taken by the server (the inbox's counter and clock), in one statement. */
 export async function startCursor(deps: WaitDeps, scope: TenantScope, inboxId: string): Promise<WaitCursor> {
+  const begun = deps.hub.lookBegins()
   return withTenant(deps.database, scope, async (tx) => {
     const [now] = await rawRows<{ last_seq: string | number; ms: string | number }>(
       tx,
       sql`select last_seq, (extract(epoch from now()) * 1000)::bigint as ms from inboxes where id = ${inboxId}`,
     )
     if (!now) throw notFound('inbox')
-    return { seq: Number(now.last_seq), notBefore: Number(now.ms) }
+    const seq = Number(now.last_seq)
+    deps.hub.looked(begun, scope.tenantId, inboxId, seq)
+    return { seq, notBefore: Number(now.ms) }
   })
 }
 
@@ -132,10 +135,13 @@ export async function startCursor(deps: WaitDeps, scope: TenantScope, inboxId: s
  * is left for the next look instead of being skipped by the cursor.
  */
 export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, cursor: WaitCursor, matcher: Matcher) {
+  const begun = deps.hub.lookBegins()
   return withTenant(deps.database, scope, async (tx) => {
     const [top] = await rawRows<{ last_seq: string | number }>(tx, sql`select last_seq from inboxes where id = ${inboxId}`)
     if (top === undefined) throw notFound('inbox')
     const lastSeq = Number(top.last_seq)
+    // The next re-poll at this counter needs no look (events/hub.ts, looked).
+    deps.hub.looked(begun, scope.tenantId, inboxId, lastSeq)
     if (lastSeq <= cursor.seq) return { match: null, upTo: cursor.seq, more: false }
     const rows = await tx
       .select()

@@ -107,3 +107,47 @@ describe('arrivals this process is committing', () => {
     }
   })
 })
+
+describe('what a look read, taken as heard', () => {
+  it('only from a look that ran while this process listened throughout, and never lowering what was heard', async () => {
+    const tenantId = randomUUID()
+    const inboxId = randomUUID()
+    // A look that began before a lost LISTEN connection came back may have read before it: not kept.
+    let begun = hub().lookBegins()
+    expect(begun).not.toBeNull()
+    hub().resync()
+    hub().looked(begun, tenantId, inboxId, 3)
+    expect(hub().heardUpTo(tenantId, inboxId)).toBeNull()
+    // One that began after: kept, for its tenant only.
+    begun = hub().lookBegins()
+    hub().looked(begun, tenantId, inboxId, 3)
+    expect(hub().heardUpTo(tenantId, inboxId)).toBe(3)
+    expect(hub().heardUpTo(randomUUID(), inboxId)).toBeNull()
+    // An older read does not move it back; a newer one moves it on.
+    hub().looked(hub().lookBegins(), tenantId, inboxId, 2)
+    expect(hub().heardUpTo(tenantId, inboxId)).toBe(3)
+    hub().looked(hub().lookBegins(), tenantId, inboxId, 0)
+    expect(hub().heardUpTo(tenantId, inboxId)).toBe(3)
+    await notify({ tenantId, inboxId, seq: 5, eventSeq: 5 })
+    await until(() => hub().heardUpTo(tenantId, inboxId) === 5)
+    hub().looked(hub().lookBegins(), tenantId, inboxId, 4)
+    expect(hub().heardUpTo(tenantId, inboxId)).toBe(5)
+  })
+
+  it('not at all while this process does not listen', async () => {
+    const deaf = await startTestServer()
+    try {
+      const h = deaf.running.deps.hub
+      const begun = h.lookBegins()
+      await h.stop()
+      expect(h.lookBegins()).toBeNull()
+      const tenantId = randomUUID()
+      const inboxId = randomUUID()
+      h.looked(begun, tenantId, inboxId, 1)
+      h.looked(h.lookBegins(), tenantId, inboxId, 1)
+      expect(h.heardUpTo(tenantId, inboxId)).toBeNull()
+    } finally {
+      await deaf.stop()
+    }
+  })
+})

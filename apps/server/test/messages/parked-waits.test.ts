@@ -173,6 +173,54 @@ describe('re-polls whose cursor is current', () => {
   })
 })
 
+describe('re-polls on an inbox that has had no mail', () => {
+  const looks = () => ({ ...server.running.deps.waits.looks })
+
+  it('park without a read once a look has read its counter, still answer what comes next, and never stand in for the access check', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const tenantId = fromPublicId('tenant', t.id)!
+    const inboxId = fromPublicId('inbox', inbox.id)!
+    // Nothing was ever heard of this inbox: the first wait looks (and reads the counter, 0).
+    expect(server.running.deps.hub.heardUpTo(tenantId, inboxId)).toBeNull()
+    let before = looks()
+    const first = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=0`)
+    expect(first.status).toBe(204)
+    expect(looks().database).toBe(before.database + 1)
+    expect(server.running.deps.hub.heardUpTo(tenantId, inboxId)).toBe(0)
+
+    // The re-poll at that cursor: parked with no read; each further one too.
+    const c0 = first.headers.get('mailroom-cursor')!
+    before = looks()
+    const idle = await inbox.api.get(`/v1/inboxes/${inbox.id}/messages/wait?timeout=0&cursor=${c0}`)
+    expect(idle.status).toBe(204)
+    expect(idle.headers.get('mailroom-cursor')).toBe(c0)
+    expect(looks()).toEqual({ database: before.database, memory: before.memory + 1 })
+    before = looks()
+    const waiting = fetch(waitUrl(inbox.id, `timeout=20&cursor=${c0}`), { headers: { authorization: `Bearer ${inbox.key}` } })
+    await untilParked(1)
+    expect(looks()).toEqual({ database: before.database, memory: before.memory + 1 })
+    await sendMail(server, { to: inbox.address, subject: 'first ever' })
+    const res = await waiting
+    expect(res.status).toBe(200)
+    expect((await res.json()).message.subject).toBe('first ever')
+    await untilWaiters(0)
+
+    // Another tenant's key, or a key of another inbox of the same tenant, with that cursor: the
+    // look's 404, and what it read is not taken as theirs.
+    const strangerTenant = await makeTenant(server, 'stranger')
+    const stranger = await makeInbox(server, strangerTenant)
+    const sibling = await makeInbox(server, t)
+    for (const key of [stranger.key, sibling.key]) {
+      before = looks()
+      const other = await fetch(waitUrl(inbox.id, `timeout=0&cursor=${c0}`), { headers: { authorization: `Bearer ${key}` } })
+      expect(other.status).toBe(404)
+      expect(looks().database).toBe(before.database + 1)
+    }
+    expect(server.running.deps.hub.heardUpTo(fromPublicId('tenant', strangerTenant.id)!, inboxId)).toBeNull()
+  })
+})
+
 describe('waits answered from the messages this process commits', () => {
   it('parked waits are answered from the committed message, never read back, also when the notification overtakes the COMMIT', async () => {
     // With the notification heard before the COMMIT's answer (it often is, on Postgres), the wait
