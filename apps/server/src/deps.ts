@@ -17,6 +17,7 @@ import type { DeliveryWorker } from './delivery/worker.js'
 import type { WebhookWorker } from './webhooks/worker.js'
 import type { DnsResolver } from './mail/sender-auth.js'
 import type { ApiRateLimiter } from './limits/api-rate.js'
+import type { RecipientPolicies } from './smtp/recipient-policy.js'
 import type { Metrics } from './lib/metrics.js'
 
 export interface Deps {
@@ -39,6 +40,11 @@ export interface Deps {
   usage: ApiRequestMeter
   /** Request-rate limits of the HTTP API per tenant and inbox key (limits/api-rate.ts). */
   rateLimiter: ApiRateLimiter
+  /**
+   * An inbox's limits, its tenant's and its sender rules, kept until they change
+   * (smtp/recipient-policy.ts): what the SMTP door checks at RCPT, and the rates of inbox keys.
+   */
+  policies: RecipientPolicies
   /** Turns of the tenants' API requests (http/caller.ts tenantTurns; at most httpMaxInFlightPerTenant each). */
   requestTurns: DbGate
   /** Prometheus metrics of this process (lib/metrics.ts). */

@@ -13,6 +13,7 @@ import type { Deps } from './deps.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { createLogger, type Logger } from './lib/log.js'
 import { createSmtpServer } from './smtp/server.js'
+import { RecipientPolicies } from './smtp/recipient-policy.js'
 import { createRootTenant } from './tenancy/service.js'
 import { keyringFromConfig } from './crypto/keyring.js'
 import { TenantCrypto } from './crypto/service.js'
@@ -36,10 +37,8 @@ import { Metrics } from './lib/metrics.js'
 import { consoleBanner } from './console/static.js'
 import { ApiRateLimiter } from './limits/api-rate.js'
 import { effectiveLimits } from './tenancy/service.js'
-import { inboxes } from './inboxes/tables.js'
 import { lookupWithoutTenant, withTenant } from './db/scope.js'
-import { eq, sql } from 'drizzle-orm'
-import type { InboxLimits } from '@mailroom/contract'
+import { sql } from 'drizzle-orm'
 
 /** How long an idle HTTP connection is kept open for the client's next request. */
 const KEEP_ALIVE_MS = 65_000
@@ -234,6 +233,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     await delivery.stop()
     await ingest.stop()
     await hub.stop()
+    await policies.stop()
     if (!opts.parser) await parser.close()
     await attachments.close()
     if (!given) await stores.close()
@@ -241,22 +241,23 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const held = new HeldRequests({ perTenant: config.maxHeldPerTenant, perInbox: config.maxHeldPerInbox }, (who) => metrics.rateLimited.inc({ limit: `held_${who}` }))
   const waits = new WaitRegistry({ database: stores.runtime, crypto, hub, log: logger }, held)
   const database = stores.runtime
+  // An inbox's limits and its tenant's, kept until a change is announced (and at most as long as a
+  // route): read at an RCPT for it, and for the rates of its key. An idle agent's re-poll (every
+  // 30 s or so) then costs no read of them.
+  const policies = new RecipientPolicies(database, { keepMs: config.smtpRouteCacheSeconds * 1000, log: logger })
   const rateLimiter = new ApiRateLimiter(
     {
       load: (tenantId, inboxId) =>
-        withTenant(database, { tenantId }, async (tx) => {
-          const tenant = await effectiveLimits(tx, tenantId)
-          if (!inboxId) return { tenant }
-          const [row] = await tx.select({ limits: inboxes.limits }).from(inboxes).where(eq(inboxes.id, inboxId))
-          return { tenant, inbox: (row?.limits ?? {}) as InboxLimits }
-        }),
+        inboxId
+          ? policies.get(tenantId, inboxId).then((p) => ({ tenant: p.limits, inbox: p.inbox }))
+          : withTenant(database, { tenantId }, async (tx) => ({ tenant: await effectiveLimits(tx, tenantId) })),
     },
     { perSecond: config.apiRequestsPerSecond, burst: config.apiBurst },
     () => clock.now().getTime(),
   )
   // The tenants' API requests take turns (http/caller.ts tenantTurns), light tenants first.
   const requestTurns = new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: Math.max(1, config.httpMaxInFlightPerTenant), lightFirst: { maxDelayMs: 100 } })
-  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, requestTurns, metrics, resolver: opts.resolver ?? systemResolver }
+  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, policies, requestTurns, metrics, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   // Idle keep-alive connections stay open longer than clients keep them (Node's fetch: 4 s), so it
@@ -268,6 +269,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   let smtp: SMTPServer | undefined
   try {
     await hub.start(stores.runtime)
+    policies.start()
     ingest.startSweeper()
     if (startDelivery) delivery.start()
     if (startWebhooks) await webhooks.start()

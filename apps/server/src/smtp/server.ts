@@ -11,7 +11,6 @@ import { QuotaError, type Recipient } from '../messages/ingest/index.js'
 import { ConnectionGuard } from './guard.js'
 import { isConnectionError } from '../db/health.js'
 import { verdictOf } from '../rules/service.js'
-import { RecipientPolicies } from './recipient-policy.js'
 import { isVerifiedDomain } from '../domains/verified.js'
 
 type SmtpError = Error & { responseCode: number }
@@ -38,9 +37,8 @@ export function createSmtpServer(deps: Deps): SMTPServer {
   })
   const routes = new RecipientRouting(database, { routeCacheMs: config.smtpRouteCacheSeconds * 1000, log })
   routes.start()
-  // The recipient's limits and sender rules are kept as long as its route.
-  const policies = new RecipientPolicies(database, { keepMs: config.smtpRouteCacheSeconds * 1000, log })
-  policies.start()
+  // The recipient's limits and sender rules (kept as long as its route; shared with the HTTP door).
+  const { policies } = deps
 
   const ourDomain = (domain: string) => domain === config.domain
 
@@ -177,7 +175,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       })
     },
   })
-  server.on('close', () => void Promise.all([routes.stop(), policies.stop()]))
+  server.on('close', () => void routes.stop())
   return server
 }
 

@@ -110,6 +110,41 @@ describe('request-rate limits', () => {
     for (let i = 0; i < 3; i++) expect((await t.api.get('/v1/inboxes')).status).toBe(200)
   })
 
+  it("an inbox key's rates are read once and kept until its limits change, not read again every few seconds", async () => {
+    const t = await makeTenant(server, 'idle agents')
+    clock.advance(10_000)
+    const inbox = await makeInbox(server, t, 'idle')
+    const tenantId = fromPublicId('tenant', t.id)!
+    // Whose turn at the connection gate each request asked for, under this tenant.
+    const gate = server.db.runtime.gate
+    const acquire = gate.acquire.bind(gate)
+    const readsOf = async (f: () => Promise<unknown>) => {
+      let n = 0
+      gate.acquire = (key, deadline) => (key === tenantId && n++, acquire(key, deadline))
+      try {
+        await f()
+      } finally {
+        gate.acquire = acquire
+      }
+      return n
+    }
+    const me = async () => expect((await inbox.api.get('/v1/me')).status).toBe(200)
+    // The first request reads its rates and marks the key used; /v1/me reads the tenant and the inbox besides.
+    expect(await readsOf(me)).toBe(3)
+    // Past the limiter's own few seconds (an idle agent's re-poll comes every 30 s or so): the route's read only.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(10_000)
+      expect(await readsOf(me)).toBe(1)
+    }
+    // Its limits change: read again at once, and in force.
+    expect((await t.api.call('PUT', `/v1/inboxes/${inbox.id}/limits`, { apiRequestsPerSecond: 1, apiBurst: 1 })).status).toBe(200)
+    clock.advance(10_000)
+    expect(await readsOf(me)).toBe(2)
+    const refused = await inbox.api.get('/v1/me')
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('ratelimit-policy')).toBe('"inbox";q=1;w=1')
+  })
+
   it('counts the refusals in /metrics', async () => {
     const metrics = await server.running.deps.metrics.render()
     expect(metrics.body).toMatch(/mailroom_rate_limited_total\{limit="api_tenant"\} [1-9]/)
