@@ -89,7 +89,3 @@ export async function authenticate(database: Database, key: string, now: Date): 
   if (r.expires_at && new Date(r.expires_at).getTime() <= now.getTime()) return { ok: false, reason: 'expired' }
   return { ok: true, tenantId: r.tenant_id, keyId: r.key_id, scope: r.scope, inboxId: r.inbox_id, tenantSuspended: r.tenant_suspended }
 }
-
-export async function touchApiKey(tx: Tx, id: string, now: Date): Promise<void> {
-  await tx.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, id))
-}

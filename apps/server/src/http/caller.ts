@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono'
 import type { Deps } from '../deps.js'
 import type { AppEnv, Principal } from './context.js'
 import { ServiceError, notFound } from '../errors.js'
-import { authenticate, touchApiKey } from '../apikeys/service.js'
+import { authenticate } from '../apikeys/service.js'
 import { hashKey, safeEqual } from '../apikeys/secret.js'
 import { rateLimitHeaders, type Decision } from '../limits/api-rate.js'
 import { withTenant } from '../db/scope.js'
@@ -64,11 +64,12 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
       const decision = await deps.rateLimiter.take(keyHash, auth.tenantId, auth.scope === 'inbox' ? auth.inboxId : null)
       for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v)
       if (!decision.ok) throw rateLimited(deps, decision)
+      // Marked used at most once a minute, written with the next usage flush (in the key's own tenant).
       const last = lastTouched.get(auth.keyId) ?? 0
       if (now.getTime() - last > TOUCH_EVERY_MS) {
         lastTouched.set(auth.keyId, now.getTime())
         if (lastTouched.size > 100_000) lastTouched.clear()
-        await withTenant(deps.database, { tenantId: auth.tenantId }, (tx) => touchApiKey(tx, auth.keyId, now))
+        deps.usage.keyUsed(auth.tenantId, auth.keyId, now)
       }
     }
     c.set('principal', principal)

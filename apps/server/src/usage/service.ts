@@ -4,7 +4,7 @@ import { sql, type SQLWrapper } from 'drizzle-orm'
 import type { UsageRow } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { withTenant } from '../db/scope.js'
-import { textTemplate } from '../db/pipeline.js'
+import { pipelined, textTemplate } from '../db/pipeline.js'
 import { isConnectionError } from '../db/health.js'
 import type { Logger } from '../lib/log.js'
 import { toPublicId } from '../lib/ids.js'
@@ -145,12 +145,24 @@ async function snapshot(tx: Tx, tenantId: string, inboxId: string, day: string, 
     on conflict (tenant_id, day, inbox_id) do update set bytes_stored = excluded.bytes_stored`)
 }
 
+/** Marks keys used (each at most moving forward), one statement for any number of a tenant's keys. */
+const touchKeys = textTemplate<'ids' | 'ms'>(
+  // The times as epoch milliseconds (bigint[]: postgres.js serializes no timestamptz[] parameter).
+  (v) => sql`
+    update api_keys k set last_used_at = v.at
+    from (select id, to_timestamp(ms / 1000.0) as at from unnest(${v('ids')}::uuid[], ${v('ms')}::bigint[]) as u(id, ms)) v
+    where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`,
+)
+
 /**
  * API requests are counted in memory and written once a second (and on stop): one upsert per
- * tenant/inbox/day instead of a write per request.
+ * tenant/inbox/day instead of a write per request. Keys used go with them (their `last_used_at`),
+ * instead of a transaction of their own at a request.
  */
 export class ApiRequestMeter {
   private pending = new Map<string, number>()
+  /** Keys used since the last flush, by their own tenant: when each was last used. */
+  private keysUsed = new Map<string, Map<string, Date>>()
   private timer: NodeJS.Timeout | null = null
   private flushing: Promise<void> = Promise.resolve()
 
@@ -164,6 +176,14 @@ export class ApiRequestMeter {
     this.pending.set(key, (this.pending.get(key) ?? 0) + 1)
   }
 
+  /** A key of the tenant was used at `at`: its last_used_at, written with the next flush. */
+  keyUsed(tenantId: string, keyId: string, at: Date): void {
+    let keys = this.keysUsed.get(tenantId)
+    if (!keys) this.keysUsed.set(tenantId, (keys = new Map()))
+    const was = keys.get(keyId)
+    if (!was || was < at) keys.set(keyId, at)
+  }
+
   start(intervalMs = 1000): void {
     this.timer = setInterval(() => void this.flush(), intervalMs)
     this.timer.unref()
@@ -171,10 +191,13 @@ export class ApiRequestMeter {
 
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      if (this.pending.size === 0) return
+      if (this.pending.size === 0 && this.keysUsed.size === 0) return
       const batch = this.pending
+      const keysUsed = this.keysUsed
       this.pending = new Map()
+      this.keysUsed = new Map()
       const byTenant = new Map<string, { inboxId: string; day: string; n: number }[]>()
+      for (const tenantId of keysUsed.keys()) byTenant.set(tenantId, [])
       for (const [key, n] of batch) {
         const [tenantId, inboxId, day] = key.split('|') as [string, string, string]
         const list = byTenant.get(tenantId) ?? []
@@ -182,6 +205,7 @@ export class ApiRequestMeter {
         byTenant.set(tenantId, list)
       }
       for (const [tenantId, list] of byTenant) {
+        const keys = keysUsed.get(tenantId)
         try {
           await withTenant(this.database, { tenantId }, async (tx) => {
             // Tenant rows first, then inboxes by id: the lock order every usage writer keeps.
@@ -190,6 +214,7 @@ export class ApiRequestMeter {
             for (const [day, n] of byDay) await bump(tx, tenantId, NIL_UUID, day, 'api_requests', n)
             const inboxRows = list.filter((x) => x.inboxId !== NIL_UUID).sort((a, b) => (a.inboxId < b.inboxId ? -1 : 1))
             for (const { inboxId, day, n } of inboxRows) await bump(tx, tenantId, inboxId, day, 'api_requests', n)
+            if (keys) await pipelined(tx, [touchKeys({ ids: [...keys.keys()], ms: [...keys.values()].map((d) => d.getTime()) })])
           })
         } catch (err) {
           if (isConnectionError(err)) {
@@ -198,6 +223,7 @@ export class ApiRequestMeter {
               const key = `${tenantId}|${inboxId}|${day}`
               this.pending.set(key, (this.pending.get(key) ?? 0) + n)
             }
+            for (const [keyId, at] of keys ?? []) this.keyUsed(tenantId, keyId, at)
             continue
           }
           // A tenant deleted meanwhile: its counts go with it. Anything else is worth a line.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 
 let server: TestServer
 beforeAll(async () => {
@@ -24,9 +24,27 @@ describe('api keys', () => {
     const after = await newKey.get('/v1/me')
     expect(after.status).toBe(401)
     expect(after.body.error.message).toBe('this API key has been revoked')
+    // Its use is written with the usage counts (once a second), not by the request itself.
+    await server.running.deps.usage.flush()
     const listed = (await t.api.get('/v1/api-keys')).body.data.find((k: { id: string }) => k.id === res.body.id)
     expect(listed.revokedAt).not.toBeNull()
     expect(listed.lastUsedAt).not.toBeNull()
+  })
+
+  it("marks a key used with the next usage flush, in the key's own tenant also when it acts in a descendant", async () => {
+    const parent = await makeTenant(server)
+    const child = await makeChild(parent, server)
+    const minted = await parent.api.post('/v1/api-keys', { name: 'acting' })
+    expect(minted.status).toBe(201)
+    const lastUsed = async () => (await parent.api.get('/v1/api-keys')).body.data.find((k: { id: string }) => k.id === minted.body.id).lastUsedAt
+    await server.running.deps.usage.flush()
+    expect(await lastUsed()).toBeNull()
+    const res = await fetch(`${server.baseUrl}/v1/inboxes`, { headers: { authorization: `Bearer ${minted.body.key}`, 'mailroom-tenant': child.id } })
+    expect(res.status).toBe(200)
+    await server.running.deps.usage.flush()
+    const at = await lastUsed()
+    expect(at).not.toBeNull()
+    expect(Math.abs(Date.parse(at) - Date.now())).toBeLessThan(5 * 60_000)
   })
 
   it('mints an inbox key only for an inbox of its own tenant', async () => {
