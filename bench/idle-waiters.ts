@@ -14,7 +14,8 @@ const USAGE = `usage: pnpm exec tsx bench/idle-waiters.ts [options]
   --waits <n>        open waits to hold (default 10000)
   --inboxes <n>      inboxes (each with its inbox key) the waits are spread over (default: = waits)
   --tenants <n>      tenants the inboxes are spread over (default 10)
-  --hold <s>         how long to sample RSS once every wait is open (default 10)
+  --hold <s>         how long to sample RSS once every wait is open (default 35: every wait's hold of
+                     24-30 s ends inside it, so the window holds a whole round of re-polls)
   --batch <n>        waits opened at a time while ramping up (default 500)
   --compiled         run the server compiled to JavaScript (esbuild bundle, plain node) instead of under tsx
   --pglite           embedded PGlite (in the server process) instead of the local Postgres`
@@ -24,7 +25,7 @@ const f = flags(
     waits: { type: 'string', default: '10000' },
     inboxes: { type: 'string', default: '' },
     tenants: { type: 'string', default: '10' },
-    hold: { type: 'string', default: '10' },
+    hold: { type: 'string', default: '35' },
     batch: { type: 'string', default: '500' },
     pglite: { type: 'boolean', default: false },
     compiled: { type: 'boolean', default: false },
@@ -141,11 +142,14 @@ async function main() {
     process.stdout.write('\r')
     console.log(`${WAITS} waits opened in ${fmt(rampS)} s (server CPU ${fmt(rampCpu)} s); ${registered} registered on the server${registered < WAITS ? '  <-- not all!' : ''}`)
 
-    // Hold: sample RSS once a second. The server ends each hold after 30 s and the waiter re-polls.
+    // Hold: sample RSS once a second. The server ends each hold after 24-30 s and the waiter
+    // re-polls: the default window holds every wait's next re-poll (the steady state an idle fleet
+    // is in), not only the quiet after the ramp.
     const samples: number[] = []
     const regs: number[] = []
     let last = await server.stats()
     const cpuHold0 = cpuMsOf(server.pid)
+    const answeredBefore = waiters.reduce((a, w) => a + w.answered, 0)
     for (let s = 0; s < HOLD_S; s++) {
       await sleep(1000)
       samples.push(rssOf(server.pid))
@@ -161,7 +165,8 @@ async function main() {
       `RSS with ${WAITS} open waits (${HOLD_S} samples, 1/s): max ${mb(rssMax)}, last ${mb(rssLast)}; ` +
         `heap used ${mb(last.heapUsed)} / total ${mb(last.heapTotal)}, external ${mb(last.external)}; registered on the server while sampling: ${Math.min(...regs)}..${Math.max(...regs)}`,
     )
-    console.log(`  per open wait: ${fmt((rssMax - rssBefore) / WAITS / 1024)} KB RSS; server CPU while holding: ${fmt(cpuHold * 100, 1)}% of a core`)
+    const repolls = waiters.reduce((a, w) => a + w.answered, 0) - answeredBefore
+    console.log(`  per open wait: ${fmt((rssMax - rssBefore) / WAITS / 1024)} KB RSS; server CPU while holding: ${fmt(cpuHold * 100, 1)}% of a core; holds ended (re-polled) while sampling: ${repolls}`)
     // Diagnosis: a forced full GC in the server tells retained memory from garbage not yet collected.
     const gcd = await server.stats({ gc: true })
     await sleep(500)
