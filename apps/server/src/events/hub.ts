@@ -115,7 +115,8 @@ export class Hub {
    * had no mail since this process started (the usual idle agent's).
    */
   looked(begun: number | null, tenantId: string, inboxId: string, seq: number): void {
-    if (begun === null || begun !== this.generation || !this.stopListening) return
+    // Listening when it began (not null), and neither stopped nor lost since (the same generation).
+    if (begun === null || begun !== this.generation) return
     this.remember(tenantId, inboxId, seq)
   }
 

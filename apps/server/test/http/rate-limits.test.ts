@@ -23,6 +23,20 @@ describe('request-rate limits', () => {
   })
   afterAll(() => server?.stop())
 
+  /** Whose turns at the connection gate `f` asked for (the workers' own polls go on meanwhile). */
+  async function gateTurns(f: () => Promise<unknown>): Promise<string[]> {
+    const gate = server.db.runtime.gate
+    const acquire = gate.acquire.bind(gate)
+    const asked: string[] = []
+    gate.acquire = (key, deadline) => (asked.push(key), acquire(key, deadline))
+    try {
+      await f()
+    } finally {
+      gate.acquire = acquire
+    }
+    return asked
+  }
+
   it('a tenant gets its burst, then 429 rate_limited with Retry-After and RateLimit headers; time refills it', async () => {
     const t = await makeTenant(server, 'bursty')
     for (let i = 0; i < 4; i++) {
@@ -56,16 +70,10 @@ describe('request-rate limits', () => {
     expect((await t.api.get('/v1/me')).status).toBe(429)
     // The admitted requests' usage counts are written now, so the meter's next flush has nothing to do.
     await server.running.deps.usage.flush()
-    // Watch who gets database connections (the workers' own polls go on meanwhile).
-    const gate = server.db.runtime.gate
-    const acquire = gate.acquire.bind(gate)
-    const asked: string[] = []
-    gate.acquire = (key, deadline) => (asked.push(key), acquire(key, deadline))
-    try {
+    // Watch who gets database connections.
+    const asked = await gateTurns(async () => {
       for (let i = 0; i < 20; i++) expect((await t.api.get('/v1/me')).status).toBe(429)
-    } finally {
-      gate.acquire = acquire
-    }
+    })
     // Not one connection was asked for those 20 requests: no key lookup, no query of the tenant.
     expect(asked.filter((k) => k.startsWith('auth:') || k === fromPublicId('tenant', t.id))).toEqual([])
   })
@@ -115,19 +123,8 @@ describe('request-rate limits', () => {
     clock.advance(10_000)
     const inbox = await makeInbox(server, t, 'idle')
     const tenantId = fromPublicId('tenant', t.id)!
-    // Whose turn at the connection gate each request asked for, under this tenant.
-    const gate = server.db.runtime.gate
-    const acquire = gate.acquire.bind(gate)
-    const readsOf = async (f: () => Promise<unknown>) => {
-      let n = 0
-      gate.acquire = (key, deadline) => (key === tenantId && n++, acquire(key, deadline))
-      try {
-        await f()
-      } finally {
-        gate.acquire = acquire
-      }
-      return n
-    }
+    // The turns at the connection gate a request asked for under this tenant.
+    const readsOf = async (f: () => Promise<unknown>) => (await gateTurns(f)).filter((k) => k === tenantId).length
     const me = async () => expect((await inbox.api.get('/v1/me')).status).toBe(200)
     // The usage meter's flush (once a second, in this tenant) stays out of the count.
     const usage = server.running.deps.usage
