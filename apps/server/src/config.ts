@@ -41,6 +41,7 @@ const EnvSchema = z.object({
   MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(100),
   MAILROOM_SMTP_MAX_RECIPIENTS: z.coerce.number().int().min(1).max(10_000).default(100),
   MAILROOM_SMTP_ROUTE_CACHE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  MAILROOM_KEY_CACHE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   MAILROOM_SMTP_IDLE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   MAILROOM_SMTP_SESSION_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
   MAILROOM_SMTP_MAX_COMMANDS: z.coerce.number().int().min(10).default(1000),
@@ -105,6 +106,13 @@ export interface Config {
    * bounds how long one missed notification could matter.
    */
   smtpRouteCacheSeconds: number
+  /**
+   * How long the HTTP door keeps what a presented API key stands for (0: looked up at every
+   * request). A key revoked, an inbox deleted, a tenant suspended, resumed or deleted is announced
+   * to every process at once (apikeys/key-memory.ts): this bounds how long one missed notification
+   * could matter.
+   */
+  keyCacheSeconds: number
   /** A connection that completes no command (nor sends message data) for this long is closed. */
   smtpIdleSeconds: number
   /** The longest one SMTP connection may stay open, whatever it does. */
@@ -221,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpMaxConnectionsPerIp: e.MAILROOM_SMTP_MAX_CONNECTIONS_PER_IP,
     smtpMaxRecipients: e.MAILROOM_SMTP_MAX_RECIPIENTS,
     smtpRouteCacheSeconds: e.MAILROOM_SMTP_ROUTE_CACHE_SECONDS,
+    keyCacheSeconds: e.MAILROOM_KEY_CACHE_SECONDS,
     smtpIdleSeconds: e.MAILROOM_SMTP_IDLE_SECONDS,
     smtpSessionSeconds: e.MAILROOM_SMTP_SESSION_SECONDS,
     smtpMaxCommands: e.MAILROOM_SMTP_MAX_COMMANDS,

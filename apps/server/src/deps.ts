@@ -18,6 +18,7 @@ import type { WebhookWorker } from './webhooks/worker.js'
 import type { DnsResolver } from './mail/sender-auth.js'
 import type { ApiRateLimiter } from './limits/api-rate.js'
 import type { RecipientPolicies } from './smtp/recipient-policy.js'
+import type { KeyMemory } from './apikeys/key-memory.js'
 import type { Metrics } from './lib/metrics.js'
 
 export interface Deps {
@@ -45,6 +46,8 @@ export interface Deps {
    * (smtp/recipient-policy.ts): what the SMTP door checks at RCPT, and the rates of inbox keys.
    */
   policies: RecipientPolicies
+  /** What each presented API key stands for, kept until a change is announced (apikeys/key-memory.ts). */
+  keys: KeyMemory
   /** Turns of the tenants' API requests (http/caller.ts tenantTurns; at most httpMaxInFlightPerTenant each). */
   requestTurns: DbGate
   /** Prometheus metrics of this process (lib/metrics.ts). */

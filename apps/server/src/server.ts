@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './lib/clock.js'
 import { createLogger, type Logger } from './lib/log.js'
 import { createSmtpServer } from './smtp/server.js'
 import { RecipientPolicies } from './smtp/recipient-policy.js'
+import { KeyMemory } from './apikeys/key-memory.js'
 import { createRootTenant } from './tenancy/service.js'
 import { keyringFromConfig } from './crypto/keyring.js'
 import { TenantCrypto } from './crypto/service.js'
@@ -234,6 +235,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     await ingest.stop()
     await hub.stop()
     await policies.stop()
+    await keys.stop()
     if (!opts.parser) await parser.close()
     await attachments.close()
     if (!given) await stores.close()
@@ -245,6 +247,9 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   // route): read at an RCPT for it, and for the rates of its key. An idle agent's re-poll (every
   // 30 s or so) then costs no read of them.
   const policies = new RecipientPolicies(database, { keepMs: config.smtpRouteCacheSeconds * 1000, log: logger })
+  // What each presented key stands for, kept until a change is announced: a request of a key seen
+  // lately opens no transaction to authenticate.
+  const keys = new KeyMemory(database, { keepMs: config.keyCacheSeconds * 1000, log: logger })
   const rateLimiter = new ApiRateLimiter(
     {
       load: (tenantId, inboxId) =>
@@ -257,7 +262,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   )
   // The tenants' API requests take turns (http/caller.ts tenantTurns), light tenants first.
   const requestTurns = new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: Math.max(1, config.httpMaxInFlightPerTenant), lightFirst: { maxDelayMs: 100 } })
-  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, policies, requestTurns, metrics, resolver: opts.resolver ?? systemResolver }
+  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, policies, keys, requestTurns, metrics, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   // Idle keep-alive connections stay open longer than clients keep them (Node's fetch: 4 s), so it
@@ -270,6 +275,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   try {
     await hub.start(stores.runtime)
     policies.start()
+    keys.start()
     ingest.startSweeper()
     if (startDelivery) delivery.start()
     if (startWebhooks) await webhooks.start()

@@ -8,6 +8,7 @@ import { type CursorPosition } from '../lib/cursor.js'
 import { newestFirst } from '../db/keyset.js'
 import { apiKeys, type ApiKeyRow } from './tables.js'
 import { generateKey, hashKey, keyPrefix, KEY_PATTERN } from './secret.js'
+import { keysChanged } from './key-changes.js'
 
 export function apiKeyToWire(k: ApiKeyRow): ApiKey {
   return {
@@ -55,9 +56,11 @@ export async function listApiKeys(tx: Tx, limit: number, after: CursorPosition |
 }
 
 export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<boolean> {
-  const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, id))
+  const [existing] = await tx.select({ id: apiKeys.id, tenantId: apiKeys.tenantId }).from(apiKeys).where(eq(apiKeys.id, id))
   if (!existing) return false
   await tx.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+  // Every process forgets what it kept of the tenant's keys (key-memory.ts).
+  await keysChanged(tx, { tenantId: existing.tenantId })
   return true
 }
 
@@ -65,10 +68,34 @@ export type AuthResult =
   | { ok: true; tenantId: string; keyId: string; scope: 'tenant' | 'inbox'; inboxId: string | null; tenantSuspended: boolean }
   | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' }
 
+/** What a key's row says, as `mailroom_authenticate` finds it (times in epoch milliseconds). */
+export interface KeyRow {
+  tenantId: string
+  keyId: string
+  scope: 'tenant' | 'inbox'
+  inboxId: string | null
+  expiresAt: number | null
+  revoked: boolean
+  tenantSuspended: boolean
+}
+
 /** Resolves a presented key through the SECURITY DEFINER lookup; no tenant is set while doing so. */
 export async function authenticate(database: Database, key: string, now: Date): Promise<AuthResult> {
   if (!KEY_PATTERN.test(key)) return { ok: false, reason: 'malformed' }
-  // Every request starts here: one lookup, in a transaction of its own (see lookupWithoutTenant).
+  return authResultOf(await lookupKey(database, key, hashKey(key)), now)
+}
+
+/** What the key's row (null: no key matches) means at `now`. */
+export function authResultOf(r: KeyRow | null, now: Date): AuthResult {
+  if (!r) return { ok: false, reason: 'unknown' }
+  if (r.revoked) return { ok: false, reason: 'revoked' }
+  if (r.expiresAt !== null && r.expiresAt <= now.getTime()) return { ok: false, reason: 'expired' }
+  return { ok: true, tenantId: r.tenantId, keyId: r.keyId, scope: r.scope, inboxId: r.inboxId, tenantSuspended: r.tenantSuspended }
+}
+
+/** The row of a well-formed key whose hashKey is `hash` (null: none matches). */
+export async function lookupKey(database: Database, key: string, hash: string): Promise<KeyRow | null> {
+  // One lookup, in a transaction of its own (see lookupWithoutTenant).
   const rows = await lookupWithoutTenant<{
     tenant_id: string
     key_id: string
@@ -79,13 +106,19 @@ export async function authenticate(database: Database, key: string, now: Date): 
     tenant_suspended: boolean
   }>(
     database,
-    sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`,
+    sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hash})`,
     // Each key waits in its own line for a connection: one key's flood of lookups does not queue ahead of another's.
     `auth:${keyPrefix(key)}`,
   )
   const r = rows[0]
-  if (!r) return { ok: false, reason: 'unknown' }
-  if (r.revoked_at) return { ok: false, reason: 'revoked' }
-  if (r.expires_at && new Date(r.expires_at).getTime() <= now.getTime()) return { ok: false, reason: 'expired' }
-  return { ok: true, tenantId: r.tenant_id, keyId: r.key_id, scope: r.scope, inboxId: r.inbox_id, tenantSuspended: r.tenant_suspended }
+  if (!r) return null
+  return {
+    tenantId: r.tenant_id,
+    keyId: r.key_id,
+    scope: r.scope,
+    inboxId: r.inbox_id,
+    expiresAt: r.expires_at ? new Date(r.expires_at).getTime() : null,
+    revoked: r.revoked_at !== null,
+    tenantSuspended: r.tenant_suspended,
+  }
 }

@@ -25,6 +25,20 @@ export interface FeedOptions<C> {
   what: string
 }
 
+/** A change that touches one tenant's part of a memory, or everything. */
+export type TenantChange = { tenantId: string } | { all: true }
+
+/** The TenantChange a notification's payload names (one it cannot read: everything). */
+export function tenantChangeOf(payload: string): TenantChange {
+  try {
+    const c = JSON.parse(payload) as Partial<{ tenantId: unknown }>
+    if (typeof c.tenantId === 'string') return { tenantId: c.tenantId }
+  } catch {
+    /* an empty or unknown payload: everything */
+  }
+  return { all: true }
+}
+
 /** Between tries to listen, when listening failed (the database down at start). */
 const RELISTEN_MS = 2_000
 

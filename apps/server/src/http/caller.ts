@@ -3,7 +3,6 @@ import type { MiddlewareHandler } from 'hono'
 import type { Deps } from '../deps.js'
 import type { AppEnv, Principal } from './context.js'
 import { ServiceError, notFound } from '../errors.js'
-import { authenticate } from '../apikeys/service.js'
 import { hashKey, safeEqual } from '../apikeys/secret.js'
 import { rateLimitHeaders, type Decision } from '../limits/api-rate.js'
 import { withTenant } from '../db/scope.js'
@@ -42,7 +41,7 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
       const early = deps.rateLimiter.precheck(keyHash)
       if (early) throw rateLimited(deps, early)
       const now = deps.clock.now()
-      const auth = session?.kind === 'tenant' ? session.auth : await authenticate(deps.database, key, now)
+      const auth = session?.kind === 'tenant' ? session.auth : await deps.keys.authenticate(key, keyHash, now)
       if (!auth.ok) {
         const messages = {
           malformed: 'malformed API key: keys look like mr_tk_... or mr_ik_...',

@@ -13,6 +13,7 @@ import { ServiceError } from '../errors.js'
 import { createApiKey } from '../apikeys/service.js'
 import { addressRoutes, inboxes, type InboxRow } from './tables.js'
 import { routesChanged } from '../smtp/recipient-routing.js'
+import { keysChanged } from '../apikeys/key-changes.js'
 
 export function inboxToWire(i: InboxRow): Inbox {
   return {
@@ -105,8 +106,10 @@ export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
   // The route goes with the inbox (a trigger does it on plain Postgres; on Citus, where the routing
   // table is a reference table, only this does).
   await tx.delete(addressRoutes).where(eq(addressRoutes.inboxId, id))
-  const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id, address: inboxes.address })
+  const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id, tenantId: inboxes.tenantId, address: inboxes.address })
   // Its address, and any address its domain's catch-all (this inbox) took.
   if (rows[0]) await routesChanged(tx, { address: rows[0].address, inboxId: id })
+  // Its keys went with it.
+  if (rows[0]) await keysChanged(tx, { tenantId: rows[0].tenantId })
   return rows.length > 0
 }

@@ -3,7 +3,7 @@
 // of its own so that the writers (tenancy, inboxes, rules) need not import the memory, which
 // imports their reads.
 import type { Tx } from '../db/client.js'
-import { announce } from '../db/change-feed.js'
+import { announce, tenantChangeOf } from '../db/change-feed.js'
 
 /** The channel on which a change of recipient policies is announced (payload: a PolicyChange). */
 export const POLICIES_CHANNEL = 'mailroom_policies'
@@ -21,12 +21,4 @@ export function policiesChanged(tx: Tx, change: PolicyChange): Promise<void> {
 }
 
 /** The change a notification's payload names (one it cannot read: everything). */
-export function changeOf(payload: string): PolicyChange {
-  try {
-    const c = JSON.parse(payload) as Partial<{ tenantId: unknown }>
-    if (typeof c.tenantId === 'string') return { tenantId: c.tenantId }
-  } catch {
-    /* an empty or unknown payload: everything */
-  }
-  return { all: true }
-}
+export const changeOf: (payload: string) => PolicyChange = tenantChangeOf

@@ -14,6 +14,7 @@ import { createApiKey } from '../apikeys/service.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import { ServiceError } from '../errors.js'
 import { routesChanged } from '../smtp/recipient-routing.js'
+import { keysChanged } from '../apikeys/key-changes.js'
 import { policiesChanged } from '../smtp/policy-changes.js'
 
 export function tenantToWire(t: TenantRow): Tenant {
@@ -150,6 +151,8 @@ export async function updateTenant(
     .returning()
   // Its addresses (and its descendants') are refused with 451 while it is suspended.
   if (row && patch.status !== undefined) await routesChanged(tx, { all: true })
+  // And so are its keys' requests (and its descendants').
+  if (row && patch.status !== undefined) await keysChanged(tx, { all: true })
   // Its limits cap its descendants' too: every recipient policy the SMTP door keeps.
   if (row && patch.limits !== undefined) await policiesChanged(tx, { all: true })
   return row ?? null
@@ -177,5 +180,6 @@ export async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId:
   await rebindTenant(tx, { tenantId: callerTenantId })
   const rows = await tx.delete(tenants).where(eq(tenants.id, id)).returning({ id: tenants.id })
   if (rows.length > 0) await routesChanged(tx, { all: true })
+  if (rows.length > 0) await keysChanged(tx, { all: true })
   return rows.length > 0
 }

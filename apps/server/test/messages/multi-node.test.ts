@@ -1,6 +1,7 @@
-// Two Mailroom processes on one Postgres: mail taken in by one wakes a waiter on the other, and a
-// route or a sender rule changed through one is seen by the other's SMTP door, through LISTEN/NOTIFY (one listening
-// connection per process, fanned out in memory).
+// Two Mailroom processes on one Postgres: mail taken in by one wakes a waiter on the other, a
+// route or a sender rule changed through one is seen by the other's SMTP door, and a key revoked,
+// an inbox deleted or a tenant suspended through one is refused by the other's HTTP door, through
+// LISTEN/NOTIFY (one listening connection per process, fanned out in memory).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +10,9 @@ import { cleanEnv, STARTED_LINE, stopChild } from '../helpers/spawn.js'
 import { onPostgres } from '@mailroom/testkit/db'
 import nodemailer from 'nodemailer'
 import { rcptReply, rcptReplyUntil } from '@mailroom/testkit/mail'
+import { sql } from 'drizzle-orm'
+import { rawRows } from '../../src/db/client.js'
+import { keyPrefix } from '../../src/apikeys/secret.js'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
@@ -27,6 +31,8 @@ function startNode(databaseUrl: string) {
         MAILROOM_LOG_LEVEL: 'info',
         // Only the announcement of a change can make node B forget a route (or a policy) it looked up.
         MAILROOM_SMTP_ROUTE_CACHE_SECONDS: '3600',
+        // The same for what an API key stands for at its HTTP door.
+        MAILROOM_KEY_CACHE_SECONDS: '3600',
       }),
     })
     let err = ''
@@ -101,5 +107,32 @@ describe.skipIf(!onPostgres)('two server processes on one Postgres', () => {
     expect(await rcptReplyUntil(b.smtp, inbox.address, /^550 /)).toMatch(/^550 5\.7\.1 /)
     expect((await t.api.delete(`/v1/sender-rules/${rule.body.id}`)).status).toBe(204)
     expect(await rcptReplyUntil(b.smtp, inbox.address, /^250 /)).toMatch(/^250 /)
+  })
+
+  it("a key revoked, an inbox deleted and a tenant suspended through one process are refused by the other's HTTP door", async () => {
+    const meAtB = async (key: string) => (await fetch(`http://127.0.0.1:${b.http}/v1/me`, { headers: { authorization: `Bearer ${key}` } })).status
+    // The notification reaches node B a moment after node A's commit: ask until it has.
+    const meAtBUntil = async (key: string, status: number) => {
+      for (let i = 0; i < 200 && (await meAtB(key)) !== status; i++) await new Promise((r) => setTimeout(r, 50))
+      return meAtB(key)
+    }
+    const root = await makeTenant(a)
+    const child = await makeChild(root, a)
+    const inbox = await makeInbox(a, root)
+    const minted = (await root.api.post('/v1/api-keys', { scope: 'tenant' })).body
+    for (const key of [root.key, child.key, inbox.key, minted.key]) expect(await meAtB(key)).toBe(200)
+    // Node B keeps what it looked up: a key revoked by SQL (announcing nothing) is still served there.
+    await rawRows(a.db.owner.db, sql`update api_keys set revoked_at = now() where prefix = ${keyPrefix(minted.key)}`)
+    expect(await meAtB(minted.key)).toBe(200)
+    // Revoked through node A (already revoked, so only the announcement changes anything): refused at B.
+    expect((await root.api.delete(`/v1/api-keys/${minted.id}`)).status).toBe(204)
+    expect(await meAtBUntil(minted.key, 401)).toBe(401)
+    expect((await root.api.delete(`/v1/inboxes/${inbox.id}`)).status).toBe(204)
+    expect(await meAtBUntil(inbox.key, 401)).toBe(401)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
+    expect(await meAtBUntil(child.key, 403)).toBe(403)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'active' })).status).toBe(200)
+    expect(await meAtBUntil(child.key, 200)).toBe(200)
+    expect(await meAtB(root.key)).toBe(200)
   })
 })
