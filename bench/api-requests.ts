@@ -1,0 +1,109 @@
+// What one API request costs the machine: clients looping a light request (an agent reading its
+// inbox) against servers that differ only in configuration, measured in alternating rounds on one
+// machine. By default the key memory (MAILROOM_KEY_CACHE_SECONDS 30) against none (0: every request
+// looks its key up in the database, as before the memory).
+//
+//   pnpm exec tsx bench/api-requests.ts [--clients 8] [--requests 1000] [--rounds 3] [--key-cache 30,0] [--pglite]
+import { performance } from 'node:perf_hooks'
+import { readFileSync } from 'node:fs'
+import { backendPids, cpuMsOfAll, flags, fmt, int, machineBanner, quietCheck } from './lib/common.js'
+import { startInProcess, type InProcessServer } from './lib/server.js'
+import { call } from './lib/api.js'
+import { ADMIN_URL } from './lib/db.js'
+
+const USAGE = `usage: pnpm exec tsx bench/api-requests.ts [options]
+  --clients <n>       concurrent clients, each an inbox key reading its own inbox (default 8)
+  --requests <n>      requests each client makes in a round (default 1000)
+  --rounds <n>        measured rounds of each server, alternating (default 3; one warm-up round first)
+  --key-cache <a,b>   MAILROOM_KEY_CACHE_SECONDS of each server (default 30,0)
+  --pglite            embedded PGlite instead of the local Postgres`
+
+const f = flags(
+  {
+    clients: { type: 'string', default: '8' },
+    requests: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
+    'key-cache': { type: 'string', default: '30,0' },
+    pglite: { type: 'boolean', default: false },
+  },
+  USAGE,
+)
+const CLIENTS = int(f.clients, 'clients')
+const REQUESTS = int(f.requests, 'requests')
+const ROUNDS = int(f.rounds, 'rounds')
+const CACHES = f['key-cache'].split(',').map((s) => int(s.trim(), 'key-cache', 0))
+
+/** Machine CPU (ms) so far: user, nice, system, irq and softirq of all cores, from /proc/stat. */
+function machineMs(): number {
+  const v = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  return (v[0]! + v[1]! + v[2]! + v[5]! + v[6]!) * 10
+}
+
+interface Setup {
+  seconds: number
+  server: InProcessServer
+  inboxes: { id: string; key: string }[]
+  results: { rps: number; machine: number; backends: number }[]
+}
+
+async function setup(seconds: number): Promise<Setup> {
+  // Rate limits out of the way: the request's cost is the subject, not its refusal.
+  const server = await startInProcess({ pglite: f.pglite, config: { keyCacheSeconds: seconds, apiRequestsPerSecond: 1_000_000, apiBurst: 1_000_000 } })
+  const tenant = await server.makeTenant('requests')
+  const inboxes = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => server.makeInbox(tenant.id, `agent-${i}`)))
+  return { seconds, server, inboxes, results: [] }
+}
+
+async function round(s: Setup, requests: number) {
+  const pids = s.server.databaseName ? backendPids(ADMIN_URL, s.server.databaseName) : []
+  const m0 = machineMs()
+  const b0 = cpuMsOfAll(pids)
+  const t0 = performance.now()
+  await Promise.all(
+    s.inboxes.map(async (inbox) => {
+      for (let i = 0; i < requests; i++) {
+        const res = await call(s.server.baseUrl, inbox.key, 'GET', `/v1/inboxes/${inbox.id}`)
+        if (res.status !== 200) throw new Error(`GET /v1/inboxes/${inbox.id}: ${res.status} ${JSON.stringify(res.body)}`)
+      }
+    }),
+  )
+  const ms = performance.now() - t0
+  const n = requests * s.inboxes.length
+  return { rps: n / (ms / 1000), machine: (machineMs() - m0) / n, backends: (cpuMsOfAll(pids) - b0) / n }
+}
+
+async function main() {
+  const setups: Setup[] = []
+  try {
+    for (const seconds of CACHES) setups.push(await setup(seconds))
+    console.log(machineBanner('api-requests: machine CPU of one API request', setups[0]!.server.database))
+    console.log(await quietCheck())
+    console.log(`${CLIENTS} clients, each GET /v1/inboxes/{its inbox} with its inbox key, ${REQUESTS} requests a round; the clients run in this process, so machine CPU includes them`)
+    for (const s of setups) await round(s, Math.min(REQUESTS, 200))
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate which server goes first.
+      const order = r % 2 === 0 ? setups : [...setups].reverse()
+      for (const s of order) {
+        const x = await round(s, REQUESTS)
+        s.results.push(x)
+        console.log(`round ${r + 1}, MAILROOM_KEY_CACHE_SECONDS=${s.seconds}: ${fmt(x.rps, 0)} requests/s, ${fmt(x.machine, 3)} ms machine CPU a request (Postgres backends ${fmt(x.backends, 3)})`)
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    console.log('\n| MAILROOM_KEY_CACHE_SECONDS | requests/s | machine CPU a request | of it, Postgres backends |')
+    console.log('|---|---|---|---|')
+    for (const s of setups) {
+      console.log(`| ${s.seconds} | ${fmt(mean(s.results.map((x) => x.rps)), 0)} | ${fmt(mean(s.results.map((x) => x.machine)), 3)} ms | ${fmt(mean(s.results.map((x) => x.backends)), 3)} ms |`)
+    }
+  } finally {
+    for (const s of setups) await s.server.stop()
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err)
+    process.exit(1)
+  },
+)
