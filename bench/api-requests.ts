@@ -1,9 +1,11 @@
 // What one API request costs the machine: clients looping a light request (an agent reading its
 // inbox) against servers that differ only in configuration, measured in alternating rounds on one
 // machine. By default the key memory (MAILROOM_KEY_CACHE_SECONDS 30) against none (0: every request
-// looks its key up in the database, as before the memory).
+// looks its key up in the database, as before the memory). With --acting, the clients are a
+// platform: its tenant key acting in one child tenant each (`Mailroom-Tenant`), which the memory
+// also resolves.
 //
-//   pnpm exec tsx bench/api-requests.ts [--clients 8] [--requests 1000] [--rounds 3] [--key-cache 30,0] [--pglite]
+//   pnpm exec tsx bench/api-requests.ts [--clients 8] [--requests 1000] [--rounds 3] [--key-cache 30,0] [--acting] [--pglite]
 import { performance } from 'node:perf_hooks'
 import { readFileSync } from 'node:fs'
 import { backendPids, cpuMsOfAll, flags, fmt, int, machineBanner, quietCheck } from './lib/common.js'
@@ -16,6 +18,8 @@ const USAGE = `usage: pnpm exec tsx bench/api-requests.ts [options]
   --requests <n>      requests each client makes in a round (default 1000)
   --rounds <n>        measured rounds of each server, alternating (default 3; one warm-up round first)
   --key-cache <a,b>   MAILROOM_KEY_CACHE_SECONDS of each server (default 30,0)
+  --acting            a parent's tenant key acting in a child tenant per client (Mailroom-Tenant),
+                      instead of an inbox key per client
   --pglite            embedded PGlite instead of the local Postgres`
 
 const f = flags(
@@ -24,6 +28,7 @@ const f = flags(
     requests: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
     'key-cache': { type: 'string', default: '30,0' },
+    acting: { type: 'boolean', default: false },
     pglite: { type: 'boolean', default: false },
   },
   USAGE,
@@ -39,10 +44,17 @@ function machineMs(): number {
   return (v[0]! + v[1]! + v[2]! + v[5]! + v[6]!) * 10
 }
 
+/** One client: its key, the tenant it acts in (--acting) and the inbox it reads. */
+interface Client {
+  key: string
+  actAs: string | null
+  inboxId: string
+}
+
 interface Setup {
   seconds: number
   server: InProcessServer
-  inboxes: { id: string; key: string }[]
+  clients: Client[]
   results: { rps: number; machine: number; backends: number }[]
 }
 
@@ -50,8 +62,19 @@ async function setup(seconds: number): Promise<Setup> {
   // Rate limits out of the way: the request's cost is the subject, not its refusal.
   const server = await startInProcess({ pglite: f.pglite, config: { keyCacheSeconds: seconds, apiRequestsPerSecond: 1_000_000, apiBurst: 1_000_000 } })
   const tenant = await server.makeTenant('requests')
-  const inboxes = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => server.makeInbox(tenant.id, `agent-${i}`)))
-  return { seconds, server, inboxes, results: [] }
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, i): Promise<Client> => {
+      if (!f.acting) {
+        const inbox = await server.makeInbox(tenant.id, `agent-${i}`)
+        return { key: inbox.key, actAs: null, inboxId: inbox.id }
+      }
+      const child = await call(server.baseUrl, tenant.key, 'POST', '/v1/tenants', { name: `client-${i}` })
+      if (child.status !== 201) throw new Error(`POST /v1/tenants: ${child.status} ${JSON.stringify(child.body)}`)
+      const inbox = await server.makeInbox(child.body.id, `agent-${i}`)
+      return { key: tenant.key, actAs: child.body.id, inboxId: inbox.id }
+    }),
+  )
+  return { seconds, server, clients, results: [] }
 }
 
 async function round(s: Setup, requests: number) {
@@ -60,15 +83,17 @@ async function round(s: Setup, requests: number) {
   const b0 = cpuMsOfAll(pids)
   const t0 = performance.now()
   await Promise.all(
-    s.inboxes.map(async (inbox) => {
+    s.clients.map(async (c) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${c.key}`, ...(c.actAs ? { 'mailroom-tenant': c.actAs } : {}) }
       for (let i = 0; i < requests; i++) {
-        const res = await call(s.server.baseUrl, inbox.key, 'GET', `/v1/inboxes/${inbox.id}`)
-        if (res.status !== 200) throw new Error(`GET /v1/inboxes/${inbox.id}: ${res.status} ${JSON.stringify(res.body)}`)
+        const res = await fetch(`${s.server.baseUrl}/v1/inboxes/${c.inboxId}`, { headers })
+        const text = await res.text()
+        if (res.status !== 200) throw new Error(`GET /v1/inboxes/${c.inboxId}: ${res.status} ${text}`)
       }
     }),
   )
   const ms = performance.now() - t0
-  const n = requests * s.inboxes.length
+  const n = requests * s.clients.length
   return { rps: n / (ms / 1000), machine: (machineMs() - m0) / n, backends: (cpuMsOfAll(pids) - b0) / n }
 }
 
@@ -78,7 +103,8 @@ async function main() {
     for (const seconds of CACHES) setups.push(await setup(seconds))
     console.log(machineBanner('api-requests: machine CPU of one API request', setups[0]!.server.database))
     console.log(await quietCheck())
-    console.log(`${CLIENTS} clients, each GET /v1/inboxes/{its inbox} with its inbox key, ${REQUESTS} requests a round; the clients run in this process, so machine CPU includes them`)
+    const who = f.acting ? "one tenant key acting in its own child tenant (Mailroom-Tenant)" : 'its inbox key'
+    console.log(`${CLIENTS} clients, each GET /v1/inboxes/{its inbox} with ${who}, ${REQUESTS} requests a round; the clients run in this process, so machine CPU includes them`)
     for (const s of setups) await round(s, Math.min(REQUESTS, 200))
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate which server goes first.

@@ -12,6 +12,7 @@ import { utcDay } from '../usage/service.js'
 import { and, eq, inArray } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
 import { consoleSessionAuth } from '../console/auth.js'
+import type { ActAs } from '../apikeys/key-memory.js'
 import { withDeadline } from '../db/gate.js'
 import { monotonicMs } from '../lib/clock.js'
 
@@ -89,22 +90,29 @@ function rateLimited(deps: Deps, d: Decision): ServiceError {
 
 /**
  * The tenant named by `Mailroom-Tenant`: the caller itself or one of its descendants (the
- * operator may name any tenant). Anything else is "not found", like a missing id.
+ * operator may name any tenant). Anything else is "not found", like a missing id. Kept with the keys
+ * (apikeys/key-memory.ts) until a tenant is suspended, resumed or deleted.
  */
 async function resolveActAs(deps: Deps, callerTenantId: string | null, header: string): Promise<string> {
   const target = fromPublicId('tenant', header.trim())
   if (!target) throw notFound('tenant')
+  const may = await deps.keys.actAs(callerTenantId, target, () => readActAs(deps, callerTenantId, target))
+  if (may === null) throw notFound('tenant')
+  if (may === 'suspended') throw new ServiceError('tenant_suspended', 'that tenant is suspended')
+  return target
+}
+
+async function readActAs(deps: Deps, callerTenantId: string | null, target: string): Promise<ActAs> {
   const row = await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) => getTenant(tx, target))
-  if (!row) throw notFound('tenant')
-  if (row.status === 'suspended') throw new ServiceError('tenant_suspended', 'that tenant is suspended')
+  if (!row) return null
+  if (row.status === 'suspended') return 'suspended'
   // An ancestor between the caller and the target may be suspended too.
   const suspended = row.ancestors.length
     ? await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) =>
         tx.select({ id: tenants.id }).from(tenants).where(and(inArray(tenants.id, row.ancestors), eq(tenants.status, 'suspended'))),
       )
     : []
-  if (suspended.length > 0) throw new ServiceError('tenant_suspended', 'that tenant is suspended')
-  return target
+  return suspended.length > 0 ? 'suspended' : 'ok'
 }
 
 /** The tenant scope a handler works in. */

@@ -2,7 +2,7 @@
 // key seen lately opens no transaction to authenticate. What it keeps is used (a key revoked by SQL,
 // behind its back, is still accepted), and whatever changes a key through Mailroom is seen by the
 // very next request: the key revoked, its inbox deleted, its tenant (or an ancestor) suspended or
-// deleted, and resumed. Expiry is checked at every use. The memory here lasts an hour, so only the
+// deleted, and resumed. The same for a tenant acting in a descendant (`Mailroom-Tenant`). Expiry is checked at every use. The memory here lasts an hour, so only the
 // announcement can make these pass. On Postgres: a lost listening connection forgets every key.
 // (Across processes: test/messages/multi-node.test.ts.)
 import { sql } from 'drizzle-orm'
@@ -11,6 +11,7 @@ import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestSer
 import { onPostgres } from '@mailroom/testkit/db'
 import { rawRows } from '../../src/db/client.js'
 import { keyPrefix } from '../../src/apikeys/secret.js'
+import { fromPublicId } from '../../src/lib/ids.js'
 
 /** A clock the test moves (the keys' expiry reads it). */
 function manualClock(start = Date.UTC(2026, 0, 5, 12)) {
@@ -159,6 +160,32 @@ describe('the key memory of the HTTP door', () => {
     const refused = await me(expiring.key)
     expect(refused.status).toBe(401)
     expect(refused.body.error.message).toMatch(/expired/)
+  })
+
+  it("a tenant acting in a descendant (Mailroom-Tenant) is resolved once; a suspension of it or of a tenant between, a resumption and a deletion are seen by the next request", async () => {
+    const root = await makeTenant(server, 'root')
+    const child = await makeChild(root, server, 'child')
+    const grandchild = await makeChild(child, server, 'grandchild')
+    const actingIn = (target: string, on: TestServer = server) => client(on.baseUrl, root.key, { 'mailroom-tenant': target }).get('/v1/me')
+    expect((await actingIn(grandchild.id)).status).toBe(200)
+    // Suspended by SQL (announcing nothing): still served where it is kept, refused where nothing is.
+    await rawRows(server.db.owner.db, sql`update tenants set status = 'suspended' where id = ${fromPublicId('tenant', grandchild.id)}`)
+    expect((await actingIn(grandchild.id)).status).toBe(200)
+    expect((await actingIn(grandchild.id, uncached)).status).toBe(403)
+    await rawRows(server.db.owner.db, sql`update tenants set status = 'active' where id = ${fromPublicId('tenant', grandchild.id)}`)
+    // The tenant between suspended through the API: refused at once, and served again once resumed.
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
+    const refused = await actingIn(grandchild.id)
+    expect(refused.status).toBe(403)
+    expect(refused.body.error.code).toBe('tenant_suspended')
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'active' })).status).toBe(200)
+    expect((await actingIn(grandchild.id)).status).toBe(200)
+    // Deleted through the API: not found at once.
+    expect((await root.api.delete(`/v1/tenants/${grandchild.id}`)).status).toBe(204)
+    expect((await actingIn(grandchild.id)).status).toBe(404)
+    // Another tenant naming it is not found, kept or not.
+    const stranger = await makeTenant(server, 'stranger')
+    expect((await client(server.baseUrl, stranger.key, { 'mailroom-tenant': child.id }).get('/v1/me')).status).toBe(404)
   })
 
   it.skipIf(!onPostgres)('a lost listening connection forgets every key', async () => {

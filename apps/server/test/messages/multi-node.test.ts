@@ -109,18 +109,21 @@ describe.skipIf(!onPostgres)('two server processes on one Postgres', () => {
     expect(await rcptReplyUntil(b.smtp, inbox.address, /^250 /)).toMatch(/^250 /)
   })
 
-  it("a key revoked, an inbox deleted and a tenant suspended through one process are refused by the other's HTTP door", async () => {
-    const meAtB = async (key: string) => (await fetch(`http://127.0.0.1:${b.http}/v1/me`, { headers: { authorization: `Bearer ${key}` } })).status
+  it("a key revoked, an inbox deleted and a tenant suspended (also acted in by its parent) through one process are refused by the other's HTTP door", async () => {
+    // `key`, or (with `actAs`) a tenant key acting in that descendant (Mailroom-Tenant), at node B.
+    const meAtB = async (key: string, actAs?: string) =>
+      (await fetch(`http://127.0.0.1:${b.http}/v1/me`, { headers: { authorization: `Bearer ${key}`, ...(actAs ? { 'mailroom-tenant': actAs } : {}) } })).status
     // The notification reaches node B a moment after node A's commit: ask until it has.
-    const meAtBUntil = async (key: string, status: number) => {
-      for (let i = 0; i < 200 && (await meAtB(key)) !== status; i++) await new Promise((r) => setTimeout(r, 50))
-      return meAtB(key)
+    const meAtBUntil = async (key: string, status: number, actAs?: string) => {
+      for (let i = 0; i < 200 && (await meAtB(key, actAs)) !== status; i++) await new Promise((r) => setTimeout(r, 50))
+      return meAtB(key, actAs)
     }
     const root = await makeTenant(a)
     const child = await makeChild(root, a)
     const inbox = await makeInbox(a, root)
     const minted = (await root.api.post('/v1/api-keys', { scope: 'tenant' })).body
     for (const key of [root.key, child.key, inbox.key, minted.key]) expect(await meAtB(key)).toBe(200)
+    expect(await meAtB(root.key, child.id)).toBe(200)
     // Node B keeps what it looked up: a key revoked by SQL (announcing nothing) is still served there.
     await rawRows(a.db.owner.db, sql`update api_keys set revoked_at = now() where prefix = ${keyPrefix(minted.key)}`)
     expect(await meAtB(minted.key)).toBe(200)
@@ -131,8 +134,10 @@ describe.skipIf(!onPostgres)('two server processes on one Postgres', () => {
     expect(await meAtBUntil(inbox.key, 401)).toBe(401)
     expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
     expect(await meAtBUntil(child.key, 403)).toBe(403)
+    expect(await meAtB(root.key, child.id)).toBe(403)
     expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'active' })).status).toBe(200)
     expect(await meAtBUntil(child.key, 200)).toBe(200)
+    expect(await meAtB(root.key, child.id)).toBe(200)
     expect(await meAtB(root.key)).toBe(200)
   })
 })
