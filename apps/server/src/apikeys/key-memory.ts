@@ -70,6 +70,11 @@ export class KeyMemory {
     return this.feed.stop()
   }
 
+  /** Whether what is read is kept and served now (listening, and the database not known to be down). */
+  get trusted(): boolean {
+    return this.feed.trusted
+  }
+
   /** What `key` (whose hashKey is `hash`) stands for at `now`: one lookup for concurrent asks of one key. */
   async authenticate(key: string, hash: string, now: Date): Promise<AuthResult> {
     if (!KEY_PATTERN.test(key)) return { ok: false, reason: 'malformed' }

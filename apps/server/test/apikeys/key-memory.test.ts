@@ -26,6 +26,9 @@ let uncached: TestServer
 beforeAll(async () => {
   server = await startTestServer({ clock, config: { keyCacheSeconds: 3600 } })
   uncached = await startTestServer({ db: server.db, clock, config: { keyCacheSeconds: 0 } })
+  // Nothing is kept until the process listens for changes (a moment after it starts).
+  for (let i = 0; i < 400 && !server.running.deps.keys.trusted; i++) await new Promise((r) => setTimeout(r, 25))
+  expect(server.running.deps.keys.trusted).toBe(true)
 })
 afterAll(async () => {
   await uncached?.stop()
