@@ -23,16 +23,23 @@ describe('request-rate limits', () => {
   })
   afterAll(() => server?.stop())
 
-  /** Whose turns at the connection gate `f` asked for (the workers' own polls go on meanwhile). */
+  /**
+   * Whose turns `f` asked for: at the connection gate, and (on Postgres) on the pool of single
+   * statements, where key lookups run (the workers' own polls go on meanwhile).
+   */
   async function gateTurns(f: () => Promise<unknown>): Promise<string[]> {
     const gate = server.db.runtime.gate
+    const single = server.db.runtime.single
     const acquire = gate.acquire.bind(gate)
+    const run = single?.turns.run.bind(single.turns)
     const asked: string[] = []
     gate.acquire = (key, deadline) => (asked.push(key), acquire(key, deadline))
+    if (single && run) single.turns.run = (key, task) => (asked.push(key), run(key, task))
     try {
       await f()
     } finally {
       gate.acquire = acquire
+      if (single && run) single.turns.run = run
     }
     return asked
   }
