@@ -248,7 +248,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   // 30 s or so) then costs no read of them.
   const policies = new RecipientPolicies(database, { keepMs: config.smtpRouteCacheSeconds * 1000, log: logger })
   // What each presented key stands for, kept until a change is announced: a request of a key seen
-  // lately opens no transaction to authenticate.
+  // lately makes no database lookup to authenticate.
   const keys = new KeyMemory(database, { keepMs: config.keyCacheSeconds * 1000, log: logger })
   const rateLimiter = new ApiRateLimiter(
     {

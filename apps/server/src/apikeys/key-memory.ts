@@ -1,7 +1,7 @@
 // What a presented API key stands for (its tenant, scope, inbox, expiry, revocation, whether its
 // tenant or an ancestor is suspended), and whether a tenant may act in another (`Mailroom-Tenant`:
 // the target is the caller's descendant, and neither it nor an ancestor between is suspended), kept
-// in memory so that a request of a key seen lately opens no transaction to authenticate or to
+// in memory so that a request of a key seen lately makes no database lookup to authenticate or to
 // resolve the tenant it acts in: an agent's re-poll, or any request, then costs the database only its
 // own work. Kept the way the SMTP door keeps routes (smtp/recipient-routing.ts): whoever changes what
 // it holds (a key revoked, an inbox deleted with its keys, a tenant suspended, resumed or deleted)
