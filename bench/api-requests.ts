@@ -7,8 +7,7 @@
 //
 //   pnpm exec tsx bench/api-requests.ts [--clients 8] [--requests 1000] [--rounds 3] [--key-cache 30,0] [--acting] [--pglite]
 import { performance } from 'node:perf_hooks'
-import { readFileSync } from 'node:fs'
-import { backendPids, cpuMsOfAll, flags, fmt, int, machineBanner, quietCheck } from './lib/common.js'
+import { backendPids, cpuMsOfAll, flags, fmt, int, machineBanner, machineCpu, quietCheck } from './lib/common.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import { call } from './lib/api.js'
 import { ADMIN_URL } from './lib/db.js'
@@ -37,12 +36,6 @@ const CLIENTS = int(f.clients, 'clients')
 const REQUESTS = int(f.requests, 'requests')
 const ROUNDS = int(f.rounds, 'rounds')
 const CACHES = f['key-cache'].split(',').map((s) => int(s.trim(), 'key-cache', 0))
-
-/** Machine CPU (ms) so far: user, nice, system, irq and softirq of all cores, from /proc/stat. */
-function machineMs(): number {
-  const v = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
-  return (v[0]! + v[1]! + v[2]! + v[5]! + v[6]!) * 10
-}
 
 /** One client: its key, the tenant it acts in (--acting) and the inbox it reads. */
 interface Client {
@@ -79,7 +72,7 @@ async function setup(seconds: number): Promise<Setup> {
 
 async function round(s: Setup, requests: number) {
   const pids = s.server.databaseName ? backendPids(ADMIN_URL, s.server.databaseName) : []
-  const m0 = machineMs()
+  const m0 = machineCpu().busyMs
   const b0 = cpuMsOfAll(pids)
   const t0 = performance.now()
   await Promise.all(
@@ -94,7 +87,7 @@ async function round(s: Setup, requests: number) {
   )
   const ms = performance.now() - t0
   const n = requests * s.clients.length
-  return { rps: n / (ms / 1000), machine: (machineMs() - m0) / n, backends: (cpuMsOfAll(pids) - b0) / n }
+  return { rps: n / (ms / 1000), machine: (machineCpu().busyMs - m0) / n, backends: (cpuMsOfAll(pids) - b0) / n }
 }
 
 async function main() {

@@ -5,10 +5,10 @@
 //   pnpm exec tsx bench/idle-waiters.ts [--waits 10000] [--inboxes 10000] [--pglite]
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { awaitQuiet, cpuMsOf, fmt, flags, int, machineBanner, mb, openFilesLimit, quietCheck, rssOf, sleep } from './lib/common.js'
+import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, fmt, flags, int, machineBanner, machineCpu, mb, openFilesLimit, quietCheck, rssOf, sleep } from './lib/common.js'
 import { startChild, type ChildServer } from './lib/server.js'
 import { createInboxesViaApi, createTenantsViaApi, type InboxFixture } from './lib/api.js'
-import { dropAll, runBench } from './lib/db.js'
+import { ADMIN_URL, dropAll, runBench } from './lib/db.js'
 
 const USAGE = `usage: pnpm exec tsx bench/idle-waiters.ts [options]
   --waits <n>        open waits to hold (default 10000)
@@ -149,6 +149,11 @@ async function main() {
     const regs: number[] = []
     let last = await server.stats()
     const cpuHold0 = cpuMsOf(server.pid)
+    // The bench database's Postgres backends (real Postgres), and the whole machine (this process's
+    // waiters included): what a re-poll costs besides the server's own CPU.
+    const backends = server.databaseName ? backendPids(ADMIN_URL, server.databaseName) : []
+    const backendsHold0 = cpuMsOfAll(backends)
+    const machineHold0 = machineCpu().busyMs
     const answeredBefore = waiters.reduce((a, w) => a + w.answered, 0)
     for (let s = 0; s < HOLD_S; s++) {
       await sleep(1000)
@@ -157,6 +162,8 @@ async function main() {
       regs.push(last.waiters)
     }
     const cpuHold = (cpuMsOf(server.pid) - cpuHold0) / 1000 / HOLD_S
+    const backendsHold = (cpuMsOfAll(backends) - backendsHold0) / 1000 / HOLD_S
+    const machineHold = (machineCpu().busyMs - machineHold0) / 1000 / HOLD_S
     const rssMax = Math.max(...samples)
     const rssLast = samples[samples.length - 1]!
     const answered = waiters.reduce((a, w) => a + w.answered, 0)
@@ -167,6 +174,10 @@ async function main() {
     )
     const repolls = waiters.reduce((a, w) => a + w.answered, 0) - answeredBefore
     console.log(`  per open wait: ${fmt((rssMax - rssBefore) / WAITS / 1024)} KB RSS; server CPU while holding: ${fmt(cpuHold * 100, 1)}% of a core; holds ended (re-polled) while sampling: ${repolls}`)
+    console.log(
+      `  while holding: the bench database's Postgres backends ${server.databaseName ? `${fmt(backendsHold * 100, 1)}% of a core` : '- (PGlite: in the server)'}, the machine ${fmt(machineHold * 100, 1)}% of a core ` +
+        `(this process's waiters included); ${repolls > 0 ? `${fmt((machineHold * HOLD_S * 1000) / repolls, 2)} ms of machine CPU a re-poll` : 'no re-polls'}`,
+    )
     // Diagnosis: a forced full GC in the server tells retained memory from garbage not yet collected.
     const gcd = await server.stats({ gc: true })
     await sleep(500)
