@@ -12,6 +12,7 @@ import { onPostgres } from '@mailroom/testkit/db'
 import { rawRows } from '../../src/db/client.js'
 import { keyPrefix } from '../../src/apikeys/secret.js'
 import { fromPublicId } from '../../src/lib/ids.js'
+import { turnsAsked } from '../helpers/turns.js'
 
 /** A clock the test moves (the keys' expiry reads it). */
 function manualClock(start = Date.UTC(2026, 0, 5, 12)) {
@@ -42,26 +43,9 @@ async function revokeBySql(key: string) {
   await rawRows(server.db.owner.db, sql`update api_keys set revoked_at = now() where prefix = ${keyPrefix(key)}`)
 }
 
-/**
- * The key lookups (`mailroom_authenticate`, a line of its own each: `auth:<prefix>`) that `f` made,
- * on the pool of single statements (Postgres) or at the connection gate (PGlite).
- */
+/** The key lookups (`mailroom_authenticate`, a line of its own each: `auth:<prefix>`) that `f` made. */
 async function lookups(f: () => Promise<unknown>): Promise<number> {
-  let n = 0
-  const count = (key: string) => key.startsWith('auth:') && n++
-  const single = server.db.runtime.single
-  const gate = server.db.runtime.gate
-  const acquire = gate.acquire.bind(gate)
-  gate.acquire = (key, deadline) => (count(key), acquire(key, deadline))
-  const run = single?.turns.run.bind(single.turns)
-  if (single && run) single.turns.run = (key, task) => (count(key), run(key, task))
-  try {
-    await f()
-  } finally {
-    gate.acquire = acquire
-    if (single && run) single.turns.run = run
-  }
-  return n
+  return (await turnsAsked(server.db.runtime, f)).filter((key) => key.startsWith('auth:')).length
 }
 
 /** Polls until `key`'s request gets `status` (a notification from another connection is on its way). */

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { onPostgres } from '@mailroom/testkit/db'
 import { fromPublicId } from '../../src/lib/ids.js'
+import { turnsAsked } from '../helpers/turns.js'
 
 /** A clock the test moves: token buckets refill only when it says so (no wall-clock in the assertions). */
 function manualClock(start = Date.UTC(2026, 0, 5, 12)) {
@@ -23,26 +24,8 @@ describe('request-rate limits', () => {
   })
   afterAll(() => server?.stop())
 
-  /**
-   * Whose turns `f` asked for: at the connection gate, and (on Postgres) on the pool of single
-   * statements, where key lookups run (the workers' own polls go on meanwhile).
-   */
-  async function gateTurns(f: () => Promise<unknown>): Promise<string[]> {
-    const gate = server.db.runtime.gate
-    const single = server.db.runtime.single
-    const acquire = gate.acquire.bind(gate)
-    const run = single?.turns.run.bind(single.turns)
-    const asked: string[] = []
-    gate.acquire = (key, deadline) => (asked.push(key), acquire(key, deadline))
-    if (single && run) single.turns.run = (key, task) => (asked.push(key), run(key, task))
-    try {
-      await f()
-    } finally {
-      gate.acquire = acquire
-      if (single && run) single.turns.run = run
-    }
-    return asked
-  }
+  /** Whose turns `f` asked for (test/helpers/turns.ts). */
+  const gateTurns = (f: () => Promise<unknown>) => turnsAsked(server.db.runtime, f)
 
   it('a tenant gets its burst, then 429 rate_limited with Retry-After and RateLimit headers; time refills it', async () => {
     const t = await makeTenant(server, 'bursty')
