@@ -18,6 +18,7 @@ import type { WebhookWorker } from './webhooks/worker.js'
 import type { DnsResolver } from './mail/sender-auth.js'
 import type { ApiRateLimiter } from './limits/api-rate.js'
 import type { RecipientPolicies } from './smtp/recipient-policy.js'
+import type { RecipientRouting } from './smtp/recipient-routing.js'
 import type { KeyMemory } from './apikeys/key-memory.js'
 import type { Metrics } from './lib/metrics.js'
 
@@ -41,9 +42,11 @@ export interface Deps {
   usage: ApiRequestMeter
   /** Request-rate limits of the HTTP API per tenant and inbox key (limits/api-rate.ts). */
   rateLimiter: ApiRateLimiter
+  /** Address -> inbox for the SMTP door's RCPT, kept until a change is announced (smtp/recipient-routing.ts). */
+  routes: RecipientRouting
   /**
    * An inbox's limits, its tenant's and its sender rules, kept until they change
-   * (smtp/recipient-policy.ts): what the SMTP door checks at RCPT, and the rates of inbox keys.
+   * (smtp/recipient-policy.ts): what the SMTP door checks at RCPT, and the rates of API keys.
    */
   policies: RecipientPolicies
   /** What each presented API key stands for, kept until a change is announced (apikeys/key-memory.ts). */

@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './lib/clock.js'
 import { createLogger, type Logger } from './lib/log.js'
 import { createSmtpServer } from './smtp/server.js'
 import { RecipientPolicies } from './smtp/recipient-policy.js'
+import { RecipientRouting } from './smtp/recipient-routing.js'
 import { KeyMemory } from './apikeys/key-memory.js'
 import { createRootTenant } from './tenancy/service.js'
 import { keyringFromConfig } from './crypto/keyring.js'
@@ -37,8 +38,7 @@ import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js'
 import { Metrics } from './lib/metrics.js'
 import { consoleBanner } from './console/static.js'
 import { ApiRateLimiter } from './limits/api-rate.js'
-import { effectiveLimits } from './tenancy/service.js'
-import { lookupWithoutTenant, withTenant } from './db/scope.js'
+import { lookupWithoutTenant } from './db/scope.js'
 import { sql } from 'drizzle-orm'
 
 /** How long an idle HTTP connection is kept open for the client's next request. */
@@ -161,6 +161,11 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     held: () => ({ waits: held.total.wait, streams: held.total.stream }),
     waitLooks: () => waits.looks,
     parsesWaiting: () => ingest.parsesWaiting,
+    memories: () => {
+      const p = policies.counts
+      const k = keys.counts
+      return { routes: routes.counts, policies: p.policies, tenant_limits: p.tenantLimits, keys: k.keys, act_as: k.actAs }
+    },
     queues: async () =>
       (await lookupWithoutTenant<{ queue: string; depth: string | number; oldest_seconds: number }>(stores.runtime, sql`select * from mailroom_queue_stats()`, 'metrics')).map((r) => ({
         queue: r.queue,
@@ -234,6 +239,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     await delivery.stop()
     await ingest.stop()
     await hub.stop()
+    await routes.stop()
     await policies.stop()
     await keys.stop()
     if (!opts.parser) await parser.close()
@@ -247,6 +253,8 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   // route): read at an RCPT for it, and for the rates of its key. An idle agent's re-poll (every
   // 30 s or so) then costs no read of them.
   const policies = new RecipientPolicies(database, { keepMs: config.smtpRouteCacheSeconds * 1000, log: logger })
+  // Address -> inbox for the SMTP door's RCPT, kept until a change is announced.
+  const routes = new RecipientRouting(database, { routeCacheMs: config.smtpRouteCacheSeconds * 1000, log: logger })
   // What each presented key stands for, kept until a change is announced: a request of a key seen
   // lately makes no database lookup to authenticate.
   const keys = new KeyMemory(database, { keepMs: config.keyCacheSeconds * 1000, log: logger })
@@ -255,14 +263,14 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
       load: (tenantId, inboxId) =>
         inboxId
           ? policies.get(tenantId, inboxId).then((p) => ({ tenant: p.limits, inbox: p.inbox }))
-          : withTenant(database, { tenantId }, async (tx) => ({ tenant: await effectiveLimits(tx, tenantId) })),
+          : policies.tenantLimits(tenantId).then((tenant) => ({ tenant })),
     },
     { perSecond: config.apiRequestsPerSecond, burst: config.apiBurst },
     () => clock.now().getTime(),
   )
   // The tenants' API requests take turns (http/caller.ts tenantTurns), light tenants first.
   const requestTurns = new DbGate({ slots: Number.POSITIVE_INFINITY, perKey: Math.max(1, config.httpMaxInFlightPerTenant), lightFirst: { maxDelayMs: 100 } })
-  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, policies, keys, requestTurns, metrics, resolver: opts.resolver ?? systemResolver }
+  const deps: Deps = { database, owner: stores.embedded ? undefined : stores.owner, config, clock, log: logger, crypto, hub, waits, held, ingest, attachments, delivery, usage, webhooks, rateLimiter, routes, policies, keys, requestTurns, metrics, resolver: opts.resolver ?? systemResolver }
   const app = createApp(deps)
   const http = createServer(getRequestListener(app.fetch))
   // Idle keep-alive connections stay open longer than clients keep them (Node's fetch: 4 s), so it
@@ -274,6 +282,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   let smtp: SMTPServer | undefined
   try {
     await hub.start(stores.runtime)
+    routes.start()
     policies.start()
     keys.start()
     ingest.startSweeper()

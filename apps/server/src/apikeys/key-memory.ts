@@ -12,24 +12,11 @@
 // Expiry is checked at every use. Keys that match nothing, and tenants not found, are never kept
 // (anyone can present any number of them); they are looked up every time, as without this memory.
 import type { Database } from '../db/client.js'
-import { ChangeFeed } from '../db/change-feed.js'
-import { monotonicMs } from '../lib/clock.js'
+import { ChangeFeed, type Memory, type MemoryCounts } from '../db/change-feed.js'
 import type { Logger } from '../lib/log.js'
 import { keyChangeOf, KEYS_CHANNEL, type KeyChange } from './key-changes.js'
 import { authResultOf, lookupKey, type AuthResult, type KeyRow } from './service.js'
 import { KEY_PATTERN } from './secret.js'
-
-const MAX_KEPT = 50_000
-
-interface Kept<T> {
-  /** When its read began (monotonicMs). */
-  at: number
-  value: Promise<T>
-  /** The read has finished (until then it is shared whatever the trust, and any change forgets it). */
-  done: boolean
-  /** The key's tenant, once read (keys only). */
-  tenantId: string | null
-}
 
 /** Whether a tenant may act in another: yes, not while it is suspended, or not found (null). */
 export type ActAs = 'ok' | 'suspended' | null
@@ -41,11 +28,11 @@ export interface KeyMemoryOptions {
 }
 
 export class KeyMemory {
-  /** By the key's hash. */
-  private readonly keys = new Map<string, Kept<KeyRow | null>>()
-  /** By the acting tenant ('-': the operator) and the target, as `caller:target`. */
-  private readonly actAsKept = new Map<string, Kept<ActAs>>()
   private readonly feed: ChangeFeed<KeyChange>
+  /** By the key's hash (a key that matches nothing is not kept). */
+  private readonly keys: Memory<KeyRow | null>
+  /** By the acting tenant ('-': the operator) and the target, as `caller:target` (a target not found is not kept). */
+  private readonly actAsKept: Memory<ActAs>
 
   constructor(
     private readonly database: Database,
@@ -54,12 +41,29 @@ export class KeyMemory {
     this.feed = new ChangeFeed(database, {
       channel: KEYS_CHANNEL,
       parse: keyChangeOf,
-      forget: (change) => ('all' in change ? this.clear() : this.forgetTenant(change.tenantId)),
-      clear: () => this.clear(),
+      forget: (change) => {
+        if ('all' in change) {
+          this.keys.clear()
+          this.actAsKept.clear()
+        } else {
+          // The tenant's keys, and every key lookup in flight (whose tenant is not known yet). A key
+          // revoked or an inbox deleted changes no tenant's standing: what may act in what stays.
+          const { tenantId } = change
+          this.keys.forget((_, row) => row!.tenantId === tenantId)
+        }
+      },
       what: 'API keys are',
       keepMs: o.keepMs,
       log: o.log,
     })
+    const found = <T>(v: T | null): boolean => v !== null
+    this.keys = this.feed.memory({ worth: found })
+    this.actAsKept = this.feed.memory({ worth: found })
+  }
+
+  /** Keys and act-as answers served from memory, and read. */
+  get counts(): { keys: MemoryCounts; actAs: MemoryCounts } {
+    return { keys: this.keys.counts, actAs: this.actAsKept.counts }
   }
 
   start(): void {
@@ -78,7 +82,7 @@ export class KeyMemory {
   /** What `key` (whose hashKey is `hash`) stands for at `now`: one lookup for concurrent asks of one key. */
   async authenticate(key: string, hash: string, now: Date): Promise<AuthResult> {
     if (!KEY_PATTERN.test(key)) return { ok: false, reason: 'malformed' }
-    const row = await this.remember(this.keys, hash, () => lookupKey(this.database, key, hash), (r) => r !== null, (r) => r?.tenantId ?? null)
+    const row = await this.keys.get(hash, () => lookupKey(this.database, key, hash))
     return authResultOf(row, now)
   }
 
@@ -87,39 +91,6 @@ export class KeyMemory {
    * while no tenant is suspended, resumed or deleted (a tenant not found is never kept).
    */
   actAs(callerTenantId: string | null, target: string, read: () => Promise<ActAs>): Promise<ActAs> {
-    return this.remember(this.actAsKept, `${callerTenantId ?? '-'}:${target}`, read, (v) => v !== null, () => null)
-  }
-
-  private remember<T>(map: Map<string, Kept<T>>, key: string, read: () => Promise<T>, keep: (v: T) => boolean, tenantOf: (v: T) => string | null): Promise<T> {
-    const hit = map.get(key)
-    if (hit && (!hit.done || this.feed.serves(hit.at))) return hit.value
-    if (hit) map.delete(key)
-    const asked = this.feed.generation
-    const entry: Kept<T> = { at: monotonicMs(), value: read(), done: false, tenantId: null }
-    if (map.size >= MAX_KEPT) map.clear()
-    map.set(key, entry)
-    const drop = () => void (map.get(key) === entry && map.delete(key))
-    entry.value.then(
-      (v) => {
-        entry.done = true
-        entry.tenantId = tenantOf(v)
-        // Kept only when worth keeping, the memory is trusted and no change was heard while it was
-        // read (it may predate the change).
-        if (!keep(v) || !this.feed.mayKeep(asked)) drop()
-      },
-      // A failed read is not remembered.
-      drop,
-    )
-    return entry.value
-  }
-
-  /** Forgets the tenant's keys, and every key lookup in flight (whose tenant is not known yet). */
-  private forgetTenant(tenantId: string): void {
-    for (const [hash, k] of this.keys) if (!k.done || k.tenantId === tenantId) this.keys.delete(hash)
-  }
-
-  private clear(): void {
-    this.keys.clear()
-    this.actAsKept.clear()
+    return this.actAsKept.get(`${callerTenantId ?? '-'}:${target}`, read)
   }
 }

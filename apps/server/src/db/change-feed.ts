@@ -14,10 +14,8 @@ export interface FeedOptions<C> {
   channel: string
   /** The change a payload names (one it cannot read: everything). */
   parse(payload: string): C
-  /** Forgets what a change may touch. */
+  /** Forgets what a change may touch (its memories' forget). */
   forget(change: C): void
-  /** Forgets everything (listening began or was lost). */
-  clear(): void
   /** How long what is kept may be served (0: nothing is kept, and the feed never listens). */
   keepMs: number
   log?: Logger | undefined
@@ -55,6 +53,8 @@ export async function announce<C>(tx: Tx, channel: string, change: C): Promise<v
 }
 
 export class ChangeFeed<C> {
+  /** The memories kept on this feed's strength (all forgotten when listening begins or is lost). */
+  private readonly memories = new Set<Memory<unknown>>()
   private listening = false
   private stopped = false
   private unlisten: (() => Promise<void>) | null = null
@@ -77,6 +77,13 @@ export class ChangeFeed<C> {
    */
   get generation(): number {
     return this.gen
+  }
+
+  /** A memory of reads kept on this feed's strength (see Memory). */
+  memory<V>(o: MemoryOptions<V> = {}): Memory<V> {
+    const m = new Memory<V>(this as ChangeFeed<unknown>, o)
+    this.memories.add(m as Memory<unknown>)
+    return m
   }
 
   /** Whether something kept since `at` (monotonicMs) may be served. */
@@ -136,7 +143,7 @@ export class ChangeFeed<C> {
   private resume(): void {
     if (this.stopped) return
     this.gen++
-    this.o.clear()
+    this.clear()
     this.listening = true
   }
 
@@ -144,6 +151,93 @@ export class ChangeFeed<C> {
   private suspend(): void {
     this.gen++
     this.listening = false
-    this.o.clear()
+    this.clear()
+  }
+
+  private clear(): void {
+    for (const m of this.memories) m.clear()
+  }
+}
+
+export interface MemoryOptions<V> {
+  /** Whether what a read found is worth keeping (default: all of it). */
+  worth?: (value: V) => boolean
+  /** At most this many kept (default MAX_KEPT); past it, the oldest go first. */
+  max?: number
+}
+
+/** How many asks a memory answered from what it kept (or shared a read in flight), and how many it read. */
+export interface MemoryCounts {
+  memory: number
+  database: number
+}
+
+interface Entry<V> {
+  /** When its read began (monotonicMs). */
+  at: number
+  value: Promise<V>
+  /** The read has finished (until then it is shared whatever the trust, and any change forgets it). */
+  done: boolean
+  /** What the read found, once done. */
+  found?: V
+}
+
+const MAX_KEPT = 50_000
+
+/**
+ * Reads kept by key on a feed's strength. Concurrent asks of one key share one read. What a read
+ * found is kept only when it is worth keeping, the feed is trusted, and no change was heard while it
+ * was read (it may predate the change); a failed read is not kept. What is kept is served while the
+ * feed serves it (trusted, and younger than its keepMs). A change heard forgets every read in flight
+ * (a later ask must not share one that may predate it) and what `forget` says it touches; listening
+ * begun or lost forgets everything.
+ */
+export class Memory<V> {
+  private readonly kept = new Map<string, Entry<V>>()
+  readonly counts: MemoryCounts = { memory: 0, database: 0 }
+
+  constructor(
+    private readonly feed: ChangeFeed<unknown>,
+    private readonly o: MemoryOptions<V>,
+  ) {}
+
+  /** What `key` stands for: kept, shared with a read in flight, or read by `read`. */
+  get(key: string, read: () => Promise<V>): Promise<V> {
+    const hit = this.kept.get(key)
+    if (hit) {
+      if (!hit.done || this.feed.serves(hit.at)) {
+        this.counts.memory++
+        return hit.value
+      }
+      this.kept.delete(key)
+    }
+    this.counts.database++
+    const asked = this.feed.generation
+    const entry: Entry<V> = { at: monotonicMs(), value: read(), done: false }
+    if (this.kept.size >= (this.o.max ?? MAX_KEPT)) this.kept.delete(this.kept.keys().next().value!)
+    this.kept.set(key, entry)
+    const drop = (): void => {
+      if (this.kept.get(key) === entry) this.kept.delete(key)
+    }
+    entry.value.then((v) => {
+      entry.done = true
+      entry.found = v
+      if ((this.o.worth && !this.o.worth(v)) || !this.feed.mayKeep(asked)) drop()
+    }, drop)
+    return entry.value
+  }
+
+  /** Forgets every read in flight, and what was kept for which `touched` holds. */
+  forget(touched: (key: string, found: V) => boolean): void {
+    for (const [key, e] of this.kept) if (!e.done || touched(key, e.found as V)) this.kept.delete(key)
+  }
+
+  clear(): void {
+    this.kept.clear()
+  }
+
+  /** How many keys are kept or being read. */
+  get size(): number {
+    return this.kept.size
   }
 }

@@ -21,6 +21,8 @@ export interface MetricSources {
   queues?: () => Promise<QueueStat[]>
   /** Parses waiting for their turn at the parse threads. */
   parsesWaiting?: () => number
+  /** Asks of each memory kept on change notices (db/change-feed.ts), answered from memory and from the database. */
+  memories?: () => Record<string, { memory: number; database: number }>
   /** Looks long-poll waits took for new mail, at the database and in memory (events/waits.ts). */
   waitLooks?: () => { database: number; memory: number }
 }
@@ -109,6 +111,21 @@ export class Metrics {
     if (sources.waitLooks) {
       const looks = sources.waitLooks
       labelled(reg, 'mailroom_wait_looks_total', 'Looks long-poll waits took for new mail: at the database (a read), or in memory (a re-poll whose cursor is current, a message this process committed).', 'at', looks)
+    }
+    if (sources.memories) {
+      const memories = sources.memories
+      new client.Gauge({
+        name: 'mailroom_memory_asks_total',
+        help: 'Asks of what the server keeps in memory until a change is announced (routes, policies, tenant_limits, keys, act_as), by where they were answered: from memory (or a read in flight shared), or by a database read.',
+        labelNames: ['memory', 'answered'] as const,
+        registers: reg,
+        collect() {
+          for (const [memory, c] of Object.entries(memories())) {
+            this.set({ memory, answered: 'memory' }, c.memory)
+            this.set({ memory, answered: 'database' }, c.database)
+          }
+        },
+      })
     }
     if (sources.parsesWaiting) {
       const waiting = sources.parsesWaiting

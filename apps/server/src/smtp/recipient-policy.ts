@@ -5,16 +5,16 @@
 // (recipient-routing.ts): whoever changes what it holds (a tenant's limits, an inbox's limits, a
 // sender rule created or deleted) calls policiesChanged(tx, what) (policy-changes.ts) in that
 // transaction, which forgets it in this process at once and in every process when the notification
-// sent on commit reaches it.
+// sent on commit reaches it. A tenant's own limits in force (the rates of its tenant keys at the HTTP
+// door) are kept the same way, on the same announcements.
 // Nothing kept is served while the process is not listening or the database is known to be down:
-// then concurrent asks for one inbox still share one read, and nothing more.
+// then concurrent asks for one inbox still share one read, and nothing more (db/change-feed.ts Memory).
 import { sql } from 'drizzle-orm'
 import type { InboxLimits, TenantLimits } from '@mailroom/contract'
 import type { Database } from '../db/client.js'
-import { ChangeFeed } from '../db/change-feed.js'
+import { ChangeFeed, type Memory, type MemoryCounts } from '../db/change-feed.js'
 import { readAsTenant } from '../db/scope.js'
 import { fused } from '../db/pipeline.js'
-import { monotonicMs } from '../lib/clock.js'
 import type { Logger } from '../lib/log.js'
 import { limitChain, limitsOf } from '../tenancy/service.js'
 import { inboundRulesOf, type InboundRule } from '../rules/service.js'
@@ -29,16 +29,6 @@ export interface RecipientPolicy {
   rules: InboundRule[]
 }
 
-const MAX_KEPT = 50_000
-
-interface Kept {
-  /** When its read began (monotonicMs). */
-  at: number
-  value: Promise<RecipientPolicy>
-  /** The read has finished (until then it is shared whatever the trust). */
-  done: boolean
-}
-
 export interface PolicyOptions {
   /** How long a policy read is kept (0: never; every RCPT reads it). */
   keepMs: number
@@ -46,24 +36,40 @@ export interface PolicyOptions {
 }
 
 export class RecipientPolicies {
-  /** By tenant, then inbox. */
-  private readonly kept = new Map<string, Map<string, Kept>>()
-  private size = 0
   private readonly feed: ChangeFeed<PolicyChange>
+  /** By `tenant:inbox`. */
+  private readonly kept: Memory<RecipientPolicy>
+  /** A tenant's limits in force, by tenant (the rates of a tenant's key). */
+  private readonly tenants: Memory<TenantLimits>
 
   constructor(
     private readonly database: Database,
-    private readonly o: PolicyOptions,
+    o: PolicyOptions,
   ) {
     this.feed = new ChangeFeed(database, {
       channel: POLICIES_CHANNEL,
       parse: changeOf,
-      forget: (change) => ('all' in change ? this.clear() : this.forgetTenant(change.tenantId)),
-      clear: () => this.clear(),
+      forget: (change) => {
+        if ('all' in change) {
+          this.kept.clear()
+          this.tenants.clear()
+        } else {
+          // A sender rule or an inbox's limits: the tenant's own limits are not touched.
+          const prefix = change.tenantId + ':'
+          this.kept.forget((key) => key.startsWith(prefix))
+        }
+      },
       what: "every RCPT's limits and sender rules are",
       keepMs: o.keepMs,
       log: o.log,
     })
+    this.kept = this.feed.memory()
+    this.tenants = this.feed.memory()
+  }
+
+  /** Policies and tenants' limits served from memory, and read. */
+  get counts(): { policies: MemoryCounts; tenantLimits: MemoryCounts } {
+    return { policies: this.kept.counts, tenantLimits: this.tenants.counts }
   }
 
   start(): void {
@@ -76,56 +82,15 @@ export class RecipientPolicies {
 
   /** The policy of a routed recipient (one read for concurrent asks of the same inbox). */
   get(tenantId: string, inboxId: string): Promise<RecipientPolicy> {
-    const now = monotonicMs()
-    const inboxes = this.kept.get(tenantId)
-    const hit = inboxes?.get(inboxId)
-    // A read in flight began after any change heard here (a change forgets it), so it is shared.
-    if (hit && (!hit.done || this.feed.serves(hit.at))) return hit.value
-    if (hit) this.drop(tenantId, inboxId)
-    const asked = this.feed.generation
-    const entry: Kept = { at: now, value: this.read(tenantId, inboxId), done: false }
-    this.keep(tenantId, inboxId, entry)
-    entry.value.then(
-      () => {
-        entry.done = true
-        // Kept only when trusted and no change was heard while it was read (it may predate the change).
-        if (!this.feed.mayKeep(asked)) this.dropEntry(tenantId, inboxId, entry)
-      },
-      // A failed read is not remembered.
-      () => this.dropEntry(tenantId, inboxId, entry),
-    )
-    return entry.value
+    return this.kept.get(`${tenantId}:${inboxId}`, () => this.read(tenantId, inboxId))
   }
 
-  private keep(tenantId: string, inboxId: string, entry: Kept): void {
-    if (this.size >= MAX_KEPT) this.clear()
-    const inboxes = this.kept.get(tenantId) ?? new Map<string, Kept>()
-    inboxes.set(inboxId, entry)
-    this.kept.set(tenantId, inboxes)
-    this.size++
-  }
-
-  private dropEntry(tenantId: string, inboxId: string, entry: Kept): void {
-    if (this.kept.get(tenantId)?.get(inboxId) === entry) this.drop(tenantId, inboxId)
-  }
-
-  private drop(tenantId: string, inboxId: string): void {
-    const inboxes = this.kept.get(tenantId)
-    if (!inboxes?.delete(inboxId)) return
-    this.size--
-    if (inboxes.size === 0) this.kept.delete(tenantId)
-  }
-
-  private forgetTenant(tenantId: string): void {
-    const inboxes = this.kept.get(tenantId)
-    if (!inboxes) return
-    this.size -= inboxes.size
-    this.kept.delete(tenantId)
-  }
-
-  private clear(): void {
-    this.kept.clear()
-    this.size = 0
+  /** The limits in force of a tenant (its ancestry's tightest), for its tenant keys' rates. */
+  tenantLimits(tenantId: string): Promise<TenantLimits> {
+    return this.tenants.get(tenantId, async () => {
+      const [chain] = await readAsTenant(this.database, { tenantId }, [limitChain(tenantId)])
+      return limitsOf(chain!)
+    })
   }
 
   private async read(tenantId: string, inboxId: string): Promise<RecipientPolicy> {

@@ -14,9 +14,8 @@
 // never kept; past MAX_KEPT the oldest routes go first.
 import { sql } from 'drizzle-orm'
 import type { Database, Tx } from '../db/client.js'
-import { announce, ChangeFeed } from '../db/change-feed.js'
+import { announce, ChangeFeed, type Memory, type MemoryCounts } from '../db/change-feed.js'
 import { lookupWithoutTenant } from '../db/scope.js'
-import { monotonicMs } from '../lib/clock.js'
 import type { Logger } from '../lib/log.js'
 
 export interface RecipientRoute {
@@ -63,14 +62,7 @@ interface Ask {
   reject: (err: unknown) => void
 }
 
-interface Kept {
-  route: RecipientRoute
-  /** When the lookup that found it began (monotonicMs). */
-  at: number
-}
-
 const MAX_GROUP = 256
-const MAX_KEPT = 50_000
 
 export interface RoutingOptions {
   /** How long a route found is kept (0: never; every RCPT looks it up). */
@@ -81,22 +73,28 @@ export interface RoutingOptions {
 export class RecipientRouting {
   private waiting: Ask[] = []
   private running = false
-  private readonly kept = new Map<string, Kept>()
   private readonly feed: ChangeFeed<RouteChange>
+  /** Routes found, by address (addresses that route nowhere are not kept). */
+  private readonly kept: Memory<RecipientRoute | undefined>
 
   constructor(
     private readonly database: Database,
-    private readonly o: RoutingOptions,
+    o: RoutingOptions,
   ) {
     this.feed = new ChangeFeed(database, {
       channel: ROUTES_CHANNEL,
       parse: changeOf,
       forget: (change) => this.forget(change),
-      clear: () => this.kept.clear(),
       what: 'every RCPT route is',
       keepMs: o.routeCacheMs,
       log: o.log,
     })
+    this.kept = this.feed.memory({ worth: (route) => route !== undefined })
+  }
+
+  /** Routes served from memory, and looked up. */
+  get counts(): MemoryCounts {
+    return this.kept.counts
   }
 
   /** Starts listening for route changes (until then, and without a cache, nothing is kept). */
@@ -113,31 +111,20 @@ export class RecipientRouting {
     if ('all' in change) return this.kept.clear()
     if ('domain' in change) {
       const suffix = '@' + change.domain.toLowerCase()
-      for (const address of this.kept.keys()) if (address.endsWith(suffix)) this.kept.delete(address)
-      return
+      return this.kept.forget((address) => address.endsWith(suffix))
     }
-    this.kept.delete(change.address.toLowerCase())
-    if (change.inboxId) for (const [address, k] of this.kept) if (k.route.inbox_id === change.inboxId) this.kept.delete(address)
+    const gone = change.address.toLowerCase()
+    const inboxId = change.inboxId
+    this.kept.forget((address, route) => address === gone || (inboxId !== undefined && route!.inbox_id === inboxId))
   }
 
-  /** The route of one (lower-case) address, or undefined when nothing routes it. */
+  /**
+   * The route of one (lower-case) address, or undefined when nothing routes it. While the database is
+   * known to be down nothing kept is served and the lookup fails at once: RCPT is deferred, as without
+   * memory.
+   */
   route(address: string): Promise<RecipientRoute | undefined> {
-    const now = monotonicMs()
-    // While the database is known to be down the lookup fails at once: RCPT is deferred, as without memory.
-    const hit = this.kept.get(address)
-    if (hit) {
-      if (this.feed.serves(hit.at)) return Promise.resolve(hit.route)
-      this.kept.delete(address)
-    }
-    const asked = this.feed.generation
-    return this.lookup(address).then((route) => {
-      // Kept only when no change was announced while it was looked up (it may predate the change).
-      if (route && this.feed.mayKeep(asked)) {
-        if (this.kept.size >= MAX_KEPT) this.kept.delete(this.kept.keys().next().value!)
-        this.kept.set(address, { route, at: now })
-      }
-      return route
-    })
+    return this.kept.get(address, () => this.lookup(address))
   }
 
   private lookup(address: string): Promise<RecipientRoute | undefined> {

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server'
 import type { Deps } from '../deps.js'
 import { withTenant } from '../db/scope.js'
-import { RecipientRouting } from './recipient-routing.js'
 import { consume } from '../limits/service.js'
 import { QuotaError, type Recipient } from '../messages/ingest/index.js'
 import { ConnectionGuard } from './guard.js'
@@ -35,10 +34,9 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       log.info('smtp connection closed by the server', { reason, ip })
     },
   })
-  const routes = new RecipientRouting(database, { routeCacheMs: config.smtpRouteCacheSeconds * 1000, log })
-  routes.start()
-  // The recipient's limits and sender rules (kept as long as its route; shared with the HTTP door).
-  const { policies } = deps
+  // The recipient's route, its limits and sender rules (kept until they change; the policies are
+  // shared with the HTTP door).
+  const { routes, policies } = deps
 
   const ourDomain = (domain: string) => domain === config.domain
 
@@ -175,7 +173,6 @@ export function createSmtpServer(deps: Deps): SMTPServer {
       })
     },
   })
-  server.on('close', () => void routes.stop())
   return server
 }
 

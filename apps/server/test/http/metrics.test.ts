@@ -73,6 +73,24 @@ describe('/metrics', () => {
     expect(text).not.toMatch(/duration_seconds_bucket\{[^}]*route="\/v1\/inboxes\/:id\/messages\/wait"/)
   })
 
+  it('counts the asks of each memory kept until a change is announced, answered from memory or by a read', async () => {
+    const keys = server.running.deps.keys
+    for (let i = 0; i < 400 && !keys.trusted; i++) await new Promise((r) => setTimeout(r, 25))
+    const t = await makeTenant(server, 'kept')
+    const asks = async (memory: string, answered: string) => {
+      const { text } = await client(server.baseUrl, OPERATOR).get('/metrics')
+      const m = new RegExp(`^mailroom_memory_asks_total\\{memory="${memory}",answered="${answered}"\\} (\\d+)$`, 'm').exec(text)
+      expect(m, `${memory} ${answered}`).not.toBeNull()
+      return Number(m![1])
+    }
+    for (const memory of ['routes', 'policies', 'tenant_limits', 'act_as']) expect(await asks(memory, 'database')).toBeGreaterThanOrEqual(0)
+    const [read, served] = [await asks('keys', 'database'), await asks('keys', 'memory')]
+    for (let i = 0; i < 3; i++) expect((await t.api.get('/v1/me')).status).toBe(200)
+    // The first request read the key (the operator's key is not a stored one); the next two were served from memory.
+    expect(await asks('keys', 'database')).toBe(read + 1)
+    expect(await asks('keys', 'memory')).toBe(served + 2)
+  })
+
   it("times each stage of a received message before its 250: the parse thread's queue, the parse, the batch's queue and its transaction", async () => {
     const { text } = await client(server.baseUrl, OPERATOR).get('/metrics')
     for (const stage of ['parse_wait', 'parse', 'batch_wait', 'commit']) {

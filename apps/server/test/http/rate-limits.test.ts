@@ -108,35 +108,70 @@ describe('request-rate limits', () => {
     for (let i = 0; i < 3; i++) expect((await t.api.get('/v1/inboxes')).status).toBe(200)
   })
 
+  /**
+   * Runs `f` with the usage meter's flush (once a second, in each tenant) stopped, handing it
+   * `reads`: one request of `call` (answered 200), and how many turns at the connection gate it asked
+   * for under the tenant `tenant` (a public id).
+   */
+  async function countingReads(tenant: string, call: () => Promise<{ status: number }>, f: (reads: () => Promise<number>) => Promise<void>) {
+    const tenantId = fromPublicId('tenant', tenant)!
+    const reads = async () => (await gateTurns(async () => expect((await call()).status).toBe(200))).filter((k) => k === tenantId).length
+    const usage = server.running.deps.usage
+    await usage.stop()
+    try {
+      await f(reads)
+    } finally {
+      usage.start()
+    }
+  }
+
+  /** The first request reads its rates; past the limiter's own few seconds they are not read again. */
+  async function readOnceThenKept(reads: () => Promise<number>, first: number) {
+    expect(await reads()).toBe(first)
+    // An idle agent's re-poll comes every 30 s or so.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(10_000)
+      expect(await reads()).toBe(first - 1)
+    }
+  }
+
   it("an inbox key's rates are read once and kept until its limits change, not read again every few seconds", async () => {
     const t = await makeTenant(server, 'idle agents')
     clock.advance(10_000)
     const inbox = await makeInbox(server, t, 'idle')
-    const tenantId = fromPublicId('tenant', t.id)!
-    // The turns at the connection gate a request asked for under this tenant.
-    const readsOf = async (f: () => Promise<unknown>) => (await gateTurns(f)).filter((k) => k === tenantId).length
-    const me = async () => expect((await inbox.api.get('/v1/me')).status).toBe(200)
-    // The usage meter's flush (once a second, in this tenant) stays out of the count.
-    const usage = server.running.deps.usage
-    await usage.stop()
-    try {
-      // The first request reads its rates; /v1/me reads the tenant and the inbox besides.
-      expect(await readsOf(me)).toBe(2)
-      // Past the limiter's own few seconds (an idle agent's re-poll comes every 30 s or so): the route's read only.
-      for (let i = 0; i < 3; i++) {
-        clock.advance(10_000)
-        expect(await readsOf(me)).toBe(1)
-      }
+    await countingReads(t.id, () => inbox.api.get('/v1/me'), async (reads) => {
+      // /v1/me reads the tenant and the inbox besides the rates.
+      await readOnceThenKept(reads, 2)
       // Its limits change: read again at once, and in force.
       expect((await t.api.call('PUT', `/v1/inboxes/${inbox.id}/limits`, { apiRequestsPerSecond: 1, apiBurst: 1 })).status).toBe(200)
       clock.advance(10_000)
-      expect(await readsOf(me)).toBe(2)
+      expect(await reads()).toBe(2)
       const refused = await inbox.api.get('/v1/me')
       expect(refused.status).toBe(429)
       expect(refused.headers.get('ratelimit-policy')).toBe('"inbox";q=1;w=1')
-    } finally {
-      usage.start()
-    }
+    })
+  })
+
+  it("a tenant key's rates are read once and kept until a limit in its ancestry changes", async () => {
+    const root = await makeTenant(server, 'platform of idle tenants')
+    clock.advance(10_000)
+    const mid = await makeChild(root, server, 'reseller of idle tenants')
+    const t = await makeChild(mid, server, 'idle tenant')
+    await countingReads(t.id, () => t.api.get('/v1/me'), async (reads) => {
+      // /v1/me reads the tenant besides the rates.
+      await readOnceThenKept(reads, 2)
+      // Its parent sets its limits: read again at once, then kept again.
+      expect((await mid.api.patch(`/v1/tenants/${t.id}`, { limits: { apiRequestsPerSecond: 1, apiBurst: 3 } })).status).toBe(200)
+      clock.advance(10_000)
+      await readOnceThenKept(reads, 2)
+      // The tenant between is tightened by the root: read again at once, and in force.
+      expect((await root.api.patch(`/v1/tenants/${mid.id}`, { limits: { apiRequestsPerSecond: 1, apiBurst: 1 } })).status).toBe(200)
+      clock.advance(10_000)
+      expect(await reads()).toBe(2)
+      const refused = await t.api.get('/v1/me')
+      expect(refused.status).toBe(429)
+      expect(refused.headers.get('ratelimit-policy')).toBe('"tenant";q=1;w=1')
+    })
   })
 
   it('counts the refusals in /metrics', async () => {
