@@ -250,8 +250,9 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const waits = new WaitRegistry({ database: stores.runtime, crypto, hub, log: logger }, held)
   const database = stores.runtime
   // An inbox's limits and its tenant's, kept until a change is announced (and at most as long as a
-  // route): read at an RCPT for it, and for the rates of its key. An idle agent's re-poll (every
-  // 30 s or so) then costs no read of them.
+  // route): read at an RCPT for it, and for the rates of its key (an inbox key's; a tenant key's
+  // from its tenant's limits, kept alike). An idle agent's re-poll (every 30 s or so) then costs no
+  // read of them.
   const policies = new RecipientPolicies(database, { keepMs: config.smtpRouteCacheSeconds * 1000, log: logger })
   // Address -> inbox for the SMTP door's RCPT, kept until a change is announced.
   const routes = new RecipientRouting(database, { routeCacheMs: config.smtpRouteCacheSeconds * 1000, log: logger })
