@@ -179,7 +179,7 @@ interface Entry<V> {
   /** The read has finished (until then it is shared whatever the trust, and any change forgets it). */
   done: boolean
   /** What the read found, once done. */
-  found?: V
+  found: V | undefined
 }
 
 const MAX_KEPT = 50_000
@@ -213,7 +213,8 @@ export class Memory<V> {
     }
     this.counts.database++
     const asked = this.feed.generation
-    const entry: Entry<V> = { at: monotonicMs(), value: read(), done: false }
+    // Every field from the start: one object shape, no property added later.
+    const entry: Entry<V> = { at: monotonicMs(), value: read(), done: false, found: undefined }
     if (this.kept.size >= (this.o.max ?? MAX_KEPT)) this.kept.delete(this.kept.keys().next().value!)
     this.kept.set(key, entry)
     const drop = (): void => {
