@@ -21,6 +21,8 @@ import { inboundRulesOf, type InboundRule } from '../rules/service.js'
 import { changeOf, POLICIES_CHANNEL, type PolicyChange } from './policy-changes.js'
 
 export interface RecipientPolicy {
+  /** The tenant it was read for (under whose row-level security). */
+  tenantId: string
   /** The tenant's limits in force (its ancestry's tightest). */
   limits: TenantLimits
   /** The inbox's own limits. */
@@ -37,7 +39,7 @@ export interface PolicyOptions {
 
 export class RecipientPolicies {
   private readonly feed: ChangeFeed<PolicyChange>
-  /** By `tenant:inbox`. */
+  /** By inbox id (an inbox id names one tenant's inbox; what is kept says which, and is served to that tenant only). */
   private readonly kept: Memory<RecipientPolicy>
   /** A tenant's limits in force, by tenant (the rates of a tenant's key). */
   private readonly tenants: Memory<TenantLimits>
@@ -55,8 +57,8 @@ export class RecipientPolicies {
           this.tenants.clear()
         } else {
           // A sender rule or an inbox's limits: the tenant's own limits are not touched.
-          const prefix = change.tenantId + ':'
-          this.kept.forget((key) => key.startsWith(prefix))
+          const { tenantId } = change
+          this.kept.forget((_, policy) => policy.tenantId === tenantId)
         }
       },
       what: "every RCPT's limits and sender rules are",
@@ -81,8 +83,12 @@ export class RecipientPolicies {
   }
 
   /** The policy of a routed recipient (one read for concurrent asks of the same inbox). */
-  get(tenantId: string, inboxId: string): Promise<RecipientPolicy> {
-    return this.kept.get(`${tenantId}:${inboxId}`, () => this.read(tenantId, inboxId))
+  async get(tenantId: string, inboxId: string): Promise<RecipientPolicy> {
+    const policy = await this.kept.get(inboxId, () => this.read(tenantId, inboxId))
+    if (policy.tenantId === tenantId) return policy
+    // Asked for another tenant than the one it was read for (no caller does: the tenant and the
+    // inbox come from one route or key row): never served across tenants, read for this one.
+    return this.read(tenantId, inboxId)
   }
 
   /** The limits in force of a tenant (its ancestry's tightest), for its tenant keys' rates. */
@@ -104,6 +110,7 @@ export class RecipientPolicies {
     )
     const [chain, inbox, rules] = reads.split(await readAsTenant(this.database, { tenantId }, reads.statements))
     return {
+      tenantId,
       limits: limitsOf(chain!),
       inbox: (inbox![0]?.limits as InboxLimits | undefined) ?? {},
       rules: rules as unknown as InboundRule[],

@@ -171,6 +171,30 @@ describe("the recipient-policy memory of the SMTP door (limits and sender rules)
     expect(await rcpt(inbox.address, server, '<someone@partner.example>')).toMatch(/^250 /)
   })
 
+  it('is kept by inbox, and never served to another tenant than the one it was read for', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const stranger = await makeTenant(server)
+    expect((await t.api.post('/v1/sender-rules', { inboxId: inbox.id, direction: 'inbound', action: 'block', pattern: 'example.com' })).status).toBe(201)
+    const policies = server.running.deps.policies
+    const [tenantId, inboxId, strangerId] = [fromPublicId('tenant', t.id)!, fromPublicId('inbox', inbox.id)!, fromPublicId('tenant', stranger.id)!]
+    // Asked first for the stranger (no caller does): read under the stranger's row-level security,
+    // where the inbox and its rule do not exist.
+    const theirs = await policies.get(strangerId, inboxId)
+    expect(theirs.tenantId).toBe(strangerId)
+    expect(theirs.rules).toEqual([])
+    // The inbox's own tenant is not served what was read for the stranger.
+    const own = await policies.get(tenantId, inboxId)
+    expect(own.tenantId).toBe(tenantId)
+    expect(own.rules).toHaveLength(1)
+    // Nor the other way round, once the owner's policy is kept.
+    expect((await policies.get(tenantId, inboxId)).rules).toHaveLength(1)
+    const again = await policies.get(strangerId, inboxId)
+    expect(again.tenantId).toBe(strangerId)
+    expect(again.rules).toEqual([])
+    expect(await rcpt(inbox.address)).toMatch(/^550 5\.7\.1 /)
+  })
+
   it("an inbox's own receive rate set through the API holds from the next RCPT", async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
