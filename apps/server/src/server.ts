@@ -265,6 +265,8 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
         inboxId
           ? policies.get(tenantId, inboxId).then((p) => ({ tenant: p.limits, inbox: p.inbox }))
           : policies.tenantLimits(tenantId).then((tenant) => ({ tenant })),
+      // A limit changed through Mailroom holds from the next request, not after the limiter's few seconds.
+      version: () => policies.version,
     },
     { perSecond: config.apiRequestsPerSecond, burst: config.apiBurst },
     () => clock.now().getTime(),

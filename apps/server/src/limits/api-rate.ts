@@ -143,6 +143,11 @@ export function rateLimitHeaders(d: Decision): Record<string, string> {
 export interface RateSource {
   /** The tenant's limits in force (its ancestry's tightest) and, for an inbox key, the inbox's own. */
   load(tenantId: string, inboxId: string | null): Promise<{ tenant: TenantLimits; inbox?: InboxLimits }>
+  /**
+   * Moves whenever what `load` answers may have changed (a change of limits announced): rates loaded
+   * before it moved are loaded again at the next request, not kept their few seconds.
+   */
+  version?(): number
 }
 
 const RATES_TTL_MS = 5_000
@@ -152,14 +157,17 @@ type Rates = { tenant: Rate; inbox: Rate | null }
 
 interface CachedRates {
   at: number
+  /** The source's version when the load began. */
+  version: number
   value: Promise<Rates>
-  /** Set once `value` resolved, for the synchronous precheck. */
-  resolved?: Rates
+  /** Set once `value` resolved, for the synchronous precheck (until then the last one's). */
+  resolved: Rates | undefined
 }
 
 /**
- * The HTTP door's limiter: the rates of each caller (looked up at most every few seconds), the
- * buckets, and the keys already seen, so that a known key with an empty bucket is refused first.
+ * The HTTP door's limiter: the rates of each caller (looked up at most every few seconds, and again
+ * at the next request once the source's version moved), the buckets, and the keys already seen, so
+ * that a known key with an empty bucket is refused first.
  */
 export class ApiRateLimiter {
   private readonly buckets: TokenBuckets
@@ -179,13 +187,15 @@ export class ApiRateLimiter {
   private ratesOf(tenantId: string, inboxId: string | null): Promise<Rates> {
     const key = `${tenantId}:${inboxId ?? ''}`
     const hit = this.rates.get(key)
-    if (hit && this.now() - hit.at < RATES_TTL_MS) return hit.value
+    const version = this.source.version?.() ?? 0
+    if (hit && this.now() - hit.at < RATES_TTL_MS && hit.version === version) return hit.value
     const entry: CachedRates = {
       at: this.now(),
+      version,
       value: this.source.load(tenantId, inboxId).then((l) => (entry.resolved = apiRateOf(l.tenant, this.defaults, l.inbox))),
+      // A failed lookup is not remembered; a stale value stays usable for the precheck meanwhile.
+      resolved: hit?.resolved,
     }
-    // A failed lookup is not remembered; a stale value stays usable for the precheck meanwhile.
-    entry.resolved = hit?.resolved
     entry.value.catch(() => {
       if (this.rates.get(key) === entry) this.rates.delete(key)
     })

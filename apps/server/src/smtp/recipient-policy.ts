@@ -69,6 +69,11 @@ export class RecipientPolicies {
     this.tenants = this.feed.memory()
   }
 
+  /** Moves with every change heard (and every start or loss of listening): what was read before may be stale. */
+  get version(): number {
+    return this.feed.generation
+  }
+
   /** Policies and tenants' limits served from memory, and read. */
   get counts(): { policies: MemoryCounts; tenantLimits: MemoryCounts } {
     return { policies: this.kept.counts, tenantLimits: this.tenants.counts }

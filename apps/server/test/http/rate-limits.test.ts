@@ -174,6 +174,29 @@ describe('request-rate limits', () => {
     })
   })
 
+  it("a limit changed through the API holds from the key's next request, without waiting out the limiter's few seconds", async () => {
+    // The clock does not move from here on: rates kept by the limiter would be served for 5 s.
+    const parent = await makeTenant(server, 'quick platform')
+    const t = await makeChild(parent, server, 'quick tenant')
+    const inbox = await makeInbox(server, t, 'quick')
+    clock.advance(10_000)
+    // An inbox's own limits.
+    expect((await inbox.api.get('/v1/me')).headers.get('ratelimit-policy')).toBe('"tenant";q=4;w=4')
+    expect((await t.api.call('PUT', `/v1/inboxes/${inbox.id}/limits`, { apiRequestsPerSecond: 1, apiBurst: 1 })).status).toBe(200)
+    const first = await inbox.api.get('/v1/me')
+    expect(first.status).toBe(200)
+    expect(first.headers.get('ratelimit-policy')).toBe('"inbox";q=1;w=1')
+    expect((await inbox.api.get('/v1/me')).status).toBe(429)
+    // A tenant's limits, set by its parent, for its tenant key.
+    clock.advance(10_000)
+    expect((await t.api.get('/v1/me')).headers.get('ratelimit-policy')).toBe('"tenant";q=4;w=4')
+    expect((await parent.api.patch(`/v1/tenants/${t.id}`, { limits: { apiRequestsPerSecond: 1, apiBurst: 1 } })).status).toBe(200)
+    const next = await t.api.get('/v1/me')
+    expect(next.status).toBe(200)
+    expect(next.headers.get('ratelimit-policy')).toBe('"tenant";q=1;w=1')
+    expect((await t.api.get('/v1/me')).status).toBe(429)
+  })
+
   it('counts the refusals in /metrics', async () => {
     const metrics = await server.running.deps.metrics.render()
     expect(metrics.body).toMatch(/mailroom_rate_limited_total\{limit="api_tenant"\} [1-9]/)
