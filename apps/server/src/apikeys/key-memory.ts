@@ -41,17 +41,10 @@ export class KeyMemory {
     this.feed = new ChangeFeed(database, {
       channel: KEYS_CHANNEL,
       parse: keyChangeOf,
-      forget: (change) => {
-        if ('all' in change) {
-          this.keys.clear()
-          this.actAsKept.clear()
-        } else {
-          // The tenant's keys, and every key lookup in flight (whose tenant is not known yet). A key
-          // revoked or an inbox deleted changes no tenant's standing: what may act in what stays.
-          const { tenantId } = change
-          this.keys.forget((_, row) => row!.tenantId === tenantId)
-        }
-      },
+      // A key revoked or an inbox deleted: the tenant's keys, and every key lookup in flight (whose
+      // tenant is not known yet). It changes no tenant's standing: what may act in what stays. A
+      // tenant suspended, resumed or deleted is a change of everything, which the feed forgets itself.
+      forget: ({ tenantId }) => this.keys.forget((_, row) => row!.tenantId === tenantId),
       what: 'API keys are',
       keepMs: o.keepMs,
       log: o.log,

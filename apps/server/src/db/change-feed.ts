@@ -10,12 +10,18 @@ import type { Database, Tx } from './client.js'
 import type { Logger } from '../lib/log.js'
 import { monotonicMs } from '../lib/clock.js'
 
-export interface FeedOptions<C> {
+/** The change that touches everything (listening began or was lost is treated alike). */
+export type AllChange = { all: true }
+
+export interface FeedOptions<C extends object> {
   channel: string
   /** The change a payload names (one it cannot read: everything). */
-  parse(payload: string): C
-  /** Forgets what a change may touch (its memories' forget). */
-  forget(change: C): void
+  parse(payload: string): C | AllChange
+  /**
+   * Forgets what a change that touches only part may touch (its memories' forget); a change of
+   * everything forgets every memory of the feed, without asking.
+   */
+  forget(change: Exclude<C, AllChange>): void
   /** How long what is kept may be served (0: nothing is kept, and the feed never listens). */
   keepMs: number
   log?: Logger | undefined
@@ -40,21 +46,33 @@ export function tenantChangeOf(payload: string): TenantChange {
 /** Between tries to listen, when listening failed (the database down at start). */
 const RELISTEN_MS = 2_000
 
+/** What hears a change announced in this process. */
+interface Hearer {
+  heard(change: object): void
+}
+
 /** The listening feeds of this process, by channel. */
-const feeds = new Map<string, Set<ChangeFeed<unknown>>>()
+const feeds = new Map<string, Set<Hearer>>()
 
 /**
  * Call in the transaction that changes what `channel`'s memories hold: this process forgets what
  * `change` touches now, every process when the notification sent on commit reaches it.
  */
-export async function announce<C>(tx: Tx, channel: string, change: C): Promise<void> {
+export async function announce<C extends object>(tx: Tx, channel: string, change: C): Promise<void> {
   for (const f of feeds.get(channel) ?? []) f.heard(change)
   await tx.execute(sql`select pg_notify(${channel}, ${JSON.stringify(change)})`)
 }
 
-export class ChangeFeed<C> {
+/** What a memory asks of its feed: whether what it keeps may be served, and kept. */
+interface Trust {
+  readonly generation: number
+  serves(at: number): boolean
+  mayKeep(asked: number): boolean
+}
+
+export class ChangeFeed<C extends object> implements Trust {
   /** The memories kept on this feed's strength (all forgotten when listening begins or is lost). */
-  private readonly memories = new Set<Memory<unknown>>()
+  private readonly memories = new Set<{ clear(): void }>()
   private listening = false
   private stopped = false
   private unlisten: (() => Promise<void>) | null = null
@@ -81,8 +99,8 @@ export class ChangeFeed<C> {
 
   /** A memory of reads kept on this feed's strength (see Memory). */
   memory<V>(o: MemoryOptions<V> = {}): Memory<V> {
-    const m = new Memory<V>(this as ChangeFeed<unknown>, o)
-    this.memories.add(m as Memory<unknown>)
+    const m = new Memory<V>(this, o)
+    this.memories.add(m)
     return m
   }
 
@@ -111,7 +129,7 @@ export class ChangeFeed<C> {
           if (this.stopped) return void unlisten().catch(() => {})
           this.unlisten = unlisten
           const set = feeds.get(this.o.channel) ?? new Set()
-          set.add(this as ChangeFeed<unknown>)
+          set.add(this as Hearer)
           feeds.set(this.o.channel, set)
           this.resume()
         },
@@ -125,7 +143,7 @@ export class ChangeFeed<C> {
 
   async stop(): Promise<void> {
     this.stopped = true
-    feeds.get(this.o.channel)?.delete(this as ChangeFeed<unknown>)
+    feeds.get(this.o.channel)?.delete(this as Hearer)
     this.suspend()
     if (this.retry) clearTimeout(this.retry)
     const unlisten = this.unlisten
@@ -134,9 +152,10 @@ export class ChangeFeed<C> {
   }
 
   /** A change announced here or heard from any process. */
-  heard(change: C): void {
+  heard(change: C | AllChange): void {
     this.gen++
-    this.o.forget(change)
+    if ('all' in change) this.clear()
+    else this.o.forget(change as Exclude<C, AllChange>)
   }
 
   /** Listening (again): from here on every change is heard. */
@@ -197,7 +216,7 @@ export class Memory<V> {
   readonly counts: MemoryCounts = { memory: 0, database: 0 }
 
   constructor(
-    private readonly feed: ChangeFeed<unknown>,
+    private readonly feed: Trust,
     private readonly o: MemoryOptions<V>,
   ) {}
 

@@ -51,16 +51,9 @@ export class RecipientPolicies {
     this.feed = new ChangeFeed(database, {
       channel: POLICIES_CHANNEL,
       parse: changeOf,
-      forget: (change) => {
-        if ('all' in change) {
-          this.kept.clear()
-          this.tenants.clear()
-        } else {
-          // A sender rule or an inbox's limits: the tenant's own limits are not touched.
-          const { tenantId } = change
-          this.kept.forget((_, policy) => policy.tenantId === tenantId)
-        }
-      },
+      // A sender rule or an inbox's limits: the tenant's policies (its own limits are not touched). A
+      // tenant's limits are a change of everything, which the feed forgets itself.
+      forget: ({ tenantId }) => this.kept.forget((_, policy) => policy.tenantId === tenantId),
       what: "every RCPT's limits and sender rules are",
       keepMs: o.keepMs,
       log: o.log,

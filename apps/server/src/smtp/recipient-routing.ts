@@ -106,9 +106,8 @@ export class RecipientRouting {
     return this.feed.stop()
   }
 
-  /** Forgets the routes a change may touch. */
-  private forget(change: RouteChange): void {
-    if ('all' in change) return this.kept.clear()
+  /** Forgets the routes a change may touch (a change of every route forgets them all: the feed does). */
+  private forget(change: Exclude<RouteChange, { all: true }>): void {
     if ('domain' in change) {
       const suffix = '@' + change.domain.toLowerCase()
       return this.kept.forget((address) => address.endsWith(suffix))

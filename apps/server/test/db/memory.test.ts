@@ -39,7 +39,8 @@ async function feedWith<V>(o: MemoryOptions<V> = {}, forget?: (m: Memory<V>, ten
   const feed = new ChangeFeed<TenantChange>(db.runtime, {
     channel,
     parse: tenantChangeOf,
-    forget: (change) => ('all' in change ? memory!.clear() : forget ? forget(memory!, change.tenantId) : memory!.forget(() => false)),
+    // A change of everything the feed forgets itself.
+    forget: ({ tenantId }) => (forget ? forget(memory!, tenantId) : memory!.forget(() => false)),
     keepMs: 3_600_000,
     what: 'test values are',
   })
