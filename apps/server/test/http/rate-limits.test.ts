@@ -27,6 +27,12 @@ describe('request-rate limits', () => {
   /** Whose turns `f` asked for (test/helpers/turns.ts). */
   const gateTurns = (f: () => Promise<unknown>) => turnsAsked(server.db.runtime, f)
 
+  /** A 429 from the limit named in its RateLimit-Policy header (`policy`). */
+  function expectRefusedBy(res: { status: number; headers: Headers }, policy: string) {
+    expect(res.status).toBe(429)
+    expect(res.headers.get('ratelimit-policy')).toBe(policy)
+  }
+
   it('a tenant gets its burst, then 429 rate_limited with Retry-After and RateLimit headers; time refills it', async () => {
     const t = await makeTenant(server, 'bursty')
     for (let i = 0; i < 4; i++) {
@@ -82,9 +88,7 @@ describe('request-rate limits', () => {
     expect((await root.api.patch(`/v1/tenants/${mid.id}`, { limits: { apiRequestsPerSecond: 1, apiBurst: 2 } })).status).toBe(200)
     expect((await leaf.api.get('/v1/inboxes')).status).toBe(200)
     expect((await leaf.api.get('/v1/inboxes')).status).toBe(200)
-    const third = await leaf.api.get('/v1/inboxes')
-    expect(third.status).toBe(429)
-    expect(third.headers.get('ratelimit-policy')).toBe('"tenant";q=2;w=2')
+    expectRefusedBy(await leaf.api.get('/v1/inboxes'), '"tenant";q=2;w=2')
     // The root itself keeps the default.
     for (let i = 0; i < 3; i++) expect((await root.api.get('/v1/inboxes')).status).toBe(200)
   })
@@ -101,9 +105,7 @@ describe('request-rate limits', () => {
     expect(set.body.effective).toMatchObject({ apiRequestsPerSecond: 1, apiBurst: 1 })
     clock.advance(10_000)
     expect((await inbox.api.get('/v1/me')).status).toBe(200)
-    const refused = await inbox.api.get('/v1/me')
-    expect(refused.status).toBe(429)
-    expect(refused.headers.get('ratelimit-policy')).toBe('"inbox";q=1;w=1')
+    expectRefusedBy(await inbox.api.get('/v1/me'), '"inbox";q=1;w=1')
     // The inbox's refusal did not use up its tenant's requests.
     for (let i = 0; i < 3; i++) expect((await t.api.get('/v1/inboxes')).status).toBe(200)
   })
@@ -146,9 +148,7 @@ describe('request-rate limits', () => {
       expect((await t.api.call('PUT', `/v1/inboxes/${inbox.id}/limits`, { apiRequestsPerSecond: 1, apiBurst: 1 })).status).toBe(200)
       clock.advance(10_000)
       expect(await reads()).toBe(2)
-      const refused = await inbox.api.get('/v1/me')
-      expect(refused.status).toBe(429)
-      expect(refused.headers.get('ratelimit-policy')).toBe('"inbox";q=1;w=1')
+      expectRefusedBy(await inbox.api.get('/v1/me'), '"inbox";q=1;w=1')
     })
   })
 
@@ -168,9 +168,7 @@ describe('request-rate limits', () => {
       expect((await root.api.patch(`/v1/tenants/${mid.id}`, { limits: { apiRequestsPerSecond: 1, apiBurst: 1 } })).status).toBe(200)
       clock.advance(10_000)
       expect(await reads()).toBe(2)
-      const refused = await t.api.get('/v1/me')
-      expect(refused.status).toBe(429)
-      expect(refused.headers.get('ratelimit-policy')).toBe('"tenant";q=1;w=1')
+      expectRefusedBy(await t.api.get('/v1/me'), '"tenant";q=1;w=1')
     })
   })
 
