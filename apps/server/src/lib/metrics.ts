@@ -40,6 +40,24 @@ function labelled(registers: client.Registry[], name: string, help: string, labe
   })
 }
 
+/**
+ * A counter (`_total`) whose values are counts kept elsewhere since the process started, read at
+ * each scrape: typed `counter`, so that rate() and increase() treat a restart as the reset it is.
+ */
+function countedElsewhere<L extends string>(registers: client.Registry[], name: string, help: string, labelNames: readonly L[], values: () => [Record<L, string>, number][]): void {
+  new client.Counter({
+    name,
+    help,
+    labelNames,
+    registers,
+    collect() {
+      // A counter only moves up: each scrape sets it anew from the counts (they never go down).
+      this.reset()
+      for (const [labels, n] of values()) this.inc(labels as client.LabelValues<L>, n)
+    },
+  })
+}
+
 /** Seconds: from a millisecond (a round trip on loopback) to ten (a stall). */
 const INGEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
 
@@ -96,9 +114,12 @@ export class Metrics {
       new client.Gauge({ name: 'mailroom_db_pool_connections', help: 'Connections of the runtime pool.', registers: reg, collect() { this.set(pool().slots) } })
       new client.Gauge({ name: 'mailroom_db_pool_in_use', help: 'Connections of the runtime pool in use.', registers: reg, collect() { this.set(pool().inUse) } })
       new client.Gauge({ name: 'mailroom_db_pool_waiting', help: 'Callers waiting for a connection (tenants take turns).', registers: reg, collect() { this.set(pool().waiting) } })
-      labelled(reg, 'mailroom_db_shed_total', 'Requests refused with 503 rather than wait for a connection, by reason.', 'reason', () => {
+      countedElsewhere(reg, 'mailroom_db_shed_total', 'Requests refused with 503 rather than wait for a connection, by reason.', ['reason'], () => {
         const p = pool()
-        return { deadline: p.shedDeadline, queue_full: p.shedQueueFull }
+        return [
+          [{ reason: 'deadline' }, p.shedDeadline],
+          [{ reason: 'queue_full' }, p.shedQueueFull],
+        ]
       })
     }
     if (sources.held) {
@@ -110,22 +131,23 @@ export class Metrics {
     }
     if (sources.waitLooks) {
       const looks = sources.waitLooks
-      labelled(reg, 'mailroom_wait_looks_total', 'Looks long-poll waits took for new mail: at the database (a read), or in memory (a re-poll whose cursor is current, a message this process committed).', 'at', looks)
+      countedElsewhere(reg, 'mailroom_wait_looks_total', 'Looks long-poll waits took for new mail: at the database (a read), or in memory (a re-poll whose cursor is current, a message this process committed).', ['at'], () =>
+        Object.entries(looks()).map(([at, n]) => [{ at }, n]),
+      )
     }
     if (sources.memories) {
       const memories = sources.memories
-      new client.Gauge({
-        name: 'mailroom_memory_asks_total',
-        help: 'Asks of what the server keeps in memory until a change is announced (routes, policies, tenant_limits, keys, act_as), by where they were answered: from memory (or a read in flight shared), or by a database read.',
-        labelNames: ['memory', 'answered'] as const,
-        registers: reg,
-        collect() {
-          for (const [memory, c] of Object.entries(memories())) {
-            this.set({ memory, answered: 'memory' }, c.memory)
-            this.set({ memory, answered: 'database' }, c.database)
-          }
-        },
-      })
+      countedElsewhere(
+        reg,
+        'mailroom_memory_asks_total',
+        'Asks of what the server keeps in memory until a change is announced (routes, policies, tenant_limits, keys, act_as), by where they were answered: from memory (or a read in flight shared), or by a database read.',
+        ['memory', 'answered'],
+        () =>
+          Object.entries(memories()).flatMap(([memory, c]) => [
+            [{ memory, answered: 'memory' }, c.memory],
+            [{ memory, answered: 'database' }, c.database],
+          ]),
+      )
     }
     if (sources.parsesWaiting) {
       const waiting = sources.parsesWaiting

@@ -73,6 +73,20 @@ describe('/metrics', () => {
     expect(text).not.toMatch(/duration_seconds_bucket\{[^}]*route="\/v1\/inboxes\/:id\/messages\/wait"/)
   })
 
+  it('types each of its counts as a counter named _total, and nothing else so (rate() treats a restart as a reset only for counters)', async () => {
+    const { text } = await client(server.baseUrl, OPERATOR).get('/metrics')
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({ name: name!, type: type! }))
+    // The counts kept elsewhere and read at each scrape among them.
+    for (const name of ['mailroom_memory_asks_total', 'mailroom_wait_looks_total', 'mailroom_db_shed_total']) expect(types).toContainEqual({ name, type: 'counter' })
+    // Mailroom's own series (prom-client's process metrics name some gauges _total: nodejs_active_handles_total).
+    expect(types.filter((t) => t.name.startsWith('mailroom_') && t.name.endsWith('_total') !== (t.type === 'counter'))).toEqual([])
+    // Read at each scrape, a count stays what it was: the next scrape neither adds it again nor loses it.
+    const shed = /^mailroom_db_shed_total\{reason="deadline"\} (\d+)$/m
+    const first = shed.exec(text)?.[1]
+    expect(first).toBeDefined()
+    expect(shed.exec((await client(server.baseUrl, OPERATOR).get('/metrics')).text)?.[1]).toBe(first)
+  })
+
   it('counts the asks of each memory kept until a change is announced, answered from memory or by a read', async () => {
     const keys = server.running.deps.keys
     for (let i = 0; i < 400 && !keys.trusted; i++) await new Promise((r) => setTimeout(r, 25))
