@@ -1,6 +1,7 @@
 // A real Mailroom process in the test (HTTP + SMTP on loopback, port 0) over the file's database,
 // plus factories that create tenants, keys and inboxes the way users do.
 import { randomBytes } from 'node:crypto'
+import { sql } from 'drizzle-orm'
 import { loadConfig, type Config } from '@mailroom/server/src/config.js'
 import type { DnsResolver } from '@mailroom/server/src/mail/sender-auth.js'
 import type { MailParser } from '@mailroom/server/src/messages/parser.js'
@@ -9,6 +10,7 @@ import { createLogger, silentLogger, type Logger } from '@mailroom/server/src/li
 import { createRootTenant } from '@mailroom/server/src/tenancy/service.js'
 import { toPublicId } from '@mailroom/server/src/lib/ids.js'
 import type { Clock } from '@mailroom/server/src/lib/clock.js'
+import { rawRows } from '@mailroom/server/src/db/client.js'
 import { createTestDb, type TestDb } from './db.js'
 
 export interface TestServer {
@@ -112,6 +114,38 @@ export function client(baseUrl: string, key?: string, extraHeaders: Record<strin
     patch: (p: string, b?: unknown, h?: Record<string, string>) => call('PATCH', p, b ?? {}, h),
     delete: (p: string, h?: Record<string, string>) => call('DELETE', p, undefined, h),
     call,
+  }
+}
+
+/** The channel of `notificationsHeard`'s markers (nothing in Mailroom listens on it). */
+const SYNC_CHANNEL = 'mailroom_test_sync'
+
+/**
+ * Resolves once every notification committed before the call has reached the server's listening
+ * connection and been handed to its listeners: a marker sent after them comes back after them
+ * (Postgres delivers notifications in commit order). A change is forgotten in the process that makes
+ * it at once, and again when its notification comes back (a read in between may predate its
+ * commit); a test that counts the server's reads, or relies on something kept, waits for this after
+ * a change, so that the change's notification, late on a loaded machine, is not heard in the middle
+ * of what it checks.
+ */
+export async function notificationsHeard(server: TestServer, timeoutMs = 20_000): Promise<void> {
+  const marker = randomBytes(8).toString('hex')
+  let heard!: () => void
+  const back = new Promise<void>((resolve) => (heard = resolve))
+  const unlisten = await server.running.deps.database.listen(SYNC_CHANNEL, (payload) => {
+    if (payload === marker) heard()
+  })
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await rawRows(server.db.runtime.db, sql`select pg_notify(${SYNC_CHANNEL}, ${marker})`)
+    await Promise.race([
+      back,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`the marker notification did not come back in ${timeoutMs} ms`)), timeoutMs))),
+    ])
+  } finally {
+    clearTimeout(timer)
+    await unlisten()
   }
 }
 

@@ -8,7 +8,7 @@
 // changed through Mailroom is seen by the next RCPT.
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { client, makeChild, makeInbox, makeTenant, notificationsHeard, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { rcptReply, rcptReplyUntil, sendMail, settled } from '@mailroom/testkit/mail'
 import { onPostgres } from '@mailroom/testkit/db'
 import { editableDns } from '../helpers/dns.js'
@@ -41,6 +41,9 @@ describe('the route memory of the SMTP door', () => {
   it('is used: a route removed behind its back is still served, and looked up afresh where nothing is kept', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
+    // The inbox's creation is announced (its address forgotten) here at once and again when its
+    // notification comes back; from then on its route is kept.
+    await notificationsHeard(server)
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
     await dropRouteBySql(inbox.address)
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
@@ -51,10 +54,13 @@ describe('the route memory of the SMTP door', () => {
   it('a change forgets only the routes it may touch: another inbox created or deleted keeps them, a suspension forgets all', async () => {
     const root = await makeTenant(server)
     const kept = await makeInbox(server, root)
+    await notificationsHeard(server)
     expect(await rcpt(kept.address)).toMatch(/^250 /)
     await dropRouteBySql(kept.address)
     const other = await makeInbox(server, root)
     expect((await root.api.delete(`/v1/inboxes/${other.id}`)).status).toBe(204)
+    // Heard here at once, and again from the notifications: neither forgets the other route.
+    await notificationsHeard(server)
     expect(await rcpt(kept.address)).toMatch(/^250 /)
     // Any tenant's suspension (its descendants' routes change too) forgets every route.
     const child = await makeChild(root, server)
@@ -121,6 +127,7 @@ describe('the route memory of the SMTP door', () => {
   it.skipIf(!onPostgres)('a lost listening connection forgets every route (the changes announced meanwhile are lost)', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
+    await notificationsHeard(server)
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
     await dropRouteBySql(inbox.address)
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
@@ -143,6 +150,8 @@ describe("the recipient-policy memory of the SMTP door (limits and sender rules)
   it('is used: a rule added behind its back is not seen; where nothing is kept it is', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
+    // No change announced earlier (another test's) is still on its way to forget what is kept.
+    await notificationsHeard(server)
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
     await blockBySql(t.id, 'example.com')
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
@@ -219,6 +228,8 @@ describe("the recipient-policy memory of the SMTP door (limits and sender rules)
   it.skipIf(!onPostgres)('a lost listening connection forgets every policy', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
+    // No change announced earlier (another test's) is still on its way to forget what is kept.
+    await notificationsHeard(server)
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
     await blockBySql(t.id, 'example.com')
     expect(await rcpt(inbox.address)).toMatch(/^250 /)
