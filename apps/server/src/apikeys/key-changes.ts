@@ -3,7 +3,7 @@
 // or deleted. A module of its own so that the writers (api keys, inboxes, tenancy) need not import
 // the memory.
 import type { Tx } from '../db/client.js'
-import { announce, tenantChangeOf } from '../db/change-feed.js'
+import { announce, tenantChangeOf, type AllChange } from '../db/change-feed.js'
 
 /** The channel on which a change of keys is announced (payload: a KeyChange). */
 export const KEYS_CHANNEL = 'mailroom_keys'
@@ -13,7 +13,7 @@ export type KeyChange =
   /** A key of the tenant revoked, or an inbox of it deleted (its keys with it): the tenant's keys. */
   | { tenantId: string }
   /** A tenant suspended, resumed or deleted (its descendants' keys too): every key. */
-  | { all: true }
+  | AllChange
 
 /** Call in the transaction that revokes a key, deletes an inbox, or suspends, resumes or deletes a tenant. */
 export function keysChanged(tx: Tx, change: KeyChange): Promise<void> {

@@ -30,7 +30,7 @@ export interface FeedOptions<C extends object> {
 }
 
 /** A change that touches one tenant's part of a memory, or everything. */
-export type TenantChange = { tenantId: string } | { all: true }
+export type TenantChange = { tenantId: string } | AllChange
 
 /** The TenantChange a notification's payload names (one it cannot read: everything). */
 export function tenantChangeOf(payload: string): TenantChange {

@@ -14,7 +14,7 @@
 // never kept; past MAX_KEPT the oldest routes go first.
 import { sql } from 'drizzle-orm'
 import type { Database, Tx } from '../db/client.js'
-import { announce, ChangeFeed, type Memory, type MemoryCounts } from '../db/change-feed.js'
+import { announce, ChangeFeed, type AllChange, type Memory, type MemoryCounts } from '../db/change-feed.js'
 import { lookupWithoutTenant } from '../db/scope.js'
 import type { Logger } from '../lib/log.js'
 
@@ -34,7 +34,7 @@ export type RouteChange =
   /** A domain claimed, its catch-all set or removed, or the domain deleted: its addresses. */
   | { domain: string }
   /** A tenant suspended, resumed or deleted (its descendants' routes too): every route. */
-  | { all: true }
+  | AllChange
 
 /**
  * Call in the transaction that changes what an address routes to (or whether its tenant is
@@ -107,7 +107,7 @@ export class RecipientRouting {
   }
 
   /** Forgets the routes a change may touch (a change of every route forgets them all: the feed does). */
-  private forget(change: Exclude<RouteChange, { all: true }>): void {
+  private forget(change: Exclude<RouteChange, AllChange>): void {
     if ('domain' in change) {
       const suffix = '@' + change.domain.toLowerCase()
       return this.kept.forget((address) => address.endsWith(suffix))
