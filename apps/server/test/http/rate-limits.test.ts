@@ -185,7 +185,8 @@ describe('request-rate limits', () => {
   })
 
   it("a limit changed through the API holds from the key's next request, without waiting out the limiter's few seconds", async () => {
-    // The clock does not move from here on: rates kept by the limiter would be served for 5 s.
+    // The clock does not move between a change and the requests after it: rates the limiter kept
+    // would be served for 5 s more.
     const parent = await makeTenant(server, 'quick platform')
     const t = await makeChild(parent, server, 'quick tenant')
     const inbox = await makeInbox(server, t, 'quick')
