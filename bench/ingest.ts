@@ -34,7 +34,7 @@ import { attributionLines, ensurePerf, PERF_NODE_FLAG, startPerf, type Attributi
 import { fork, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ClientReply, ClientSend, ClientSetup } from './lib/smtp-client-child.js'
-import { applyServerV8Flags, SERVER_V8_POLICY } from '../apps/server/src/lib/v8-flags.js'
+import { applyServerV8Flags, missingNodeFlags, SERVER_V8_POLICY } from '../apps/server/src/lib/v8-flags.js'
 
 const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --n <count>           messages per measured round (default 2000)
@@ -74,9 +74,12 @@ const f = flags(
   USAGE,
 )
 if (f['perf-keep'] && !f.perf) throw new Error('--perf-keep goes with --perf')
-// perf names JavaScript frames from the map V8 writes with this flag, which must be given at start.
-if (f.perf && !process.execArgv.includes(PERF_NODE_FLAG)) {
-  const r = spawnSync(process.execPath, [PERF_NODE_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
+// Flags node takes only at start: the server's own (SERVER_NODE_FLAGS, as `pnpm start` gives them:
+// Mailroom runs in this process) and, with --perf, the one that makes V8 write the map perf names
+// JavaScript frames from. Without them, the bench runs itself again with them.
+const startFlags = [...(f.perf && !process.execArgv.includes(PERF_NODE_FLAG) ? [PERF_NODE_FLAG] : []), ...missingNodeFlags()]
+if (startFlags.length > 0) {
+  const r = spawnSync(process.execPath, [...startFlags, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
   // The map V8 wrote for perf (it grows with every compiled function) goes with the process, or to
   // where the kept samples are.
   const map = `/tmp/perf-${r.pid}.map`

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig, type Config } from '../../apps/server/src/config.js'
 import { startMailroom, type Running } from '../../apps/server/src/server.js'
 import { silentLogger } from '../../apps/server/src/lib/log.js'
-import { SERVER_V8_POLICY } from '../../apps/server/src/lib/v8-flags.js'
+import { SERVER_NODE_FLAGS, SERVER_V8_POLICY } from '../../apps/server/src/lib/v8-flags.js'
 import { createRootTenant } from '../../apps/server/src/tenancy/service.js'
 import { fromPublicId, toPublicId } from '../../apps/server/src/lib/ids.js'
 import { withTenant } from '../../apps/server/src/db/scope.js'
@@ -161,12 +161,14 @@ export async function startChild(opts: { pglite: boolean; compiled?: boolean; en
   let entry = CHILD
   // BENCH_NODE_FLAGS: extra node/V8 flags for the server child, for experiments.
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
-  let execArgv = ['--import', 'tsx', '--expose-gc', ...extra]
+  // The flags node takes only at start, as `pnpm start` and `pnpm dev` give them; the child sets the
+  // rest itself (applyServerV8Flags), as `mailroom start` does.
+  let execArgv = [...SERVER_NODE_FLAGS, '--import', 'tsx', '--expose-gc', ...extra]
   if (opts.compiled) {
     buildDir = mkdtempSync(join(tmpdir(), 'mailroom-bench-build-'))
     entry = await compileChild(buildDir)
-    // Plain node; the child sets the server's V8 flags itself (applyServerV8Flags), as `mailroom start` does.
-    execArgv = ['--expose-gc', ...extra]
+    // Plain node.
+    execArgv = [...SERVER_NODE_FLAGS, '--expose-gc', ...extra]
   }
   const child: ChildProcess = fork(entry, [], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const cleanup = async () => {

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `mailroom` command (`pnpm start`, `pnpm mailroom ...`): bundles the server with esbuild
 // (scripts/build.mjs, well under a second) in a child process, then runs the bundle here on plain
 // node. `tsx src/cli.ts` runs the same code from source, as the tests do.

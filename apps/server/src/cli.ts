@@ -15,7 +15,7 @@ import { ServiceError } from './errors.js'
 import { TenantCrypto } from './crypto/service.js'
 import { keyringFromConfig, MasterKeyError } from './crypto/keyring.js'
 import { rotateMasterKey } from './crypto/rotate.js'
-import { applyServerV8Flags } from './lib/v8-flags.js'
+import { applyServerV8Flags, missingNodeFlags } from './lib/v8-flags.js'
 import { guardProcess } from './lib/process-guards.js'
 import { DataDirInUseError } from './lib/data-dir-lock.js'
 
@@ -85,6 +85,10 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       applyServerV8Flags()
       const running = await startMailroom({ config })
       guardProcess(running.deps.log, (kind) => running.deps.metrics.processErrors.inc({ kind }))
+      const missing = missingNodeFlags()
+      if (missing.length > 0) {
+        running.deps.log.info('node was started without the server\'s start flags (pnpm start gives them): the heap keeps more memory under many idle waits', { missing: missing.join(' ') })
+      }
       const stop = async () => {
         await running.stop()
         process.exit(0)

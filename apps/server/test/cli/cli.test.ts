@@ -103,6 +103,18 @@ describe('mailroom CLI', () => {
     }
   }, 120_000)
 
+  it('a server started without the flags node takes only at start says so once, naming them', async () => {
+    const env = { MAILROOM_DATA_DIR: tempDir(), MAILROOM_HTTP_PORT: '0', MAILROOM_SMTP_PORT: '0', MAILROOM_LOG_LEVEL: 'info' }
+    const started = await startCli(env, /\{[^\n]*"node was started without the server's start flags[^\n]*\n/, 60_000, { on: 'stderr', nodeFlags: [] })
+    try {
+      const line = JSON.parse(started.match[0]) as { missing: string; level: string | number }
+      expect(line.missing).toBe('--max-semi-space-size=8')
+      expect(started.stderr().match(/node was started without/g)).toHaveLength(1)
+    } finally {
+      await stopChild(started.child)
+    }
+  }, 120_000)
+
   it('first embedded start (pnpm start: the bundled server) creates the dev tenant and prints a key and a curl that works', async () => {
     const dataDir = tempDir()
     const env = { MAILROOM_DATA_DIR: dataDir, MAILROOM_HTTP_PORT: '0', MAILROOM_SMTP_PORT: '0', MAILROOM_LOG_LEVEL: 'warn' }

@@ -7,6 +7,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { SERVER_NODE_FLAGS } from '../../src/lib/v8-flags.js'
 
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
@@ -29,11 +30,14 @@ function bundle(): Promise<string> {
   return bundled
 }
 
-/** The command line that runs `mailroom <args>`. */
-async function command(via: Via, args: string[]): Promise<[string, string[]]> {
-  if (via === 'tsx') return [TSX, [CLI, ...args]]
-  if (via === 'bin') return [process.execPath, [BIN, ...args]]
-  return [process.execPath, [await bundle(), ...args]]
+/**
+ * The command line that runs `mailroom <args>`, by default with the flags node takes only at start,
+ * as `pnpm start`, `pnpm mailroom` and `pnpm dev` give them.
+ */
+async function command(via: Via, args: string[], flags: readonly string[] = SERVER_NODE_FLAGS): Promise<[string, string[]]> {
+  if (via === 'tsx') return [TSX, [...flags, CLI, ...args]]
+  if (via === 'bin') return [process.execPath, [...flags, BIN, ...args]]
+  return [process.execPath, [...flags, await bundle(), ...args]]
 }
 
 /** The JSON log line a server writes once it listens: group 1 its HTTP port, group 2 its SMTP port. */
@@ -82,10 +86,12 @@ export async function startCli(
     group?: boolean
     /** `bin`: through bin/mailroom.mjs, as `pnpm start` runs it; `tsx`: the source through tsx; default: this file's bundle. */
     via?: Via
+    /** Node's flags before the script (default: the server's, SERVER_NODE_FLAGS). */
+    nodeFlags?: readonly string[]
   } = {},
 ) {
   const on = opts.on ?? 'stdout'
-  const [cmd, args] = await command(opts.via ?? 'bundle', ['start'])
+  const [cmd, args] = await command(opts.via ?? 'bundle', ['start'], opts.nodeFlags)
   return new Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; match: RegExpMatchArray }>((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: SERVER_DIR, env: cleanEnv(env), detached: opts.group ?? false })
     let stdout = ''
