@@ -27,7 +27,8 @@ export const MAX_GROWING_PERCENT = 300
  * V8 flags that work only on node's command line (or in NODE_OPTIONS): V8 sizes the young generation
  * once, when the process's heap is made, and `setFlagsFromString` later changes nothing there. So
  * every way of starting a server passes them: `pnpm start` and `pnpm mailroom` (package.json), the
- * bin's shebang, `pnpm dev`, the tests' server children and the benchmarks' (a test checks each).
+ * bin's shebang, `pnpm dev`, the tests' server children and the benchmarks' (a test checks the
+ * scripts and the shebang; a server started without them says so once at start, cli.ts).
  *
  * A semi-space of 8 MB instead of Node's 16 (the young generation holds two): 10,000 idle waits
  * kept 292-300 MB resident against 302-315 MB (about 12 MB less; the 300 MB bound is met in most

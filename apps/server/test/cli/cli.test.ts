@@ -107,7 +107,7 @@ describe('mailroom CLI', () => {
     const env = { MAILROOM_DATA_DIR: tempDir(), MAILROOM_HTTP_PORT: '0', MAILROOM_SMTP_PORT: '0', MAILROOM_LOG_LEVEL: 'info' }
     const started = await startCli(env, /\{[^\n]*"node was started without the server's start flags[^\n]*\n/, 60_000, { on: 'stderr', nodeFlags: [] })
     try {
-      const line = JSON.parse(started.match[0]) as { missing: string; level: string | number }
+      const line = JSON.parse(started.match[0]) as { missing: string }
       expect(line.missing).toBe('--max-semi-space-size=8')
       expect(started.stderr().match(/node was started without/g)).toHaveLength(1)
     } finally {
