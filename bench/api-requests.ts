@@ -7,7 +7,7 @@
 //
 //   pnpm exec tsx bench/api-requests.ts [--clients 8] [--requests 1000] [--rounds 3] [--key-cache 30,0] [--acting] [--pglite]
 import { performance } from 'node:perf_hooks'
-import { backendPids, cpuMsOfAll, flags, fmt, int, machineBanner, machineCpu, quietCheck } from './lib/common.js'
+import { backendPids, cpuMsOfAll, flags, fmt, int, machineBanner, machineCpu, quietCheck, runAgainWithStartFlags } from './lib/common.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import { call } from './lib/api.js'
 import { ADMIN_URL } from './lib/db.js'
@@ -32,6 +32,8 @@ const f = flags(
   },
   USAGE,
 )
+// The server runs in this process: with its start flags, as `pnpm start` runs it.
+runAgainWithStartFlags()
 const CLIENTS = int(f.clients, 'clients')
 const REQUESTS = int(f.requests, 'requests')
 const ROUNDS = int(f.rounds, 'rounds')

@@ -3,7 +3,7 @@
 //
 //   pnpm exec tsx bench/api-scale.ts [--sizes 1000,10000] [--repeat 30] [--pglite]
 import { performance } from 'node:perf_hooks'
-import { flags, fmt, int, machineBanner, quietCheck, summarize } from './lib/common.js'
+import { flags, fmt, int, machineBanner, quietCheck, runAgainWithStartFlags, summarize } from './lib/common.js'
 import { buildMessages } from './lib/mail.js'
 import { startInProcess } from './lib/server.js'
 import { call } from './lib/api.js'
@@ -16,6 +16,8 @@ const USAGE = `usage: pnpm exec tsx bench/api-scale.ts [options]
   --pglite            embedded PGlite instead of the local Postgres`
 
 const f = flags({ sizes: { type: 'string', default: '1000,10000' }, repeat: { type: 'string', default: '30' }, pglite: { type: 'boolean', default: false } }, USAGE)
+// The server runs in this process: with its start flags, as `pnpm start` runs it.
+runAgainWithStartFlags()
 const SIZES = f.sizes.split(',').map((s) => int(s.trim(), 'sizes'))
 const REPEAT = int(f.repeat, 'repeat')
 if (SIZES.some((s, i) => i > 0 && s <= SIZES[i - 1]!)) {

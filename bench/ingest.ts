@@ -23,7 +23,7 @@ import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpu, schedOf, fmt, flags, int, machineBanner, quietCheck, sleep } from './lib/common.js'
+import { awaitQuiet, backendPids, cpuMsOf, cpuMsOfAll, machineCpu, schedOf, fmt, flags, int, machineBanner, quietCheck, runAgainWithStartFlags, sleep } from './lib/common.js'
 import { describeMix, ingestSets, type BenchMessage } from './lib/mail.js'
 import { startInProcess, type InProcessServer } from './lib/server.js'
 import postgres from 'postgres'
@@ -31,10 +31,10 @@ import { listAll } from './lib/api.js'
 import { ADMIN_URL, analyzeLikeAutovacuum, dropAll, runBench } from './lib/db.js'
 import { ensurePostfixInstalled, startPostfix, type PostfixInstance } from './lib/postfix.js'
 import { attributionLines, ensurePerf, PERF_NODE_FLAG, startPerf, type Attribution } from './lib/perf-profile.js'
-import { fork, spawnSync } from 'node:child_process'
+import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ClientReply, ClientSend, ClientSetup } from './lib/smtp-client-child.js'
-import { applyServerV8Flags, missingNodeFlags, SERVER_V8_POLICY } from '../apps/server/src/lib/v8-flags.js'
+import { applyServerV8Flags, SERVER_V8_POLICY } from '../apps/server/src/lib/v8-flags.js'
 
 const USAGE = `usage: pnpm exec tsx bench/ingest.ts [options]
   --n <count>           messages per measured round (default 2000)
@@ -74,19 +74,14 @@ const f = flags(
   USAGE,
 )
 if (f['perf-keep'] && !f.perf) throw new Error('--perf-keep goes with --perf')
-// Flags node takes only at start: the server's own (SERVER_NODE_FLAGS, as `pnpm start` gives them:
-// Mailroom runs in this process) and, with --perf, the one that makes V8 write the map perf names
-// JavaScript frames from. Without them, the bench runs itself again with them.
-const startFlags = [...(f.perf && !process.execArgv.includes(PERF_NODE_FLAG) ? [PERF_NODE_FLAG] : []), ...missingNodeFlags()]
-if (startFlags.length > 0) {
-  const r = spawnSync(process.execPath, [...startFlags, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
-  // The map V8 wrote for perf (it grows with every compiled function) goes with the process, or to
-  // where the kept samples are.
-  const map = `/tmp/perf-${r.pid}.map`
+// Mailroom runs in this process, with the server's start flags; with --perf, also the flag that makes
+// V8 write the map perf names JavaScript frames from. That map (it grows with every compiled
+// function) goes with the process, or to where the kept samples are.
+runAgainWithStartFlags(f.perf ? [PERF_NODE_FLAG] : [], (pid) => {
+  const map = `/tmp/perf-${pid}.map`
   if (f['perf-keep'] && existsSync(map)) copyFileSync(map, join(f['perf-keep'], basename(map)))
   rmSync(map, { force: true })
-  process.exit(r.status ?? 1)
-}
+})
 const N = int(f.n, 'n')
 const WARMUP = int(f.warmup, 'warmup', 0)
 const CONNECTIONS = int(f.connections, 'connections')

@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks'
 import { randomUUID } from 'node:crypto'
 import postgres from 'postgres'
-import { flags, fmt, int, machineBanner, quietCheck, summarize } from './lib/common.js'
+import { flags, fmt, int, machineBanner, quietCheck, runAgainWithStartFlags, summarize } from './lib/common.js'
 import { startInProcess } from './lib/server.js'
 import { call } from './lib/api.js'
 import { analyzeLikeAutovacuum, dropAll, runBench } from './lib/db.js'
@@ -27,6 +27,8 @@ const USAGE = `usage: pnpm exec tsx bench/search.ts [options]
   (real Postgres only: BENCH_DATABASE_URL, default the local one)`
 
 const f = flags({ sizes: { type: 'string', default: '1000,10000,100000' }, repeat: { type: 'string', default: '30' } }, USAGE)
+// The server runs in this process: with its start flags, as `pnpm start` runs it.
+runAgainWithStartFlags()
 const SIZES = f.sizes.split(',').map((s) => int(s.trim(), 'sizes'))
 const REPEAT = int(f.repeat, 'repeat')
 if (SIZES.some((s, i) => i > 0 && s <= SIZES[i - 1]!)) {

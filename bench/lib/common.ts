@@ -1,8 +1,9 @@
 // Small helpers shared by the receiving benchmarks: flags, percentiles, the machine, loopback checks.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
+import { missingNodeFlags } from '../../apps/server/src/lib/v8-flags.js'
 
 export type FlagSpec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>
 
@@ -237,4 +238,19 @@ export function aptInstall(pkg: string, env: NodeJS.ProcessEnv = {}): void {
       throw new Error(`could not install ${pkg} (apt-get install -y ${pkg}): ${(e.stderr || e.message).trim().split('\n').slice(-5).join('\n')}`)
     }
   }
+}
+
+/**
+ * Runs this bench again in a new node process when this one lacks flags that node takes only at
+ * start: the server's own (SERVER_NODE_FLAGS, which `pnpm start` gives; a bench that runs the server
+ * in its own process must have them to measure it as it runs) and `extra`. Returns at once when
+ * none is missing; otherwise exits, with the new process's status, once it has ended and `after`
+ * has been told its pid.
+ */
+export function runAgainWithStartFlags(extra: string[] = [], after?: (pid: number) => void): void {
+  const missing = [...extra.filter((flag) => !process.execArgv.includes(flag)), ...missingNodeFlags()]
+  if (missing.length === 0) return
+  const r = spawnSync(process.execPath, [...missing, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
+  after?.(r.pid)
+  process.exit(r.status ?? 1)
 }
