@@ -31,8 +31,8 @@ export const MAX_GROWING_PERCENT = 300
  * scripts and the shebang; a server started without them says so once at start, cli.ts).
  *
  * A semi-space of 8 MB instead of Node's 16 (the young generation holds two): 10,000 idle waits
- * kept 292-300 MB resident against 302-315 MB (about 12 MB less; the 300 MB bound is met in most
- * runs, not all) with the same CPU a re-poll; the ingest bench and the 1,000-waiter wake-up measured
+ * kept 291-303 MB resident against 302-315 MB (about 12 MB less; the 300 MB bound is met in nine
+ * runs of eleven) with the same CPU a re-poll; the ingest bench and the 1,000-waiter wake-up measured
  * the same either way (bench/README.md, "Receiving", 2026-12-06 09:20-10:30). 6 MB saved no more
  * and cost CPU; 4 MB saved 25 MB more and cost 20-30% more CPU a re-poll.
  */
