@@ -161,15 +161,13 @@ export async function startChild(opts: { pglite: boolean; compiled?: boolean; en
   let entry = CHILD
   // BENCH_NODE_FLAGS: extra node/V8 flags for the server child, for experiments.
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
-  // The flags node takes only at start, as `pnpm start` and `pnpm dev` give them; the child sets the
-  // rest itself (applyServerV8Flags), as `mailroom start` does.
-  let execArgv = [...SERVER_NODE_FLAGS, '--import', 'tsx', '--expose-gc', ...extra]
   if (opts.compiled) {
     buildDir = mkdtempSync(join(tmpdir(), 'mailroom-bench-build-'))
     entry = await compileChild(buildDir)
-    // Plain node.
-    execArgv = [...SERVER_NODE_FLAGS, '--expose-gc', ...extra]
   }
+  // The flags node takes only at start, as `pnpm start` and `pnpm dev` give them (the child sets the
+  // rest itself, applyServerV8Flags, as `mailroom start` does); tsx's loader unless compiled (plain node).
+  const execArgv = [...SERVER_NODE_FLAGS, ...(opts.compiled ? [] : ['--import', 'tsx']), '--expose-gc', ...extra]
   const child: ChildProcess = fork(entry, [], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const cleanup = async () => {
     if (child.exitCode === null && child.signalCode === null) {
