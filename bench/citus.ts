@@ -19,8 +19,7 @@ import { startMailroom } from '../apps/server/src/server.js'
 import { silentLogger } from '../apps/server/src/lib/log.js'
 import { openPostgres, type Database } from '../apps/server/src/db/client.js'
 import { migrate } from '../apps/server/src/db/migrate.js'
-import { onCitus } from '../apps/server/src/db/open.js'
-import { useValuesInserts } from '../apps/server/src/db/bulk.js'
+import { onCitus, useCoordinator } from '../apps/server/src/db/open.js'
 import { createRootTenant } from '../apps/server/src/tenancy/service.js'
 import { withTenant } from '../apps/server/src/db/scope.js'
 import { createInbox } from '../apps/server/src/inboxes/service.js'
@@ -77,8 +76,7 @@ async function measure(target: Target) {
     await conn.end()
   }
   const runtime = openPostgres({ url: deriveRuntimeUrl(target.ownerUrl), max: 10, runtime: true })
-  owner.citus = runtime.citus = citus
-  useValuesInserts(citus)
+  useCoordinator([runtime, owner], citus)
   const config: Config = {
     ...loadConfig({}),
     masterKey: randomBytes(32).toString('base64'),

@@ -152,7 +152,7 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   const { config, stores: given, clock = systemClock, log, print = (s) => process.stdout.write(s + '\n') } = opts
   const logger = log ?? createLogger(config.logLevel)
   const keyring = keyringFromConfig(config)
-  const stores = given ?? (await openStores(config))
+  const stores = given ?? (await openStores(config, { log: logger }))
   const metrics = new Metrics({
     pool: () => {
       const g = stores.runtime.gate

@@ -6,9 +6,8 @@ import { inject } from 'vitest'
 import { openPglite, openPostgres, type Database } from '@mailroom/server/src/db/client.js'
 import { emptyCitusDatabase } from './citus.js'
 import { migrate } from '@mailroom/server/src/db/migrate.js'
-import { useValuesInserts } from '@mailroom/server/src/db/bulk.js'
 import { deriveRuntimeUrl } from '@mailroom/server/src/config.js'
-import type { Stores } from '@mailroom/server/src/db/open.js'
+import { useCoordinator, type Stores } from '@mailroom/server/src/db/open.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -46,8 +45,7 @@ export async function createTestDb(): Promise<TestDb> {
     const owner = openPostgres({ url: CITUS_URL, max: 2, runtime: false })
     const runtimeUrl = deriveRuntimeUrl(CITUS_URL)
     const runtime = openPostgres({ url: runtimeUrl, max: 10, runtime: true })
-    owner.citus = runtime.citus = true
-    useValuesInserts(true)
+    useCoordinator([runtime, owner], true)
     openOnCitus++
     let closed = false
     return {

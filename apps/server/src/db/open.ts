@@ -5,7 +5,9 @@ import type { Config } from '../config.js'
 import { openPglite, openPostgres, rawRows, type Database } from './client.js'
 import { migrate } from './migrate.js'
 import { useValuesInserts } from './bulk.js'
+import { echoNotifications, NOTIFICATION_ECHO_MS } from './echo.js'
 import { lockDataDir, type DataDirLock } from '../lib/data-dir-lock.js'
+import type { Logger } from '../lib/log.js'
 
 export interface Stores {
   runtime: Database
@@ -44,13 +46,27 @@ async function ping(database: Database, url: string): Promise<void> {
   }
 }
 
+/**
+ * Tells the databases whether they are a Citus coordinator's, and sets what changes there: tenant
+ * settings travel as SET LOCAL, rows go in as VALUES lists, and every notification is heard again a
+ * moment later (db/echo.ts: it can come before what it announces is visible on the workers).
+ */
+export function useCoordinator(databases: readonly Database[], citus: boolean, log?: Logger): void {
+  const onError = (err: unknown) => log?.error('a notification heard again: its handler failed', { err: String((err as Error)?.stack ?? err) })
+  for (const d of databases) {
+    d.citus = citus
+    if (citus) d.listen = echoNotifications(d.listen, NOTIFICATION_ECHO_MS, onError)
+  }
+  useValuesInserts(citus)
+}
+
 /** Whether the database is a Citus coordinator (tenant settings then travel as SET LOCAL). */
 export async function onCitus(database: Database): Promise<boolean> {
   const rows = await rawRows<{ citus: boolean }>(database.db, sql`select exists (select 1 from pg_extension where extname = 'citus') as citus`)
   return rows[0]?.citus === true
 }
 
-export async function openStores(config: Config, opts: { migrate?: boolean; poolSize?: number; command?: string } = {}): Promise<Stores> {
+export async function openStores(config: Config, opts: { migrate?: boolean; poolSize?: number; command?: string; log?: Logger } = {}): Promise<Stores> {
   const doMigrate = opts.migrate ?? true
   if (!config.databaseUrl) {
     // Before the files are opened: a second process must not touch them (lib/data-dir-lock.ts).
@@ -70,8 +86,7 @@ export async function openStores(config: Config, opts: { migrate?: boolean; pool
   const runtime = openPostgres({ url: config.runtimeDatabaseUrl!, max: opts.poolSize ?? 10, runtime: true })
   try {
     await ping(runtime, config.runtimeDatabaseUrl!)
-    runtime.citus = owner.citus = await onCitus(owner)
-    useValuesInserts(runtime.citus)
+    useCoordinator([runtime, owner], await onCitus(owner), opts.log)
   } catch (err) {
     await owner.close()
     throw err

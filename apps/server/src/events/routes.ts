@@ -49,7 +49,11 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       return streamSSE(c, async (stream) => {
         const signal = c.req.raw.signal
         let wake: (() => void) | null = null
-        const unlisten = deps.hub.onTenant(scope.tenantId, () => wake?.())
+        // An arrival whose event this stream has already sent wakes nothing (on Citus each
+        // notification comes again a moment later, db/echo.ts); one without an event (0) always wakes.
+        const unlisten = deps.hub.onTenant(scope.tenantId, (a) => {
+          if (a.eventSeq === 0 || a.eventSeq > last) wake?.()
+        })
         const off = () => {
           unlisten()
           release()
