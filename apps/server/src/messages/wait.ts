@@ -115,7 +115,7 @@ export async function startCursor(deps: WaitDeps, scope: TenantScope, inboxId: s
   return withTenant(deps.database, scope, async (tx) => {
     const [now] = await rawRows<{ last_seq: string | number; ms: string | number }>(
       tx,
-      sql`select last_seq, (extract(epoch from now()) * 1000)::bigint as ms from inboxes where id = ${inboxId}`,
+      sql`select last_seq, (extract(epoch from now()) * 1000)::bigint as ms from inboxes where tenant_id = ${scope.tenantId} and id = ${inboxId}`,
     )
     if (!now) throw notFound('inbox')
     const seq = Number(now.last_seq)
@@ -137,7 +137,8 @@ export async function startCursor(deps: WaitDeps, scope: TenantScope, inboxId: s
 export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, cursor: WaitCursor, matcher: Matcher) {
   const begun = deps.hub.lookBegins()
   return withTenant(deps.database, scope, async (tx) => {
-    const [top] = await rawRows<{ last_seq: string | number }>(tx, sql`select last_seq from inboxes where id = ${inboxId}`)
+    // The tenant named, as in every statement here: on Citus the look goes to the tenant's shard only.
+    const [top] = await rawRows<{ last_seq: string | number }>(tx, sql`select last_seq from inboxes where tenant_id = ${scope.tenantId} and id = ${inboxId}`)
     if (top === undefined) throw notFound('inbox')
     const lastSeq = Number(top.last_seq)
     // The next re-poll at this counter needs no look (events/hub.ts, looked).
@@ -148,6 +149,7 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
       .from(messages)
       .where(
         and(
+          eq(messages.tenantId, scope.tenantId),
           eq(messages.inboxId, inboxId),
           gt(messages.seq, cursor.seq),
           lte(messages.seq, lastSeq),
