@@ -21,7 +21,7 @@ import { fromPublicId } from '../../src/lib/ids.js'
 
 describe('echoNotifications', () => {
   let db: TestDb
-  // A listening connection of its own: on Citus the test database's already hears everything twice.
+  // A listening connection of its own: on Citus the test database's already hears everything again.
   let listener: Listener | null = null
   let plain: Database['listen']
   beforeAll(async () => {
