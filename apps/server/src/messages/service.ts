@@ -126,10 +126,19 @@ const attachmentMeta = {
   inline: attachments.inline,
 }
 
-export async function attachmentsOf(tx: Tx, messageIds: string[]): Promise<Map<string, AttachmentMeta[]>> {
+/**
+ * The attachments of the messages, by message. Given the messages' tenant, the read names it: on Citus
+ * it then goes to the tenant's shard, not to every shard.
+ */
+export async function attachmentsOf(tx: Tx, messageIds: string[], tenantId?: string): Promise<Map<string, AttachmentMeta[]>> {
   const out = new Map<string, AttachmentMeta[]>()
   if (messageIds.length === 0) return out
-  const rows = await tx.select(attachmentMeta).from(attachments).where(inArray(attachments.messageId, messageIds)).orderBy(asc(attachments.position))
+  const which = inArray(attachments.messageId, messageIds)
+  const rows = await tx
+    .select(attachmentMeta)
+    .from(attachments)
+    .where(tenantId === undefined ? which : and(eq(attachments.tenantId, tenantId), which))
+    .orderBy(asc(attachments.position))
   for (const r of rows) {
     const list = out.get(r.messageId) ?? []
     list.push(r)
