@@ -49,7 +49,11 @@ interface Due {
   payload: string
 }
 
-/** Payloads to deliver again, one queue per delay (each in the order heard), on one timer. */
+/**
+ * Payloads to deliver again, one queue per delay (each in the order heard), on one timer. Not a
+ * setTimeout per echo: Node starts a timer from the event loop's cached time, so one set late in a
+ * busy turn can fire before its delay has passed; here an echo is due by the monotonic clock.
+ */
 class Echo {
   private readonly queues: { delay: number; items: Due[] }[]
   private timer: NodeJS.Timeout | null = null
