@@ -19,7 +19,12 @@ export interface Cipher {
   blindTerms(inboxId: string, words: Iterable<string>): number[]
 }
 
-export class TenantKeyMissingError extends Error {}
+/** The tenant's data key is gone: the tenant was deleted (its key goes first), perhaps a moment ago. */
+export class TenantKeyMissingError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`tenant ${tenantId} has no data key`)
+  }
+}
 
 export class TenantCrypto {
   private readonly cache: DataKeyCache
@@ -42,7 +47,7 @@ export class TenantCrypto {
   async cipher(tx: Tx, tenantId: string): Promise<Cipher> {
     const dek = await this.cache.getOrLoad(tenantId, async () => {
       const [row] = await tx.select().from(tenantKeys).where(eq(tenantKeys.tenantId, tenantId))
-      if (!row) throw new TenantKeyMissingError(`tenant ${tenantId} has no data key`)
+      if (!row) throw new TenantKeyMissingError(tenantId)
       return unwrapDataKey(row.wrappedKey, this.keyring, tenantId)
     })
     return cipherFor(dek, tenantId)

@@ -48,6 +48,34 @@ export const isConnectFailure = (err: unknown) => codesOf(err).some((c) => CONNE
 export const isConnectionError = (err: unknown) =>
   err instanceof DatabaseUnavailable || codesOf(err).some((c) => CONNECT_CODES.has(c) || LOST_CODES.has(c))
 
+/**
+ * Postgres rolled the transaction back to let another go on: a deadlock it broke (40P01) or a
+ * serialization failure (40001). Nothing of it happened, and run again it may well pass.
+ */
+export const isConflict = (err: unknown) => codesOf(err).some((c) => c === '40P01' || c === '40001')
+
+/**
+ * A write refused because a row it refers to is gone (23503). Every reference Mailroom writes is
+ * to a row that existed when the work began, so this means its tenant or inbox was deleted meanwhile.
+ */
+export const isMissingReference = (err: unknown) => codesOf(err).includes('23503')
+
+/**
+ * Runs `fn` (a whole transaction) again when Postgres rolled it back for a conflict, at most
+ * `attempts` times in all, after a short pause that grows; the last conflict is thrown.
+ */
+export async function retryConflicts<T>(fn: () => Promise<T>, onRetry?: (err: unknown, attempt: number) => void, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (attempt >= attempts || !isConflict(err)) throw err
+      onRetry?.(err, attempt)
+      await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30))
+    }
+  }
+}
+
 export interface HealthOptions {
   /** Opens a connection and runs a trivial statement; rejects when it cannot. */
   probe: () => Promise<void>

@@ -7,7 +7,7 @@ import { monotonicMs } from '../lib/clock.js'
 import type { ServerResponse } from 'node:http'
 import type { TenantScope } from '../db/scope.js'
 import { ServiceError } from '../errors.js'
-import { errorBody, transientError } from '../http/errors.js'
+import { errorBody, goneError, transientError } from '../http/errors.js'
 import { encodeWaitCursor, lookAtStored, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps, type WaitMatch } from '../messages/wait.js'
 import type { Arrival } from './hub.js'
 import type { HeldRequests } from './held.js'
@@ -226,9 +226,9 @@ export class WaitRegistry {
   private sendError(w: Wait, err: unknown) {
     // The same envelope the HTTP error handler writes.
     if (!(err instanceof ServiceError)) {
-      const transient = transientError(err)
-      if (!transient) this.deps.log.error('unhandled error', { requestId: w.requestId, err: (err as Error)?.stack ?? String(err) })
-      err = transient ?? new ServiceError('internal_error', 'internal error')
+      const known = transientError(err) ?? goneError(err)
+      if (!known) this.deps.log.error('unhandled error', { requestId: w.requestId, err: (err as Error)?.stack ?? String(err) })
+      err = known ?? new ServiceError('internal_error', 'internal error')
     }
     const e = err as ServiceError
     w.sink!.send(e.status, { ...e.headers, 'X-Request-Id': w.requestId }, JSON.stringify(errorBody(e.code, e.message, w.requestId)))

@@ -6,8 +6,9 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ZodError } from 'zod'
 import type { Logger } from '../lib/log.js'
-import { DatabaseUnavailable, isConnectionError } from '../db/health.js'
+import { DatabaseUnavailable, isConflict, isConnectionError } from '../db/health.js'
 import { ShedError } from '../db/gate.js'
+import { TenantKeyMissingError } from '../crypto/service.js'
 
 export function validationError(where: string, error: ZodError): ServiceError {
   const issues = error.issues.map((i) => ({
@@ -24,8 +25,9 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, i
 
 /**
  * The answer for failures that are not the request's fault and pass: the database out of reach
- * (503 `database_unavailable`), or no connection free before the request's deadline (503
- * `service_unavailable`). Both say when to try again. Null for anything else.
+ * (503 `database_unavailable`), no connection free before the request's deadline, or the request's
+ * transaction rolled back by Postgres to break a deadlock or a serialization conflict with another
+ * (503 `service_unavailable`). All say when to try again. Null for anything else.
  */
 export function transientError(err: unknown): ServiceError | null {
   if (err instanceof ShedError) {
@@ -34,16 +36,28 @@ export function transientError(err: unknown): ServiceError | null {
   if (err instanceof DatabaseUnavailable || isConnectionError(err)) {
     return new ServiceError('database_unavailable', 'the database is unavailable; retry shortly', undefined, { 'Retry-After': '2' })
   }
+  if (isConflict(err)) {
+    return new ServiceError('service_unavailable', 'the request collided with a concurrent change and nothing of it was applied; retry shortly', undefined, { 'Retry-After': '1' })
+  }
   return null
+}
+
+/**
+ * The answer for a request whose tenant was deleted while it ran (its key still valid in this
+ * process's memory for a moment): what it asked for is gone, as the next request will find.
+ */
+export function goneError(err: unknown): ServiceError | null {
+  return err instanceof TenantKeyMissingError ? new ServiceError('not_found', 'not found: its tenant has been deleted') : null
 }
 
 export function handleError(err: Error, c: Context, log: Logger): Response {
   const requestId = (c.get('requestId') as string | undefined) ?? 'unknown'
   const transient = transientError(err)
   if (transient) {
-    log.warn('request failed: database unavailable or busy', { requestId, err: String(err.message) })
+    log.warn('request failed: database unavailable, busy or in conflict', { requestId, err: String(err.message) })
     err = transient
   }
+  err = goneError(err) ?? err
   if (err instanceof ServiceError) {
     for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v)
     return c.json(errorBody(err.code, err.message, requestId, err.issues), err.status as 400)

@@ -3,7 +3,7 @@
 // lease would make the next claim repeat it (a second copy of the mail, a second POST). The
 // recording itself must only change a row still claimed (`status = 'sending'`), so a try whose
 // COMMIT went through unseen is not applied twice.
-import { isConnectionError } from '../db/health.js'
+import { isConflict, isConnectionError } from '../db/health.js'
 import { ShedError } from '../db/gate.js'
 import type { Logger } from '../lib/log.js'
 
@@ -12,7 +12,7 @@ const PAUSES_MS = [100, 400, 1_500, 4_000, 6_000, 8_000]
 
 /** A failure that a moment later may not repeat: the database out of reach or busy, a deadlock, a serialization failure. */
 export const retryableDbError = (err: unknown): boolean =>
-  isConnectionError(err) || err instanceof ShedError || ['40P01', '40001'].includes(String((err as { code?: unknown })?.code))
+  isConnectionError(err) || err instanceof ShedError || isConflict(err)
 
 export class OutcomeRecorder {
   private stopping = false

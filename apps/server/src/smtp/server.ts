@@ -8,7 +8,8 @@ import { withTenant } from '../db/scope.js'
 import { consume } from '../limits/service.js'
 import { QuotaError, type Recipient } from '../messages/ingest/index.js'
 import { ConnectionGuard } from './guard.js'
-import { isConnectionError } from '../db/health.js'
+import { isConflict, isConnectionError, isMissingReference } from '../db/health.js'
+import { TenantKeyMissingError } from '../crypto/service.js'
 import { verdictOf } from '../rules/service.js'
 import { isVerifiedDomain } from '../domains/verified.js'
 
@@ -166,6 +167,9 @@ export function createSmtpServer(deps: Deps): SMTPServer {
                 )
               }
               if (isConnectionError(err)) log.warn('smtp accept deferred: the database is unavailable', { err: String(err) })
+              // The sender tries again later, and is then refused at RCPT (the address is gone).
+              else if (isMissingReference(err) || err instanceof TenantKeyMissingError) log.warn('smtp accept deferred: a recipient tenant or inbox was deleted meanwhile', { err: String(err) })
+              else if (isConflict(err)) log.warn('smtp accept deferred: rolled back by a conflict with another transaction', { err: String(err) })
               else log.error('smtp accept failed', { err: String((err as Error).stack ?? err) })
               callback(smtpError(451, '4.3.0 Temporary failure storing the message, try again later'))
             },

@@ -16,6 +16,7 @@ import { body, conflictError, cursorOf, defineRoute, json, reply } from '../http
 import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/caller.js'
 import { withTenant } from '../db/scope.js'
+import { retryConflicts } from '../db/health.js'
 import { fromPublicId, toPublicId } from '../lib/ids.js'
 import {
   createRootTenant,
@@ -168,14 +169,22 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const id = fromPublicId('tenant', c.req.valid('param').id)
       const p = c.get('principal')
       const { tenantId } = scopeOf(p)
-      await withTenant(database, { tenantId }, async (tx) => {
-        const existing = id ? await getTenant(tx, id) : null
-        if (!existing) throw notFound('tenant')
-        if (existing.id === tenantId) throw new ServiceError('forbidden', 'a tenant cannot delete itself; its parent can')
-        await deleteTenant(tx, crypto, tenantId, existing.id)
-        // Recorded with the caller: the deleted tenant's own log is gone with it.
-        await audit(tx, tenantId, actorOf(p), 'tenant.deleted', { type: 'tenant', id: toPublicId('tenant', existing.id) }, { name: existing.name })
-      })
+      // The cascade takes every row the tenant owns, in whatever order Postgres reaches them, so it
+      // can deadlock with a writer that holds one of them and then needs the tenant row (an insert
+      // checking its key), as the usage counters' flush does. Postgres then rolls one back; if it is
+      // the deletion, it is run again (the writer's transaction has ended by then).
+      await retryConflicts(
+        () =>
+          withTenant(database, { tenantId }, async (tx) => {
+            const existing = id ? await getTenant(tx, id) : null
+            if (!existing) throw notFound('tenant')
+            if (existing.id === tenantId) throw new ServiceError('forbidden', 'a tenant cannot delete itself; its parent can')
+            await deleteTenant(tx, crypto, tenantId, existing.id)
+            // Recorded with the caller: the deleted tenant's own log is gone with it.
+            await audit(tx, tenantId, actorOf(p), 'tenant.deleted', { type: 'tenant', id: toPublicId('tenant', existing.id) }, { name: existing.name })
+          }),
+        (err, attempt) => deps.log.warn('tenant deletion rolled back by a conflict; trying again', { tenant: toPublicId('tenant', id!), attempt, err: String(err) }),
+      )
       return c.body(null, 204)
     },
   )

@@ -5,7 +5,7 @@ import type { UsageRow } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { withTenant } from '../db/scope.js'
 import { pipelined, textTemplate } from '../db/pipeline.js'
-import { isConnectionError } from '../db/health.js'
+import { isConflict, isConnectionError, isMissingReference } from '../db/health.js'
 import type { Logger } from '../lib/log.js'
 import { toPublicId } from '../lib/ids.js'
 import { NIL_UUID } from './tables.js'
@@ -217,8 +217,9 @@ export class ApiRequestMeter {
             if (keys) await pipelined(tx, [touchKeys({ ids: [...keys.keys()], ms: [...keys.values()].map((d) => d.getTime()) })])
           })
         } catch (err) {
-          if (isConnectionError(err)) {
-            // The database is away: the counts wait for the next flush instead of being lost.
+          if (isConnectionError(err) || isConflict(err)) {
+            // The database is away, or rolled this flush back to break a deadlock (with a tenant's
+            // deletion): the counts wait for the next flush instead of being lost.
             for (const { inboxId, day, n } of list) {
               const key = `${tenantId}|${inboxId}|${day}`
               this.pending.set(key, (this.pending.get(key) ?? 0) + n)
@@ -227,7 +228,7 @@ export class ApiRequestMeter {
             continue
           }
           // A tenant deleted meanwhile: its counts go with it. Anything else is worth a line.
-          this.log.warn('usage flush failed', { tenantId, err: String(err) })
+          if (!isMissingReference(err)) this.log.warn('usage flush failed', { tenantId, err: String(err) })
         }
       }
     })

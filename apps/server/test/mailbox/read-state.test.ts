@@ -4,7 +4,7 @@
 // never counted; deleting mail, an inbox or a tenant, and retention, leave no count behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '@mailroom/testkit/server'
+import { makeChild, makeInbox, makeTenant, startTestServer, type InboxFixture, type TestServer } from '@mailroom/testkit/server'
 import { listAll, sendMail, settled } from '@mailroom/testkit/mail'
 import { rawRows } from '../../src/db/client.js'
 import { fromPublicId } from '../../src/lib/ids.js'
@@ -191,7 +191,8 @@ describe('deleting mail removes its labels, counts and index entries', () => {
   }
 
   it('a message, then its inbox, then its tenant', async () => {
-    const tenant = await makeTenant(server)
+    const parent = await makeTenant(server)
+    const tenant = await makeChild(parent, server)
     const inbox = await makeInbox(server, tenant)
     const ids = await fill(inbox, ['keep', 'drop'])
     await inbox.api.patch(`/v1/inboxes/${inbox.id}/messages/${ids.get('drop')}`, { addLabels: ['handled'] })
@@ -207,8 +208,7 @@ describe('deleting mail removes its labels, counts and index entries', () => {
     await fill(inbox2, ['t'])
     const uuid2 = fromPublicId('inbox', inbox2.id)!
     expect((await rowsOf(uuid2)).search).toBe(1)
-    const tenantUuid = fromPublicId('tenant', tenant.id)!
-    await owner(sql`delete from tenants where id = ${tenantUuid}::uuid`)
+    expect((await parent.api.delete(`/v1/tenants/${tenant.id}`)).status).toBe(204)
     expect(await rowsOf(uuid2)).toEqual({ counts: 0, total: 0, search: 0 })
   })
 
