@@ -259,6 +259,9 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
   // What each presented key stands for, kept until a change is announced: a request of a key seen
   // lately makes no database lookup to authenticate.
   const keys = new KeyMemory(database, { keepMs: config.keyCacheSeconds * 1000, log: logger })
+  // A parked wait whose key is revoked (its inbox deleted, its tenant suspended or deleted) answers
+  // the door's error, not the next message.
+  keys.watch((change) => waits.keysChanged(change))
   const rateLimiter = new ApiRateLimiter(
     {
       load: (tenantId, inboxId) =>

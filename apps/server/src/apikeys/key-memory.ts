@@ -33,6 +33,8 @@ export class KeyMemory {
   private readonly keys: Memory<KeyRow | null>
   /** By the acting tenant ('-': the operator) and the target, as `caller:target` (a target not found is not kept). */
   private readonly actAsKept: Memory<ActAs>
+  /** Told of every change heard (watch). */
+  private readonly watchers = new Set<(change: KeyChange) => void>()
 
   constructor(
     private readonly database: Database,
@@ -48,6 +50,9 @@ export class KeyMemory {
       what: 'API keys are',
       keepMs: o.keepMs,
       log: o.log,
+      heard: (change) => {
+        for (const w of this.watchers) w(change)
+      },
     })
     const found = <T>(v: T | null): boolean => v !== null
     this.keys = this.feed.memory({ worth: found })
@@ -65,6 +70,18 @@ export class KeyMemory {
 
   stop(): Promise<void> {
     return this.feed.stop()
+  }
+
+  /**
+   * Calls `fn` with every change of keys heard (in this process before its commit, from every
+   * process after it; a change of everything also when listening begins again), once what was kept
+   * of it is forgotten: a request that outlives its start asks again then whether its key still
+   * lets it in. `fn` must not block. Returns the function that stops the calls. Nothing is heard
+   * while keys are not kept (MAILROOM_KEY_CACHE_SECONDS=0).
+   */
+  watch(fn: (change: KeyChange) => void): () => void {
+    this.watchers.add(fn)
+    return () => void this.watchers.delete(fn)
   }
 
   /** Whether what is read is kept and served now (listening, and the database not known to be down). */

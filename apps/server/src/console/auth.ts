@@ -89,11 +89,11 @@ export type SessionAuth =
  * A cookie that no longer names a live session is a 401; a write without the session's CSRF token
  * or from another origin a 403.
  */
-export async function consoleSessionAuth(c: Context<AppEnv>, deps: Deps): Promise<SessionAuth | null> {
+export async function consoleSessionAuth(c: Context<AppEnv>, deps: Deps, touch = true): Promise<SessionAuth | null> {
   const token = sessionToken(c)
   if (token === undefined) return null
   if (!isRead(c.req.method)) assertCsrf(c, token)
-  const found = await resolveSession(deps.database, token, deps.clock.now(), deps.config.operatorKey)
+  const found = await resolveSession(deps.database, token, deps.clock.now(), deps.config.operatorKey, touch)
   if (!found.ok) {
     throw new ServiceError('unauthorized', found.reason === 'revoked' ? 'the key of this console session was revoked: sign in again' : 'the console session has ended: sign in again')
   }

@@ -91,7 +91,7 @@ interface TenantSessionRow {
  * The session behind a cookie's token, checked and kept alive; sessions found over are deleted.
  * `operatorKey` is the deployment's current one: an operator session made with another key is over.
  */
-export async function resolveSession(database: Database, token: string, now: Date, operatorKey: string | undefined): Promise<SessionLookup> {
+export async function resolveSession(database: Database, token: string, now: Date, operatorKey: string | undefined, touch = true): Promise<SessionLookup> {
   if (!TOKEN_PATTERN.test(token)) return { ok: false, reason: 'unknown' }
   const hash = tokenHash(token)
   const [r] = await lookupWithoutTenant<TenantSessionRow>(database, sql`select * from mailroom_console_session(${hash})`, 'console-session')
@@ -102,7 +102,7 @@ export async function resolveSession(database: Database, token: string, now: Dat
       await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(eq(consoleSessions.id, r.session_id)))
       return { ok: false, reason: keyOver ? 'revoked' : 'expired' }
     }
-    if (now.getTime() - times.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
+    if (touch && now.getTime() - times.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
       await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.update(consoleSessions).set({ lastSeenAt: now }).where(eq(consoleSessions.id, r.session_id)))
       times.lastSeenAt = now
     }
@@ -119,7 +119,7 @@ export async function resolveSession(database: Database, token: string, now: Dat
         return { ok: false, reason: keyOver ? 'revoked' : 'expired' }
       }
       let lastSeenAt = o.lastSeenAt
-      if (now.getTime() - lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
+      if (touch && now.getTime() - lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
         await tx.update(consoleOperatorSessions).set({ lastSeenAt: now }).where(eq(consoleOperatorSessions.id, o.id))
         lastSeenAt = now
       }

@@ -27,6 +27,11 @@ export interface FeedOptions<C extends object> {
   log?: Logger | undefined
   /** What is looked up afresh while listening fails (for the log). */
   what: string
+  /**
+   * Told of every change once its memories have forgotten it, and when listening begins again
+   * (changes may have gone unheard meanwhile: a change of everything).
+   */
+  heard?(change: C | AllChange): void
 }
 
 /** A change that touches one tenant's part of a memory, or everything. */
@@ -156,6 +161,7 @@ export class ChangeFeed<C extends object> implements Trust {
     this.gen++
     if ('all' in change) this.clear()
     else this.o.forget(change as Exclude<C, AllChange>)
+    this.o.heard?.(change)
   }
 
   /** Listening (again): from here on every change is heard. */
@@ -164,6 +170,7 @@ export class ChangeFeed<C extends object> implements Trust {
     this.gen++
     this.clear()
     this.listening = true
+    this.o.heard?.({ all: true })
   }
 
   /** Not listening: changes may go unheard, so nothing is kept or served. */

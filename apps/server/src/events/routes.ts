@@ -14,6 +14,8 @@ import { rawRows } from '../db/client.js'
 import { eventToWire, eventsAfter } from './service.js'
 
 const HEARTBEAT_MS = 15_000
+/** After a change of every key (a tenant suspended, resumed or deleted), each stream asks again within this. */
+const ALL_KEYS_SPREAD_MS = 1_000
 const BATCH = 200
 
 export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
@@ -54,14 +56,31 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         const unlisten = deps.hub.onTenant(scope.tenantId, (a) => {
           if (a.eventSeq === 0 || a.eventSeq > last) wake?.()
         })
+        // A change of keys that may touch this stream's (a key of its tenant revoked or an inbox
+        // deleted; any tenant suspended, resumed or deleted) wakes it, to ask again whether its key
+        // lets it in. A change of every key wakes each stream within a moment of its own, not all of
+        // them at once: their lookups are spread out.
+        const principal = c.get('principal')
+        let recheckTimer: NodeJS.Timeout | undefined
+        const unwatch = deps.keys.watch((change) => {
+          if (!('all' in change)) {
+            if (principal.kind !== 'operator' && change.tenantId === principal.keyTenantId) wake?.()
+          } else recheckTimer ??= setTimeout(() => ((recheckTimer = undefined), wake?.()), Math.random() * ALL_KEYS_SPREAD_MS)
+        })
         const off = () => {
           unlisten()
+          unwatch()
+          clearTimeout(recheckTimer)
           release()
         }
         stream.onAbort(() => wake?.())
         try {
           while (!signal.aborted && !stream.aborted) {
             const woken = new Promise<void>((r) => (wake = r))
+            // Before anything more is sent (woken by an event, or at a keep-alive): the stream ends
+            // once its key is revoked or expires, or its inbox or tenant is deleted or suspended. A
+            // client reconnecting is then refused as any request would be (the SDK stops there).
+            if (await c.get('recheck')()) break
             for (;;) {
               let rows: Awaited<ReturnType<typeof eventToWire>>[]
               try {

@@ -11,6 +11,7 @@ import { errorBody, goneError, transientError } from '../http/errors.js'
 import { encodeWaitCursor, lookAtStored, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps, type WaitMatch } from '../messages/wait.js'
 import type { Arrival } from './hub.js'
 import type { HeldRequests } from './held.js'
+import type { KeyChange } from '../apikeys/key-changes.js'
 
 /** Granularity of deadlines: a parked wait is answered within one tick of its deadline. */
 const TICK_MS = 250
@@ -54,6 +55,13 @@ export interface WaitRequest {
   /** How long to hold (ms) before answering 204. */
   holdMs: number
   requestId: string
+  /**
+   * Whether the caller would still be let in (null) or the error the door would now answer: asked
+   * again before a parked wait answers, after a change of keys that may touch it (keysChanged).
+   */
+  recheck?: (() => Promise<ServiceError | null>) | undefined
+  /** The tenant of the caller's key (null: the operator's), whose key changes concern this wait. */
+  keyTenantId?: string | null | undefined
 }
 
 /** What the HTTP handler answers itself when the wait ends before it is parked. */
@@ -68,12 +76,16 @@ class Wait {
   scanning = false
   done = false
   off: () => void = noop
+  /** A change of keys that may touch the caller was heard: before it answers, the wait asks again whether the caller is let in. */
+  suspect = false
   constructor(
     readonly scope: TenantScope,
     readonly inboxId: string,
     readonly matcher: Matcher,
     readonly deadline: number,
     readonly requestId: string,
+    readonly recheck: WaitRequest['recheck'],
+    readonly keyTenantId: string | null,
   ) {}
 }
 
@@ -109,7 +121,7 @@ export class WaitRegistry {
   async open(req: WaitRequest, park: () => WaitSink): Promise<EarlyAnswer | null> {
     // 429 before anything else, when the tenant or the inbox holds its most already.
     const release = this.held?.acquire(req.scope.tenantId, req.inboxId) ?? noop
-    const w = new Wait(req.scope, req.inboxId, req.matcher, monotonicMs() + req.holdMs, req.requestId)
+    const w = new Wait(req.scope, req.inboxId, req.matcher, monotonicMs() + req.holdMs, req.requestId, req.recheck, req.keyTenantId ?? null)
     // Listen before looking, so an arrival between the look and parking still wakes the wait.
     const unlisten = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a))
     w.off = () => {
@@ -165,7 +177,7 @@ export class WaitRegistry {
     if (w.done || (w.cursor && a.seq <= w.cursor.seq)) return
     // The very next message of a parked, idle wait, committed by this process: looked at as stored,
     // without a read (the notification that follows through the database finds the cursor past it).
-    if (a.stored && w.sink !== null && !w.scanning && !w.dirty && a.seq === w.cursor!.seq + 1) {
+    if (a.stored && w.sink !== null && !w.scanning && !w.dirty && !w.suspect && a.seq === w.cursor!.seq + 1) {
       try {
         const cursor = { ...w.cursor!, seq: a.seq }
         this.looks.memory++
@@ -183,6 +195,38 @@ export class WaitRegistry {
     if (w.sink !== null && !w.scanning) void this.rescan(w)
   }
 
+  /**
+   * A change of keys heard (apikeys/key-memory.ts watch): a parked wait it may touch (a key of its
+   * caller's tenant revoked or its inbox deleted; any tenant suspended, resumed or deleted) asks
+   * again whether its caller is let in before it answers with mail, and answers the door's error if
+   * not. Only then: a change of every key (any tenant suspended) asks nothing of the waits that end
+   * without mail, so it costs no burst of lookups.
+   */
+  keysChanged(change: KeyChange): void {
+    for (const set of this.wheel.values()) {
+      for (const w of set) if ('all' in change || w.keyTenantId === change.tenantId) w.suspect = true
+    }
+  }
+
+  /** Whether a wait about to answer with mail may (asking again after a change of keys). */
+  private async mayAnswer(w: Wait): Promise<boolean> {
+    while (w.suspect && w.recheck && !w.done) {
+      w.suspect = false
+      let refused: ServiceError | null = null
+      try {
+        refused = await w.recheck()
+      } catch (err) {
+        // Not known either way: the wait goes on as it was (the door reads the same).
+        this.deps.log.warn('wait: could not ask again whether its key lets it in', { requestId: w.requestId, err: String((err as Error)?.message ?? err) })
+      }
+      if (refused && !w.done) {
+        this.finish(w)
+        this.sendError(w, refused)
+      }
+    }
+    return !w.done
+  }
+
   private async rescan(w: Wait) {
     w.scanning = true
     try {
@@ -193,7 +237,7 @@ export class WaitRegistry {
         const r = await scan(this.deps, w.scope, w.inboxId, cursor, w.matcher)
         if (w.done) return
         if (r.match) {
-          this.answer(w, r.match, { ...cursor, seq: r.upTo })
+          if (await this.mayAnswer(w)) this.answer(w, r.match, { ...cursor, seq: r.upTo })
           return
         }
         w.cursor = { ...cursor, seq: r.upTo }

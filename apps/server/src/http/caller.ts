@@ -11,7 +11,9 @@ import { getTenant } from '../tenancy/service.js'
 import { utcDay } from '../usage/service.js'
 import { and, eq, inArray } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
-import { consoleSessionAuth } from '../console/auth.js'
+import { consoleSessionAuth, type SessionAuth } from '../console/auth.js'
+import type { AuthResult } from '../apikeys/service.js'
+import { transientError } from './errors.js'
 import type { ActAs } from '../apikeys/key-memory.js'
 import { withDeadline } from '../db/gate.js'
 import { monotonicMs } from '../lib/clock.js'
@@ -23,48 +25,17 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
 
   return async (c, next) => {
     const header = c.req.header('authorization')
+    const actAs = c.req.header('mailroom-tenant')
     // Without a key, a console session's cookie stands for it (console/auth.ts: CSRF-checked writes).
     const session = header ? null : await consoleSessionAuth(c, deps)
-    if (!header && !session) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>')
-    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
-    if (header && !m) throw new ServiceError('unauthorized', 'malformed Authorization header: expected Bearer <key>')
-    const key = m?.[1] ?? ''
-    const actAs = c.req.header('mailroom-tenant')
-
-    let principal: Principal
-    if (session ? session.kind === 'operator' : deps.config.operatorKey && key.length === deps.config.operatorKey.length && safeEqual(key, deps.config.operatorKey)) {
-      principal = { kind: 'operator', tenantId: null, inboxId: null }
-      if (actAs) principal = { ...principal, tenantId: await resolveActAs(deps, null, actAs) }
-    } else {
-      // A key this process has seen, whose tenant (or inbox) has used up its request rate: refused
-      // before any database work.
-      const keyHash = session?.tokenHash ?? hashKey(key)
-      const early = deps.rateLimiter.precheck(keyHash)
-      if (early) throw rateLimited(deps, early)
-      const now = deps.clock.now()
-      const auth = session?.kind === 'tenant' ? session.auth : await deps.keys.authenticate(key, keyHash, now)
-      if (!auth.ok) {
-        const messages = {
-          malformed: 'malformed API key: keys look like mr_tk_... or mr_ik_...',
-          unknown: 'invalid API key',
-          revoked: 'this API key has been revoked',
-          expired: 'this API key has expired',
-        }
-        throw new ServiceError('unauthorized', messages[auth.reason])
-      }
-      if (auth.tenantSuspended) throw new ServiceError('tenant_suspended', 'this tenant is suspended')
-      if (auth.scope === 'inbox') {
-        if (actAs) throw new ServiceError('forbidden', 'an inbox key cannot act in another tenant')
-        principal = { kind: 'inbox', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId: auth.tenantId, inboxId: auth.inboxId! }
-      } else {
-        const tenantId = actAs ? await resolveActAs(deps, auth.tenantId, actAs) : auth.tenantId
-        principal = { kind: 'tenant', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId, inboxId: null }
-      }
+    const { principal, auth, keyHash } = await identify(deps, { header, actAs, session }, true)
+    if (auth) {
       // The key's own tenant pays for the request, also when it acts inside a descendant.
       const decision = await deps.rateLimiter.take(keyHash, auth.tenantId, auth.scope === 'inbox' ? auth.inboxId : null)
       for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v)
       if (!decision.ok) throw rateLimited(deps, decision)
       // Marked used at most once a minute, written with the next usage flush (in the key's own tenant).
+      const now = deps.clock.now()
       const last = lastTouched.get(auth.keyId) ?? 0
       if (now.getTime() - last > TOUCH_EVERY_MS) {
         lastTouched.set(auth.keyId, now.getTime())
@@ -73,8 +44,81 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
       }
     }
     c.set('principal', principal)
+    // Kept by a parked wait: a key's holds two strings, not the request (only a console session's
+    // reads its cookie again, without counting as the session's activity).
+    const again = header ? () => identify(deps, { header, actAs, session: null }, false) : async () => identify(deps, { header, actAs, session: await consoleSessionAuth(c, deps, false) }, false)
+    c.set('recheck', () => recheck(again, principal))
     if (principal.tenantId) deps.usage.record(principal.tenantId, principal.inboxId, utcDay(deps.clock.now()))
     await next()
+  }
+}
+
+type KeyAuth = Extract<AuthResult, { ok: true }>
+
+/**
+ * Who the request's key (or console session) stands for, or the error the door answers (401, 403,
+ * 404). `precheck`: a key this process has seen, whose tenant (or inbox) has used up its request
+ * rate, is refused before any database work.
+ */
+async function identify(
+  deps: Deps,
+  ask: { header: string | undefined; actAs: string | undefined; session: SessionAuth | null },
+  precheck: boolean,
+): Promise<{ principal: Principal; auth: KeyAuth | null; keyHash: string }> {
+  const { header, actAs, session } = ask
+  if (!header && !session) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>')
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+  if (header && !m) throw new ServiceError('unauthorized', 'malformed Authorization header: expected Bearer <key>')
+  const key = m?.[1] ?? ''
+
+  if (session ? session.kind === 'operator' : deps.config.operatorKey && key.length === deps.config.operatorKey.length && safeEqual(key, deps.config.operatorKey)) {
+    const principal: Principal = { kind: 'operator', tenantId: actAs ? await resolveActAs(deps, null, actAs) : null, inboxId: null }
+    return { principal, auth: null, keyHash: '' }
+  }
+  const keyHash = session?.tokenHash ?? hashKey(key)
+  if (precheck) {
+    const early = deps.rateLimiter.precheck(keyHash)
+    if (early) throw rateLimited(deps, early)
+  }
+  const auth = session?.kind === 'tenant' ? session.auth : await deps.keys.authenticate(key, keyHash, deps.clock.now())
+  if (!auth.ok) {
+    const messages = {
+      malformed: 'malformed API key: keys look like mr_tk_... or mr_ik_...',
+      unknown: 'invalid API key',
+      revoked: 'this API key has been revoked',
+      expired: 'this API key has expired',
+    }
+    throw new ServiceError('unauthorized', messages[auth.reason])
+  }
+  if (auth.tenantSuspended) throw new ServiceError('tenant_suspended', 'this tenant is suspended')
+  if (auth.scope === 'inbox') {
+    if (actAs) throw new ServiceError('forbidden', 'an inbox key cannot act in another tenant')
+    return { principal: { kind: 'inbox', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId: auth.tenantId, inboxId: auth.inboxId! }, auth, keyHash }
+  }
+  const tenantId = actAs ? await resolveActAs(deps, auth.tenantId, actAs) : auth.tenantId
+  return { principal: { kind: 'tenant', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId, inboxId: null }, auth, keyHash }
+}
+
+/**
+ * For a request that outlives its start (an event stream, a parked wait): null while its caller
+ * would still be let in as the same principal; else the error the door would now answer (the key
+ * revoked or expired, its inbox or tenant deleted, its tenant suspended). Reads what the door reads
+ * (the keys kept in memory, forgotten when a key, an inbox or a tenant changes). A database out of
+ * reach proves nothing either way: null.
+ */
+async function recheck(again: () => ReturnType<typeof identify>, was: Principal): Promise<ServiceError | null> {
+  try {
+    const { principal } = await again()
+    const same =
+      principal.kind === was.kind &&
+      principal.tenantId === was.tenantId &&
+      principal.inboxId === was.inboxId &&
+      (principal.kind === 'operator' || (was.kind !== 'operator' && principal.keyId === was.keyId))
+    return same ? null : new ServiceError('unauthorized', 'this key no longer stands for the caller that opened the request')
+  } catch (err) {
+    if (err instanceof ServiceError) return err
+    if (transientError(err)) return null
+    throw err
   }
 }
 

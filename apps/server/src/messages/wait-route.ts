@@ -53,7 +53,10 @@ export function registerWaitRoute(app: OpenAPIHono<AppEnv>, deps: Deps) {
       // registry with the Node response and answered from there (this handler returns at once).
       const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing
       let deferred: Promise<Response> | null = null
-      const early = await waits.open({ scope, inboxId, matcher, cursor, holdMs: holdOf(q.timeout), requestId: c.get('requestId') }, () => {
+      const p = c.get('principal')
+      const keyTenantId = p.kind === 'operator' ? null : p.keyTenantId
+      const wait = { scope, inboxId, matcher, cursor, holdMs: holdOf(q.timeout), requestId: c.get('requestId'), recheck: c.get('recheck'), keyTenantId }
+      const early = await waits.open(wait, () => {
         if (outgoing) return nodeSink(outgoing)
         const d = deferredSink(c.req.raw.signal)
         deferred = d.response

@@ -1,6 +1,8 @@
-// GET /v1/events: Server-Sent Events of the caller's events, resuming without gaps from Last-Event-ID.
+// GET /v1/events: Server-Sent Events of the caller's events, resuming without gaps from Last-Event-ID,
+// and ending once its key no longer lets it in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { waitUntil } from '@mailroom/testkit'
 import { sendMail, settled } from '@mailroom/testkit/mail'
 
 let server: TestServer
@@ -92,4 +94,75 @@ describe('GET /v1/events', () => {
     const mine = await stream.done
     expect(mine.map((e) => e.data.data.message.subject)).toEqual(['mine'])
   })
+
+  it('ends once its key is revoked, its inbox deleted or its tenant suspended or deleted, and sends nothing after', async () => {
+    const parent = await makeTenant(server)
+    const t = await makeChild(parent, server)
+    const inbox = await makeInbox(server, t)
+    const gone = await makeInbox(server, t)
+    const revoked = (await t.api.post('/v1/api-keys', { scope: 'inbox', inboxId: inbox.id })).body
+    const tenantKey = (await t.api.post('/v1/api-keys', { scope: 'tenant' })).body
+    const subjects = (s: Awaited<ReturnType<typeof open>>) => s.events.map((e) => e.data.data.message.subject)
+    const streams = { revoked: await open(revoked.key), gone: await open(gone.key), tenant: await open(t.key), tenantToo: await open(tenantKey.key) }
+    await sendMail(server, { to: inbox.address, subject: 'before' })
+    await sendMail(server, { to: gone.address, subject: 'before' })
+    await waitUntil('every stream had its first event', () => Object.values(streams).every((s) => s.events.length >= 1))
+
+    // The inbox key revoked: its stream ends, and the next message does not reach it.
+    expect((await t.api.delete(`/v1/api-keys/${revoked.id}`)).status).toBe(204)
+    await sendMail(server, { to: inbox.address, subject: 'after revoking' })
+    await waitUntil('revoked ended', () => streams.revoked.done)
+    expect(subjects(streams.revoked)).toEqual(['before'])
+    // The inbox deleted (its key with it): its stream ends without another event to wake it.
+    expect((await t.api.delete(`/v1/inboxes/${gone.id}`)).status).toBe(204)
+    await waitUntil('gone ended', () => streams.gone.done)
+    expect(subjects(streams.gone)).toEqual(['before'])
+    // The tenant suspended: the streams of both its keys end.
+    expect((await parent.api.patch(`/v1/tenants/${t.id}`, { status: 'suspended' })).status).toBe(200)
+    await waitUntil('tenant ended', () => streams.tenant.done)
+    await waitUntil('tenantToo ended', () => streams.tenantToo.done)
+    for (const s of [streams.tenant, streams.tenantToo]) expect(subjects(s)).toEqual(['before', 'before', 'after revoking'])
+    // Resumed, its keys stream again; deleted, that stream ends too.
+    expect((await parent.api.patch(`/v1/tenants/${t.id}`, { status: 'active' })).status).toBe(200)
+    const again = await open(tenantKey.key)
+    await sendMail(server, { to: inbox.address, subject: 'resumed' })
+    await waitUntil('the new stream had its event', () => again.events.length === 1)
+    expect(again.done).toBe(false)
+    expect((await parent.api.delete(`/v1/tenants/${t.id}`)).status).toBe(204)
+    await waitUntil('again ended', () => again.done)
+    expect(subjects(again)).toEqual(['resumed'])
+    // A reconnection is refused, as any request would be.
+    expect((await fetch(`${server.baseUrl}/v1/events`, { headers: { authorization: `Bearer ${revoked.key}` } })).status).toBe(401)
+  })
 })
+
+/** An open stream: its events as they come, and whether the server has ended it. */
+async function open(key: string) {
+  const res = await fetch(`${server.baseUrl}/v1/events`, { headers: { authorization: `Bearer ${key}` } })
+  expect(res.status).toBe(200)
+  const events: SseEvent[] = []
+  const state = { events, done: false }
+  void (async () => {
+    const decoder = new TextDecoder()
+    let buf = ''
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true })
+      let idx
+      while ((idx = buf.indexOf('\n\n')) >= 0) {
+        const fields = Object.fromEntries(
+          buf
+            .slice(0, idx)
+            .split('\n')
+            .filter((l) => !l.startsWith(':') && l.includes(':'))
+            .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]),
+        )
+        buf = buf.slice(idx + 2)
+        if (fields.data) events.push({ id: fields.id!, event: fields.event!, data: JSON.parse(fields.data) })
+      }
+    }
+  })()
+    // A body cut off (the server stopping) ends the stream too.
+    .catch(() => {})
+    .finally(() => (state.done = true))
+  return state
+}

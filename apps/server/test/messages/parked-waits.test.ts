@@ -1,8 +1,9 @@
 // Waits that have to hold are parked outside the HTTP framework (src/events/waits.ts) and answered
 // from there: a match while parked is 200, the end of the hold 204, a client that goes away frees
-// its wait, several waits on one inbox each get only what they match.
+// its wait, several waits on one inbox each get only what they match, a wait whose key is revoked
+// meanwhile answers 401 rather than the mail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled } from '@mailroom/testkit/mail'
 import { createApp } from '../../src/http/app.js'
 import { fromPublicId } from '../../src/lib/ids.js'
@@ -28,6 +29,29 @@ const untilWaiters = (n: number) => until(waiters, n)
 const waitUrl = (inboxId: string, q: string) => `${server.baseUrl}/v1/inboxes/${inboxId}/messages/wait?${q}`
 
 describe('parked waits', () => {
+  it('a parked wait whose key is revoked answers 401 when mail comes, not the mail; a key a change of keys leaves valid gets it', async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+    const revoked = (await t.api.post('/v1/api-keys', { scope: 'inbox', inboxId: inbox.id })).body
+    const kept = (await t.api.post('/v1/api-keys', { scope: 'inbox', inboxId: inbox.id })).body
+    const other = await makeTenant(server)
+    const child = await makeChild(other, server)
+    const wait = (key: string) => fetch(waitUrl(inbox.id, 'timeout=20'), { headers: { authorization: `Bearer ${key}` } })
+    const waits = [wait(revoked.key), wait(kept.key)]
+    await untilParked(2)
+    expect((await t.api.delete(`/v1/api-keys/${revoked.id}`)).status).toBe(204)
+    // A change of every key too (another tenant suspended): the kept key is asked about again, and still let in.
+    expect((await other.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
+    await sendMail(server, { to: inbox.address, subject: 'after revoking' })
+    const [refused, answered] = await Promise.all(waits)
+    expect(refused!.status).toBe(401)
+    expect((await refused!.json()).error).toMatchObject({ code: 'unauthorized', message: 'this API key has been revoked' })
+    expect(answered!.status).toBe(200)
+    expect((await answered!.json()).message.subject).toBe('after revoking')
+    await untilWaiters(0)
+    expect(parked()).toBe(0)
+  })
+
   it('a wait parked before the message arrives answers 200 with the message, its cursor and the request id', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
