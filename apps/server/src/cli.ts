@@ -1,4 +1,4 @@
-// The `mailroom` command: start, migrate, tenant create|list|dedicate, key create.
+// The `mailroom` command: start, migrate, tenant create|list|delete|dedicate, key create.
 import { parseArgs } from 'node:util'
 import { sql } from 'drizzle-orm'
 import { ConfigError, loadConfig, type Config } from './config.js'
@@ -7,7 +7,8 @@ import { withTenant } from './db/scope.js'
 import { rawRows } from './db/client.js'
 import { fromPublicId, toPublicId } from './lib/ids.js'
 import { startMailroom } from './server.js'
-import { createRootTenant, createTenantWithKey, getTenant } from './tenancy/service.js'
+import { createRootTenant, createTenantWithKey, deleteTenantFor, getTenant } from './tenancy/service.js'
+import { OPERATOR } from './audit/service.js'
 import { createApiKey } from './apikeys/service.js'
 import { getInbox } from './inboxes/service.js'
 import { dedicateTenant, parseNode } from './tenancy/placement.js'
@@ -25,6 +26,8 @@ const USAGE = `usage: mailroom <command>
   migrate                                     apply database migrations (creates the runtime role)
   tenant create --name <name> [--parent <tenantId>] [--json]
   tenant list [--json]
+  tenant delete <tenantId> [--json]           delete a tenant (a top-level one too) with its data
+                                              and its descendants; its data key is destroyed first
   tenant dedicate <tenantId> --node <host:port> [--json]
                                               on Citus: the tenant and its descendants on shards of
                                               their own, moved to that worker (online)
@@ -57,6 +60,7 @@ function httpInstead(command: string, http: string): string {
   if (command === 'key create') return `${post('/v1/api-keys', '{"scope":"inbox","inboxId":"inb_..."}')} (or {} for a tenant key)`
   if (command === 'tenant create') return `${post('/v1/tenants', '{"name":"acme"}')} (a child tenant; a top-level one needs MAILROOM_OPERATOR_KEY)`
   if (command === 'tenant list') return `curl -s ${http}/v1/tenants -H "Authorization: Bearer $TENANT_KEY"`
+  if (command === 'tenant delete') return `curl -s -X DELETE ${http}/v1/tenants/tnt_... -H "Authorization: Bearer $MAILROOM_OPERATOR_KEY"`
   return `${http}/docs`
 }
 
@@ -139,6 +143,20 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
         if (f.json) out(JSON.stringify(list))
         else if (list.length === 0) out('no tenants')
         else for (const t of list) out(`${t.id}  ${t.status.padEnd(9)}  ${t.name}${t.parentId ? `  (parent ${t.parentId})` : ''}`)
+        return 0
+      }
+      if (sub === 'delete') {
+        const [idArg, ...more] = rest
+        const f = flags(more, { json: { type: 'boolean' } })
+        const tenantId = idArg ? fromPublicId('tenant', idArg) : null
+        if (!tenantId) throw new UsageError(`tenant delete: not a tenant id: ${idArg ?? '(none)'}`)
+        const done = await withStores(config, 'tenant delete', ({ runtime }) =>
+          deleteTenantFor(runtime, new TenantCrypto(keyringFromConfig(config)), { tenantId: null, actor: OPERATOR }, tenantId),
+        )
+        if (!done) throw new UsageError(`no tenant ${idArg}`)
+        const descendants = done.deleted - 1
+        if (f.json) out(JSON.stringify({ tenantId: idArg, deleted: done.deleted }))
+        else out(`deleted tenant ${idArg} (${done.tenant.name})${descendants ? ` and its ${descendants} descendant${descendants === 1 ? '' : 's'}` : ''}: its data key destroyed, its data gone`)
         return 0
       }
       if (sub === 'dedicate') {

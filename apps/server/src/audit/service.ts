@@ -16,11 +16,12 @@ export interface Actor {
 }
 
 export function actorOf(p: Principal): Actor {
-  if (p.kind === 'operator') return { kind: 'operator', tenantId: null, keyId: null }
+  if (p.kind === 'operator') return OPERATOR
   return { kind: p.kind, tenantId: p.keyTenantId, keyId: p.keyId }
 }
 
 export const SYSTEM: Actor = { kind: 'system', tenantId: null, keyId: null }
+export const OPERATOR: Actor = { kind: 'operator', tenantId: null, keyId: null }
 
 export async function audit(
   tx: Tx,

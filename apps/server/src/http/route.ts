@@ -25,6 +25,9 @@ export const commonErrors = {
 
 export const conflictError = { 409: errorResponse('Conflict (`conflict`, `address_taken`).') } as const
 
+/** What the operator key does without acting in a tenant: create top-level tenants, delete any. */
+const operatorOwn = (method: string, path: string) => path === '/v1/tenants' || (method === 'DELETE' && path === '/v1/tenants/:id')
+
 const requireScope =
   (scope: RouteScope): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
@@ -32,7 +35,7 @@ const requireScope =
     if (scope === 'tenant' && p.kind === 'inbox') {
       throw new ServiceError('forbidden', 'this route needs a tenant key; an inbox key can only use its own inbox')
     }
-    if (p.kind === 'operator' && p.tenantId === null && c.req.routePath !== '/v1/tenants') {
+    if (p.kind === 'operator' && p.tenantId === null && !operatorOwn(c.req.method, c.req.routePath)) {
       throw new ServiceError('forbidden', 'the operator key acts inside a tenant: send Mailroom-Tenant: <tenantId>')
     }
     await next()

@@ -16,12 +16,11 @@ import { body, conflictError, cursorOf, defineRoute, json, reply } from '../http
 import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/caller.js'
 import { withTenant } from '../db/scope.js'
-import { retryConflicts } from '../db/health.js'
 import { fromPublicId, toPublicId } from '../lib/ids.js'
 import {
   createRootTenant,
   createTenantWithKey,
-  deleteTenant,
+  deleteTenantFor,
   assertWithinParent,
   getTenant,
   listChildren,
@@ -161,30 +160,19 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/v1/tenants/{id}',
       operationId: 'deleteTenant',
       tags: ['tenants'],
-      summary: 'Delete a descendant tenant with all of its data and its own descendants.',
+      summary: 'Delete a descendant tenant with all of its data and its own descendants (the operator key: any tenant, a top-level one too).',
       request: { params: IdParam },
       responses: { 204: { description: 'Deleted.' } },
     }),
     async (c) => {
       const id = fromPublicId('tenant', c.req.valid('param').id)
+      if (!id) throw notFound('tenant')
       const p = c.get('principal')
-      const { tenantId } = scopeOf(p)
-      // The cascade takes every row the tenant owns, in whatever order Postgres reaches them, so it
-      // can deadlock with a writer that holds one of them and then needs the tenant row (an insert
-      // checking its key), as the usage counters' flush does. Postgres then rolls one back; if it is
-      // the deletion, it is run again (the writer's transaction has ended by then).
-      await retryConflicts(
-        () =>
-          withTenant(database, { tenantId }, async (tx) => {
-            const existing = id ? await getTenant(tx, id) : null
-            if (!existing) throw notFound('tenant')
-            if (existing.id === tenantId) throw new ServiceError('forbidden', 'a tenant cannot delete itself; its parent can')
-            await deleteTenant(tx, crypto, tenantId, existing.id)
-            // Recorded with the caller: the deleted tenant's own log is gone with it.
-            await audit(tx, tenantId, actorOf(p), 'tenant.deleted', { type: 'tenant', id: toPublicId('tenant', existing.id) }, { name: existing.name })
-          }),
-        (err, attempt) => deps.log.warn('tenant deletion rolled back by a conflict; trying again', { tenant: toPublicId('tenant', id!), attempt, err: String(err) }),
-      )
+      // The operator key (without Mailroom-Tenant) deletes any tenant, a top-level one included.
+      const byOperator = p.kind === 'operator' && p.tenantId === null
+      const done = await deleteTenantFor(database, crypto, { tenantId: byOperator ? null : scopeOf(p).tenantId, actor: actorOf(p) }, id, deps.log)
+      if (!done) throw notFound('tenant')
+      if (byOperator) deps.log.info('tenant deleted by the operator', { tenant: toPublicId('tenant', id), name: done.tenant.name, tenantsDeleted: done.deleted })
       return c.body(null, 204)
     },
   )

@@ -5,6 +5,9 @@ import type { Policies, Tenant, TenantLimits } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { textTemplate } from '../db/pipeline.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
+import { retryConflicts } from '../db/health.js'
+import { audit, type Actor } from '../audit/service.js'
+import type { Logger } from '../lib/log.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { type CursorPosition } from '../lib/cursor.js'
 import { newestFirst } from '../db/keyset.js'
@@ -159,15 +162,18 @@ export async function updateTenant(
 }
 
 /**
- * Deletes a descendant and, by cascade, everything it and its descendants own. Their data keys
- * are destroyed first (crypto-shredding): from then on no copy of their rows can be decrypted.
+ * Deletes a descendant of `callerTenantId` and, by cascade, everything it and its descendants own.
+ * Their data keys are destroyed first (crypto-shredding): from then on no copy of their rows can be
+ * decrypted. A top-level tenant has no ancestor to delete it: only the operator does, with
+ * `callerTenantId` null (the tenant row is then deleted bound to itself, with app.delete_root set:
+ * the policy tenants_delete_root, migration 0029).
  */
-export async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId: string, id: string): Promise<boolean> {
+export async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId: string | null, id: string): Promise<number> {
   const subtree = await tx
     .select({ id: tenants.id })
     .from(tenants)
     .where(or(eq(tenants.id, id), sql`${id}::uuid = any(${tenants.ancestors})`))
-  if (subtree.length === 0) return false
+  if (subtree.length === 0) return 0
   for (const t of subtree) {
     await rebindTenant(tx, { tenantId: t.id })
     await crypto.destroyKeys(tx, [t.id])
@@ -177,9 +183,42 @@ export async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId:
     // Postgres runs the tenant row's cascades does not matter.
     await tx.delete(inboxes).where(eq(inboxes.tenantId, t.id))
   }
-  await rebindTenant(tx, { tenantId: callerTenantId })
+  await rebindTenant(tx, { tenantId: callerTenantId ?? id })
+  if (callerTenantId === null) await tx.execute(sql`set local app.delete_root = 'on'`)
   const rows = await tx.delete(tenants).where(eq(tenants.id, id)).returning({ id: tenants.id })
   if (rows.length > 0) await routesChanged(tx, { all: true })
   if (rows.length > 0) await keysChanged(tx, { all: true })
-  return rows.length > 0
+  return rows.length > 0 ? subtree.length : 0
+}
+
+/**
+ * Deletes tenant `id` for a caller: a tenant (`tenantId`, which deletes its descendants), or the
+ * operator (`tenantId` null: any tenant, a top-level one included, as its parent if it has one).
+ * Recorded in the audit log of the caller, or of the parent the operator acted as; the deleted
+ * tenant's own log goes with it. Run again if Postgres rolls it back to break a deadlock with the
+ * tenant's own traffic (the cascade takes every row the tenant owns, in whatever order Postgres
+ * reaches them, and a writer may hold one of them and then need the tenant row, as the usage
+ * counters' flush does). The tenant deleted and how many tenants went (it and its descendants), or
+ * null when the caller has no such tenant.
+ */
+export async function deleteTenantFor(
+  database: Database,
+  crypto: TenantCrypto,
+  caller: { tenantId: string | null; actor: Actor },
+  id: string,
+  log?: Logger,
+): Promise<{ tenant: TenantRow; deleted: number } | null> {
+  return retryConflicts(
+    () =>
+      withTenant(database, { tenantId: caller.tenantId ?? id }, async (tx) => {
+        const tenant = await getTenant(tx, id)
+        if (!tenant) return null
+        if (tenant.id === caller.tenantId) throw new ServiceError('forbidden', 'a tenant cannot delete itself; its parent can')
+        const parent = caller.tenantId ?? tenant.parentId
+        const deleted = await deleteTenant(tx, crypto, parent, id)
+        if (parent) await audit(tx, parent, caller.actor, 'tenant.deleted', { type: 'tenant', id: toPublicId('tenant', id) }, { name: tenant.name })
+        return { tenant, deleted }
+      }),
+    (err, attempt) => log?.warn('tenant deletion rolled back by a conflict; trying again', { tenant: toPublicId('tenant', id), attempt, err: String(err) }),
+  )
 }

@@ -34,7 +34,7 @@ describe('mailroom CLI', () => {
     sharedDir = tempDir()
   })
 
-  it('tenant create --json, tenant list, key create', async () => {
+  it('tenant create --json, tenant list, key create, tenant delete', async () => {
     const created = await runCli(['tenant', 'create', '--name', 'acme', '--json'], storeEnv())
     expect(created.stderr).toBe('')
     expect(created.code).toBe(0)
@@ -65,6 +65,18 @@ describe('mailroom CLI', () => {
     const missing = await runCli(['key', 'create', '--tenant', `tnt_${'0'.repeat(32)}`], storeEnv())
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/^mailroom: no tenant tnt_0+\n/)
+
+    // A top-level tenant deleted, its child with it.
+    const deleted = await runCli(['tenant', 'delete', tenantId], storeEnv())
+    expect(deleted.stderr).toBe('')
+    expect(deleted.code).toBe(0)
+    expect(deleted.stdout).toBe(`deleted tenant ${tenantId} (acme) and its 1 descendant: its data key destroyed, its data gone\n`)
+    const left = JSON.parse((await runCli(['tenant', 'list', '--json'], storeEnv())).stdout) as { id: string }[]
+    expect(left.map((t) => t.id)).not.toContain(tenantId)
+    expect(left.map((t) => t.id)).not.toContain(childId)
+    const again = await runCli(['tenant', 'delete', tenantId, '--json'], storeEnv())
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(new RegExp(`^mailroom: no tenant ${tenantId}\n`))
   }, 180_000)
 
   it('bad configuration stops with one clear line and a non-zero exit, no stack trace', async () => {
