@@ -62,7 +62,8 @@ export class Tenants {
   }
 
   /**
-   * Deletes a descendant tenant with all of its data and its own descendants. Irreversible.
+   * Deletes a descendant tenant with all of its data and its own descendants. Irreversible. With
+   * the operator key (a client not made by `withTenant`), any tenant, a top-level one included.
    *
    * @example
    * await mailroom.tenants.delete('tnt_...')
