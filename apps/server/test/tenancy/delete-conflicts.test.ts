@@ -7,7 +7,7 @@
 // is deleted while it runs is told it is gone (404), neither 500.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import postgres from 'postgres'
-import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
+import { createTestDb, onCitus, onPostgres, type TestDb } from '@mailroom/testkit/db'
 import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled } from '@mailroom/testkit/mail'
 import { withTenant } from '../../src/db/scope.js'
@@ -73,7 +73,10 @@ describe('a request whose tenant is deleted while it runs', () => {
   })
 })
 
-describe.skipIf(!onPostgres)('a tenant deleted while a usage writer holds its rows (a real deadlock)', () => {
+// Postgres only: on Citus the rows are locked on the workers, where the coordinator's
+// pg_blocking_pids cannot see who waits for whom, and Citus breaks a deadlock across nodes in its own
+// time (the deletion's retry is the same code there).
+describe.skipIf(!onPostgres || onCitus)('a tenant deleted while a usage writer holds its rows (a real deadlock)', () => {
   let db: TestDb
   let server: TestServer
   let owner: postgres.Sql
