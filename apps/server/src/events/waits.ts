@@ -62,6 +62,12 @@ export interface WaitRequest {
   recheck?: (() => Promise<ServiceError | null>) | undefined
   /** The tenant of the caller's key (null: the operator's), whose key changes concern this wait. */
   keyTenantId?: string | null | undefined
+  /**
+   * Ask again before every answer with mail, not only after a change of keys heard: when keys are
+   * not kept (MAILROOM_KEY_CACHE_SECONDS=0), no change is listened for, and every request reads its
+   * key anyway.
+   */
+  recheckAlways?: boolean | undefined
 }
 
 /** What the HTTP handler answers itself when the wait ends before it is parked. */
@@ -86,6 +92,7 @@ class Wait {
     readonly requestId: string,
     readonly recheck: WaitRequest['recheck'],
     readonly keyTenantId: string | null,
+    readonly recheckAlways: boolean,
   ) {}
 }
 
@@ -121,7 +128,7 @@ export class WaitRegistry {
   async open(req: WaitRequest, park: () => WaitSink): Promise<EarlyAnswer | null> {
     // 429 before anything else, when the tenant or the inbox holds its most already.
     const release = this.held?.acquire(req.scope.tenantId, req.inboxId) ?? noop
-    const w = new Wait(req.scope, req.inboxId, req.matcher, monotonicMs() + req.holdMs, req.requestId, req.recheck, req.keyTenantId ?? null)
+    const w = new Wait(req.scope, req.inboxId, req.matcher, monotonicMs() + req.holdMs, req.requestId, req.recheck, req.keyTenantId ?? null, req.recheckAlways === true)
     // Listen before looking, so an arrival between the look and parking still wakes the wait.
     const unlisten = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a))
     w.off = () => {
@@ -177,7 +184,7 @@ export class WaitRegistry {
     if (w.done || (w.cursor && a.seq <= w.cursor.seq)) return
     // The very next message of a parked, idle wait, committed by this process: looked at as stored,
     // without a read (the notification that follows through the database finds the cursor past it).
-    if (a.stored && w.sink !== null && !w.scanning && !w.dirty && !w.suspect && a.seq === w.cursor!.seq + 1) {
+    if (a.stored && w.sink !== null && !w.scanning && !w.dirty && !w.suspect && !w.recheckAlways && a.seq === w.cursor!.seq + 1) {
       try {
         const cursor = { ...w.cursor!, seq: a.seq }
         this.looks.memory++
@@ -210,6 +217,7 @@ export class WaitRegistry {
 
   /** Whether a wait about to answer with mail may (asking again after a change of keys). */
   private async mayAnswer(w: Wait): Promise<boolean> {
+    if (w.recheckAlways) w.suspect = true
     while (w.suspect && w.recheck && !w.done) {
       w.suspect = false
       let refused: ServiceError | null = null

@@ -55,7 +55,7 @@ export function registerWaitRoute(app: OpenAPIHono<AppEnv>, deps: Deps) {
       let deferred: Promise<Response> | null = null
       const p = c.get('principal')
       const keyTenantId = p.kind === 'operator' ? null : p.keyTenantId
-      const wait = { scope, inboxId, matcher, cursor, holdMs: holdOf(q.timeout), requestId: c.get('requestId'), recheck: c.get('recheck'), keyTenantId }
+      const wait = { scope, inboxId, matcher, cursor, holdMs: holdOf(q.timeout), requestId: c.get('requestId'), recheck: c.get('recheck'), keyTenantId, recheckAlways: deps.config.keyCacheSeconds === 0 }
       const early = await waits.open(wait, () => {
         if (outgoing) return nodeSink(outgoing)
         const d = deferredSink(c.req.raw.signal)

@@ -52,6 +52,24 @@ describe('parked waits', () => {
     expect(parked()).toBe(0)
   })
 
+  it('without keys kept in memory (MAILROOM_KEY_CACHE_SECONDS=0, no change listened for) a held wait whose key is revoked answers 401 too', async () => {
+    const uncached = await startTestServer({ db: server.db, config: { keyCacheSeconds: 0 } })
+    try {
+      const t = await makeTenant(uncached)
+      const inbox = await makeInbox(uncached, t)
+      const revoked = (await t.api.post('/v1/api-keys', { scope: 'inbox', inboxId: inbox.id })).body
+      const waiting = fetch(`${uncached.baseUrl}/v1/inboxes/${inbox.id}/messages/wait?timeout=20`, { headers: { authorization: `Bearer ${revoked.key}` } })
+      await until(() => uncached.running.deps.waits.parked, 1)
+      expect((await t.api.delete(`/v1/api-keys/${revoked.id}`)).status).toBe(204)
+      await sendMail(uncached, { to: inbox.address, subject: 'after revoking' })
+      const res = await waiting
+      expect(res.status).toBe(401)
+      expect((await res.json()).error.message).toBe('this API key has been revoked')
+    } finally {
+      await uncached.stop()
+    }
+  })
+
   it('a wait parked before the message arrives answers 200 with the message, its cursor and the request id', async () => {
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
