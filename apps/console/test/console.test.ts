@@ -17,11 +17,12 @@ if (noBrowser) process.stdout.write(`\n[console] browser tests skipped: ${noBrow
 const browser = typeof launched === 'string' ? null : launched.browser
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
+const OPERATOR_KEY = 'operator-key-of-the-console-browser-tests-0123456789'
 let server: TestServer
 let base: string
 beforeAll(async () => {
   if (noBrowser) return
-  server = await startTestServer()
+  server = await startTestServer({ config: { operatorKey: OPERATOR_KEY } })
   base = server.baseUrl
 })
 afterAll(async () => {
@@ -39,6 +40,21 @@ async function signIn(page: Page, key: string) {
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
 }
+
+/** The page's serious or critical axe-core violations, as it is now. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the console's CSP (no inline script) does not apply to it.
+  await page.evaluate(AXE_SOURCE)
+  const result = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; impact: string; nodes: { target: unknown }[] }[] }> } }).axe
+    const r = await axe.run(document, { iframes: false, resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) }))
+  })
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}) ${v.targets.join(' ')}`)
+}
+
+/** What `GET /v1/me` answers a key. */
+const meStatus = async (key: string) => (await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${key}` } })).status
 
 /** Requests that leave for anywhere but the server under test (all aborted, all recorded). */
 async function recordForeignRequests(ctx: BrowserContext): Promise<string[]> {
@@ -369,6 +385,39 @@ describe.skipIf(noBrowser !== null)('the console in Chromium', () => {
     }
   })
 
+  it('the operator deletes a top-level tenant by its id, once it confirms; its key then opens nothing', async () => {
+    const leaving = await makeTenant(server, 'leaving')
+    const staying = await makeTenant(server, 'staying')
+    const ctx = await newContext()
+    const page = await ctx.newPage()
+    try {
+      await page.goto(`${base}/console`)
+      await page.getByLabel('Key').fill(OPERATOR_KEY)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.getByRole('heading', { name: 'Choose a tenant', level: 1 }).waitFor()
+      await page.goto(`${base}/console/tenants`)
+      const section = page.getByRole('region', { name: 'Delete a tenant' })
+      await section.waitFor()
+      expect(await seriousViolations(page)).toEqual([])
+      const button = section.getByRole('button', { name: 'Delete tenant' })
+      expect(await button.isDisabled()).toBe(true)
+      await section.getByLabel('Tenant id to delete').fill(leaving.id)
+      await button.click()
+      // Cancelled: nothing happens.
+      await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+      expect(await meStatus(leaving.key)).toBe(200)
+      await button.click()
+      await expect.poll(() => page.getByRole('dialog').textContent()).toContain(`Delete ${leaving.id} with all its inboxes`)
+      await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click()
+      await page.getByText(`${leaving.id} deleted`).waitFor()
+      expect(await meStatus(leaving.key)).toBe(401)
+      expect(await meStatus(staying.key)).toBe(200)
+      if (process.env.CONSOLE_SHOTS) await page.screenshot({ path: `${process.env.CONSOLE_SHOTS}/operator-delete-tenant.png` })
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it("tenant B's session is shown 'not found' for tenant A's pages, like the API answers", async () => {
     const a = await makeTenant(server, 'tenant-a')
     const b = await makeTenant(server, 'tenant-b')
@@ -411,14 +460,7 @@ describe.skipIf(noBrowser !== null)('the console in Chromium', () => {
       await page.getByLabel('Key').waitFor()
       const found: string[] = []
       const check = async (name: string) => {
-        // Evaluated through the DevTools protocol: the console's CSP (no inline script) does not apply to it.
-        await page.evaluate(AXE_SOURCE)
-        const result = await page.evaluate(async () => {
-          const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; impact: string; nodes: { target: unknown }[] }[] }> } }).axe
-          const r = await axe.run(document, { iframes: false, resultTypes: ['violations'] })
-          return r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) }))
-        })
-        for (const v of result) if (v.impact === 'serious' || v.impact === 'critical') found.push(`${name}: ${v.id} (${v.impact}) ${v.targets.join(' ')}`)
+        for (const v of await seriousViolations(page)) found.push(`${name}: ${v}`)
       }
       await check('sign-in')
       await page.getByLabel('Key').fill(tenant.key)

@@ -1,5 +1,6 @@
 // Tenants: the tree of descendants (each level loaded when opened), create a child, suspend,
-// resume, delete, act inside one. The operator creates top-level tenants and names one to act in.
+// resume, delete, act inside one. The operator creates top-level tenants, names one to act in, and
+// deletes any tenant by its id.
 import { useMemo, useState } from 'react'
 import type { CreatedTenant, Tenant } from '@mailroom/sdk'
 import { ActionButton, AsyncForm, Field, Loaded, PageHeader, Pager, SecretOnce, Status, Time, text, usePager, useConsole, type Console } from '../ui'
@@ -13,7 +14,7 @@ export default function Tenants() {
   const operatorAtRoot = c.session.scope === 'operator' && !c.actingTenantId
   return (
     <>
-      <PageHeader title="Tenants" subtitle={operatorAtRoot ? 'Operator: create top-level tenants, or act inside one.' : 'This tenant and its descendants.'} />
+      <PageHeader title="Tenants" subtitle={operatorAtRoot ? 'Operator: create top-level tenants, act inside one, or delete one.' : 'This tenant and its descendants.'} />
       {created && (
         <SecretOnce
           title={`Tenant ${created.name} (${created.id}) created. Its first tenant key:`}
@@ -69,7 +70,36 @@ export default function Tenants() {
           <Children key={version} api={c.api} depth={0} />
         </section>
       )}
+      {operatorAtRoot && <DeleteAnyTenant />}
     </>
+  )
+}
+
+/** The operator deletes any tenant by its id, a top-level one included (a customer leaving). */
+function DeleteAnyTenant() {
+  const c = useConsole()
+  const [id, setId] = useState('')
+  const valid = /^tnt_[0-9a-f]{32}$/.test(id)
+  return (
+    <section className="card" aria-labelledby="delete-any-h">
+      <h2 id="delete-any-h">Delete a tenant</h2>
+      <p className="muted">Any tenant, a top-level one too: its data key first, then its inboxes, mail, keys and descendants.</p>
+      <div className="inline-form">
+        <Field label="Tenant id to delete">{(fid) => <input id={fid} value={id} onChange={(e) => setId(e.target.value.trim())} pattern="tnt_[0-9a-f]{32}" placeholder="tnt_…" />}</Field>
+        <ActionButton
+          danger
+          disabled={!valid}
+          confirm={`Delete ${id} with all its inboxes, mail, keys and descendants? Its data key is destroyed first. This cannot be undone.`}
+          action={async () => {
+            await c.api.tenants.delete(id)
+            c.notify(`${id} deleted`)
+            setId('')
+          }}
+        >
+          Delete tenant
+        </ActionButton>
+      </div>
+    </section>
   )
 }
 
