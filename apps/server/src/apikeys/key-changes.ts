@@ -20,5 +20,8 @@ export function keysChanged(tx: Tx, change: KeyChange): Promise<void> {
   return announce(tx, KEYS_CHANNEL, change)
 }
 
+/** Whether a change may touch the keys of `keyTenantId` (null: the operator key, which only a change of everything touches). */
+export const touchesKeysOf = (change: KeyChange, keyTenantId: string | null): boolean => 'all' in change || change.tenantId === keyTenantId
+
 /** The change a notification's payload names (one it cannot read: everything). */
 export const keyChangeOf: (payload: string) => KeyChange = tenantChangeOf

@@ -35,11 +35,14 @@ export class KeyMemory {
   private readonly actAsKept: Memory<ActAs>
   /** Told of every change heard (watch). */
   private readonly watchers = new Set<(change: KeyChange) => void>()
+  /** Whether changes of keys are listened for at all (watch): not while keys are not kept (keepMs 0). */
+  readonly hearsChanges: boolean
 
   constructor(
     private readonly database: Database,
     o: KeyMemoryOptions,
   ) {
+    this.hearsChanges = o.keepMs > 0
     this.feed = new ChangeFeed(database, {
       channel: KEYS_CHANNEL,
       parse: keyChangeOf,

@@ -12,6 +12,8 @@ import { sql } from 'drizzle-orm'
 import { withTenant } from '../db/scope.js'
 import { rawRows } from '../db/client.js'
 import { eventToWire, eventsAfter } from './service.js'
+import { keyTenantOf } from '../apikeys/principal.js'
+import { touchesKeysOf } from '../apikeys/key-changes.js'
 
 const HEARTBEAT_MS = 15_000
 /** After a change of every key (a tenant suspended, resumed or deleted), each stream asks again within this. */
@@ -60,12 +62,12 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         // deleted; any tenant suspended, resumed or deleted) wakes it, to ask again whether its key
         // lets it in. A change of every key wakes each stream within a moment of its own, not all of
         // them at once: their lookups are spread out.
-        const principal = c.get('principal')
+        const keyTenant = keyTenantOf(c.get('principal'))
         let recheckTimer: NodeJS.Timeout | undefined
         const unwatch = deps.keys.watch((change) => {
-          if (!('all' in change)) {
-            if (principal.kind !== 'operator' && change.tenantId === principal.keyTenantId) wake?.()
-          } else recheckTimer ??= setTimeout(() => ((recheckTimer = undefined), wake?.()), Math.random() * ALL_KEYS_SPREAD_MS)
+          if (!touchesKeysOf(change, keyTenant)) return
+          if ('all' in change) recheckTimer ??= setTimeout(() => ((recheckTimer = undefined), wake?.()), Math.random() * ALL_KEYS_SPREAD_MS)
+          else wake?.()
         })
         const off = () => {
           unlisten()

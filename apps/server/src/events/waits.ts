@@ -11,7 +11,7 @@ import { errorBody, goneError, transientError } from '../http/errors.js'
 import { encodeWaitCursor, lookAtStored, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps, type WaitMatch } from '../messages/wait.js'
 import type { Arrival } from './hub.js'
 import type { HeldRequests } from './held.js'
-import type { KeyChange } from '../apikeys/key-changes.js'
+import { touchesKeysOf, type KeyChange } from '../apikeys/key-changes.js'
 
 /** Granularity of deadlines: a parked wait is answered within one tick of its deadline. */
 const TICK_MS = 250
@@ -211,7 +211,7 @@ export class WaitRegistry {
    */
   keysChanged(change: KeyChange): void {
     for (const set of this.wheel.values()) {
-      for (const w of set) if ('all' in change || w.keyTenantId === change.tenantId) w.suspect = true
+      for (const w of set) if (touchesKeysOf(change, w.keyTenantId)) w.suspect = true
     }
   }
 

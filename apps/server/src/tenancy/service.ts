@@ -168,7 +168,7 @@ export async function updateTenant(
  * `callerTenantId` null (the tenant row is then deleted bound to itself, with app.delete_root set:
  * the policy tenants_delete_root, migration 0029).
  */
-export async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId: string | null, id: string): Promise<number> {
+async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId: string | null, id: string): Promise<number> {
   const subtree = await tx
     .select({ id: tenants.id })
     .from(tenants)
