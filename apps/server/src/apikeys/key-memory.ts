@@ -12,14 +12,17 @@
 // Expiry is checked at every use. Keys that match nothing, and tenants not found, are never kept
 // (anyone can present any number of them); they are looked up every time, as without this memory.
 import type { Database } from '../db/client.js'
-import { ChangeFeed, type Memory, type MemoryCounts } from '../db/change-feed.js'
+import { ChangeFeed, inSubtree, type Memory, type MemoryCounts } from '../db/change-feed.js'
 import type { Logger } from '../lib/log.js'
 import { keyChangeOf, KEYS_CHANNEL, type KeyChange } from './key-changes.js'
 import { authResultOf, lookupKey, type AuthResult, type KeyRow } from './service.js'
 import { KEY_PATTERN } from './secret.js'
 
-/** Whether a tenant may act in another: yes, not while it is suspended, or not found (null). */
-export type ActAs = 'ok' | 'suspended' | null
+/**
+ * Whether a tenant may act in another: yes, not while it (or a tenant between) is suspended, or not
+ * found (null); with the target's path (its ancestors, then itself), which says what changes touch it.
+ */
+export type ActAs = { standing: 'ok' | 'suspended'; path: readonly string[] } | null
 
 export interface KeyMemoryOptions {
   /** How long what a key stands for is kept (0: never; every request looks it up). */
@@ -48,8 +51,14 @@ export class KeyMemory {
       parse: keyChangeOf,
       // A key revoked or an inbox deleted: the tenant's keys, and every key lookup in flight (whose
       // tenant is not known yet). It changes no tenant's standing: what may act in what stays. A
-      // tenant suspended, resumed or deleted is a change of everything, which the feed forgets itself.
-      forget: ({ tenantId }) => this.keys.forget((_, row) => row!.tenantId === tenantId),
+      // tenant suspended, resumed or deleted: the keys of its subtree, and acting in any tenant of
+      // it (a tenant acting in a descendant: the target's path holds the caller's own). A change of
+      // everything the feed forgets itself.
+      forget: (change) => {
+        if ('tenantId' in change) return this.keys.forget((_, row) => row!.tenantId === change.tenantId)
+        this.keys.forget((_, row) => inSubtree(change, row!.tenantPath))
+        this.actAsKept.forget((_, may) => inSubtree(change, may!.path))
+      },
       what: 'API keys are',
       keepMs: o.keepMs,
       log: o.log,
@@ -101,7 +110,8 @@ export class KeyMemory {
 
   /**
    * Whether `callerTenantId` (null: the operator) may act in `target`, as `read` finds it: kept
-   * while no tenant is suspended, resumed or deleted (a tenant not found is never kept).
+   * until a tenant on the target's path is suspended, resumed or deleted (a tenant not found is
+   * never kept).
    */
   actAs(callerTenantId: string | null, target: string, read: () => Promise<ActAs>): Promise<ActAs> {
     return this.actAsKept.get(`${callerTenantId ?? '-'}:${target}`, read)

@@ -65,7 +65,16 @@ export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<boole
 }
 
 export type AuthResult =
-  | { ok: true; tenantId: string; keyId: string; scope: 'tenant' | 'inbox'; inboxId: string | null; tenantSuspended: boolean }
+  | {
+      ok: true
+      tenantId: string
+      keyId: string
+      scope: 'tenant' | 'inbox'
+      inboxId: string | null
+      tenantSuspended: boolean
+      /** The key's tenant's ancestors, then the tenant (null: not known, as for a console session). */
+      tenantPath: readonly string[] | null
+    }
   | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' }
 
 /** What a key's row says, as `mailroom_authenticate` finds it (times in epoch milliseconds). */
@@ -77,6 +86,8 @@ export interface KeyRow {
   expiresAt: number | null
   revoked: boolean
   tenantSuspended: boolean
+  /** The tenant's ancestors, then the tenant: a change of any of their subtrees touches the key. */
+  tenantPath: string[]
 }
 
 /** Resolves a presented key through the SECURITY DEFINER lookup; no tenant is set while doing so. */
@@ -90,7 +101,7 @@ export function authResultOf(r: KeyRow | null, now: Date): AuthResult {
   if (!r) return { ok: false, reason: 'unknown' }
   if (r.revoked) return { ok: false, reason: 'revoked' }
   if (r.expiresAt !== null && r.expiresAt <= now.getTime()) return { ok: false, reason: 'expired' }
-  return { ok: true, tenantId: r.tenantId, keyId: r.keyId, scope: r.scope, inboxId: r.inboxId, tenantSuspended: r.tenantSuspended }
+  return { ok: true, tenantId: r.tenantId, keyId: r.keyId, scope: r.scope, inboxId: r.inboxId, tenantSuspended: r.tenantSuspended, tenantPath: r.tenantPath }
 }
 
 /** The row of a well-formed key whose hashKey is `hash` (null: none matches). */
@@ -104,6 +115,7 @@ export async function lookupKey(database: Database, key: string, hash: string): 
     expires_at: string | Date | null
     revoked_at: string | Date | null
     tenant_suspended: boolean
+    tenant_path: string[]
   }>(
     database,
     sql`select * from mailroom_authenticate(${keyPrefix(key)}, ${hash})`,
@@ -120,5 +132,6 @@ export async function lookupKey(database: Database, key: string, hash: string): 
     expiresAt: r.expires_at ? new Date(r.expires_at).getTime() : null,
     revoked: r.revoked_at !== null,
     tenantSuspended: r.tenant_suspended,
+    tenantPath: r.tenant_path,
   }
 }

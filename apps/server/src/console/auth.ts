@@ -81,7 +81,7 @@ export type SessionAuth =
       kind: 'tenant'
       tokenHash: string
       session: Session
-      auth: { ok: true; tenantId: string; keyId: string; scope: 'tenant'; inboxId: null; tenantSuspended: boolean }
+      auth: { ok: true; tenantId: string; keyId: string; scope: 'tenant'; inboxId: null; tenantSuspended: boolean; tenantPath: null }
     }
 
 /**
@@ -103,6 +103,7 @@ export async function consoleSessionAuth(c: Context<AppEnv>, deps: Deps, touch =
     kind: 'tenant',
     tokenHash: tokenHash(token),
     session: s,
-    auth: { ok: true, tenantId: s.tenantId, keyId: s.keyId, scope: 'tenant', inboxId: null, tenantSuspended: s.tenantSuspended },
+    // The session's row does not name the tenant's ancestors: any change of a subtree may touch it.
+    auth: { ok: true, tenantId: s.tenantId, keyId: s.keyId, scope: 'tenant', inboxId: null, tenantSuspended: s.tenantSuspended, tenantPath: null },
   }
 }

@@ -34,14 +34,31 @@ export interface FeedOptions<C extends object> {
   heard?(change: C | AllChange): void
 }
 
-/** A change that touches one tenant's part of a memory, or everything. */
-export type TenantChange = { tenantId: string } | AllChange
+/**
+ * A change of a tenant's standing (suspended, resumed, deleted, its limits changed): it touches what
+ * was kept of the tenant and of every descendant, whose standing and limits follow their ancestors'.
+ */
+export type SubtreeChange = { subtree: string }
+
+/** Whether a tenant whose path (its ancestors, then itself) is `path` lies in the subtree a change names. */
+export const inSubtree = (change: SubtreeChange, path: readonly string[]): boolean => path.includes(change.subtree)
+
+/** The subtree a payload names, if it names one. */
+export function subtreeChangeOf(c: unknown): SubtreeChange | null {
+  const subtree = (c as Partial<{ subtree: unknown }> | null)?.subtree
+  return typeof subtree === 'string' ? { subtree } : null
+}
+
+/** A change that touches one tenant's part of a memory, a tenant's subtree, or everything. */
+export type TenantChange = { tenantId: string } | SubtreeChange | AllChange
 
 /** The TenantChange a notification's payload names (one it cannot read: everything). */
 export function tenantChangeOf(payload: string): TenantChange {
   try {
     const c = JSON.parse(payload) as Partial<{ tenantId: unknown }>
     if (typeof c.tenantId === 'string') return { tenantId: c.tenantId }
+    const subtree = subtreeChangeOf(c)
+    if (subtree) return subtree
   } catch {
     /* an empty or unknown payload: everything */
   }

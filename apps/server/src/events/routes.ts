@@ -12,11 +12,10 @@ import { sql } from 'drizzle-orm'
 import { withTenant } from '../db/scope.js'
 import { rawRows } from '../db/client.js'
 import { eventToWire, eventsAfter } from './service.js'
-import { keyTenantOf } from '../apikeys/principal.js'
 import { touchesKeysOf } from '../apikeys/key-changes.js'
 
 const HEARTBEAT_MS = 15_000
-/** After a change of every key (a tenant suspended, resumed or deleted), each stream asks again within this. */
+/** After a change of a subtree (a tenant suspended, resumed or deleted) or of every key, each stream it touches asks again within this. */
 const ALL_KEYS_SPREAD_MS = 1_000
 const BATCH = 200
 
@@ -59,15 +58,16 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           if (a.eventSeq === 0 || a.eventSeq > last) wake?.()
         })
         // A change of keys that may touch this stream's (a key of its tenant revoked or an inbox
-        // deleted; any tenant suspended, resumed or deleted) wakes it, to ask again whether its key
-        // lets it in. A change of every key wakes each stream within a moment of its own, not all of
-        // them at once: their lookups are spread out.
-        const keyTenant = keyTenantOf(c.get('principal'))
+        // deleted; a tenant on its path suspended, resumed or deleted) wakes it, to ask again whether
+        // its key lets it in. A change of a subtree (which may hold thousands of streams) or of every
+        // key wakes each stream within a moment of its own, not all of them at once: their lookups
+        // are spread out.
+        const reach = c.get('reach')
         let recheckTimer: NodeJS.Timeout | undefined
         const unwatch = deps.keys.watch((change) => {
-          if (!touchesKeysOf(change, keyTenant)) return
-          if ('all' in change) recheckTimer ??= setTimeout(() => ((recheckTimer = undefined), wake?.()), Math.random() * ALL_KEYS_SPREAD_MS)
-          else wake?.()
+          if (!touchesKeysOf(change, reach)) return
+          if ('tenantId' in change) wake?.()
+          else recheckTimer ??= setTimeout(() => ((recheckTimer = undefined), wake?.()), Math.random() * ALL_KEYS_SPREAD_MS)
         })
         const off = () => {
           unlisten()

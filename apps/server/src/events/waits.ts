@@ -11,7 +11,7 @@ import { errorBody, goneError, transientError } from '../http/errors.js'
 import { encodeWaitCursor, lookAtStored, scan, startCursor, waitAnswer, type Matcher, type WaitCursor, type WaitDeps, type WaitMatch } from '../messages/wait.js'
 import type { Arrival } from './hub.js'
 import type { HeldRequests } from './held.js'
-import { touchesKeysOf, type KeyChange } from '../apikeys/key-changes.js'
+import { touchesKeysOf, type KeyChange, type KeyReach } from '../apikeys/key-changes.js'
 
 /** Granularity of deadlines: a parked wait is answered within one tick of its deadline. */
 const TICK_MS = 250
@@ -60,8 +60,8 @@ export interface WaitRequest {
    * again before a parked wait answers, after a change of keys that may touch it (keysChanged).
    */
   recheck?: (() => Promise<ServiceError | null>) | undefined
-  /** The tenant of the caller's key (null: the operator's), whose key changes concern this wait. */
-  keyTenantId?: string | null | undefined
+  /** What the caller's key reaches: which changes of keys concern this wait (none given: every change). */
+  reach?: KeyReach | undefined
   /**
    * Ask again before every answer with mail, not only after a change of keys heard: when keys are
    * not kept (MAILROOM_KEY_CACHE_SECONDS=0), no change is listened for, and every request reads its
@@ -91,12 +91,14 @@ class Wait {
     readonly deadline: number,
     readonly requestId: string,
     readonly recheck: WaitRequest['recheck'],
-    readonly keyTenantId: string | null,
+    readonly reach: KeyReach,
     readonly recheckAlways: boolean,
   ) {}
 }
 
 const noop = () => {}
+/** A wait that names no reach: every change of keys may touch it. */
+const EVERY_CHANGE: KeyReach = { keyTenantId: null, path: null }
 
 export class WaitRegistry {
   /** Parked waits by deadline tick. */
@@ -128,7 +130,7 @@ export class WaitRegistry {
   async open(req: WaitRequest, park: () => WaitSink): Promise<EarlyAnswer | null> {
     // 429 before anything else, when the tenant or the inbox holds its most already.
     const release = this.held?.acquire(req.scope.tenantId, req.inboxId) ?? noop
-    const w = new Wait(req.scope, req.inboxId, req.matcher, monotonicMs() + req.holdMs, req.requestId, req.recheck, req.keyTenantId ?? null, req.recheckAlways === true)
+    const w = new Wait(req.scope, req.inboxId, req.matcher, monotonicMs() + req.holdMs, req.requestId, req.recheck, req.reach ?? EVERY_CHANGE, req.recheckAlways === true)
     // Listen before looking, so an arrival between the look and parking still wakes the wait.
     const unlisten = this.deps.hub.onInbox(req.inboxId, (a) => this.notify(w, a))
     w.off = () => {
@@ -204,14 +206,14 @@ export class WaitRegistry {
 
   /**
    * A change of keys heard (apikeys/key-memory.ts watch): a parked wait it may touch (a key of its
-   * caller's tenant revoked or its inbox deleted; any tenant suspended, resumed or deleted) asks
-   * again whether its caller is let in before it answers with mail, and answers the door's error if
-   * not. Only then: a change of every key (any tenant suspended) asks nothing of the waits that end
-   * without mail, so it costs no burst of lookups.
+   * caller's tenant revoked or its inbox deleted; a tenant on its path suspended, resumed or
+   * deleted) asks again whether its caller is let in before it answers with mail, and answers the
+   * door's error if not. Only then: a change of a large subtree (or of every key) asks nothing of
+   * the waits that end without mail, so it costs no burst of lookups.
    */
   keysChanged(change: KeyChange): void {
     for (const set of this.wheel.values()) {
-      for (const w of set) if (touchesKeysOf(change, w.keyTenantId)) w.suspect = true
+      for (const w of set) if (touchesKeysOf(change, w.reach)) w.suspect = true
     }
   }
 

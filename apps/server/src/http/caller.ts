@@ -15,6 +15,7 @@ import { consoleSessionAuth, type SessionAuth } from '../console/auth.js'
 import type { AuthResult } from '../apikeys/service.js'
 import { transientError } from './errors.js'
 import type { ActAs } from '../apikeys/key-memory.js'
+import type { KeyReach } from '../apikeys/key-changes.js'
 import { withDeadline } from '../db/gate.js'
 import { monotonicMs } from '../lib/clock.js'
 
@@ -28,7 +29,7 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
     const actAs = c.req.header('mailroom-tenant')
     // Without a key, a console session's cookie stands for it (console/auth.ts: CSRF-checked writes).
     const session = header ? null : await consoleSessionAuth(c, deps)
-    const { principal, auth, keyHash } = await identify(deps, { header, actAs, session }, true)
+    const { principal, auth, keyHash, reach } = await identify(deps, { header, actAs, session }, true)
     if (auth) {
       // The key's own tenant pays for the request, also when it acts inside a descendant.
       const decision = await deps.rateLimiter.take(keyHash, auth.tenantId, auth.scope === 'inbox' ? auth.inboxId : null)
@@ -48,6 +49,7 @@ export function authMiddleware(deps: Deps): MiddlewareHandler<AppEnv> {
     // reads its cookie again, without counting as the session's activity).
     const again = header ? () => identify(deps, { header, actAs, session: null }, false) : async () => identify(deps, { header, actAs, session: await consoleSessionAuth(c, deps, false) }, false)
     c.set('recheck', () => recheck(again, principal))
+    c.set('reach', reach)
     if (principal.tenantId) deps.usage.record(principal.tenantId, principal.inboxId, utcDay(deps.clock.now()))
     await next()
   }
@@ -64,7 +66,7 @@ async function identify(
   deps: Deps,
   ask: { header: string | undefined; actAs: string | undefined; session: SessionAuth | null },
   precheck: boolean,
-): Promise<{ principal: Principal; auth: KeyAuth | null; keyHash: string }> {
+): Promise<{ principal: Principal; auth: KeyAuth | null; keyHash: string; reach: KeyReach }> {
   const { header, actAs, session } = ask
   if (!header && !session) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>')
   const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
@@ -72,8 +74,9 @@ async function identify(
   const key = m?.[1] ?? ''
 
   if (session ? session.kind === 'operator' : deps.config.operatorKey && key.length === deps.config.operatorKey.length && safeEqual(key, deps.config.operatorKey)) {
-    const principal: Principal = { kind: 'operator', tenantId: actAs ? await resolveActAs(deps, null, actAs) : null, inboxId: null }
-    return { principal, auth: null, keyHash: '' }
+    const target = actAs ? await resolveActAs(deps, null, actAs) : null
+    const principal: Principal = { kind: 'operator', tenantId: target?.id ?? null, inboxId: null }
+    return { principal, auth: null, keyHash: '', reach: { keyTenantId: null, path: target?.path ?? [] } }
   }
   const keyHash = session?.tokenHash ?? hashKey(key)
   if (precheck) {
@@ -93,10 +96,12 @@ async function identify(
   if (auth.tenantSuspended) throw new ServiceError('tenant_suspended', 'this tenant is suspended')
   if (auth.scope === 'inbox') {
     if (actAs) throw new ServiceError('forbidden', 'an inbox key cannot act in another tenant')
-    return { principal: { kind: 'inbox', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId: auth.tenantId, inboxId: auth.inboxId! }, auth, keyHash }
+    const reach = { keyTenantId: auth.tenantId, path: auth.tenantPath }
+    return { principal: { kind: 'inbox', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId: auth.tenantId, inboxId: auth.inboxId! }, auth, keyHash, reach }
   }
-  const tenantId = actAs ? await resolveActAs(deps, auth.tenantId, actAs) : auth.tenantId
-  return { principal: { kind: 'tenant', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId, inboxId: null }, auth, keyHash }
+  const target = actAs ? await resolveActAs(deps, auth.tenantId, actAs) : null
+  const reach = { keyTenantId: auth.tenantId, path: target ? target.path : auth.tenantPath }
+  return { principal: { kind: 'tenant', keyId: auth.keyId, keyTenantId: auth.tenantId, tenantId: target?.id ?? auth.tenantId, inboxId: null }, auth, keyHash, reach }
 }
 
 /**
@@ -137,26 +142,27 @@ function rateLimited(deps: Deps, d: Decision): ServiceError {
  * operator may name any tenant). Anything else is "not found", like a missing id. Kept with the keys
  * (apikeys/key-memory.ts) until a tenant is suspended, resumed or deleted.
  */
-async function resolveActAs(deps: Deps, callerTenantId: string | null, header: string): Promise<string> {
+async function resolveActAs(deps: Deps, callerTenantId: string | null, header: string): Promise<{ id: string; path: readonly string[] }> {
   const target = fromPublicId('tenant', header.trim())
   if (!target) throw notFound('tenant')
   const may = await deps.keys.actAs(callerTenantId, target, () => readActAs(deps, callerTenantId, target))
   if (may === null) throw notFound('tenant')
-  if (may === 'suspended') throw new ServiceError('tenant_suspended', 'that tenant is suspended')
-  return target
+  if (may.standing === 'suspended') throw new ServiceError('tenant_suspended', 'that tenant is suspended')
+  return { id: target, path: may.path }
 }
 
 async function readActAs(deps: Deps, callerTenantId: string | null, target: string): Promise<ActAs> {
   const row = await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) => getTenant(tx, target))
   if (!row) return null
-  if (row.status === 'suspended') return 'suspended'
+  const path = [...row.ancestors, row.id]
+  if (row.status === 'suspended') return { standing: 'suspended', path }
   // An ancestor between the caller and the target may be suspended too.
   const suspended = row.ancestors.length
     ? await withTenant(deps.database, { tenantId: callerTenantId ?? target }, (tx) =>
         tx.select({ id: tenants.id }).from(tenants).where(and(inArray(tenants.id, row.ancestors), eq(tenants.status, 'suspended'))),
       )
     : []
-  return suspended.length > 0 ? 'suspended' : 'ok'
+  return { standing: suspended.length > 0 ? 'suspended' : 'ok', path }
 }
 
 /** The tenant scope a handler works in. */

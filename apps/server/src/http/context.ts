@@ -3,6 +3,7 @@
 // identity (../apikeys/principal.ts), which services such as the audit log use without knowing HTTP.
 import type { Principal } from '../apikeys/principal.js'
 import type { ServiceError } from '../errors.js'
+import type { KeyReach } from '../apikeys/key-changes.js'
 
 export type { Principal }
 
@@ -15,5 +16,7 @@ export interface AppEnv {
      * caller would still be let in as the same principal, else the error the door would now answer.
      */
     recheck: () => Promise<ServiceError | null>
+    /** What the caller's key reaches: which changes of keys touch it (touchesKeysOf), so that it asks again. */
+    reach: KeyReach
   }
 }

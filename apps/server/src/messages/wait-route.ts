@@ -13,7 +13,6 @@ import { scopeOf } from '../http/caller.js'
 import { compileMatcher, decodeWaitCursor, type WaitCursor } from './wait.js'
 import { deferredSink, nodeSink } from '../events/waits.js'
 import { InboxParam } from './params.js'
-import { keyTenantOf } from '../apikeys/principal.js'
 
 /**
  * A hold of 80-100% of the asked timeout, so waits that began together (a fleet of agents
@@ -54,8 +53,7 @@ export function registerWaitRoute(app: OpenAPIHono<AppEnv>, deps: Deps) {
       // registry with the Node response and answered from there (this handler returns at once).
       const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing
       let deferred: Promise<Response> | null = null
-      const keyTenantId = keyTenantOf(c.get('principal'))
-      const wait = { scope, inboxId, matcher, cursor, holdMs: holdOf(q.timeout), requestId: c.get('requestId'), recheck: c.get('recheck'), keyTenantId, recheckAlways: !deps.keys.hearsChanges }
+      const wait = { scope, inboxId, matcher, cursor, holdMs: holdOf(q.timeout), requestId: c.get('requestId'), recheck: c.get('recheck'), reach: c.get('reach'), recheckAlways: !deps.keys.hearsChanges }
       const early = await waits.open(wait, () => {
         if (outgoing) return nodeSink(outgoing)
         const d = deferredSink(c.req.raw.signal)

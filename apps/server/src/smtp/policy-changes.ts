@@ -3,7 +3,7 @@
 // of its own so that the writers (tenancy, inboxes, rules) need not import the memory, which
 // imports their reads.
 import type { Tx } from '../db/client.js'
-import { announce, tenantChangeOf, type AllChange } from '../db/change-feed.js'
+import { announce, tenantChangeOf, type AllChange, type SubtreeChange } from '../db/change-feed.js'
 
 /** The channel on which a change of recipient policies is announced (payload: a PolicyChange). */
 export const POLICIES_CHANNEL = 'mailroom_policies'
@@ -12,7 +12,9 @@ export const POLICIES_CHANNEL = 'mailroom_policies'
 export type PolicyChange =
   /** A sender rule of the tenant, or an inbox's limits: the tenant's inboxes. */
   | { tenantId: string }
-  /** A tenant's limits (its descendants' are capped by them): every inbox. */
+  /** A tenant's limits (its descendants' are capped by them): the inboxes of its subtree. */
+  | SubtreeChange
+  /** Anything may have changed (listening began again, or a payload that cannot be read): every inbox. */
   | AllChange
 
 /** Call in the transaction that changes a tenant's limits, an inbox's limits or a sender rule. */

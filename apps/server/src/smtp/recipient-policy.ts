@@ -12,7 +12,7 @@
 import { sql } from 'drizzle-orm'
 import type { InboxLimits, TenantLimits } from '@mailroom/contract'
 import type { Database } from '../db/client.js'
-import { ChangeFeed, type Memory, type MemoryCounts } from '../db/change-feed.js'
+import { ChangeFeed, inSubtree, type Memory, type MemoryCounts } from '../db/change-feed.js'
 import { readAsTenant } from '../db/scope.js'
 import { fused } from '../db/pipeline.js'
 import type { Logger } from '../lib/log.js'
@@ -23,6 +23,8 @@ import { changeOf, POLICIES_CHANNEL, type PolicyChange } from './policy-changes.
 export interface RecipientPolicy {
   /** The tenant it was read for (under whose row-level security). */
   tenantId: string
+  /** The tenant's ancestors, then the tenant: a change of any of their limits touches the policy. */
+  tenantPath: readonly string[]
   /** The tenant's limits in force (its ancestry's tightest). */
   limits: TenantLimits
   /** The inbox's own limits. */
@@ -41,8 +43,8 @@ export class RecipientPolicies {
   private readonly feed: ChangeFeed<PolicyChange>
   /** By inbox id (an inbox id names one tenant's inbox; what is kept says which, and is served to that tenant only). */
   private readonly kept: Memory<RecipientPolicy>
-  /** A tenant's limits in force, by tenant (the rates of a tenant's key). */
-  private readonly tenants: Memory<TenantLimits>
+  /** A tenant's limits in force, by tenant (the rates of a tenant's key), with the tenant's path. */
+  private readonly tenants: Memory<{ limits: TenantLimits; path: readonly string[] }>
 
   constructor(
     private readonly database: Database,
@@ -52,8 +54,13 @@ export class RecipientPolicies {
       channel: POLICIES_CHANNEL,
       parse: changeOf,
       // A sender rule or an inbox's limits: the tenant's policies (its own limits are not touched). A
-      // tenant's limits are a change of everything, which the feed forgets itself.
-      forget: ({ tenantId }) => this.kept.forget((_, policy) => policy.tenantId === tenantId),
+      // tenant's limits: the policies and limits of its subtree, which they cap. A change of
+      // everything the feed forgets itself.
+      forget: (change) => {
+        if ('tenantId' in change) return this.kept.forget((_, policy) => policy.tenantId === change.tenantId)
+        this.kept.forget((_, policy) => inSubtree(change, policy.tenantPath))
+        this.tenants.forget((_, t) => inSubtree(change, t.path))
+      },
       what: "every RCPT's limits and sender rules are",
       keepMs: o.keepMs,
       log: o.log,
@@ -90,11 +97,12 @@ export class RecipientPolicies {
   }
 
   /** The limits in force of a tenant (its ancestry's tightest), for its tenant keys' rates. */
-  tenantLimits(tenantId: string): Promise<TenantLimits> {
-    return this.tenants.get(tenantId, async () => {
-      const [chain] = await readAsTenant(this.database, { tenantId }, [limitChain(tenantId)])
-      return limitsOf(chain!)
+  async tenantLimits(tenantId: string): Promise<TenantLimits> {
+    const kept = await this.tenants.get(tenantId, async () => {
+      const [chain, path] = await readAsTenant(this.database, { tenantId }, [limitChain(tenantId), tenantPath(tenantId)])
+      return { limits: limitsOf(chain!), path: pathOf(path!) }
     })
+    return kept.limits
   }
 
   private async read(tenantId: string, inboxId: string): Promise<RecipientPolicy> {
@@ -103,15 +111,23 @@ export class RecipientPolicies {
         limitChain(tenantId),
         sql`select limits from inboxes where id = ${inboxId}`,
         inboundRulesOf(inboxId),
+        tenantPath(tenantId),
       ],
       this.database.citus === true,
     )
-    const [chain, inbox, rules] = reads.split(await readAsTenant(this.database, { tenantId }, reads.statements))
+    const [chain, inbox, rules, path] = reads.split(await readAsTenant(this.database, { tenantId }, reads.statements))
     return {
       tenantId,
+      tenantPath: pathOf(path!),
       limits: limitsOf(chain!),
       inbox: (inbox![0]?.limits as InboxLimits | undefined) ?? {},
       rules: rules as unknown as InboundRule[],
     }
   }
 }
+
+/** The tenant's path (its ancestors, then itself), read under its own row-level security. */
+const tenantPath = (tenantId: string) => sql`select ancestors || id as path from tenants where id = ${tenantId}`
+
+/** The path tenantPath read ([] for a tenant not found: it touches nothing, and nothing routes to it). */
+const pathOf = (rows: Record<string, unknown>[]): readonly string[] => (rows[0]?.path as string[] | undefined) ?? []

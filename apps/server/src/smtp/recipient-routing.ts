@@ -14,7 +14,7 @@
 // never kept; past MAX_KEPT the oldest routes go first.
 import { sql } from 'drizzle-orm'
 import type { Database, Tx } from '../db/client.js'
-import { announce, ChangeFeed, type AllChange, type Memory, type MemoryCounts } from '../db/change-feed.js'
+import { announce, ChangeFeed, inSubtree, subtreeChangeOf, type AllChange, type Memory, type MemoryCounts, type SubtreeChange } from '../db/change-feed.js'
 import { lookupWithoutTenant } from '../db/scope.js'
 import type { Logger } from '../lib/log.js'
 
@@ -22,6 +22,8 @@ export interface RecipientRoute {
   tenant_id: string
   inbox_id: string
   tenant_suspended: boolean
+  /** The tenant's ancestors, then the tenant: a change of any of their subtrees touches the route. */
+  tenant_path: string[]
 }
 
 /** The channel on which a change of routes is announced to every process (payload: a RouteChange). */
@@ -33,7 +35,9 @@ export type RouteChange =
   | { address: string; inboxId?: string }
   /** A domain claimed, its catch-all set or removed, or the domain deleted: its addresses. */
   | { domain: string }
-  /** A tenant suspended, resumed or deleted (its descendants' routes too): every route. */
+  /** A tenant suspended, resumed or deleted: the routes of its subtree. */
+  | SubtreeChange
+  /** Anything may have changed (listening began again, or a payload that cannot be read): every route. */
   | AllChange
 
 /**
@@ -50,6 +54,8 @@ function changeOf(payload: string): RouteChange {
     const c = JSON.parse(payload) as Partial<{ address: unknown; inboxId: unknown; domain: unknown }>
     if (typeof c.address === 'string') return { address: c.address, ...(typeof c.inboxId === 'string' ? { inboxId: c.inboxId } : {}) }
     if (typeof c.domain === 'string') return { domain: c.domain }
+    const subtree = subtreeChangeOf(c)
+    if (subtree) return subtree
   } catch {
     /* an empty or unknown payload: everything */
   }
@@ -108,6 +114,7 @@ export class RecipientRouting {
 
   /** Forgets the routes a change may touch (a change of every route forgets them all: the feed does). */
   private forget(change: Exclude<RouteChange, AllChange>): void {
+    if ('subtree' in change) return this.kept.forget((_, route) => inSubtree(change, route!.tenant_path))
     if ('domain' in change) {
       const suffix = '@' + change.domain.toLowerCase()
       return this.kept.forget((address) => address.endsWith(suffix))
@@ -142,11 +149,13 @@ export class RecipientRouting {
         try {
           const rows = await lookupWithoutTenant<RecipientRoute & { address: string }>(
             this.database,
-            sql`select q.address, r.tenant_id, r.inbox_id, r.tenant_suspended
+            sql`select q.address, r.tenant_id, r.inbox_id, r.tenant_suspended, r.tenant_path
                 from unnest(${sql.param(addresses)}::text[]) as q(address) cross join lateral mailroom_route(q.address) r`,
           )
           const found = new Map<string, RecipientRoute>()
-          for (const r of rows) if (!found.has(r.address)) found.set(r.address, { tenant_id: r.tenant_id, inbox_id: r.inbox_id, tenant_suspended: r.tenant_suspended })
+          for (const r of rows) {
+            if (!found.has(r.address)) found.set(r.address, { tenant_id: r.tenant_id, inbox_id: r.inbox_id, tenant_suspended: r.tenant_suspended, tenant_path: r.tenant_path })
+          }
           for (const a of group) a.resolve(found.get(a.address))
         } catch (err) {
           for (const a of group) a.reject(err)

@@ -152,12 +152,13 @@ export async function updateTenant(
     .set({ ...patch, updatedAt: sql`now()` })
     .where(eq(tenants.id, id))
     .returning()
-  // Its addresses (and its descendants') are refused with 451 while it is suspended.
-  if (row && patch.status !== undefined) await routesChanged(tx, { all: true })
+  // Its addresses (and its descendants') are refused with 451 while it is suspended: each process
+  // forgets the routes it kept of its subtree, and no other tenant's.
+  if (row && patch.status !== undefined) await routesChanged(tx, { subtree: id })
   // And so are its keys' requests (and its descendants').
-  if (row && patch.status !== undefined) await keysChanged(tx, { all: true })
-  // Its limits cap its descendants' too: every recipient policy the SMTP door keeps.
-  if (row && patch.limits !== undefined) await policiesChanged(tx, { all: true })
+  if (row && patch.status !== undefined) await keysChanged(tx, { subtree: id })
+  // Its limits cap its descendants' too: the recipient policies and limits kept of its subtree.
+  if (row && patch.limits !== undefined) await policiesChanged(tx, { subtree: id })
   return row ?? null
 }
 
@@ -186,8 +187,8 @@ async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId: string
   await rebindTenant(tx, { tenantId: callerTenantId ?? id })
   if (callerTenantId === null) await tx.execute(sql`set local app.delete_root = 'on'`)
   const rows = await tx.delete(tenants).where(eq(tenants.id, id)).returning({ id: tenants.id })
-  if (rows.length > 0) await routesChanged(tx, { all: true })
-  if (rows.length > 0) await keysChanged(tx, { all: true })
+  if (rows.length > 0) await routesChanged(tx, { subtree: id })
+  if (rows.length > 0) await keysChanged(tx, { subtree: id })
   return rows.length > 0 ? subtree.length : 0
 }
 

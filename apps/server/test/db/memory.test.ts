@@ -40,7 +40,7 @@ async function feedWith<V>(o: MemoryOptions<V> = {}, forget?: (m: Memory<V>, ten
     channel,
     parse: tenantChangeOf,
     // A change of everything the feed forgets itself.
-    forget: ({ tenantId }) => (forget ? forget(memory!, tenantId) : memory!.forget(() => false)),
+    forget: (change) => (forget && 'tenantId' in change ? forget(memory!, change.tenantId) : memory!.forget(() => false)),
     keepMs: 3_600_000,
     what: 'test values are',
   })

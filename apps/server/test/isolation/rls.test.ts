@@ -155,7 +155,8 @@ describe('row-level security for the runtime role', () => {
     const found = await withoutTenant(db.runtime, (tx) =>
       rawRows<Record<string, unknown>>(tx, sql`select * from mailroom_route(${route!.address.toUpperCase()})`),
     )
-    expect(found).toEqual([{ tenant_id: a.tenantId, inbox_id: a.inboxId, tenant_suspended: false }])
+    // The tenant's path (its ancestors, then itself) tells the door's memory which changes touch the route.
+    expect(found).toEqual([{ tenant_id: a.tenantId, inbox_id: a.inboxId, tenant_suspended: false, tenant_path: [a.tenantId] }])
     const none = await withoutTenant(db.runtime, (tx) => rawRows(tx, sql`select * from mailroom_authenticate('mr_tk_nope', 'nope')`))
     expect(none).toEqual([])
   })

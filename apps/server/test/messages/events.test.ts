@@ -134,6 +134,27 @@ describe('GET /v1/events', () => {
     // A reconnection is refused, as any request would be.
     expect((await fetch(`${server.baseUrl}/v1/events`, { headers: { authorization: `Bearer ${revoked.key}` } })).status).toBe(401)
   })
+
+  it("a tenant's suspension or deletion wakes the streams of its subtree only, not another tenant's", async () => {
+    const parent = await makeTenant(server)
+    const t = await makeChild(parent, server)
+    const grandchild = await makeChild(t, server)
+    const sibling = await makeChild(parent, server)
+    const stranger = await makeTenant(server)
+    const touched = { t: await open(t.key), grandchild: await open(grandchild.key) }
+    // The parent's own key, a sibling's and another top-level tenant's: none is on the subtree's path.
+    const untouched = { parent: await open(parent.key), sibling: await open(sibling.key), stranger: await open(stranger.key) }
+    const wakes = () => Object.values(untouched).map((s) => s.keepAlives)
+    const before = wakes()
+    expect((await parent.api.patch(`/v1/tenants/${t.id}`, { status: 'suspended' })).status).toBe(200)
+    await waitUntil('the suspended subtree\'s streams ended', () => touched.t.done && touched.grandchild.done)
+    expect((await parent.api.delete(`/v1/tenants/${t.id}`)).status).toBe(204)
+    // A stream touched by a change of a subtree asks again within a second of its own
+    // (events/routes.ts): past that, one that was not woken never will be.
+    await new Promise((r) => setTimeout(r, 1_500))
+    expect(wakes()).toEqual(before)
+    expect(Object.values(untouched).every((s) => !s.done)).toBe(true)
+  })
 })
 
 /** An open stream: its events as they come, and whether the server has ended it. */
@@ -141,7 +162,8 @@ async function open(key: string) {
   const res = await fetch(`${server.baseUrl}/v1/events`, { headers: { authorization: `Bearer ${key}` } })
   expect(res.status).toBe(200)
   const events: SseEvent[] = []
-  const state = { events, done: false }
+  // keepAlives: the comments sent when the stream woke without an event to send (or every 15 s).
+  const state = { events, done: false, keepAlives: 0 }
   void (async () => {
     const decoder = new TextDecoder()
     let buf = ''
@@ -156,6 +178,7 @@ async function open(key: string) {
             .filter((l) => !l.startsWith(':') && l.includes(':'))
             .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]),
         )
+        if (buf.startsWith(': keep-alive')) state.keepAlives++
         buf = buf.slice(idx + 2)
         if (fields.data) events.push({ id: fields.id!, event: fields.event!, data: JSON.parse(fields.data) })
       }

@@ -30,18 +30,19 @@ const waitUrl = (inboxId: string, q: string) => `${server.baseUrl}/v1/inboxes/${
 
 describe('parked waits', () => {
   it('a parked wait whose key is revoked answers 401 when mail comes, not the mail; a key a change of keys leaves valid gets it', async () => {
-    const t = await makeTenant(server)
+    const parent = await makeTenant(server)
+    const t = await makeChild(parent, server)
     const inbox = await makeInbox(server, t)
     const revoked = (await t.api.post('/v1/api-keys', { scope: 'inbox', inboxId: inbox.id })).body
     const kept = (await t.api.post('/v1/api-keys', { scope: 'inbox', inboxId: inbox.id })).body
-    const other = await makeTenant(server)
-    const child = await makeChild(other, server)
     const wait = (key: string) => fetch(waitUrl(inbox.id, 'timeout=20'), { headers: { authorization: `Bearer ${key}` } })
     const waits = [wait(revoked.key), wait(kept.key)]
     await untilParked(2)
     expect((await t.api.delete(`/v1/api-keys/${revoked.id}`)).status).toBe(204)
-    // A change of every key too (another tenant suspended): the kept key is asked about again, and still let in.
-    expect((await other.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
+    // A change of its tenant's standing too (suspended, then resumed before the mail comes): the kept
+    // key is asked about again, and still let in.
+    expect((await parent.api.patch(`/v1/tenants/${t.id}`, { status: 'suspended' })).status).toBe(200)
+    expect((await parent.api.patch(`/v1/tenants/${t.id}`, { status: 'active' })).status).toBe(200)
     await sendMail(server, { to: inbox.address, subject: 'after revoking' })
     const [refused, answered] = await Promise.all(waits)
     expect(refused!.status).toBe(401)

@@ -51,8 +51,9 @@ describe('the route memory of the SMTP door', () => {
     expect(await rcpt(inbox.address, uncached)).toMatch(/^550 5\.1\.1 /)
   })
 
-  it('a change forgets only the routes it may touch: another inbox created or deleted keeps them, a suspension forgets all', async () => {
-    const root = await makeTenant(server)
+  it("a change forgets only the routes it may touch: another inbox created or deleted keeps them, a tenant's suspension forgets its subtree's only", async () => {
+    const top = await makeTenant(server)
+    const root = await makeChild(top, server)
     const kept = await makeInbox(server, root)
     await notificationsHeard(server)
     expect(await rcpt(kept.address)).toMatch(/^250 /)
@@ -62,9 +63,18 @@ describe('the route memory of the SMTP door', () => {
     // Heard here at once, and again from the notifications: neither forgets the other route.
     await notificationsHeard(server)
     expect(await rcpt(kept.address)).toMatch(/^250 /)
-    // Any tenant's suspension (its descendants' routes change too) forgets every route.
+    // A child's suspension, resumption and deletion, and a sibling's suspension, touch the routes
+    // of their subtrees only: the root's is kept.
     const child = await makeChild(root, server)
+    const sibling = await makeChild(top, server)
     expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'suspended' })).status).toBe(200)
+    expect((await root.api.patch(`/v1/tenants/${child.id}`, { status: 'active' })).status).toBe(200)
+    expect((await root.api.delete(`/v1/tenants/${child.id}`)).status).toBe(204)
+    expect((await top.api.patch(`/v1/tenants/${sibling.id}`, { status: 'suspended' })).status).toBe(200)
+    await notificationsHeard(server)
+    expect(await rcpt(kept.address)).toMatch(/^250 /)
+    // The root's own suspension (its subtree's routes change) forgets it.
+    expect((await top.api.patch(`/v1/tenants/${root.id}`, { status: 'suspended' })).status).toBe(200)
     expect(await rcpt(kept.address)).toMatch(/^550 5\.1\.1 /)
   })
 
@@ -223,6 +233,32 @@ describe("the recipient-policy memory of the SMTP door (limits and sender rules)
     expect((await root.api.patch(`/v1/tenants/${child.id}`, { limits: { maxMessageBytes: 10000 } })).status).toBe(200)
     expect(await rcpt(inbox.address, server, big)).toMatch(/^552 5\.3\.4 /)
     expect(await rcpt(inbox.address, server, '<sender@example.com> SIZE=5000')).toMatch(/^250 /)
+  })
+
+  it("a tenant's limits changed forget the policies and limits of its subtree only, not a sibling's", async () => {
+    const top = await makeTenant(server, 'top')
+    const t = await makeChild(top, server, 't')
+    const sibling = await makeChild(top, server, 'sibling')
+    const [inbox, theirs] = [await makeInbox(server, t), await makeInbox(server, sibling)]
+    const policies = server.running.deps.policies
+    const siblingId = fromPublicId('tenant', sibling.id)!
+    await notificationsHeard(server)
+    for (const box of [inbox, theirs]) expect(await rcpt(box.address)).toMatch(/^250 /)
+    await policies.tenantLimits(siblingId)
+    // A rule made behind the memory's back: unseen while the sibling's policy is kept.
+    await blockBySql(sibling.id, 'example.com')
+    expect((await top.api.patch(`/v1/tenants/${t.id}`, { limits: { maxMessageBytes: 10000 } })).status).toBe(200)
+    await notificationsHeard(server)
+    expect(await rcpt(inbox.address, server, '<sender@example.com> SIZE=50000')).toMatch(/^552 5\.3\.4 /)
+    expect(await rcpt(theirs.address)).toMatch(/^250 /)
+    const read = policies.counts.tenantLimits.database
+    await policies.tenantLimits(siblingId)
+    expect(policies.counts.tenantLimits.database).toBe(read)
+    // The sibling's own limits changed: its policy is read again, and the rule is seen.
+    expect((await top.api.patch(`/v1/tenants/${sibling.id}`, { limits: { maxMessageBytes: 20000 } })).status).toBe(200)
+    expect(await rcpt(theirs.address)).toMatch(/^550 5\.7\.1 /)
+    expect((await policies.tenantLimits(siblingId)).maxMessageBytes).toBe(20000)
+    expect(policies.counts.tenantLimits.database).toBe(read + 1)
   })
 
   it.skipIf(!onPostgres)('a lost listening connection forgets every policy', async () => {
