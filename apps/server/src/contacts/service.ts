@@ -9,6 +9,7 @@ import { newestFirst } from '../db/keyset.js'
 import type { CursorPosition } from '../lib/cursor.js'
 import { toPublicId } from '../lib/ids.js'
 import { contacts, type ContactRow } from './tables.js'
+import { ownRows } from '../db/scope.js'
 
 /** Where a contact's sealed notes belong (binds the ciphertext to its row). */
 export const notesContext = (id: string) => `contacts.notes:${id}`
@@ -38,7 +39,7 @@ export interface ContactFilters {
 }
 
 export async function listContacts(tx: Tx, inboxId: string, f: ContactFilters, limit: number, after: CursorPosition | null) {
-  const where: SQL[] = [eq(contacts.inboxId, inboxId)]
+  const where: SQL[] = [ownRows(tx, contacts.tenantId), eq(contacts.inboxId, inboxId)]
   if (f.q) {
     const q = f.q.toLowerCase()
     where.push(sql`(strpos(${contacts.address}, ${q}) > 0 or strpos(lower(coalesce(${contacts.name}, '')), ${q}) > 0)`)
@@ -49,7 +50,7 @@ export async function listContacts(tx: Tx, inboxId: string, f: ContactFilters, l
 }
 
 export async function getContact(tx: Tx, inboxId: string, id: string): Promise<ContactRow | null> {
-  const [row] = await tx.select().from(contacts).where(and(eq(contacts.inboxId, inboxId), eq(contacts.id, id)))
+  const [row] = await tx.select().from(contacts).where(and(ownRows(tx, contacts.tenantId), eq(contacts.inboxId, inboxId), eq(contacts.id, id)))
   return row ?? null
 }
 
@@ -59,11 +60,11 @@ export async function updateContact(tx: Tx, cipher: Cipher, inboxId: string, id:
   if (change.notes !== undefined) set.notesEnc = change.notes === null || change.notes === '' ? null : cipher.seal(notesContext(id), change.notes)
   if (change.tags !== undefined) set.tags = [...new Set(change.tags)].sort()
   if (change.blocked !== undefined) set.blocked = change.blocked
-  const [row] = await tx.update(contacts).set(set).where(and(eq(contacts.inboxId, inboxId), eq(contacts.id, id))).returning()
+  const [row] = await tx.update(contacts).set(set).where(and(ownRows(tx, contacts.tenantId), eq(contacts.inboxId, inboxId), eq(contacts.id, id))).returning()
   return row ?? null
 }
 
 export async function deleteContact(tx: Tx, inboxId: string, id: string): Promise<boolean> {
-  const rows = await tx.delete(contacts).where(and(eq(contacts.inboxId, inboxId), eq(contacts.id, id))).returning({ id: contacts.id })
+  const rows = await tx.delete(contacts).where(and(ownRows(tx, contacts.tenantId), eq(contacts.inboxId, inboxId), eq(contacts.id, id))).returning({ id: contacts.id })
   return rows.length > 0
 }

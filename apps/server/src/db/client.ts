@@ -31,6 +31,12 @@ export interface Database {
    */
   citus?: boolean
   /**
+   * On a Citus coordinator, for tests: a statement of a tenant's transaction that would run on
+   * every shard (one that does not name its tenant: see db/scope.ts ownRows) fails instead
+   * (citus.multi_task_query_log_level = error, set with the tenant's binding).
+   */
+  routerOnly?: boolean
+  /**
    * A second, small pool for single statements outside any transaction (real Postgres as the
    * runtime role only): the narrow lookups every RCPT and request begins with take one round trip
    * there instead of three (BEGIN, the statement, COMMIT). No transaction is ever opened on it, so

@@ -1,5 +1,6 @@
 // The one door to tenant data: a transaction bound to a tenant (and optionally an inbox).
-import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import { eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import type { PgColumn } from 'drizzle-orm/pg-core'
 import { onConnection, rawRows, unavailableOnLoss, type Database, type Tx } from './client.js'
 import { isConnectionError } from './health.js'
 import { answeredAfterCommit, preparedRows, textTemplate, unansweredFailure } from './pipeline.js'
@@ -34,8 +35,41 @@ export async function withTenant<T>(database: Database, scope: TenantScope, fn: 
  * write.
  */
 export async function withTenantPipelined<T>(database: Database, scope: TenantScope, fn: (tx: Tx, bind: SQLWrapper[]) => Promise<T>, opts: BindingOptions = {}): Promise<T> {
-  const bind = [...(database.sessionIsRuntimeRole ? [] : [SET_ROLE]), ...tenantBinding(scope, database.citus === true, opts)]
-  return onConnection(database, scope.tenantId, () => transaction(database, (tx) => fn(tx, bind)))
+  const bind = [
+    ...(database.sessionIsRuntimeRole ? [] : [SET_ROLE]),
+    ...tenantBinding(scope, database.citus === true, opts),
+    ...(database.citus && database.routerOnly ? [ROUTER_ONLY] : []),
+  ]
+  return onConnection(database, scope.tenantId, () =>
+    transaction(database, (tx) => {
+      boundTo.set(tx, scope.tenantId)
+      return fn(tx, bind)
+    }),
+  )
+}
+
+/** The tenant each open tenant transaction is bound to (rebindTenant moves it). */
+const boundTo = new WeakMap<Tx, string>()
+
+/** The tenant a transaction opened by withTenant (or moved by rebindTenant) is bound to. */
+export function tenantOf(tx: Tx): string {
+  const tenantId = boundTo.get(tx)
+  if (tenantId === undefined) throw new Error('tenantOf: not a tenant transaction')
+  return tenantId
+}
+
+/**
+ * `column` (a table's tenant_id) equal to the transaction's tenant. Row-level security already keeps
+ * every other tenant's rows out; named in the statement as well, it lets a Citus coordinator send the
+ * statement to the tenant's shard alone instead of to every shard (it routes by the distribution
+ * column's value in the statement, never by a policy). Every statement of a tenant transaction on a
+ * distributed table names it so.
+ */
+export const ownRows = (tx: Tx, column: PgColumn): SQL => eq(column, tenantOf(tx))
+
+/** For a transaction bound to another tenant by hand (the ingest committer's later tenants). */
+export function boundToTenant(tx: Tx, tenantId: string): void {
+  boundTo.set(tx, tenantId)
 }
 
 /**
@@ -102,6 +136,7 @@ async function transaction<T>(database: Database, fn: (tx: Tx) => Promise<T>): P
 export async function rebindTenant(tx: Tx, scope: TenantScope): Promise<void> {
   // SET LOCAL works everywhere (and is what Citus forwards): rare enough for the second round trip.
   for (const statement of tenantBinding(scope, true)) await tx.execute(statement)
+  boundTo.set(tx, scope.tenantId)
 }
 
 /**
@@ -137,6 +172,7 @@ const bindingSql = (v: (name: 'tenantId' | 'inboxId') => SQL) => sql`select set_
 const binding = textTemplate<'tenantId' | 'inboxId'>(bindingSql)
 const bindingWithPlans = textTemplate<'tenantId' | 'inboxId'>((v) => sql`${bindingSql(v)}, set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`)
 const SET_ROLE = new TextStatement('set local role mailroom_app', [])
+const ROUTER_ONLY = new TextStatement("set local citus.multi_task_query_log_level = 'error'", [])
 
 /**
  * One statement of withoutTenant (a narrow SECURITY DEFINER lookup). Never outside a transaction on

@@ -12,6 +12,7 @@ import { events, type EventRow } from './tables.js'
 import { fanOutEvent } from '../webhooks/service.js'
 import { webhooks } from '../webhooks/tables.js'
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import { ownRows } from '../db/scope.js'
 
 /**
  * Appends an event. Takes the tenant's event counter with a row lock, so call it last in the
@@ -42,9 +43,9 @@ export function eventSeqsOf(rows: Record<string, unknown>[], n: number): number[
   return Array.from({ length: n }, (_, i) => first + i)
 }
 
-/** Whether the tenant in scope has an enabled webhook: one row, or none. */
-const webhookProbeText = textTemplate<never>(() => sql`select 1 from ${webhooks} where ${webhooks.status} = 'enabled' limit 1`)
-export const enabledWebhookProbe = (): SQLWrapper => webhookProbeText({})
+/** Whether the tenant has an enabled webhook: one row, or none (named: on Citus, its shard alone). */
+const webhookProbeText = textTemplate<'tenantId'>((v) => sql`select 1 from ${webhooks} where ${webhooks.tenantId} = ${v('tenantId')}::uuid and ${webhooks.status} = 'enabled' limit 1`)
+export const enabledWebhookProbe = (tenantId: string): SQLWrapper => webhookProbeText({ tenantId })
 
 export type EventItem = { inboxId: string | null; data: Record<string, unknown> }
 
@@ -75,7 +76,7 @@ export async function eventsAfter(tx: Tx, after: number, limit: number, inboxId:
   return tx
     .select()
     .from(events)
-    .where(and(gt(events.seq, after), inboxId ? eq(events.inboxId, inboxId) : undefined))
+    .where(and(ownRows(tx, events.tenantId), gt(events.seq, after), inboxId ? eq(events.inboxId, inboxId) : undefined))
     .orderBy(asc(events.seq))
     .limit(limit)
 }

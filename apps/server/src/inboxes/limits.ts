@@ -1,6 +1,6 @@
 // An inbox's own limits (sending, receiving, retention, its keys' request rate), always within its
 // tenant's, and the limits in force: the tightest of the inbox's and its tenant chain's.
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { InboxLimits, InboxLimitsResponse, TenantLimits } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { notFound } from '../errors.js'
@@ -9,6 +9,7 @@ import { assertWithinParent, capOf } from '../tenancy/service.js'
 import { policiesChanged } from '../smtp/policy-changes.js'
 import { getInbox } from './service.js'
 import { inboxes } from './tables.js'
+import { ownRows } from '../db/scope.js'
 
 export const INBOX_LIMIT_KEYS = ['sendPerMinute', 'sendPerDay', 'newRecipientsPerDay', 'receivePerMinute', 'retentionDays', 'apiRequestsPerSecond', 'apiBurst'] as const
 
@@ -34,7 +35,7 @@ export async function setInboxLimits(tx: Tx, inboxId: string, input: InboxLimits
   await assertWithinParent(tx, inbox.tenantId, input as TenantLimits, defaults, { path: 'body', only: INBOX_LIMIT_KEYS })
   const limits: Record<string, number> = {}
   for (const k of INBOX_LIMIT_KEYS) if (typeof input[k] === 'number') limits[k] = input[k]
-  await tx.update(inboxes).set({ limits, updatedAt: sql`now()` }).where(eq(inboxes.id, inboxId))
+  await tx.update(inboxes).set({ limits, updatedAt: sql`now()` }).where(and(ownRows(tx, inboxes.tenantId), eq(inboxes.id, inboxId)))
   await policiesChanged(tx, { tenantId: inbox.tenantId })
   return inboxLimits(tx, inboxId, defaults)
 }

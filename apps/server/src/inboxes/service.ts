@@ -1,6 +1,6 @@
 // Inboxes: one agent's mailbox. Creating one also claims its address in the global routing table.
 import { randomBytes } from 'node:crypto'
-import { count, eq, sql } from 'drizzle-orm'
+import { and, count, eq, sql } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import type { Inbox, Policies } from '@mailroom/contract'
@@ -14,6 +14,7 @@ import { createApiKey } from '../apikeys/service.js'
 import { addressRoutes, inboxes, type InboxRow } from './tables.js'
 import { routesChanged } from '../smtp/recipient-routing.js'
 import { keysChanged } from '../apikeys/key-changes.js'
+import { ownRows } from '../db/scope.js'
 
 export function inboxToWire(i: InboxRow): Inbox {
   return {
@@ -61,7 +62,7 @@ export async function createInbox(tx: Tx, input: CreateInboxInput): Promise<{ in
   const { maxInboxes } = await effectiveLimits(tx, input.tenantId)
   if (maxInboxes != null) {
     await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, input.tenantId)).for('update')
-    const [row] = await tx.select({ n: count() }).from(inboxes)
+    const [row] = await tx.select({ n: count() }).from(inboxes).where(eq(inboxes.tenantId, input.tenantId))
     if ((row?.n ?? 0) >= maxInboxes) throw new ServiceError('quota_exceeded', `this tenant may have at most ${maxInboxes} inboxes`)
   }
   const attempts = input.name ? 1 : 5
@@ -80,7 +81,7 @@ export async function createInbox(tx: Tx, input: CreateInboxInput): Promise<{ in
 }
 
 export async function getInbox(tx: Tx, id: string): Promise<InboxRow | null> {
-  const [row] = await tx.select().from(inboxes).where(eq(inboxes.id, id))
+  const [row] = await tx.select().from(inboxes).where(and(ownRows(tx, inboxes.tenantId), eq(inboxes.id, id)))
   return row ?? null
 }
 
@@ -96,7 +97,7 @@ export async function updateInbox(
   const [row] = await tx
     .update(inboxes)
     .set({ ...patch, updatedAt: sql`now()` })
-    .where(eq(inboxes.id, id))
+    .where(and(ownRows(tx, inboxes.tenantId), eq(inboxes.id, id)))
     .returning()
   return row ?? null
 }
@@ -106,7 +107,7 @@ export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
   // The route goes with the inbox (a trigger does it on plain Postgres; on Citus, where the routing
   // table is a reference table, only this does).
   await tx.delete(addressRoutes).where(eq(addressRoutes.inboxId, id))
-  const rows = await tx.delete(inboxes).where(eq(inboxes.id, id)).returning({ id: inboxes.id, tenantId: inboxes.tenantId, address: inboxes.address })
+  const rows = await tx.delete(inboxes).where(and(ownRows(tx, inboxes.tenantId), eq(inboxes.id, id))).returning({ id: inboxes.id, tenantId: inboxes.tenantId, address: inboxes.address })
   // Its address, and any address its domain's catch-all (this inbox) took.
   if (rows[0]) await routesChanged(tx, { address: rows[0].address, inboxId: id })
   // Its keys went with it.

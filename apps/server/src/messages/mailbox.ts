@@ -5,6 +5,7 @@ import { MAX_LABELS_PER_MESSAGE, type MailboxCounts, type UpdateMessageRequest }
 import { rawRows, type Tx } from '../db/client.js'
 import { ServiceError } from '../errors.js'
 import { mailboxCounts, messages, type MessageRow } from './tables.js'
+import { ownRows } from '../db/scope.js'
 
 /**
  * Marks a message read or unread and adds/removes labels, in one statement (the row lock orders
@@ -43,7 +44,7 @@ const toArray = (list: string[]) => `{${list.map((l) => `"${l.replaceAll('\\', '
 
 /** The inbox's counts: total and unread, and per label in use (by name). */
 export async function countsOf(tx: Tx, inboxId: string): Promise<MailboxCounts> {
-  const rows = await tx.select().from(mailboxCounts).where(eq(mailboxCounts.inboxId, inboxId))
+  const rows = await tx.select().from(mailboxCounts).where(and(ownRows(tx, mailboxCounts.tenantId), eq(mailboxCounts.inboxId, inboxId)))
   const all = rows.find((r) => r.label === '')
   return {
     total: all?.total ?? 0,

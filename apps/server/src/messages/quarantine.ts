@@ -21,7 +21,7 @@ export async function releaseMessage(tx: Tx, cipher: Cipher, m: MessageRow, acto
   if (!row?.quarantined) throw new ServiceError('conflict', 'this message is not quarantined')
   const [counter] = await rawRows<{ last_seq: string | number }>(
     tx,
-    sql`update ${inboxes} set last_seq = last_seq + 1 where id = ${row.inboxId} returning last_seq`,
+    sql`update ${inboxes} set last_seq = last_seq + 1 where tenant_id = ${row.tenantId} and id = ${row.inboxId} returning last_seq`,
   )
   const seq = Number(counter!.last_seq)
   const [released] = await tx

@@ -5,6 +5,7 @@
 // whole normalised words and nothing in between.
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import { rawRows, type Tx } from '../db/client.js'
+import { ownRows } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import { addressWords, wordsOf } from '../crypto/blind-index.js'
 import { encodeCursor, type CursorPosition } from '../lib/cursor.js'
@@ -88,7 +89,7 @@ export async function searchMessages(tx: Tx, cipher: Cipher, inboxId: string, q:
   // The rows themselves are read as the caller, under row-level security.
   const byId = new Map<string, MessageRow>()
   if (page.length > 0) {
-    const rows = await tx.select().from(messages).where(and(eq(messages.inboxId, inboxId), inArray(messages.id, page.map((h) => h.id))))
+    const rows = await tx.select().from(messages).where(and(ownRows(tx, messages.tenantId), eq(messages.inboxId, inboxId), inArray(messages.id, page.map((h) => h.id))))
     for (const r of rows) byId.set(r.id, r)
   }
   const rows = page.flatMap((h) => byId.get(h.id) ?? [])

@@ -4,7 +4,7 @@ import { risksUpTo } from '../policies/service.js'
 import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL, or, isNull } from 'drizzle-orm'
 import { type AttachmentInfo, type Message, type MessageSummary, type Thread, type Security, type Risk } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
-import { rebindTenant } from '../db/scope.js'
+import { ownRows, rebindTenant, tenantOf } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { after as afterPos, encodeCursor, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
@@ -127,17 +127,16 @@ const attachmentMeta = {
 }
 
 /**
- * The attachments of the messages, by message. Given the messages' tenant, the read names it: on Citus
- * it then goes to the tenant's shard, not to every shard.
+ * The attachments of the messages (of the transaction's tenant, or of `tenantId`), by message. The
+ * read names the tenant: on Citus it goes to the tenant's shard, not to every shard.
  */
 export async function attachmentsOf(tx: Tx, messageIds: string[], tenantId?: string): Promise<Map<string, AttachmentMeta[]>> {
   const out = new Map<string, AttachmentMeta[]>()
   if (messageIds.length === 0) return out
-  const which = inArray(attachments.messageId, messageIds)
   const rows = await tx
     .select(attachmentMeta)
     .from(attachments)
-    .where(tenantId === undefined ? which : and(eq(attachments.tenantId, tenantId), which))
+    .where(and(eq(attachments.tenantId, tenantId ?? tenantOf(tx)), inArray(attachments.messageId, messageIds)))
     .orderBy(asc(attachments.position))
   for (const r of rows) {
     const list = out.get(r.messageId) ?? []
@@ -148,7 +147,7 @@ export async function attachmentsOf(tx: Tx, messageIds: string[], tenantId?: str
 }
 
 export async function getMessage(tx: Tx, inboxId: string, id: string): Promise<MessageRow | null> {
-  const [row] = await tx.select().from(messages).where(and(eq(messages.inboxId, inboxId), eq(messages.id, id)))
+  const [row] = await tx.select().from(messages).where(and(ownRows(tx, messages.tenantId), eq(messages.inboxId, inboxId), eq(messages.id, id)))
   return row ?? null
 }
 
@@ -193,7 +192,7 @@ export async function listMessages(
   after: CursorPosition | null,
   opts: { maxScan?: number } = {},
 ) {
-  const where: (SQL | undefined)[] = [eq(messages.inboxId, inboxId)]
+  const where: (SQL | undefined)[] = [ownRows(tx, messages.tenantId), eq(messages.inboxId, inboxId)]
   if (f.from) where.push(eq(messages.fromAddress, f.from.toLowerCase()))
   if (f.since) where.push(gte(messages.receivedAt, new Date(f.since)))
   // receivedAt is shown to the millisecond but stored to the microsecond: an `until` copied from the
@@ -266,7 +265,7 @@ export async function listMessages(
   const nextCursor = page.nextCursor ?? (more && position ? encodeCursor(position) : null)
   const byId = new Map<string, MessageRow>()
   if (page.items.length > 0) {
-    const full = await tx.select().from(messages).where(and(eq(messages.inboxId, inboxId), inArray(messages.id, page.items.map((p) => p.id))))
+    const full = await tx.select().from(messages).where(and(ownRows(tx, messages.tenantId), eq(messages.inboxId, inboxId), inArray(messages.id, page.items.map((p) => p.id))))
     for (const m of full) byId.set(m.id, m)
   }
   const rows = page.items.flatMap((p) => byId.get(p.id) ?? [])
@@ -274,7 +273,7 @@ export async function listMessages(
 }
 
 export async function getRaw(tx: Tx, cipher: Cipher, rawId: string): Promise<Buffer | null> {
-  const [row] = await tx.select({ dataEnc: rawMessages.dataEnc }).from(rawMessages).where(eq(rawMessages.id, rawId))
+  const [row] = await tx.select({ dataEnc: rawMessages.dataEnc }).from(rawMessages).where(and(ownRows(tx, rawMessages.tenantId), eq(rawMessages.id, rawId)))
   return row ? cipher.open(ctx.raw(rawId), row.dataEnc) : null
 }
 
@@ -286,7 +285,7 @@ export interface AttachmentSource {
 }
 
 export async function getAttachment(tx: Tx, cipher: Cipher, m: Pick<MessageRow, 'id' | 'rawId'>, id: string): Promise<AttachmentSource | null> {
-  const [row] = await tx.select().from(attachments).where(and(eq(attachments.messageId, m.id), eq(attachments.id, id)))
+  const [row] = await tx.select().from(attachments).where(and(ownRows(tx, attachments.tenantId), eq(attachments.messageId, m.id), eq(attachments.id, id)))
   if (!row) return null
   return attachmentSource(tx, cipher, row, m.rawId)
 }
@@ -315,13 +314,13 @@ export function decodedAttachment(parsed: ParsedMessage | null, row: AttachmentR
 /** Deletes a message (attachments by cascade) and its raw bytes once no other copy uses them. */
 /** Deletes a message (and its raw bytes once no copy uses them); `now` dates the storage change. */
 export async function deleteMessage(tx: Tx, m: MessageRow, now: Date): Promise<void> {
-  await tx.delete(messages).where(eq(messages.id, m.id))
+  await tx.delete(messages).where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id)))
   // Copies in other inboxes of the tenant are invisible to an inbox-scoped request, and so is the
   // raw row once its last visible copy is gone: decide about the raw in the tenant's scope.
   const [scope] = await rawRows<{ inbox_id: string }>(tx, sql`select current_setting('app.inbox_id', true) as inbox_id`)
   if (scope?.inbox_id) await rebindTenant(tx, { tenantId: m.tenantId })
-  const [other] = await tx.select({ id: messages.id }).from(messages).where(eq(messages.rawId, m.rawId)).limit(1)
-  if (!other) await tx.delete(rawMessages).where(eq(rawMessages.id, m.rawId))
+  const [other] = await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.tenantId, m.tenantId), eq(messages.rawId, m.rawId))).limit(1)
+  if (!other) await tx.delete(rawMessages).where(and(eq(rawMessages.tenantId, m.tenantId), eq(rawMessages.id, m.rawId)))
   // The tenant stores the raw bytes once, however many of its inboxes got them.
   await addStoredBytes(tx, m.tenantId, [{ inboxId: m.inboxId, bytes: -m.size }], other ? 0 : -m.size, utcDay(now), null)
   if (scope?.inbox_id) await rebindTenant(tx, { tenantId: m.tenantId, inboxId: scope.inbox_id })
@@ -329,7 +328,7 @@ export async function deleteMessage(tx: Tx, m: MessageRow, now: Date): Promise<v
     await tx
       .update(threads)
       .set({ messageCount: sql`greatest(${threads.messageCount} - 1, 0)` })
-      .where(eq(threads.id, m.threadId))
+      .where(and(eq(threads.tenantId, m.tenantId), eq(threads.id, m.threadId)))
   }
 }
 
@@ -346,7 +345,7 @@ export function threadToWire(t: ThreadRow, cipher: Cipher, unread: boolean): Thr
 }
 
 export async function listThreads(tx: Tx, inboxId: string, limit: number, after: CursorPosition | null) {
-  return newestFirst(tx, threads, { limit, after, by: threads.lastMessageAt, where: and(eq(threads.inboxId, inboxId), gt(threads.messageCount, 0)) })
+  return newestFirst(tx, threads, { limit, after, by: threads.lastMessageAt, where: and(ownRows(tx, threads.tenantId), eq(threads.inboxId, inboxId), gt(threads.messageCount, 0)) })
 }
 
 /**
@@ -368,8 +367,8 @@ export async function unreadThreads(tx: Tx, threads: readonly { id: string; tena
 }
 
 export async function getThread(tx: Tx, inboxId: string, id: string) {
-  const [t] = await tx.select().from(threads).where(and(eq(threads.inboxId, inboxId), eq(threads.id, id)))
+  const [t] = await tx.select().from(threads).where(and(ownRows(tx, threads.tenantId), eq(threads.inboxId, inboxId), eq(threads.id, id)))
   if (!t) return null
-  const rows = await tx.select().from(messages).where(eq(messages.threadId, id)).orderBy(asc(messages.receivedAt), asc(messages.id)).limit(500)
+  const rows = await tx.select().from(messages).where(and(eq(messages.tenantId, t.tenantId), eq(messages.threadId, id))).orderBy(asc(messages.receivedAt), asc(messages.id)).limit(500)
   return { thread: t, messages: rows, atts: await attachmentsOf(tx, rows.map((m) => m.id)) }
 }

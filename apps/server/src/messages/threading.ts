@@ -47,14 +47,14 @@ export interface ThreadLookups {
  * subquery) and for a statement planned with its values; otherwise pair by pair, fenced, as a
  * cached generic plan needs (below).
  */
-export function threadLookups(list: ThreadEntry[], joins: boolean): { referred: SQLWrapper | null; referring: SQLWrapper | null } {
+export function threadLookups(tenantId: string, list: ThreadEntry[], joins: boolean): { referred: SQLWrapper | null; referring: SQLWrapper | null } {
   // (inbox, Message-ID referred to), looked up on messages_inbox_msgid_idx.
   const referred = pairsOf(list.flatMap(({ inboxId, h }) => refsOf(h).map((r): [string, string] => [inboxId, r])))
   // (inbox, own Message-ID), looked up on message_refs (migration 0014).
   const referring = pairsOf(list.flatMap(({ inboxId, h }) => (h.messageId ? [[inboxId, h.messageId] as [string, string]] : [])))
   return {
-    referred: referred && (joins ? referredJoinText : referredText)(referred),
-    referring: referring && (joins ? referringJoinText : referringText)(referring),
+    referred: referred && (joins ? referredJoinText({ tenantId, ...referred }) : referredText(referred)),
+    referring: referring && (joins ? referringJoinText({ tenantId, ...referring }) : referringText(referring)),
   }
 }
 
@@ -85,15 +85,16 @@ const referringText = textTemplate<'inboxIds' | 'refs'>(
 )
 // The plain joins: on Citus, whose planner pushes down no LATERAL subquery with an OFFSET that refers
 // to the outer query, and where ingest plans each batch's statements with their values (no generic
-// plans); and for a send (threadOf), planned with its values on any database.
-const referredJoinText = textTemplate<'inboxIds' | 'refs'>(
+// plans); and for a send (threadOf), planned with its values on any database. They name the tenant,
+// so that Citus runs them on its shard alone (db/scope.ts ownRows).
+const referredJoinText = textTemplate<'tenantId' | 'inboxIds' | 'refs'>(
   (v) => sql`select m.inbox_id, m.message_id_header, m.thread_id from ${pairs(v)}
-            join ${messages} m on m.inbox_id = q.inbox_id and m.message_id_header = q.ref
+            join ${messages} m on m.tenant_id = ${v('tenantId')}::uuid and m.inbox_id = q.inbox_id and m.message_id_header = q.ref
             where m.thread_id is not null`,
 )
-const referringJoinText = textTemplate<'inboxIds' | 'refs'>(
+const referringJoinText = textTemplate<'tenantId' | 'inboxIds' | 'refs'>(
   (v) => sql`select m.inbox_id, m.in_reply_to, m."references", m.thread_id from ${pairs(v)}
-            join ${messageRefs} r on r.inbox_id = q.inbox_id and r.ref = q.ref
+            join ${messageRefs} r on r.tenant_id = ${v('tenantId')}::uuid and r.inbox_id = q.inbox_id and r.ref = q.ref
             join ${messages} m on m.tenant_id = r.tenant_id and m.id = r.message_id
             where m.thread_id is not null`,
 )
@@ -153,11 +154,11 @@ export function planThreads(entries: (ThreadEntry | null)[], { referred, referri
 }
 
 /** The grown threads' counts (one text for any number of threads: db/pipeline.ts textTemplate). */
-const growThreads = textTemplate<'ids' | 'counts'>(
+const growThreads = textTemplate<'tenantId' | 'ids' | 'counts'>(
   (v) =>
     sql`update ${threads} t set message_count = t.message_count + v.n, last_message_at = greatest(t.last_message_at, now())
         from unnest(${v('ids')}::uuid[], ${v('counts')}::int[]) as v(id, n)
-        where t.id = v.id`,
+        where t.tenant_id = ${v('tenantId')}::uuid and t.id = v.id`,
 )
 
 /** New threads, and the grown ones' counts (in id order: the lock order), as statements. */
@@ -169,7 +170,7 @@ export function threadWrites(cipher: Cipher, tenantId: string, { added, grown }:
         threads,
         [...added].map(([id, t]) => ({ tenantId, id, inboxId: t.inboxId, subjectEnc: cipher.sealNullable(ctx.threadSubject(id), t.subject), messageCount: t.count })),
       ),
-    counts.length > 0 && growThreads({ ids: counts.map(([id]) => id), counts: counts.map(([, n]) => n) }),
+    counts.length > 0 && growThreads({ tenantId, ids: counts.map(([id]) => id), counts: counts.map(([, n]) => n) }),
   ]
 }
 
@@ -179,7 +180,7 @@ export function threadWrites(cipher: Cipher, tenantId: string, { added, grown }:
  * transaction forces no generic plans, and it runs on Citus as well: the plain join.
  */
 export async function threadOf(tx: Tx, cipher: Cipher, tenantId: string, entry: ThreadEntry & { h: { messageId: null } }): Promise<string> {
-  const lookup = threadLookups([entry], true)
+  const lookup = threadLookups(tenantId, [entry], true)
   const [refHits, idHits] = await pipelined(tx, [lookup.referred, lookup.referring])
   const plan = planThreads([entry], readThreadLookups(refHits!, idHits!))
   await pipelined(tx, threadWrites(cipher, tenantId, plan))

@@ -30,9 +30,9 @@ async function rulesFor(tx: Tx, inboxId: string, direction: 'inbound' | 'outboun
 }
 
 /** The inbound rules that apply to an inbox (the tenant's and its own), as verdictOf needs them. */
-export const inboundRulesOf = (inboxId: string): SQL =>
+export const inboundRulesOf = (tenantId: string, inboxId: string): SQL =>
   sql`select action, pattern, inbox_id as "inboxId", block_mode as "blockMode" from sender_rules
-      where direction = 'inbound' and (inbox_id is null or inbox_id = ${inboxId})`
+      where tenant_id = ${tenantId} and direction = 'inbound' and (inbox_id is null or inbox_id = ${inboxId})`
 
 /** What the verdict on a sender needs of a rule. */
 export type InboundRule = Pick<SenderRuleRow, 'action' | 'pattern' | 'inboxId' | 'blockMode'>

@@ -109,8 +109,9 @@ export class RecipientPolicies {
     const reads = fused(
       [
         limitChain(tenantId),
-        sql`select limits from inboxes where id = ${inboxId}`,
-        inboundRulesOf(inboxId),
+        // Each names the tenant (on Citus: its shard alone, db/scope.ts ownRows).
+        sql`select limits from inboxes where tenant_id = ${tenantId} and id = ${inboxId}`,
+        inboundRulesOf(tenantId, inboxId),
         tenantPath(tenantId),
       ],
       this.database.citus === true,

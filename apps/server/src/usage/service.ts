@@ -146,12 +146,12 @@ async function snapshot(tx: Tx, tenantId: string, inboxId: string, day: string, 
 }
 
 /** Marks keys used (each at most moving forward), one statement for any number of a tenant's keys. */
-const touchKeys = textTemplate<'ids' | 'ms'>(
+const touchKeys = textTemplate<'tenantId' | 'ids' | 'ms'>(
   // The times as epoch milliseconds (bigint[]: postgres.js serializes no timestamptz[] parameter).
   (v) => sql`
     update api_keys k set last_used_at = v.at
     from (select id, to_timestamp(ms / 1000.0) as at from unnest(${v('ids')}::uuid[], ${v('ms')}::bigint[]) as u(id, ms)) v
-    where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`,
+    where k.tenant_id = ${v('tenantId')}::uuid and k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`,
 )
 
 /**
@@ -214,7 +214,7 @@ export class ApiRequestMeter {
             for (const [day, n] of byDay) await bump(tx, tenantId, NIL_UUID, day, 'api_requests', n)
             const inboxRows = list.filter((x) => x.inboxId !== NIL_UUID).sort((a, b) => (a.inboxId < b.inboxId ? -1 : 1))
             for (const { inboxId, day, n } of inboxRows) await bump(tx, tenantId, inboxId, day, 'api_requests', n)
-            if (keys) await pipelined(tx, [touchKeys({ ids: [...keys.keys()], ms: [...keys.values()].map((d) => d.getTime()) })])
+            if (keys) await pipelined(tx, [touchKeys({ tenantId, ids: [...keys.keys()], ms: [...keys.values()].map((d) => d.getTime()) })])
           })
         } catch (err) {
           if (isConnectionError(err) || isConflict(err)) {

@@ -60,7 +60,7 @@ describe.skipIf(onCitus)('the ingest thread lookups under stale statistics', () 
   ]
 
   it('finds the stored messages that refer to a new one by message_refs_inbox_ref_idx, pair by pair, never by reading the table', async () => {
-    const accesses = await accessesOf(threadLookups(entries, false).referring as TextStatement)
+    const accesses = await accessesOf(threadLookups(newUuid(), entries, false).referring as TextStatement)
     const refs = accesses.filter((n) => n['Relation Name'] === 'message_refs')
     expect(refs).toHaveLength(1)
     expect(refs[0]!['Node Type']).toMatch(/^Index (Only )?Scan$/)
@@ -72,7 +72,7 @@ describe.skipIf(onCitus)('the ingest thread lookups under stale statistics', () 
   })
 
   it('finds the stored messages a new one refers to by an index, pair by pair, never by reading the table', async () => {
-    const accesses = await accessesOf(threadLookups(entries, false).referred as TextStatement)
+    const accesses = await accessesOf(threadLookups(newUuid(), entries, false).referred as TextStatement)
     expect(accesses).toHaveLength(1)
     expect(accesses[0]!['Relation Name']).toBe('messages')
     expect(accesses[0]!['Node Type']).toMatch(/^Index (Only )?Scan$/)

@@ -98,7 +98,7 @@ export class BackgroundParse {
   async process(tenantId: string, rawId: string): Promise<void> {
     const { database } = this.o
     const loaded = await withTenant(database, { tenantId }, async (tx) => {
-      const [raw] = await tx.select().from(rawMessages).where(eq(rawMessages.id, rawId))
+      const [raw] = await tx.select().from(rawMessages).where(and(eq(rawMessages.tenantId, tenantId), eq(rawMessages.id, rawId)))
       if (!raw) return null
       const cipher = await this.o.crypto.cipher(tx, tenantId)
       return { raw, bytes: cipher.open(ctx.raw(rawId), raw.dataEnc) }
@@ -129,12 +129,12 @@ export class BackgroundParse {
           .for('update')
         const cipher = await this.o.crypto.cipher(tx, tenantId)
         const p = analysis.parsed
-        const lookup = threadLookups(p ? pending.map((m) => ({ inboxId: m.inboxId, h: p })) : [], this.o.database.citus === true)
+        const lookup = threadLookups(tenantId, p ? pending.map((m) => ({ inboxId: m.inboxId, h: p })) : [], this.o.database.citus === true)
         const reads = safetyReads(tenantId, pending.map((m) => m.inboxId))
         const [refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows] = await pipelined(tx, [
           lookup.referred,
           lookup.referring,
-          enabledWebhookProbe(),
+          enabledWebhookProbe(tenantId),
           reads.chain,
           reads.inboxPolicies,
           reads.tenantDomains,
@@ -152,7 +152,7 @@ export class BackgroundParse {
           const [row] = await tx
             .update(messages)
             .set({ ...content, updatedAt: sql`now()` })
-            .where(eq(messages.id, id))
+            .where(and(eq(messages.tenantId, tenantId), eq(messages.id, id)))
             .returning()
           rows.push(row!)
         }

@@ -5,7 +5,7 @@
 // never all of them. Messages for several tenants go alone, every tenant's copy in one transaction.
 import { sql, type SQLWrapper } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { tenantBinding, withTenantPipelined, type BindingOptions } from '../../db/scope.js'
+import { boundToTenant, tenantBinding, withTenantPipelined, type BindingOptions } from '../../db/scope.js'
 import { fused, pipelined } from '../../db/pipeline.js'
 import { bulkInsert } from '../../db/bulk.js'
 import type { TenantLimits } from '@mailroom/contract'
@@ -209,6 +209,7 @@ export class GroupCommit {
               const recipients = item.tenants.find(([t]) => t === tenantId)?.[1]
               return recipients && !(out.get(item) instanceof QuotaError) ? [{ item, recipients }] : []
             })
+            if (k > 0) boundToTenant(tx, tenantId)
             const result = await this.storeTenant(tx, { tenantId, parts, bind: k === 0 ? bind : tenantBinding({ tenantId }, this.citus), alone: items.length === 1, steps })
             for (const [item, refusal] of result.refused) out.set(item, refusal)
             for (const [item, s] of result.stored) out.set(item, [...((out.get(item) as Stored[] | undefined) ?? []), s])
@@ -259,7 +260,7 @@ export class GroupCommit {
       return result
     }
     const parsedOnes = parts.flatMap(({ item, recipients }) => (item.analysis?.parsed ? recipients.map((r) => ({ inboxId: r.inboxId, h: item.analysis!.parsed! })) : []))
-    const lookup = threadLookups(parsedOnes, this.citus)
+    const lookup = threadLookups(tenantId, parsedOnes, this.citus)
     const reads = safetyReads(tenantId, parsedOnes.map((x) => x.inboxId))
     // The reads as one statement (on Citus, one each), after the binding.
     const batchReads = fused(
@@ -267,7 +268,7 @@ export class GroupCommit {
         limitChain(tenantId),
         lookup.referred,
         lookup.referring,
-        enabledWebhookProbe(),
+        enabledWebhookProbe(tenantId),
         parsedOnes.length > 0 && reads.chain,
         reads.inboxPolicies,
         parsedOnes.length > 0 && reads.tenantDomains,

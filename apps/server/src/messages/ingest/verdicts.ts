@@ -23,14 +23,15 @@ export interface SafetyReads {
   tenantDomains: SQLWrapper
 }
 
-const inboxPoliciesText = textTemplate<'ids'>((v) => sql`select id, policies from ${inboxes} where id = any(${v('ids')}::uuid[])`)
-const verifiedDomainsText = textTemplate<never>(() => sql`select name from ${domains} where verified_at is not null`)
+// Each names the tenant (on Citus: its shard alone, db/scope.ts ownRows).
+const inboxPoliciesText = textTemplate<'tenantId' | 'ids'>((v) => sql`select id, policies from ${inboxes} where tenant_id = ${v('tenantId')}::uuid and id = any(${v('ids')}::uuid[])`)
+const verifiedDomainsText = textTemplate<'tenantId'>((v) => sql`select name from ${domains} where tenant_id = ${v('tenantId')}::uuid and verified_at is not null`)
 
 export function safetyReads(tenantId: string, inboxIds: string[]): SafetyReads {
   return {
     chain: policyChain(tenantId),
-    inboxPolicies: inboxIds.length ? inboxPoliciesText({ ids: [...new Set(inboxIds)] }) : null,
-    tenantDomains: verifiedDomainsText({}),
+    inboxPolicies: inboxIds.length ? inboxPoliciesText({ tenantId, ids: [...new Set(inboxIds)] }) : null,
+    tenantDomains: verifiedDomainsText({ tenantId }),
   }
 }
 
