@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm'
 import type { Approval, ApprovalInfo, ApproveRequest, EffectivePolicies, SentMessage } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
-import { currentTenantId, withTenant, withoutTenant } from '../db/scope.js'
+import { tenantOf, withTenant, withoutTenant } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import type { Deps } from '../deps.js'
 import { ServiceError, notFound } from '../errors.js'
@@ -40,7 +40,7 @@ export async function firstContacts(tx: Tx, inboxId: string, recipients: string[
   const known = await tx
     .select({ address: contacts.address })
     .from(contacts)
-    .where(and(eq(contacts.inboxId, inboxId), inArray(contacts.address, recipients), or(gt(contacts.receivedCount, 0), gt(contacts.sentCount, 0))))
+    .where(and(eq(contacts.tenantId, tenantOf(tx)), eq(contacts.inboxId, inboxId), inArray(contacts.address, recipients), or(gt(contacts.receivedCount, 0), gt(contacts.sentCount, 0))))
   const set = new Set(known.map((k) => k.address))
   return recipients.filter((r) => !set.has(r))
 }
@@ -131,7 +131,7 @@ async function lockApproval(tx: Tx, inboxId: string, messageId: string): Promise
   const [a] = await tx
     .select()
     .from(approvals)
-    .where(and(eq(approvals.tenantId, await currentTenantId(tx)), eq(approvals.inboxId, inboxId), eq(approvals.messageId, messageId)))
+    .where(and(eq(approvals.tenantId, tenantOf(tx)), eq(approvals.inboxId, inboxId), eq(approvals.messageId, messageId)))
     .for('update')
   if (!a) {
     const [m] = await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.inboxId, inboxId), eq(messages.id, messageId)))

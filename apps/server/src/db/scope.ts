@@ -51,7 +51,12 @@ export async function withTenantPipelined<T>(database: Database, scope: TenantSc
 /** The tenant each open tenant transaction is bound to (rebindTenant moves it). */
 const boundTo = new WeakMap<Tx, string>()
 
-/** The tenant a transaction opened by withTenant (or moved by rebindTenant) is bound to. */
+/**
+ * The tenant a transaction opened by withTenant (or moved by rebindTenant) is bound to, as a value,
+ * with no round trip: for statements that must name their tenant as a constant (on Citus a row lock
+ * or an UPDATE that is to stay on one shard group needs `tenant_id = <constant>`, which the
+ * policies' current_setting() is not).
+ */
 export function tenantOf(tx: Tx): string {
   const tenantId = boundTo.get(tx)
   if (tenantId === undefined) throw new Error('tenantOf: not a tenant transaction')
@@ -196,15 +201,4 @@ export async function lookupWithoutTenant<T>(database: Database, query: SQL, key
     return single.turns.run(key ?? '-', () => unavailableOnLoss(database, run))
   }
   return withoutTenant(database, (tx) => rawRows<T>(tx, query), key)
-}
-
-/**
- * The current transaction's tenant (app.tenant_id) as a value, for statements that must name their
- * tenant as a constant: on Citus a row lock (FOR UPDATE) or an UPDATE that is to stay on one shard
- * group needs `tenant_id = <constant>`, which the policies' current_setting() is not.
- */
-export async function currentTenantId(tx: Tx): Promise<string> {
-  const [row] = await rawRows<{ t: string | null }>(tx, sql`select nullif(current_setting('app.tenant_id', true), '') as t`)
-  if (!row?.t) throw new Error('currentTenantId: no tenant bound to this transaction')
-  return row.t
 }

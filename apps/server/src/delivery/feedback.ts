@@ -165,7 +165,7 @@ async function deliveriesOfOriginal(tx: Tx, tenantId: string, inboxId: string, m
   return tx
     .select()
     .from(outbox)
-    .where(and(inArray(outbox.messageId, ids), eq(outbox.route, 'external')))
+    .where(and(eq(outbox.tenantId, tenantId), inArray(outbox.messageId, ids), eq(outbox.route, 'external')))
 }
 
 /** The delivery a report names: by one of the candidate addresses, else the only one there is. */
@@ -183,13 +183,13 @@ async function bounceAsync(tx: Tx, cipher: Cipher, tenantId: string, row: Outbox
   const moved = await tx
     .update(outbox)
     .set({ status: 'bounced', lastError: detail.slice(0, 1000), updatedAt: sql`now()` })
-    .where(and(eq(outbox.id, row.id), eq(outbox.status, 'sent')))
+    .where(and(eq(outbox.tenantId, tenantId), eq(outbox.id, row.id), eq(outbox.status, 'sent')))
     .returning({ id: outbox.id })
   if (!moved.length) return false
   await suppress(tx, tenantId, row.recipient, 'hard_bounce', detail)
-  const statuses = (await tx.select({ status: outbox.status }).from(outbox).where(eq(outbox.messageId, row.messageId))).map((r) => r.status)
+  const statuses = (await tx.select({ status: outbox.status }).from(outbox).where(and(eq(outbox.tenantId, tenantId), eq(outbox.messageId, row.messageId)))).map((r) => r.status)
   const status = aggregateStatus(statuses)
-  await tx.update(messages).set({ status, updatedAt: sql`now()` }).where(eq(messages.id, row.messageId))
+  await tx.update(messages).set({ status, updatedAt: sql`now()` }).where(and(eq(messages.tenantId, tenantId), eq(messages.id, row.messageId)))
   await appendEvent(tx, cipher, tenantId, 'message.bounced' as EventType, row.inboxId, {
     message: { id: toPublicId('message', row.messageId), inboxId: toPublicId('inbox', row.inboxId), status },
     recipient: row.recipient,

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm'
 import type { ForwardRequest, ReplyRequest, SendRequest, SentMessage } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
-import { withTenant, type TenantScope } from '../db/scope.js'
+import { ownRows, withTenant, type TenantScope } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import type { Deps } from '../deps.js'
 import { ServiceError, notFound } from '../errors.js'
@@ -164,7 +164,7 @@ async function parseForwarded(deps: Deps, scope: TenantScope, inboxId: string, k
     const [undecoded] = await tx
       .select({ id: attachments.id })
       .from(attachments)
-      .where(and(eq(attachments.messageId, original.id), isNull(attachments.contentEnc)))
+      .where(and(ownRows(tx, attachments.tenantId), eq(attachments.messageId, original.id), isNull(attachments.contentEnc)))
       .limit(1)
     return undecoded ? getRaw(tx, await deps.crypto.cipher(tx, scope.tenantId), original.rawId) : null
   })
@@ -267,7 +267,7 @@ async function buildDraft(tx: Tx, cipher: Cipher, deps: Deps, inbox: InboxRow, k
       }
       if ((kind.body as ForwardRequest).includeAttachments !== false) {
         const metas = (await attachmentsOf(tx, [original.id])).get(original.id) ?? []
-        const rows = metas.length ? await tx.select().from(attachments).where(inArray(attachments.id, metas.map((m) => m.id))).orderBy(asc(attachments.position)) : []
+        const rows = metas.length ? await tx.select().from(attachments).where(and(ownRows(tx, attachments.tenantId), inArray(attachments.id, metas.map((m) => m.id)))).orderBy(asc(attachments.position)) : []
         for (const r of rows) {
           atts.push({
             filename: r.filename ?? 'attachment',

@@ -1,9 +1,10 @@
 // Delivery statuses: a message's status is the summary of its recipients' statuses.
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { Delivery, DeliveryStatus } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
 import { arrivalPayload, MAIL_CHANNEL } from '../events/hub.js'
 import { outbox, type OutboxRow } from './tables.js'
+import { ownRows } from '../db/scope.js'
 
 const PENDING = new Set(['queued', 'sending', 'deferred'])
 /** Among final statuses, the one that most needs the sender's attention wins. */
@@ -22,7 +23,7 @@ export function aggregateStatus(statuses: string[]): DeliveryStatus {
 
 /** A sent message's deliveries, one per recipient, by recipient. */
 export function deliveriesOf(tx: Tx, messageId: string): Promise<OutboxRow[]> {
-  return tx.select().from(outbox).where(eq(outbox.messageId, messageId)).orderBy(outbox.recipient)
+  return tx.select().from(outbox).where(and(ownRows(tx, outbox.tenantId), eq(outbox.messageId, messageId))).orderBy(outbox.recipient)
 }
 
 export function deliveryToWire(r: OutboxRow): Delivery {

@@ -124,9 +124,9 @@ export class DeliveryWorker {
   async deliver(tenantId: string, id: string): Promise<void> {
     const { database, crypto } = this.o
     const prep = await withTenant(database, { tenantId }, async (tx) => {
-      const [row] = await tx.select().from(outbox).where(eq(outbox.id, id))
+      const [row] = await tx.select().from(outbox).where(and(eq(outbox.tenantId, tenantId), eq(outbox.id, id)))
       if (!row || row.status !== 'sending') return null
-      const [msg] = await tx.select().from(messages).where(eq(messages.id, row.messageId))
+      const [msg] = await tx.select().from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, row.messageId)))
       if (!msg) return null
       const cipher = await crypto.cipher(tx, tenantId)
       const raw = await getRaw(tx, cipher, msg.rawId)
@@ -138,7 +138,7 @@ export class DeliveryWorker {
       const moved = await tx
         .update(messages)
         .set({ status: 'sending', updatedAt: sql`now()` })
-        .where(sql`${messages.id} = ${msg.id} and ${messages.status} = 'queued'`)
+        .where(sql`${messages.tenantId} = ${tenantId} and ${messages.id} = ${msg.id} and ${messages.status} = 'queued'`)
         .returning({ id: messages.id })
       if (moved.length) {
         await appendEvent(tx, cipher, tenantId, 'message.sending', msg.inboxId, {
@@ -226,7 +226,7 @@ export class DeliveryWorker {
           finishedAt: final ? sql`now()` : null,
           updatedAt: sql`now()`,
         })
-        .where(sql`${outbox.id} = ${row.id} and ${outbox.status} = 'sending'`)
+        .where(sql`${outbox.tenantId} = ${tenantId} and ${outbox.id} = ${row.id} and ${outbox.status} = 'sending'`)
         .returning({ id: outbox.id })
       if (!updated.length) return
       // Recipients of one message finish concurrently: serialise on the message row so the last
@@ -234,9 +234,9 @@ export class DeliveryWorker {
       await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, row.messageId))).for('update')
       const cipher = await this.o.crypto.cipher(tx, tenantId)
       if (o.status === 'bounced' && o.hard) await suppress(tx, tenantId, row.recipient, 'hard_bounce', o.detail)
-      const statuses = (await tx.select({ status: outbox.status }).from(outbox).where(eq(outbox.messageId, row.messageId))).map((r) => r.status)
+      const statuses = (await tx.select({ status: outbox.status }).from(outbox).where(and(eq(outbox.tenantId, tenantId), eq(outbox.messageId, row.messageId)))).map((r) => r.status)
       const status = aggregateStatus(statuses)
-      await tx.update(messages).set({ status, updatedAt: sql`now()` }).where(eq(messages.id, row.messageId))
+      await tx.update(messages).set({ status, updatedAt: sql`now()` }).where(and(eq(messages.tenantId, tenantId), eq(messages.id, row.messageId)))
       const type = `message.${o.status}` as EventType
       await appendEvent(tx, cipher, tenantId, type, row.inboxId, {
         message: { id: toPublicId('message', row.messageId), inboxId: toPublicId('inbox', row.inboxId), status },

@@ -13,6 +13,7 @@ import { generateDkimKey, type DnsResolver } from '../mail/sender-auth.js'
 import { inboxes } from '../inboxes/tables.js'
 import { domainClaims, domains, type DomainRow } from './tables.js'
 import { routesChanged } from '../smtp/recipient-routing.js'
+import { ownRows } from '../db/scope.js'
 
 export const dctx = { dkim: (id: string) => `domains.dkim:${id}` }
 
@@ -190,7 +191,7 @@ export async function deleteDomain(tx: Tx, d: DomainRow): Promise<void> {
 
 /** The tenant's verified domain of this name, or an error that names what is wrong. */
 export async function requireVerifiedDomain(tx: Tx, name: string): Promise<string> {
-  const [row] = await tx.select({ status: domains.status }).from(domains).where(eq(domains.name, name))
+  const [row] = await tx.select({ status: domains.status }).from(domains).where(and(ownRows(tx, domains.tenantId), eq(domains.name, name)))
   if (!row || row.status !== 'verified') {
     const why = row ? `the domain ${name} is not verified yet (POST /v1/domains/{id}/verify)` : `${name} is not a domain of this tenant (POST /v1/domains)`
     throw new ServiceError('validation_error', `body.domain: ${why}`, [{ path: 'body.domain', message: why }])
@@ -202,7 +203,7 @@ export async function requireVerifiedDomain(tx: Tx, name: string): Promise<strin
 export async function dkimKeyFor(tx: Tx, cipher: Cipher, fromDomain: string): Promise<{ domain: string; selector: string; privateKeyPem: string } | null> {
   const name = fromDomain.toLowerCase()
   if (!name) return null
-  const [row] = await tx.select().from(domains).where(and(eq(domains.name, name), eq(domains.status, 'verified')))
+  const [row] = await tx.select().from(domains).where(and(ownRows(tx, domains.tenantId), eq(domains.name, name), eq(domains.status, 'verified')))
   if (!row) return null
   return { domain: row.name, selector: row.dkimSelector, privateKeyPem: cipher.openString(dctx.dkim(row.id), row.dkimPrivateEnc) }
 }

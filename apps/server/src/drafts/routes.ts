@@ -10,7 +10,7 @@ import type { AppEnv } from '../http/context.js'
 import { body, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
 import { scopeOf } from '../http/caller.js'
 import { notFound } from '../errors.js'
-import { currentTenantId } from '../db/scope.js'
+import { ownRows, tenantOf } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { newestFirst } from '../db/keyset.js'
 import type { Cipher } from '../crypto/service.js'
@@ -45,7 +45,7 @@ function draftToWire(r: DraftRow, cipher: Cipher): Draft {
 }
 
 async function getDraft(tx: Parameters<Parameters<typeof inInbox>[3]>[0], inboxId: string, id: string) {
-  const [row] = await tx.select().from(drafts).where(and(eq(drafts.inboxId, inboxId), eq(drafts.id, id)))
+  const [row] = await tx.select().from(drafts).where(and(ownRows(tx, drafts.tenantId), eq(drafts.inboxId, inboxId), eq(drafts.id, id)))
   return row ?? null
 }
 
@@ -131,14 +131,14 @@ export function registerDraftRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const draftId = pathId('draft', p.draftId, 'draft')
       const patch = c.req.valid('json')
       const out = await inInbox(deps, scopeOf(c.get('principal')), p.id, async (tx, inboxId, cipher) => {
-        const [row] = await tx.select().from(drafts).where(and(eq(drafts.tenantId, await currentTenantId(tx)), eq(drafts.inboxId, inboxId), eq(drafts.id, draftId))).for('update')
+        const [row] = await tx.select().from(drafts).where(and(eq(drafts.tenantId, tenantOf(tx)), eq(drafts.inboxId, inboxId), eq(drafts.id, draftId))).for('update')
         if (!row) throw notFound('draft')
         const current = JSON.parse(cipher.open(bodyCtx(row.id), row.bodyEnc).toString('utf8')) as Stored
         const next = { ...current, ...patch }
         const [updated] = await tx
           .update(drafts)
           .set({ bodyEnc: cipher.seal(bodyCtx(row.id), JSON.stringify(next)), updatedAt: sql`now()` })
-          .where(eq(drafts.id, row.id))
+          .where(and(eq(drafts.tenantId, row.tenantId), eq(drafts.id, row.id)))
           .returning()
         return draftToWire(updated!, cipher)
       })
@@ -160,7 +160,7 @@ export function registerDraftRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const p = c.req.valid('param')
       const draftId = pathId('draft', p.draftId, 'draft')
       await inInbox(deps, scopeOf(c.get('principal')), p.id, async (tx, inboxId) => {
-        const gone = await tx.delete(drafts).where(and(eq(drafts.inboxId, inboxId), eq(drafts.id, draftId))).returning({ id: drafts.id })
+        const gone = await tx.delete(drafts).where(and(ownRows(tx, drafts.tenantId), eq(drafts.inboxId, inboxId), eq(drafts.id, draftId))).returning({ id: drafts.id })
         if (!gone.length) throw notFound('draft')
       })
       return c.body(null, 204)
@@ -194,7 +194,7 @@ export function registerDraftRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       // Checked now as a send: a draft without recipients fails here like a send without `to`.
       const request = { ...stored.body, to: stored.body.to ?? [] } as SendRequest
       const out = await sendMessage(deps, scope, stored.inboxId, { type: 'send', body: request }, async (tx) => {
-        const gone = await tx.delete(drafts).where(and(eq(drafts.inboxId, stored.inboxId), eq(drafts.id, draftId))).returning({ id: drafts.id })
+        const gone = await tx.delete(drafts).where(and(ownRows(tx, drafts.tenantId), eq(drafts.inboxId, stored.inboxId), eq(drafts.id, draftId))).returning({ id: drafts.id })
         if (!gone.length) throw notFound('draft')
       })
       return out.held ? reply(c, SentMessage, out.sent, 202) : reply(c, SentMessage, out.sent, 201)

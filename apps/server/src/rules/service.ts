@@ -4,7 +4,7 @@ import { monotonicMs } from '../lib/clock.js'
 import { and, eq, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { SenderRule } from '@mailroom/contract'
 import type { Database, Tx } from '../db/client.js'
-import { withTenant } from '../db/scope.js'
+import { ownRows, withTenant } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { newestFirst, type Page } from '../db/keyset.js'
 import type { CursorPosition } from '../lib/cursor.js'
@@ -26,7 +26,7 @@ async function rulesFor(tx: Tx, inboxId: string, direction: 'inbound' | 'outboun
   return tx
     .select()
     .from(senderRules)
-    .where(and(eq(senderRules.direction, direction), or(isNull(senderRules.inboxId), eq(senderRules.inboxId, inboxId))))
+    .where(and(ownRows(tx, senderRules.tenantId), eq(senderRules.direction, direction), or(isNull(senderRules.inboxId), eq(senderRules.inboxId, inboxId))))
 }
 
 /** The inbound rules that apply to an inbox (the tenant's and its own), as verdictOf needs them. */
@@ -99,11 +99,11 @@ export function listRules(tx: Tx, limit: number, after: CursorPosition | null): 
 }
 
 export async function getRule(tx: Tx, id: string): Promise<SenderRuleRow | null> {
-  const [rule] = await tx.select().from(senderRules).where(eq(senderRules.id, id))
+  const [rule] = await tx.select().from(senderRules).where(and(ownRows(tx, senderRules.tenantId), eq(senderRules.id, id)))
   return rule ?? null
 }
 
 export async function deleteRule(tx: Tx, id: string): Promise<void> {
-  const [gone] = await tx.delete(senderRules).where(eq(senderRules.id, id)).returning({ tenantId: senderRules.tenantId })
+  const [gone] = await tx.delete(senderRules).where(and(ownRows(tx, senderRules.tenantId), eq(senderRules.id, id))).returning({ tenantId: senderRules.tenantId })
   if (gone) await policiesChanged(tx, { tenantId: gone.tenantId })
 }

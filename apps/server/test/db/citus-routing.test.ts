@@ -5,7 +5,8 @@
 // run on more than one shard (Database.routerOnly: citus.multi_task_query_log_level = error), and an
 // agent's day runs through them: mail received over SMTP (the ingest's batches), a held wait answered,
 // the mailbox read, searched and marked, its threads, contacts, counts and events, a message's
-// attachment and raw copy. Nothing may fail, and no such refusal may be logged.
+// attachment and raw copy; and its sending: a draft and a message sent and delivered. Nothing may
+// fail, and no such refusal may be logged.
 // Only on Citus (MAILROOM_TEST_CITUS_URL); elsewhere there are no shards.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
@@ -93,6 +94,37 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
     while (!text.includes('data:')) text += new TextDecoder().decode((await reader.read()).value)
     await reader.cancel()
 
+    expect(logged.filter((line) => /multi-task|more than one shard|shard/i.test(line))).toEqual([])
+  })
+
+  it("an agent's sending: a draft written, changed and sent, a message sent, both delivered to another inbox, their deliveries read", async () => {
+    onTestFailed(() => console.log(logged.join('\n')))
+    const t = await makeTenant(server)
+    const [from, to] = [await makeInbox(server, t), await makeInbox(server, t)]
+    const base = `/v1/inboxes/${from.id}`
+    const ok = async (p: Promise<{ status: number; body: any }>, status = 200) => {
+      const res = await p
+      expect(res.status, JSON.stringify(res.body)).toBe(status)
+      return res.body
+    }
+    const draft = await ok(from.api.post(`${base}/drafts`, { to: [to.address], subject: 'Draft', text: 'first' }), 201)
+    await ok(from.api.patch(`${base}/drafts/${draft.id}`, { text: 'second' }))
+    await ok(from.api.get(`${base}/drafts/${draft.id}`))
+    const fromDraft = await ok(from.api.post(`${base}/drafts/${draft.id}/send`, {}), 201)
+    const sent = await ok(from.api.post(`${base}/messages`, { to: to.address, subject: 'Direct', text: 'hello' }), 201)
+    // Both reach the other inbox (the internal route: the delivery worker stores them there).
+    const got = new Set<string>()
+    let cursor = ''
+    while (got.size < 2) {
+      const res = await ok(to.api.get(`/v1/inboxes/${to.id}/messages/wait?timeout=30${cursor ? `&cursor=${cursor}` : ''}`))
+      got.add(res.message.subject)
+      cursor = res.cursor
+    }
+    expect([...got].sort()).toEqual(['Direct', 'Draft'])
+    for (const m of [fromDraft, sent]) {
+      const deliveries = await ok(from.api.get(`${base}/messages/${m.id}/deliveries`))
+      expect(deliveries.data.map((d: { recipient: string }) => d.recipient)).toEqual([to.address])
+    }
     expect(logged.filter((line) => /multi-task|more than one shard|shard/i.test(line))).toEqual([])
   })
 })
