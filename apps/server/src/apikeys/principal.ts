@@ -15,6 +15,3 @@ export type Principal =
   | { kind: 'inbox'; keyId: string; keyTenantId: string; tenantId: string; inboxId: string }
   | { kind: 'operator'; tenantId: string | null; inboxId: null }
 
-/** The tenant the caller's key belongs to (null: the operator key). */
-export const keyTenantOf = (p: Principal): string | null => (p.kind === 'operator' ? null : p.keyTenantId)
-
