@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled } from '@mailroom/testkit/mail'
+import { waitUntil } from '@mailroom/testkit'
 import { createTestDb, onCitus } from '@mailroom/testkit/db'
 import type { Logger } from '../../src/lib/log.js'
 
@@ -52,6 +53,7 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
 
     // A wait held until the mail comes, answered from the committed message.
     const waiting = api.get(`${base}/messages/wait?timeout=30`)
+    await waitUntil('the wait is held', () => server.running.deps.waits.parked >= 1)
     await sendMail(server, {
       to: inbox.address,
       subject: 'Invoice 42',
@@ -107,19 +109,19 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
       expect(res.status, JSON.stringify(res.body)).toBe(status)
       return res.body
     }
+    // A wait held on the other inbox before anything is sent (a wait without a cursor looks for mail
+    // from its start on); the second message is then asked for from the first one's cursor.
+    const waiting = to.api.get(`/v1/inboxes/${to.id}/messages/wait?timeout=30`)
+    await waitUntil('the wait is held', () => server.running.deps.waits.parked >= 1)
     const draft = await ok(from.api.post(`${base}/drafts`, { to: [to.address], subject: 'Draft', text: 'first' }), 201)
     await ok(from.api.patch(`${base}/drafts/${draft.id}`, { text: 'second' }))
     await ok(from.api.get(`${base}/drafts/${draft.id}`))
     const fromDraft = await ok(from.api.post(`${base}/drafts/${draft.id}/send`, {}), 201)
     const sent = await ok(from.api.post(`${base}/messages`, { to: to.address, subject: 'Direct', text: 'hello' }), 201)
     // Both reach the other inbox (the internal route: the delivery worker stores them there).
-    const got = new Set<string>()
-    let cursor = ''
-    while (got.size < 2) {
-      const res = await ok(to.api.get(`/v1/inboxes/${to.id}/messages/wait?timeout=30${cursor ? `&cursor=${cursor}` : ''}`))
-      got.add(res.message.subject)
-      cursor = res.cursor
-    }
+    const first = await ok(waiting)
+    const second = await ok(to.api.get(`/v1/inboxes/${to.id}/messages/wait?timeout=30&cursor=${first.cursor}`))
+    const got = new Set<string>([first.message.subject, second.message.subject])
     expect([...got].sort()).toEqual(['Direct', 'Draft'])
     for (const m of [fromDraft, sent]) {
       const deliveries = await ok(from.api.get(`${base}/messages/${m.id}/deliveries`))
