@@ -112,16 +112,16 @@ export function registerApprovalRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         if (m.status !== 'cancelled') {
           if (m.status !== 'scheduled') throw new ServiceError('conflict', `this message is ${m.status}, not scheduled: it cannot be cancelled`)
           // Rows a delivery worker has claimed are locked or no longer queued: then it is too late.
-          await tx.delete(outbox).where(and(eq(outbox.messageId, m.id), eq(outbox.status, 'queued')))
-          const left = await tx.select({ id: outbox.id }).from(outbox).where(and(eq(outbox.messageId, m.id), ne(outbox.status, 'suppressed')))
+          await tx.delete(outbox).where(and(eq(outbox.tenantId, m.tenantId), eq(outbox.messageId, m.id), eq(outbox.status, 'queued')))
+          const left = await tx.select({ id: outbox.id }).from(outbox).where(and(eq(outbox.tenantId, m.tenantId), eq(outbox.messageId, m.id), ne(outbox.status, 'suppressed')))
           if (left.length) throw new ServiceError('conflict', 'delivery of this message has already begun')
-          const [cancelled] = await tx.update(messages).set({ status: 'cancelled' }).where(eq(messages.id, m.id)).returning()
+          const [cancelled] = await tx.update(messages).set({ status: 'cancelled' }).where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id))).returning()
           row = cancelled!
           await audit(tx, m.tenantId, actorOf(principal), 'message.cancelled', { type: 'message', id: toPublicId('message', m.id) }, { inboxId: toPublicId('inbox', inboxId) })
           await notifyTenant(tx, m.tenantId, inboxId)
         }
         const atts = (await attachmentsOf(tx, [m.id])).get(m.id) ?? []
-        const rows = await tx.select().from(outbox).where(eq(outbox.messageId, m.id))
+        const rows = await tx.select().from(outbox).where(and(eq(outbox.tenantId, m.tenantId), eq(outbox.messageId, m.id)))
         const a = await approvalOf(tx, m.id)
         return { ...summaryToWire(row, atts, cipher), deliveries: rows.map(deliveryToWire), approval: a ? approvalInfo(a) : null }
       })

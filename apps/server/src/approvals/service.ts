@@ -116,7 +116,7 @@ export const approvalInfo = (a: ApprovalRow): ApprovalInfo => ({ status: a.statu
 
 /** The approval of a message, for the message's answers (null when it was never held). */
 export async function approvalOf(tx: Tx, messageId: string): Promise<ApprovalRow | null> {
-  const [row] = await tx.select().from(approvals).where(eq(approvals.messageId, messageId))
+  const [row] = await tx.select().from(approvals).where(and(eq(approvals.tenantId, tenantOf(tx)), eq(approvals.messageId, messageId)))
   return row ?? null
 }
 
@@ -134,11 +134,11 @@ async function lockApproval(tx: Tx, inboxId: string, messageId: string): Promise
     .where(and(eq(approvals.tenantId, tenantOf(tx)), eq(approvals.inboxId, inboxId), eq(approvals.messageId, messageId)))
     .for('update')
   if (!a) {
-    const [m] = await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.inboxId, inboxId), eq(messages.id, messageId)))
+    const [m] = await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.tenantId, tenantOf(tx)), eq(messages.inboxId, inboxId), eq(messages.id, messageId)))
     if (!m) throw notFound('message')
     throw new ServiceError('conflict', 'this message is not waiting for approval (no approval policy held it)')
   }
-  const [m] = await tx.select().from(messages).where(eq(messages.id, messageId))
+  const [m] = await tx.select().from(messages).where(and(eq(messages.tenantId, a.tenantId), eq(messages.id, messageId)))
   return { a, m: m! }
 }
 
@@ -173,7 +173,7 @@ export async function approveMessage(deps: Deps, tx: Tx, cipher: Cipher, inboxId
   if (changed.length) row = await applyEdits(tx, cipher, a, m, edits, changed)
   const sendAt = a.sendAt && a.sendAt > now ? a.sendAt : null
   const plan = await planDeliveries(tx, inbox, m.id, row.toAddresses, sendAt)
-  const [updated] = await tx.update(messages).set({ status: plan.status, updatedAt: sql`now()` }).where(eq(messages.id, m.id)).returning()
+  const [updated] = await tx.update(messages).set({ status: plan.status, updatedAt: sql`now()` }).where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id))).returning()
   const [decided] = await tx
     .update(approvals)
     .set({ status: 'approved', decidedAt: now, decidedByKind: actorKind(actor), decidedByTenant: actor.tenantId, decidedByKey: actor.keyId, edited: changed.length > 0 })
@@ -205,7 +205,7 @@ export async function rejectMessage(deps: Deps, tx: Tx, cipher: Cipher, inboxId:
 
 /** Ends a pending approval as rejected or expired: the message's status, the event, the audit entry. */
 async function endApproval(tx: Tx, cipher: Cipher, a: ApprovalRow, m: MessageRow, status: 'rejected' | 'expired', actor: Actor, reason: string | null, now: Date) {
-  const [updated] = await tx.update(messages).set({ status, updatedAt: sql`now()` }).where(eq(messages.id, m.id)).returning()
+  const [updated] = await tx.update(messages).set({ status, updatedAt: sql`now()` }).where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id))).returning()
   const [decided] = await tx
     .update(approvals)
     .set({ status, decidedAt: now, decidedByKind: actorKind(actor), decidedByTenant: actor.tenantId, decidedByKey: actor.keyId, reason })
@@ -235,7 +235,7 @@ const actorKind = (a: Actor): 'tenant' | 'operator' | 'system' => (a.kind === 'i
 /** The edited message: composed again from the held draft, sealed again; the original kept sealed. */
 async function applyEdits(tx: Tx, cipher: Cipher, a: ApprovalRow, m: MessageRow, edits: ApproveRequest, changed: string[]): Promise<MessageRow> {
   const stored = JSON.parse(cipher.open(draftCtx(m.id), a.draftEnc).toString('utf8')) as StoredDraft
-  const attRows = await tx.select().from(attachments).where(eq(attachments.messageId, m.id)).orderBy(asc(attachments.position))
+  const attRows = await tx.select().from(attachments).where(and(eq(attachments.tenantId, m.tenantId), eq(attachments.messageId, m.id))).orderBy(asc(attachments.position))
   const d: Draft = {
     ...stored,
     date: new Date(stored.date),
@@ -250,7 +250,7 @@ async function applyEdits(tx: Tx, cipher: Cipher, a: ApprovalRow, m: MessageRow,
   await tx
     .update(rawMessages)
     .set({ dataEnc: cipher.seal(ctx.raw(m.rawId), raw), size: raw.length, sha256: createHash('sha256').update(raw).digest('hex') })
-    .where(eq(rawMessages.id, m.rawId))
+    .where(and(eq(rawMessages.tenantId, m.tenantId), eq(rawMessages.id, m.rawId)))
   const [row] = await tx
     .update(messages)
     .set({
@@ -262,7 +262,7 @@ async function applyEdits(tx: Tx, cipher: Cipher, a: ApprovalRow, m: MessageRow,
       size: raw.length,
       updatedAt: sql`now()`,
     })
-    .where(eq(messages.id, m.id))
+    .where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id)))
     .returning()
   // Search finds the message by the words it is sent with, not the ones the agent first wrote.
   await tx.delete(messageSearch).where(and(eq(messageSearch.tenantId, m.tenantId), eq(messageSearch.messageId, m.id)))
@@ -279,7 +279,7 @@ async function applyEdits(tx: Tx, cipher: Cipher, a: ApprovalRow, m: MessageRow,
 /** A decided (or pending) message as the send routes answer it. */
 async function sentOf(tx: Tx, cipher: Cipher, m: MessageRow, a: ApprovalRow): Promise<SentMessage> {
   const atts = (await attachmentsOf(tx, [m.id])).get(m.id) ?? []
-  const rows = await tx.select().from(outbox).where(eq(outbox.messageId, m.id)).orderBy(outbox.recipient)
+  const rows = await tx.select().from(outbox).where(and(eq(outbox.tenantId, m.tenantId), eq(outbox.messageId, m.id))).orderBy(outbox.recipient)
   return { ...summaryToWire(m, atts, cipher), deliveries: rows.map(deliveryToWire), approval: approvalInfo(a) }
 }
 
@@ -306,7 +306,7 @@ export async function expireApprovals(database: Database, crypto: Deps['crypto']
         if (!due.length) return 0
         const cipher = await crypto.cipher(tx, tenantId)
         for (const a of due) {
-          const [m] = await tx.select().from(messages).where(eq(messages.id, a.messageId))
+          const [m] = await tx.select().from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, a.messageId)))
           if (m) await endApproval(tx, cipher, a, m, 'expired', SYSTEM, null, now)
         }
         return due.length
@@ -371,7 +371,7 @@ export async function listApprovals(
   for (const [t, ids] of byTenant) {
     await withTenant(deps.database, { tenantId: t }, async (tx) => {
       const cipher = await deps.crypto.cipher(tx, t)
-      const ms = await tx.select({ id: messages.id, subjectEnc: messages.subjectEnc, to: messages.toAddresses }).from(messages).where(inArray(messages.id, ids))
+      const ms = await tx.select({ id: messages.id, subjectEnc: messages.subjectEnc, to: messages.toAddresses }).from(messages).where(and(eq(messages.tenantId, t), inArray(messages.id, ids)))
       for (const m of ms) details.set(m.id, { subject: cipher.openNullable(ctx.subject(m.id), m.subjectEnc), recipients: m.to })
     })
   }

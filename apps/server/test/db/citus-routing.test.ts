@@ -5,8 +5,9 @@
 // run on more than one shard (Database.routerOnly: citus.multi_task_query_log_level = error), and an
 // agent's day runs through them: mail received over SMTP (the ingest's batches), a held wait answered,
 // the mailbox read, searched and marked, its threads, contacts, counts and events, a message's
-// attachment and raw copy; and its sending: a draft and a message sent and delivered. Nothing may
-// fail, and no such refusal may be logged.
+// attachment and raw copy; its sending: a draft and a message sent and delivered; and its mail held
+// for approval, approved with an edit or rejected by a person. Nothing may fail, and no such refusal
+// may be logged.
 // Only on Citus (MAILROOM_TEST_CITUS_URL); elsewhere there are no shards.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
@@ -23,6 +24,13 @@ const capture: Logger = {
   warn: (msg, fields) => void logged.push(`${msg} ${JSON.stringify(fields ?? {})}`),
   error: (msg, fields) => void logged.push(`${msg} ${JSON.stringify(fields ?? {})}`),
   child: () => capture,
+}
+
+/** A response's body, once its status is the one expected (else the body says why). */
+async function ok(p: Promise<{ status: number; body: any }>, status = 200) {
+  const res = await p
+  expect(res.status, JSON.stringify(res.body)).toBe(status)
+  return res.body
 }
 
 let server: TestServer
@@ -45,11 +53,6 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
     const inbox = await makeInbox(server, t)
     const api = inbox.api
     const base = `/v1/inboxes/${inbox.id}`
-    const ok = async (p: Promise<{ status: number; body: any }>, status = 200) => {
-      const res = await p
-      expect(res.status, JSON.stringify(res.body)).toBe(status)
-      return res.body
-    }
 
     // A wait held until the mail comes, answered from the committed message.
     const waiting = api.get(`${base}/messages/wait?timeout=30`)
@@ -104,11 +107,6 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
     const t = await makeTenant(server)
     const [from, to] = [await makeInbox(server, t), await makeInbox(server, t)]
     const base = `/v1/inboxes/${from.id}`
-    const ok = async (p: Promise<{ status: number; body: any }>, status = 200) => {
-      const res = await p
-      expect(res.status, JSON.stringify(res.body)).toBe(status)
-      return res.body
-    }
     // A wait held on the other inbox before anything is sent (a wait without a cursor looks for mail
     // from its start on); the second message is then asked for from the first one's cursor.
     const waiting = to.api.get(`/v1/inboxes/${to.id}/messages/wait?timeout=30`)
@@ -127,6 +125,29 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
       const deliveries = await ok(from.api.get(`${base}/messages/${m.id}/deliveries`))
       expect(deliveries.data.map((d: { recipient: string }) => d.recipient)).toEqual([to.address])
     }
+    expect(logged.filter((line) => /multi-task|more than one shard|shard/i.test(line))).toEqual([])
+  })
+
+  it("an agent's mail held for approval: one approved with an edit and delivered, one rejected", async () => {
+    onTestFailed(() => console.log(logged.join('\n')))
+    const t = await makeTenant(server)
+    const [from, to] = [await makeInbox(server, t), await makeInbox(server, t)]
+    const base = `/v1/inboxes/${from.id}`
+    await ok(t.api.patch(base, { policies: { outboundApproval: 'all' } }))
+    const held = await ok(from.api.post(`${base}/messages`, { to: to.address, subject: 'Quote', text: 'Our price is 10' }), 202)
+    const dropped = await ok(from.api.post(`${base}/messages`, { to: to.address, subject: 'Oops', text: 'never' }), 202)
+    expect([held.status, dropped.status]).toEqual(['pending_approval', 'pending_approval'])
+    const waiting = to.api.get(`/v1/inboxes/${to.id}/messages/wait?timeout=30`)
+    await waitUntil('the wait is held', () => server.running.deps.waits.parked >= 1)
+    // A person (the tenant key) decides; the agent's own key cannot.
+    expect((await from.api.post(`${base}/messages/${held.id}/approve`, {})).status).toBe(403)
+    const approved = await ok(t.api.post(`${base}/messages/${held.id}/approve`, { text: 'Our price is 12' }))
+    expect(approved.approval.status).toBe('approved')
+    expect((await ok(t.api.post(`${base}/messages/${dropped.id}/reject`, { reason: 'no' }))).status).toBe('rejected')
+    const arrived = (await ok(waiting)).message
+    expect(arrived.subject).toBe('Quote')
+    expect((await ok(to.api.get(`/v1/inboxes/${to.id}/messages/${arrived.id}`))).text).toContain('Our price is 12')
+    expect((await ok(from.api.get(`${base}/messages/${dropped.id}`))).status).toBe('rejected')
     expect(logged.filter((line) => /multi-task|more than one shard|shard/i.test(line))).toEqual([])
   })
 })
