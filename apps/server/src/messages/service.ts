@@ -4,7 +4,7 @@ import { risksUpTo } from '../policies/service.js'
 import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL, or, isNull } from 'drizzle-orm'
 import { type AttachmentInfo, type Message, type MessageSummary, type Thread, type Security, type Risk } from '@mailroom/contract'
 import { rawRows, type Tx } from '../db/client.js'
-import { ownRows, rebindTenant, tenantOf } from '../db/scope.js'
+import { ownRows, rebindTenant } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { after as afterPos, encodeCursor, microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
@@ -127,16 +127,16 @@ const attachmentMeta = {
 }
 
 /**
- * The attachments of the messages (of the transaction's tenant, or of `tenantId`), by message. The
- * read names the tenant: on Citus it goes to the tenant's shard, not to every shard.
+ * The attachments of the messages (of the transaction's tenant), by message. The read names the
+ * tenant: on Citus it goes to the tenant's shard, not to every shard.
  */
-export async function attachmentsOf(tx: Tx, messageIds: string[], tenantId?: string): Promise<Map<string, AttachmentMeta[]>> {
+export async function attachmentsOf(tx: Tx, messageIds: string[]): Promise<Map<string, AttachmentMeta[]>> {
   const out = new Map<string, AttachmentMeta[]>()
   if (messageIds.length === 0) return out
   const rows = await tx
     .select(attachmentMeta)
     .from(attachments)
-    .where(and(eq(attachments.tenantId, tenantId ?? tenantOf(tx)), inArray(attachments.messageId, messageIds)))
+    .where(and(ownRows(tx, attachments.tenantId), inArray(attachments.messageId, messageIds)))
     .orderBy(asc(attachments.position))
   for (const r of rows) {
     const list = out.get(r.messageId) ?? []

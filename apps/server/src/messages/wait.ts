@@ -166,7 +166,7 @@ export async function scan(deps: WaitDeps, scope: TenantScope, inboxId: string, 
     for (const row of rows) {
       if (matcher.test(factsOf(row, cipher, matcher.needsSubject))) {
         // What the 200 shows, read in this same transaction (no second one to build it).
-        const atts = await attachmentsOf(tx, [row.id], scope.tenantId)
+        const atts = await attachmentsOf(tx, [row.id])
         const match: WaitMatch = { row, atts: atts.get(row.id) ?? [], cipher: cipher! }
         return { match, upTo: row.seq!, more: false }
       }

@@ -9,7 +9,7 @@
 // for approval, approved with an edit or rejected by a person. Nothing may fail, and no such refusal
 // may be logged.
 // Only on Citus (MAILROOM_TEST_CITUS_URL); elsewhere there are no shards.
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled } from '@mailroom/testkit/mail'
 import { waitUntil } from '@mailroom/testkit'
@@ -33,6 +33,9 @@ async function ok(p: Promise<{ status: number; body: any }>, status = 200) {
   return res.body
 }
 
+/** What the server logged of statements refused for reaching more than one shard. */
+const refusals = () => logged.filter((line) => /multi-task|shard/i.test(line))
+
 let server: TestServer
 beforeAll(async () => {
   if (!onCitus) return
@@ -46,9 +49,10 @@ afterAll(async () => {
 })
 
 describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alone", () => {
+  // What the server logged (a statement refused, with its error) says what to mend.
+  beforeEach(({ onTestFailed }) => onTestFailed(() => console.log(logged.join('\n'))))
+
   it("an agent's day: receiving, waiting, reading, searching, marking, threads, contacts, counts, events", async () => {
-    // What the server logged (the statement refused, with its error) says what to mend.
-    onTestFailed(() => console.log(logged.join('\n')))
     const t = await makeTenant(server)
     const inbox = await makeInbox(server, t)
     const api = inbox.api
@@ -99,11 +103,10 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
     while (!text.includes('data:')) text += new TextDecoder().decode((await reader.read()).value)
     await reader.cancel()
 
-    expect(logged.filter((line) => /multi-task|more than one shard|shard/i.test(line))).toEqual([])
+    expect(refusals()).toEqual([])
   })
 
   it("an agent's sending: a draft written, changed and sent, a message sent, both delivered to another inbox, their deliveries read", async () => {
-    onTestFailed(() => console.log(logged.join('\n')))
     const t = await makeTenant(server)
     const [from, to] = [await makeInbox(server, t), await makeInbox(server, t)]
     const base = `/v1/inboxes/${from.id}`
@@ -125,11 +128,10 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
       const deliveries = await ok(from.api.get(`${base}/messages/${m.id}/deliveries`))
       expect(deliveries.data.map((d: { recipient: string }) => d.recipient)).toEqual([to.address])
     }
-    expect(logged.filter((line) => /multi-task|more than one shard|shard/i.test(line))).toEqual([])
+    expect(refusals()).toEqual([])
   })
 
   it("an agent's mail held for approval: one approved with an edit and delivered, one rejected", async () => {
-    onTestFailed(() => console.log(logged.join('\n')))
     const t = await makeTenant(server)
     const [from, to] = [await makeInbox(server, t), await makeInbox(server, t)]
     const base = `/v1/inboxes/${from.id}`
@@ -148,6 +150,6 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
     expect(arrived.subject).toBe('Quote')
     expect((await ok(to.api.get(`/v1/inboxes/${to.id}/messages/${arrived.id}`))).text).toContain('Our price is 12')
     expect((await ok(from.api.get(`${base}/messages/${dropped.id}`))).status).toBe('rejected')
-    expect(logged.filter((line) => /multi-task|more than one shard|shard/i.test(line))).toEqual([])
+    expect(refusals()).toEqual([])
   })
 })
