@@ -2,7 +2,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { ApiKey } from '@mailroom/contract'
 import type { Database, Tx } from '../db/client.js'
-import { lookupWithoutTenant } from '../db/scope.js'
+import { lookupWithoutTenant, ownRows } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { type CursorPosition } from '../lib/cursor.js'
 import { newestFirst } from '../db/keyset.js'
@@ -56,9 +56,12 @@ export async function listApiKeys(tx: Tx, limit: number, after: CursorPosition |
 }
 
 export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<boolean> {
-  const [existing] = await tx.select({ id: apiKeys.id, tenantId: apiKeys.tenantId }).from(apiKeys).where(eq(apiKeys.id, id))
+  const [existing] = await tx
+    .select({ id: apiKeys.id, tenantId: apiKeys.tenantId })
+    .from(apiKeys)
+    .where(and(ownRows(tx, apiKeys.tenantId), eq(apiKeys.id, id)))
   if (!existing) return false
-  await tx.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+  await tx.update(apiKeys).set({ revokedAt: now }).where(and(ownRows(tx, apiKeys.tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
   // Every process forgets what it kept of the tenant's keys (key-memory.ts).
   await keysChanged(tx, { tenantId: existing.tenantId })
   return true

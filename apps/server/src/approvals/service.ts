@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm'
 import type { Approval, ApprovalInfo, ApproveRequest, EffectivePolicies, SentMessage } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
-import { tenantOf, withTenant, withoutTenant } from '../db/scope.js'
+import { subtreeRows, tenantOf, withTenant, withoutTenant } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import type { Deps } from '../deps.js'
 import { ServiceError, notFound } from '../errors.js'
@@ -349,7 +349,7 @@ export async function listApprovals(
   const rows = await withTenant(deps.database, { tenantId }, async (tx) => {
     const where: (SQL | undefined)[] = [eq(approvals.status, q.status)]
     if (q.inboxId) where.push(eq(approvals.inboxId, q.inboxId))
-    if (q.tenantId) where.push(eq(approvals.tenantId, q.tenantId))
+    where.push(q.tenantId ? eq(approvals.tenantId, q.tenantId) : await subtreeRows(tx, approvals.tenantId))
     if (q.after) {
       const t = sql`(timestamptz 'epoch' + ${q.after.at}::bigint * interval '1 microsecond')`
       where.push(or(gt(approvals.requestedAt, t), and(eq(approvals.requestedAt, t), gt(approvals.messageId, q.after.id))))

@@ -46,7 +46,7 @@ export async function audit(
 
 /** Newest first; RLS limits it to the caller's tenant and its descendants. */
 export async function listAudit(tx: Tx, limit: number, after: CursorPosition | null, tenantId?: string) {
-  return newestFirst(tx, auditLog, { limit, after, where: tenantId ? eq(auditLog.tenantId, tenantId) : undefined })
+  return newestFirst(tx, auditLog, { limit, after, descendants: true, where: tenantId ? eq(auditLog.tenantId, tenantId) : undefined })
 }
 
 export function auditToWire(r: typeof auditLog.$inferSelect): AuditEntry {

@@ -49,6 +49,9 @@ export const idleExpiry = (s: SessionTimes): Date => new Date(Math.min(s.lastSee
 
 const isOver = (s: SessionTimes, now: Date) => now.getTime() >= s.expiresAt.getTime() || now.getTime() >= s.lastSeenAt.getTime() + SESSION_IDLE_MS
 
+/** A tenant session's row, named with its tenant (on Citus: its shard alone). */
+const sessionOf = (r: TenantSessionRow) => and(eq(consoleSessions.tenantId, r.tenant_id), eq(consoleSessions.id, r.session_id))
+
 function newToken(): string {
   return `mrs_${randomBytes(32).toString('base64url')}`
 }
@@ -58,7 +61,7 @@ export async function createTenantSession(database: Database, who: { tenantId: s
   const row = { tenantId: who.tenantId, id: newUuid(), keyId: who.keyId, tokenHash: tokenHash(token), createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + SESSION_ABSOLUTE_MS) }
   await withTenant(database, { tenantId: who.tenantId }, async (tx) => {
     // The key's sessions that have run out are swept when it signs in again.
-    await tx.delete(consoleSessions).where(and(eq(consoleSessions.keyId, who.keyId), lt(consoleSessions.expiresAt, now)))
+    await tx.delete(consoleSessions).where(and(eq(consoleSessions.tenantId, who.tenantId), eq(consoleSessions.keyId, who.keyId), lt(consoleSessions.expiresAt, now)))
     await tx.insert(consoleSessions).values(row)
   })
   return { token, session: { kind: 'tenant' as const, id: row.id, tenantId: who.tenantId, keyId: who.keyId, tenantSuspended: false, createdAt: now, lastSeenAt: now, expiresAt: row.expiresAt } }
@@ -99,11 +102,11 @@ export async function resolveSession(database: Database, token: string, now: Dat
     const times = { createdAt: new Date(r.created_at), lastSeenAt: new Date(r.last_seen_at), expiresAt: new Date(r.expires_at) }
     const keyOver = r.key_revoked_at !== null || (r.key_expires_at !== null && new Date(r.key_expires_at).getTime() <= now.getTime()) || r.key_scope !== 'tenant'
     if (keyOver || isOver(times, now)) {
-      await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(eq(consoleSessions.id, r.session_id)))
+      await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(sessionOf(r)))
       return { ok: false, reason: keyOver ? 'revoked' : 'expired' }
     }
     if (touch && now.getTime() - times.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
-      await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.update(consoleSessions).set({ lastSeenAt: now }).where(eq(consoleSessions.id, r.session_id)))
+      await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.update(consoleSessions).set({ lastSeenAt: now }).where(sessionOf(r)))
       times.lastSeenAt = now
     }
     return { ok: true, session: { kind: 'tenant', id: r.session_id, tenantId: r.tenant_id, keyId: r.key_id, tenantSuspended: r.tenant_suspended, ...times } }
@@ -135,7 +138,7 @@ export async function endSession(database: Database, token: string): Promise<voi
   const hash = tokenHash(token)
   const [r] = await lookupWithoutTenant<TenantSessionRow>(database, sql`select * from mailroom_console_session(${hash})`, 'console-session')
   if (r) {
-    await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(eq(consoleSessions.id, r.session_id)))
+    await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(sessionOf(r)))
     return
   }
   await withoutTenant(database, (tx) => tx.delete(consoleOperatorSessions).where(eq(consoleOperatorSessions.tokenHash, hash)), 'console-session')

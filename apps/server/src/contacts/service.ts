@@ -39,7 +39,7 @@ export interface ContactFilters {
 }
 
 export async function listContacts(tx: Tx, inboxId: string, f: ContactFilters, limit: number, after: CursorPosition | null) {
-  const where: SQL[] = [ownRows(tx, contacts.tenantId), eq(contacts.inboxId, inboxId)]
+  const where: SQL[] = [eq(contacts.inboxId, inboxId)]
   if (f.q) {
     const q = f.q.toLowerCase()
     where.push(sql`(strpos(${contacts.address}, ${q}) > 0 or strpos(lower(coalesce(${contacts.name}, '')), ${q}) > 0)`)

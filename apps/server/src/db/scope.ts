@@ -72,6 +72,19 @@ export function tenantOf(tx: Tx): string {
  */
 export const ownRows = (tx: Tx, column: PgColumn): SQL => eq(column, tenantOf(tx))
 
+/**
+ * `column` (a table's tenant_id) within the transaction's tenant and its descendants, for the reads
+ * that row-level security lets span the subtree (the audit log, usage, approvals). The subtree is
+ * read first (the tenants table is copied to every node) and named as one array value: on Citus the
+ * statement then runs on those tenants' shards only (one, for a tenant without descendants), which a
+ * subquery would not do.
+ */
+export async function subtreeRows(tx: Tx, column: PgColumn): Promise<SQL> {
+  const me = tenantOf(tx)
+  const ids = await rawRows<{ id: string }>(tx, sql`select id from tenants where id = ${me}::uuid or ${me}::uuid = any(ancestors)`)
+  return sql`${column} = any(${`{${ids.map((r) => r.id).join(',')}}`}::uuid[])`
+}
+
 /** For a transaction bound to another tenant by hand (the ingest committer's later tenants). */
 export function boundToTenant(tx: Tx, tenantId: string): void {
   boundTo.set(tx, tenantId)

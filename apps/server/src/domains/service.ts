@@ -84,7 +84,7 @@ export async function createDomain(tx: Tx, cipher: Cipher, tenantId: string, nam
 }
 
 export async function getDomain(tx: Tx, id: string): Promise<DomainRow | null> {
-  const [row] = await tx.select().from(domains).where(eq(domains.id, id))
+  const [row] = await tx.select().from(domains).where(and(ownRows(tx, domains.tenantId), eq(domains.id, id)))
   return row ?? null
 }
 
@@ -163,20 +163,27 @@ export async function verifyDomain(tx: Tx, d: DomainRow, records: DnsRecord[]): 
       updatedAt: sql`now()`,
       ...(status === 'verified' && d.status !== 'verified' ? { verifiedAt: sql`now()` } : {}),
     })
-    .where(eq(domains.id, d.id))
+    .where(and(eq(domains.tenantId, d.tenantId), eq(domains.id, d.id)))
     .returning()
   return { row: row!, claimedElsewhere: elsewhere }
 }
 
 export async function setCatchAll(tx: Tx, id: string, inboxId: string | null): Promise<DomainRow | null> {
-  const [row] = await tx.update(domains).set({ catchAllInboxId: inboxId, updatedAt: sql`now()` }).where(eq(domains.id, id)).returning()
+  const [row] = await tx
+    .update(domains)
+    .set({ catchAllInboxId: inboxId, updatedAt: sql`now()` })
+    .where(and(ownRows(tx, domains.tenantId), eq(domains.id, id)))
+    .returning()
   if (row) await routesChanged(tx, { domain: row.name })
   return row ?? null
 }
 
 /** Inboxes whose address is on this domain. */
 export async function inboxesOn(tx: Tx, name: string): Promise<number> {
-  const [r] = await tx.select({ n: count() }).from(inboxes).where(sql`${inboxes.address} like ${'%@' + name.replace(/[\\%_]/g, '\\$&')}`)
+  const [r] = await tx
+    .select({ n: count() })
+    .from(inboxes)
+    .where(and(ownRows(tx, inboxes.tenantId), sql`${inboxes.address} like ${'%@' + name.replace(/[\\%_]/g, '\\$&')}`))
   return r?.n ?? 0
 }
 
@@ -185,7 +192,7 @@ export async function deleteDomain(tx: Tx, d: DomainRow): Promise<void> {
   if (n > 0) throw new ServiceError('conflict', `the domain still has ${n} inbox(es); delete them first`)
   // The claim goes with the domain (a trigger on plain Postgres; on Citus only this).
   await tx.delete(domainClaims).where(and(eq(domainClaims.tenantId, d.tenantId), eq(domainClaims.domainId, d.id)))
-  await tx.delete(domains).where(eq(domains.id, d.id))
+  await tx.delete(domains).where(and(eq(domains.tenantId, d.tenantId), eq(domains.id, d.id)))
   await routesChanged(tx, { domain: d.name })
 }
 

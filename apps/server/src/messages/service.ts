@@ -345,7 +345,7 @@ export function threadToWire(t: ThreadRow, cipher: Cipher, unread: boolean): Thr
 }
 
 export async function listThreads(tx: Tx, inboxId: string, limit: number, after: CursorPosition | null) {
-  return newestFirst(tx, threads, { limit, after, by: threads.lastMessageAt, where: and(ownRows(tx, threads.tenantId), eq(threads.inboxId, inboxId), gt(threads.messageCount, 0)) })
+  return newestFirst(tx, threads, { limit, after, by: threads.lastMessageAt, where: and(eq(threads.inboxId, inboxId), gt(threads.messageCount, 0)) })
 }
 
 /**

@@ -24,7 +24,7 @@ export async function purgeExpired(database: Database, clock: Clock, log: Logger
     try {
       const plan = await withTenant(database, { tenantId }, async (tx) => {
         const tenantDays = (await effectiveLimits(tx, tenantId)).retentionDays ?? null
-        const list = await tx.select({ id: inboxes.id, limits: inboxes.limits }).from(inboxes)
+        const list = await tx.select({ id: inboxes.id, limits: inboxes.limits }).from(inboxes).where(eq(inboxes.tenantId, tenantId))
         return list
           .map((i) => ({ inboxId: i.id, days: minDays(i.limits?.retentionDays ?? null, tenantDays) }))
           .filter((p): p is { inboxId: string; days: number } => p.days !== null)
@@ -37,7 +37,7 @@ export async function purgeExpired(database: Database, clock: Clock, log: Logger
             const batch = await tx
               .select()
               .from(messages)
-              .where(and(eq(messages.inboxId, inboxId), lt(messages.receivedAt, cutoff)))
+              .where(and(eq(messages.tenantId, tenantId), eq(messages.inboxId, inboxId), lt(messages.receivedAt, cutoff)))
               .orderBy(asc(messages.receivedAt))
               .limit(batchSize)
             for (const m of batch) await deleteMessage(tx, m, now)

@@ -3,12 +3,12 @@
 import { sql, type SQLWrapper } from 'drizzle-orm'
 import type { UsageRow } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
-import { withTenant } from '../db/scope.js'
+import { subtreeRows, withTenant } from '../db/scope.js'
 import { pipelined, textTemplate } from '../db/pipeline.js'
 import { isConflict, isConnectionError, isMissingReference } from '../db/health.js'
 import type { Logger } from '../lib/log.js'
 import { toPublicId } from '../lib/ids.js'
-import { NIL_UUID } from './tables.js'
+import { NIL_UUID, usageDaily } from './tables.js'
 
 export const utcDay = (d: Date): string => d.toISOString().slice(0, 10)
 
@@ -145,13 +145,19 @@ async function snapshot(tx: Tx, tenantId: string, inboxId: string, day: string, 
     on conflict (tenant_id, day, inbox_id) do update set bytes_stored = excluded.bytes_stored`)
 }
 
-/** Marks keys used (each at most moving forward), one statement for any number of a tenant's keys. */
+/**
+ * Marks keys used (each at most moving forward), one statement for any number of a tenant's keys. No
+ * FROM clause: on Citus an UPDATE joined to a set of values runs on every shard once its plan is
+ * generic (from the sixth run on a connection); this one names only its tenant and stays on its shard.
+ */
 const touchKeys = textTemplate<'tenantId' | 'ids' | 'ms'>(
   // The times as epoch milliseconds (bigint[]: postgres.js serializes no timestamptz[] parameter).
-  (v) => sql`
-    update api_keys k set last_used_at = v.at
-    from (select id, to_timestamp(ms / 1000.0) as at from unnest(${v('ids')}::uuid[], ${v('ms')}::bigint[]) as u(id, ms)) v
-    where k.tenant_id = ${v('tenantId')}::uuid and k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`,
+  (v) => {
+    const at = sql`to_timestamp((${v('ms')}::bigint[])[array_position(${v('ids')}::uuid[], k.id)] / 1000.0)`
+    return sql`
+    update api_keys k set last_used_at = ${at}
+    where k.tenant_id = ${v('tenantId')}::uuid and k.id = any(${v('ids')}::uuid[]) and (k.last_used_at is null or k.last_used_at < ${at})`
+  },
 )
 
 /**
@@ -253,17 +259,18 @@ interface UsageSum {
 
 /**
  * The caller's and its descendants' usage between two days, grouped. RLS already limits the rows
- * to the caller's subtree. Stored bytes are the gauge on the last day of the range that has one.
+ * to the caller's subtree; the statements name it too (`subtreeRows`). Stored bytes are the gauge on the last day of the range that has one.
  */
 export async function usageReport(tx: Tx, from: string, to: string, groupBy: 'tenant' | 'inbox' | 'day') {
   const inboxFilter = groupBy === 'inbox' ? sql`inbox_id <> ${NIL_UUID}` : sql`inbox_id = ${NIL_UUID}`
   const groupCols = groupBy === 'day' ? sql`day` : groupBy === 'inbox' ? sql`tenant_id, inbox_id` : sql`tenant_id`
+  const subtree = await subtreeRows(tx, usageDaily.tenantId)
   const rows = await rawRows<UsageSum>(
     tx,
     sql`
     with r as (
       select *, row_number() over (partition by tenant_id, inbox_id order by day desc) as latest
-      from usage_daily where day between ${from}::date and ${to}::date and ${inboxFilter}
+      from usage_daily where ${subtree} and day between ${from}::date and ${to}::date and ${inboxFilter}
     )
     select sum(messages_received) as received, sum(messages_sent) as sent, sum(api_requests) as api,
            ${groupBy === 'day' ? sql`sum(bytes_stored)` : sql`sum(case when latest = 1 then bytes_stored else 0 end)`} as stored,
@@ -286,7 +293,7 @@ export async function usageReport(tx: Tx, from: string, to: string, groupBy: 'te
     sql`
     with r as (
       select *, row_number() over (partition by tenant_id order by day desc) as latest
-      from usage_daily where day between ${from}::date and ${to}::date and inbox_id = ${NIL_UUID}
+      from usage_daily where ${subtree} and day between ${from}::date and ${to}::date and inbox_id = ${NIL_UUID}
     )
     select coalesce(sum(messages_received), 0) as received, coalesce(sum(messages_sent), 0) as sent,
            coalesce(sum(api_requests), 0) as api, coalesce(sum(case when latest = 1 then bytes_stored else 0 end), 0) as stored

@@ -3,6 +3,7 @@
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm'
 import type { EventType, Webhook, WebhookDelivery } from '@mailroom/contract'
 import type { Tx } from '../db/client.js'
+import { ownRows } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import { fromPublicId, newUuid, toPublicId } from '../lib/ids.js'
 import { systemClock } from '../lib/clock.js'
@@ -56,7 +57,7 @@ export async function createWebhook(tx: Tx, cipher: Cipher, input: CreateWebhook
 }
 
 export async function getWebhook(tx: Tx, id: string): Promise<WebhookRow | null> {
-  const [row] = await tx.select().from(webhooks).where(eq(webhooks.id, id))
+  const [row] = await tx.select().from(webhooks).where(and(ownRows(tx, webhooks.tenantId), eq(webhooks.id, id)))
   return row ?? null
 }
 
@@ -74,13 +75,13 @@ export async function updateWebhook(
   if (eventTypes) set.eventTypes = [...new Set(eventTypes)]
   if (status === 'enabled') Object.assign(set, { status, disabledReason: null, disabledAt: null, consecutiveFailures: 0, failingSince: null })
   if (status === 'disabled') Object.assign(set, { status, disabledReason: 'disabled by the tenant', disabledAt: sql`now()` })
-  const [row] = await tx.update(webhooks).set(set).where(eq(webhooks.id, id)).returning()
+  const [row] = await tx.update(webhooks).set(set).where(and(ownRows(tx, webhooks.tenantId), eq(webhooks.id, id))).returning()
   if (row && status === 'enabled') await tx.execute(sql`select pg_notify(${WEBHOOK_CHANNEL}, '')`)
   return row ?? null
 }
 
 export async function deleteWebhook(tx: Tx, id: string): Promise<boolean> {
-  return (await tx.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id })).length > 0
+  return (await tx.delete(webhooks).where(and(ownRows(tx, webhooks.tenantId), eq(webhooks.id, id))).returning({ id: webhooks.id })).length > 0
 }
 
 /**
@@ -129,7 +130,7 @@ export async function fanOutEvent(
     const ref = (data.message as { id?: string } | undefined)?.id
     const uuid = typeof ref === 'string' ? fromPublicId('message', ref) : null
     if (uuid) {
-      const [m] = await tx.select().from(messages).where(eq(messages.id, uuid))
+      const [m] = await tx.select().from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, uuid)))
       if (m) {
         const atts = await attachmentsOf(tx, [m.id])
         const full = messageToWire(m, atts.get(m.id) ?? [], cipher)
@@ -154,7 +155,7 @@ const ATTEMPT_LOG = 20
 export async function deliveriesToWire(tx: Tx, rows: WebhookDeliveryRow[]): Promise<WebhookDelivery[]> {
   const ids = rows.map((r) => r.id)
   const attempts = ids.length
-    ? await tx.select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, ids)).orderBy(desc(webhookAttempts.startedAt), desc(webhookAttempts.attempt))
+    ? await tx.select().from(webhookAttempts).where(and(ownRows(tx, webhookAttempts.tenantId), inArray(webhookAttempts.deliveryId, ids))).orderBy(desc(webhookAttempts.startedAt), desc(webhookAttempts.attempt))
     : []
   const by = new Map<string, typeof attempts>()
   for (const a of attempts) {
@@ -189,7 +190,10 @@ export async function listDeliveries(tx: Tx, webhookId: string, status: string |
 }
 
 export async function getDelivery(tx: Tx, webhookId: string, id: string): Promise<WebhookDeliveryRow | null> {
-  const [row] = await tx.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.id, id)))
+  const [row] = await tx
+    .select()
+    .from(webhookDeliveries)
+    .where(and(ownRows(tx, webhookDeliveries.tenantId), eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.id, id)))
   return row ?? null
 }
 
@@ -198,7 +202,7 @@ export async function replayDelivery(tx: Tx, d: WebhookDeliveryRow): Promise<Web
   const [row] = await tx
     .update(webhookDeliveries)
     .set({ status: 'pending', nextAttemptAt: sql`now()`, lockedUntil: null, succeededAt: null, updatedAt: sql`now()` })
-    .where(and(eq(webhookDeliveries.id, d.id), sql`not (${webhookDeliveries.status} = 'sending' and ${webhookDeliveries.lockedUntil} > now())`))
+    .where(and(ownRows(tx, webhookDeliveries.tenantId), eq(webhookDeliveries.id, d.id), sql`not (${webhookDeliveries.status} = 'sending' and ${webhookDeliveries.lockedUntil} > now())`))
     .returning()
   if (!row) return 'in_flight'
   await tx.execute(sql`select pg_notify(${WEBHOOK_CHANNEL}, '')`)

@@ -128,9 +128,9 @@ export class WebhookWorker {
 
   async deliver(tenantId: string, id: string): Promise<void> {
     const prep = await withTenant(this.o.database, { tenantId }, async (tx) => {
-      const [d] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id))
+      const [d] = await tx.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.id, id)))
       if (!d || d.status !== 'sending') return null
-      const [w] = await tx.select().from(webhooks).where(eq(webhooks.id, d.webhookId))
+      const [w] = await tx.select().from(webhooks).where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, d.webhookId)))
       if (!w || w.status !== 'enabled') return null
       const cipher = await this.o.crypto.cipher(tx, tenantId)
       return { d, w, secret: cipher.openString(wctx.secret(w.id), w.secretEnc), body: cipher.openString(wctx.payload(d.id), d.payloadEnc) }
@@ -238,11 +238,11 @@ export class WebhookWorker {
         await tx
           .update(webhookDeliveries)
           .set({ status: 'succeeded', succeededAt: sql`now()`, lockedUntil: null, lastStatusCode: r.statusCode, lastError: null, updatedAt: sql`now()` })
-          .where(sql`${webhookDeliveries.id} = ${d.id} and ${webhookDeliveries.status} = 'sending'`)
+          .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.status, 'sending')))
         await tx
           .update(webhooks)
           .set({ consecutiveFailures: 0, failingSince: null, lastSuccessAt: sql`now()` })
-          .where(eq(webhooks.id, w.id))
+          .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, w.id)))
         return
       }
       // Failed: retry later, unless the delivery has been failing for longer than the window.
@@ -258,7 +258,7 @@ export class WebhookWorker {
           nextAttemptAt: sql`now() + make_interval(secs => ${delayMs / 1000})`,
           updatedAt: sql`now()`,
         })
-        .where(sql`${webhookDeliveries.id} = ${d.id} and ${webhookDeliveries.status} = 'sending'`)
+        .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.status, 'sending')))
       const [hook] = await rawRows<{ consecutive_failures: number; failing_ms: number | string }>(
         tx,
         sql`update ${webhooks} set consecutive_failures = consecutive_failures + 1, failing_since = coalesce(failing_since, ${startedAt.toISOString()}::timestamptz)
@@ -275,7 +275,7 @@ export class WebhookWorker {
       await tx
         .update(webhooks)
         .set({ status: 'disabled', disabledReason: reason.slice(0, 500), disabledAt: sql`now()`, updatedAt: sql`now()` })
-        .where(eq(webhooks.id, w.id))
+        .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, w.id)))
       const cipher = await this.o.crypto.cipher(tx, tenantId)
       await appendEvent(tx, cipher, tenantId, 'webhook.disabled', w.inboxId, {
         webhook: { id: toPublicId('webhook', w.id), url: w.url },

@@ -6,15 +6,24 @@
 // agent's day runs through them: mail received over SMTP (the ingest's batches), a held wait answered,
 // the mailbox read, searched and marked, its threads, contacts, counts and events, a message's
 // attachment and raw copy; its sending: a draft and a message sent and delivered; and its mail held
-// for approval, approved with an edit or rejected by a person. Nothing may fail, and no such refusal
-// may be logged.
+// for approval, approved with an edit or rejected by a person; and its tenant's administration: keys,
+// domains verified and given a catch-all, webhooks delivered by the worker and replayed, rules,
+// suppressions, the audit log and usage, and the retention purge. Nothing may fail, and no such
+// refusal may be logged.
 // Only on Citus (MAILROOM_TEST_CITUS_URL); elsewhere there are no shards.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
+import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled } from '@mailroom/testkit/mail'
 import { waitUntil } from '@mailroom/testkit'
 import { createTestDb, onCitus } from '@mailroom/testkit/db'
 import type { Logger } from '../../src/lib/log.js'
+import { sql } from 'drizzle-orm'
+import { rawRows } from '../../src/db/client.js'
+import { withoutTenant } from '../../src/db/scope.js'
+import { fromPublicId } from '../../src/lib/ids.js'
+import { purgeExpired } from '../../src/retention/service.js'
+import { editableDns } from '../helpers/dns.js'
+import { startReceiver, type Receiver } from '../webhooks/helpers.js'
 
 /** Every warning and error the server logs. */
 const logged: string[] = []
@@ -36,16 +45,26 @@ async function ok(p: Promise<{ status: number; body: any }>, status = 200) {
 /** What the server logged of statements refused for reaching more than one shard. */
 const refusals = () => logged.filter((line) => /multi-task|shard/i.test(line))
 
+const dns = editableDns()
 let server: TestServer
+let receiver: Receiver
 beforeAll(async () => {
   if (!onCitus) return
   const db = await createTestDb()
   db.runtime.routerOnly = true
-  server = await startTestServer({ db, log: capture })
+  receiver = await startReceiver()
+  server = await startTestServer({
+    db,
+    log: capture,
+    resolver: dns.resolver,
+    config: { webhookAllowPrivate: 'loopback' },
+    webhooks: { pollMs: 100, retryBaseMs: 50, retryMaxMs: 200 },
+  })
 })
 afterAll(async () => {
   await server?.stop()
   await server?.db.close()
+  await receiver?.close()
 })
 
 describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alone", () => {
@@ -150,6 +169,83 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
     expect(arrived.subject).toBe('Quote')
     expect((await ok(to.api.get(`/v1/inboxes/${to.id}/messages/${arrived.id}`))).text).toContain('Our price is 12')
     expect((await ok(from.api.get(`${base}/messages/${dropped.id}`))).status).toBe('rejected')
+    expect(refusals()).toEqual([])
+  })
+
+  it("a tenant's administration: keys, a domain verified with a catch-all, a webhook delivered and replayed, rules, suppressions, audit, usage", async () => {
+    const t = await makeTenant(server)
+    const inbox = await makeInbox(server, t)
+
+    // API keys: one made, listed and revoked (then refused).
+    const key = await ok(t.api.post('/v1/api-keys', { scope: 'inbox', inboxId: inbox.id, name: 'agent 2' }), 201)
+    expect((await ok(t.api.get('/v1/api-keys'))).data.map((k: { id: string }) => k.id)).toContain(key.id)
+    expect((await t.api.delete(`/v1/api-keys/${key.id}`)).status).toBe(204)
+    await waitUntil('the revoked key is refused', async () => (await client(server.baseUrl, key.key).get('/v1/me')).status === 401)
+
+    // A domain: added, verified once its records are published, given a catch-all, then taking mail.
+    const name = `t${Date.now().toString(36)}.example`
+    const domain = await ok(t.api.post('/v1/domains', { name }), 201)
+    dns.publish(domain)
+    expect((await ok(t.api.post(`/v1/domains/${domain.id}/verify`))).status).toBe('verified')
+    await ok(t.api.patch(`/v1/domains/${domain.id}`, { catchAllInboxId: inbox.id }))
+    expect((await ok(t.api.get('/v1/domains'))).data).toHaveLength(1)
+    await ok(t.api.get(`/v1/domains/${domain.id}`))
+
+    // A webhook: made, changed, fed by mail (the full message) and delivered by the worker, its
+    // deliveries listed, one replayed and delivered again.
+    const hook = await ok(t.api.post('/v1/webhooks', { url: `${receiver.url}/hook`, eventTypes: ['message.received'] }), 201)
+    await ok(t.api.patch(`/v1/webhooks/${hook.id}`, { description: 'the agent\'s mail' }))
+    expect((await ok(t.api.get('/v1/webhooks'))).data).toHaveLength(1)
+    await sendMail(server, { to: `anyone@${name}`, subject: 'To the catch-all', text: 'hello' })
+    // The catch-all's route, looked up (the SMTP door's lookup) on the domain's tenant's shard alone,
+    // also once its plan would be generic (from the sixth run on a connection).
+    for (let i = 0; i < 7; i++) {
+      const [route] = await withoutTenant(server.running.deps.database, async (tx) => {
+        await tx.execute(sql`set local citus.multi_task_query_log_level = 'error'`)
+        return rawRows<{ inbox_id: string }>(tx, sql`select * from mailroom_route(${`someone${i}@${name}`})`)
+      })
+      expect(route?.inbox_id).toBe(fromPublicId('inbox', inbox.id))
+    }
+    const [hit] = await receiver.waitFor(1, 30_000, '/hook')
+    expect(hit!.json.data.message.subject).toBe('To the catch-all')
+    const deliveries = await waitUntil('the delivery is recorded', async () => {
+      const page = await ok(t.api.get(`/v1/webhooks/${hook.id}/deliveries`))
+      return page.data[0]?.status === 'succeeded' ? page.data : null
+    })
+    expect(deliveries[0].attemptLog).toHaveLength(1)
+    await ok(t.api.post(`/v1/webhooks/${hook.id}/deliveries/${deliveries[0].id}/replay`, {}))
+    await receiver.waitFor(2, 30_000, '/hook')
+    await ok(t.api.get(`/v1/webhooks/${hook.id}`))
+
+    // Rules, suppressions, the audit log and usage.
+    const rule = await ok(t.api.post('/v1/sender-rules', { direction: 'inbound', action: 'block', pattern: 'spam.example' }), 201)
+    expect((await ok(t.api.get('/v1/sender-rules'))).data).toHaveLength(1)
+    expect((await t.api.delete(`/v1/sender-rules/${rule.id}`)).status).toBe(204)
+    await ok(t.api.post('/v1/suppressions', { address: 'gone@example.com' }), 201)
+    expect((await ok(t.api.get('/v1/suppressions'))).data).toHaveLength(1)
+    expect((await t.api.delete('/v1/suppressions/gone@example.com')).status).toBe(204)
+    expect((await ok(t.api.get('/v1/audit-log'))).data.length).toBeGreaterThan(0)
+    const today = new Date().toISOString().slice(0, 10)
+    expect((await ok(t.api.get(`/v1/usage?from=${today}&to=${today}`))).total.messagesReceived).toBe(1)
+
+    // Taken down again: the webhook, then the catch-all's inbox and the domain.
+    expect((await t.api.delete(`/v1/webhooks/${hook.id}`)).status).toBe(204)
+    await ok(t.api.patch(`/v1/domains/${domain.id}`, { catchAllInboxId: null }))
+    expect((await t.api.delete(`/v1/domains/${domain.id}`)).status).toBe(204)
+    expect(refusals()).toEqual([])
+  })
+
+  it("the retention purge deletes a tenant's old mail on its shard", async () => {
+    const parent = await makeTenant(server)
+    const child = await makeChild(parent, server)
+    const inbox = await makeInbox(server, child)
+    await ok(parent.api.patch(`/v1/tenants/${child.id}`, { limits: { retentionDays: 1 } }))
+    await sendMail(server, { to: inbox.address, subject: 'Old news', text: 'x' })
+    await settled(server)
+    const later = new Date(Date.now() + 3 * 86_400_000)
+    const purged = await purgeExpired(server.running.deps.database, { now: () => later }, capture)
+    expect(purged.deleted).toBeGreaterThanOrEqual(1)
+    expect((await ok(inbox.api.get(`/v1/inboxes/${inbox.id}/messages`))).data).toHaveLength(0)
     expect(refusals()).toEqual([])
   })
 })

@@ -1,0 +1,38 @@
+-- On a Citus coordinator an address without a route of its own (a domain's catch-all) was looked up on
+-- every shard: the domain's global claim names its tenant, but the statement joined the claim to the
+-- tenant's `domains` rows without a value for their tenant column, and Citus routes a statement only
+-- by the value written for each distributed table. The claim is read first now, and the domain's row
+-- then by its tenant and id (a one-shot plan with those values: on Citus, the tenant's shard alone).
+-- Otherwise the function of 0030 unchanged (same signature, result, owner and grants).
+CREATE OR REPLACE FUNCTION mailroom_route(p_address text)
+RETURNS TABLE (tenant_id uuid, inbox_id uuid, tenant_suspended boolean, tenant_path uuid[])
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+  v_tenant uuid;
+  v_domain uuid;
+BEGIN
+  RETURN QUERY
+  SELECT r.tenant_id, r.inbox_id,
+         EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY (t.ancestors || t.id) AND s.status = 'suspended'),
+         t.ancestors || t.id
+  FROM address_routes r JOIN tenants t ON t.id = r.tenant_id
+  WHERE r.address = lower(p_address);
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  SELECT c.tenant_id, c.domain_id INTO v_tenant, v_domain
+  FROM domain_claims c
+  WHERE c.name = substring(lower(p_address) from '@([^@]*)$');
+  IF v_tenant IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY EXECUTE
+    'SELECT d.tenant_id, d.catch_all_inbox_id,
+            EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY (t.ancestors || t.id) AND s.status = ''suspended''),
+            t.ancestors || t.id
+     FROM domains d JOIN tenants t ON t.id = d.tenant_id
+     WHERE d.tenant_id = $1 AND d.id = $2 AND d.catch_all_inbox_id IS NOT NULL'
+  USING v_tenant, v_domain;
+END
+$$
