@@ -1,9 +1,11 @@
 // One Postgres against a Citus cluster (issue 20): the same server, the same messages and the same
 // API calls, on each target in turn. Ingest: messages/s from the first SMTP send until every
-// message is parsed and visible. API latency: sequential calls with an inbox key, after ingest.
+// message is parsed and visible. API latency: sequential calls with an inbox key, after ingest. A
+// key's first request: --keys keys minted, each presented once (the door looks it up: not kept in its
+// memory yet), one after another and then 16 at a time; then again, kept.
 //
 //   pnpm exec tsx bench/citus.ts --pg postgres://postgres@127.0.0.1:5432/postgres \
-//     --citus postgres://postgres@127.0.0.1:5441/mailroom_citus [--n 600] [--connections 8] [--calls 300]
+//     --citus postgres://postgres@127.0.0.1:5441/mailroom_citus [--n 600] [--connections 8] [--calls 300] [--keys 300]
 //
 // --pg: an admin URL on plain Postgres (a database of the run's own is created there, dropped at
 // the end). --citus: a Citus coordinator's database, migrated by `mailroom migrate` (this script
@@ -23,19 +25,21 @@ import { onCitus, useCoordinator } from '../apps/server/src/db/open.js'
 import { createRootTenant } from '../apps/server/src/tenancy/service.js'
 import { withTenant } from '../apps/server/src/db/scope.js'
 import { createInbox } from '../apps/server/src/inboxes/service.js'
+import { createApiKey } from '../apps/server/src/apikeys/service.js'
 import { toPublicId } from '../apps/server/src/lib/ids.js'
 import { flags, fmt, int, machineBanner, mapLimit, percentile } from './lib/common.js'
 import { buildMessages, sendRaw, smtpClient } from './lib/mail.js'
 import { call } from './lib/api.js'
 
-const USAGE = `usage: pnpm exec tsx bench/citus.ts --pg <admin url> --citus <coordinator url> [--n 600] [--connections 8] [--calls 300]`
+const USAGE = `usage: pnpm exec tsx bench/citus.ts --pg <admin url> --citus <coordinator url> [--n 600] [--connections 8] [--calls 300] [--keys 300]`
 const f = flags(
-  { pg: { type: 'string', default: '' }, citus: { type: 'string', default: '' }, n: { type: 'string', default: '600' }, connections: { type: 'string', default: '8' }, calls: { type: 'string', default: '300' } },
+  { pg: { type: 'string', default: '' }, citus: { type: 'string', default: '' }, n: { type: 'string', default: '600' }, connections: { type: 'string', default: '8' }, calls: { type: 'string', default: '300' }, keys: { type: 'string', default: '300' } },
   USAGE,
 )
 const N = int(f.n, 'n')
 const CONNECTIONS = int(f.connections, 'connections')
 const CALLS = int(f.calls, 'calls')
+const KEYS = int(f.keys, 'keys')
 const TENANTS = 4
 const INBOXES_PER_TENANT = 5
 
@@ -133,6 +137,30 @@ async function measure(target: Target) {
       if (got.status !== 200) throw new Error(`get: ${got.status}`)
     }
     await admin.end()
+    // A key's first request: minted keys, each presented once (looked up), then again (kept).
+    const mint = async (n: number) => {
+      const keys: string[] = []
+      for (let i = 0; i < n; i++) {
+        const tenantId = inboxes[i % inboxes.length]!.internalTenant
+        keys.push((await withTenant(runtime, { tenantId }, (tx) => createApiKey(tx, { tenantId, scope: 'tenant' }))).key)
+      }
+      return keys
+    }
+    const me = async (key: string) => {
+      const t0 = performance.now()
+      const res = await call(baseUrl, key, 'GET', '/v1/me')
+      if (res.status !== 200) throw new Error(`me: ${res.status}`)
+      return performance.now() - t0
+    }
+    const firstKeys = await mint(KEYS)
+    const first: number[] = []
+    for (const key of firstKeys) first.push(await me(key))
+    const kept: number[] = []
+    for (const key of firstKeys) kept.push(await me(key))
+    const burstKeys = await mint(KEYS)
+    const t0 = performance.now()
+    await mapLimit(burstKeys, 16, (key) => me(key))
+    const burst = KEYS / ((performance.now() - t0) / 1000)
     const stat = (v: number[]) => {
       const s = [...v].sort((a, b) => a - b)
       return `p50 ${fmt(percentile(s, 50))} ms, p95 ${fmt(percentile(s, 95))} ms, p99 ${fmt(percentile(s, 99))} ms (${s.length} calls)`
@@ -143,6 +171,9 @@ async function measure(target: Target) {
       visible: N / ((visible - started) / 1000),
       list: stat(list),
       one: stat(one),
+      keyFirst: stat(first),
+      keyKept: stat(kept),
+      keyBurst: burst,
     }
   } finally {
     await running.stop()
@@ -164,6 +195,8 @@ for (const target of [await plainTarget(f.pg), await citusTarget(f.citus)]) {
   console.log(`## ${r.label}`)
   console.log(`ingest: ${fmt(r.accepted)} msg/s accepted (250 after DATA), ${fmt(r.visible)} msg/s parsed and visible`)
   console.log(`GET /v1/inboxes/{id}/messages?limit=20: ${r.list}`)
-  console.log(`GET /v1/inboxes/{id}/messages/{messageId}: ${r.one}\n`)
+  console.log(`GET /v1/inboxes/{id}/messages/{messageId}: ${r.one}`)
+  console.log(`GET /v1/me, a key's first request (looked up): ${r.keyFirst}; 16 at a time: ${fmt(r.keyBurst)} keys/s`)
+  console.log(`GET /v1/me, the same keys again (kept): ${r.keyKept}\n`)
 }
 process.exit(0)

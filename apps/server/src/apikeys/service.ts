@@ -6,7 +6,7 @@ import { lookupWithoutTenant, ownRows } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { type CursorPosition } from '../lib/cursor.js'
 import { newestFirst } from '../db/keyset.js'
-import { apiKeys, type ApiKeyRow } from './tables.js'
+import { apiKeys, keyRoutes, type ApiKeyRow } from './tables.js'
 import { generateKey, hashKey, keyPrefix, KEY_PATTERN } from './secret.js'
 import { keysChanged } from './key-changes.js'
 
@@ -48,6 +48,8 @@ export async function createApiKey(tx: Tx, input: NewKeyInput): Promise<{ row: A
       expiresAt: input.expiresAt ?? null,
     })
     .returning()
+  // The route the key lookup finds it by (a reference table on Citus: written on every node).
+  await tx.insert(keyRoutes).values({ prefix: material.prefix, tenantId: input.tenantId, keyId: row!.id })
   return { row: row!, key: material.key }
 }
 

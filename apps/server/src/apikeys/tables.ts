@@ -31,3 +31,19 @@ export const apiKeys = pgTable(
   ],
 )
 export type ApiKeyRow = typeof apiKeys.$inferSelect
+
+/**
+ * Where a key's public prefix leads: its tenant and key (migration 0033). A global routing table like
+ * address_routes, unique by the prefix rather than the tenant, a reference table on Citus: the key
+ * lookup (`mailroom_authenticate`) reads it first, then the key's row on its tenant's shard alone. The
+ * runtime role reaches only its own tenant's routes.
+ */
+export const keyRoutes = pgTable(
+  'key_routes',
+  {
+    prefix: text('prefix').notNull(),
+    tenantId: tenantIdColumn(),
+    keyId: uuid('key_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.prefix, t.tenantId, t.keyId] }), index('key_routes_tenant_key_idx').on(t.tenantId, t.keyId)],
+)

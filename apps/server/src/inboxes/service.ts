@@ -1,6 +1,6 @@
 // Inboxes: one agent's mailbox. Creating one also claims its address in the global routing table.
 import { randomBytes } from 'node:crypto'
-import { and, count, eq, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { tenants } from '../tenancy/tables.js'
 import { effectiveLimits } from '../tenancy/service.js'
 import type { Inbox, Policies } from '@mailroom/contract'
@@ -11,6 +11,7 @@ import { type CursorPosition } from '../lib/cursor.js'
 import { newestFirst } from '../db/keyset.js'
 import { ServiceError } from '../errors.js'
 import { createApiKey } from '../apikeys/service.js'
+import { apiKeys, keyRoutes } from '../apikeys/tables.js'
 import { addressRoutes, inboxes, type InboxRow } from './tables.js'
 import { routesChanged } from '../smtp/recipient-routing.js'
 import { keysChanged } from '../apikeys/key-changes.js'
@@ -107,6 +108,9 @@ export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
   // The route goes with the inbox (a trigger does it on plain Postgres; on Citus, where the routing
   // table is a reference table, only this does).
   await tx.delete(addressRoutes).where(eq(addressRoutes.inboxId, id))
+  // Its keys go with it by cascade, their routes (a global table) here.
+  const keys = await tx.select({ id: apiKeys.id }).from(apiKeys).where(and(ownRows(tx, apiKeys.tenantId), eq(apiKeys.inboxId, id)))
+  if (keys.length > 0) await tx.delete(keyRoutes).where(and(ownRows(tx, keyRoutes.tenantId), inArray(keyRoutes.keyId, keys.map((k) => k.id))))
   const rows = await tx.delete(inboxes).where(and(ownRows(tx, inboxes.tenantId), eq(inboxes.id, id))).returning({ id: inboxes.id, tenantId: inboxes.tenantId, address: inboxes.address })
   // Its address, and any address its domain's catch-all (this inbox) took.
   if (rows[0]) await routesChanged(tx, { address: rows[0].address, inboxId: id })

@@ -28,6 +28,7 @@ describe('Citus compatibility of the schema (catalog scan, no Citus needed)', ()
       tenants: 'reference',
       address_routes: 'reference',
       domain_claims: 'reference',
+      key_routes: 'reference',
       console_operator_sessions: 'reference',
       inboxes: 'distributed',
       messages: 'distributed',

@@ -17,10 +17,11 @@ import { sendMail, settled } from '@mailroom/testkit/mail'
 import { waitUntil } from '@mailroom/testkit'
 import { createTestDb, onCitus } from '@mailroom/testkit/db'
 import type { Logger } from '../../src/lib/log.js'
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import { rawRows } from '../../src/db/client.js'
 import { withoutTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
+import { hashKey, keyPrefix } from '../../src/apikeys/secret.js'
 import { purgeExpired } from '../../src/retention/service.js'
 import { editableDns } from '../helpers/dns.js'
 import { startReceiver, type Receiver } from '../webhooks/helpers.js'
@@ -41,6 +42,13 @@ async function ok(p: Promise<{ status: number; body: any }>, status = 200) {
   expect(res.status, JSON.stringify(res.body)).toBe(status)
   return res.body
 }
+
+/** A lookup of the doors (no tenant bound), refused if it would run on more than one shard. */
+const routerOnlyLookup = <T>(query: SQL) =>
+  withoutTenant(server.running.deps.database, async (tx) => {
+    await tx.execute(sql`set local citus.multi_task_query_log_level = 'error'`)
+    return rawRows<T>(tx, query)
+  })
 
 /** What the server logged of statements refused for reaching more than one shard. */
 const refusals = () => logged.filter((line) => /multi-task|shard/i.test(line))
@@ -178,6 +186,12 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
 
     // API keys: one made, listed and revoked (then refused).
     const key = await ok(t.api.post('/v1/api-keys', { scope: 'inbox', inboxId: inbox.id, name: 'agent 2' }), 201)
+    // The key lookup (the HTTP door's, for a key not kept in memory) reads the key's row on its
+    // tenant's shard alone, also once its plan would be generic (from the sixth run on a connection).
+    for (let i = 0; i < 7; i++) {
+      const found = await routerOnlyLookup<{ key_id: string }>(sql`select key_id from mailroom_authenticate(${keyPrefix(key.key)}, ${hashKey(key.key)})`)
+      expect(found.map((r) => r.key_id)).toEqual([fromPublicId('apiKey', key.id)])
+    }
     expect((await ok(t.api.get('/v1/api-keys'))).data.map((k: { id: string }) => k.id)).toContain(key.id)
     expect((await t.api.delete(`/v1/api-keys/${key.id}`)).status).toBe(204)
     await waitUntil('the revoked key is refused', async () => (await client(server.baseUrl, key.key).get('/v1/me')).status === 401)
@@ -200,10 +214,7 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
     // The catch-all's route, looked up (the SMTP door's lookup) on the domain's tenant's shard alone,
     // also once its plan would be generic (from the sixth run on a connection).
     for (let i = 0; i < 7; i++) {
-      const [route] = await withoutTenant(server.running.deps.database, async (tx) => {
-        await tx.execute(sql`set local citus.multi_task_query_log_level = 'error'`)
-        return rawRows<{ inbox_id: string }>(tx, sql`select * from mailroom_route(${`someone${i}@${name}`})`)
-      })
+      const [route] = await routerOnlyLookup<{ inbox_id: string }>(sql`select * from mailroom_route(${`someone${i}@${name}`})`)
       expect(route?.inbox_id).toBe(fromPublicId('inbox', inbox.id))
     }
     const [hit] = await receiver.waitFor(1, 30_000, '/hook')

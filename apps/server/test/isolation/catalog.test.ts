@@ -6,7 +6,7 @@ import { pgErrorCode, rawRows } from '../../src/db/client.js'
 import { createTestDb, onPostgres, type TestDb } from '@mailroom/testkit/db'
 
 /** Global lookup tables: unique by something other than tenant_id on purpose (DESIGN §3). */
-const GLOBAL_TABLES = new Set(['address_routes', 'domain_claims'])
+const GLOBAL_TABLES = new Set(['address_routes', 'domain_claims', 'key_routes'])
 
 let db: TestDb
 beforeAll(async () => {

@@ -6,7 +6,10 @@ import { rawRows } from '../../src/db/client.js'
 import { withTenant, withoutTenant } from '../../src/db/scope.js'
 import { createRootTenant } from '../../src/tenancy/service.js'
 import { createInbox } from '../../src/inboxes/service.js'
-import { apiKeys } from '../../src/apikeys/tables.js'
+import { apiKeys, keyRoutes } from '../../src/apikeys/tables.js'
+import { createApiKey } from '../../src/apikeys/service.js'
+import { hashKey, keyPrefix } from '../../src/apikeys/secret.js'
+import type { Tx } from '../../src/db/client.js'
 import { inboxes, addressRoutes } from '../../src/inboxes/tables.js'
 import { tenants } from '../../src/tenancy/tables.js'
 import { threads } from '../../src/messages/tables.js'
@@ -147,6 +150,24 @@ describe('row-level security for the runtime role', () => {
     const seen = await withTenant(db.runtime, { tenantId: a.tenantId, inboxId: a.inboxId }, (tx) => tx.select({ id: inboxes.id }).from(inboxes))
     expect(seen.map((r) => r.id)).toEqual([a.inboxId])
     expect(seen.map((r) => r.id)).not.toContain(second.inbox.id)
+  })
+
+  it("a key's route: A can neither read B's nor plant one under B; one planted under A leads to no key of B", async () => {
+    const a = await tenantWithInbox('a')
+    const b = await tenantWithInbox('b')
+    const { key, row } = await withTenant(db.runtime, { tenantId: b.tenantId }, (tx) => createApiKey(tx, { tenantId: b.tenantId, scope: 'tenant' }))
+    const asA = <T>(fn: (tx: Tx) => Promise<T>) => withTenant(db.runtime, { tenantId: a.tenantId }, fn)
+    expect(await asA((tx) => tx.select().from(keyRoutes).where(eq(keyRoutes.keyId, row.id)))).toEqual([])
+    await expect(asA((tx) => tx.insert(keyRoutes).values({ prefix: 'mr_tk_planted0', tenantId: b.tenantId, keyId: row.id }))).rejects.toSatisfy(
+      (e) => pgErrorCode(e) === '42501',
+    )
+    // A route of A's own with B's prefix and key id: the lookup reads keys by the route's tenant, so
+    // B's key is still found once, as B's, and nothing is found as A's.
+    await asA((tx) => tx.insert(keyRoutes).values({ prefix: keyPrefix(key), tenantId: a.tenantId, keyId: row.id }))
+    const found = await withoutTenant(db.runtime, (tx) =>
+      rawRows<{ tenant_id: string; key_id: string }>(tx, sql`select tenant_id, key_id from mailroom_authenticate(${keyPrefix(key)}, ${hashKey(key)})`),
+    )
+    expect(found).toEqual([{ tenant_id: b.tenantId, key_id: row.id }])
   })
 
   it('the lookup functions return only what they must', async () => {

@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => server?.stop())
 
 const owner = <T>(q: ReturnType<typeof sql>) => rawRows<T>(server.db.owner.db, q)
-const TABLES = ['tenants', 'tenant_keys', 'api_keys', 'inboxes', 'messages', 'raw_messages', 'events', 'usage_daily', 'storage_usage', 'audit_log']
+const TABLES = ['tenants', 'tenant_keys', 'api_keys', 'key_routes', 'inboxes', 'messages', 'raw_messages', 'events', 'usage_daily', 'storage_usage', 'audit_log']
 
 /** Rows each table holds for these tenants (by tenant_id; `tenants` by id). */
 async function rowsOf(tenantIds: string[]): Promise<Record<string, number>> {
@@ -51,7 +51,7 @@ describe('the operator deletes a tenant', () => {
     await server.running.deps.usage.flush()
     const leaving = [uuidOf(root), uuidOf(child)]
     const before = await rowsOf(leaving)
-    for (const t of ['tenants', 'tenant_keys', 'api_keys', 'inboxes', 'messages', 'raw_messages', 'events', 'usage_daily', 'storage_usage', 'audit_log']) {
+    for (const t of TABLES) {
       expect(before[t], t).toBeGreaterThan(0)
     }
     const stayingBefore = await rowsOf([uuidOf(staying)])
