@@ -7,8 +7,8 @@ export type SqlRunner = (text: string) => Promise<Record<string, unknown>[]>
 
 /**
  * Global routing tables: they hold tenant_id but are unique by something else (an address, a domain
- * name, a key's prefix) because a lookup must find the tenant from it. Reference tables on Citus, so they may hold no
- * foreign key into a tenant table.
+ * name, a key's prefix) because a lookup must find the tenant from it. Reference tables on Citus, so
+ * they may hold no foreign key into a tenant table.
  */
 export const ROUTING_TABLES: readonly string[] = ['address_routes', 'domain_claims', 'key_routes']
 
