@@ -10,7 +10,7 @@ import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
 import { scopeOf } from '../http/caller.js'
 import { ServiceError, notFound } from '../errors.js'
-import { tenantOf } from '../db/scope.js'
+import { ownRows } from '../db/scope.js'
 import { fromPublicId, toPublicId } from '../lib/ids.js'
 import { actorOf, audit } from '../audit/service.js'
 import { inInbox, MessageParams } from '../messages/params.js'
@@ -105,7 +105,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         const [m] = await tx
           .select()
           .from(messages)
-          .where(and(eq(messages.tenantId, tenantOf(tx)), eq(messages.inboxId, inboxId), eq(messages.id, messageId)))
+          .where(and(ownRows(tx, messages.tenantId), eq(messages.inboxId, inboxId), eq(messages.id, messageId)))
           .for('update')
         if (!m) throw notFound('message')
         let row = m

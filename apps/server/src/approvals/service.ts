@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm'
 import type { Approval, ApprovalInfo, ApproveRequest, EffectivePolicies, SentMessage } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
-import { subtreeRows, tenantOf, withTenant, withoutTenant } from '../db/scope.js'
+import { ownRows, subtreeRows, withTenant, withoutTenant } from '../db/scope.js'
 import type { Cipher } from '../crypto/service.js'
 import type { Deps } from '../deps.js'
 import { ServiceError, notFound } from '../errors.js'
@@ -40,7 +40,7 @@ export async function firstContacts(tx: Tx, inboxId: string, recipients: string[
   const known = await tx
     .select({ address: contacts.address })
     .from(contacts)
-    .where(and(eq(contacts.tenantId, tenantOf(tx)), eq(contacts.inboxId, inboxId), inArray(contacts.address, recipients), or(gt(contacts.receivedCount, 0), gt(contacts.sentCount, 0))))
+    .where(and(ownRows(tx, contacts.tenantId), eq(contacts.inboxId, inboxId), inArray(contacts.address, recipients), or(gt(contacts.receivedCount, 0), gt(contacts.sentCount, 0))))
   const set = new Set(known.map((k) => k.address))
   return recipients.filter((r) => !set.has(r))
 }
@@ -116,7 +116,7 @@ export const approvalInfo = (a: ApprovalRow): ApprovalInfo => ({ status: a.statu
 
 /** The approval of a message, for the message's answers (null when it was never held). */
 export async function approvalOf(tx: Tx, messageId: string): Promise<ApprovalRow | null> {
-  const [row] = await tx.select().from(approvals).where(and(eq(approvals.tenantId, tenantOf(tx)), eq(approvals.messageId, messageId)))
+  const [row] = await tx.select().from(approvals).where(and(ownRows(tx, approvals.tenantId), eq(approvals.messageId, messageId)))
   return row ?? null
 }
 
@@ -131,10 +131,10 @@ async function lockApproval(tx: Tx, inboxId: string, messageId: string): Promise
   const [a] = await tx
     .select()
     .from(approvals)
-    .where(and(eq(approvals.tenantId, tenantOf(tx)), eq(approvals.inboxId, inboxId), eq(approvals.messageId, messageId)))
+    .where(and(ownRows(tx, approvals.tenantId), eq(approvals.inboxId, inboxId), eq(approvals.messageId, messageId)))
     .for('update')
   if (!a) {
-    const [m] = await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.tenantId, tenantOf(tx)), eq(messages.inboxId, inboxId), eq(messages.id, messageId)))
+    const [m] = await tx.select({ id: messages.id }).from(messages).where(and(ownRows(tx, messages.tenantId), eq(messages.inboxId, inboxId), eq(messages.id, messageId)))
     if (!m) throw notFound('message')
     throw new ServiceError('conflict', 'this message is not waiting for approval (no approval policy held it)')
   }

@@ -10,7 +10,7 @@ import type { AppEnv } from '../http/context.js'
 import { body, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
 import { scopeOf } from '../http/caller.js'
 import { notFound } from '../errors.js'
-import { ownRows, tenantOf } from '../db/scope.js'
+import { ownRows } from '../db/scope.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
 import { newestFirst } from '../db/keyset.js'
 import type { Cipher } from '../crypto/service.js'
@@ -131,7 +131,7 @@ export function registerDraftRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const draftId = pathId('draft', p.draftId, 'draft')
       const patch = c.req.valid('json')
       const out = await inInbox(deps, scopeOf(c.get('principal')), p.id, async (tx, inboxId, cipher) => {
-        const [row] = await tx.select().from(drafts).where(and(eq(drafts.tenantId, tenantOf(tx)), eq(drafts.inboxId, inboxId), eq(drafts.id, draftId))).for('update')
+        const [row] = await tx.select().from(drafts).where(and(ownRows(tx, drafts.tenantId), eq(drafts.inboxId, inboxId), eq(drafts.id, draftId))).for('update')
         if (!row) throw notFound('draft')
         const current = JSON.parse(cipher.open(bodyCtx(row.id), row.bodyEnc).toString('utf8')) as Stored
         const next = { ...current, ...patch }
