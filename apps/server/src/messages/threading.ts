@@ -154,13 +154,11 @@ export function planThreads(entries: (ThreadEntry | null)[], { referred, referri
 }
 
 /** The grown threads' counts (one text for any number of threads: db/pipeline.ts textTemplate). */
-// No FROM clause: on Citus an UPDATE joined to a set of values runs on every shard once its plan is
-// generic (from the sixth run on a connection); this one names only its tenant (as usage's touchKeys).
 const growThreads = textTemplate<'tenantId' | 'ids' | 'counts'>(
   (v) =>
-    sql`update ${threads} t set message_count = t.message_count + (${v('counts')}::int[])[array_position(${v('ids')}::uuid[], t.id)],
-          last_message_at = greatest(t.last_message_at, now())
-        where t.tenant_id = ${v('tenantId')}::uuid and t.id = any(${v('ids')}::uuid[])`,
+    sql`update ${threads} t set message_count = t.message_count + v.n, last_message_at = greatest(t.last_message_at, now())
+        from unnest(${v('ids')}::uuid[], ${v('counts')}::int[]) as v(id, n)
+        where t.tenant_id = ${v('tenantId')}::uuid and t.id = v.id`,
 )
 
 /** New threads, and the grown ones' counts (in id order: the lock order), as statements. */
