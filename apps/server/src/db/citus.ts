@@ -15,13 +15,16 @@ export const ROUTING_TABLES: readonly string[] = ['address_routes', 'domain_clai
 /**
  * Triggers that keep the routing tables' former foreign keys into tenant tables on plain Postgres.
  * On Citus they would reach other nodes from inside a shard, so the distribution step drops them;
- * the services delete routes and claims themselves (a no-op where the triggers already did).
+ * the services delete routes and claims themselves (a no-op where the triggers already did), and
+ * only createApiKey writes a key's route.
  */
 export const LOCAL_ONLY_TRIGGERS: readonly { table: string; name: string }[] = [
   { table: 'address_routes', name: 'address_routes_inbox_check' },
   { table: 'domain_claims', name: 'domain_claims_domain_check' },
   { table: 'inboxes', name: 'inboxes_drop_routes' },
   { table: 'domains', name: 'domains_drop_claims' },
+  { table: 'key_routes', name: 'key_routes_key_check' },
+  { table: 'api_keys', name: 'api_keys_drop_routes' },
 ]
 
 export type TableKind = 'distributed' | 'reference'
@@ -194,6 +197,8 @@ export async function distributeSchema(run: SqlRunner): Promise<DistributionRepo
   const known = await citusTables(run)
   const todo = (await classifyTables(run)).filter((t) => !known.has(t.name))
   const report: DistributionReport = { reference: [], distributed: [] }
+  // At every run: a migration may create one on a table distributed before (0034 did).
+  for (const t of LOCAL_ONLY_TRIGGERS) await run(`drop trigger if exists ${ident(t.name)} on public.${ident(t.table)}`)
   if (todo.length > 0) {
     const names = `array[${todo.map((t) => `'${t.name}'`).join(', ')}]::text[]`
     const fks = await run(`
@@ -204,7 +209,6 @@ export async function distributeSchema(run: SqlRunner): Promise<DistributionRepo
       await run(`insert into ${PENDING_FKS} (conname, tbl, def) values (${lit(fk.conname)}, ${lit(fk.tbl)}, ${lit(fk.def)}) on conflict do nothing`)
       await run(`alter table public.${ident(fk.tbl)} drop constraint ${ident(fk.conname)}`)
     }
-    for (const t of LOCAL_ONLY_TRIGGERS) await run(`drop trigger if exists ${ident(t.name)} on public.${ident(t.table)}`)
     for (const t of todo.filter((t) => t.kind === 'reference')) {
       await run(`select create_reference_table('public.${ident(t.name)}')`)
       report.reference.push(t.name)

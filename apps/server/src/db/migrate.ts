@@ -72,4 +72,7 @@ async function migrateCitus(conn: postgres.Sql, run: SqlRunner): Promise<void> {
     await distributeSchema(run)
     await conn`insert into drizzle.__drizzle_migrations (hash, created_at) values (${m.hash}, ${m.folderMillis})`
   }
+  // Also with nothing pending: finishes a distribution a run before stopped half-way, drops what a
+  // migration left that must not stay on a cluster (idempotent).
+  await distributeSchema(run)
 }

@@ -108,7 +108,8 @@ export async function deleteInbox(tx: Tx, id: string): Promise<boolean> {
   // The route goes with the inbox (a trigger does it on plain Postgres; on Citus, where the routing
   // table is a reference table, only this does).
   await tx.delete(addressRoutes).where(eq(addressRoutes.inboxId, id))
-  // Its keys go with it by cascade, their routes (a global table) here.
+  // Its keys go with it by cascade, their routes (a global table) too: by a trigger on plain
+  // Postgres, here on Citus.
   const keys = await tx.select({ id: apiKeys.id }).from(apiKeys).where(and(ownRows(tx, apiKeys.tenantId), eq(apiKeys.inboxId, id)))
   if (keys.length > 0) await tx.delete(keyRoutes).where(and(ownRows(tx, keyRoutes.tenantId), inArray(keyRoutes.keyId, keys.map((k) => k.id))))
   const rows = await tx.delete(inboxes).where(and(ownRows(tx, inboxes.tenantId), eq(inboxes.id, id))).returning({ id: inboxes.id, tenantId: inboxes.tenantId, address: inboxes.address })

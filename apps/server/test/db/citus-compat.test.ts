@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { randomBytes } from 'node:crypto'
 import { rawRows } from '../../src/db/client.js'
-import { classifyTables, findCitusIncompatibilities, type SqlRunner } from '../../src/db/citus.js'
-import { createTestDb, type TestDb } from '@mailroom/testkit/db'
+import { LOCAL_ONLY_TRIGGERS, classifyTables, findCitusIncompatibilities, type SqlRunner } from '../../src/db/citus.js'
+import { createTestDb, onCitus, type TestDb } from '@mailroom/testkit/db'
 
 let db: TestDb
 let run: SqlRunner
@@ -37,6 +37,13 @@ describe('Citus compatibility of the schema (catalog scan, no Citus needed)', ()
       audit_log: 'distributed',
     })
     expect(tables.filter((t) => t.kind === 'distributed').length).toBeGreaterThan(20)
+  })
+
+  it("the routing tables' checks into tenant tables: every one on plain Postgres; none left on a cluster, after an upgrade too", async () => {
+    const rows = await run(`select c.relname as "table", t.tgname as name from pg_trigger t join pg_class c on c.oid = t.tgrelid
+      where not t.tgisinternal and c.relnamespace = 'public'::regnamespace`)
+    const present = LOCAL_ONLY_TRIGGERS.filter((l) => rows.some((r) => r.table === l.table && r.name === l.name))
+    expect(present).toEqual(onCitus ? [] : LOCAL_ONLY_TRIGGERS)
   })
 
   describe('finds each construct Citus refuses', () => {
