@@ -44,8 +44,17 @@ export async function migrate(database: Database, opts: { runtimePassword?: stri
 async function migrateCitus(conn: postgres.Sql, run: SqlRunner): Promise<void> {
   // withTenant's SET LOCAL app.tenant_id / app.inbox_id must reach the shards' policies; a
   // transaction that touched several shards of a tenant table may then write a reference table
-  // (tenants) only if it did so over one connection per node.
-  for (const [name, value] of [['citus.propagate_set_commands', 'local'], ['citus.multi_shard_modify_mode', 'sequential']]) {
+  // (tenants) only if it did so over one connection per node. And every prepared statement is
+  // planned with its values (plan_cache_mode): from its sixth run on a connection Postgres may keep a
+  // generic plan, and Citus prunes shards in one only for the simplest statements (one table, the
+  // tenant's value a parameter: "deferred pruning"); the ingest's thread growth and arrival numbers
+  // (an UPDATE joined to a set of values, a CTE) and a send's thread then ran on every shard, or
+  // were refused where multi-shard statements are (test/db/citus-routing.test.ts, one connection).
+  for (const [name, value] of [
+    ['citus.propagate_set_commands', 'local'],
+    ['citus.multi_shard_modify_mode', 'sequential'],
+    ['plan_cache_mode', 'force_custom_plan'],
+  ]) {
     await run(`do $$ begin execute format('alter database %I set ${name} = %L', current_database(), '${value}'); end $$`)
   }
   // The SECURITY DEFINER lookups run as mailroom_lookup, and Citus reaches the workers as the

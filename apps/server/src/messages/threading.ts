@@ -84,8 +84,8 @@ const referringText = textTemplate<'inboxIds' | 'refs'>(
             where m.thread_id is not null`,
 )
 // The plain joins: on Citus, whose planner pushes down no LATERAL subquery with an OFFSET that refers
-// to the outer query, and where ingest plans each batch's statements with their values (no generic
-// plans); and for a send (threadOf), planned with its values on any database. They name the tenant,
+// to the outer query, and where every statement is planned with its values (no generic plans:
+// db/migrate.ts); and for a send (threadOf), planned with its values on any database. They name the tenant,
 // so that Citus runs them on its shard alone (db/scope.ts ownRows).
 const referredJoinText = textTemplate<'tenantId' | 'inboxIds' | 'refs'>(
   (v) => sql`select m.inbox_id, m.message_id_header, m.thread_id from ${pairs(v)}

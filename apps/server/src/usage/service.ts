@@ -147,8 +147,9 @@ async function snapshot(tx: Tx, tenantId: string, inboxId: string, day: string, 
 
 /**
  * Marks keys used (each at most moving forward), one statement for any number of a tenant's keys. No
- * FROM clause: on Citus an UPDATE joined to a set of values runs on every shard once its plan is
- * generic (from the sixth run on a connection); this one names only its tenant and stays on its shard.
+ * FROM clause: on Citus an UPDATE joined to a set of values runs on every shard if its plan is
+ * generic; this one stays on its tenant's shard with any plan (Mailroom's Citus database plans every
+ * statement with its values anyway: db/migrate.ts).
  */
 const touchKeys = textTemplate<'tenantId' | 'ids' | 'ms'>(
   // The times as epoch milliseconds (bigint[]: postgres.js serializes no timestamptz[] parameter).

@@ -41,7 +41,8 @@ export const MULTI = '*'
  * while the tables were small once read all of message_refs on every batch (bench/README, 2026-12-05
  * midday). Set by the binding's own statement (db/scope.ts, BindingOptions): no statement of its own.
  * Not on Citus, whose coordinator plans a distributed statement once it knows the shard (with a
- * generic plan forced: "could not create distributed plan").
+ * generic plan forced: "could not create distributed plan"); there every statement is planned with
+ * its values (plan_cache_mode, set for the database by db/migrate.ts).
  */
 const bindingOptions = (citus: boolean): BindingOptions => ({ genericPlans: !citus })
 
