@@ -1,5 +1,6 @@
 // Console sessions: a key pasted once becomes a server-side session behind an HttpOnly cookie.
-// The cookie holds a random token; the database holds only its SHA-256. The CSRF token is derived
+// The cookie holds a random token (a tenant session's names its tenant too, so that the session is
+// found on that tenant's shard alone); the database holds only its SHA-256. The CSRF token is derived
 // from the session token (HMAC), so the page can be given it again after a reload and nothing more
 // is stored. A tenant-key session is re-checked against its key and tenant on every request (the
 // lookup joins them): a revoked or expired key, or a suspended tenant, ends or refuses it at once.
@@ -17,7 +18,9 @@ export const SESSION_IDLE_MS = 30 * 60_000
 export const SESSION_ABSOLUTE_MS = 12 * 3600_000
 /** last_seen_at moves at most this often (idle expiry is exact to about a minute). */
 const TOUCH_EVERY_MS = 60_000
-const TOKEN_PATTERN = /^mrs_[A-Za-z0-9_-]{43}$/
+// `mrs_<256 random bits>`, and for a tenant session `.<its tenant's id as 32 hex digits>` after it.
+// Tenant tokens without that part were issued before migration 0035 (found by their hash alone).
+const TOKEN_PATTERN = /^mrs_[A-Za-z0-9_-]{43}(?:\.([0-9a-f]{32}))?$/
 
 export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex')
 
@@ -52,12 +55,30 @@ const isOver = (s: SessionTimes, now: Date) => now.getTime() >= s.expiresAt.getT
 /** A tenant session's row, named with its tenant (on Citus: its shard alone). */
 const sessionOf = (r: TenantSessionRow) => and(eq(consoleSessions.tenantId, r.tenant_id), eq(consoleSessions.id, r.session_id))
 
-function newToken(): string {
-  return `mrs_${randomBytes(32).toString('base64url')}`
+function newToken(tenantId?: string): string {
+  const random = `mrs_${randomBytes(32).toString('base64url')}`
+  return tenantId ? `${random}.${tenantId.replaceAll('-', '')}` : random
+}
+
+/** The tenant a token names (as a uuid), or null: an operator's token, or one issued before 0035. */
+function tenantOfToken(match: RegExpExecArray): string | null {
+  const hex = match[1]
+  return hex ? `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` : null
+}
+
+/**
+ * A tenant session's row with its key's and tenant's state. A token naming its tenant is looked up on
+ * that tenant's rows alone (on Citus its shard); one that names none, by its hash across every tenant
+ * (a session signed in before 0035) only once it is no operator's.
+ */
+async function tenantSessionOf(database: Database, tenantId: string | null, hash: string): Promise<TenantSessionRow | undefined> {
+  const query = tenantId ? sql`select * from mailroom_console_session(${tenantId}::uuid, ${hash})` : sql`select * from mailroom_console_session(${hash})`
+  const [r] = await lookupWithoutTenant<TenantSessionRow>(database, query, 'console-session')
+  return r
 }
 
 export async function createTenantSession(database: Database, who: { tenantId: string; keyId: string }, now: Date) {
-  const token = newToken()
+  const token = newToken(who.tenantId)
   const row = { tenantId: who.tenantId, id: newUuid(), keyId: who.keyId, tokenHash: tokenHash(token), createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + SESSION_ABSOLUTE_MS) }
   await withTenant(database, { tenantId: who.tenantId }, async (tx) => {
     // The key's sessions that have run out are swept when it signs in again.
@@ -95,27 +116,36 @@ interface TenantSessionRow {
  * `operatorKey` is the deployment's current one: an operator session made with another key is over.
  */
 export async function resolveSession(database: Database, token: string, now: Date, operatorKey: string | undefined, touch = true): Promise<SessionLookup> {
-  if (!TOKEN_PATTERN.test(token)) return { ok: false, reason: 'unknown' }
+  const match = TOKEN_PATTERN.exec(token)
+  if (!match) return { ok: false, reason: 'unknown' }
   const hash = tokenHash(token)
-  const [r] = await lookupWithoutTenant<TenantSessionRow>(database, sql`select * from mailroom_console_session(${hash})`, 'console-session')
-  if (r) {
-    const times = { createdAt: new Date(r.created_at), lastSeenAt: new Date(r.last_seen_at), expiresAt: new Date(r.expires_at) }
-    const keyOver = r.key_revoked_at !== null || (r.key_expires_at !== null && new Date(r.key_expires_at).getTime() <= now.getTime()) || r.key_scope !== 'tenant'
-    if (keyOver || isOver(times, now)) {
-      await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(sessionOf(r)))
-      return { ok: false, reason: keyOver ? 'revoked' : 'expired' }
-    }
-    if (touch && now.getTime() - times.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
-      await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.update(consoleSessions).set({ lastSeenAt: now }).where(sessionOf(r)))
-      times.lastSeenAt = now
-    }
-    return { ok: true, session: { kind: 'tenant', id: r.session_id, tenantId: r.tenant_id, keyId: r.key_id, tenantSuspended: r.tenant_suspended, ...times } }
+  const tenantId = tenantOfToken(match)
+  if (!tenantId) {
+    const operator = await operatorSession(database, hash, now, operatorKey, touch)
+    if (operator) return operator
   }
+  const r = await tenantSessionOf(database, tenantId, hash)
+  if (!r) return { ok: false, reason: 'unknown' }
+  const times = { createdAt: new Date(r.created_at), lastSeenAt: new Date(r.last_seen_at), expiresAt: new Date(r.expires_at) }
+  const keyOver = r.key_revoked_at !== null || (r.key_expires_at !== null && new Date(r.key_expires_at).getTime() <= now.getTime()) || r.key_scope !== 'tenant'
+  if (keyOver || isOver(times, now)) {
+    await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(sessionOf(r)))
+    return { ok: false, reason: keyOver ? 'revoked' : 'expired' }
+  }
+  if (touch && now.getTime() - times.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
+    await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.update(consoleSessions).set({ lastSeenAt: now }).where(sessionOf(r)))
+    times.lastSeenAt = now
+  }
+  return { ok: true, session: { kind: 'tenant', id: r.session_id, tenantId: r.tenant_id, keyId: r.key_id, tenantSuspended: r.tenant_suspended, ...times } }
+}
+
+/** An operator's session by its token's hash, checked and kept alive (null: none has it). */
+function operatorSession(database: Database, hash: string, now: Date, operatorKey: string | undefined, touch: boolean): Promise<SessionLookup | null> {
   return withoutTenant(
     database,
-    async (tx): Promise<SessionLookup> => {
+    async (tx): Promise<SessionLookup | null> => {
       const [o] = await tx.select().from(consoleOperatorSessions).where(eq(consoleOperatorSessions.tokenHash, hash))
-      if (!o) return { ok: false, reason: 'unknown' }
+      if (!o) return null
       const keyOver = !operatorKey || !safeEqual(o.keyHash, hashKey(operatorKey))
       if (keyOver || isOver(o, now)) {
         await tx.delete(consoleOperatorSessions).where(eq(consoleOperatorSessions.id, o.id))
@@ -134,12 +164,14 @@ export async function resolveSession(database: Database, token: string, now: Dat
 
 /** Ends the session behind a token (sign-out). Nothing happens for an unknown token. */
 export async function endSession(database: Database, token: string): Promise<void> {
-  if (!TOKEN_PATTERN.test(token)) return
+  const match = TOKEN_PATTERN.exec(token)
+  if (!match) return
   const hash = tokenHash(token)
-  const [r] = await lookupWithoutTenant<TenantSessionRow>(database, sql`select * from mailroom_console_session(${hash})`, 'console-session')
-  if (r) {
-    await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(sessionOf(r)))
-    return
+  const tenantId = tenantOfToken(match)
+  if (!tenantId) {
+    const ended = await withoutTenant(database, (tx) => tx.delete(consoleOperatorSessions).where(eq(consoleOperatorSessions.tokenHash, hash)).returning({ id: consoleOperatorSessions.id }), 'console-session')
+    if (ended.length > 0) return
   }
-  await withoutTenant(database, (tx) => tx.delete(consoleOperatorSessions).where(eq(consoleOperatorSessions.tokenHash, hash)), 'console-session')
+  const r = await tenantSessionOf(database, tenantId, hash)
+  if (r) await withTenant(database, { tenantId: r.tenant_id }, (tx) => tx.delete(consoleSessions).where(sessionOf(r)))
 }

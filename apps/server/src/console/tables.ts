@@ -1,9 +1,10 @@
 // Console sessions: a person signed in with a key, held server-side. Only a SHA-256 of the cookie's
 // token is stored. A tenant-key session belongs to the key's tenant (row-level security like every
-// tenant table, found by token through the SECURITY DEFINER mailroom_console_session()) and to the
-// key itself: deleting the key or its tenant deletes the session, revoking it ends the session at
-// its next request. Operator sessions have no tenant; their table is visible only to transactions
-// that have no tenant set (migrations/0018_console_sessions.sql).
+// tenant table, found by the tenant and token its cookie names through the SECURITY DEFINER
+// mailroom_console_session(), migration 0035) and to the key itself: deleting the key or its tenant
+// deletes the session, revoking it ends the session at its next request. Operator sessions have no
+// tenant; their table is visible only to transactions that have no tenant set
+// (migrations/0018_console_sessions.sql).
 import { sql } from 'drizzle-orm'
 import { foreignKey, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { tenantIdColumn } from '../db/columns.js'

@@ -2,10 +2,12 @@
 // in place of the key. Cookie flags, expiry (idle and absolute, on a clock the test moves), sign-out
 // that ends it server-side, a revoked key ending it, CSRF and origin refusals, and a session seeing
 // exactly what its key sees (another tenant's ids answer 404).
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { rawRows } from '../../src/db/client.js'
+import { fromPublicId } from '../../src/lib/ids.js'
+import { csrfTokenOf } from '../../src/console/service.js'
 import { makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 
 const OPERATOR_KEY = 'operator-key-of-the-console-session-tests-0123456789'
@@ -66,7 +68,9 @@ describe('console sign-in', () => {
   it('turns a tenant key into an HttpOnly, SameSite=Strict session cookie; the page learns who it is and a CSRF token, never the token', async () => {
     const t = await makeTenant(server)
     const s = await signIn(t.key)
-    expect(s.setCookie).toMatch(/^mailroom_session=mrs_[A-Za-z0-9_-]{43}; /)
+    // 256 random bits, then the tenant (its session is found on that tenant's rows alone).
+    expect(s.setCookie).toMatch(/^mailroom_session=mrs_[A-Za-z0-9_-]{43}\.[0-9a-f]{32}; /)
+    expect(s.setCookie.split(';')[0]!.split('.')[1]).toBe(fromPublicId('tenant', t.id)!.replaceAll('-', ''))
     expect(s.setCookie).toContain('HttpOnly')
     expect(s.setCookie).toContain('SameSite=Strict')
     expect(s.setCookie).toContain('Path=/')
@@ -252,6 +256,28 @@ describe('session lifetime', () => {
     expect(out.headers.getSetCookie()[0]).toMatch(/^mailroom_session=; Max-Age=0/)
     expect((await call(s, 'GET', '/console/session')).status).toBe(401)
     expect((await call(s, 'GET', '/v1/me')).status).toBe(401)
+  })
+
+  it("a token's tenant cannot be changed: another tenant's id in it finds no session", async () => {
+    const [a, b] = [await makeTenant(server), await makeTenant(server)]
+    const s = await signIn(a.key)
+    const forged = { ...s, cookie: `${s.cookie.split('.')[0]}.${fromPublicId('tenant', b.id)!.replaceAll('-', '')}` }
+    expect((await call(forged, 'GET', '/v1/me')).status).toBe(401)
+    expect((await call(forged, 'GET', '/console/session')).status).toBe(401)
+    expect((await call(s, 'GET', '/v1/me')).body.tenant.id).toBe(a.id)
+  })
+
+  it('a session signed in before tokens named their tenant still works, and signs out', async () => {
+    const t = await makeTenant(server)
+    const s = await signIn(t.key)
+    // The same session under a token of the older form (no tenant part), as it was stored then.
+    const old = `mrs_${randomBytes(32).toString('base64url')}`
+    await rawRows(server.db.owner.db, sql`update console_sessions set token_hash = ${sha256(old)} where token_hash = ${sha256(s.cookie.split('=')[1]!)}`)
+    const legacy = { ...s, cookie: `mailroom_session=${old}`, csrf: csrfTokenOf(old) }
+    expect((await call(legacy, 'GET', '/v1/me')).body.tenant.id).toBe(t.id)
+    expect((await call(s, 'GET', '/v1/me')).status).toBe(401)
+    expect((await call(legacy, 'DELETE', '/console/session')).status).toBe(204)
+    expect((await call(legacy, 'GET', '/v1/me')).status).toBe(401)
   })
 
   it("revoking the session's key ends the session at its next request; deleting the key's tenant removes it", async () => {

@@ -7,9 +7,9 @@
 // the mailbox read, searched and marked, its threads, contacts, counts and events, a message's
 // attachment and raw copy; its sending: a draft and a message sent and delivered; and its mail held
 // for approval, approved with an edit or rejected by a person; and its tenant's administration: keys,
-// domains verified and given a catch-all, webhooks delivered by the worker and replayed, rules,
-// suppressions, the audit log and usage, and the retention purge. Nothing may fail, and no such
-// refusal may be logged.
+// a console session, domains verified and given a catch-all, webhooks delivered by the worker and
+// replayed, rules, suppressions, the audit log and usage, and the retention purge. Nothing may fail,
+// and no such refusal may be logged.
 // Only on Citus (MAILROOM_TEST_CITUS_URL); elsewhere there are no shards.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
@@ -24,6 +24,7 @@ import { withoutTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { hashKey, keyPrefix } from '../../src/apikeys/secret.js'
 import { purgeExpired } from '../../src/retention/service.js'
+import { csrfTokenOf, tokenHash } from '../../src/console/service.js'
 import { editableDns } from '../helpers/dns.js'
 import { startReceiver, type Receiver } from '../webhooks/helpers.js'
 
@@ -194,6 +195,25 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
       expect(found.map((r) => r.key_id)).toEqual([fromPublicId('apiKey', key.id)])
     }
     expect((await ok(t.api.get('/v1/api-keys'))).data.map((k: { id: string }) => k.id)).toContain(key.id)
+    // A console session: signed in with the tenant's key, then found by its cookie's token on the
+    // tenant's shard alone (the token names its tenant), seven times over, and signed out.
+    const signIn = await fetch(`${server.baseUrl}/console/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: server.baseUrl },
+      body: JSON.stringify({ key: t.key }),
+    })
+    expect(signIn.status).toBe(201)
+    const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!
+    const token = cookie.slice(cookie.indexOf('=') + 1)
+    const tenantId = fromPublicId('tenant', t.id)!
+    for (let i = 0; i < 7; i++) {
+      const found = await routerOnlyLookup<{ tenant_id: string }>(sql`select tenant_id from mailroom_console_session(${tenantId}::uuid, ${tokenHash(token)})`)
+      expect(found.map((r) => r.tenant_id)).toEqual([tenantId])
+    }
+    const me = await fetch(`${server.baseUrl}/v1/me`, { headers: { cookie } })
+    expect(((await me.json()) as { tenant: { id: string } }).tenant.id).toBe(t.id)
+    const out = await fetch(`${server.baseUrl}/console/session`, { method: 'DELETE', headers: { cookie, origin: server.baseUrl, 'x-csrf-token': csrfTokenOf(token) } })
+    expect(out.status).toBe(204)
     expect((await t.api.delete(`/v1/api-keys/${key.id}`)).status).toBe(204)
     await waitUntil('the revoked key is refused', async () => (await client(server.baseUrl, key.key).get('/v1/me')).status === 401)
 
