@@ -13,6 +13,8 @@ import type { Tx } from '../../src/db/client.js'
 import { inboxes, addressRoutes } from '../../src/inboxes/tables.js'
 import { tenants } from '../../src/tenancy/tables.js'
 import { threads } from '../../src/messages/tables.js'
+import { domainClaims } from '../../src/domains/tables.js'
+import { createDomain } from '../../src/domains/service.js'
 import { newUuid } from '../../src/lib/ids.js'
 import { pgErrorCode } from '../../src/db/client.js'
 import { createTestDb, onCitus, type TestDb } from '@mailroom/testkit/db'
@@ -102,11 +104,13 @@ describe('row-level security for the runtime role', () => {
       tx.insert(apiKeys).values({ tenantId: a.tenantId, id: newUuid(), scope: 'inbox', inboxId: b.inboxId, prefix: 'mr_ik_xxxxxxxx', hash: 'x' }),
     )
     await expect(keyAttempt).rejects.toSatisfy((e) => pgErrorCode(e) === '23503')
-    // A route (a global routing table) is A's alone: one naming B as its tenant is refused.
+    // A route (a global routing table) is A's alone: one naming B as its tenant is refused (by the
+    // route's check, which reads inboxes as A: as if B's inbox did not exist; on Citus, without that
+    // check, by B's policy).
     const asB = withTenant(db.runtime, { tenantId: a.tenantId }, (tx) =>
       tx.insert(addressRoutes).values({ address: `steal-${newUuid()}@rls.test`, tenantId: b.tenantId, inboxId: b.inboxId }),
     )
-    await expect(asB).rejects.toSatisfy((e) => pgErrorCode(e) === '42501')
+    await expect(asB).rejects.toSatisfy((e) => pgErrorCode(e) === (onCitus ? '42501' : '23503'))
   })
 
   it.skipIf(onCitus)("a route of A cannot name B's inbox (plain Postgres: checked by a trigger; on Citus see the next test)", async () => {
@@ -116,6 +120,21 @@ describe('row-level security for the runtime role', () => {
       tx.insert(addressRoutes).values({ address: `steal-${newUuid()}@rls.test`, tenantId: a.tenantId, inboxId: b.inboxId }),
     )
     await expect(routeAttempt).rejects.toSatisfy((e) => pgErrorCode(e) === '23503')
+  })
+
+  it.skipIf(onCitus)("a route or domain claim A writes under B's name is refused the same way whether B's inbox or domain exists or not", async () => {
+    const a = await tenantWithInbox('a')
+    const b = await tenantWithInbox('b')
+    const bDomain = await withTenant(db.runtime, { tenantId: b.tenantId }, async (tx) =>
+      createDomain(tx, await crypto.cipher(tx, b.tenantId), b.tenantId, `b-${newUuid().slice(0, 8)}.example`, 'rls.test'),
+    )
+    const asA = <T>(fn: (tx: Tx) => Promise<T>) => withTenant(db.runtime, { tenantId: a.tenantId }, fn)
+    const codeOf = (p: Promise<unknown>) => p.then(() => 'written', (e) => pgErrorCode(e))
+    const route = (inboxId: string) => codeOf(asA((tx) => tx.insert(addressRoutes).values({ address: `probe-${newUuid()}@rls.test`, tenantId: b.tenantId, inboxId })))
+    const claim = (domainId: string) => codeOf(asA((tx) => tx.insert(domainClaims).values({ name: `probe-${newUuid()}.example`, tenantId: b.tenantId, domainId })))
+    // A's answer for B's real inbox or domain is the one for a made-up id: nothing learned.
+    expect([await route(b.inboxId), await route(newUuid())]).toEqual(['23503', '23503'])
+    expect([await claim(bDomain.id), await claim(newUuid())]).toEqual(['23503', '23503'])
   })
 
   it.runIf(onCitus)("on Citus a route of A naming B's inbox leads nowhere: what it routes is A's, and A's keys refuse B's inbox", async () => {
