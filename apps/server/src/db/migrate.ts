@@ -47,9 +47,9 @@ async function migrateCitus(conn: postgres.Sql, run: SqlRunner): Promise<void> {
   // (tenants) only if it did so over one connection per node. And every prepared statement is
   // planned with its values (plan_cache_mode): from its sixth run on a connection Postgres may keep a
   // generic plan, and Citus prunes shards in one only for the simplest statements (one table, the
-  // tenant's value a parameter: "deferred pruning"); the ingest's thread growth and arrival numbers
-  // (an UPDATE joined to a set of values, a CTE) and a send's thread then ran on every shard, or
-  // were refused where multi-shard statements are (test/db/citus-routing.test.ts, one connection).
+  // tenant's value a parameter: "deferred pruning"); the thread growth of the ingest and of a send
+  // (an UPDATE joined to a set of values) then ran on every shard, or was refused where multi-shard
+  // statements are (test/db/citus-routing.test.ts, through a pool of one connection).
   for (const [name, value] of [
     ['citus.propagate_set_commands', 'local'],
     ['citus.multi_shard_modify_mode', 'sequential'],

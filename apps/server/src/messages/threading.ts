@@ -85,8 +85,8 @@ const referringText = textTemplate<'inboxIds' | 'refs'>(
 )
 // The plain joins: on Citus, whose planner pushes down no LATERAL subquery with an OFFSET that refers
 // to the outer query, and where every statement is planned with its values (no generic plans:
-// db/migrate.ts); and for a send (threadOf), planned with its values on any database. They name the tenant,
-// so that Citus runs them on its shard alone (db/scope.ts ownRows).
+// db/migrate.ts); and for a send (threadOf), planned with its values on any database. They name the
+// tenant, so that Citus runs them on its shard alone (db/scope.ts ownRows).
 const referredJoinText = textTemplate<'tenantId' | 'inboxIds' | 'refs'>(
   (v) => sql`select m.inbox_id, m.message_id_header, m.thread_id from ${pairs(v)}
             join ${messages} m on m.tenant_id = ${v('tenantId')}::uuid and m.inbox_id = q.inbox_id and m.message_id_header = q.ref
