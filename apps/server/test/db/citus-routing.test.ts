@@ -283,10 +283,11 @@ describe.skipIf(!onCitus)("on Citus, a tenant's statements run on its shard alon
 })
 
 // A prepared statement's plan may turn generic from its sixth run on a connection, and Citus then
-// prunes shards only for the simplest statements (one table, the tenant's value as a parameter): an
-// UPDATE joined to a set of values, or a statement with a CTE, would run on every shard. Here a server
-// whose pool holds one connection, so every statement of the ingest and of a send runs on it again and
-// again: a thread grown by ten replies received and seven sent (each placed by the thread's growth).
+// prunes shards only for the simplest statements (one table, the tenant's value as a parameter): the
+// thread growth (an UPDATE joined to a set of values) ran on every shard from its sixth reply on. Here
+// a server whose pool holds one connection, so every statement of the ingest and of a send runs on it
+// again and again: a thread grown by ten replies received and seven sent (each placed by the thread's
+// growth).
 describe.skipIf(!onCitus)("on Citus, a tenant's statements stay on its shard once their plans could be generic", () => {
   let lone: TestServer
   let runtime: TestDb['runtime']

@@ -182,6 +182,9 @@ describe('row-level security for the runtime role', () => {
     await expect(asA((tx) => tx.insert(keyRoutes).values({ prefix: keyPrefix(key), tenantId: b.tenantId, keyId: row.id }))).rejects.toSatisfy(
       (e) => pgErrorCode(e) === (onCitus ? '42501' : '23503'),
     )
+    await expect(asA((tx) => tx.insert(keyRoutes).values({ prefix: 'mr_tk_nokey0000', tenantId: b.tenantId, keyId: newUuid() }))).rejects.toSatisfy(
+      (e) => pgErrorCode(e) === (onCitus ? '42501' : '23503'),
+    )
     // A route of A's own with B's prefix and key id: refused on plain Postgres and PGlite (no such key
     // of A's), and A's own key under another prefix too. On Citus (no trigger there) it is written, but
     // the lookup reads keys by the route's tenant: B's key is still found once, as B's.
