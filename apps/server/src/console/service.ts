@@ -8,7 +8,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { and, eq, lt, sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
 import { lookupWithoutTenant, withTenant, withoutTenant } from '../db/scope.js'
-import { newUuid } from '../lib/ids.js'
+import { hexOfUuid, newUuid, uuidOfHex } from '../lib/ids.js'
 import { hashKey, safeEqual } from '../apikeys/secret.js'
 import { consoleOperatorSessions, consoleSessions } from './tables.js'
 
@@ -57,14 +57,11 @@ const sessionOf = (r: TenantSessionRow) => and(eq(consoleSessions.tenantId, r.te
 
 function newToken(tenantId?: string): string {
   const random = `mrs_${randomBytes(32).toString('base64url')}`
-  return tenantId ? `${random}.${tenantId.replaceAll('-', '')}` : random
+  return tenantId ? `${random}.${hexOfUuid(tenantId)}` : random
 }
 
 /** The tenant a token names (as a uuid), or null: an operator's token, or one issued before 0035. */
-function tenantOfToken(match: RegExpExecArray): string | null {
-  const hex = match[1]
-  return hex ? `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` : null
-}
+const tenantOfToken = (match: RegExpExecArray): string | null => (match[1] ? uuidOfHex(match[1]) : null)
 
 /**
  * A tenant session's row with its key's and tenant's state. A token naming its tenant is looked up on

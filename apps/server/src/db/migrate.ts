@@ -71,8 +71,11 @@ async function migrateCitus(conn: postgres.Sql, run: SqlRunner): Promise<void> {
   await lookupLogin()
   await run(`set citus.enable_unsafe_triggers = on`)
   const [last] = await run(`select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1`)
-  for (const m of readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER })) {
-    if (last && Number(last.created_at) >= m.folderMillis) continue
+  const pending = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).filter((m) => !last || Number(last.created_at) < m.folderMillis)
+  // With nothing pending too: finishes a distribution a run before stopped half-way, drops what a
+  // migration left that must not stay on a cluster (idempotent; each migration below ends with it).
+  if (pending.length === 0) await distributeSchema(run)
+  for (const m of pending) {
     for (const stmt of m.sql) {
       if (stmt.trim() === '') continue
       await run(stmt)
@@ -81,7 +84,4 @@ async function migrateCitus(conn: postgres.Sql, run: SqlRunner): Promise<void> {
     await distributeSchema(run)
     await conn`insert into drizzle.__drizzle_migrations (hash, created_at) values (${m.hash}, ${m.folderMillis})`
   }
-  // Also with nothing pending: finishes a distribution a run before stopped half-way, drops what a
-  // migration left that must not stay on a cluster (idempotent).
-  await distributeSchema(run)
 }
