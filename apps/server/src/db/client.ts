@@ -63,9 +63,15 @@ export interface PostgresOptions {
   runtime: boolean
   /** Connections one tenant may hold at once (default: half the pool). */
   perTenant?: number
+  /**
+   * Told of every statement the main pool sends, as it is sent (postgres.js `debug`): its connection's
+   * number, its text, its values and their types (0: left to the server). For tests that check what
+   * tenant transactions run.
+   */
+  onStatement?: (connection: number, text: string, params: readonly unknown[], types: readonly number[]) => void
 }
 
-export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOptions): Database {
+export function openPostgres({ url, max = 10, runtime, perTenant, onStatement }: PostgresOptions): Database {
   const options = (max: number) => ({
     max,
     onnotice: () => {},
@@ -76,7 +82,7 @@ export function openPostgres({ url, max = 10, runtime, perTenant }: PostgresOpti
     backoff: reconnectBackoff,
     connection: { application_name: runtime ? 'mailroom' : 'mailroom-admin' },
   })
-  const sql = postgres(url, options(max))
+  const sql = postgres(url, { ...options(max), ...(onStatement ? { debug: onStatement } : {}) })
   const single = runtime ? postgres(url, options(2)) : null
   // One listening connection per process, opened on first use.
   let listener: ReturnType<typeof postgresListener> | null = null
