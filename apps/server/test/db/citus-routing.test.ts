@@ -24,6 +24,7 @@ import type { Logger } from '../../src/lib/log.js'
 import { sql, type SQL } from 'drizzle-orm'
 import { openPostgres, rawRows } from '../../src/db/client.js'
 import { useCoordinator } from '../../src/db/open.js'
+import { useValuesInserts } from '../../src/db/bulk.js'
 import { withoutTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { hashKey, keyPrefix } from '../../src/apikeys/secret.js'
@@ -79,6 +80,8 @@ const dns = editableDns()
 let server: TestServer
 let receiver: Receiver
 let listened: TestDb['runtime'] | undefined
+/** The process's form of bulk inserts before this file turned on the coordinator's (restored after). */
+let valuesInsertsBefore: boolean | undefined
 beforeAll(async () => {
   if (!onPostgres) return
   const db = await createTestDb()
@@ -87,6 +90,9 @@ beforeAll(async () => {
     // The runtime's pool, told of every statement it sends, and writing the statements a Citus
     // coordinator is sent (the forms of its own where there are: db/open.ts useCoordinator).
     listened = openPostgres({ url: db.runtimeUrl!, max: 10, runtime: true, onStatement: statements.onStatement })
+    // (useCoordinator also sets the form of bulk inserts for the whole process, which the files run
+    // after this one in the same worker must not inherit: put back in afterAll.)
+    valuesInsertsBefore = useValuesInserts(true)
     useCoordinator([listened], true)
     ownerUrl = db.ownerUrl!
   }
@@ -102,6 +108,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop()
   await listened?.close()
+  if (valuesInsertsBefore !== undefined) useValuesInserts(valuesInsertsBefore)
   await server?.db.close()
   await receiver?.close()
 })
