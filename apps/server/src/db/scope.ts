@@ -119,6 +119,18 @@ export async function withoutTenant<T>(database: Database, fn: (tx: Tx) => Promi
 }
 
 /**
+ * A transaction with the operator's rights, for the reads no tenant may make (the list of top-level
+ * tenants: mailroom_admin_root_tenants, granted to the owner alone): on the owner's connection on
+ * real Postgres; on the embedded store in its one session (the owner's too) at its turn at the gate,
+ * without the runtime role. Only for requests made with the operator key.
+ */
+export async function asOperator<T>(database: Database, owner: Database | undefined, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const on = owner ?? (database.kind === 'pglite' ? database : null)
+  if (!on) throw new Error('asOperator: no owner connection')
+  return onConnection(on, 'operator', () => transaction(on, fn))
+}
+
+/**
  * A transaction, tried again once when its connection turns out dead at BEGIN (a pooled connection
  * whose backend was terminated or restarted): nothing of it ran, so nothing can run twice. On
  * Postgres `fn`'s first statements go behind the BEGIN without waiting for it (the postgres.js

@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js'
 import type { AppEnv, Principal } from '../http/context.js'
 import { body, defineRoute, json, pathId, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
-import { scopeOf } from '../http/caller.js'
+import { scopeFor, scopeOf } from '../http/caller.js'
 import { rebindTenant, withTenant } from '../db/scope.js'
 import type { Tx } from '../db/client.js'
 import { getTenant, isDescendant } from '../tenancy/service.js'
@@ -19,17 +19,17 @@ export function registerSendingRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const { database } = deps
   const reputation = deps.delivery?.reputation ?? DEFAULT_REPUTATION
 
-  /** The target tenant of a sending-state route; `manage`: only an ancestor (or the operator). */
-  const target = async (tx: Tx, p: Principal, publicId: string, manage: boolean) => {
-    const id = pathId('tenant', publicId, 'tenant')
-    const { tenantId } = scopeOf(p)
+  /**
+   * The target tenant `id` of a sending-state route, in a transaction bound to `tenantId` (scopeFor);
+   * `manage`: only an ancestor (or the operator).
+   */
+  const target = async (tx: Tx, p: Principal, id: string, tenantId: string, manage: boolean) => {
     const row = await getTenant(tx, id)
     if (!row) throw notFound('tenant')
     if (manage && p.kind !== 'operator' && !isDescendant(row, tenantId)) {
       throw new ServiceError('forbidden', "only an ancestor tenant or the operator can change a tenant's sending")
     }
     if (id !== tenantId) await rebindTenant(tx, { tenantId: id })
-    return id
   }
 
   app.openapi(
@@ -43,8 +43,11 @@ export function registerSendingRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       responses: { 200: json(SendingState, 'The state.') },
     }),
     async (c) => {
-      const state = await withTenant(database, scopeOf(c.get('principal')), async (tx) => {
-        const id = await target(tx, c.get('principal'), c.req.valid('param').id, false)
+      const p = c.get('principal')
+      const id = pathId('tenant', c.req.valid('param').id, 'tenant')
+      const scope = scopeFor(p, id)
+      const state = await withTenant(database, scope, async (tx) => {
+        await target(tx, p, id, scope.tenantId, false)
         return sendingStateOf(tx, id, reputation)
       })
       return reply(c, SendingState, state, 200)
@@ -67,9 +70,11 @@ export function registerSendingRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       if (pool !== 'shared' && !deps.config.ipPools[pool]) {
         throw new ServiceError('validation_error', `body.ipPool: no IP pool named ${pool} is configured`, [{ path: 'body.ipPool', message: 'unknown pool' }])
       }
-      const state = await withTenant(database, scopeOf(p), async (tx) => {
+      const id = pathId('tenant', c.req.valid('param').id, 'tenant')
+      const scope = scopeFor(p, id)
+      const state = await withTenant(database, scope, async (tx) => {
         const callerPool = p.kind === 'operator' ? null : (await sendingStateOf(tx, scopeOf(p).tenantId, reputation)).ipPool
-        const id = await target(tx, p, c.req.valid('param').id, true)
+        await target(tx, p, id, scope.tenantId, true)
         if (callerPool !== null && pool !== 'shared' && pool !== callerPool) {
           throw new ServiceError('forbidden', `only the operator can assign the ${pool} pool; a tenant may assign shared or its own pool`)
         }
@@ -91,8 +96,11 @@ export function registerSendingRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       responses: { 200: json(SendingState, 'The state now.') },
     }),
     async (c) => {
-      const state = await withTenant(database, scopeOf(c.get('principal')), async (tx) => {
-        const id = await target(tx, c.get('principal'), c.req.valid('param').id, true)
+      const p = c.get('principal')
+      const id = pathId('tenant', c.req.valid('param').id, 'tenant')
+      const scope = scopeFor(p, id)
+      const state = await withTenant(database, scope, async (tx) => {
+        await target(tx, p, id, scope.tenantId, true)
         await resume(tx, await deps.crypto.cipher(tx, id), id)
         return sendingStateOf(tx, id, reputation)
       })

@@ -172,6 +172,15 @@ export function scopeOf(p: Principal): { tenantId: string; inboxId: string | nul
 }
 
 /**
+ * The scope of a request about tenant `id` (`/v1/tenants/{id}...`): the caller's, or for the operator
+ * key acting in no tenant, that tenant's own (bound to itself, it reads what the tenant reads of
+ * itself; http/route.ts operatorOwn lists the routes that allow it).
+ */
+export function scopeFor(p: Principal, id: string): { tenantId: string; inboxId: string | null } {
+  return p.kind === 'operator' && p.tenantId === null ? { tenantId: id, inboxId: null } : scopeOf(p)
+}
+
+/**
  * Requests of one tenant handled at once, the rest waiting in the tenant's own line (tenants taking
  * turns): a tenant with fifty requests in flight would otherwise have fifty handlers taking turns on
  * the event loop with another tenant's one, which then waits behind all of them. The line has no

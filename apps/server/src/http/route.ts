@@ -25,8 +25,13 @@ export const commonErrors = {
 
 export const conflictError = { 409: errorResponse('Conflict (`conflict`, `address_taken`).') } as const
 
-/** What the operator key does without acting in a tenant: create top-level tenants, delete any. */
-const operatorOwn = (method: string, path: string) => path === '/v1/tenants' || (method === 'DELETE' && path === '/v1/tenants/:id')
+/**
+ * What the operator key does without acting in a tenant: create and list top-level tenants; read,
+ * change and delete any tenant (tenancy/routes.ts), read its sending, assign its IP pool and resume
+ * its sending (delivery/routes.ts).
+ */
+const OPERATOR_OWN = new Set(['/v1/tenants', '/v1/tenants/:id', '/v1/tenants/:id/sending', '/v1/tenants/:id/sending/resume'])
+const operatorOwn = (path: string) => OPERATOR_OWN.has(path)
 
 const requireScope =
   (scope: RouteScope): MiddlewareHandler<AppEnv> =>
@@ -35,7 +40,7 @@ const requireScope =
     if (scope === 'tenant' && p.kind === 'inbox') {
       throw new ServiceError('forbidden', 'this route needs a tenant key; an inbox key can only use its own inbox')
     }
-    if (p.kind === 'operator' && p.tenantId === null && !operatorOwn(c.req.method, c.req.routePath)) {
+    if (p.kind === 'operator' && p.tenantId === null && !operatorOwn(c.req.routePath)) {
       throw new ServiceError('forbidden', 'the operator key acts inside a tenant: send Mailroom-Tenant: <tenantId>')
     }
     await next()

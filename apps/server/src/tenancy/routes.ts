@@ -1,6 +1,7 @@
 // /v1/tenants and /v1/me.
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
+import { sql } from 'drizzle-orm'
 import {
   CreateTenantRequest,
   CreateTenantResponse,
@@ -14,8 +15,8 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
-import { scopeOf } from '../http/caller.js'
-import { withTenant } from '../db/scope.js'
+import { scopeFor, scopeOf } from '../http/caller.js'
+import { asOperator, withTenant } from '../db/scope.js'
 import { fromPublicId, toPublicId } from '../lib/ids.js'
 import {
   createRootTenant,
@@ -24,6 +25,7 @@ import {
   assertWithinParent,
   getTenant,
   listChildren,
+  listRootTenants,
   tenantToWire,
   updateTenant,
 } from './service.js'
@@ -34,6 +36,13 @@ import { actorOf, audit } from '../audit/service.js'
 import { dedicateTenant, parseNode, tenantPlacement } from './placement.js'
 
 const DedicateRequest = z.object({ node: z.string().min(3).max(300) }).strict()
+
+/**
+ * Said in a transaction bound to a top-level tenant by a request of the operator key: the change of
+ * its status, limits or imposed policies is the operator's (the tenants_tree trigger, migration 0037).
+ * SET LOCAL: forwarded to the nodes a Citus transaction reaches.
+ */
+const OPERATOR_CHANGE = sql.raw(`set local app.operator = 'on'`)
 
 const IdParam = z.object({ id: z.string().describe('Tenant id (`tnt_...`).') })
 
@@ -56,6 +65,8 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       if (p.kind === 'operator' && p.tenantId === null) {
         const { tenant, apiKey } = await createRootTenant(database, crypto, input.name)
         const updated = await withTenant(database, { tenantId: tenant.id }, async (tx) => {
+          // Its first limits are the operator's to set (migration 0037).
+          await tx.execute(OPERATOR_CHANGE)
           await audit(tx, tenant.id, actorOf(p), 'tenant.created', { type: 'tenant', id: toPublicId('tenant', tenant.id) }, { name: input.name })
           return input.limits || input.metadata ? updateTenant(tx, tenant.id, { limits: input.limits, metadata: input.metadata }) : tenant
         })
@@ -78,13 +89,19 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/v1/tenants',
       operationId: 'listTenants',
       tags: ['tenants'],
-      summary: 'List the direct children of the calling tenant.',
+      summary: 'List the direct children of the calling tenant (the operator key: the top-level tenants).',
       request: { query: ListQuery },
       responses: { 200: json(TenantList, 'A page of tenants, newest first.') },
     }),
     async (c) => {
       const q = c.req.valid('query')
-      const { tenantId } = scopeOf(c.get('principal'))
+      const p = c.get('principal')
+      // The operator key (without Mailroom-Tenant): the top-level tenants, which no tenant may list.
+      if (p.kind === 'operator' && p.tenantId === null) {
+        const roots = await asOperator(database, deps.owner, (tx) => listRootTenants(tx, q.limit, cursorOf(q.after)))
+        return reply(c, TenantList, { data: roots.rows.map(tenantToWire), nextCursor: roots.nextCursor }, 200)
+      }
+      const { tenantId } = scopeOf(p)
       const page = await withTenant(database, { tenantId }, (tx) => listChildren(tx, tenantId, q.limit, cursorOf(q.after)))
       return reply(c, TenantList, { data: page.rows.map(tenantToWire), nextCursor: page.nextCursor }, 200)
     },
@@ -96,19 +113,18 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/v1/tenants/{id}',
       operationId: 'getTenant',
       tags: ['tenants'],
-      summary: 'Get the calling tenant or one of its descendants.',
+      summary: 'Get the calling tenant or one of its descendants (the operator key: any tenant).',
       request: { params: IdParam },
       responses: { 200: json(Tenant, 'The tenant.') },
     }),
     async (c) => {
       const id = fromPublicId('tenant', c.req.valid('param').id)
-      const { tenantId } = scopeOf(c.get('principal'))
-      const found = id
-        ? await withTenant(database, { tenantId }, async (tx) => {
-            const row = await getTenant(tx, id)
-            return row ? { row, effective: await effectivePolicies(tx, row.id) } : null
-          })
-        : null
+      if (!id) throw notFound('tenant')
+      // The operator key (without Mailroom-Tenant) reads any tenant as the tenant reads itself.
+      const found = await withTenant(database, scopeFor(c.get('principal'), id), async (tx) => {
+        const row = await getTenant(tx, id)
+        return row ? { row, effective: await effectivePolicies(tx, row.id) } : null
+      })
       if (!found) throw notFound('tenant')
       // On Citus the operator also sees where the tenant's rows live (never a tenant: placement is ours).
       const placement = c.get('principal').kind === 'operator' && deps.owner?.citus ? await tenantPlacement(deps.owner, found.row.id) : null
@@ -122,7 +138,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/v1/tenants/{id}',
       operationId: 'updateTenant',
       tags: ['tenants'],
-      summary: 'Rename, suspend/resume or set the limits of a descendant (name and metadata of itself).',
+      summary: 'Rename, suspend/resume or set the limits of a descendant (name and metadata of itself; the operator key: of any tenant, a top-level one too).',
       request: { params: IdParam, ...body(UpdateTenantRequest) },
       responses: { 200: json(Tenant, 'The updated tenant.') },
     }),
@@ -130,11 +146,19 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const id = fromPublicId('tenant', c.req.valid('param').id)
       const patch = c.req.valid('json')
       const p = c.get('principal')
-      const { tenantId } = scopeOf(p)
+      // The operator key (without Mailroom-Tenant) changes any tenant as its parent would, bound to the
+      // parent; a top-level tenant, which has no parent, bound to itself and saying that the change is
+      // the operator's (app.operator: Postgres refuses a tenant's own change of its status, limits or
+      // imposed policies otherwise, migration 0037).
+      const byOperator = p.kind === 'operator' && p.tenantId === null
+      const target = byOperator && id ? await withTenant(database, { tenantId: id }, (tx) => getTenant(tx, id)) : null
+      if (byOperator && !target) throw notFound('tenant')
+      const tenantId = target ? (target.parentId ?? target.id) : scopeOf(p).tenantId
       const row = await withTenant(database, { tenantId }, async (tx) => {
+        if (target && !target.parentId) await tx.execute(OPERATOR_CHANGE)
         const existing = id ? await getTenant(tx, id) : null
         if (!existing) throw notFound('tenant')
-        if (existing.id === tenantId && (patch.status !== undefined || patch.limits !== undefined)) {
+        if (!byOperator && existing.id === tenantId && (patch.status !== undefined || patch.limits !== undefined)) {
           throw new ServiceError('forbidden', "a tenant's status and limits are set by its parent")
         }
         if (patch.limits && existing.parentId) {

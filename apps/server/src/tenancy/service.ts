@@ -9,8 +9,8 @@ import { retryConflicts } from '../db/health.js'
 import { audit, type Actor } from '../audit/service.js'
 import type { Logger } from '../lib/log.js'
 import { newUuid, toPublicId } from '../lib/ids.js'
-import { type CursorPosition } from '../lib/cursor.js'
-import { newestFirst } from '../db/keyset.js'
+import { microsOf, pageOf, type CursorPosition } from '../lib/cursor.js'
+import { newestFirst, type Page } from '../db/keyset.js'
 import { tenants, type TenantRow } from './tables.js'
 import { inboxes } from '../inboxes/tables.js'
 import { createApiKey } from '../apikeys/service.js'
@@ -20,7 +20,7 @@ import { routesChanged } from '../smtp/recipient-routing.js'
 import { keysChanged } from '../apikeys/key-changes.js'
 import { policiesChanged } from '../smtp/policy-changes.js'
 
-export function tenantToWire(t: TenantRow): Tenant {
+export function tenantToWire(t: Omit<TenantRow, 'ancestors' | 'eventSeq'>): Tenant {
   return {
     id: toPublicId('tenant', t.id),
     parentId: t.parentId ? toPublicId('tenant', t.parentId) : null,
@@ -129,6 +129,39 @@ export async function createTenantWithKey(tx: Tx, crypto: TenantCrypto, input: C
 export async function createRootTenant(database: Database, crypto: TenantCrypto, name: string): Promise<{ tenant: TenantRow; apiKey: string }> {
   const placeholder = newUuid()
   return withTenant(database, { tenantId: placeholder }, (tx) => createTenantWithKey(tx, crypto, { parentId: null, name }))
+}
+
+/**
+ * Top-level tenants, newest first, for the operator (GET /v1/tenants with the operator key), read by
+ * mailroom_admin_root_tenants (migration 0037) in a transaction with the operator's rights
+ * (db/scope.ts asOperator): no tenant's transaction may list them.
+ */
+export async function listRootTenants(tx: Tx, limit: number, after: CursorPosition | null): Promise<Page<Omit<TenantRow, 'ancestors' | 'eventSeq'>>> {
+  const rows = await rawRows<RootTenantRow>(
+    tx,
+    sql`select t.id, t.parent_id, t.name, t.status, t.limits, t.policies, t.parent_policies, t.metadata, t.created_at, t.updated_at,
+               ${microsOf(sql`t.created_at`)} as at
+        from mailroom_admin_root_tenants(${limit + 1}, ${after?.at ?? null}::bigint, ${after?.id ?? null}::uuid) t`,
+  )
+  const page = pageOf(
+    rows.map((r) => ({ id: r.id, at: r.at, row: { id: r.id, parentId: r.parent_id, name: r.name, status: r.status, limits: r.limits, policies: r.policies, parentPolicies: r.parent_policies, metadata: r.metadata, createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at) } })),
+    limit,
+  )
+  return { rows: page.items.map((i) => i.row), nextCursor: page.nextCursor }
+}
+
+interface RootTenantRow {
+  id: string
+  parent_id: string | null
+  name: string
+  status: TenantRow['status']
+  limits: TenantRow['limits']
+  policies: TenantRow['policies']
+  parent_policies: TenantRow['parentPolicies']
+  metadata: TenantRow['metadata']
+  created_at: Date | string
+  updated_at: Date | string
+  at: string
 }
 
 export async function listChildren(tx: Tx, parentId: string, limit: number, after: CursorPosition | null) {

@@ -28,7 +28,8 @@ export class Tenants {
   }
 
   /**
-   * The direct children of the calling tenant, newest first.
+   * The direct children of the calling tenant, newest first. With the operator key (a client not
+   * made by `withTenant`): the top-level tenants.
    *
    * @example
    * for await (const tenant of mailroom.tenants.list()) console.log(tenant.id, tenant.name)
@@ -42,7 +43,7 @@ export class Tenants {
   }
 
   /**
-   * The calling tenant or one of its descendants.
+   * The calling tenant or one of its descendants (with the operator key: any tenant).
    *
    * @example
    * const tenant = await mailroom.tenants.get('tnt_...')
@@ -52,7 +53,8 @@ export class Tenants {
   }
 
   /**
-   * Renames a tenant, or (for a descendant) sets its status, limits or metadata.
+   * Renames a tenant, or (for a descendant) sets its status, limits or metadata. With the operator
+   * key, any tenant's, a top-level one's too.
    *
    * @example
    * await mailroom.tenants.update('tnt_...', { limits: { sendPerDay: 1000 } })
@@ -73,7 +75,8 @@ export class Tenants {
   }
 
   /**
-   * Suspends a descendant: its keys (and its subtree's) stop working until `resume`.
+   * Suspends a descendant (with the operator key: any tenant): its keys (and its subtree's) stop
+   * working until `resume`.
    *
    * @example
    * await mailroom.tenants.suspend('tnt_...')
