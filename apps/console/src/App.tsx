@@ -184,8 +184,8 @@ function OperatorPick() {
     <div className="notice">
       <h1>Choose a tenant</h1>
       <p>
-        The operator key acts inside one tenant at a time. Open <Link to="/tenants">Tenants</Link> to create a top-level tenant or to enter the id of one
-        (<code>pnpm mailroom tenant list</code> lists them).
+        The operator key acts inside one tenant at a time. Open <Link to="/tenants">Tenants</Link> for the top-level tenants: act inside one, suspend,
+        resume or delete one, or create one.
       </p>
     </div>
   )

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BrowserContext, Page, Request } from 'playwright-core'
-import { makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
+import { makeChild, makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { launchChromium } from './browser.js'
 import { api, pages, seed, smtpSend, type Seeded } from './seed.js'
 
@@ -34,11 +34,12 @@ async function newContext(width = 1280, height = 800): Promise<BrowserContext> {
   return browser!.newContext({ viewport: { width, height }, acceptDownloads: true })
 }
 
+/** Signed in with `key`, on the page a session starts on: a tenant's overview, or the operator's choice of a tenant. */
 async function signIn(page: Page, key: string) {
   await page.goto(`${base}/console`)
   await page.getByLabel('Key').fill(key)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
+  await page.getByRole('heading', { name: key === OPERATOR_KEY ? 'Choose a tenant' : 'Overview', level: 1 }).waitFor()
 }
 
 /** The page's serious or critical axe-core violations, as it is now. */
@@ -391,10 +392,7 @@ describe.skipIf(noBrowser !== null)('the console in Chromium', () => {
     const ctx = await newContext()
     const page = await ctx.newPage()
     try {
-      await page.goto(`${base}/console`)
-      await page.getByLabel('Key').fill(OPERATOR_KEY)
-      await page.getByRole('button', { name: 'Sign in' }).click()
-      await page.getByRole('heading', { name: 'Choose a tenant', level: 1 }).waitFor()
+      await signIn(page, OPERATOR_KEY)
       await page.goto(`${base}/console/tenants`)
       const section = page.getByRole('region', { name: 'Delete a tenant' })
       await section.waitFor()
@@ -413,6 +411,51 @@ describe.skipIf(noBrowser !== null)('the console in Chromium', () => {
       expect(await meStatus(leaving.key)).toBe(401)
       expect(await meStatus(staying.key)).toBe(200)
       if (process.env.CONSOLE_SHOTS) await page.screenshot({ path: `${process.env.CONSOLE_SHOTS}/operator-delete-tenant.png` })
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('the operator sees the top-level tenants, suspends one (its key then answers 403), resumes it, and acts inside one', async () => {
+    const name = `customer-${Date.now().toString(36)}`
+    const customer = await makeTenant(server, name)
+    const child = await makeChild(customer, server, 'its-child')
+    const ctx = await newContext()
+    const page = await ctx.newPage()
+    try {
+      await signIn(page, OPERATOR_KEY)
+      await page.goto(`${base}/console/tenants`)
+      const list = page.getByRole('list', { name: 'Top-level tenants' })
+      const row = list.getByRole('listitem').filter({ hasText: customer.id })
+      await row.waitFor()
+      // Top-level tenants only: the child is not among them until its parent is opened.
+      expect(await list.getByText(child.id).count()).toBe(0)
+      expect(await seriousViolations(page)).toEqual([])
+      await row.getByRole('button', { name: `Children of ${name}` }).click()
+      await row.getByText(child.id).waitFor()
+
+      await row.getByRole('button', { name: 'Suspend' }).first().click()
+      await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click()
+      await expect.poll(() => meStatus(customer.key)).toBe(403)
+      expect(await meStatus(child.key)).toBe(403)
+      await row.getByRole('button', { name: 'Resume' }).first().waitFor()
+      if (process.env.CONSOLE_SHOTS) await page.screenshot({ path: `${process.env.CONSOLE_SHOTS}/operator-tenants.png` })
+      await row.getByRole('button', { name: 'Resume' }).first().click()
+      await expect.poll(() => meStatus(customer.key)).toBe(200)
+      expect(await meStatus(child.key)).toBe(200)
+
+      // Its page: its limits, set by the operator (it has no parent to set them).
+      await row.getByRole('link', { name }).click()
+      await page.getByRole('heading', { name, level: 1 }).waitFor()
+      await page.getByLabel('Inboxes at most').fill('7')
+      await page.getByRole('button', { name: 'Save limits' }).click()
+      await page.getByText('Limits saved').waitFor()
+      expect((await api(base, customer.key)<{ tenant: { limits: { maxInboxes?: number } } }>('GET', '/v1/me')).tenant.limits.maxInboxes).toBe(7)
+      await page.goto(`${base}/console/tenants`)
+
+      // Acting inside it.
+      await row.getByRole('button', { name: 'Act inside' }).first().click()
+      await expect.poll(() => page.getByTestId('who').textContent()).toContain(`acting in ${customer.id}`)
     } finally {
       await ctx.close()
     }

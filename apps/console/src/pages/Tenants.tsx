@@ -1,6 +1,7 @@
 // Tenants: the tree of descendants (each level loaded when opened), create a child, suspend,
-// resume, delete, act inside one. The operator creates top-level tenants, names one to act in, and
-// deletes any tenant by its id.
+// resume, delete, act inside one. The operator sees the top-level tenants as the tree's first level
+// (and so suspends, resumes, deletes or acts inside any of them), creates top-level tenants, and names
+// any tenant by its id to act in or to delete.
 import { useMemo, useState } from 'react'
 import type { CreatedTenant, Tenant } from '@mailroom/sdk'
 import { ActionButton, AsyncForm, Field, Loaded, PageHeader, Pager, SecretOnce, Status, Time, text, usePager, useConsole, type Console } from '../ui'
@@ -14,7 +15,7 @@ export default function Tenants() {
   const operatorAtRoot = c.session.scope === 'operator' && !c.actingTenantId
   return (
     <>
-      <PageHeader title="Tenants" subtitle={operatorAtRoot ? 'Operator: create top-level tenants, act inside one, or delete one.' : 'This tenant and its descendants.'} />
+      <PageHeader title="Tenants" subtitle={operatorAtRoot ? 'Operator: the top-level tenants. Act inside one, suspend, resume or delete one, or create one.' : 'This tenant and its descendants.'} />
       {created && (
         <SecretOnce
           title={`Tenant ${created.name} (${created.id}) created. Its first tenant key:`}
@@ -39,10 +40,16 @@ export default function Tenants() {
           </button>
         </AsyncForm>
       </section>
+      {operatorAtRoot && (
+        <section aria-labelledby="roots-h">
+          <h2 id="roots-h">Top-level tenants</h2>
+          <Children key={version} api={c.api} depth={0} empty="No tenants yet." label="Top-level tenants" />
+        </section>
+      )}
       {operatorAtRoot ? (
         <section className="card" aria-labelledby="act-h">
           <h2 id="act-h">Act inside a tenant</h2>
-          <p className="muted">The operator key may act in any tenant. Its id comes from the tenant&apos;s creation or <code>pnpm mailroom tenant list</code>.</p>
+          <p className="muted">The operator key may act in any tenant, a nested one too, by its id.</p>
           <AsyncForm
             label="Act inside a tenant"
             className="inline-form"
@@ -112,17 +119,20 @@ function SelfRow() {
   )
 }
 
-/** One level of the tree: the direct children of the tenant `api` acts in. */
-function Children({ api, depth }: { api: Console['api']; depth: number }) {
+/**
+ * One level of the tree: the direct children of the tenant `api` acts in (the operator's, acting in
+ * none: the top-level tenants).
+ */
+function Children({ api, depth, empty, label }: { api: Console['api']; depth: number; empty?: string; label?: string }) {
   const pager = usePager((after, signal) => api.tenants.list({ limit: 50 }).page({ after }, { signal }), [api])
   return (
     <Loaded state={pager} what="tenants">
       {(page) =>
         page.data.length === 0 && pager.pageNumber === 1 ? (
-          <p className="muted">{depth === 0 ? 'No child tenants yet.' : 'No children.'}</p>
+          <p className="muted">{empty ?? (depth === 0 ? 'No child tenants yet.' : 'No children.')}</p>
         ) : (
           <>
-            <ul className="tree" aria-label={depth === 0 ? 'Child tenants' : undefined}>
+            <ul className="tree" aria-label={label ?? (depth === 0 ? 'Child tenants' : undefined)}>
               {page.data.map((t) => (
                 <TenantNode key={t.id} tenant={t} depth={depth} onChanged={pager.reload} />
               ))}
