@@ -2,6 +2,7 @@
 // assigned a pool by an ancestor or the operator.
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
+import { sql } from 'drizzle-orm'
 import { SendingState, UpdateSendingRequest } from '@mailroom/contract'
 import type { Deps } from '../deps.js'
 import type { AppEnv, Principal } from '../http/context.js'
@@ -30,6 +31,9 @@ export function registerSendingRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       throw new ServiceError('forbidden', "only an ancestor tenant or the operator can change a tenant's sending")
     }
     if (id !== tenantId) await rebindTenant(tx, { tenantId: id })
+    // Checked: the caller is an ancestor or the operator. Postgres refuses a resume, a fresh window or
+    // a pool bound to the tenant itself otherwise (migration 0038). SET LOCAL: forwarded on Citus.
+    if (manage) await tx.execute(sql.raw(`set local app.sending_manager = 'on'`))
   }
 
   app.openapi(
