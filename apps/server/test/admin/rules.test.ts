@@ -3,6 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled } from '@mailroom/testkit/mail'
+import { sql } from 'drizzle-orm'
+import { pgErrorCode, rawRows } from '../../src/db/client.js'
+import { withTenant } from '../../src/db/scope.js'
+import { fromPublicId } from '../../src/lib/ids.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -68,6 +72,37 @@ describe('sender rules', () => {
     // Another tenant cannot see or remove it.
     const other = await makeTenant(server)
     expect((await other.api.delete(`/v1/sender-rules/${rule.body.id}`)).status).toBe(404)
+  })
+
+  it("Postgres keeps a parent's rule from the child whatever the statement; the child's own rules, a deleted inbox's and the parent's removal go", async () => {
+    const parent = await makeTenant(server)
+    const child = await makeChild(parent, server)
+    const inbox = await makeInbox(server, child)
+    const asParent = client(server.baseUrl, parent.key, { 'mailroom-tenant': child.id })
+    const imposed = (await asParent.post('/v1/sender-rules', { direction: 'outbound', action: 'allow', pattern: 'customer.example' })).body
+    const onInbox = (await asParent.post('/v1/sender-rules', { inboxId: inbox.id, direction: 'inbound', action: 'block', pattern: 'spam.example' })).body
+    const own = (await child.api.post('/v1/sender-rules', { direction: 'inbound', action: 'block', pattern: 'junk.example' })).body
+    /** `statement` bound to the child: 'ok' or the Postgres error code. */
+    const asChild = async (statement: ReturnType<typeof sql>) => {
+      try {
+        await withTenant(server.db.runtime, { tenantId: fromPublicId('tenant', child.id)! }, (tx) => rawRows(tx, statement))
+        return 'ok'
+      } catch (err) {
+        return pgErrorCode(err) ?? String(err)
+      }
+    }
+    const ruleId = (r: { id: string }) => fromPublicId('rule', r.id)!
+    expect(await asChild(sql`delete from sender_rules where id = ${ruleId(imposed)}`)).toBe('42501')
+    expect(await asChild(sql`update sender_rules set pattern = 'anyone.example' where id = ${ruleId(imposed)}`)).toBe('42501')
+    expect(await asChild(sql`update sender_rules set set_by_tenant_id = tenant_id where id = ${ruleId(imposed)}`)).toBe('42501')
+    expect(await asChild(sql`delete from sender_rules where id = ${ruleId(own)}`)).toBe('ok')
+    expect((await child.api.get('/v1/sender-rules')).body.data.map((r: { id: string }) => r.id).sort()).toEqual([imposed.id, onInbox.id].sort())
+    // The inbox deleted by the child: the parent's rule on it goes with it (the foreign key's cascade).
+    expect((await child.api.delete(`/v1/inboxes/${inbox.id}`)).status).toBe(204)
+    expect((await child.api.get('/v1/sender-rules')).body.data.map((r: { id: string }) => r.id)).toEqual([imposed.id])
+    // The parent removes its own rule through the API.
+    expect((await asParent.delete(`/v1/sender-rules/${imposed.id}`)).status).toBe(204)
+    expect((await child.api.get('/v1/sender-rules')).body.data).toEqual([])
   })
 
   it('validates patterns', async () => {
