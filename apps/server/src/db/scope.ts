@@ -119,6 +119,22 @@ export async function withoutTenant<T>(database: Database, fn: (tx: Tx) => Promi
 }
 
 /**
+ * What a tenant transaction says of its change once the code making it has checked the caller, for
+ * the triggers and policies that otherwise refuse such a change bound to the tenant itself:
+ * `delete_root` (a top-level tenant deleted by the operator, migration 0029), `operator` (a top-level
+ * tenant's status, limits or imposed policies, 0037), `sending_manager` (a tenant's sending resumed or
+ * pooled by an ancestor or the operator, 0038), `rule_setter_checked` (a sender rule removed by its
+ * setter, one above it or the operator, 0039). SET LOCAL: for the rest of the transaction, and
+ * forwarded to the nodes a Citus transaction reaches. Any session of the runtime role could say it:
+ * these stop a mistake in another code path, not a hostile session.
+ */
+export type CheckedChange = 'delete_root' | 'operator' | 'sending_manager' | 'rule_setter_checked'
+
+export async function sayChecked(tx: Tx, change: CheckedChange): Promise<void> {
+  await tx.execute(sql.raw(`set local app.${change} = 'on'`))
+}
+
+/**
  * A transaction with the operator's rights, for the reads no tenant may make (the list of top-level
  * tenants: mailroom_admin_root_tenants, granted to the owner alone): on the owner's connection on
  * real Postgres; on the embedded store in its one session (the owner's too) at its turn at the gate,

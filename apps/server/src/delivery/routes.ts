@@ -2,14 +2,13 @@
 // assigned a pool by an ancestor or the operator.
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
-import { sql } from 'drizzle-orm'
 import { SendingState, UpdateSendingRequest } from '@mailroom/contract'
 import type { Deps } from '../deps.js'
 import type { AppEnv, Principal } from '../http/context.js'
 import { body, defineRoute, json, pathId, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
 import { scopeFor, scopeOf } from '../http/caller.js'
-import { rebindTenant, withTenant } from '../db/scope.js'
+import { rebindTenant, sayChecked, withTenant } from '../db/scope.js'
 import type { Tx } from '../db/client.js'
 import { getTenant, isDescendant } from '../tenancy/service.js'
 import { DEFAULT_REPUTATION, resume, sendingStateOf, setIpPool } from './reputation.js'
@@ -32,8 +31,8 @@ export function registerSendingRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }
     if (id !== tenantId) await rebindTenant(tx, { tenantId: id })
     // Checked: the caller is an ancestor or the operator. Postgres refuses a resume, a fresh window or
-    // a pool bound to the tenant itself otherwise (migration 0038). SET LOCAL: forwarded on Citus.
-    if (manage) await tx.execute(sql.raw(`set local app.sending_manager = 'on'`))
+    // a pool bound to the tenant itself otherwise (migration 0038).
+    if (manage) await sayChecked(tx, 'sending_manager')
   }
 
   app.openapi(

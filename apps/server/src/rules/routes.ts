@@ -1,14 +1,13 @@
 // /v1/sender-rules: allow/block lists per tenant or per inbox (tenant keys only).
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
-import { sql } from 'drizzle-orm'
 import { CreateSenderRuleRequest, ListQuery, SenderRule, SenderRuleList } from '@mailroom/contract'
 import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, pathId, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
 import { scopeOf } from '../http/caller.js'
-import { rebindTenant, withTenant } from '../db/scope.js'
+import { rebindTenant, sayChecked, withTenant } from '../db/scope.js'
 import { fromPublicId } from '../lib/ids.js'
 import { getInbox } from '../inboxes/service.js'
 import { getTenant } from '../tenancy/service.js'
@@ -99,9 +98,8 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
           if (!visible) throw new ServiceError('forbidden', 'this rule was set by a parent tenant and can only be removed by it')
         }
         // Checked: the caller set the rule, or is above its setter, or is the operator. Postgres refuses
-        // a rule an ancestor set, deleted bound to the tenant, otherwise (migration 0039). SET LOCAL:
-        // forwarded on Citus.
-        await tx.execute(sql.raw(`set local app.rule_setter_checked = 'on'`))
+        // a rule an ancestor set, deleted bound to the tenant, otherwise (migration 0039).
+        await sayChecked(tx, 'rule_setter_checked')
         await deleteRule(tx, id)
         await audit(tx, tenantId, actorOf(p), 'sender_rule.deleted', { type: 'sender_rule', id }, { pattern: rule.pattern })
       })

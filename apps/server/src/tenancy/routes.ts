@@ -1,7 +1,6 @@
 // /v1/tenants and /v1/me.
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from 'zod'
-import { sql } from 'drizzle-orm'
 import {
   CreateTenantRequest,
   CreateTenantResponse,
@@ -16,7 +15,7 @@ import type { AppEnv } from '../http/context.js'
 import { body, conflictError, cursorOf, defineRoute, json, reply } from '../http/route.js'
 import { ServiceError, notFound } from '../errors.js'
 import { scopeFor, scopeOf } from '../http/caller.js'
-import { asOperator, withTenant } from '../db/scope.js'
+import { asOperator, sayChecked, withTenant } from '../db/scope.js'
 import { fromPublicId, toPublicId } from '../lib/ids.js'
 import {
   createRootTenant,
@@ -36,13 +35,6 @@ import { actorOf, audit } from '../audit/service.js'
 import { dedicateTenant, parseNode, tenantPlacement } from './placement.js'
 
 const DedicateRequest = z.object({ node: z.string().min(3).max(300) }).strict()
-
-/**
- * Said in a transaction bound to a top-level tenant by a request of the operator key: the change of
- * its status, limits or imposed policies is the operator's (the tenants_tree trigger, migration 0037).
- * SET LOCAL: forwarded to the nodes a Citus transaction reaches.
- */
-const OPERATOR_CHANGE = sql.raw(`set local app.operator = 'on'`)
 
 const IdParam = z.object({ id: z.string().describe('Tenant id (`tnt_...`).') })
 
@@ -66,7 +58,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         const { tenant, apiKey } = await createRootTenant(database, crypto, input.name)
         const updated = await withTenant(database, { tenantId: tenant.id }, async (tx) => {
           // Its first limits are the operator's to set (migration 0037).
-          await tx.execute(OPERATOR_CHANGE)
+          await sayChecked(tx, 'operator')
           await audit(tx, tenant.id, actorOf(p), 'tenant.created', { type: 'tenant', id: toPublicId('tenant', tenant.id) }, { name: input.name })
           return input.limits || input.metadata ? updateTenant(tx, tenant.id, { limits: input.limits, metadata: input.metadata }) : tenant
         })
@@ -155,7 +147,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       if (byOperator && !target) throw notFound('tenant')
       const tenantId = target ? (target.parentId ?? target.id) : scopeOf(p).tenantId
       const row = await withTenant(database, { tenantId }, async (tx) => {
-        if (target && !target.parentId) await tx.execute(OPERATOR_CHANGE)
+        if (target && !target.parentId) await sayChecked(tx, 'operator')
         const existing = id ? await getTenant(tx, id) : null
         if (!existing) throw notFound('tenant')
         if (!byOperator && existing.id === tenantId && (patch.status !== undefined || patch.limits !== undefined)) {

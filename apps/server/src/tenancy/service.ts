@@ -4,7 +4,7 @@ import { eq, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Policies, Tenant, TenantLimits } from '@mailroom/contract'
 import { rawRows, type Database, type Tx } from '../db/client.js'
 import { textTemplate } from '../db/pipeline.js'
-import { rebindTenant, withTenant } from '../db/scope.js'
+import { rebindTenant, sayChecked, withTenant } from '../db/scope.js'
 import { retryConflicts } from '../db/health.js'
 import { audit, type Actor } from '../audit/service.js'
 import type { Logger } from '../lib/log.js'
@@ -218,7 +218,7 @@ async function deleteTenant(tx: Tx, crypto: TenantCrypto, callerTenantId: string
     await tx.delete(inboxes).where(eq(inboxes.tenantId, t.id))
   }
   await rebindTenant(tx, { tenantId: callerTenantId ?? id })
-  if (callerTenantId === null) await tx.execute(sql`set local app.delete_root = 'on'`)
+  if (callerTenantId === null) await sayChecked(tx, 'delete_root')
   const rows = await tx.delete(tenants).where(eq(tenants.id, id)).returning({ id: tenants.id })
   if (rows.length > 0) await routesChanged(tx, { subtree: id })
   if (rows.length > 0) await keysChanged(tx, { subtree: id })

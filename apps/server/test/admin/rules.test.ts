@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, makeChild, makeInbox, makeTenant, startTestServer, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled } from '@mailroom/testkit/mail'
 import { sql } from 'drizzle-orm'
-import { pgErrorCode, rawRows } from '../../src/db/client.js'
-import { withTenant } from '../../src/db/scope.js'
+import { boundStatement } from '../helpers/bound-statement.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 
 let server: TestServer
@@ -83,14 +82,7 @@ describe('sender rules', () => {
     const onInbox = (await asParent.post('/v1/sender-rules', { inboxId: inbox.id, direction: 'inbound', action: 'block', pattern: 'spam.example' })).body
     const own = (await child.api.post('/v1/sender-rules', { direction: 'inbound', action: 'block', pattern: 'junk.example' })).body
     /** `statement` bound to the child: 'ok' or the Postgres error code. */
-    const asChild = async (statement: ReturnType<typeof sql>) => {
-      try {
-        await withTenant(server.db.runtime, { tenantId: fromPublicId('tenant', child.id)! }, (tx) => rawRows(tx, statement))
-        return 'ok'
-      } catch (err) {
-        return pgErrorCode(err) ?? String(err)
-      }
-    }
+    const asChild = (statement: ReturnType<typeof sql>) => boundStatement(server.db.runtime, fromPublicId('tenant', child.id)!, statement)
     const ruleId = (r: { id: string }) => fromPublicId('rule', r.id)!
     expect(await asChild(sql`delete from sender_rules where id = ${ruleId(imposed)}`)).toBe('42501')
     expect(await asChild(sql`update sender_rules set pattern = 'anyone.example' where id = ${ruleId(imposed)}`)).toBe('42501')

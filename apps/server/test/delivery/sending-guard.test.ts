@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { client, makeChild, makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
-import { pgErrorCode, rawRows } from '../../src/db/client.js'
-import { withTenant } from '../../src/db/scope.js'
+import { rawRows } from '../../src/db/client.js'
+import { boundStatement } from '../helpers/bound-statement.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 
 const OPERATOR_KEY = 'sending-guard-test-operator-key-0123456789'
@@ -21,17 +21,8 @@ afterAll(() => server?.stop())
 const uuid = (t: TenantFixture) => fromPublicId('tenant', t.id)!
 
 /** `statement` bound to tenant `t` (with app.sending_manager said, when `manager`): 'ok' or the Postgres error code. */
-async function asTenant(t: TenantFixture, statement: ReturnType<typeof sql>, manager = false): Promise<string> {
-  try {
-    await withTenant(server.db.runtime, { tenantId: uuid(t) }, async (tx) => {
-      if (manager) await tx.execute(sql`set local app.sending_manager = 'on'`)
-      await rawRows(tx, statement)
-    })
-    return 'ok'
-  } catch (err) {
-    return pgErrorCode(err) ?? String(err)
-  }
-}
+const asTenant = (t: TenantFixture, statement: ReturnType<typeof sql>, manager = false): Promise<string> =>
+  boundStatement(server.db.runtime, uuid(t), statement, manager ? { checked: 'sending_manager' } : {})
 
 /** The sending state's row, as the owner reads it. */
 async function stateOf(t: TenantFixture) {

@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm'
 import { client, makeChild, makeInbox, makeTenant, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { listAll, rcptReply, sendMail, settled } from '@mailroom/testkit/mail'
 import { rawRows } from '../../src/db/client.js'
-import { withTenant } from '../../src/db/scope.js'
+import { sayChecked, withTenant } from '../../src/db/scope.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 
 const OPERATOR_KEY = 'operator-delete-test-key-0123456789abcdef'
@@ -92,7 +92,7 @@ describe('no tenant can delete its own top-level tenant', () => {
     const runtime = server.db.runtime
     const remove = (bound: string, asOperator: boolean) =>
       withTenant(runtime, { tenantId: bound }, async (tx) => {
-        if (asOperator) await tx.execute(sql`set local app.delete_root = 'on'`)
+        if (asOperator) await sayChecked(tx, 'delete_root')
         return (await rawRows(tx, sql`delete from tenants where id = ${id} returning id`)).length
       })
     expect(await remove(id, false)).toBe(0)

@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { client, makeChild, makeInbox, startTestServer, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { rcptReply } from '@mailroom/testkit/mail'
-import { pgErrorCode, rawRows } from '../../src/db/client.js'
-import { withTenant } from '../../src/db/scope.js'
+import { boundStatement } from '../helpers/bound-statement.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 
 const OPERATOR_KEY = 'operator-tenants-test-key-0123456789abcdef'
@@ -43,19 +42,12 @@ async function listed(limit: number): Promise<{ id: string; parentId: string | n
   return seen
 }
 
-/** An update of tenant `id`'s row in a transaction bound to `boundTo`; the Postgres error code, or 'ok'. */
-async function updateBoundTo(boundTo: TenantFixture, id: TenantFixture, set: ReturnType<typeof sql>, operatorSays = false): Promise<string> {
-  try {
-    await withTenant(server.db.runtime, { tenantId: fromPublicId('tenant', boundTo.id)! }, async (tx) => {
-      if (operatorSays) await tx.execute(sql`set local app.operator = 'on'`)
-      const rows = await rawRows<{ id: string }>(tx, sql`update tenants set ${set} where id = ${fromPublicId('tenant', id.id)} returning id`)
-      expect(rows).toHaveLength(1)
-    })
-    return 'ok'
-  } catch (err) {
-    return pgErrorCode(err) ?? String(err)
-  }
-}
+/** An update of tenant `id`'s row (its one row) in a transaction bound to `boundTo`; the Postgres error code, or 'ok'. */
+const updateBoundTo = (boundTo: TenantFixture, id: TenantFixture, set: ReturnType<typeof sql>, operatorSays = false): Promise<string> =>
+  boundStatement(server.db.runtime, fromPublicId('tenant', boundTo.id)!, sql`update tenants set ${set} where id = ${fromPublicId('tenant', id.id)} returning id`, {
+    rows: 1,
+    ...(operatorSays ? { checked: 'operator' as const } : {}),
+  })
 
 describe('the operator and the top-level tenants', () => {
   it('lists the top-level tenants, newest first, page by page, and no child among them; a tenant key lists its own children only', async () => {
