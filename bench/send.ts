@@ -3,7 +3,9 @@
 // time against B alone on an idle system).
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/send.ts
 // Without BENCH_DATABASE_URL it runs on in-memory PGlite. BENCH_FLOOD (5000), BENCH_B (50),
-// BENCH_CONCURRENCY (32 client requests in flight) change the sizes.
+// BENCH_CONCURRENCY (32 client requests in flight) change the sizes. BENCH_KEY=inbox sends with each
+// inbox's own key (an agent's send: its transaction bound to the inbox, the outbox's policy trigger
+// run for every row) instead of the tenant's key.
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import postgres from 'postgres'
@@ -23,6 +25,7 @@ const FLOOD = Number(process.env.BENCH_FLOOD ?? 5000)
 const B_COUNT = Number(process.env.BENCH_B ?? 50)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
 const URL_ = process.env.BENCH_DATABASE_URL
+const INBOX_KEYS = process.env.BENCH_KEY === 'inbox'
 
 async function openStores() {
   if (!URL_) {
@@ -75,8 +78,8 @@ async function main() {
   const base = `http://127.0.0.1:${running.httpPort}`
   const tenant = async (name: string) => {
     const { tenant: row, apiKey } = await createRootTenant(stores.runtime, running.deps.crypto, name)
-    const { inbox } = await withTenant(stores.runtime, { tenantId: row.id }, (tx) => createInbox(tx, { tenantId: row.id, domain: config.domain, name }))
-    return { key: apiKey, inboxId: toPublicId('inbox', inbox.id) }
+    const made = await withTenant(stores.runtime, { tenantId: row.id }, (tx) => createInbox(tx, { tenantId: row.id, domain: config.domain, name, createKey: INBOX_KEYS }))
+    return { key: made.apiKey ?? apiKey, inboxId: toPublicId('inbox', made.inbox.id) }
   }
   const send = async (t: { key: string; inboxId: string }, to: string) => {
     const res = await fetch(`${base}/v1/inboxes/${t.inboxId}/messages`, {
@@ -137,7 +140,7 @@ async function main() {
   const noisy = [...bSent].map(([to, t]) => nRelayed.get(to)! - t)
 
   const lines = [
-    `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${what}`,
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${what}; sent with ${INBOX_KEYS ? "each inbox's key" : "the tenant's key"}`,
     `accepted: ${FLOOD} sends in ${(acceptedMs / 1000).toFixed(1)} s = ${Math.round((FLOOD * 1000) / acceptedMs)} sends/s (${CONCURRENCY} in flight)`,
     `relayed:  ${FLOOD} to the loopback sink in ${((lastRelay - t0) / 1000).toFixed(1)} s = ${Math.round((FLOOD * 1000) / (lastRelay - t0))} delivered/s`,
     `B alone:     p50 ${pct(alone, 50)} ms, p99 ${pct(alone, 99)} ms (send -> relayed, ${B_COUNT} sends)`,
