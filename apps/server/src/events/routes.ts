@@ -44,8 +44,8 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         start !== null
           ? Number(start)
           : await withTenant(deps.database, scope, async (tx) => {
-              const [row] = await rawRows<{ event_seq: string | number }>(tx, sql`select event_seq from tenants where id = ${scope.tenantId}`)
-              return Number(row?.event_seq ?? 0)
+              const [row] = await rawRows<{ seq: string | number }>(tx, sql`select seq from tenant_event_seqs where tenant_id = ${scope.tenantId}`)
+              return Number(row?.seq ?? 0)
             })
       // 429 before the stream starts, when the tenant (or the key's inbox) holds its most already.
       const release = deps.held.acquire(scope.tenantId, scope.inboxId ?? null, 'stream')

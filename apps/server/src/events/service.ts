@@ -7,8 +7,7 @@ import { pipelined, textTemplate } from '../db/pipeline.js'
 import type { Cipher } from '../crypto/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { ctx } from '../messages/service.js'
-import { tenants } from '../tenancy/tables.js'
-import { events, type EventRow } from './tables.js'
+import { eventCounters, events, type EventRow } from './tables.js'
 import { fanOutEvent } from '../webhooks/service.js'
 import { webhooks } from '../webhooks/tables.js'
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
@@ -36,7 +35,10 @@ export function reserveEventSeqs(tenantId: string, n: number): TextStatement {
 }
 
 /** reserveEventSeqs' statement, its text built once (db/pipeline.ts textTemplate). */
-const takeEventSeqs = textTemplate<'n' | 'tenantId'>((v) => sql`update ${tenants} set event_seq = event_seq + ${v('n')} where id = ${v('tenantId')} returning event_seq`)
+const takeEventSeqs = textTemplate<'n' | 'tenantId'>(
+  (v) => sql`insert into ${eventCounters} as c (tenant_id, seq) values (${v('tenantId')}, ${v('n')})
+    on conflict (tenant_id) do update set seq = c.seq + excluded.seq returning c.seq as event_seq`,
+)
 
 export function eventSeqsOf(rows: Record<string, unknown>[], n: number): number[] {
   const first = Number(rows[0]!.event_seq) - n + 1

@@ -23,3 +23,14 @@ export const events = pgTable(
   ],
 )
 export type EventRow = typeof events.$inferSelect
+
+/**
+ * Each tenant's event counter, commit-ordered: the row is locked by the transaction that takes ids
+ * and held to its commit (SSE ids come from it). A table of its own, distributed by tenant on Citus
+ * (migration 0043): in `tenants`, a reference table there, every update took the one shard's
+ * modification lock, cluster-wide.
+ */
+export const eventCounters = pgTable('tenant_event_seqs', {
+  tenantId: tenantIdColumn().primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull().default(0),
+})

@@ -20,7 +20,7 @@ import { routesChanged } from '../smtp/recipient-routing.js'
 import { keysChanged } from '../apikeys/key-changes.js'
 import { policiesChanged } from '../smtp/policy-changes.js'
 
-export function tenantToWire(t: Omit<TenantRow, 'ancestors' | 'eventSeq'>): Tenant {
+export function tenantToWire(t: Omit<TenantRow, 'ancestors'>): Tenant {
   return {
     id: toPublicId('tenant', t.id),
     parentId: t.parentId ? toPublicId('tenant', t.parentId) : null,
@@ -136,7 +136,7 @@ export async function createRootTenant(database: Database, crypto: TenantCrypto,
  * mailroom_admin_root_tenants (migration 0037) in a transaction with the operator's rights
  * (db/scope.ts asOperator): no tenant's transaction may list them.
  */
-export async function listRootTenants(tx: Tx, limit: number, after: CursorPosition | null): Promise<Page<Omit<TenantRow, 'ancestors' | 'eventSeq'>>> {
+export async function listRootTenants(tx: Tx, limit: number, after: CursorPosition | null): Promise<Page<Omit<TenantRow, 'ancestors'>>> {
   const rows = await rawRows<RootTenantRow>(
     tx,
     sql`select t.id, t.parent_id, t.name, t.status, t.limits, t.policies, t.parent_policies, t.metadata, t.created_at, t.updated_at,

@@ -1,6 +1,6 @@
 // The tenant tree. RLS: a tenant sees itself and its descendants (see migrations/0001_isolation.sql).
 import { sql } from 'drizzle-orm'
-import { type AnyPgColumn, bigint, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { type AnyPgColumn, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import type { Policies, TenantLimits } from '@mailroom/contract'
 
 export const tenants = pgTable(
@@ -18,8 +18,6 @@ export const tenants = pgTable(
     /** The policies its ancestors (or the operator) set on it: the tenant cannot change these. */
     parentPolicies: jsonb('parent_policies').$type<Policies>().notNull().default({}),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
-    /** Event counter, commit-ordered like inboxes.last_seq; SSE ids come from it. */
-    eventSeq: bigint('event_seq', { mode: 'number' }).notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
   },

@@ -3,8 +3,8 @@
 // cannot queue mail its approval policy holds (the policy trigger on the outbox re-decides what the
 // send path decided), cannot queue another inbox's mail or mail it received, and cannot change its
 // inbox (its policy, its limits) or the delivery of its mail; nor its tenant (the tenant's own
-// policies among them; migration 0041) beyond the event counter its sends move, nor make or delete a
-// tenant. Bound to the tenant (a person's key, the workers) all of it stays open, and through the API
+// policies among them; migration 0041), nor make or delete a tenant; its event counter (0043) it
+// moves. Bound to the tenant (a person's key, the workers) all of it stays open, and through the API
 // nothing changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
@@ -176,7 +176,7 @@ describe('held mail, decided by a person alone', () => {
 })
 
 describe("an agent's tenant, out of its reach (migration 0041)", () => {
-  it('bound to an inbox, a transaction changes nothing of its tenant but its event counter, and makes or deletes no tenant', async () => {
+  it('bound to an inbox, a transaction changes nothing of its tenant, makes or deletes no tenant, and moves its event counter', async () => {
     const parent = await makeTenant(server, unique('top'))
     const t = await makeChild(parent, server, unique('mid'))
     const below = await makeChild(t, server, unique('low'))
@@ -187,8 +187,9 @@ describe("an agent's tenant, out of its reach (migration 0041)", () => {
     expect(await asAgent(t, inbox, sql`update tenants set policies = '{}'::jsonb where id = ${id} returning 1`)).toBe('42501')
     expect(await asAgent(t, inbox, sql`update tenants set name = 'renamed' where id = ${id} returning 1`)).toBe('42501')
     expect(await asAgent(t, inbox, sql`update tenants set metadata = '{"x": 1}'::jsonb where id = ${id} returning 1`)).toBe('42501')
-    // Its event counter, which every event of its sends takes ids from, moves.
-    expect(await asAgent(t, inbox, sql`update tenants set event_seq = event_seq + 1 where id = ${id} returning 1`, { rows: 1, rollback: true })).toBe('ok')
+    // Its event counter, which every event of its sends takes ids from (a table of its own: 0043), moves.
+    expect(await asAgent(t, inbox, sql`insert into tenant_event_seqs as c (tenant_id, seq) values (${id}, 1)
+      on conflict (tenant_id) do update set seq = c.seq + 1 returning 1`, { rows: 1, rollback: true })).toBe('ok')
     // No tenant made or deleted (the tenant below it stays).
     expect(await asAgent(t, inbox, sql`delete from tenants where id = ${tenantUuid(below)} returning 1`)).toBe('42501')
     expect(await asAgent(t, inbox, sql`insert into tenants (id, parent_id, name) values (gen_random_uuid(), ${id}, 'made') returning 1`)).toBe('42501')
