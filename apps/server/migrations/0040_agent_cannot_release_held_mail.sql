@@ -80,8 +80,30 @@ CREATE POLICY inboxes_remove ON inboxes FOR DELETE TO mailroom_app
 -- and had set on it, and the inbox's own (mailroom_policy_chain; policies/service.ts's strictest).
 -- `all`: nothing; `first_contact`: only to an address the inbox has been in conversation with (a
 -- contact with mail either way, read before the send records its recipients); `external`: only to
--- an address on the platform (mailroom_route). A suppressed row never leaves: the policy lets it by.
--- Bound to a tenant (a person's send, an approval), nothing is checked: a person's mail is not held.
+-- an address on the platform (mailroom_on_platform below). A suppressed row never leaves: the policy
+-- lets it by. Bound to a tenant (a person's send, an approval), nothing is checked: a person's mail
+-- is not held.
+--
+-- On the platform, for this check: an address routed to an inbox, or at a domain a tenant claimed.
+-- The send path asks mailroom_route, which also requires such a domain to have a catch-all inbox;
+-- that reads the domain's row on its tenant's shard, which on Citus a trigger running on another
+-- shard cannot reach. Here only the two routing tables are read (reference tables on Citus, on every
+-- node): mail to an unrouted address at a claimed domain without a catch-all, which the send path
+-- holds, passes this check.
+CREATE FUNCTION mailroom_on_platform(p_address text) RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM address_routes r WHERE r.address = lower(p_address))
+      OR EXISTS (SELECT 1 FROM domain_claims c WHERE c.name = substring(lower(p_address) from '@([^@]*)$'));
+END
+$$
+--> statement-breakpoint
+ALTER FUNCTION mailroom_on_platform(text) OWNER TO mailroom_lookup
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION mailroom_on_platform(text) FROM PUBLIC
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION mailroom_on_platform(text) TO mailroom_app
+--> statement-breakpoint
 CREATE FUNCTION mailroom_outbox_hold_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   v_modes text[];
@@ -120,7 +142,7 @@ BEGIN
     RAISE EXCEPTION 'an approval policy (first_contact) holds this inbox''s mail to %: a person''s approval queues it', NEW.recipient
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF 'external' = ANY (v_modes) AND NOT EXISTS (SELECT 1 FROM mailroom_route(NEW.recipient)) THEN
+  IF 'external' = ANY (v_modes) AND NOT mailroom_on_platform(NEW.recipient) THEN
     RAISE EXCEPTION 'an approval policy (external) holds this inbox''s mail to %: a person''s approval queues it', NEW.recipient
       USING ERRCODE = 'insufficient_privilege';
   END IF;
