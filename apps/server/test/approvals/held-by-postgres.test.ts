@@ -2,9 +2,9 @@
 // the API: a transaction bound to an inbox (an agent's requests) cannot decide its own approvals,
 // cannot queue mail its approval policy holds (the policy trigger on the outbox re-decides what the
 // send path decided), cannot queue another inbox's mail or mail it received, and cannot change its
-// inbox (its policy, its limits) or the delivery of its mail; nor its tenant (the tenant's own
-// policies among them; migration 0041), nor make or delete a tenant; its event counter (0043) it
-// moves. Bound to the tenant (a person's key, the workers) all of it stays open, and through the API
+// inbox (its policy, its limits) or the delivery of its mail; nor change its tenant (the tenant's
+// own policies among them; migration 0041), see the tenants below, or make or delete one; its event
+// counter (0043) it moves. Bound to the tenant (a person's key, the workers) all of it stays open, and through the API
 // nothing changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
@@ -176,7 +176,7 @@ describe('held mail, decided by a person alone', () => {
 })
 
 describe("an agent's tenant, out of its reach (migration 0041)", () => {
-  it('bound to an inbox, a transaction changes nothing of its tenant, makes or deletes no tenant, and moves its event counter', async () => {
+  it('bound to an inbox, a transaction reads its own tenant alone, changes nothing of it, makes or deletes no tenant, and moves its event counter', async () => {
     const parent = await makeTenant(server, unique('top'))
     const t = await makeChild(parent, server, unique('mid'))
     const below = await makeChild(t, server, unique('low'))
@@ -190,8 +190,9 @@ describe("an agent's tenant, out of its reach (migration 0041)", () => {
     // Its event counter, which every event of its sends takes ids from (a table of its own: 0043), moves.
     expect(await asAgent(t, inbox, sql`insert into tenant_event_seqs as c (tenant_id, seq) values (${id}, 1)
       on conflict (tenant_id) do update set seq = c.seq + 1 returning 1`, { rows: 1, rollback: true })).toBe('ok')
-    // No tenant made or deleted (the tenant below it stays).
-    expect(await asAgent(t, inbox, sql`delete from tenants where id = ${tenantUuid(below)} returning 1`)).toBe('42501')
+    // Its own tenant's row alone, to read: not the tenant below it; no tenant made or deleted.
+    expect(await asAgent(t, inbox, sql`select id from tenants`, { rows: 1 })).toBe('ok')
+    expect(await asAgent(t, inbox, sql`delete from tenants where id = ${tenantUuid(below)} returning 1`, { rows: 0 })).toBe('ok')
     expect(await asAgent(t, inbox, sql`insert into tenants (id, parent_id, name) values (gen_random_uuid(), ${id}, 'made') returning 1`)).toBe('42501')
     expect(await ownerRows(sql`select 1 from tenants where id = ${tenantUuid(below)}`)).toHaveLength(1)
     // Bound to the tenant (a person's key) all of it stays open.
