@@ -168,10 +168,19 @@ export async function unavailableOnLoss<T>(database: Database, work: () => Promi
 
 /** The Postgres error code behind a driver or drizzle error, if any. */
 export function pgErrorCode(err: unknown): string | undefined {
+  return pgErrorIn(err)?.code
+}
+
+/** The message Postgres gave with that code (a RAISE's text, say), if any. */
+export function pgErrorMessage(err: unknown): string | undefined {
+  return pgErrorIn(err)?.message
+}
+
+function pgErrorIn(err: unknown): { code: string; message: string } | undefined {
   let e: unknown = err
   for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
     const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return { code, message: String((e as { message?: unknown }).message ?? '') }
     e = (e as { cause?: unknown }).cause
   }
   return undefined

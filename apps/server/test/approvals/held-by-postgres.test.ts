@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
 import { makeChild, makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
 import { sendMail, settled } from '@mailroom/testkit/mail'
+import { onPostgres } from '@mailroom/testkit/db'
 import { rawRows } from '../../src/db/client.js'
+import { sendMessage } from '../../src/delivery/send.js'
 import { fromPublicId } from '../../src/lib/ids.js'
 import { boundStatement } from '../helpers/bound-statement.js'
 import { startSink, eventually, type Sink } from '../delivery/sink.js'
@@ -149,6 +151,28 @@ describe('held mail, decided by a person alone', () => {
     // Its own mail once held, after the policy was lifted: still a person's to release.
     await setPolicy(t, sibling, { outboundApproval: 'none' })
     expect(await asAgent(t, sibling, queueRow(t, sibling, held.id, 'c@example.com'), { rollback: true })).toBe('42501')
+  })
+
+  // A real Postgres: the person's change commits on another connection while the send's transaction
+  // is open (the embedded store has one session).
+  it.skipIf(!onPostgres)('a policy set while an agent\'s send runs: the outbox check refuses the send\'s rows, and the send is made again under it (held)', async () => {
+    const t = await makeTenant(server, unique('race'))
+    const inbox = await agent(t)
+    const i = inboxUuid(inbox)
+    let attempts = 0
+    // Runs in the send's transaction, after it read the policy: a person's `all` commits then.
+    const personSetsAll = async () => {
+      attempts++
+      if (attempts === 1) await ownerRows(sql`update inboxes set policies = '{"outboundApproval": "all"}'::jsonb where id = ${i}`)
+    }
+    const out = await sendMessage(server.running.deps, { tenantId: tenantUuid(t), inboxId: i }, i, { type: 'send', body: { to: 'race@example.com', subject: 'race', text: 'x' } }, personSetsAll)
+    expect(attempts).toBe(2)
+    expect(out.held).toBe(true)
+    expect(out.sent.status).toBe('pending_approval')
+    // The first attempt left nothing: one message, held, no outbox row.
+    const rows = await ownerRows<{ status: string; n: number }>(sql`select m.status, (select count(*)::int from outbox o where o.tenant_id = m.tenant_id and o.message_id = m.id) as n
+      from messages m where m.tenant_id = ${tenantUuid(t)} and m.inbox_id = ${i}`)
+    expect(rows).toEqual([{ status: 'pending_approval', n: 0 }])
   })
 
   it('bound to its inbox, an agent reads its inbox and its deliveries but changes neither; it withdraws a queued one', async () => {
