@@ -51,7 +51,7 @@ CREATE POLICY tenants_delete_root ON tenants FOR DELETE TO mailroom_app
 CREATE FUNCTION mailroom_tenants_agent_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF coalesce(current_setting('app.inbox_id', true), '') <> '' AND pg_trigger_depth() = 1 THEN
-    RAISE EXCEPTION 'bound to an inbox, a transaction changes nothing of a tenant but its event counter, and creates or deletes none'
+    RAISE EXCEPTION 'bound to an inbox, a transaction changes, creates or deletes no tenant'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   IF TG_OP = 'DELETE' THEN

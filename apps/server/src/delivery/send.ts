@@ -69,62 +69,58 @@ export async function sendMessage(
   // trigger of migration 0040). A person who changed the policy after this send read it makes that
   // check refuse what this send let by: the send is made once more, from the start, under the
   // policy now in force (held, most likely). Nothing of the first attempt was kept.
-  let out: Awaited<ReturnType<typeof attempt>>
-  try {
-    out = await attempt()
-  } catch (err) {
+  const attempt = () => withTenant(deps.database, scope, sendIn)
+  const out = await attempt().catch((err: unknown) => {
     if (!scope.inboxId || !policyChangedUnder(err)) throw err
-    out = await attempt()
-  }
+    return attempt()
+  })
   if (out.queued > 0 && !sendAt) deps.delivery?.kick()
   return { sent: out.sent, held: out.held }
 
-  async function attempt() {
-    return withTenant(deps.database, scope, async (tx) => {
-      const inbox = await getInbox(tx, inboxId)
-      if (!inbox) throw notFound('inbox')
-      const cipher = await deps.crypto.cipher(tx, scope.tenantId)
-      const draft = await buildDraft(tx, cipher, deps, inbox, kind, forwarded)
-      const recipients = uniqueRecipients(draft)
-      // An agent's mail (an inbox key's) under an approval policy may wait for a person. Which
-      // recipients are off the platform is read before this transaction writes anything: the route
-      // lookup runs as another role, and Citus lets no other role read what a transaction modified.
-      const policies = scope.inboxId ? await effectivePolicies(tx, scope.tenantId, inbox) : null
-      const offPlatform = policies ? await offPlatformRecipients(tx, policies.outboundApproval, recipients) : []
-      if (first) await first(tx)
+  async function sendIn(tx: Tx) {
+    const inbox = await getInbox(tx, inboxId)
+    if (!inbox) throw notFound('inbox')
+    const cipher = await deps.crypto.cipher(tx, scope.tenantId)
+    const draft = await buildDraft(tx, cipher, deps, inbox, kind, forwarded)
+    const recipients = uniqueRecipients(draft)
+    // An agent's mail (an inbox key's) under an approval policy may wait for a person. Which
+    // recipients are off the platform is read before this transaction writes anything: the route
+    // lookup runs as another role, and Citus lets no other role read what a transaction modified.
+    const policies = scope.inboxId ? await effectivePolicies(tx, scope.tenantId, inbox) : null
+    const offPlatform = policies ? await offPlatformRecipients(tx, policies.outboundApproval, recipients) : []
+    if (first) await first(tx)
 
-      const [state] = await tx.select().from(sendingStates).where(eq(sendingStates.tenantId, scope.tenantId))
-      if (state?.paused) throw new ServiceError('sending_paused', `sending is paused for this tenant: ${state.pausedReason ?? 'no reason given'}`)
+    const [state] = await tx.select().from(sendingStates).where(eq(sendingStates.tenantId, scope.tenantId))
+    if (state?.paused) throw new ServiceError('sending_paused', `sending is paused for this tenant: ${state.pausedReason ?? 'no reason given'}`)
 
-      const raw = await compose(draft)
-      const limits = await effectiveLimits(tx, scope.tenantId)
-      const maxBytes = Math.min(deps.config.maxMessageBytes, limits.maxMessageBytes ?? Infinity)
-      if (raw.length > maxBytes) throw new ServiceError('payload_too_large', `message is ${raw.length} bytes; the limit is ${maxBytes}`)
+    const raw = await compose(draft)
+    const limits = await effectiveLimits(tx, scope.tenantId)
+    const maxBytes = Math.min(deps.config.maxMessageBytes, limits.maxMessageBytes ?? Infinity)
+    if (raw.length > maxBytes) throw new ServiceError('payload_too_large', `message is ${raw.length} bytes; the limit is ${maxBytes}`)
 
-      // A platform's allow/block lists keep its agents from mailing the world.
-      const refused = await outboundRefused(tx, inbox.id, recipients)
-      if (refused.length) throw new ServiceError('forbidden', `not allowed to send to ${refused.join(', ')} (the tenant's outbound sender rules)`)
+    // A platform's allow/block lists keep its agents from mailing the world.
+    const refused = await outboundRefused(tx, inbox.id, recipients)
+    if (refused.length) throw new ServiceError('forbidden', `not allowed to send to ${refused.join(', ')} (the tenant's outbound sender rules)`)
 
-      await consumeSendLimits(tx, deps, scope.tenantId, inbox, limits)
-      // First contacts: recipients this inbox has never been in conversation with.
-      const fresh = await firstContacts(tx, inbox.id, recipients)
-      await consumeFirstContactLimit(tx, deps, scope.tenantId, inbox, limits, fresh.length)
-      // The sender's copy is stored mail: the storage quota and usage move with it
-      // (in the lock order of usage/service.ts: storage gauges, then daily counters).
-      const day = utcDay(deps.clock.now())
-      const totals = await reserveStorage(tx, scope.tenantId, [{ inboxId: inbox.id, bytes: raw.length }], raw.length, limits.maxStoredBytes)
-      if (!totals) throw new ServiceError('quota_exceeded', 'this tenant is over its storage quota')
-      await countSent(tx, scope.tenantId, inbox.id, day)
-      await snapshotStorage(tx, scope.tenantId, totals, day)
-      if (policies) {
-        const reasons = holdReasons(policies.outboundApproval, fresh, offPlatform)
-        if (reasons.length) {
-          const held = await holdForApproval(tx, cipher, deps, inbox, draft, raw, { reasons, expiryHours: policies.approvalExpiryHours, sendAt })
-          return { sent: held, queued: 0, held: true }
-        }
+    await consumeSendLimits(tx, deps, scope.tenantId, inbox, limits)
+    // First contacts: recipients this inbox has never been in conversation with.
+    const fresh = await firstContacts(tx, inbox.id, recipients)
+    await consumeFirstContactLimit(tx, deps, scope.tenantId, inbox, limits, fresh.length)
+    // The sender's copy is stored mail: the storage quota and usage move with it
+    // (in the lock order of usage/service.ts: storage gauges, then daily counters).
+    const day = utcDay(deps.clock.now())
+    const totals = await reserveStorage(tx, scope.tenantId, [{ inboxId: inbox.id, bytes: raw.length }], raw.length, limits.maxStoredBytes)
+    if (!totals) throw new ServiceError('quota_exceeded', 'this tenant is over its storage quota')
+    await countSent(tx, scope.tenantId, inbox.id, day)
+    await snapshotStorage(tx, scope.tenantId, totals, day)
+    if (policies) {
+      const reasons = holdReasons(policies.outboundApproval, fresh, offPlatform)
+      if (reasons.length) {
+        const held = await holdForApproval(tx, cipher, deps, inbox, draft, raw, { reasons, expiryHours: policies.approvalExpiryHours, sendAt })
+        return { sent: held, queued: 0, held: true }
       }
-      return { ...(await storeOutbound(tx, cipher, inbox, draft, raw, sendAt)), held: false }
-    })
+    }
+    return { ...(await storeOutbound(tx, cipher, inbox, draft, raw, sendAt)), held: false }
   }
 }
 
