@@ -255,6 +255,7 @@ export function summarizeContactForModel(c: Contact) {
     tags: c.tags.map((t) => inlineText(t, 40)),
     blocked: c.blocked,
     received_count: c.receivedCount,
+    verified_received_count: c.verifiedReceivedCount,
     sent_count: c.sentCount,
     first_contact_at: c.firstContactAt,
     last_contact_at: c.lastContactAt,

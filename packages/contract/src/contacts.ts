@@ -16,6 +16,12 @@ export const Contact = z
     firstContactAt: Timestamp,
     lastContactAt: Timestamp,
     receivedCount: z.number().int().describe('Messages the inbox received from the address.'),
+    verifiedReceivedCount: z
+      .number()
+      .int()
+      .describe(
+        'Of those, the ones that put the inbox in conversation with the address: its sender verified (From aligned with a passing SPF or DKIM, or DMARC pass; every sender while inbound verification is off), and neither quarantined nor hidden on arrival, or released by a person since. The approval policy `first_contact` and the first-contact limit count an address as known once this or `sentCount` is above zero: a forged From does not make its address one the agent may write to unheld.',
+      ),
     sentCount: z.number().int().describe('Messages the inbox sent to the address.'),
     createdAt: Timestamp,
     updatedAt: Timestamp,

@@ -1603,6 +1603,13 @@ export interface Contact {
   firstContactAt: string
   lastContactAt: string
   receivedCount: number
+  /**
+   * Of `receivedCount`, the messages that put the inbox in conversation with the address: a
+   * verified sender (From aligned with a passing SPF or DKIM, or DMARC pass), neither quarantined
+   * nor hidden, or released by a person. With `sentCount`, what the approval policy
+   * `first_contact` reads: a forged From does not make its address a known one.
+   */
+  verifiedReceivedCount: number
   sentCount: number
   createdAt: string
   updatedAt: string

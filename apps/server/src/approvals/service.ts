@@ -34,15 +34,28 @@ const HOUR_MS = 3_600_000
 const draftCtx = (messageId: string) => `approvals.draft:${messageId}`
 const originalCtx = (messageId: string) => `approvals.original:${messageId}`
 
-/** The recipients this inbox has never been in conversation with (no mail from or to them). */
-export async function firstContacts(tx: Tx, inboxId: string, recipients: string[]): Promise<string[]> {
-  if (recipients.length === 0) return []
+/** Who a send's recipients are to this inbox (firstContacts). */
+export interface FirstContacts {
+  /** Never in conversation with: no mail sent to them, no verified mail received from them. */
+  fresh: string[]
+  /** Of those, the ones whose mail reached the inbox unverified (a forged or unauthenticated From, quarantined, hidden). */
+  unverified: string[]
+}
+
+/**
+ * The recipients this inbox has never been in conversation with: it sent them no mail and received
+ * none from them that was verified (contacts/tables.ts `verified_received_count`).
+ */
+export async function firstContacts(tx: Tx, inboxId: string, recipients: string[]): Promise<FirstContacts> {
+  if (recipients.length === 0) return { fresh: [], unverified: [] }
   const known = await tx
-    .select({ address: contacts.address })
+    .select({ address: contacts.address, receivedCount: contacts.receivedCount, verifiedReceivedCount: contacts.verifiedReceivedCount, sentCount: contacts.sentCount })
     .from(contacts)
     .where(and(ownRows(tx, contacts.tenantId), eq(contacts.inboxId, inboxId), inArray(contacts.address, recipients), or(gt(contacts.receivedCount, 0), gt(contacts.sentCount, 0))))
-  const set = new Set(known.map((k) => k.address))
-  return recipients.filter((r) => !set.has(r))
+  const inConversation = new Set(known.filter((k) => k.verifiedReceivedCount > 0 || k.sentCount > 0).map((k) => k.address))
+  const heardFrom = new Set(known.filter((k) => k.receivedCount > 0).map((k) => k.address))
+  const fresh = recipients.filter((r) => !inConversation.has(r))
+  return { fresh, unverified: fresh.filter((r) => heardFrom.has(r)) }
 }
 
 /**
@@ -61,11 +74,16 @@ export async function offPlatformRecipients(tx: Tx, modes: EffectivePolicies['ou
 }
 
 /** Why the policies in force hold this message (empty: they do not). */
-export function holdReasons(modes: EffectivePolicies['outboundApproval'], fresh: string[], offPlatform: string[]): string[] {
+export function holdReasons(modes: EffectivePolicies['outboundApproval'], first: FirstContacts, offPlatform: string[]): string[] {
   if (modes.length === 0) return []
   if (modes.includes('all')) return ['policy `all`: every message an agent sends waits for approval']
   const reasons: string[] = []
-  if (modes.includes('first_contact') && fresh.length) reasons.push(`policy \`first_contact\`: never in conversation with ${fresh.join(', ')}`)
+  if (modes.includes('first_contact') && first.fresh.length) {
+    const unverified = first.unverified.length
+      ? ` (mail from ${first.unverified.join(', ')} reached the inbox, but none with a verified sender that was not quarantined or hidden)`
+      : ''
+    reasons.push(`policy \`first_contact\`: never in conversation with ${first.fresh.join(', ')}${unverified}`)
+  }
   if (modes.includes('external') && offPlatform.length) {
     reasons.push(`policy \`external\`: ${offPlatform.join(', ')} ${offPlatform.length === 1 ? 'is' : 'are'} off the platform`)
   }

@@ -26,6 +26,7 @@ export function contactToWire(c: ContactRow, cipher: Cipher): Contact {
     firstContactAt: c.firstContactAt.toISOString(),
     lastContactAt: c.lastContactAt.toISOString(),
     receivedCount: c.receivedCount,
+    verifiedReceivedCount: c.verifiedReceivedCount,
     sentCount: c.sentCount,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),

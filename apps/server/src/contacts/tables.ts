@@ -1,5 +1,6 @@
 // Contacts: per inbox, every address it has received mail from or sent mail to, kept by the ingest
-// and send paths (contacts/record.ts). Who an inbox is "in conversation" with: the approval policy
+// and send paths (contacts/record.ts). Who an inbox is "in conversation" with (mail sent to the
+// address, or verified mail received from it: `verified_received_count`): the approval policy
 // `first_contact` and the first-contact limit read it. Notes are sealed like mail.
 import { sql } from 'drizzle-orm'
 import { boolean, foreignKey, index, integer, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core'
@@ -22,6 +23,14 @@ export const contacts = pgTable(
     firstContactAt: ts('first_contact_at').notNull(),
     lastContactAt: ts('last_contact_at').notNull(),
     receivedCount: integer('received_count').notNull().default(0),
+    /**
+     * Of those, the mail that puts the inbox in conversation with the address: its sender verified
+     * (From aligned with a passing SPF or DKIM, or DMARC pass; any sender while inbound verification
+     * is off) and the message neither quarantined nor hidden when it arrived, or released by a
+     * person since. A forged From or a hostile message does not make its "sender" a contact the
+     * agent may write to unheld (migration 0044).
+     */
+    verifiedReceivedCount: integer('verified_received_count').notNull().default(0),
     sentCount: integer('sent_count').notNull().default(0),
     ...timestamps,
   },

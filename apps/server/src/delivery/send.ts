@@ -104,8 +104,8 @@ export async function sendMessage(
 
     await consumeSendLimits(tx, deps, scope.tenantId, inbox, limits)
     // First contacts: recipients this inbox has never been in conversation with.
-    const fresh = await firstContacts(tx, inbox.id, recipients)
-    await consumeFirstContactLimit(tx, deps, scope.tenantId, inbox, limits, fresh.length)
+    const known = await firstContacts(tx, inbox.id, recipients)
+    await consumeFirstContactLimit(tx, deps, scope.tenantId, inbox, limits, known.fresh.length)
     // The sender's copy is stored mail: the storage quota and usage move with it
     // (in the lock order of usage/service.ts: storage gauges, then daily counters).
     const day = utcDay(deps.clock.now())
@@ -114,7 +114,7 @@ export async function sendMessage(
     await countSent(tx, scope.tenantId, inbox.id, day)
     await snapshotStorage(tx, scope.tenantId, totals, day)
     if (policies) {
-      const reasons = holdReasons(policies.outboundApproval, fresh, offPlatform)
+      const reasons = holdReasons(policies.outboundApproval, known, offPlatform)
       if (reasons.length) {
         const held = await holdForApproval(tx, cipher, deps, inbox, draft, raw, { reasons, expiryHours: policies.approvalExpiryHours, sendAt })
         return { sent: held, queued: 0, held: true }

@@ -1,7 +1,9 @@
 // A person's decision on quarantined mail. Released, a message reaches its agent as if it had just
 // arrived: it takes the inbox's next arrival number (so a wait from an earlier cursor sees it,
 // exactly once), waiters and streams are woken, and the inbox's webhooks get `message.received`;
-// the tenant's get `message.released`. The audit log says who did it.
+// the tenant's get `message.released`. The audit log says who did it. A verified sender's mail, once
+// released, puts the inbox in conversation with that sender (contacts/tables.ts), as it would have
+// had it not been quarantined.
 import { and, eq, sql } from 'drizzle-orm'
 import type { Tx } from '../db/client.js'
 import { rawRows } from '../db/client.js'
@@ -12,13 +14,23 @@ import { arrivalPayload, MAIL_CHANNEL } from '../events/hub.js'
 import { audit, type Actor } from '../audit/service.js'
 import { toPublicId } from '../lib/ids.js'
 import { inboxes } from '../inboxes/tables.js'
-import { attachmentsOf, deleteMessage, summaryToWire } from './service.js'
+import { contacts } from '../contacts/tables.js'
+import { senderVerified } from './ingest/verdicts.js'
+import { attachmentsOf, ctx, deleteMessage, summaryToWire } from './service.js'
 import { messages, type MessageRow } from './tables.js'
 
 export async function releaseMessage(tx: Tx, cipher: Cipher, m: MessageRow, actor: Actor): Promise<MessageRow> {
   // Locked first, so two people releasing at once release it once.
   const [row] = await tx.select().from(messages).where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id))).for('update')
   if (!row?.quarantined) throw new ServiceError('conflict', 'this message is not quarantined')
+  // Before the inbox's counter: the lock order of the ingest (contacts, then inbox counters).
+  const verdict = cipher.openNullable(ctx.security(row.id), row.securityEnc)
+  if (verdict && row.fromAddress && !row.hidden && senderVerified(row.auth !== null, JSON.parse(verdict) as Parameters<typeof senderVerified>[1])) {
+    await tx
+      .update(contacts)
+      .set({ verifiedReceivedCount: sql`${contacts.verifiedReceivedCount} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(contacts.tenantId, row.tenantId), eq(contacts.inboxId, row.inboxId), eq(contacts.address, row.fromAddress.trim().toLowerCase())))
+  }
   const [counter] = await rawRows<{ last_seq: string | number }>(
     tx,
     sql`update ${inboxes} set last_seq = last_seq + 1 where tenant_id = ${row.tenantId} and id = ${row.inboxId} returning last_seq`,

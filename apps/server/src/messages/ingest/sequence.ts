@@ -41,10 +41,11 @@ export async function numberVisible(
   const written = await pipelined(tx, [
     ...first,
     ...threadWrites(cipher, tenantId, plan),
-    // Received mail makes its sender a contact of the inbox (after threads, before inbox counters).
+    // Received mail makes its sender a contact of the inbox (after threads, before inbox counters);
+    // verified mail puts the inbox in conversation with it (verdicts.ts senderVerified).
     recordContacts(
       tenantId,
-      visible.flatMap((v) => (v.row.direction === 'inbound' && v.row.fromAddress ? [{ inboxId: v.row.inboxId, address: v.row.fromAddress, at: v.row.receivedAt, kind: 'received' as const }] : [])),
+      visible.flatMap((v) => (v.row.direction === 'inbound' && v.row.fromAddress ? [{ inboxId: v.row.inboxId, address: v.row.fromAddress, at: v.row.receivedAt, kind: 'received' as const, verified: v.verifiedSender === true }] : [])),
     ),
     seqs.statement,
     shown.length > 0 && reserveEventSeqs(tenantId, shown.length),

@@ -120,4 +120,9 @@ export interface Visible {
   search: SearchRow | null
   /** Why the quarantine policy held it back from the agent (when it did). */
   quarantineReason?: string
+  /**
+   * Received mail that puts the inbox in conversation with its sender (judge, verdicts.ts): a
+   * verified sender, not quarantined, not hidden.
+   */
+  verifiedSender?: boolean
 }

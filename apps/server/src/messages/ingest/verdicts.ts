@@ -73,5 +73,17 @@ export function judge(cipher: Cipher, v: Visible, recipient: string, safety: Saf
   v.row.quarantined = verdict.quarantined
   v.row.quarantinedAt = verdict.quarantined ? now : null
   if (reason) v.quarantineReason = reason
+  v.verifiedSender = !verdict.quarantined && !v.row.hidden && senderVerified(v.analysis.auth !== null, verdict)
   return reason
+}
+
+/**
+ * Whether a received message's From is its sender's: aligned with a passing SPF or DKIM, or DMARC
+ * pass. Without verification (`MAILROOM_INBOUND_AUTH=off`, or mail with no remote address: the
+ * platform's own delivery between its inboxes) every sender is taken at its word, as everywhere
+ * else then. A forged From must not make the address someone the inbox is in conversation with:
+ * the approval policy `first_contact` would let the agent write to anyone a stranger names.
+ */
+export function senderVerified(checked: boolean, verdict: Pick<Verdict, 'auth'>): boolean {
+  return !checked || verdict.auth.aligned === true
 }
