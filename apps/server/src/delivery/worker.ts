@@ -3,7 +3,8 @@
 // ingest path or to the relay (DKIM-signed, from the tenant's IP pool), and record the outcome.
 import { and, eq, sql } from 'drizzle-orm'
 import { rawRows, type Database } from '../db/client.js'
-import { withTenant, withoutTenant } from '../db/scope.js'
+import { readAsTenant, withTenant, withoutTenant } from '../db/scope.js'
+import { allowListOf, inboundRulesOf, verdictOf, type InboundRule } from '../rules/service.js'
 import { ClaimLoop, type Claimed } from '../jobs/claim-loop.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Ingest } from '../messages/ingest/index.js'
@@ -166,7 +167,16 @@ export class DeliveryWorker {
     if (route) {
       if (route.tenant_suspended) return { status: 'bounced', route: 'internal', detail: '550 recipient unavailable', hard: true }
       try {
-        await this.o.ingest.accept([{ tenantId: route.tenant_id, inboxId: route.inbox_id, address: row.recipient }], raw, {
+        // The recipient's inbound sender rules, as its SMTP door applies them (smtp/server.ts RCPT):
+        // the sender is the platform's own inbox, whose address the message's From carries.
+        const [rules] = await readAsTenant(this.o.database, { tenantId: route.tenant_id }, [inboundRulesOf(route.tenant_id, route.inbox_id)])
+        const verdict = verdictOf(rules as unknown as InboundRule[], from)
+        // Not a hard bounce: the address is there and takes mail from others (the tenant's other
+        // inboxes may be on its allow list), so it is not suppressed for the whole tenant.
+        if (verdict === 'reject') return { status: 'bounced', route: 'internal', detail: '550 5.7.1 the recipient does not accept mail from this sender', hard: false }
+        const allowList = verdict === 'accept' ? allowListOf(rules as unknown as InboundRule[]) : null
+        const recipient = { tenantId: route.tenant_id, inboxId: route.inbox_id, address: row.recipient, hidden: verdict === 'hide', ...(allowList ? { allowList } : {}) }
+        await this.o.ingest.accept([recipient], raw, {
           mailFrom: from,
           remoteIp: null,
           helo: null,

@@ -25,7 +25,8 @@ export function registerRuleRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       tags: ['administration'],
       summary: 'Add an allow or block rule (an address or a domain), inbound or outbound, for the tenant or one inbox.',
       description:
-        'Inbound: mail from a blocked sender is refused at SMTP (`blockMode: reject`) or accepted and kept hidden (`hide`); where allow rules exist, other senders are refused. ' +
+        'Inbound: mail from a blocked sender is refused at SMTP (`blockMode: reject`) or accepted and kept hidden (`hide`); where allow rules exist, other senders are refused, ' +
+        'and a message whose From is outside them, or on them but not verified (SPF/DKIM aligned with From, or DMARC pass), is quarantined (signal `sender.allow_list`). ' +
         'Outbound: where allow rules exist, sending to anyone else is refused. A rule made by an ancestor acting inside a tenant cannot be removed by that tenant.',
       request: body(CreateSenderRuleRequest),
       responses: { 201: json(SenderRule, 'The rule.'), ...conflictError },

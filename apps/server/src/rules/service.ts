@@ -46,10 +46,21 @@ export function verdictOf(rules: InboundRule[], sender: string | null): 'accept'
   const from = sender ?? ''
   const block = rules.find((r) => r.action === 'block' && from !== '' && matches(r.pattern, from))
   if (block) return block.blockMode
+  const scoped = allowListOf(rules)
+  if (scoped && !scoped.some((pattern) => from !== '' && matches(pattern, from))) return 'reject'
+  return 'accept'
+}
+
+/**
+ * The allow list that binds an inbox (its own allow rules, else its tenant's): the patterns, or null
+ * when none. The envelope sender is checked against it at RCPT (verdictOf); the message's From,
+ * which the agent reads and which the envelope does not vouch for, after DATA, verified
+ * (messages/ingest/verdicts.ts allowListFinding).
+ */
+export function allowListOf(rules: InboundRule[]): string[] | null {
   const allows = rules.filter((r) => r.action === 'allow')
   const scoped = allows.some((r) => r.inboxId) ? allows.filter((r) => r.inboxId) : allows
-  if (scoped.length > 0 && !scoped.some((r) => from !== '' && matches(r.pattern, from))) return 'reject'
-  return 'accept'
+  return scoped.length > 0 ? scoped.map((r) => r.pattern) : null
 }
 
 /** The recipients an inbox may not send to (blocked, or outside an allow list). */

@@ -17,6 +17,11 @@ export interface Recipient {
   address: string
   /** From a sender blocked with blockMode `hide`: stored, but kept out of lists, waits and events. */
   hidden?: boolean
+  /**
+   * The allow list the envelope sender passed at RCPT (rules/service.ts allowListOf): the message's
+   * From must pass it too, verified, or the copy is quarantined (verdicts.ts).
+   */
+  allowList?: string[]
 }
 
 /** A tenant's storage or daily quota refused the message (nothing was stored for anyone). */

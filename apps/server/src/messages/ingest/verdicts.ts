@@ -9,6 +9,8 @@ import { domains } from '../../domains/tables.js'
 import { inboxes } from '../../inboxes/tables.js'
 import { policyChain, quarantineReason, strictest } from '../../policies/service.js'
 import { finishVerdict, scoreContent, scoreInputOf, type Verdict } from '../../safety/score.js'
+import type { Signal } from '../../safety/types.js'
+import { matches } from '../../rules/service.js'
 import { ctx } from '../service.js'
 import type { Visible } from './types.js'
 import { textTemplate } from '../../db/pipeline.js'
@@ -58,14 +60,28 @@ export function safetyContext(platformDomain: string | undefined, rows: { chain:
 /**
  * Judges one received, parsed copy (sets its risk, score, sealed verdict and quarantine). Sent mail
  * and mail that could not be parsed get no verdict. Returns why it was quarantined, or null.
+ * `allowList`: the patterns of the allow list the envelope sender passed at RCPT (Recipient): the
+ * message's From must pass it too, verified, or the copy is quarantined whatever the policy (mail
+ * that cannot be parsed, whose From nobody knows, with it).
  */
-export function judge(cipher: Cipher, v: Visible, recipient: string, safety: SafetyContext, now: Date): string | null {
+export function judge(cipher: Cipher, v: Visible, recipient: string, safety: SafetyContext, now: Date, allowList?: string[] | null): string | null {
   const p = v.analysis.parsed
-  if (!p || v.row.direction !== 'inbound') return null
+  if (v.row.direction !== 'inbound') return null
+  if (!p) {
+    if (!allowList) return null
+    return quarantine(v, 'allow list: the message could not be parsed, so its From is unknown', now)
+  }
   // A parser that did not score (a test's stand-in) is scored here.
   const content = p.safety ?? scoreContent(p)
   const verdict: Verdict = finishVerdict(content, scoreInputOf(p, v.analysis.auth, { tenantDomains: safety.tenantDomains, recipient }))
-  const reason = quarantineReason(verdict, safety.policiesOf(v.row.inboxId))
+  const checked = v.analysis.auth !== null
+  const outside = allowList ? allowListFinding(allowList, v.row.fromAddress, checked, verdict) : null
+  if (outside) {
+    // Strongest first: a message claiming a trusted sender it cannot prove is the phishing case.
+    verdict.signals.unshift(outside.signal)
+    verdict.risk = 'high'
+  }
+  const reason = outside?.reason ?? quarantineReason(verdict, safety.policiesOf(v.row.inboxId))
   verdict.quarantined = reason !== null
   v.row.risk = verdict.risk
   v.row.injectionScore = verdict.injectionScore
@@ -73,8 +89,35 @@ export function judge(cipher: Cipher, v: Visible, recipient: string, safety: Saf
   v.row.quarantined = verdict.quarantined
   v.row.quarantinedAt = verdict.quarantined ? now : null
   if (reason) v.quarantineReason = reason
-  v.verifiedSender = !verdict.quarantined && !v.row.hidden && senderVerified(v.analysis.auth !== null, verdict)
+  v.verifiedSender = !verdict.quarantined && !v.row.hidden && senderVerified(checked, verdict)
   return reason
+}
+
+function quarantine(v: Visible, reason: string, now: Date): string {
+  v.row.quarantined = true
+  v.row.quarantinedAt = now
+  v.quarantineReason = reason
+  v.verifiedSender = false
+  return reason
+}
+
+/**
+ * Whether a copy for an inbox under an allow list is held back: its From outside the list (the
+ * envelope sender, which the agent never reads, passed it), or on it but not verified. The finding's
+ * signal (rule `sender.allow_list`) and the quarantine's reason, or null.
+ */
+export function allowListFinding(allowList: string[], from: string | null, checked: boolean, verdict: Pick<Verdict, 'auth'>): { signal: Signal; reason: string } | null {
+  const finding = (excerpt: string, reason: string) => ({
+    signal: { category: 'sender_spoofing' as const, location: 'headers' as const, excerpt: excerpt.slice(0, 120), rule: 'sender.allow_list', weight: 1 },
+    reason: `allow list: ${reason}`,
+  })
+  if (!from || !allowList.some((pattern) => matches(pattern, from))) {
+    const who = from ?? '(none)'
+    return finding(`From ${who} is outside the allow list (only the envelope sender passed it)`, `From ${who} is not on it`)
+  }
+  if (senderVerified(checked, verdict)) return null
+  const { spf, dkim, dmarc } = verdict.auth
+  return finding(`From ${from} is on the allow list but not verified: spf=${spf}, dkim=${dkim}, dmarc=${dmarc}`, `From ${from} is on it but not verified (spf=${spf}, dkim=${dkim}, dmarc=${dmarc})`)
 }
 
 /**
