@@ -4,7 +4,7 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { rawRows, type Database } from '../db/client.js'
 import { readAsTenant, withTenant, withoutTenant } from '../db/scope.js'
-import { allowListOf, inboundRulesOf, verdictOf, type InboundRule } from '../rules/service.js'
+import { inboundRulesOf, senderRulesAfterData, verdictOf, type InboundRule } from '../rules/service.js'
 import { ClaimLoop, type Claimed } from '../jobs/claim-loop.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Ingest } from '../messages/ingest/index.js'
@@ -174,8 +174,7 @@ export class DeliveryWorker {
         // Not a hard bounce: the address is there and takes mail from others (the tenant's other
         // inboxes may be on its allow list), so it is not suppressed for the whole tenant.
         if (verdict === 'reject') return { status: 'bounced', route: 'internal', detail: '550 5.7.1 the recipient does not accept mail from this sender', hard: false }
-        const allowList = verdict === 'accept' ? allowListOf(rules as unknown as InboundRule[]) : null
-        const recipient = { tenantId: route.tenant_id, inboxId: route.inbox_id, address: row.recipient, hidden: verdict === 'hide', ...(allowList ? { allowList } : {}) }
+        const recipient = { tenantId: route.tenant_id, inboxId: route.inbox_id, address: row.recipient, ...senderRulesAfterData(rules as unknown as InboundRule[], verdict) }
         await this.o.ingest.accept([recipient], raw, {
           mailFrom: from,
           remoteIp: null,

@@ -57,6 +57,12 @@ export function verdictOf(rules: InboundRule[], sender: string | null): 'accept'
  * which the agent reads and which the envelope does not vouch for, after DATA, verified
  * (messages/ingest/verdicts.ts allowListFinding).
  */
+/** The block patterns that bind an inbox (its own and its tenant's), or null when none. */
+export function blockListOf(rules: InboundRule[]): string[] | null {
+  const blocks = rules.filter((r) => r.action === 'block')
+  return blocks.length > 0 ? blocks.map((r) => r.pattern) : null
+}
+
 export function allowListOf(rules: InboundRule[]): string[] | null {
   const allows = rules.filter((r) => r.action === 'allow')
   const scoped = allows.some((r) => r.inboxId) ? allows.filter((r) => r.inboxId) : allows
@@ -117,4 +123,16 @@ export async function getRule(tx: Tx, id: string): Promise<SenderRuleRow | null>
 export async function deleteRule(tx: Tx, id: string): Promise<void> {
   const [gone] = await tx.delete(senderRules).where(and(ownRows(tx, senderRules.tenantId), eq(senderRules.id, id))).returning({ tenantId: senderRules.tenantId })
   if (gone) await policiesChanged(tx, { tenantId: gone.tenantId })
+}
+
+/**
+ * What a recipient the door let in carries into the ingest of its sender rules (Recipient): hidden
+ * (a block with blockMode `hide` matched the envelope sender), or, let through, the allow list and the
+ * block patterns the message's From is held to after DATA (messages/ingest/verdicts.ts judge).
+ */
+export function senderRulesAfterData(rules: InboundRule[], verdict: 'accept' | 'hide'): { hidden: boolean; allowList?: string[]; blockList?: string[] } {
+  if (verdict === 'hide') return { hidden: true }
+  const allowList = allowListOf(rules)
+  const blockList = blockListOf(rules)
+  return { hidden: false, ...(allowList ? { allowList } : {}), ...(blockList ? { blockList } : {}) }
 }

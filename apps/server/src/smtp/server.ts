@@ -10,7 +10,7 @@ import { QuotaError, type Recipient } from '../messages/ingest/index.js'
 import { ConnectionGuard } from './guard.js'
 import { isConflict, isConnectionError, isMissingReference } from '../db/health.js'
 import { TenantKeyMissingError } from '../crypto/service.js'
-import { allowListOf, verdictOf } from '../rules/service.js'
+import { senderRulesAfterData, verdictOf } from '../rules/service.js'
 import { isVerifiedDomain } from '../domains/verified.js'
 
 type SmtpError = Error & { responseCode: number }
@@ -117,8 +117,7 @@ export function createSmtpServer(deps: Deps): SMTPServer {
         const verdict = verdictOf(rules, mailFrom)
         if (verdict === 'reject') throw smtpError(550, `5.7.1 <${rcpt}> does not accept mail from this sender`)
         const s = state.get(session) ?? { recipients: [] }
-        const allowList = verdict === 'accept' ? allowListOf(rules) : null
-        s.recipients.push({ tenantId: route.tenant_id, inboxId: route.inbox_id, address: rcpt, maxBytes, hidden: verdict === 'hide', ...(allowList ? { allowList } : {}) })
+        s.recipients.push({ tenantId: route.tenant_id, inboxId: route.inbox_id, address: rcpt, maxBytes, ...senderRulesAfterData(rules, verdict) })
         state.set(session, s)
       })().then(
         () => callback(),

@@ -1,8 +1,9 @@
 // An inbound allow list ("this agent takes mail from boss@corp only") is held to the sender the agent
 // reads, not only to the envelope: the door checks MAIL FROM at RCPT, which anyone can write, and the
 // message's From, which the agent reads, must then be on the list too and verified (aligned SPF or
-// DKIM, or DMARC pass), or the copy is quarantined for a person, whatever the quarantine policy. The
-// platform's own delivery between inboxes is held to the recipient's rules as the door is.
+// DKIM, or DMARC pass), or the copy is quarantined for a person, whatever the quarantine policy. A
+// block rule matching the From hides the copy, whatever the envelope said. The platform's own
+// delivery between inboxes is held to the recipient's rules as the door is.
 // Real SMTP from 127.0.0.1, SPF/DKIM/DMARC against an in-memory DNS zone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeInbox, makeTenant, startTestServer, type InboxFixture, type TenantFixture, type TestServer } from '@mailroom/testkit/server'
@@ -155,5 +156,20 @@ describe('an inbound allow list holds the From the agent reads', () => {
     const subjects = async (query: string) => (await listAll(inbox.api, `/v1/inboxes/${inbox.id}/messages${query}`)).map((m: { subject: string }) => m.subject).sort()
     expect(await subjects('')).toEqual(['from a friend'])
     expect(await subjects('?includeHidden=true')).toEqual(['from a friend', 'from the noisy one'])
+  })
+
+  it('a From a block rule names keeps the copy hidden, whatever the envelope and the blockMode', async () => {
+    const t = await makeTenant(server, unique('block'))
+    const inbox = await makeInbox(server, t, unique('agent'))
+    expect((await t.api.post('/v1/sender-rules', { direction: 'inbound', action: 'block', pattern: 'spam.example' })).status).toBe(201)
+    // The envelope sender is refused at RCPT (blockMode reject) ...
+    await expect(sendMail(server, { from: 'x@spam.example', to: inbox.address, subject: 'refused' })).rejects.toMatchObject({ responseCode: 550 })
+    // ... and the same sender behind another envelope is accepted, hidden from the agent.
+    await sendMail(server, { from: 'x@spam.example', to: inbox.address, subject: 'behind another envelope', envelope: { from: 'bounces@corp.example', to: [inbox.address] } })
+    await sendMail(server, { from: 'ok@corp.example', to: inbox.address, subject: 'shown' })
+    await settled(server)
+    const subjects = async (query: string) => (await listAll(inbox.api, `/v1/inboxes/${inbox.id}/messages${query}`)).map((m: { subject: string }) => m.subject).sort()
+    expect(await subjects('')).toEqual(['shown'])
+    expect(await subjects('?includeHidden=true')).toEqual(['behind another envelope', 'shown'])
   })
 })

@@ -18,7 +18,7 @@ import { announce, tellingWaiters } from './announce.js'
 import { prepare } from './rows.js'
 import { numberVisible } from './sequence.js'
 import { judge, safetyContext, safetyReads } from './verdicts.js'
-import { allowListOf, inboundRulesOf, type InboundRule } from '../../rules/service.js'
+import { inboundRulesOf, senderRulesAfterData, type InboundRule } from '../../rules/service.js'
 import { systemClock } from '../../lib/clock.js'
 import type { Analysis, IngestOptions } from './types.js'
 
@@ -132,8 +132,8 @@ export class BackgroundParse {
         const p = analysis.parsed
         const lookup = threadLookups(tenantId, p ? pending.map((m) => ({ inboxId: m.inboxId, h: p })) : [], this.o.database.citus === true)
         const reads = safetyReads(tenantId, pending.map((m) => m.inboxId))
-        // Each inbox's allow list, which its door held the envelope sender to (the copies are
-        // judged as the inline road judges them: verdicts.ts judge).
+        // Each inbox's sender rules, which its door held the envelope sender to: the copies' From is
+        // held to them as on the inline road (verdicts.ts judge). A copy hidden at the door stays so.
         const inboxIds = [...new Set(pending.map((m) => m.inboxId))]
         const [refHits, idHits, hookRows, chainRows, inboxPolicyRows, domainRows, ...ruleRows] = await pipelined(tx, [
           lookup.referred,
@@ -144,12 +144,12 @@ export class BackgroundParse {
           reads.tenantDomains,
           ...inboxIds.map((id) => inboundRulesOf(tenantId, id)),
         ])
-        const allowLists = new Map(inboxIds.map((id, i) => [id, allowListOf(ruleRows[i] as unknown as InboundRule[])]))
+        const afterData = new Map(inboxIds.map((id, i) => [id, senderRulesAfterData(ruleRows[i] as unknown as InboundRule[], 'accept')]))
         const safety = safetyContext(this.o.platformDomain, { chain: chainRows!, inboxPolicies: inboxPolicyRows!, tenantDomains: domainRows! })
         const now = (this.o.clock ?? systemClock).now()
         const visible = pending.map((m) => {
           const v = prepare(cipher, m, analysis)
-          judge(cipher, v, m.toAddresses[0] ?? '', safety, now, allowLists.get(m.inboxId))
+          judge(cipher, v, m.toAddresses[0] ?? '', safety, now, m.hidden ? {} : afterData.get(m.inboxId))
           return v
         })
         const { eventSeqs } = await numberVisible(tx, cipher, tenantId, visible, readThreadLookups(refHits!, idHits!), [])

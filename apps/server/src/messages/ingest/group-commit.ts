@@ -336,7 +336,7 @@ export class GroupCommit {
         ids.push(base.id)
         if (item.analysis) {
           const v = prepare(cipher, emptyRow(base, now), item.analysis)
-          judge(cipher, v, r.address, safety, now, r.allowList)
+          judge(cipher, v, r.address, safety, now, r)
           visible.push(v)
         } else pending.push(base)
       }

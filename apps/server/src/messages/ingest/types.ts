@@ -22,6 +22,11 @@ export interface Recipient {
    * From must pass it too, verified, or the copy is quarantined (verdicts.ts).
    */
   allowList?: string[]
+  /**
+   * The block rules' patterns (rules/service.ts blockListOf), which the envelope sender did not
+   * match: a copy whose From matches one is kept hidden (verdicts.ts).
+   */
+  blockList?: string[]
 }
 
 /** A tenant's storage or daily quota refused the message (nothing was stored for anyone). */

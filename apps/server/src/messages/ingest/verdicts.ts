@@ -57,25 +57,37 @@ export function safetyContext(platformDomain: string | undefined, rows: { chain:
   }
 }
 
+/** The sender rules a copy is held to after DATA (Recipient's `allowList` and `blockList`). */
+export interface AfterData {
+  allowList?: string[] | null | undefined
+  blockList?: string[] | null | undefined
+}
+
 /**
  * Judges one received, parsed copy (sets its risk, score, sealed verdict and quarantine). Sent mail
  * and mail that could not be parsed get no verdict. Returns why it was quarantined, or null.
- * `allowList`: the patterns of the allow list the envelope sender passed at RCPT (Recipient): the
- * message's From must pass it too, verified, or the copy is quarantined whatever the policy (mail
- * that cannot be parsed, whose From nobody knows, with it).
+ * `rules.allowList`: the patterns of the allow list the envelope sender passed at RCPT (Recipient):
+ * the message's From must pass it too, verified, or the copy is quarantined whatever the policy (mail
+ * that cannot be parsed, whose From nobody knows, with it). `rules.blockList`: a From matching one
+ * hides the copy.
  */
-export function judge(cipher: Cipher, v: Visible, recipient: string, safety: SafetyContext, now: Date, allowList?: string[] | null): string | null {
+export function judge(cipher: Cipher, v: Visible, recipient: string, safety: SafetyContext, now: Date, rules: AfterData = {}): string | null {
   const p = v.analysis.parsed
   if (v.row.direction !== 'inbound') return null
+  const { allowList, blockList } = rules
+  // A From that a block rule names keeps the copy hidden, whatever the envelope said (and whatever
+  // the rule's blockMode: past DATA, one recipient's copy can no longer be refused alone).
+  if (blockList && v.row.fromAddress && blockList.some((pattern) => matches(pattern, v.row.fromAddress!))) v.row.hidden = true
   if (!p) {
-    if (!allowList) return null
+    if (!allowList || v.row.hidden) return null
     return quarantine(v, 'allow list: the message could not be parsed, so its From is unknown', now)
   }
   // A parser that did not score (a test's stand-in) is scored here.
   const content = p.safety ?? scoreContent(p)
   const verdict: Verdict = finishVerdict(content, scoreInputOf(p, v.analysis.auth, { tenantDomains: safety.tenantDomains, recipient }))
   const checked = v.analysis.auth !== null
-  const outside = allowList ? allowListFinding(allowList, v.row.fromAddress, checked, verdict) : null
+  // (A blocked sender's hidden copy is not put before a person as well.)
+  const outside = allowList && !v.row.hidden ? allowListFinding(allowList, v.row.fromAddress, checked, verdict) : null
   if (outside) {
     // Strongest first: a message claiming a trusted sender it cannot prove is the phishing case.
     verdict.signals.unshift(outside.signal)
