@@ -51,18 +51,18 @@ export function verdictOf(rules: InboundRule[], sender: string | null): 'accept'
   return 'accept'
 }
 
-/**
- * The allow list that binds an inbox (its own allow rules, else its tenant's): the patterns, or null
- * when none. The envelope sender is checked against it at RCPT (verdictOf); the message's From,
- * which the agent reads and which the envelope does not vouch for, after DATA, verified
- * (messages/ingest/verdicts.ts allowListFinding).
- */
 /** The block patterns that bind an inbox (its own and its tenant's), or null when none. */
 export function blockListOf(rules: InboundRule[]): string[] | null {
   const blocks = rules.filter((r) => r.action === 'block')
   return blocks.length > 0 ? blocks.map((r) => r.pattern) : null
 }
 
+/**
+ * The allow list that binds an inbox (its own allow rules, else its tenant's): the patterns, or null
+ * when none. The envelope sender is checked against it at RCPT (verdictOf); the message's From,
+ * which the agent reads and which the envelope does not vouch for, after DATA, verified
+ * (messages/ingest/verdicts.ts allowListFinding).
+ */
 export function allowListOf(rules: InboundRule[]): string[] | null {
   const allows = rules.filter((r) => r.action === 'allow')
   const scoped = allows.some((r) => r.inboxId) ? allows.filter((r) => r.inboxId) : allows
