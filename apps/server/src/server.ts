@@ -199,6 +199,8 @@ export async function startMailroom(opts: StartOptions): Promise<Running> {
     database: stores.runtime,
     crypto,
     ingest,
+    // The rules the SMTP door keeps (`policies`, made below; asked only once delivery runs).
+    inboundRules: (tenantId, inboxId) => policies.get(tenantId, inboxId).then((p) => p.rules),
     log: logger,
     transport:
       givenTransport !== undefined

@@ -3,8 +3,8 @@
 // ingest path or to the relay (DKIM-signed, from the tenant's IP pool), and record the outcome.
 import { and, eq, sql } from 'drizzle-orm'
 import { rawRows, type Database } from '../db/client.js'
-import { readAsTenant, withTenant, withoutTenant } from '../db/scope.js'
-import { inboundRulesOf, senderRulesAfterData, verdictOf, type InboundRule } from '../rules/service.js'
+import { withTenant, withoutTenant } from '../db/scope.js'
+import { senderRulesAfterData, verdictOf, type InboundRule } from '../rules/service.js'
 import { ClaimLoop, type Claimed } from '../jobs/claim-loop.js'
 import type { TenantCrypto } from '../crypto/service.js'
 import type { Ingest } from '../messages/ingest/index.js'
@@ -28,6 +28,8 @@ export interface DeliveryOptions {
   database: Database
   crypto: TenantCrypto
   ingest: Ingest
+  /** An inbox's inbound sender rules (the tenant's and its own), as the SMTP door keeps them (smtp/recipient-policy.ts). */
+  inboundRules: (tenantId: string, inboxId: string) => Promise<InboundRule[]>
   log: Logger
   /** null: no relay configured; external mail is held. */
   transport: OutboundTransport | null
@@ -169,12 +171,12 @@ export class DeliveryWorker {
       try {
         // The recipient's inbound sender rules, as its SMTP door applies them (smtp/server.ts RCPT):
         // the sender is the platform's own inbox, whose address the message's From carries.
-        const [rules] = await readAsTenant(this.o.database, { tenantId: route.tenant_id }, [inboundRulesOf(route.tenant_id, route.inbox_id)])
-        const verdict = verdictOf(rules as unknown as InboundRule[], from)
+        const rules = await this.o.inboundRules(route.tenant_id, route.inbox_id)
+        const verdict = verdictOf(rules, from)
         // Not a hard bounce: the address is there and takes mail from others (the tenant's other
         // inboxes may be on its allow list), so it is not suppressed for the whole tenant.
         if (verdict === 'reject') return { status: 'bounced', route: 'internal', detail: '550 5.7.1 the recipient does not accept mail from this sender', hard: false }
-        const recipient = { tenantId: route.tenant_id, inboxId: route.inbox_id, address: row.recipient, ...senderRulesAfterData(rules as unknown as InboundRule[], verdict) }
+        const recipient = { tenantId: route.tenant_id, inboxId: route.inbox_id, address: row.recipient, ...senderRulesAfterData(rules, verdict) }
         await this.o.ingest.accept([recipient], raw, {
           mailFrom: from,
           remoteIp: null,

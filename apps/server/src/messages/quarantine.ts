@@ -16,7 +16,7 @@ import { toPublicId } from '../lib/ids.js'
 import { inboxes } from '../inboxes/tables.js'
 import { contacts } from '../contacts/tables.js'
 import { senderVerified } from './ingest/verdicts.js'
-import { attachmentsOf, ctx, deleteMessage, summaryToWire } from './service.js'
+import { attachmentsOf, deleteMessage, securityOf, summaryToWire } from './service.js'
 import { messages, type MessageRow } from './tables.js'
 
 export async function releaseMessage(tx: Tx, cipher: Cipher, m: MessageRow, actor: Actor): Promise<MessageRow> {
@@ -24,8 +24,8 @@ export async function releaseMessage(tx: Tx, cipher: Cipher, m: MessageRow, acto
   const [row] = await tx.select().from(messages).where(and(eq(messages.tenantId, m.tenantId), eq(messages.id, m.id))).for('update')
   if (!row?.quarantined) throw new ServiceError('conflict', 'this message is not quarantined')
   // Before the inbox's counter: the lock order of the ingest (contacts, then inbox counters).
-  const verdict = cipher.openNullable(ctx.security(row.id), row.securityEnc)
-  if (verdict && row.fromAddress && !row.hidden && senderVerified(row.auth !== null, JSON.parse(verdict) as Parameters<typeof senderVerified>[1])) {
+  const verdict = securityOf(row, cipher)
+  if (verdict && row.fromAddress && !row.hidden && senderVerified(row.auth !== null, verdict)) {
     await tx
       .update(contacts)
       .set({ verifiedReceivedCount: sql`${contacts.verifiedReceivedCount} + 1`, updatedAt: sql`now()` })
